@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of the tree, incrementally. Used by run.sh and test.sh.
+#   scripts/build.sh release [targets...]   -> build/        (binaries in build/bin)
+#   scripts/build.sh asan    [targets...]   -> build-asan/   (Debug, AddressSanitizer + UBSan)
+#   scripts/build.sh tsan    [targets...]   -> build-tsan/   (Debug, ThreadSanitizer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+flavour=${1:-release}
+shift || true
+case "$flavour" in
+    release) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release) ;;
+    asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DEXCHANGED_SANITIZE=ON) ;;
+    tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=Debug -DEXCHANGED_TSAN=ON) ;;
+    *) echo "build.sh: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
+esac
+
+generator=()
+if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then
+    generator=(-G Ninja)
+fi
+if ! cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}" -DEXCHANGED_TESTS=ON >"$dir.configure.log" 2>&1; then
+    cat "$dir.configure.log" >&2
+    echo "build.sh: configuring $dir failed (log above)" >&2
+    exit 1
+fi
+rm -f "$dir.configure.log"
+target_args=()
+for target in "$@"; do
+    target_args+=(--target "$target")
+done
+cmake --build "$dir" --parallel "$(nproc)" "${target_args[@]}"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages exchanged needs, and only those that are missing.
+# Idempotent: silent when everything is present; runs `apt-get update` only when it must install.
+set -euo pipefail
+
+packages=(
+    g++ cmake ninja-build pkg-config
+    libboost-dev libspdlog-dev libinih-dev libconcurrentqueue-dev liburing-dev
+    catch2 libsqlite3-dev libpq-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup-deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+    exit 1
+fi
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo_cmd=(sudo)
+    else
+        echo "setup-deps: need root (or sudo) to install: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup-deps: done"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One command from a bare Debian 12 machine to the whole test suite: installs the packages, builds
+# the Release tree, an AddressSanitizer+UBSan tree and a ThreadSanitizer tree (incrementally), then
+# runs every test through ctest: all tests in Release and under ASan/UBSan, the concurrency tests
+# under TSan. Ends with one line "N passed, M failed" and a non-zero exit on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup-deps.sh || exit 1
+
+passed=0
+failed=0
+status=0
+
+# run_suite NAME BUILD_DIR [ctest args...]
+run_suite() {
+    local name=$1 dir=$2
+    shift 2
+    local log="$dir/ctest-$name.log"
+    echo "=== $name: ctest $*"
+    ctest --test-dir "$dir" --output-on-failure --parallel "$(nproc)" "$@" 2>&1 | tee "$log"
+    local summary
+    summary=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+    if [ -z "$summary" ]; then
+        echo "test.sh: $name ran no tests or ctest failed to start" >&2
+        failed=$((failed + 1))
+        status=1
+        return
+    fi
+    local total fails
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+    fails=$(sed -E 's/.*, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
+    passed=$((passed + total - fails))
+    failed=$((failed + fails))
+    [ "$fails" -eq 0 ] || status=1
+}
+
+build_or_fail() {
+    if ! ./scripts/build.sh "$@"; then
+        echo "test.sh: the $1 build failed" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+}
+
+build_or_fail release
+run_suite release build
+
+build_or_fail asan
+# Sanitizers make the long randomized tests slow; they still run, with the same assertions.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite asan build-asan
+
+# Only the targets holding tests labelled "concurrency" need a ThreadSanitizer build.
+build_or_fail tsan wal_concurrency_tests
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite tsan build-tsan -L concurrency
+
+echo
+echo "Summary over the release, asan and tsan runs:"
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,59 @@
+// exchangectl: the operator's and benchmarker's tool. `exchangectl help` lists the subcommands.
+#include <cstdio>
+#include <exception>
+#include <string_view>
+
+#include "common/cli_args.hpp"
+#include "tools/subcommands.hpp"
+
+namespace {
+
+struct Subcommand {
+    std::string_view group;
+    std::string_view name;  // empty when the group is the whole command
+    int (*run)(int argc, char** argv, int first);
+    std::string_view usage;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"bench", "match", exchanged::tools::bench_match_main,
+     "bench match [--orders N] [--seed S] [--workload mix|liquibook] [--rate R] [--json]"},
+};
+
+void print_usage(std::FILE* out) {
+    std::fprintf(out, "usage: exchangectl <command> [options]\ncommands:\n");
+    for (const Subcommand& sub : kSubcommands) {
+        std::fprintf(out, "  %.*s\n", static_cast<int>(sub.usage.size()), sub.usage.data());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || std::string_view(argv[1]) == "help" || std::string_view(argv[1]) == "--help") {
+        print_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string_view group = argv[1];
+    const std::string_view name = argc > 2 ? std::string_view(argv[2]) : std::string_view();
+    for (const Subcommand& sub : kSubcommands) {
+        if (sub.group != group || (!sub.name.empty() && sub.name != name)) {
+            continue;
+        }
+        try {
+            return sub.run(argc, argv, sub.name.empty() ? 2 : 3);
+        } catch (const exchanged::CliError& error) {
+            std::fprintf(stderr, "exchangectl %.*s: error: %s\nusage: exchangectl %.*s\n",
+                         static_cast<int>(group.size()), group.data(), error.what(),
+                         static_cast<int>(sub.usage.size()), sub.usage.data());
+            return 2;
+        } catch (const std::exception& error) {
+            std::fprintf(stderr, "exchangectl: error: %s\n", error.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "exchangectl: unknown command '%s%s%s'\n", argv[1], argc > 2 ? " " : "",
+                 argc > 2 ? argv[2] : "");
+    print_usage(stderr);
+    return 2;
+}

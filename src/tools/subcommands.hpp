@@ -1,0 +1,9 @@
+// Entry points of exchangectl's subcommands. Each takes the whole argv and the index of its first
+// own argument, returns the process exit code, and throws CliError for bad flags.
+#pragma once
+
+namespace exchanged::tools {
+
+int bench_match_main(int argc, char** argv, int first);
+
+}  // namespace exchanged::tools

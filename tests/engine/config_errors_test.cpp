@@ -1,0 +1,211 @@
+// Every class of configuration mistake refuses with a message naming file, line and key.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "engine/config.hpp"
+#include "temp_file.hpp"
+
+using namespace exchanged::engine;
+using exchanged::test::TempDir;
+
+namespace {
+
+// Four lines: the smallest file that loads. Tests put their lines in front, so line numbers in
+// expectations count from the top of `head`.
+const std::string kTail =
+    "[instruments]\n"
+    "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
+    "max_order_quantity=1000000\n"
+    "[accounts]\n"
+    "alice = id=1 secret=s3cret-value\n";
+
+struct Failure {
+    std::string path;
+    ConfigError error;
+};
+
+Failure load_failure(const TempDir& dir, const std::string& text) {
+    const std::string path = dir.write("bad.ini", text);
+    try {
+        load_config(path);
+    } catch (const ConfigError& error) {
+        return {path, error};
+    }
+    FAIL("expected a ConfigError for:\n" << text);
+    throw std::logic_error("unreachable");
+}
+
+// Checks that the message starts with "path:line: " and contains `where` and `what`.
+void check_failure(const std::string& text, int line, const std::string& where,
+                   const std::string& what) {
+    TempDir dir;
+    const Failure failure = load_failure(dir, text);
+    const std::string message = failure.error.what();
+    INFO(message);
+    const std::string prefix =
+        failure.path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": ";
+    CHECK(message.rfind(prefix, 0) == 0);
+    CHECK(failure.error.line() == line);
+    CHECK(message.find(where) != std::string::npos);
+    CHECK(message.find(what) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("the minimal file loads with defaults", "[config][errors]") {
+    TempDir dir;
+    const Config config = load_config(dir.write("ok.ini", kTail));
+    CHECK(config.server.listen.port == 9100);
+    CHECK(config.server.admin_listen.port == 9101);
+    CHECK(config.persistence.mode == PersistenceMode::WalBatch);
+    CHECK(config.persistence.ack_after == AckPoint::Wal);
+    CHECK(config.instruments.size() == 1);
+    CHECK(config.accounts.size() == 1);
+}
+
+TEST_CASE("an unknown section refuses at its header", "[config][errors]") {
+    check_failure("[server]\nio_threads = 1\n[sever]\n" + kTail, 3, "[sever]", "unknown section");
+    check_failure("[matching]\n" + kTail, 1, "[matching]", "unknown section");
+}
+
+TEST_CASE("an unknown key refuses and lists the known ones", "[config][errors]") {
+    check_failure("[persistence]\nbath_size = 100\n" + kTail, 2, "[persistence] bath_size",
+                  "unknown key (known in [persistence]: mode, ack_after, batch_size");
+}
+
+TEST_CASE("a key outside any section refuses", "[config][errors]") {
+    check_failure("io_threads = 1\n" + kTail, 1, "io_threads", "key outside any section");
+}
+
+TEST_CASE("a duplicate key refuses, naming the first line", "[config][errors]") {
+    check_failure("[server]\nio_threads = 1\nshards = 1\nio_threads = 2\n" + kTail, 4,
+                  "[server] io_threads", "duplicate key (first set on line 2)");
+    // Indented lines are not continuations of the previous value.
+    check_failure("[server]\nio_threads = 1\n    io_threads = 2\n" + kTail, 3,
+                  "[server] io_threads", "duplicate key");
+    check_failure(kTail + "alice = id=2 secret=x\n", 5, "[accounts] alice", "duplicate key");
+    check_failure("[server]\nshards = 1\n[server]\nshards = 1\n" + kTail, 4, "[server] shards",
+                  "duplicate key");
+}
+
+TEST_CASE("a bad whole number refuses with the range", "[config][errors]") {
+    check_failure("[persistence]\nbatch_size = abc\n" + kTail, 2, "[persistence] batch_size",
+                  "'abc' is not a whole number (expected 1..1000000)");
+    check_failure("[persistence]\nbatch_size = -5\n" + kTail, 2, "[persistence] batch_size",
+                  "not a whole number");
+    check_failure("[persistence]\nbatch_size = 10 # why\n" + kTail, 2, "[persistence] batch_size",
+                  "not a whole number");
+}
+
+TEST_CASE("an out-of-range number refuses with the range", "[config][errors]") {
+    check_failure("[server]\nio_threads = 0\n" + kTail, 2, "[server] io_threads",
+                  "0 is outside 1..64");
+    check_failure("[server]\nmax_sessions = 99999999999999999999999\n" + kTail, 2,
+                  "[server] max_sessions", "is outside 1..100000");
+    check_failure("[persistence]\nwal_segment_bytes = 1048577\n" + kTail, 2,
+                  "[persistence] wal_segment_bytes", "not a multiple of 4096");
+}
+
+TEST_CASE("a bad boolean refuses", "[config][errors]") {
+    check_failure("[server]\npin_cpus = maybe\n" + kTail, 2, "[server] pin_cpus",
+                  "'maybe' is not a boolean");
+}
+
+TEST_CASE("bad choices and endpoints refuse", "[config][errors]") {
+    check_failure("[persistence]\nmode = fast\n" + kTail, 2, "[persistence] mode",
+                  "'fast' is not one of async | hybrid_sync | wal_batch | batch_sync");
+    check_failure("[persistence]\nack_after = quorum\n" + kTail, 2, "[persistence] ack_after",
+                  "not supported yet");
+    check_failure("[persistence]\nwal_compression = lz4\n" + kTail, 2,
+                  "[persistence] wal_compression", "'lz4' is not supported yet");
+    check_failure("[server]\nlisten = 127.0.0.1:70000\n" + kTail, 2, "[server] listen",
+                  "is not HOST:PORT");
+    check_failure("[logging]\nlevel = loud\n" + kTail, 2, "[logging] level", "is not one of");
+}
+
+TEST_CASE("a bad instrument spec refuses with its symbol", "[config][errors]") {
+    const std::string accounts = "[accounts]\nalice = id=1 secret=x\n";
+    check_failure(
+        "[instruments]\nAMZN = id=1 tick_size=100 lot_size=1 min_price=1000050 "
+        "max_price=4000000 max_order_quantity=1000000\n" +
+            accounts,
+        2, "[instruments] AMZN", "multiples of tick_size");
+    check_failure(
+        "[instruments]\nAMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 "
+        "max_price=4000000\n" +
+            accounts,
+        2, "[instruments] AMZN", "attribute max_order_quantity is missing");
+    check_failure("[instruments]\nAMZN = id=1 tick=100\n" + accounts, 2, "[instruments] AMZN",
+                  "unknown attribute 'tick'");
+    check_failure("[instruments]\nAMZN = id=70000 tick_size=1\n" + accounts, 2,
+                  "[instruments] AMZN", "id: 70000 is outside 0..65535");
+    check_failure("[instruments]\nAM ZN = id=1\n" + accounts, 2, "[instruments] AM ZN",
+                  "may hold only letters");
+}
+
+TEST_CASE("a duplicate instrument id refuses, naming the first user", "[config][errors]") {
+    check_failure(kTail +
+                      "[instruments]\nAAPL = id=1 tick_size=100 lot_size=1 min_price=500000 "
+                      "max_price=3000000 max_order_quantity=1000\n",
+                  6, "[instruments] AAPL", "id 1 is already used by AMZN (line 2)");
+}
+
+TEST_CASE("account mistakes refuse without echoing secrets", "[config][errors]") {
+    const std::string instruments =
+        "[instruments]\nAMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 "
+        "max_price=4000000 max_order_quantity=1000000\n";
+    check_failure(instruments + "[accounts]\nalice = id=1 secret=\n", 4, "[accounts] alice",
+                  "secret must not be empty");
+    check_failure(instruments + "[accounts]\nalice = id=1\n", 4, "[accounts] alice",
+                  "attribute secret is missing");
+    check_failure(instruments + "[engine]\nmax_accounts = 10\n[accounts]\nalice = id=10 secret=x\n",
+                  6, "[accounts] alice", "id 10 is not below [engine] max_accounts (10)");
+    check_failure(instruments + "[accounts]\nalice = id=1 secret=a\nbob = id=1 secret=b\n", 5,
+                  "[accounts] bob", "id 1 is already used by alice (line 4)");
+    check_failure(instruments + "[accounts]\nalice = id=1 secret=x self_trade=never\n", 4,
+                  "[accounts] alice", "self_trade: 'never' is not one of");
+
+    TempDir dir;
+    const Failure failure =
+        load_failure(dir, instruments + "[accounts]\nalice = id=1 secret= hunter2-secret\n");
+    CHECK(std::string(failure.error.what()).find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("enabling replication refuses", "[config][errors]") {
+    check_failure("[replication]\nfactor = 3\nenabled = true\n" + kTail, 3, "[replication] enabled",
+                  "replication is not supported yet");
+}
+
+TEST_CASE("missing instruments or accounts refuse", "[config][errors]") {
+    check_failure("[server]\nshards = 1\n[accounts]\nalice = id=1 secret=x\n", 0, "[instruments]",
+                  "at least one");
+    check_failure(
+        "[instruments]\nAMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 "
+        "max_price=4000000 max_order_quantity=1000000\n",
+        0, "[accounts]", "at least one");
+}
+
+TEST_CASE("contradicting knobs refuse at the key that was set", "[config][errors]") {
+    check_failure("[persistence]\nmode = wal_batch\nenable_wal = false\n" + kTail, 3,
+                  "[persistence] enable_wal", "ack_after = wal needs enable_wal = true");
+    check_failure("[persistence]\nmode = async\nack_after = wal\n" + kTail, 3,
+                  "[persistence] ack_after", "needs enable_wal = true (mode async)");
+    check_failure("[persistence]\nwal_sync = false\n" + kTail, 2, "[persistence] wal_sync",
+                  "needs wal_sync = true");
+    check_failure("[persistence]\nstore = postgresql\n" + kTail, 2, "[persistence] store",
+                  "store = postgresql needs store_dsn");
+    check_failure("[server]\nshards = 2\n" + kTail, 2, "[server] shards",
+                  "2 shards for 1 instruments");
+    check_failure("[server]\nadmin_listen = 127.0.0.1:9100\n" + kTail, 2, "[server] admin_listen",
+                  "admin_listen and listen are both 127.0.0.1:9100");
+}
+
+TEST_CASE("syntax errors and unreadable files refuse", "[config][errors]") {
+    check_failure("[server\nio_threads = 1\n" + kTail, 1, "", "cannot parse the line");
+    check_failure("[server]\njust words\n" + kTail, 2, "", "cannot parse the line");
+    check_failure("[server]\ndata_dir = " + std::string(300, 'x') + "\n" + kTail, 2, "",
+                  "the line is longer than");
+    CHECK_THROWS_WITH(load_config("/nonexistent/exchanged.ini"),
+                      Catch::StartsWith("/nonexistent/exchanged.ini: cannot open"));
+}

@@ -1,0 +1,104 @@
+// [persistence] mode is a preset over the orthogonal knobs; explicit keys win over it.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "engine/config.hpp"
+#include "engine/config_summary.hpp"
+#include "temp_file.hpp"
+
+using namespace exchanged::engine;
+using exchanged::test::TempDir;
+
+namespace {
+
+const std::string kTail =
+    "[instruments]\n"
+    "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
+    "max_order_quantity=1000000\n"
+    "[accounts]\n"
+    "alice = id=1 secret=s3cret-value\n";
+
+Config load_text(const std::string& text) {
+    TempDir dir;
+    return load_config(dir.write("preset.ini", text + kTail));
+}
+
+}  // namespace
+
+TEST_CASE("each mode sets the knobs of design section 2", "[config][presets]") {
+    struct Row {
+        std::string mode;
+        AckPoint ack_after;
+        bool enable_wal;
+        bool sync_for_critical;
+        AckPoint critical;
+    };
+    const Row rows[] = {
+        {"async", AckPoint::Match, false, false, AckPoint::Match},
+        {"hybrid_sync", AckPoint::Wal, true, true, AckPoint::Store},
+        {"wal_batch", AckPoint::Wal, true, false, AckPoint::Wal},
+        {"batch_sync", AckPoint::Match, false, true, AckPoint::Store},
+    };
+    for (const Row& row : rows) {
+        INFO(row.mode);
+        const Config config = load_text("[persistence]\nmode = " + row.mode + "\n");
+        CHECK(config.persistence.ack_after == row.ack_after);
+        CHECK(config.persistence.enable_wal == row.enable_wal);
+        CHECK(config.persistence.wal_sync == row.enable_wal);
+        CHECK(config.safety.sync_for_critical == row.sync_for_critical);
+        CHECK(config.critical_ack_after() == row.critical);
+    }
+}
+
+TEST_CASE("explicit knobs override the preset wherever they appear", "[config][presets]") {
+    // ack_after before mode in the file: order does not matter.
+    Config config = load_text("[persistence]\nack_after = store\nmode = wal_batch\n");
+    CHECK(config.persistence.ack_after == AckPoint::Store);
+    CHECK(describe_loss_window(config) == "none for acknowledged orders");
+
+    config = load_text("[safety]\nsync_for_critical = false\n[persistence]\nmode = batch_sync\n");
+    CHECK_FALSE(config.safety.sync_for_critical);
+    CHECK(config.critical_ack_after() == AckPoint::Match);
+
+    // async with a WAL switched on: acks still at match, critical orders at the WAL.
+    config = load_text(
+        "[persistence]\nmode = async\nenable_wal = true\nwal_sync = true\n"
+        "[safety]\nsync_for_critical = true\n");
+    CHECK(config.persistence.ack_after == AckPoint::Match);
+    CHECK(config.critical_ack_after() == AckPoint::Wal);
+    CHECK(describe_loss_window(config).find("WAL fsync") != std::string::npos);
+}
+
+TEST_CASE("without a WAL the batch knobs drive the store unless set", "[config][presets]") {
+    Config config =
+        load_text("[persistence]\nmode = batch_sync\nbatch_size = 500\nbatch_timeout_ms = 7\n");
+    CHECK(config.persistence.store_batch_size == 500);
+    CHECK(config.persistence.store_batch_timeout_ms == 7);
+
+    config = load_text(
+        "[persistence]\nmode = batch_sync\nbatch_timeout_ms = 7\nstore_batch_timeout_ms = 3\n");
+    CHECK(config.persistence.store_batch_timeout_ms == 3);
+
+    config = load_text("[persistence]\nmode = wal_batch\nbatch_size = 500\n");
+    CHECK(config.persistence.store_batch_size == 1000);
+}
+
+TEST_CASE("booleans accept the usual spellings", "[config][presets]") {
+    for (const std::string yes : {"true", "yes", "on", "1"}) {
+        CHECK(load_text("[server]\npin_cpus = " + yes + "\n").server.pin_cpus);
+    }
+    for (const std::string no : {"false", "no", "off", "0"}) {
+        CHECK_FALSE(load_text("[server]\npin_cpus = " + no + "\n").server.pin_cpus);
+    }
+}
+
+TEST_CASE("relative paths live inside data_dir, absolute ones stay", "[config][presets]") {
+    const Config config = load_text(
+        "[server]\ndata_dir = /var/lib/exchanged\n[persistence]\nwal_path = /fast/wal\n"
+        "store_path = db/x.sqlite\n[logging]\nfile = log/exchanged.log\n");
+    CHECK(config.server.data_dir == "/var/lib/exchanged");
+    CHECK(config.persistence.wal_path == "/fast/wal");
+    CHECK(config.persistence.store_path == "/var/lib/exchanged/db/x.sqlite");
+    CHECK(config.logging.file == "/var/lib/exchanged/log/exchanged.log");
+}

@@ -1,0 +1,92 @@
+// The shipped profiles load and mean what their comments say.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "engine/config.hpp"
+#include "engine/config_summary.hpp"
+
+using namespace exchanged::engine;
+
+namespace {
+
+std::string profile_path(const std::string& name) {
+    return std::string(EXCHANGED_SOURCE_DIR) + "/config/" + name + ".ini";
+}
+
+}  // namespace
+
+TEST_CASE("the standard profile acks after the WAL fsync", "[config][profiles]") {
+    const Config config = load_config(profile_path("standard"));
+    CHECK(config.profile == "standard");
+    CHECK(config.persistence.mode == PersistenceMode::WalBatch);
+    CHECK(config.persistence.ack_after == AckPoint::Wal);
+    CHECK(config.persistence.enable_wal);
+    CHECK(config.persistence.wal_sync);
+    CHECK(config.persistence.batch_size == 100);
+    CHECK(config.critical_ack_after() == AckPoint::Wal);
+    CHECK(describe_loss_window(config) == "none for acknowledged orders");
+    REQUIRE(config.instruments.size() == 4);
+    const auto& amzn = config.instruments[0];
+    CHECK(amzn.symbol == "AMZN");
+    CHECK(amzn.id == 1);
+    CHECK(amzn.tick_size == 100);
+    CHECK(amzn.min_price == 1000000);
+    CHECK(amzn.max_price == 4000000);
+    CHECK(amzn.max_order_quantity == 1000000);
+    REQUIRE(config.accounts.size() == 3);
+    CHECK(config.accounts[2].name == "mm1");
+    CHECK(config.accounts[2].self_trade == exchanged::book::SelfTradePrevention::CancelBoth);
+    CHECK(config.accounts[0].self_trade == exchanged::book::SelfTradePrevention::CancelResting);
+    CHECK(config.server.data_dir.is_absolute());
+    CHECK(config.persistence.wal_path == config.server.data_dir / "wal");
+    CHECK(config.persistence.store_path == config.server.data_dir / "exchanged.sqlite");
+    CHECK(config.logging.file.empty());
+}
+
+TEST_CASE("the hft profile acks at match with a batch-sized loss window", "[config][profiles]") {
+    const Config config = load_config(profile_path("hft"));
+    CHECK(config.persistence.mode == PersistenceMode::BatchSync);
+    CHECK(config.persistence.ack_after == AckPoint::Match);
+    CHECK_FALSE(config.persistence.enable_wal);
+    CHECK(config.safety.sync_for_critical);
+    CHECK(config.critical_ack_after() == AckPoint::Store);
+    // With no WAL the group-commit knobs drive the store.
+    CHECK(config.persistence.store_batch_size == 1000);
+    CHECK(config.persistence.store_batch_timeout_ms == 10);
+    CHECK(describe_loss_window(config).find("10 ms") != std::string::npos);
+    CHECK(config.instruments.size() == 4);
+    CHECK(config.accounts.size() == 3);
+}
+
+TEST_CASE("the regulatory profile parses replication but leaves it off", "[config][profiles]") {
+    const Config config = load_config(profile_path("regulatory"));
+    CHECK(config.persistence.mode == PersistenceMode::HybridSync);
+    CHECK(config.persistence.ack_after == AckPoint::Wal);
+    CHECK(config.critical_ack_after() == AckPoint::Store);
+    CHECK(config.persistence.batch_size == 10);
+    CHECK(config.persistence.batch_timeout_ms == 1);
+    CHECK(config.safety.enable_audit_log);
+    CHECK(config.safety.enable_checksums);
+    CHECK(config.safety.sync_all_trades);
+    CHECK_FALSE(config.replication.enabled);
+    CHECK(config.replication.factor == 3);
+    REQUIRE(config.replication.replicas.size() == 2);
+    CHECK(to_string(config.replication.replicas[1]) == "10.0.0.3:9200");
+}
+
+TEST_CASE("overrides replace the file's data_dir and listen", "[config][profiles]") {
+    ConfigOverrides overrides;
+    overrides.data_dir = "/tmp/exchanged-override";
+    overrides.listen = "[::1]:9200";
+    const Config config = load_config(profile_path("standard"), overrides);
+    CHECK(config.server.data_dir == "/tmp/exchanged-override");
+    CHECK(config.persistence.wal_path == "/tmp/exchanged-override/wal");
+    CHECK(config.server.listen.host == "::1");
+    CHECK(config.server.listen.port == 9200);
+    CHECK(to_string(config.server.listen) == "[::1]:9200");
+
+    overrides.listen = "localhost";
+    CHECK_THROWS_WITH(load_config(profile_path("standard"), overrides),
+                      Catch::Contains("--listen: 'localhost' is not HOST:PORT"));
+}
