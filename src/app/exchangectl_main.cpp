@@ -18,6 +18,10 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"bench", "match", exchanged::tools::bench_match_main,
      "bench match [--orders N] [--seed S] [--workload mix|liquibook] [--rate R] [--json]"},
+    {"wal", "dump", exchanged::tools::wal_main, "wal dump PATH [--from LSN] [--salvage]"},
+    {"wal", "verify", exchanged::tools::wal_main, "wal verify PATH [--salvage]"},
+    {"bench", "wal", exchanged::tools::bench_wal_main,
+     "bench wal [--records N] [--record-bytes B] [--producers P] [--rate R] [--dir D] [--json]"},
 };
 
 void print_usage(std::FILE* out) {

@@ -223,9 +223,7 @@ void Matcher::new_order(const Command& command, std::vector<Event>& out) {
     }
     const bool liquidation = (command.flags & order_flags::kLiquidation) != 0;
     const bool is_market = command.order_type == OrderType::Market;
-    const TimeInForce tif = liquidation && command.time_in_force == TimeInForce::GoodTillCancel
-                                ? TimeInForce::ImmediateOrCancel
-                                : command.time_in_force;
+    const TimeInForce tif = liquidation ? TimeInForce::ImmediateOrCancel : command.time_in_force;
     Taker taker{next_order_id_++, command.client_order_id, command.account, command.side,
                 is_market,        liquidation,             command.self_trade,
                 is_market ? 0 : command.price,             command.quantity};
@@ -344,6 +342,7 @@ bool Matcher::match(InstrumentBook& book, Taker& taker, const Command& command,
                 }
                 Event cancelled = event_for(EventType::Cancelled, command);
                 cancelled.cancel_reason = CancelReason::SelfTrade;
+                cancelled.critical = taker.critical;
                 cancelled.side = maker.side;
                 cancelled.account = maker.account;
                 cancelled.order_id = maker.order_id;
@@ -469,6 +468,11 @@ void Matcher::remember_finished(const ClientKey& key) {
         return;
     }
     const std::size_t capacity = finished_ring_.size();
+    // The key evicted a few finishes from now sits in a cold part of the table: start fetching it.
+    constexpr std::size_t kPrefetchAhead = 8;
+    if (finished_count_ > kPrefetchAhead) {
+        client_index_.prefetch(finished_ring_[(finished_head_ + kPrefetchAhead) % capacity]);
+    }
     if (finished_count_ == capacity) {
         client_index_.erase(finished_ring_[finished_head_]);
         finished_head_ = (finished_head_ + 1) % capacity;

@@ -98,6 +98,9 @@ public:
         return true;
     }
 
+    // Hints the CPU to fetch the key's home slot now, for a lookup the caller knows is coming.
+    void prefetch(const Key& key) const { __builtin_prefetch(&slots_[home(key)]); }
+
     void clear() {
         for (Slot& slot : slots_) {
             slot.used = false;

@@ -1,0 +1,468 @@
+#include "wal/wal_writer.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "wal/record_format.hpp"
+#include "wal/segment_format.hpp"
+
+namespace exchanged::wal {
+
+struct WalWriter::Batch {
+    explicit Batch(std::size_t bytes)
+        : buffer(std::make_unique<std::byte[]>(bytes)), capacity(bytes) {}
+
+    void reset() {
+        used = 0;
+        records = 0;
+        last_lsn = 0;
+        file_offset = 0;
+        starts_segment = false;
+        sealed = false;
+        segment.clear();
+    }
+
+    std::unique_ptr<std::byte[]> buffer;
+    const std::size_t capacity;
+    std::size_t used = 0;
+    std::uint64_t records = 0;
+    Lsn last_lsn = 0;
+    std::string segment;
+    std::uint64_t file_offset = 0;
+    bool starts_segment =
+        false;            // the batch begins with the segment header; rename the spare first
+    bool sealed = false;  // no more records fit (buffer or segment full)
+    std::chrono::steady_clock::time_point first_record_at;
+};
+
+namespace {
+
+bool is_power_of_two(std::uint64_t value) {
+    return value != 0 && (value & (value - 1)) == 0;
+}
+
+std::uint64_t make_log_id() {
+    std::random_device device;
+    std::uint64_t id = 0;
+    while (id == 0) {
+        id =
+            (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
+            static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    }
+    return id;
+}
+
+}  // namespace
+
+void validate(const WalOptions& options) {
+    const auto bad = [](const std::string& what) { throw WalError("WAL option " + what); };
+    if (options.max_payload_bytes > kMaxPayloadBytesLimit) {
+        bad("max_payload_bytes " + std::to_string(options.max_payload_bytes) +
+            " is above the limit " + std::to_string(kMaxPayloadBytesLimit));
+    }
+    const std::uint64_t record_max = record_bytes_for(options.max_payload_bytes);
+    if (options.segment_bytes < kMinSegmentBytes || options.segment_bytes > kMaxSegmentBytes ||
+        options.segment_bytes < kSegmentHeaderBytes + record_max) {
+        bad("segment_bytes " + std::to_string(options.segment_bytes) + " must be within [" +
+            std::to_string(kMinSegmentBytes) + ", " + std::to_string(kMaxSegmentBytes) + "]");
+    }
+    if (!is_power_of_two(options.queue_capacity) || options.queue_capacity < 2 ||
+        options.queue_capacity > (1u << 24)) {
+        bad("queue_capacity " + std::to_string(options.queue_capacity) +
+            " must be a power of two in [2, 16777216]");
+    }
+    if (options.batch_size == 0) {
+        bad("batch_size must be at least 1");
+    }
+    if (options.batch_timeout_ms > 60'000) {
+        bad("batch_timeout_ms " + std::to_string(options.batch_timeout_ms) + " is above 60000");
+    }
+    if (options.batch_bytes_max < kSegmentHeaderBytes + record_max ||
+        options.batch_bytes_max > (1ull << 30)) {
+        bad("batch_bytes_max " + std::to_string(options.batch_bytes_max) +
+            " must hold a segment header and the largest record, and be at most 1 GiB");
+    }
+}
+
+const char* to_string(AppendStatus status) {
+    switch (status) {
+        case AppendStatus::Ok:
+            return "ok";
+        case AppendStatus::Busy:
+            return "busy";
+        case AppendStatus::TooLarge:
+            return "too-large";
+        case AppendStatus::Failed:
+            return "failed";
+        case AppendStatus::Closed:
+            return "closed";
+    }
+    return "?";
+}
+
+WalWriter::WalWriter(Storage& storage, WalOptions options)
+    : storage_(storage),
+      options_((validate(options), std::move(options))),
+      max_record_bytes_(static_cast<std::uint32_t>(record_bytes_for(options_.max_payload_bytes))),
+      preparer_(storage, options_.segment_bytes) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    durable_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0 || durable_fd_ < 0) {
+        const int error = errno;
+        if (wake_fd_ >= 0)
+            ::close(wake_fd_);
+        if (durable_fd_ >= 0)
+            ::close(durable_fd_);
+        throw WalError(errno_message("eventfd", error));
+    }
+    try {
+        const Lsn next_lsn = recover();
+        ring_ = std::make_unique<RecordRing>(options_.queue_capacity, max_record_bytes_, next_lsn);
+        next_to_copy_ = next_lsn;
+        durable_lsn_.store(next_lsn - 1, std::memory_order_release);
+        batches_[0] = std::make_unique<Batch>(options_.batch_bytes_max);
+        batches_[1] = std::make_unique<Batch>(options_.batch_bytes_max);
+        filling_ = batches_[0].get();
+        preparer_.start();
+        storage_.start_async(wake_fd_);
+    } catch (...) {
+        preparer_.stop();
+        ::close(wake_fd_);
+        ::close(durable_fd_);
+        throw;
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+WalWriter::~WalWriter() {
+    close();
+    ::close(wake_fd_);
+    ::close(durable_fd_);
+}
+
+Lsn WalWriter::recover() {
+    ScanOptions scan_options;
+    scan_options.salvage = options_.salvage;
+    const ScanResult scan = scan_log(storage_, scan_options, nullptr);
+    if (scan.end == LogEnd::Corrupt && !options_.salvage) {
+        throw WalError("WAL recovery refused: " + scan.error);
+    }
+    if (scan.end == LogEnd::TornTail) {
+        // The torn bytes were never acknowledged. Zero them durably before appending after them, so
+        // a later scan cannot mistake them for records after the new ones.
+        if (!scan.tail_segment.empty() && scan.tail_dirty_end > scan.tail_offset) {
+            const std::vector<std::byte> zeros(scan.tail_dirty_end - scan.tail_offset);
+            storage_.write_durable(scan.tail_segment, scan.tail_offset, zeros);
+        }
+        for (const std::string& name : scan.drop_segments) {
+            storage_.remove(name);
+        }
+    }
+    for (const SegmentInfo& info : scan.segments) {
+        segments_.push_back(Segment{info.name, info.first_lsn});
+    }
+    log_id_ = scan.log_id != 0 ? scan.log_id : make_log_id();
+    if (!scan.segments.empty()) {
+        const SegmentInfo& last = scan.segments.back();
+        active_name_ = last.name;
+        active_segment_bytes_ = last.segment_bytes;
+        active_write_offset_ = last.end_offset;
+        active_accepts_records_ = last.max_record_bytes >= max_record_bytes_;
+        if (!active_accepts_records_ && last.records == 0) {
+            // The new segment will take this one's name (same first LSN); an empty file goes.
+            storage_.remove(last.name);
+            segments_.pop_back();
+        } else {
+            // Records a killed process left in the page cache are valid but maybe not on disk yet;
+            // make them durable before building on them.
+            storage_.write_durable(last.name, 0, {});
+        }
+    }
+    recovery_.end = scan.end;
+    recovery_.log_id = log_id_;
+    recovery_.records = scan.records;
+    recovery_.first_lsn = scan.first_lsn;
+    recovery_.last_lsn = scan.last_lsn;
+    recovery_.torn_bytes = scan.torn_bytes;
+    recovery_.skipped = scan.skipped;
+    recovery_.description = scan.describe();
+    return scan.next_lsn;
+}
+
+AppendResult WalWriter::try_append(std::uint16_t type,
+                                   std::span<const std::byte> payload) noexcept {
+    const WalState current = state_.load(std::memory_order_acquire);
+    if (current != WalState::Running) {
+        return {current == WalState::Failed ? AppendStatus::Failed : AppendStatus::Closed, 0};
+    }
+    if (payload.size() > options_.max_payload_bytes) {
+        return {AppendStatus::TooLarge, 0};
+    }
+    Lsn lsn = 0;
+    switch (ring_->try_claim(&lsn)) {
+        case RecordRing::Claim::Ok:
+            break;
+        case RecordRing::Claim::Full:
+            return {AppendStatus::Busy, 0};
+        case RecordRing::Claim::Closed:
+            return {state() == WalState::Failed ? AppendStatus::Failed : AppendStatus::Closed, 0};
+    }
+    const std::size_t bytes = encode_record(lsn, type, payload, ring_->slot(lsn));
+    ring_->publish(lsn, static_cast<std::uint32_t>(bytes));
+    // Only a sleeping writer costs a syscall; exchange() lets exactly one producer pay it.
+    if (writer_sleeping_.load(std::memory_order_seq_cst) &&
+        writer_sleeping_.exchange(false, std::memory_order_seq_cst)) {
+        wake_writer();
+    }
+    return {AppendStatus::Ok, lsn};
+}
+
+void WalWriter::wake_writer() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void WalWriter::signal_durable_fd() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(durable_fd_, &one, sizeof(one));
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
+    epoch_.notify_all();
+}
+
+bool WalWriter::wait_durable(Lsn lsn) const {
+    while (true) {
+        const std::uint32_t epoch = epoch_.load(std::memory_order_acquire);
+        if (durable_lsn() >= lsn) {
+            return true;
+        }
+        if (state() != WalState::Running) {
+            return durable_lsn() >= lsn;
+        }
+        epoch_.wait(epoch, std::memory_order_acquire);
+    }
+}
+
+std::string WalWriter::failure() const {
+    std::lock_guard lock(failure_mutex_);
+    return failure_;
+}
+
+WalStats WalWriter::stats() const {
+    std::lock_guard lock(stats_mutex_);
+    return stats_;
+}
+
+void WalWriter::release_below(Lsn lsn) {
+    lsn = std::min(lsn, durable_lsn() + 1);
+    std::vector<std::string> obsolete;
+    {
+        std::lock_guard lock(segments_mutex_);
+        std::size_t drop = 0;
+        while (drop + 1 < segments_.size() && segments_[drop + 1].first_lsn <= lsn) {
+            obsolete.push_back(segments_[drop].name);
+            ++drop;
+        }
+        segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+    if (!obsolete.empty()) {
+        preparer_.remove_later(std::move(obsolete));
+    }
+}
+
+void WalWriter::close() {
+    std::call_once(close_once_, [this] {
+        closing_.store(true, std::memory_order_seq_cst);
+        ring_->close();
+        wake_writer();
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+        preparer_.stop();
+        storage_.stop_async();
+        WalState expected = WalState::Running;
+        state_.compare_exchange_strong(expected, WalState::Closed, std::memory_order_acq_rel);
+        signal_durable_fd();
+    });
+}
+
+void WalWriter::fail(const std::string& error) {
+    {
+        std::lock_guard lock(failure_mutex_);
+        failure_ = error;
+    }
+    state_.store(WalState::Failed, std::memory_order_release);
+    ring_->close();
+    signal_durable_fd();
+    if (options_.on_failed) {
+        options_.on_failed(error);
+    }
+}
+
+void WalWriter::begin_segment(Batch& batch, Lsn first_lsn) {
+    assert(batch.records == 0 && batch.used == 0);
+    SegmentHeader header;
+    header.max_record_bytes = max_record_bytes_;
+    header.log_id = log_id_;
+    header.first_lsn = first_lsn;
+    header.segment_bytes = options_.segment_bytes;
+    encode_segment_header(header, {batch.buffer.get(), batch.capacity});
+    batch.used = kSegmentHeaderBytes;
+    batch.starts_segment = true;
+    batch.segment = segment_file_name(first_lsn);
+    batch.file_offset = 0;
+    active_name_ = batch.segment;
+    active_segment_bytes_ = options_.segment_bytes;
+    active_write_offset_ = kSegmentHeaderBytes;
+    active_accepts_records_ = true;
+}
+
+bool WalWriter::drain(Batch& batch) {
+    bool took = false;
+    while (!batch.sealed && ring_->ready(next_to_copy_)) {
+        const std::span<const std::byte> record = ring_->record(next_to_copy_);
+        if (!active_accepts_records_ ||
+            active_write_offset_ + record.size() > active_segment_bytes_) {
+            if (batch.records > 0) {
+                batch.sealed = true;  // a batch never spans segments
+                break;
+            }
+            begin_segment(batch, next_to_copy_);
+        }
+        if (batch.used + record.size() > batch.capacity) {
+            assert(batch.records > 0);
+            batch.sealed = true;
+            break;
+        }
+        if (batch.records == 0) {
+            batch.first_record_at = std::chrono::steady_clock::now();
+            if (!batch.starts_segment) {
+                batch.segment = active_name_;
+                batch.file_offset = active_write_offset_;
+            }
+        }
+        std::memcpy(batch.buffer.get() + batch.used, record.data(), record.size());
+        batch.used += record.size();
+        active_write_offset_ += record.size();
+        ++batch.records;
+        batch.last_lsn = next_to_copy_;
+        ++next_to_copy_;
+        took = true;
+    }
+    if (took) {
+        ring_->release_below(next_to_copy_);
+        if (!spare_requested_ && active_write_offset_ >= active_segment_bytes_ / 2) {
+            preparer_.request_spare();
+            spare_requested_ = true;
+        }
+    }
+    return took;
+}
+
+void WalWriter::submit(Batch& batch) {
+    assert(in_flight_ == nullptr && batch.records > 0);
+    try {
+        if (batch.starts_segment) {
+            std::string error;
+            bool stalled = false;
+            spare_requested_ = false;
+            if (!preparer_.take_spare(batch.segment, &error, &stalled)) {
+                fail(error);
+                return;
+            }
+            storage_.set_active(batch.segment, true);
+            {
+                std::lock_guard lock(segments_mutex_);
+                segments_.push_back(Segment{batch.segment, batch.last_lsn - batch.records + 1});
+            }
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.rotations;
+            stats_.rotation_stalls += stalled ? 1 : 0;
+        } else {
+            storage_.set_active(batch.segment, false);
+        }
+    } catch (const WalError& e) {
+        fail(e.what());
+        return;
+    }
+    storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used});
+    in_flight_ = &batch;
+    filling_ = &batch == batches_[0].get() ? batches_[1].get() : batches_[0].get();
+    assert(filling_->records == 0);
+}
+
+void WalWriter::complete(const BatchOutcome& outcome) {
+    assert(in_flight_ != nullptr);
+    if (!outcome.ok) {
+        fail("WAL write failed (fatal, not retried): " + outcome.error);
+        return;
+    }
+    const Lsn durable = in_flight_->last_lsn;
+    {
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.batches;
+        stats_.records += in_flight_->records;
+        stats_.bytes += in_flight_->used;
+    }
+    in_flight_->reset();
+    in_flight_ = nullptr;
+    durable_lsn_.store(durable, std::memory_order_release);
+    signal_durable_fd();
+    if (options_.on_durable) {
+        options_.on_durable(durable);
+    }
+}
+
+void WalWriter::run() {
+    const auto timeout = std::chrono::milliseconds(options_.batch_timeout_ms);
+    while (state() != WalState::Failed) {
+        bool progressed = drain(*filling_);
+        if (in_flight_ != nullptr) {
+            if (auto outcome = storage_.wait(0)) {
+                complete(*outcome);
+                progressed = true;
+                continue;
+            }
+        }
+        const bool closing = closing_.load(std::memory_order_seq_cst);
+        const auto now = std::chrono::steady_clock::now();
+        if (in_flight_ == nullptr && filling_->records > 0) {
+            const bool idle = !ring_->ready(next_to_copy_);
+            if (filling_->sealed || closing || filling_->records >= options_.batch_size ||
+                (options_.commit_when_idle && idle) || now - filling_->first_record_at >= timeout) {
+                submit(*filling_);
+                continue;
+            }
+        }
+        if (closing && in_flight_ == nullptr && filling_->records == 0 &&
+            next_to_copy_ == ring_->claimed_end()) {
+            break;
+        }
+        if (progressed) {
+            continue;
+        }
+        std::int64_t wait_ns = -1;
+        if (in_flight_ == nullptr && filling_->records > 0) {
+            wait_ns =
+                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              filling_->first_record_at + timeout - now)
+                                              .count());
+        }
+        writer_sleeping_.store(true, std::memory_order_seq_cst);
+        if (ring_->ready(next_to_copy_) && !filling_->sealed) {
+            writer_sleeping_.store(false, std::memory_order_relaxed);
+            continue;
+        }
+        auto outcome = storage_.wait(wait_ns);
+        writer_sleeping_.store(false, std::memory_order_relaxed);
+        if (outcome) {
+            complete(*outcome);
+        }
+    }
+}
+
+}  // namespace exchanged::wal
