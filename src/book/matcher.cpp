@@ -336,6 +336,10 @@ bool Matcher::match(InstrumentBook& book, Taker& taker, const Command& command,
         while (s != kNoSlot && taker.leaves > 0) {
             RestingOrder& maker = pool_[s];
             const Slot next = maker.level_next;
+            // The walk is a chain of dependent loads through the pool; start the next one early.
+            if (next != kNoSlot) {
+                __builtin_prefetch(&pool_[next]);
+            }
             if (maker.account == taker.account) {
                 if (taker.self_trade == SelfTradePrevention::CancelIncoming) {
                     return true;
@@ -359,6 +363,10 @@ bool Matcher::match(InstrumentBook& book, Taker& taker, const Command& command,
                 continue;
             }
             const Quantity traded = std::min(taker.leaves, maker.leaves);
+            if (traded == maker.leaves) {
+                // It will be retired: fetch what retiring touches while the trade is built.
+                prefetch_for_retire(maker);
+            }
             taker.leaves -= traded;
             maker.leaves -= traded;
             level.total -= traded;
@@ -386,6 +394,16 @@ bool Matcher::match(InstrumentBook& book, Taker& taker, const Command& command,
         }
     }
     return false;
+}
+
+void Matcher::prefetch_for_retire(const RestingOrder& order) const {
+    order_index_.prefetch(order.order_id);
+    if (order.account_prev != kNoSlot) {
+        __builtin_prefetch(&pool_[order.account_prev]);
+    }
+    if (order.account_next != kNoSlot) {
+        __builtin_prefetch(&pool_[order.account_next]);
+    }
 }
 
 void Matcher::rest(InstrumentBook& book, Slot slot) {
@@ -469,7 +487,7 @@ void Matcher::remember_finished(const ClientKey& key) {
     }
     const std::size_t capacity = finished_ring_.size();
     // The key evicted a few finishes from now sits in a cold part of the table: start fetching it.
-    constexpr std::size_t kPrefetchAhead = 8;
+    constexpr std::size_t kPrefetchAhead = 64;
     if (finished_count_ > kPrefetchAhead) {
         client_index_.prefetch(finished_ring_[(finished_head_ + kPrefetchAhead) % capacity]);
     }

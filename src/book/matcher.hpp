@@ -142,6 +142,7 @@ private:
     Quantity fillable_quantity(const InstrumentBook& book, const Taker& taker) const;
 
     void rest(InstrumentBook& book, Slot slot);
+    void prefetch_for_retire(const RestingOrder& order) const;
     void unlink_from_level(InstrumentBook& book, Slot slot);
     // Takes a resting order out of the book and every index, and frees its slot.
     void retire(InstrumentBook& book, Slot slot);

@@ -36,7 +36,9 @@ public:
         : hash_(hash),
           max_entries_(max_entries),
           slots_(std::bit_ceil(std::max<std::size_t>(16, max_entries * 2))),
-          mask_(slots_.size() - 1) {}
+          mask_(slots_.size() - 1) {
+        assert(slots_.size() <= kEmpty);
+    }
 
     std::size_t size() const { return size_; }
     std::size_t max_entries() const { return max_entries_; }
@@ -44,7 +46,7 @@ public:
     Value* find(const Key& key) {
         for (std::size_t i = home(key);; i = (i + 1) & mask_) {
             Slot& slot = slots_[i];
-            if (!slot.used) {
+            if (slot.home == kEmpty) {
                 return nullptr;
             }
             if (slot.key == key) {
@@ -59,10 +61,11 @@ public:
         if (size_ >= max_entries_) {
             return false;
         }
-        for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+        const std::size_t key_home = home(key);
+        for (std::size_t i = key_home;; i = (i + 1) & mask_) {
             Slot& slot = slots_[i];
-            if (!slot.used) {
-                slot = Slot{key, value, true};
+            if (slot.home == kEmpty) {
+                slot = Slot{key, value, static_cast<std::uint32_t>(key_home)};
                 ++size_;
                 return true;
             }
@@ -75,7 +78,7 @@ public:
     bool erase(const Key& key) {
         std::size_t i = home(key);
         for (;; i = (i + 1) & mask_) {
-            if (!slots_[i].used) {
+            if (slots_[i].home == kEmpty) {
                 return false;
             }
             if (slots_[i].key == key) {
@@ -83,17 +86,17 @@ public:
             }
         }
         // Backward-shift: pull later members of the probe run into the hole so that every
-        // remaining key is still reachable from its home slot without tombstones.
+        // remaining key is still reachable from its home slot without tombstones. Each slot keeps
+        // its home index, so the scan never recomputes a hash.
         std::size_t hole = i;
-        for (std::size_t j = (hole + 1) & mask_; slots_[j].used; j = (j + 1) & mask_) {
-            const std::size_t want = home(slots_[j].key);
-            const bool movable = ((j - want) & mask_) >= ((j - hole) & mask_);
+        for (std::size_t j = (hole + 1) & mask_; slots_[j].home != kEmpty; j = (j + 1) & mask_) {
+            const bool movable = ((j - slots_[j].home) & mask_) >= ((j - hole) & mask_);
             if (movable) {
                 slots_[hole] = slots_[j];
                 hole = j;
             }
         }
-        slots_[hole].used = false;
+        slots_[hole].home = kEmpty;
         --size_;
         return true;
     }
@@ -103,16 +106,19 @@ public:
 
     void clear() {
         for (Slot& slot : slots_) {
-            slot.used = false;
+            slot.home = kEmpty;
         }
         size_ = 0;
     }
 
 private:
+    // The home index doubles as the occupancy mark, so an 8-byte key with a 4-byte value still
+    // fits 16 bytes.
+    static constexpr std::uint32_t kEmpty = UINT32_MAX;
     struct Slot {
         Key key{};
         Value value{};
-        bool used = false;
+        std::uint32_t home = kEmpty;
     };
 
     std::size_t home(const Key& key) const { return hash_(key) & mask_; }
