@@ -45,7 +45,8 @@ Matcher::Matcher(std::span<const InstrumentSpec> instruments, const MatcherLimit
       account_head_(limits.max_accounts, kNoSlot),
       account_tail_(limits.max_accounts, kNoSlot) {
     if (limits.max_orders == 0 || limits.max_orders >= kNoSlot) {
-        throw std::invalid_argument("max_orders must be between 1 and " + std::to_string(kNoSlot - 1));
+        throw std::invalid_argument("max_orders must be between 1 and " +
+                                    std::to_string(kNoSlot - 1));
     }
     if (limits.max_accounts == 0) {
         throw std::invalid_argument("max_accounts must be at least 1");
@@ -59,8 +60,8 @@ Matcher::Matcher(std::span<const InstrumentSpec> instruments, const MatcherLimit
                                         spec.symbol + "): " + problem);
         }
         if (spec.id > kMaxInstrumentId) {
-            throw std::invalid_argument("instrument id " + std::to_string(spec.id) +
-                                        " is above " + std::to_string(kMaxInstrumentId));
+            throw std::invalid_argument("instrument id " + std::to_string(spec.id) + " is above " +
+                                        std::to_string(kMaxInstrumentId));
         }
         highest = std::max(highest, spec.id);
     }
@@ -224,9 +225,11 @@ void Matcher::new_order(const Command& command, std::vector<Event>& out) {
     const bool liquidation = (command.flags & order_flags::kLiquidation) != 0;
     const bool is_market = command.order_type == OrderType::Market;
     const TimeInForce tif = liquidation ? TimeInForce::ImmediateOrCancel : command.time_in_force;
-    Taker taker{next_order_id_++, command.client_order_id, command.account, command.side,
-                is_market,        liquidation,             command.self_trade,
-                is_market ? 0 : command.price,             command.quantity};
+    Taker taker{next_order_id_++,   command.client_order_id,
+                command.account,    command.side,
+                is_market,          liquidation,
+                command.self_trade, is_market ? 0 : command.price,
+                command.quantity};
     const ClientKey key{command.account, command.client_order_id};
     const bool inserted = client_index_.insert(key, taker.order_id);
     assert(inserted);
@@ -328,7 +331,8 @@ bool Matcher::match(InstrumentBook& book, Taker& taker, const Command& command,
     while (taker.leaves > 0 && opposite_side.best != LevelBitmap::kNone) {
         const std::int64_t level_at = opposite_side.best;
         const Price price = level_price(book, level_at);
-        if (!taker.is_market && (taker.side == Side::Buy ? price > taker.price : price < taker.price)) {
+        if (!taker.is_market &&
+            (taker.side == Side::Buy ? price > taker.price : price < taker.price)) {
             return false;
         }
         PriceLevel& level = opposite_side.levels[static_cast<std::size_t>(level_at)];
@@ -344,17 +348,8 @@ bool Matcher::match(InstrumentBook& book, Taker& taker, const Command& command,
                 if (taker.self_trade == SelfTradePrevention::CancelIncoming) {
                     return true;
                 }
-                Event cancelled = event_for(EventType::Cancelled, command);
-                cancelled.cancel_reason = CancelReason::SelfTrade;
-                cancelled.critical = taker.critical;
-                cancelled.side = maker.side;
-                cancelled.account = maker.account;
-                cancelled.order_id = maker.order_id;
-                cancelled.client_order_id = maker.client_order_id;
-                cancelled.price = maker.price;
-                cancelled.quantity = maker.leaves;
-                cancelled.leaves = 0;
-                out.push_back(cancelled);
+                out.push_back(
+                    cancelled_event(command, maker, CancelReason::SelfTrade, taker.critical));
                 retire(book, s);
                 if (taker.self_trade == SelfTradePrevention::CancelBoth) {
                     return true;
@@ -533,15 +528,7 @@ void Matcher::cancel(const Command& command, std::vector<Event>& out) {
         return;
     }
     const RestingOrder& order = pool_[slot];
-    Event cancelled = event_for(EventType::Cancelled, command);
-    cancelled.cancel_reason = CancelReason::ClientRequest;
-    cancelled.side = order.side;
-    cancelled.account = order.account;
-    cancelled.order_id = order.order_id;
-    cancelled.client_order_id = order.client_order_id;
-    cancelled.price = order.price;
-    cancelled.quantity = order.leaves;
-    out.push_back(cancelled);
+    out.push_back(cancelled_event(command, order, CancelReason::ClientRequest, false));
     retire(books_[order.instrument_index], slot);
 }
 
@@ -590,9 +577,8 @@ void Matcher::replace(const Command& command, std::vector<Event>& out) {
     }
     unlink_from_level(book, slot);
     out.push_back(replaced);
-    Taker taker{order.order_id, order.client_order_id, order.account, order.side,
-                false,          false,                 command.self_trade,
-                command.price,  command.quantity};
+    Taker taker{order.order_id, order.client_order_id, order.account, order.side,      false,
+                false,          command.self_trade,    command.price, command.quantity};
     const bool stopped = match(book, taker, command, out);
     RestingOrder& moved = pool_[slot];
     moved.price = command.price;
@@ -627,16 +613,7 @@ void Matcher::mass_cancel(const Command& command, std::vector<Event>& out) {
         const Slot next = order.account_next;
         InstrumentBook& book = books_[order.instrument_index];
         if (command.instrument == kAllInstruments || book.spec.id == command.instrument) {
-            Event cancelled = event_for(EventType::Cancelled, command);
-            cancelled.instrument = book.spec.id;
-            cancelled.cancel_reason = CancelReason::MassCancel;
-            cancelled.side = order.side;
-            cancelled.account = order.account;
-            cancelled.order_id = order.order_id;
-            cancelled.client_order_id = order.client_order_id;
-            cancelled.price = order.price;
-            cancelled.quantity = order.leaves;
-            out.push_back(cancelled);
+            out.push_back(cancelled_event(command, order, CancelReason::MassCancel, false));
             retire(book, s);
             ++cancelled_orders;
         }
@@ -649,15 +626,27 @@ void Matcher::mass_cancel(const Command& command, std::vector<Event>& out) {
     out.push_back(done);
 }
 
+Event Matcher::cancelled_event(const Command& command, const RestingOrder& order,
+                               CancelReason reason, bool critical) const {
+    Event cancelled = event_for(EventType::Cancelled, command);
+    cancelled.instrument = books_[order.instrument_index].spec.id;
+    cancelled.cancel_reason = reason;
+    cancelled.critical = critical;
+    cancelled.side = order.side;
+    cancelled.account = order.account;
+    cancelled.order_id = order.order_id;
+    cancelled.client_order_id = order.client_order_id;
+    cancelled.price = order.price;
+    cancelled.quantity = order.leaves;
+    cancelled.leaves = 0;
+    return cancelled;
+}
+
 OrderView Matcher::view_of(const RestingOrder& order) const {
-    return OrderView{order.order_id,
-                     order.client_order_id,
-                     order.account,
-                     books_[order.instrument_index].spec.id,
-                     order.side,
-                     order.price,
-                     order.leaves,
-                     order.flags};
+    return OrderView{order.order_id, order.client_order_id,
+                     order.account,  books_[order.instrument_index].spec.id,
+                     order.side,     order.price,
+                     order.leaves,   order.flags};
 }
 
 std::optional<Price> Matcher::best_bid(InstrumentId instrument) const {
@@ -703,7 +692,9 @@ std::vector<LevelView> Matcher::levels(InstrumentId instrument, Side side_wanted
 
 std::uint64_t Matcher::state_hash() const {
     std::uint64_t hash = 0x6a09e667f3bcc908ULL;
-    auto feed = [&hash](std::uint64_t value) { hash = mix64(hash ^ (value + 0x9e3779b97f4a7c15ULL)); };
+    auto feed = [&hash](std::uint64_t value) {
+        hash = mix64(hash ^ (value + 0x9e3779b97f4a7c15ULL));
+    };
     feed(next_order_id_);
     feed(next_trade_id_);
     for_each_resting([&](const OrderView& order) {

@@ -45,7 +45,7 @@ struct LevelView {
 };
 
 class Matcher {
-public:
+  public:
     // Throws std::invalid_argument naming the bad instrument or limit.
     Matcher(std::span<const InstrumentSpec> instruments, const MatcherLimits& limits);
 
@@ -84,7 +84,7 @@ public:
         }
     }
 
-private:
+  private:
     struct InstrumentBook {
         InstrumentBook(const InstrumentSpec& s, std::size_t level_count)
             : spec(s), bids(level_count), asks(level_count) {}
@@ -160,6 +160,9 @@ private:
     InstrumentBook* book_of(InstrumentId instrument);
     const InstrumentBook* book_of(InstrumentId instrument) const;
     OrderView view_of(const RestingOrder& order) const;
+    // The Cancelled event for a resting order about to be retired, with all it had open.
+    Event cancelled_event(const Command& command, const RestingOrder& order, CancelReason reason,
+                          bool critical) const;
 
     MatcherLimits limits_;
     std::vector<InstrumentSpec> specs_;

@@ -46,10 +46,45 @@ ThroughputResult run_untimed(const Workload& workload) {
     return result;
 }
 
+// Latency is also kept per kind of command, since the tail belongs to orders that trade.
+enum CommandKind : std::size_t {
+    kRests,
+    kTrades,
+    kRejected,
+    kCancel,
+    kReplace,
+    kMassCancel,
+    kKinds
+};
+constexpr const char* kKindNames[kKinds] = {
+    "new order, no trade", "new order that traded", "rejected", "cancel", "replace", "mass cancel"};
+
+CommandKind kind_of(const book::Command& command, const std::vector<book::Event>& events) {
+    switch (command.type) {
+        case book::CommandType::Cancel:
+            return kCancel;
+        case book::CommandType::Replace:
+            return kReplace;
+        case book::CommandType::MassCancel:
+            return kMassCancel;
+        case book::CommandType::NewOrder:
+            break;
+    }
+    for (const book::Event& event : events) {
+        if (event.type == book::EventType::Rejected) {
+            return kRejected;
+        }
+        if (event.type == book::EventType::Trade) {
+            return kTrades;
+        }
+    }
+    return kRests;
+}
+
 // Times each command with the cycle counter. With rate > 0 command i is due at start + i/rate and
 // its latency counts from that moment, not from when the loop got to it.
 std::uint64_t run_timed(const Workload& workload, double rate, const CycleClock& clock,
-                        LatencyRecorder& recorder) {
+                        LatencyRecorder& recorder, std::vector<LatencyRecorder>& by_kind) {
     book::Matcher matcher(workload.instruments, workload.limits);
     std::vector<book::Event> events;
     events.reserve(1 << 16);
@@ -67,7 +102,9 @@ std::uint64_t run_timed(const Workload& workload, double rate, const CycleClock&
         }
         events.clear();
         matcher.apply(command, events);
-        recorder.record(clock.to_ns(read_cycles() - begin));
+        const std::uint64_t latency_ns = clock.to_ns(read_cycles() - begin);
+        recorder.record(latency_ns);
+        by_kind[kind_of(command, events)].record(latency_ns);
     }
     return matcher.state_hash();
 }
@@ -97,10 +134,15 @@ int bench_match_main(int argc, char** argv, int first) {
     const ThroughputResult throughput = run_untimed(workload);
     const CycleClock clock;
     LatencyRecorder recorder(workload.commands.size());
-    const std::uint64_t timed_hash = run_timed(workload, rate, clock, recorder);
+    std::vector<LatencyRecorder> by_kind;
+    for (std::size_t kind = 0; kind < kKinds; ++kind) {
+        by_kind.emplace_back(workload.commands.size());
+    }
+    const std::uint64_t timed_hash = run_timed(workload, rate, clock, recorder, by_kind);
     if (timed_hash != throughput.state_hash) {
-        std::fprintf(stderr, "bench match: the two passes ended in different states (%016" PRIx64
-                             " vs %016" PRIx64 "): the matcher is not deterministic\n",
+        std::fprintf(stderr,
+                     "bench match: the two passes ended in different states (%016" PRIx64
+                     " vs %016" PRIx64 "): the matcher is not deterministic\n",
                      throughput.state_hash, timed_hash);
         return 1;
     }
@@ -111,9 +153,9 @@ int bench_match_main(int argc, char** argv, int first) {
         std::printf(
             "{\"workload\":\"%s\",\"commands\":%" PRIu64 ",\"seed\":%" PRIu64
             ",\"commands_per_sec\":%.0f,\"ns_per_command\":%.1f,\"latency_mode\":\"%s\","
-            "\"offered_rate\":%.0f,\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64
-            ",\"max_ns\":%" PRIu64 ",\"mean_ns\":%.1f,\"events\":%" PRIu64 ",\"trades\":%" PRIu64
-            ",\"state_hash\":\"%016" PRIx64 "\"}\n",
+            "\"offered_rate\":%.0f,\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
+            ",\"p999_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"mean_ns\":%.1f,\"events\":%" PRIu64
+            ",\"trades\":%" PRIu64 ",\"state_hash\":\"%016" PRIx64 "\"}\n",
             workload.name.c_str(), orders, seed, per_sec, 1e9 / per_sec,
             rate > 0 ? "open_loop" : "closed_loop", rate, latency.p50, latency.p99, latency.p999,
             latency.max, latency.mean, throughput.events, throughput.trades, throughput.state_hash);
@@ -133,6 +175,14 @@ int bench_match_main(int argc, char** argv, int first) {
     std::printf("    p50 %" PRIu64 " ns  p99 %" PRIu64 " ns  p99.9 %" PRIu64 " ns  max %" PRIu64
                 " ns  mean %.1f ns\n",
                 latency.p50, latency.p99, latency.p999, latency.max, latency.mean);
+    for (std::size_t kind = 0; kind < kKinds; ++kind) {
+        const LatencyRecorder::Summary k = by_kind[kind].summarize();
+        if (k.count > 0) {
+            std::printf("      %-22s %9" PRIu64 " commands  p50 %5" PRIu64 "  p99 %6" PRIu64
+                        "  p99.9 %6" PRIu64 " ns\n",
+                        kKindNames[kind], k.count, k.p50, k.p99, k.p999);
+        }
+    }
     std::printf("  state hash %016" PRIx64 " (equal in both passes)\n", throughput.state_hash);
     return 0;
 }

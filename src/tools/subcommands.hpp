@@ -5,6 +5,7 @@
 namespace exchanged::tools {
 
 int bench_match_main(int argc, char** argv, int first);
+int bench_jitter_main(int argc, char** argv, int first);
 // `wal dump PATH` / `wal verify PATH` (argv[first - 1] names which); `bench wal`.
 int wal_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
