@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 passed=0
 failed=0
+skipped=0
 status=0
 
 # run_suite NAME BUILD_DIR [ctest args...]
@@ -30,8 +31,11 @@ run_suite() {
     local total fails
     total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
     fails=$(sed -E 's/.*, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
-    passed=$((passed + total - fails))
+    local skips
+    skips=$(grep -c '\*\*\*Skipped' "$log" || true)
+    passed=$((passed + total - fails - skips))
     failed=$((failed + fails))
+    skipped=$((skipped + skips))
     [ "$fails" -eq 0 ] || status=1
 }
 
@@ -57,5 +61,5 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite tsan build-tsan -
 
 echo
 echo "Summary over the release, asan and tsan runs:"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

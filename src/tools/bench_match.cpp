@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "book/matcher.hpp"
 #include "common/cli_args.hpp"
 #include "tools/latency_recorder.hpp"
+#include "tools/lobster.hpp"
 #include "tools/match_workloads.hpp"
 #include "tools/subcommands.hpp"
 
@@ -18,8 +21,33 @@ namespace exchanged::tools {
 namespace {
 
 constexpr CliOption kOptions[] = {
-    {"orders", true}, {"seed", true}, {"workload", true}, {"rate", true}, {"json", false},
+    {"orders", true}, {"seed", true},  {"workload", true},
+    {"rate", true},   {"json", false}, {"data", true},
 };
+
+// The LOBSTER message file: --data as given, or the first default location that exists (relative
+// to the current directory, then to the repository the binary was built in).
+std::string lobster_data_path(const CliArgs& args) {
+    if (const auto data = args.text("data")) {
+        if (!std::filesystem::exists(*data)) {
+            throw CliError("--data: no such file '" + *data + "'");
+        }
+        return *data;
+    }
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::vector<std::string> tried = lobster::default_message_paths(ec ? "" : exe.string());
+    for (const std::string& path : tried) {
+        if (std::filesystem::exists(path)) {
+            return path;
+        }
+    }
+    std::string message = "--workload lobster: no LOBSTER message file at";
+    for (std::size_t i = 0; i < tried.size(); ++i) {
+        message += (i == 0 ? " '" : " or '") + tried[i] + "'";
+    }
+    throw CliError(message + "; pass one with --data FILE");
+}
 
 struct ThroughputResult {
     double seconds = 0;
@@ -122,13 +150,19 @@ int bench_match_main(int argc, char** argv, int first) {
     const double rate = static_cast<double>(args.unsigned_or("rate", 0, 0, 1'000'000'000));
     const bool json = args.has("json");
 
+    if (args.has("data") && workload_name != "lobster") {
+        throw CliError("--data is only used by --workload lobster");
+    }
+
     Workload workload;
     if (workload_name == "mix") {
         workload = make_mix_workload(orders, seed);
     } else if (workload_name == "liquibook") {
         workload = make_liquibook_workload(orders, seed);
+    } else if (workload_name == "lobster") {
+        workload = lobster::make_lobster_workload(lobster_data_path(args), orders);
     } else {
-        throw CliError("--workload: '" + workload_name + "' is not one of mix, liquibook");
+        throw CliError("--workload: '" + workload_name + "' is not one of mix, liquibook, lobster");
     }
 
     const ThroughputResult throughput = run_untimed(workload);
