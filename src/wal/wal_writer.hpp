@@ -96,7 +96,8 @@ class WalWriter {
 
     const RecoveryReport& recovery() const { return recovery_; }
 
-    // Any thread; never blocks, never allocates, no syscall unless the writer sleeps.
+    // Any thread; never blocks, never allocates, no syscall unless the writer sleeps waiting for
+    // records (not while it only waits for a batch in flight).
     AppendResult try_append(std::uint16_t type, std::span<const std::byte> payload) noexcept;
 
     Lsn durable_lsn() const noexcept { return durable_lsn_.load(std::memory_order_acquire); }
@@ -149,7 +150,7 @@ class WalWriter {
     std::uint64_t active_segment_bytes_ = 0;
     std::uint64_t active_write_offset_ = 0;  // next free byte, counting the filling batch
     bool active_accepts_records_ = false;    // false forces a rotation before the next record
-    bool spare_requested_ = false;  // asked the preparer for the next spare
+    bool spare_requested_ = false;           // asked the preparer for the next spare
 
     mutable std::mutex segments_mutex_;
     std::vector<Segment> segments_;  // oldest first; the last is active
@@ -157,7 +158,10 @@ class WalWriter {
     SegmentPreparer preparer_;
     int wake_fd_ = -1;
     int durable_fd_ = -1;
-    std::atomic<bool> writer_sleeping_{false};
+    // The writer sleeps until the record with this LSN is handed over (kNoWake: not awake for
+    // records at all); the producer of a record at or past it wakes the writer.
+    static constexpr Lsn kNoWake = ~Lsn{0};
+    std::atomic<Lsn> wake_at_lsn_{kNoWake};
     std::atomic<bool> closing_{false};
     std::atomic<WalState> state_{WalState::Running};
     std::atomic<Lsn> durable_lsn_{0};

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -106,4 +107,45 @@ TEST_CASE("concurrent producers on the real disk through io_uring", "[wal][concu
     options.queue_capacity = 4096;
     options.batch_bytes_max = 256 * 1024;
     run_producers(storage, options);
+}
+
+TEST_CASE("while a batch is in flight the writer still empties a half-full queue",
+          "[wal][concurrency]") {
+    // The writer is not woken per record while a batch is in flight (that wake-up per record cost
+    // the fdatasync latency); it must still wake when half the queue waits, or producers would see
+    // `busy` after queue_capacity records instead of queue_capacity plus a batch buffer.
+    SimStorage sim(5);
+    WalOptions options;
+    options.segment_bytes = 256 * 1024;
+    options.queue_capacity = 8;
+    options.batch_bytes_max = 64 * 1024;
+    sim.set_sync_latency(std::chrono::milliseconds(500));
+    WalWriter writer(sim, options);
+    const std::byte payload[16] = {};
+    REQUIRE(writer.try_append(1, payload).status == AppendStatus::Ok);
+    // Let the writer submit the first batch (it commits at once when idle); from then on it is in
+    // flight for 500 ms.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    std::uint64_t accepted = 0;
+    while (accepted < 64 && std::chrono::steady_clock::now() < deadline) {
+        const AppendResult result = writer.try_append(1, payload);
+        if (result.status == AppendStatus::Ok) {
+            ++accepted;
+        } else {
+            REQUIRE(result.status == AppendStatus::Busy);
+            std::this_thread::yield();
+        }
+    }
+    CHECK(writer.durable_lsn() == 0);  // the first batch is still in flight
+    CHECK(accepted == 64);
+    REQUIRE(writer.wait_durable(1 + accepted));
+    writer.close();
+    std::uint64_t count = 0;
+    const ScanResult result = scan_log(sim, {}, [&](const RecordView& record) {
+        ++count;
+        CHECK(record.lsn == count);
+    });
+    CHECK(result.end == LogEnd::Clean);
+    CHECK(count == 1 + accepted);
 }
