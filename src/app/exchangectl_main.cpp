@@ -17,8 +17,10 @@ struct Subcommand {
 
 constexpr Subcommand kSubcommands[] = {
     {"bench", "match", exchanged::tools::bench_match_main,
-     "bench match [--orders N] [--seed S] [--workload mix|liquibook|lobster] [--data FILE] [--rate R] [--json]"},
-    {"bench", "jitter", exchanged::tools::bench_jitter_main, "bench jitter [--seconds S] [--json]"},
+     "bench match [--orders N] [--seed S] [--workload mix|liquibook|lobster] [--data FILE] [--rate "
+     "R] [--json]"},
+    {"bench", "jitter", exchanged::tools::bench_jitter_main,
+     "bench jitter [--seconds S] [--rate R [--work-ns W]] [--json]"},
     {"wal", "dump", exchanged::tools::wal_main, "wal dump PATH [--from LSN] [--salvage]"},
     {"wal", "verify", exchanged::tools::wal_main, "wal verify PATH [--salvage]"},
     {"bench", "wal", exchanged::tools::bench_wal_main,

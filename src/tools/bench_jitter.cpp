@@ -1,6 +1,7 @@
 // exchangectl bench jitter: how often this machine takes the CPU away from a spinning thread, and
-// for how long. An open-loop latency percentile can never be better than this noise floor, so the
-// matching benchmark's open-loop numbers are read next to it (docs/benchmarks.md).
+// for how long; with --rate, the open-loop percentiles of a command that only spins. An open-loop
+// latency percentile can never be better than this noise floor, so the matching benchmark's
+// open-loop numbers are read next to it (docs/benchmarks.md).
 #include <cinttypes>
 #include <cstdio>
 #include <vector>
@@ -12,8 +13,45 @@
 namespace exchanged::tools {
 namespace {
 
-constexpr CliOption kOptions[] = {{"seconds", true}, {"json", false}};
+constexpr CliOption kOptions[] = {
+    {"seconds", true}, {"rate", true}, {"work-ns", true}, {"json", false}};
 constexpr std::uint64_t kStallThresholdNs = 1'000;
+
+// The open-loop schedule of bench match with a command that only spins for `work_ns`: the best
+// open-loop percentiles any code with that service time can show on this machine.
+int run_null_open_loop(double rate, std::uint64_t work_ns, std::uint64_t seconds, bool json) {
+    const CycleClock clock;
+    const auto commands = static_cast<std::size_t>(rate * static_cast<double>(seconds));
+    LatencyRecorder recorder(commands);
+    const std::uint64_t interval = clock.from_ns(1e9 / rate);
+    const std::uint64_t work = clock.from_ns(static_cast<double>(work_ns));
+    std::uint64_t due = read_cycles();
+    for (std::size_t i = 0; i < commands; ++i) {
+        std::uint64_t begin = read_cycles();
+        while (begin < due) {
+            begin = read_cycles();
+        }
+        begin = due;
+        due += interval;
+        const std::uint64_t until = read_cycles() + work;
+        while (read_cycles() < until) {
+        }
+        recorder.record(clock.to_ns(read_cycles() - begin));
+    }
+    const LatencyRecorder::Summary s = recorder.summarize();
+    if (json) {
+        std::printf("{\"rate\":%.0f,\"work_ns\":%" PRIu64 ",\"commands\":%" PRIu64
+                    ",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64
+                    ",\"max_ns\":%" PRIu64 "}\n",
+                    rate, work_ns, s.count, s.p50, s.p99, s.p999, s.max);
+    } else {
+        std::printf("bench jitter: open loop at %.0f/s, each command spinning %" PRIu64
+                    " ns: p50 %" PRIu64 " ns  p99 %" PRIu64 " ns  p99.9 %" PRIu64
+                    " ns  max %" PRIu64 " ns\n",
+                    rate, work_ns, s.p50, s.p99, s.p999, s.max);
+    }
+    return 0;
+}
 
 }  // namespace
 
@@ -23,6 +61,14 @@ int bench_jitter_main(int argc, char** argv, int first) {
         throw CliError("unexpected argument '" + args.positional().front() + "'");
     }
     const std::uint64_t seconds = args.unsigned_or("seconds", 5, 1, 3600);
+    if (args.has("rate")) {
+        const auto rate = static_cast<double>(args.unsigned_or("rate", 0, 1, 100'000'000));
+        return run_null_open_loop(rate, args.unsigned_or("work-ns", 100, 0, 1'000'000), seconds,
+                                  args.has("json"));
+    }
+    if (args.has("work-ns")) {
+        throw CliError("--work-ns goes with --rate");
+    }
     const CycleClock clock;
     // Buckets by power of two of microseconds: [1,2), [2,4), ... [512, inf).
     constexpr std::size_t kBuckets = 10;
