@@ -41,16 +41,8 @@ class RandomStream {
     std::size_t live_orders() const { return live_.size(); }
 
   private:
-    struct Live {
-        OrderId order_id;
-        ClientOrderId client_order_id;
-        AccountId account;
-        InstrumentId instrument;
-        Side side;
-        Price price;
-        Quantity leaves;
-        std::uint8_t flags;
-    };
+    // What the stream knows of a resting order, as the matcher describes one.
+    using Live = OrderView;
     struct Finished {
         OrderId order_id;
         ClientOrderId client_order_id;

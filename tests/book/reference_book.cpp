@@ -472,34 +472,34 @@ void ReferenceBook::new_order(const Command& c, std::vector<Event>& out) {
     execute(book, t, may_rest, c, out);
 }
 
-// Cancel and replace name a configured instrument and account before the order is looked up.
-RejectReason ReferenceBook::check_target_fields(const Command& c) {
+// Cancel and replace name a configured instrument and account, then a resting order of that
+// instrument that belongs to the account.
+RejectReason ReferenceBook::find_target(const Command& c, Book*& book, Side& side,
+                                        std::size_t& index) {
     if (book_of(c.instrument) == nullptr) {
         return RejectReason::UnknownInstrument;
     }
     if (c.account >= limits_.max_accounts) {
         return RejectReason::UnknownAccount;
     }
+    if (!locate(c.order_id, book, side, index) || book->spec.id != c.instrument) {
+        return RejectReason::UnknownOrder;
+    }
+    if (book->side(side)[index].account != c.account) {
+        return RejectReason::NotYourOrder;
+    }
     return RejectReason::None;
 }
 
 void ReferenceBook::cancel(const Command& c, std::vector<Event>& out) {
-    if (const RejectReason r = check_target_fields(c); r != RejectReason::None) {
-        out.push_back(rejected(c, r));
-        return;
-    }
     Book* book = nullptr;
     Side side = Side::Buy;
     std::size_t index = 0;
-    if (!locate(c.order_id, book, side, index) || book->spec.id != c.instrument) {
-        out.push_back(rejected(c, RejectReason::UnknownOrder));
+    if (const RejectReason r = find_target(c, book, side, index); r != RejectReason::None) {
+        out.push_back(rejected(c, r));
         return;
     }
     std::vector<Order>& orders = book->side(side);
-    if (orders[index].account != c.account) {
-        out.push_back(rejected(c, RejectReason::NotYourOrder));
-        return;
-    }
     const Order gone = orders[index];
     orders.erase(orders.begin() + static_cast<long>(index));
     out.push_back(cancelled(c, gone, CancelReason::ClientRequest, false));
@@ -507,22 +507,14 @@ void ReferenceBook::cancel(const Command& c, std::vector<Event>& out) {
 }
 
 void ReferenceBook::replace(const Command& c, std::vector<Event>& out) {
-    if (const RejectReason r = check_target_fields(c); r != RejectReason::None) {
-        out.push_back(rejected(c, r));
-        return;
-    }
     Book* book = nullptr;
     Side side = Side::Buy;
     std::size_t index = 0;
-    if (!locate(c.order_id, book, side, index) || book->spec.id != c.instrument) {
-        out.push_back(rejected(c, RejectReason::UnknownOrder));
+    if (const RejectReason r = find_target(c, book, side, index); r != RejectReason::None) {
+        out.push_back(rejected(c, r));
         return;
     }
     std::vector<Order>& orders = book->side(side);
-    if (orders[index].account != c.account) {
-        out.push_back(rejected(c, RejectReason::NotYourOrder));
-        return;
-    }
     if (static_cast<unsigned>(c.self_trade) > 2) {
         out.push_back(rejected(c, RejectReason::InvalidSelfTradePrevention));
         return;

@@ -75,7 +75,7 @@ class ReferenceBook {
     void mass_cancel(const Command& c, std::vector<Event>& out);
 
     RejectReason validate_new_order(const Command& c) const;
-    RejectReason check_target_fields(const Command& c);
+    RejectReason find_target(const Command& c, Book*& book, Side& side, std::size_t& index);
     static RejectReason check_quantity(const InstrumentSpec& spec, Quantity q);
     static RejectReason check_price(const InstrumentSpec& spec, Price p);
     bool client_id_in_use(AccountId account, ClientOrderId id) const;

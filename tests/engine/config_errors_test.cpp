@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/config.hpp"
+#include "minimal_config.hpp"
 #include "temp_file.hpp"
 
 using namespace exchanged::engine;
@@ -11,14 +12,7 @@ using exchanged::test::TempDir;
 
 namespace {
 
-// Four lines: the smallest file that loads. Tests put their lines in front, so line numbers in
-// expectations count from the top of `head`.
-const std::string kTail =
-    "[instruments]\n"
-    "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
-    "max_order_quantity=1000000\n"
-    "[accounts]\n"
-    "alice = id=1 secret=s3cret-value\n";
+const std::string& kTail = exchanged::test::kMinimalConfigTail;
 
 struct Failure {
     std::string path;

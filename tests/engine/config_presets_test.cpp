@@ -5,6 +5,7 @@
 
 #include "engine/config.hpp"
 #include "engine/config_summary.hpp"
+#include "minimal_config.hpp"
 #include "temp_file.hpp"
 
 using namespace exchanged::engine;
@@ -12,12 +13,7 @@ using exchanged::test::TempDir;
 
 namespace {
 
-const std::string kTail =
-    "[instruments]\n"
-    "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
-    "max_order_quantity=1000000\n"
-    "[accounts]\n"
-    "alice = id=1 secret=s3cret-value\n";
+const std::string& kTail = exchanged::test::kMinimalConfigTail;
 
 Config load_text(const std::string& text) {
     TempDir dir;
