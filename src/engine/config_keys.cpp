@@ -35,7 +35,7 @@ void check_wal_compression(std::string_view text) {
     }
 }
 
-// Segments are written with aligned direct I/O, so their size is a whole number of 4 KiB pages.
+// A segment is its 4 KiB header page plus whole pages of records, preallocated up front.
 u64 parse_segment_bytes(std::string_view text) {
     const u64 bytes = parse_whole(text, kMiB, 1024 * kMiB);
     if (bytes % 4096 != 0) {
