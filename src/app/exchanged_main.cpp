@@ -1,6 +1,9 @@
-// exchanged: the exchange daemon. For now it loads and checks a profile, builds the matching core
-// from it and waits for SIGINT/SIGTERM; the network gateway and the WAL arrive with the daemon
-// issue. Exit codes: 0 clean, 1 runtime failure, 2 configuration or usage error.
+// exchanged: the exchange daemon. It loads and checks a profile, recovers the books by replaying
+// the WAL (design §4), opens the WAL for appending and waits for SIGINT/SIGTERM; the network
+// gateway arrives with the next step of the daemon issue. `--recover` only replays and reports.
+// Exit codes: 0 clean, 1 runtime failure (a corrupt log, a checkpoint mismatch), 2 configuration
+// or usage error.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -9,12 +12,19 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
-#include "book/matcher.hpp"
 #include "common/cli_args.hpp"
 #include "engine/config.hpp"
 #include "engine/config_summary.hpp"
+#include "engine/recovery.hpp"
+#include "engine/shard.hpp"
+#include "engine/shard_layout.hpp"
 #include "engine/shutdown_signal.hpp"
+#include "engine/startup.hpp"
+#include "wal/uring_storage.hpp"
+#include "wal/wal_writer.hpp"
 
 namespace {
 
@@ -22,15 +32,16 @@ using exchanged::CliArgs;
 using exchanged::CliError;
 using exchanged::CliOption;
 namespace engine = exchanged::engine;
+namespace wal = exchanged::wal;
 
 constexpr CliOption kOptions[] = {
-    {"config", true},        {"data-dir", true}, {"listen", true},
-    {"check-config", false}, {"recover", false}, {"help", false},
+    {"config", true},   {"data-dir", true}, {"listen", true}, {"check-config", false},
+    {"recover", false}, {"salvage", false}, {"help", false},
 };
 
 constexpr std::string_view kUsage =
     "usage: exchanged --config FILE [--data-dir DIR] [--listen HOST:PORT] [--check-config] "
-    "[--recover] [--help]\n";
+    "[--recover] [--salvage] [--help]\n";
 
 void print_usage(std::FILE* out) {
     std::fprintf(out, "%.*s", static_cast<int>(kUsage.size()), kUsage.data());
@@ -59,26 +70,50 @@ int check_config(const engine::Config& config) {
     return 0;
 }
 
-int recover(const engine::Config& config) {
-    std::printf(
-        "exchanged: recover: profile=%s data_dir=%s: nothing to recover yet (the WAL is "
-        "not wired into the daemon before the daemon issue)\n",
-        config.profile.c_str(), config.server.data_dir.c_str());
-    return 0;
-}
-
-exchanged::book::Matcher build_matcher(const engine::Config& config) {
-    exchanged::book::MatcherLimits limits;
-    limits.max_orders = config.engine.max_orders;
-    limits.max_accounts = config.engine.max_accounts;
-    limits.client_order_id_window = config.engine.client_order_id_window;
+// Replays the WAL, with a progress line on stderr about every second of a long replay.
+engine::RecoveryResult replay(const engine::Config& config, const engine::ShardLayout& layout,
+                              bool salvage) {
+    engine::RecoveryOptions options;
+    options.salvage = salvage;
+    options.on_progress = [](const engine::RecoveryProgress& progress) {
+        std::fprintf(stderr, "exchanged: recover: %llu records replayed (LSN %llu), %.1f s\n",
+                     static_cast<unsigned long long>(progress.records),
+                     static_cast<unsigned long long>(progress.lsn),
+                     std::chrono::duration<double>(progress.elapsed).count());
+    };
     try {
-        return exchanged::book::Matcher(config.instruments, limits);
+        return engine::recover(config.persistence.wal_path, layout, options);
     } catch (const std::invalid_argument& error) {
         // The loader checks what the matcher checks, so this means the two drifted apart.
         throw engine::ConfigError(config.source_path + ": " + error.what(), config.source_path, 0,
                                   "", "");
     }
+}
+
+int recover(const engine::Config& config, bool salvage) {
+    if (!config.persistence.enable_wal) {
+        std::printf(
+            "exchanged: recover: profile=%s: nothing to recover (enable_wal = false: the "
+            "profile keeps no WAL)\n",
+            config.profile.c_str());
+        return 0;
+    }
+    const engine::ShardLayout layout = engine::make_shard_layout(config);
+    const engine::RecoveryResult result = replay(config, layout, salvage);
+    std::printf("exchanged: recover: profile=%s wal=%s\n%s", config.profile.c_str(),
+                config.persistence.wal_path.c_str(), engine::describe(result, layout).c_str());
+    if (result.ok() && result.records == 0 && result.log.end == wal::LogEnd::Clean) {
+        std::printf("exchanged: recover: nothing to recover yet (the WAL holds no records)\n");
+    }
+    if (!result.ok()) {
+        std::printf("exchanged: recover: FAILED (%s)%s\n", engine::to_string(result.status),
+                    result.status == engine::RecoveryStatus::Corrupt
+                        ? "; --salvage skips the damage, losing the records in it"
+                        : "");
+        return 1;
+    }
+    std::printf("exchanged: recover: ok\n");
+    return 0;
 }
 
 void create_data_dir(const std::filesystem::path& dir) {
@@ -89,18 +124,72 @@ void create_data_dir(const std::filesystem::path& dir) {
     }
 }
 
-int serve(const engine::Config& config) {
-    const exchanged::book::Matcher matcher = build_matcher(config);
-    create_data_dir(config.server.data_dir);
+void print_ready(const engine::Config& config, const std::string& wal_state) {
     std::fprintf(stderr,
-                 "exchanged: ready: profile=%s instruments=%zu accounts=%zu data_dir=%s "
-                 "(network and WAL arrive with the daemon issue)\n",
-                 config.profile.c_str(), matcher.instruments().size(), config.accounts.size(),
-                 config.server.data_dir.c_str());
+                 "exchanged: ready: profile=%s instruments=%zu accounts=%zu data_dir=%s shards=%u "
+                 "%s (the network gateway arrives next)\n",
+                 config.profile.c_str(), config.instruments.size(), config.accounts.size(),
+                 config.server.data_dir.c_str(), config.server.shards, wal_state.c_str());
+}
+
+// Waits for SIGINT or SIGTERM, then runs `close`, whose text ends the exit line.
+template <typename Close>
+int wait_and_exit(Close&& close) {
     const int signal_number = engine::wait_for_shutdown_signal();
-    std::fprintf(stderr, "exchanged: %s received; clean exit\n",
-                 signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    const std::string closed = close();
+    std::fprintf(stderr, "exchanged: %s received; clean exit%s\n",
+                 signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed.c_str());
     return 0;
+}
+
+int serve_without_wal(const engine::Config& config, const engine::ShardLayout& layout) {
+    std::vector<exchanged::book::Matcher> matchers;
+    for (engine::ShardId shard = 0; shard < layout.shard_count; ++shard) {
+        matchers.push_back(layout.make_matcher(shard));
+    }
+    std::fprintf(stderr, "exchanged: nothing to recover (enable_wal = false)\n");
+    print_ready(config, "wal=off");
+    return wait_and_exit([] { return std::string(); });
+}
+
+int serve(const engine::Config& config, bool salvage) {
+    create_data_dir(config.server.data_dir);
+    const engine::ShardLayout layout = engine::make_shard_layout(config);
+    if (!config.persistence.enable_wal) {
+        return serve_without_wal(config, layout);
+    }
+    engine::RecoveryResult recovered = replay(config, layout, salvage);
+    if (!recovered.ok()) {
+        std::fprintf(stderr, "exchanged: recovery failed; not starting\n%s",
+                     engine::describe(recovered, layout).c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "exchanged: recovered %llu records (log %s) in %.3f s\n",
+                 static_cast<unsigned long long>(recovered.records),
+                 wal::to_string(recovered.log.end),
+                 std::chrono::duration<double>(recovered.elapsed).count());
+
+    // The writer opens the log only now: it truncates the torn tail recovery reported.
+    create_data_dir(config.persistence.wal_path.parent_path());
+    wal::UringStorage storage(config.persistence.wal_path.string());
+    wal::WalWriter writer(storage, engine::wal_options(config, salvage));
+    if (writer.next_lsn() != recovered.next_lsn) {
+        throw std::runtime_error("the WAL changed during recovery: replay ended before LSN " +
+                                 std::to_string(recovered.next_lsn) + ", the writer opened at " +
+                                 std::to_string(writer.next_lsn()));
+    }
+    std::vector<engine::Shard> shards;
+    shards.reserve(layout.shard_count);
+    for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
+        const engine::ShardOptions options{id, engine::checkpoint_every(config),
+                                           recovered.shards[id].next_seq};
+        shards.emplace_back(std::move(recovered.matchers[id]), writer, options);
+    }
+    print_ready(config, "next_lsn=" + std::to_string(recovered.next_lsn));
+    return wait_and_exit([&writer] {
+        writer.close();  // commits whatever was handed over, then stops the writer thread
+        return " (WAL closed at durable LSN " + std::to_string(writer.durable_lsn()) + ")";
+    });
 }
 
 int run(int argc, char** argv) {
@@ -116,9 +205,9 @@ int run(int argc, char** argv) {
         return check_config(config);
     }
     if (args.has("recover")) {
-        return recover(config);
+        return recover(config, args.has("salvage"));
     }
-    return serve(config);
+    return serve(config, args.has("salvage"));
 }
 
 }  // namespace

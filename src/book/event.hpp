@@ -40,6 +40,10 @@ enum class RejectReason : std::uint8_t {
     NoLiquidity,
     BookFull,
     InvalidCommand,
+    // Gateway-level reasons: the shard refused the command before the matcher saw it (nothing was
+    // logged, nothing changed). The matcher never produces them.
+    Busy,         // the WAL's queue was full
+    Unavailable,  // the WAL has failed or is closed
 };
 
 enum class CancelReason : std::uint8_t {

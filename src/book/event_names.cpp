@@ -37,6 +37,8 @@ std::string_view to_string(RejectReason reason) {
         case RejectReason::NoLiquidity: return "no_liquidity";
         case RejectReason::BookFull: return "book_full";
         case RejectReason::InvalidCommand: return "invalid_command";
+        case RejectReason::Busy: return "busy";
+        case RejectReason::Unavailable: return "unavailable";
     }
     return "unknown_reason";
 }

@@ -112,6 +112,10 @@ AccountConfig parse_account(std::string_view name, std::string_view value) {
     if (account.secret.empty()) {
         throw ValueError("secret must not be empty");
     }
+    // The Login message carries at most 64 bytes of secret (docs/protocol.md).
+    if (account.secret.size() > 64) {
+        throw ValueError("secret is longer than 64 bytes, the most a Login can carry");
+    }
     return account;
 }
 

@@ -1,0 +1,251 @@
+#include "engine/recovery.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "engine/command_record.hpp"
+#include "wal/uring_storage.hpp"
+
+namespace exchanged::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Reading the clock costs little, but not nothing next to applying one command.
+constexpr std::uint64_t kProgressCheckRecords = 256;
+
+std::string hex(std::uint64_t value) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%016" PRIx64, value);
+    return text;
+}
+
+// Applies the records the scanner hands over. After the first problem it only counts: the scan
+// still runs to the log's end so the report can say how the log ends, but nothing more is
+// applied, and the matchers hold the state just before the bad record.
+class Replayer {
+  public:
+    Replayer(const ShardLayout& layout, const RecoveryOptions& options, RecoveryResult& result,
+             Clock::time_point start)
+        : layout_(layout), options_(options), result_(result), start_(start) {
+        events_.reserve(256);
+        last_progress_ = start;
+    }
+
+    void on_record(const wal::RecordView& record) {
+        if (result_.status != RecoveryStatus::Ok) {
+            return;
+        }
+        if (record.lsn != result_.last_lsn + 1) {
+            if (!options_.salvage) {
+                // The scanner guarantees contiguity within the log, so this is where the log
+                // starts: segments below it were released, which needs a store to start from.
+                return stop(RecoveryStatus::BadRecord,
+                            "the log starts at LSN " + std::to_string(record.lsn) +
+                                ", but until the store exists recovery needs every record from "
+                                "LSN 1");
+            }
+            records_lost_ = true;
+        }
+        switch (record.type) {
+            case kCommandRecordType:
+                apply_command(record);
+                break;
+            case kCheckpointRecordType:
+                check_checkpoint(record);
+                break;
+            default:
+                return stop(RecoveryStatus::BadRecord,
+                            "WAL record LSN " + std::to_string(record.lsn) + ": record type " +
+                                std::to_string(record.type) + " is unknown to this build");
+        }
+        if (result_.status != RecoveryStatus::Ok) {
+            return;
+        }
+        ++result_.records;
+        result_.last_lsn = record.lsn;
+        if (result_.records % kProgressCheckRecords == 0 && options_.on_progress) {
+            report_progress();
+        }
+    }
+
+  private:
+    void stop(RecoveryStatus status, std::string error) {
+        result_.status = status;
+        result_.error = std::move(error);
+    }
+
+    bool check_shard(wal::Lsn lsn, ShardId shard, const char* what) {
+        if (shard < layout_.shard_count) {
+            return true;
+        }
+        stop(RecoveryStatus::BadRecord,
+             "WAL record LSN " + std::to_string(lsn) + ": " + what + " of shard " +
+                 std::to_string(shard) + ", but the configuration has " +
+                 std::to_string(layout_.shard_count) +
+                 " shard(s); was [server] shards changed since the log was written?");
+        return false;
+    }
+
+    void apply_command(const wal::RecordView& record) {
+        CommandRecord decoded;
+        try {
+            decoded = decode_command(record.lsn, record.payload);
+        } catch (const RecordError& error) {
+            return stop(RecoveryStatus::BadRecord, error.what());
+        }
+        const book::Command& command = decoded.command;
+        if (!check_shard(record.lsn, decoded.shard, "command")) {
+            return;
+        }
+        // The record names the shard that sequenced it; the layout must agree, or this
+        // configuration would route the instrument's live orders to another book than the one
+        // replay rebuilt.
+        if (!for_every_shard(command)) {
+            const ShardId owner = layout_.shard_of(command.instrument);
+            if (owner != decoded.shard) {
+                return stop(RecoveryStatus::BadRecord,
+                            "WAL record LSN " + std::to_string(record.lsn) + ": shard " +
+                                std::to_string(decoded.shard) + " logged instrument " +
+                                std::to_string(command.instrument) +
+                                ", which this configuration places on shard " +
+                                std::to_string(owner) +
+                                "; were [server] shards or [instruments] changed since the log "
+                                "was written?");
+            }
+        }
+        ShardReplay& shard = result_.shards[decoded.shard];
+        if (command.seq != shard.next_seq) {
+            // Seqs are used up only by logged commands, so a shard's seqs have no gaps in an
+            // intact log. After salvage skipped damage one may be missing: from then on this
+            // shard's state lacks a command and its checkpoints cannot be checked.
+            if (!records_lost_ || command.seq < shard.next_seq) {
+                return stop(RecoveryStatus::BadRecord,
+                            "WAL record LSN " + std::to_string(record.lsn) + ": shard " +
+                                std::to_string(decoded.shard) + " command has seq " +
+                                std::to_string(command.seq) + ", expected " +
+                                std::to_string(shard.next_seq));
+            }
+            if (shard.first_missing_seq == 0) {
+                shard.first_missing_seq = shard.next_seq;
+            }
+        }
+        events_.clear();
+        result_.matchers[decoded.shard].apply(command, events_);
+        shard.next_seq = command.seq + 1;
+        ++shard.commands;
+        ++result_.commands;
+    }
+
+    void check_checkpoint(const wal::RecordView& record) {
+        CheckpointRecord checkpoint;
+        try {
+            checkpoint = decode_checkpoint(record.lsn, record.payload);
+        } catch (const RecordError& error) {
+            return stop(RecoveryStatus::BadRecord, error.what());
+        }
+        if (!check_shard(record.lsn, checkpoint.shard, "checkpoint")) {
+            return;
+        }
+        ShardReplay& shard = result_.shards[checkpoint.shard];
+        if (shard.first_missing_seq != 0) {
+            ++shard.checkpoints_unchecked;
+            return;
+        }
+        const std::uint64_t replayed_hash = result_.matchers[checkpoint.shard].state_hash();
+        const SequenceNumber replayed_seq = shard.next_seq - 1;
+        if (checkpoint.last_seq != replayed_seq || checkpoint.state_hash != replayed_hash) {
+            return stop(RecoveryStatus::CheckpointMismatch,
+                        "checkpoint mismatch at WAL record LSN " + std::to_string(record.lsn) +
+                            ", shard " + std::to_string(checkpoint.shard) +
+                            ": the log expects seq " + std::to_string(checkpoint.last_seq) +
+                            " with state hash " + hex(checkpoint.state_hash) +
+                            ", replay reached seq " + std::to_string(replayed_seq) +
+                            " with state hash " + hex(replayed_hash) +
+                            " (the matcher is not deterministic, or this configuration differs "
+                            "from the one that wrote the log)");
+        }
+        ++shard.checkpoints_verified;
+        ++result_.checkpoints_verified;
+    }
+
+    void report_progress() {
+        const Clock::time_point now = Clock::now();
+        if (now - last_progress_ < options_.progress_interval) {
+            return;
+        }
+        last_progress_ = now;
+        options_.on_progress(RecoveryProgress{result_.records, result_.last_lsn, now - start_});
+    }
+
+    const ShardLayout& layout_;
+    const RecoveryOptions& options_;
+    RecoveryResult& result_;
+    const Clock::time_point start_;
+    Clock::time_point last_progress_;
+    bool records_lost_ = false;  // salvage skipped damage somewhere before the current record
+    std::vector<book::Event> events_;
+};
+
+RecoveryResult empty_result(const ShardLayout& layout) {
+    RecoveryResult result;
+    result.shards.resize(layout.shard_count);
+    result.matchers.reserve(layout.shard_count);
+    for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
+        result.matchers.push_back(layout.make_matcher(shard));
+    }
+    return result;
+}
+
+}  // namespace
+
+const char* to_string(RecoveryStatus status) {
+    switch (status) {
+        case RecoveryStatus::Ok:
+            return "ok";
+        case RecoveryStatus::Corrupt:
+            return "corrupt";
+        case RecoveryStatus::BadRecord:
+            return "bad-record";
+        case RecoveryStatus::CheckpointMismatch:
+            return "checkpoint-mismatch";
+    }
+    return "?";
+}
+
+RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
+                       const RecoveryOptions& options) {
+    const Clock::time_point start = Clock::now();
+    RecoveryResult result = empty_result(layout);
+    Replayer replayer(layout, options, result, start);
+    wal::ScanOptions scan_options;
+    scan_options.salvage = options.salvage;
+    result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
+        replayer.on_record(record);
+    });
+    if (result.ok() && result.log.end == wal::LogEnd::Corrupt && !options.salvage) {
+        result.status = RecoveryStatus::Corrupt;
+        result.error = result.log.error;
+    }
+    result.next_lsn = result.ok() ? result.log.next_lsn : 0;
+    result.elapsed = Clock::now() - start;
+    return result;
+}
+
+RecoveryResult recover(const std::filesystem::path& wal_dir, const ShardLayout& layout,
+                       const RecoveryOptions& options) {
+    std::error_code error;
+    if (!std::filesystem::exists(wal_dir, error)) {
+        const Clock::time_point start = Clock::now();
+        RecoveryResult result = empty_result(layout);
+        result.elapsed = Clock::now() - start;
+        return result;
+    }
+    wal::UringStorage storage(wal_dir.string());
+    return recover(storage, layout, options);
+}
+
+}  // namespace exchanged::engine

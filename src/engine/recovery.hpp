@@ -1,0 +1,91 @@
+// Recovery by replay (design §4; there is no store yet, so the whole WAL from LSN 1): scan the log
+// with the WAL's reader, decode each record, hand each command to the shard that sequenced it and
+// apply it through the same Matcher code the live shard ran, and check every checkpoint record
+// against the replayed state. The result says how the log ends (clean, torn tail, corrupt), what
+// was replayed, and carries the rebuilt matchers with the next seq per shard and the next LSN, so
+// the daemon continues exactly where the log ends.
+//
+// Recovery only reads: a torn tail is reported here and truncated when the WalWriter next opens
+// the log.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "book/matcher.hpp"
+#include "common/types.hpp"
+#include "engine/shard_layout.hpp"
+#include "wal/storage.hpp"
+#include "wal/wal_reader.hpp"
+
+namespace exchanged::engine {
+
+struct RecoveryProgress {
+    std::uint64_t records = 0;  // replayed so far
+    wal::Lsn lsn = 0;           // the last one
+    std::chrono::nanoseconds elapsed{0};
+};
+
+struct RecoveryOptions {
+    // Skip corrupt regions instead of stopping (the operator's explicit choice; records in them
+    // are lost).
+    bool salvage = false;
+    // Called about every progress_interval of work (not at all on short replays).
+    std::function<void(const RecoveryProgress&)> on_progress;
+    std::chrono::milliseconds progress_interval{1000};
+};
+
+enum class RecoveryStatus : std::uint8_t {
+    Ok,                  // the log was replayed to its end (clean, torn tail, or salvaged)
+    Corrupt,             // the log is damaged in the middle; replay stopped before the damage
+    BadRecord,           // a record the WAL vouched for could not be applied (see error)
+    CheckpointMismatch,  // a checkpoint disagreed with the replayed state
+};
+const char* to_string(RecoveryStatus status);
+
+struct ShardReplay {
+    std::uint64_t commands = 0;
+    std::uint64_t checkpoints_verified = 0;
+    // Checkpoints not checked because salvage lost one of this shard's commands before them.
+    std::uint64_t checkpoints_unchecked = 0;
+    SequenceNumber next_seq = 1;
+    // Salvage only: the first seq found missing (0: none was).
+    SequenceNumber first_missing_seq = 0;
+};
+
+struct RecoveryResult {
+    RecoveryStatus status = RecoveryStatus::Ok;
+    std::string error;  // what stopped replay, naming the LSN (and shard, hashes), if not Ok
+
+    wal::ScanResult log;        // how the log ends, segments, torn bytes, corruption place, skipped
+    std::uint64_t records = 0;  // replayed (commands and checkpoints)
+    std::uint64_t commands = 0;
+    std::uint64_t checkpoints_verified = 0;
+    wal::Lsn last_lsn = 0;  // of the last record replayed
+    wal::Lsn next_lsn = 1;  // where appending continues (valid when ok())
+    std::chrono::nanoseconds elapsed{0};
+
+    std::vector<ShardReplay> shards;      // by shard id
+    std::vector<book::Matcher> matchers;  // by shard id; the state after the last record replayed
+
+    bool ok() const { return status == RecoveryStatus::Ok; }
+};
+
+// Replays the log in `storage`. Throws wal::WalError when the storage itself fails and
+// std::invalid_argument when the layout cannot build a matcher; everything wrong with the log's
+// contents is reported in the result instead.
+RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
+                       const RecoveryOptions& options);
+
+// The same on a directory. A directory that does not exist is an empty log (and is not created).
+RecoveryResult recover(const std::filesystem::path& wal_dir, const ShardLayout& layout,
+                       const RecoveryOptions& options);
+
+// A human-readable report, one fact per line, for `exchanged --recover` and the start-up log.
+std::string describe(const RecoveryResult& result, const ShardLayout& layout);
+
+}  // namespace exchanged::engine

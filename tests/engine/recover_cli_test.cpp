@@ -1,0 +1,256 @@
+// `exchanged --recover` and the recovering start on a real directory: a log written by a Shard on
+// UringStorage, read back by the built daemon.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/random.hpp"
+#include "engine/config.hpp"
+#include "engine/shard.hpp"
+#include "engine/shard_layout.hpp"
+#include "minimal_config.hpp"
+#include "temp_file.hpp"
+#include "wal/uring_storage.hpp"
+#include "wal/wal_reader.hpp"
+#include "wal/wal_writer.hpp"
+
+extern char** environ;
+
+using namespace exchanged;
+using namespace exchanged::engine;
+
+namespace {
+
+const std::string kDaemon = std::string(EXCHANGED_BIN_DIR) + "/exchanged";
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The daemon as a child process whose stdout and stderr go to one file.
+class Daemon {
+  public:
+    Daemon(const std::vector<std::string>& args, std::filesystem::path output)
+        : output_(std::move(output)) {
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        std::vector<std::string> all = {kDaemon};
+        all.insert(all.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (std::string& arg : all) {
+            argv.push_back(arg.data());
+        }
+        argv.push_back(nullptr);
+        const int spawned =
+            posix_spawn(&pid_, kDaemon.c_str(), &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        REQUIRE(spawned == 0);
+    }
+    ~Daemon() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            wait();
+        }
+    }
+
+    // True once `text` appears in the output (false after 60 s or when the daemon exited).
+    bool await(const std::string& text) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (output().find(text) != std::string::npos) {
+                return true;
+            }
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                return output().find(text) != std::string::npos;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+    void signal(int number) { ::kill(pid_, number); }
+    int wait() {
+        if (pid_ > 0) {
+            int status = 0;
+            ::waitpid(pid_, &status, 0);
+            pid_ = -1;
+            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        return exit_code_;
+    }
+    std::string output() const { return read_file(output_); }
+
+  private:
+    std::filesystem::path output_;
+    pid_t pid_ = -1;
+    int exit_code_ = -1;
+};
+
+struct Run {
+    int exit_code;
+    std::string output;
+};
+
+Run run(const test::TempDir& dir, const std::vector<std::string>& args) {
+    Daemon daemon(args, dir.path() / "daemon.out");
+    const int code = daemon.wait();
+    return Run{code, daemon.output()};
+}
+
+// A small profile (the memory of the matchers stays small) with the minimal instruments and
+// accounts; 1 MiB segments so the normal start does not zero-fill 64 MiB ones.
+std::string write_config(const test::TempDir& dir) {
+    return dir.write("replay.ini",
+                     "[persistence]\nwal_segment_bytes = 1048576\n"
+                     "[engine]\nmax_orders = 4096\nclient_order_id_window = 4096\n" +
+                         test::kMinimalConfigTail);
+}
+
+// Writes `commands` orders and cancels for the configured instrument through a Shard.
+wal::Lsn write_log(const Config& config, std::size_t commands, std::uint64_t checkpoint_every) {
+    std::filesystem::create_directories(config.server.data_dir);
+    const ShardLayout layout = make_shard_layout(config);
+    wal::UringStorage storage(config.persistence.wal_path.string());
+    wal::WalOptions options;
+    options.segment_bytes = 64 * 1024;  // several segments
+    wal::WalWriter writer(storage, options);
+    Shard shard(layout.make_matcher(0), writer, ShardOptions{0, checkpoint_every, 1});
+    SplitMix64 rng(5);
+    std::vector<ShardEvent> events;
+    for (std::size_t i = 0; i < commands; ++i) {
+        book::Command c;
+        c.instrument = 1;
+        c.account = static_cast<AccountId>(rng.below(4));
+        if (i % 5 == 4) {
+            c.type = book::CommandType::Cancel;
+            c.order_id = 1 + rng.below(i);
+        } else {
+            c.side = rng.below(2) == 0 ? Side::Buy : Side::Sell;
+            c.client_order_id = i + 1;
+            c.price = 2'000'000 + rng.between(-20, 20) * 100;
+            c.quantity = rng.between(1, 50);
+        }
+        shard.process(c, static_cast<TimestampNs>(i), events);
+    }
+    REQUIRE(shard.stats().commands == commands);  // nothing refused as busy
+    writer.close();
+    return writer.durable_lsn();
+}
+
+}  // namespace
+
+TEST_CASE("exchanged --recover replays a real log and reports it", "[engine][cli][recover]") {
+    test::TempDir dir;
+    const std::string config_path = write_config(dir);
+    const std::string data_dir = (dir.path() / "data").string();
+    const Config config = load_config(config_path, ConfigOverrides{data_dir, std::nullopt});
+    REQUIRE(write_log(config, 1'000, 100) == 1'010);
+
+    const Run recovered = run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover"});
+    INFO(recovered.output);
+    CHECK(recovered.exit_code == 0);
+    CHECK_THAT(recovered.output,
+               Catch::Contains("exchanged: recover: profile=replay wal=" + data_dir + "/wal"));
+    CHECK_THAT(recovered.output,
+               Catch::Contains("1010 records (1000 commands, 10 checkpoints verified)"));
+    CHECK_THAT(recovered.output, Catch::Contains("log end      clean"));
+    CHECK_THAT(recovered.output, Catch::Contains("next LSN     1011"));
+    CHECK_THAT(recovered.output, Catch::Contains("exchanged: recover: ok"));
+
+    SECTION("the normal start recovers, continues the log and closes it on SIGTERM") {
+        Daemon daemon({"--config", config_path, "--data-dir", data_dir}, dir.path() / "start.out");
+        REQUIRE(daemon.await("exchanged: ready:"));
+        daemon.signal(SIGTERM);
+        CHECK(daemon.wait() == 0);
+        const std::string output = daemon.output();
+        INFO(output);
+        CHECK_THAT(output, Catch::Contains("recovered 1010 records (log clean)"));
+        CHECK_THAT(output, Catch::Contains("next_lsn=1011"));
+        CHECK_THAT(output, Catch::Contains("SIGTERM received; clean exit (WAL closed at durable "
+                                           "LSN 1010)"));
+        // The log the daemon opened and closed still replays the same.
+        const Run again = run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover"});
+        CHECK(again.exit_code == 0);
+        CHECK_THAT(again.output, Catch::Contains("1010 records"));
+    }
+
+    SECTION("corruption in the middle: exit 1 naming the place; --salvage goes on") {
+        wal::UringStorage storage(config.persistence.wal_path.string());
+        std::string segment;
+        std::uint64_t offset = 0;
+        wal::scan_log(storage, {}, [&](const wal::RecordView& record) {
+            if (record.lsn == 500) {
+                segment = *record.segment;
+                offset = record.offset;
+            }
+        });
+        REQUIRE(!segment.empty());
+        {
+            std::fstream file(config.persistence.wal_path / segment,
+                              std::ios::in | std::ios::out | std::ios::binary);
+            file.seekp(static_cast<std::streamoff>(offset + 40));
+            file.put('\x5a');
+        }
+        const Run refused =
+            run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover"});
+        INFO(refused.output);
+        CHECK(refused.exit_code == 1);
+        CHECK_THAT(refused.output,
+                   Catch::Contains("CORRUPT") &&
+                       Catch::Contains(segment + " at offset " + std::to_string(offset)) &&
+                       Catch::Contains("FAILED (corrupt)"));
+
+        const Run salvaged =
+            run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover", "--salvage"});
+        INFO(salvaged.output);
+        CHECK(salvaged.exit_code == 0);
+        CHECK_THAT(salvaged.output, Catch::Contains("1009 records") &&
+                                        Catch::Contains("salvaged") &&
+                                        Catch::Contains("commands lost from seq"));
+        // A normal start refuses the damaged log too.
+        const Run start = run(dir, {"--config", config_path, "--data-dir", data_dir});
+        CHECK(start.exit_code == 1);
+        CHECK_THAT(start.output, Catch::Contains("recovery failed; not starting"));
+    }
+}
+
+TEST_CASE("exchanged --recover: nothing to recover, and usage errors", "[engine][cli][recover]") {
+    test::TempDir dir;
+    const std::string config_path = write_config(dir);
+    const std::string data_dir = (dir.path() / "data").string();
+    Run empty = run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover"});
+    CHECK(empty.exit_code == 0);
+    CHECK_THAT(empty.output, Catch::Contains("nothing to recover yet"));
+    CHECK(!std::filesystem::exists(data_dir));  // --recover creates nothing
+
+    const std::string no_wal =
+        dir.write("nowal.ini", "[persistence]\nmode = batch_sync\nenable_wal = false\n" +
+                                   test::kMinimalConfigTail);
+    Run off = run(dir, {"--config", no_wal, "--data-dir", data_dir, "--recover"});
+    CHECK(off.exit_code == 0);
+    CHECK_THAT(off.output, Catch::Contains("nothing to recover (enable_wal = false"));
+
+    Run usage = run(dir, {"--config", config_path, "--recover", "--check-config"});
+    CHECK(usage.exit_code == 2);
+    Run bad = run(dir, {"--config", (dir.path() / "missing.ini").string(), "--recover"});
+    CHECK(bad.exit_code == 2);
+}
