@@ -3,6 +3,7 @@
 #   scripts/build.sh release [targets...]   -> build/        (binaries in build/bin)
 #   scripts/build.sh asan    [targets...]   -> build-asan/   (Debug, AddressSanitizer + UBSan)
 #   scripts/build.sh tsan    [targets...]   -> build-tsan/   (Debug, ThreadSanitizer)
+#   scripts/build.sh fuzz    [targets...]   -> build-fuzz/   (Debug, clang, libFuzzer + ASan + UBSan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,11 @@ case "$flavour" in
     release) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release) ;;
     asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DEXCHANGED_SANITIZE=ON) ;;
     tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=Debug -DEXCHANGED_TSAN=ON) ;;
-    *) echo "build.sh: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
+    # libFuzzer ships with clang only. CMake reads CC and CXX when it first configures a tree.
+    fuzz)
+        dir=build-fuzz; flags=(-DCMAKE_BUILD_TYPE=Debug -DEXCHANGED_FUZZ=ON)
+        export CC=clang CXX=clang++ ;;
+    *) echo "build.sh: unknown flavour '$flavour' (release, asan, tsan or fuzz)" >&2; exit 2 ;;
 esac
 
 generator=()

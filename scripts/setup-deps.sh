@@ -7,6 +7,7 @@ packages=(
     g++ cmake ninja-build pkg-config
     libboost-dev libspdlog-dev libinih-dev libconcurrentqueue-dev liburing-dev
     catch2 libsqlite3-dev libpq-dev
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # One command from a bare Debian 12 machine to the whole test suite: installs the packages, builds
 # the Release tree, an AddressSanitizer+UBSan tree and a ThreadSanitizer tree (incrementally), then
 # runs every test through ctest: all tests in Release and under ASan/UBSan, the concurrency tests
-# under TSan. Ends with one line "N passed, M failed" and a non-zero exit on any failure.
+# under TSan, and the protocol decoder's fuzz target (clang) for a bounded time. Ends with one line
+# "N passed, M failed" and a non-zero exit on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +60,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 build_or_fail tsan wal_concurrency_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite tsan build-tsan -L concurrency
 
+# The protocol decoder under libFuzzer for a bounded time (30 s); clang builds only that target.
+build_or_fail fuzz fuzz_protocol_decoder
+run_suite fuzz build-fuzz -L fuzz
+
 echo
-echo "Summary over the release, asan and tsan runs:"
+echo "Summary over the release, asan, tsan and fuzz runs:"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
