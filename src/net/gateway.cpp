@@ -1,0 +1,248 @@
+#include "net/gateway.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "net/gateway_core.hpp"
+#include "net/session.hpp"
+
+namespace exchanged::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// Compares over `span` bytes whatever the inputs hold, reading past a shorter string as zeros, so
+// the time depends only on the configured lengths, never on where the first difference is.
+bool equal_in_constant_time(std::string_view given, std::string_view expected, std::size_t span) {
+    unsigned difference = given.size() == expected.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < span; ++i) {
+        const auto a = static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+        const auto b = static_cast<unsigned char>(i < expected.size() ? expected[i] : 0);
+        difference |= static_cast<unsigned>(a ^ b);
+    }
+    return difference == 0;
+}
+
+// Retrying accept at once after, say, EMFILE would spin an io thread.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{10};
+
+}  // namespace
+
+GatewayOptions gateway_options(const engine::ServerConfig& server,
+                               std::span<const engine::AccountConfig> accounts) {
+    GatewayOptions options;
+    options.listen_host = server.listen.host;
+    options.listen_port = server.listen.port;
+    options.max_sessions = server.max_sessions;
+    options.heartbeat_interval_ms = server.heartbeat_interval_ms;
+    options.max_frame_bytes = server.max_frame_bytes;
+    for (const engine::AccountConfig& account : accounts) {
+        options.accounts.push_back(GatewayAccount{account.name, account.id, account.secret});
+    }
+    return options;
+}
+
+GatewayCore::GatewayCore(asio::io_context& io, GatewayOptions options, OrderSink& sink)
+    : io_(io),
+      options_(std::move(options)),
+      sink_(sink),
+      acceptor_(asio::make_strand(io)),
+      accept_retry_(acceptor_.get_executor()) {}
+
+void GatewayCore::listen() {
+    tcp::resolver resolver(io_);
+    const auto results = resolver.resolve(
+        options_.listen_host, std::to_string(options_.listen_port), tcp::resolver::numeric_service);
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    port_.store(acceptor_.local_endpoint().port(), std::memory_order_release);
+    log("listening on " + options_.listen_host + ":" + std::to_string(port()));
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->accept_next(); });
+}
+
+void GatewayCore::accept_next() {
+    if (stopping_.load(std::memory_order_acquire)) {
+        return;
+    }
+    // Each connection gets its own strand: its handlers never run concurrently, while different
+    // sessions use every io thread.
+    acceptor_.async_accept(
+        asio::make_strand(io_),
+        [self = shared_from_this()](const boost::system::error_code& error, tcp::socket socket) {
+            self->on_accept(error, std::move(socket));
+        });
+}
+
+void GatewayCore::on_accept(const boost::system::error_code& error, tcp::socket socket) {
+    if (error == asio::error::operation_aborted || stopping_.load(std::memory_order_acquire)) {
+        return;
+    }
+    if (error) {
+        log("accept failed: " + error.message());
+        accept_retry_.expires_after(kAcceptRetryDelay);
+        accept_retry_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e) {
+                self->accept_next();
+            }
+        });
+        return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (options_.socket_send_buffer_bytes > 0) {
+        socket.set_option(asio::socket_base::send_buffer_size(options_.socket_send_buffer_bytes),
+                          ignored);
+    }
+    std::shared_ptr<Session> session;
+    {
+        const std::lock_guard lock(mutex_);
+        const bool over_limit = sessions_.size() >= options_.max_sessions;
+        const SessionId id = over_limit ? 0 : next_session_id_++;
+        session = std::make_shared<Session>(shared_from_this(), id, std::move(socket), over_limit);
+        if (over_limit) {
+            bump(counters_.sessions_over_limit);
+        } else {
+            bump(counters_.sessions_accepted);
+            sessions_.emplace(id, session);
+        }
+    }
+    session->start();
+    accept_next();
+}
+
+void GatewayCore::stop() {
+    if (stopping_.exchange(true, std::memory_order_acq_rel)) {
+        return;
+    }
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+        boost::system::error_code ignored;
+        self->acceptor_.close(ignored);
+        self->accept_retry_.cancel();
+    });
+    std::vector<std::shared_ptr<Session>> live;
+    {
+        const std::lock_guard lock(mutex_);
+        for (const auto& [id, weak] : sessions_) {
+            if (auto session = weak.lock()) {
+                live.push_back(std::move(session));
+            }
+        }
+    }
+    for (auto& session : live) {
+        asio::post(session->executor(), [session] {
+            session->shut_down(GoodbyeReason::ShuttingDown, "the daemon is shutting down");
+        });
+    }
+}
+
+bool GatewayCore::deliver(SessionId id, const Message& message) {
+    std::shared_ptr<Session> session;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = sessions_.find(id);
+        if (it != sessions_.end()) {
+            session = it->second.lock();
+        }
+    }
+    if (!session) {
+        bump(counters_.deliveries_dropped);
+        return false;
+    }
+    asio::post(session->executor(), [session, message] { session->deliver(message); });
+    return true;
+}
+
+void GatewayCore::unregister(SessionId id) {
+    const std::lock_guard lock(mutex_);
+    sessions_.erase(id);
+}
+
+std::size_t GatewayCore::session_count() const {
+    const std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+const GatewayAccount* GatewayCore::authenticate(std::string_view name,
+                                                std::string_view secret) const {
+    const GatewayAccount* found = nullptr;
+    for (const GatewayAccount& account : options_.accounts) {
+        const bool name_matches = equal_in_constant_time(
+            name, account.name, std::max(kMaxAccountNameBytes, account.name.size()));
+        const bool secret_matches = equal_in_constant_time(
+            secret, account.secret, std::max(kMaxSecretBytes, account.secret.size()));
+        // Both are always computed: no early exit on the name.
+        if (name_matches & secret_matches) {
+            found = &account;
+        }
+    }
+    return found;
+}
+
+void GatewayCore::log(std::string_view line) const {
+    if (options_.log) {
+        options_.log(line);
+    } else {
+        std::cerr << "exchanged gateway: " << line << '\n';
+    }
+}
+
+Gateway::Gateway(asio::io_context& io, GatewayOptions options, OrderSink& sink)
+    : core_(std::make_shared<GatewayCore>(io, std::move(options), sink)) {}
+
+Gateway::~Gateway() {
+    core_->stop();
+}
+
+void Gateway::start() {
+    core_->listen();
+}
+
+std::uint16_t Gateway::port() const {
+    return core_->port();
+}
+
+void Gateway::stop() {
+    core_->stop();
+}
+
+bool Gateway::deliver(SessionId session, const Message& message) {
+    return core_->deliver(session, message);
+}
+
+std::size_t Gateway::session_count() const {
+    return core_->session_count();
+}
+
+GatewayStats Gateway::stats() const {
+    GatewayCounters& c = core_->counters();
+    const auto get = [](const std::atomic<std::uint64_t>& counter) {
+        return counter.load(std::memory_order_relaxed);
+    };
+    GatewayStats out;
+    out.sessions_accepted = get(c.sessions_accepted);
+    out.sessions_over_limit = get(c.sessions_over_limit);
+    out.logins_accepted = get(c.logins_accepted);
+    out.logins_rejected = get(c.logins_rejected);
+    out.malformed_frames = get(c.malformed_frames);
+    out.protocol_violations = get(c.protocol_violations);
+    out.heartbeat_timeouts = get(c.heartbeat_timeouts);
+    out.slow_consumers = get(c.slow_consumers);
+    out.requests_submitted = get(c.requests_submitted);
+    out.requests_refused = get(c.requests_refused);
+    out.deliveries_dropped = get(c.deliveries_dropped);
+    return out;
+}
+
+}  // namespace exchanged::net
