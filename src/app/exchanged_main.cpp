@@ -1,8 +1,9 @@
 // exchanged: the exchange daemon. It loads and checks a profile, recovers the books by replaying
-// the WAL (design §4), opens the WAL for appending and waits for SIGINT/SIGTERM; the network
-// gateway arrives with the next step of the daemon issue. `--recover` only replays and reports.
-// Exit codes: 0 clean, 1 runtime failure (a corrupt log, a checkpoint mismatch), 2 configuration
-// or usage error.
+// the WAL (design §4), opens the WAL for appending, starts one thread per shard and the network
+// gateway, and serves until SIGINT/SIGTERM. `--recover` only replays and reports.
+// Exit codes: 0 clean, 1 runtime failure (a corrupt log, a checkpoint mismatch, a WAL failure
+// while serving), 2 configuration or usage error.
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -12,17 +13,26 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "common/cli_args.hpp"
 #include "engine/config.hpp"
 #include "engine/config_summary.hpp"
 #include "engine/recovery.hpp"
+#include "engine/service/order_service.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "engine/shutdown_signal.hpp"
 #include "engine/startup.hpp"
+#include "net/gateway.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -127,7 +137,7 @@ void create_data_dir(const std::filesystem::path& dir) {
 void print_ready(const engine::Config& config, const std::string& wal_state) {
     std::fprintf(stderr,
                  "exchanged: ready: profile=%s instruments=%zu accounts=%zu data_dir=%s shards=%u "
-                 "%s (the network gateway arrives next)\n",
+                 "%s\n",
                  config.profile.c_str(), config.instruments.size(), config.accounts.size(),
                  config.server.data_dir.c_str(), config.server.shards, wal_state.c_str());
 }
@@ -148,9 +158,39 @@ int serve_without_wal(const engine::Config& config, const engine::ShardLayout& l
         matchers.push_back(layout.make_matcher(shard));
     }
     std::fprintf(stderr, "exchanged: nothing to recover (enable_wal = false)\n");
-    print_ready(config, "wal=off");
+    print_ready(config, "wal=off (no gateway: serving without a WAL is not built yet)");
     return wait_and_exit([] { return std::string(); });
 }
+
+// Set by the WAL writer's failure callback; the main thread reads it once the signal it raises
+// wakes it.
+std::atomic<bool> g_wal_failed{false};
+
+// The gateway's io threads, joined on destruction after the gateway stopped.
+class IoThreads {
+  public:
+    IoThreads(boost::asio::io_context& io, std::uint32_t count)
+        : io_(io), guard_(boost::asio::make_work_guard(io)) {
+        for (std::uint32_t i = 0; i < count; ++i) {
+            threads_.emplace_back([this] { io_.run(); });
+        }
+    }
+    ~IoThreads() { join(); }
+    // Lets the context run out of work (the gateway must be stopped), then joins.
+    void join() {
+        guard_.reset();
+        for (std::thread& thread : threads_) {
+            if (thread.joinable()) {
+                thread.join();
+            }
+        }
+    }
+
+  private:
+    boost::asio::io_context& io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+    std::vector<std::thread> threads_;
+};
 
 int serve(const engine::Config& config, bool salvage) {
     create_data_dir(config.server.data_dir);
@@ -169,10 +209,31 @@ int serve(const engine::Config& config, bool salvage) {
                  wal::to_string(recovered.log.end),
                  std::chrono::duration<double>(recovered.elapsed).count());
 
+    // The WAL calls back into the service, which exists only after the writer: through this.
+    std::atomic<engine::OrderService*> durable_listener{nullptr};
+    wal::WalOptions wal_opts = engine::wal_options(config, salvage);
+    wal_opts.on_durable = [&durable_listener](wal::Lsn) {
+        if (engine::OrderService* service = durable_listener.load(std::memory_order_acquire)) {
+            service->notify_durable();
+        }
+    };
+    wal_opts.on_failed = [&durable_listener](const std::string& error) {
+        // Fatal (design §3): new orders are refused from now on (the service checks the WAL's
+        // state), and the main thread is woken to shut down with a non-zero exit.
+        std::fprintf(stderr, "exchanged: WAL failed: %s; refusing orders and exiting\n",
+                     error.c_str());
+        g_wal_failed.store(true, std::memory_order_release);
+        if (engine::OrderService* service = durable_listener.load(std::memory_order_acquire)) {
+            service->stop_accepting();
+            service->notify_durable();  // shard threads drop what can no longer be acknowledged
+        }
+        ::kill(::getpid(), SIGTERM);
+    };
+
     // The writer opens the log only now: it truncates the torn tail recovery reported.
     create_data_dir(config.persistence.wal_path.parent_path());
     wal::UringStorage storage(config.persistence.wal_path.string());
-    wal::WalWriter writer(storage, engine::wal_options(config, salvage));
+    wal::WalWriter writer(storage, wal_opts);
     if (writer.next_lsn() != recovered.next_lsn) {
         throw std::runtime_error("the WAL changed during recovery: replay ended before LSN " +
                                  std::to_string(recovered.next_lsn) + ", the writer opened at " +
@@ -185,11 +246,47 @@ int serve(const engine::Config& config, bool salvage) {
                                            recovered.shards[id].next_seq};
         shards.emplace_back(std::move(recovered.matchers[id]), writer, options);
     }
-    print_ready(config, "next_lsn=" + std::to_string(recovered.next_lsn));
-    return wait_and_exit([&writer] {
-        writer.close();  // commits whatever was handed over, then stops the writer thread
-        return " (WAL closed at durable LSN " + std::to_string(writer.durable_lsn()) + ")";
-    });
+
+    engine::OrderService service(config, layout, shards, writer);
+    boost::asio::io_context io;
+    exchanged::net::Gateway gateway(
+        io, exchanged::net::gateway_options(config.server, config.accounts), service);
+    service.set_gateway(&gateway);
+    durable_listener.store(&service, std::memory_order_release);
+    // On every way out, before the service goes, so that the writer's last callbacks (it commits
+    // on close) cannot reach a destroyed service.
+    struct ListenerReset {
+        std::atomic<engine::OrderService*>& listener;
+        ~ListenerReset() { listener.store(nullptr, std::memory_order_release); }
+    } listener_reset{durable_listener};
+    service.start();
+    gateway.start();  // throws (exit 1) when the address cannot be bound
+    IoThreads io_threads(io, config.server.io_threads);
+
+    const engine::Endpoint bound{config.server.listen.host, gateway.port()};
+    print_ready(config, "next_lsn=" + std::to_string(recovered.next_lsn) +
+                            " listen=" + engine::to_string(bound));
+
+    const int signal_number = engine::wait_for_shutdown_signal();
+    const bool failed = g_wal_failed.load(std::memory_order_acquire);
+    // Stop taking orders, let the shards finish what is queued, make it durable, send the acks
+    // it covers, and only then end the sessions, so that a clean stop loses no reply.
+    service.stop_accepting();
+    service.drain_and_join();
+    writer.close();  // commits whatever was handed over, then stops the writer thread
+    durable_listener.store(nullptr, std::memory_order_release);
+    service.release_remaining();
+    gateway.stop();
+    io_threads.join();
+    if (failed) {
+        std::fprintf(stderr, "exchanged: exiting after a WAL failure: %s\n",
+                     writer.failure().c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "exchanged: %s received; clean exit (WAL closed at durable LSN %llu)\n",
+                 signal_number == SIGINT ? "SIGINT" : "SIGTERM",
+                 static_cast<unsigned long long>(writer.durable_lsn()));
+    return 0;
 }
 
 int run(int argc, char** argv) {

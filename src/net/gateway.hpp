@@ -44,6 +44,11 @@ class OrderSink {
     virtual ~OrderSink() = default;
     virtual SubmitResult submit(SessionId session, AccountId account,
                                 const ClientRequest& request) = 0;
+    // A session logged in as `account`, and later that logged-in session ended (any reason). The
+    // engine needs them to send a resting order's fills to every live session of its account.
+    // Called on the session's strand; must not block. The defaults ignore them.
+    virtual void on_login(SessionId /*session*/, AccountId /*account*/) {}
+    virtual void on_logout(SessionId /*session*/, AccountId /*account*/) {}
 };
 
 struct GatewayAccount {

@@ -246,6 +246,7 @@ void Session::handle_login(const Login& login) {
     logged_in_ = true;
     account_id_ = account->id;
     account_name_ = account->name;
+    core_->sink().on_login(id_, account_id_);
     enqueue(LoginAccepted{account_id_, core_->options().heartbeat_interval_ms,
                           core_->options().max_frame_bytes, kProtocolVersion});
 }
@@ -364,6 +365,9 @@ void Session::close_now(const std::string& why) {
     timer_.cancel();
     if (!over_limit_) {
         core_->unregister(id_);
+    }
+    if (logged_in_) {
+        core_->sink().on_logout(id_, account_id_);
     }
 }
 

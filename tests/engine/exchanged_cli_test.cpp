@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon_process.hpp"
 #include "temp_file.hpp"
 
 extern char** environ;
@@ -137,8 +138,10 @@ TEST_CASE("exchanged --recover has nothing to recover yet", "[config][cli]") {
 TEST_CASE("exchanged starts, reports ready and exits 0 on SIGTERM", "[config][cli]") {
     exchanged::test::TempDir dir;
     const std::string data_dir = (dir.path() / "data").string();
-    const Outcome outcome = run({"--config", profile_path("standard"), "--data-dir", data_dir},
-                                "exchanged: ready:", [](pid_t pid) { ::kill(pid, SIGTERM); });
+    const std::string listen = "127.0.0.1:" + std::to_string(exchanged::test::free_port());
+    const Outcome outcome =
+        run({"--config", profile_path("standard"), "--data-dir", data_dir, "--listen", listen},
+            "exchanged: ready:", [](pid_t pid) { ::kill(pid, SIGTERM); });
     INFO(outcome.output);
     CHECK(outcome.exit_code == 0);
     CHECK(outcome.output.find("ready: profile=standard instruments=4 accounts=3 data_dir=" +

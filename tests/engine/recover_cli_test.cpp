@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/random.hpp"
+#include "daemon_process.hpp"
 #include "engine/config.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
@@ -25,85 +26,10 @@
 #include "wal/wal_reader.hpp"
 #include "wal/wal_writer.hpp"
 
-extern char** environ;
-
 using namespace exchanged;
 using namespace exchanged::engine;
 
 namespace {
-
-const std::string kDaemon = std::string(EXCHANGED_BIN_DIR) + "/exchanged";
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The daemon as a child process whose stdout and stderr go to one file.
-class Daemon {
-  public:
-    Daemon(const std::vector<std::string>& args, std::filesystem::path output)
-        : output_(std::move(output)) {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        std::vector<std::string> all = {kDaemon};
-        all.insert(all.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (std::string& arg : all) {
-            argv.push_back(arg.data());
-        }
-        argv.push_back(nullptr);
-        const int spawned =
-            posix_spawn(&pid_, kDaemon.c_str(), &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        REQUIRE(spawned == 0);
-    }
-    ~Daemon() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            wait();
-        }
-    }
-
-    // True once `text` appears in the output (false after 60 s or when the daemon exited).
-    bool await(const std::string& text) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (output().find(text) != std::string::npos) {
-                return true;
-            }
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                return output().find(text) != std::string::npos;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
-    }
-    void signal(int number) { ::kill(pid_, number); }
-    int wait() {
-        if (pid_ > 0) {
-            int status = 0;
-            ::waitpid(pid_, &status, 0);
-            pid_ = -1;
-            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        return exit_code_;
-    }
-    std::string output() const { return read_file(output_); }
-
-  private:
-    std::filesystem::path output_;
-    pid_t pid_ = -1;
-    int exit_code_ = -1;
-};
 
 struct Run {
     int exit_code;
@@ -111,7 +37,7 @@ struct Run {
 };
 
 Run run(const test::TempDir& dir, const std::vector<std::string>& args) {
-    Daemon daemon(args, dir.path() / "daemon.out");
+    test::DaemonProcess daemon(args, dir.path() / "daemon.out");
     const int code = daemon.wait();
     return Run{code, daemon.output()};
 }
@@ -177,7 +103,9 @@ TEST_CASE("exchanged --recover replays a real log and reports it", "[engine][cli
     CHECK_THAT(recovered.output, Catch::Contains("exchanged: recover: ok"));
 
     SECTION("the normal start recovers, continues the log and closes it on SIGTERM") {
-        Daemon daemon({"--config", config_path, "--data-dir", data_dir}, dir.path() / "start.out");
+        test::DaemonProcess daemon({"--config", config_path, "--data-dir", data_dir, "--listen",
+                                    "127.0.0.1:" + std::to_string(test::free_port())},
+                                   dir.path() / "start.out");
         REQUIRE(daemon.await("exchanged: ready:"));
         daemon.signal(SIGTERM);
         CHECK(daemon.wait() == 0);

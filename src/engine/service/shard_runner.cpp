@@ -1,0 +1,184 @@
+#include "engine/service/shard_runner.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace exchanged::engine {
+
+namespace {
+
+// About 10-50 µs of spinning: long enough to catch the next message of a burst, short enough
+// that an idle shard on a 2-core machine gives its core back almost at once.
+constexpr int kSpinIterations = 2000;
+constexpr std::size_t kBatch = 64;
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
+TimestampNs now_ns() {
+    // The realtime clock through the vDSO: no system call.
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+ShardRunner::ShardRunner(Shard& shard, ReplySink& sink, const wal::WalWriter& wal, AckPoint normal,
+                         AckPoint critical, const ShardRunnerOptions& options)
+    : shard_(shard),
+      wal_(wal),
+      options_(options),
+      queue_(options.queue_capacity, 0, options.producers),
+      gate_(sink, wal, normal, critical, options.gate_capacity) {
+    // A command's events: accepted, trades, a cancel. Sweeps of many makers grow it once.
+    events_.reserve(256);
+}
+
+ShardRunner::~ShardRunner() {
+    if (thread_.joinable()) {
+        drain_and_join();
+    }
+}
+
+void ShardRunner::start() {
+    thread_ = std::thread([this] { run(); });
+    if (options_.pin_cpu) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(options_.cpu, &set);
+        const int error = pthread_setaffinity_np(thread_.native_handle(), sizeof(set), &set);
+        if (error != 0) {
+            std::fprintf(stderr, "exchanged: shard %u: cannot pin to cpu %d (error %d)\n",
+                         shard_.id(), options_.cpu, error);
+        }
+    }
+}
+
+bool ShardRunner::try_push(const ShardRequest& request) {
+    if (!queue_.try_enqueue(request)) {
+        return false;
+    }
+    notify();
+    return true;
+}
+
+void ShardRunner::notify() {
+    // Pairs with the fence in sleep(): either the thread sees the new work before it sleeps, or
+    // this sees it asleep and wakes it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_relaxed)) {
+        wake_epoch_.fetch_add(1, std::memory_order_release);
+        wake_epoch_.notify_one();
+    }
+}
+
+void ShardRunner::drain_and_join() {
+    stopping_.store(true, std::memory_order_release);
+    notify();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+bool ShardRunner::has_work() const {
+    return queue_.size_approx() > 0 || gate_.has_ready() ||
+           stopping_.load(std::memory_order_acquire);
+}
+
+void ShardRunner::sleep() {
+    const std::uint32_t epoch = wake_epoch_.load(std::memory_order_acquire);
+    sleeping_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!has_work()) {
+        wake_epoch_.wait(epoch, std::memory_order_acquire);
+    }
+    sleeping_.store(false, std::memory_order_relaxed);
+}
+
+void ShardRunner::run() {
+    std::array<ShardRequest, kBatch> batch;
+    int idle = 0;
+    for (;;) {
+        const std::size_t n = queue_.try_dequeue_bulk(batch.data(), batch.size());
+        if (n > 0) {
+            for (std::size_t i = 0; i < n; ++i) {
+                handle(batch[i]);
+            }
+            gate_.release();
+            idle = 0;
+            continue;
+        }
+        gate_.release();
+        if (stopping_.load(std::memory_order_acquire)) {
+            if (queue_.size_approx() == 0) {
+                return;
+            }
+            continue;
+        }
+        if (++idle < kSpinIterations) {
+            cpu_relax();
+            continue;
+        }
+        idle = 0;
+        sleep();
+    }
+}
+
+void ShardRunner::handle(const ShardRequest& request) {
+    if (request.kind == ShardRequest::Kind::Status) {
+        answer_status(request);
+        return;
+    }
+    const book::Command& command = request.command;
+    ReplyOrigin origin;
+    origin.session = request.session;
+    origin.request_type = request.request_type;
+    origin.client_request_id = request.client_request_id;
+    origin.critical = command.type == book::CommandType::NewOrder &&
+                      ((command.flags & book::order_flags::kLiquidation) != 0 ||
+                       (options_.critical_order_threshold > 0 &&
+                        command.quantity > options_.critical_order_threshold));
+    events_.clear();
+    shard_.process(command, now_ns(), events_);
+    for (const ShardEvent& event : events_) {
+        if (event.lsn > last_lsn_) {
+            last_lsn_ = event.lsn;
+        }
+        gate_.push(event, origin);
+    }
+}
+
+void ShardRunner::answer_status(const ShardRequest& request) {
+    const book::Command& q = request.command;
+    net::OrderStatus status;
+    status.instrument = q.instrument;
+    status.client_order_id = q.client_order_id;
+    // The matcher indexes client order ids privately, so a status question walks the shard's
+    // resting orders: rare next to orders, and without allocation.
+    shard_.matcher().for_each_resting([&](const book::OrderView& order) {
+        if (order.account == q.account && order.client_order_id == q.client_order_id &&
+            order.instrument == q.instrument) {
+            status.state = net::OrderState::Resting;
+            status.order_id = order.order_id;
+            status.price = order.price;
+            status.leaves = order.leaves;
+            status.side = order.side;
+        }
+    });
+    // It reads state that may include commands not yet durable: it waits behind their acks.
+    gate_.push_reply(last_lsn_, request.session, status);
+}
+
+}  // namespace exchanged::engine
