@@ -673,6 +673,19 @@ std::optional<OrderView> Matcher::find_order(OrderId order_id) const {
     return view_of(pool_[*slot]);
 }
 
+ClientOrderLookup Matcher::find_by_client_order_id(AccountId account, ClientOrderId id) const {
+    ClientOrderLookup lookup;
+    const OrderId* order_id = client_index_.find(ClientKey{account, id});
+    if (order_id == nullptr) {
+        return lookup;
+    }
+    lookup.order_id = *order_id;
+    lookup.resting = find_order(*order_id);
+    lookup.state =
+        lookup.resting ? ClientOrderLookup::State::Resting : ClientOrderLookup::State::Finished;
+    return lookup;
+}
+
 std::vector<LevelView> Matcher::levels(InstrumentId instrument, Side side_wanted,
                                        std::size_t max_levels) const {
     std::vector<LevelView> result;

@@ -38,6 +38,15 @@ struct OrderView {
     std::uint8_t flags;
 };
 
+// What the shard knows of an account's client order id: a resting order, a finished one still
+// inside the client order id window (only its order id is kept), or nothing.
+struct ClientOrderLookup {
+    enum class State : std::uint8_t { Unknown, Resting, Finished };
+    State state = State::Unknown;
+    OrderId order_id = 0;
+    std::optional<OrderView> resting;  // set when state == Resting
+};
+
 struct LevelView {
     Price price;
     Quantity total;
@@ -58,6 +67,7 @@ class Matcher {
     std::optional<Price> best_bid(InstrumentId instrument) const;
     std::optional<Price> best_ask(InstrumentId instrument) const;
     std::optional<OrderView> find_order(OrderId order_id) const;
+    ClientOrderLookup find_by_client_order_id(AccountId account, ClientOrderId id) const;
     // Levels of one side, best first, at most `max_levels`.
     std::vector<LevelView> levels(InstrumentId instrument, Side side, std::size_t max_levels) const;
     std::size_t resting_orders() const { return order_index_.size(); }

@@ -332,3 +332,30 @@ TEST_CASE("bad instrument specs and limits are refused with the reason", "[book]
     CHECK_THROWS_WITH(Matcher(std::vector<InstrumentSpec>{}, no_orders),
                       Catch::Contains("max_orders"));
 }
+
+TEST_CASE("client order ids look up resting, finished and unknown orders",
+          "[book][client-order-id]") {
+    MatcherLimits limits = BookFixture::small_limits();
+    limits.client_order_id_window = 1;
+    BookFixture f(limits);
+    const OrderId resting = f.rest(1, Side::Buy, 1000, 10);
+    const ClientOrderId resting_id = f.client_order_id;
+    auto lookup = f.matcher.find_by_client_order_id(1, resting_id);
+    CHECK(lookup.state == ClientOrderLookup::State::Resting);
+    CHECK(lookup.order_id == resting);
+    REQUIRE(lookup.resting);
+    CHECK(lookup.resting->leaves == 10);
+    CHECK(f.matcher.find_by_client_order_id(2, resting_id).state ==
+          ClientOrderLookup::State::Unknown);
+
+    f.cancel(1, resting);
+    lookup = f.matcher.find_by_client_order_id(1, resting_id);
+    CHECK(lookup.state == ClientOrderLookup::State::Finished);
+    CHECK(lookup.order_id == resting);
+    CHECK(!lookup.resting);
+
+    // A second finished order pushes the first out of a window of one.
+    f.buy(1, 1000, 10, {.tif = TimeInForce::ImmediateOrCancel});
+    CHECK(f.matcher.find_by_client_order_id(1, resting_id).state ==
+          ClientOrderLookup::State::Unknown);
+}

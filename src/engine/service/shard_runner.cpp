@@ -165,18 +165,20 @@ void ShardRunner::answer_status(const ShardRequest& request) {
     net::OrderStatus status;
     status.instrument = q.instrument;
     status.client_order_id = q.client_order_id;
-    // The matcher indexes client order ids privately, so a status question walks the shard's
-    // resting orders: rare next to orders, and without allocation.
-    shard_.matcher().for_each_resting([&](const book::OrderView& order) {
-        if (order.account == q.account && order.client_order_id == q.client_order_id &&
-            order.instrument == q.instrument) {
-            status.state = net::OrderState::Resting;
-            status.order_id = order.order_id;
-            status.price = order.price;
-            status.leaves = order.leaves;
-            status.side = order.side;
-        }
-    });
+    const book::ClientOrderLookup lookup =
+        shard_.matcher().find_by_client_order_id(q.account, q.client_order_id);
+    if (lookup.state == book::ClientOrderLookup::State::Resting &&
+        lookup.resting->instrument == q.instrument) {
+        status.state = net::OrderState::Resting;
+        status.order_id = lookup.order_id;
+        status.price = lookup.resting->price;
+        status.leaves = lookup.resting->leaves;
+        status.side = lookup.resting->side;
+    } else if (lookup.state == book::ClientOrderLookup::State::Finished) {
+        // Inside the client order id window the shard knows the order finished, not how.
+        status.state = net::OrderState::Done;
+        status.order_id = lookup.order_id;
+    }
     // It reads state that may include commands not yet durable: it waits behind their acks.
     gate_.push_reply(last_lsn_, request.session, status);
 }
