@@ -20,6 +20,12 @@ Event event_for(EventType type, const Command& command) {
 }
 
 void reject(const Command& command, RejectReason reason, std::vector<Event>& out) {
+    out.push_back(rejected_event(command, reason));
+}
+
+}  // namespace
+
+Event rejected_event(const Command& command, RejectReason reason) {
     Event event = event_for(EventType::Rejected, command);
     event.reject_reason = reason;
     event.side = command.side;
@@ -29,10 +35,8 @@ void reject(const Command& command, RejectReason reason, std::vector<Event>& out
     event.price = command.price;
     event.quantity = command.quantity;
     event.critical = (command.flags & order_flags::kLiquidation) != 0;
-    out.push_back(event);
+    return event;
 }
-
-}  // namespace
 
 Matcher::Matcher(std::span<const InstrumentSpec> instruments, const MatcherLimits& limits)
     : limits_(limits),

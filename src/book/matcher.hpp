@@ -53,6 +53,10 @@ struct LevelView {
     std::uint32_t count;
 };
 
+// The Rejected event for a command. It echoes the command's ids, price and quantity so that the
+// client can match the reject to its request; the shard uses it for refusals of its own too.
+Event rejected_event(const Command& command, RejectReason reason);
+
 class Matcher {
   public:
     // Throws std::invalid_argument naming the bad instrument or limit.

@@ -56,20 +56,9 @@ void Shard::process(book::Command input, TimestampNs now, std::vector<ShardEvent
 
 void Shard::refuse(const book::Command& input, book::RejectReason reason,
                    std::vector<ShardEvent>& out) const {
-    // The same echo of the command the matcher puts on its own Rejected events, but seq 0: the
-    // command was never sequenced, and its would-be seq goes to the next command.
-    book::Event event;
-    event.type = book::EventType::Rejected;
-    event.reject_reason = reason;
-    event.timestamp_ns = input.timestamp_ns;
-    event.instrument = input.instrument;
-    event.side = input.side;
-    event.account = input.account;
-    event.order_id = input.order_id;
-    event.client_order_id = input.client_order_id;
-    event.price = input.price;
-    event.quantity = input.quantity;
-    event.critical = (input.flags & book::order_flags::kLiquidation) != 0;
+    book::Event event = book::rejected_event(input, reason);
+    // Never sequenced: its would-be seq goes to the next command.
+    event.seq = 0;
     out.push_back(ShardEvent{0, event});
 }
 
