@@ -3,6 +3,8 @@
 #include <cassert>
 #include <type_traits>
 
+#include "common/little_endian.hpp"
+
 namespace exchanged::engine {
 namespace {
 
@@ -13,12 +15,8 @@ class Writer {
 
     template <typename T>
     void put(T value) {
-        using U = std::make_unsigned_t<T>;
-        U bits = static_cast<U>(value);
-        for (std::size_t i = 0; i < sizeof(T); ++i) {
-            out_[at_++] = static_cast<std::byte>(bits & 0xffu);
-            bits = static_cast<U>(bits >> 8);
-        }
+        store_le(out_.data() + at_, value);
+        at_ += sizeof(T);
     }
     std::size_t written() const { return at_; }
 
@@ -33,12 +31,9 @@ class Reader {
 
     template <typename T>
     T get() {
-        using U = std::make_unsigned_t<T>;
-        U bits = 0;
-        for (std::size_t i = 0; i < sizeof(T); ++i) {
-            bits = static_cast<U>(bits | static_cast<U>(static_cast<U>(in_[at_++]) << (8 * i)));
-        }
-        return static_cast<T>(bits);
+        const T value = load_le<T>(in_.data() + at_);
+        at_ += sizeof(T);
+        return value;
     }
     std::size_t read() const { return at_; }
 

@@ -6,11 +6,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/little_endian.hpp"
+
 namespace exchanged::net {
 namespace {
-
-// Fields are copied as they lie in memory; a big-endian port would swap them here.
-static_assert(std::endian::native == std::endian::little, "the wire format is little-endian");
 
 // A fixed-size field of message M at a byte offset from the start of the frame.
 template <auto Member>
@@ -278,13 +277,11 @@ static_assert(Layout<Login>::fixed_bytes + text_capacity<Login>() == kLargestCli
 // any value of that type: copying the peer's raw byte into one is defined whatever it sent.
 template <class T>
 void store(std::byte* at, const T& value) {
-    static_assert(std::is_integral_v<T> || std::is_enum_v<T>);
-    std::memcpy(at, &value, sizeof(T));
+    store_le(at, value);
 }
 template <class T>
 void load(const std::byte* at, T& value) {
-    static_assert(std::is_integral_v<T> || std::is_enum_v<T>);
-    std::memcpy(&value, at, sizeof(T));
+    value = load_le<T>(at);
 }
 
 template <class M>

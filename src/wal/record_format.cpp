@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/crc32c.hpp"
+#include "common/little_endian.hpp"
 
 namespace exchanged::wal {
 namespace {
@@ -22,14 +23,14 @@ std::size_t encode_record(Lsn lsn, std::uint16_t type, std::span<const std::byte
     assert(total <= UINT32_MAX);
     const auto record_bytes = static_cast<std::uint32_t>(total);
     std::byte* p = out.data();
-    std::memcpy(p, &record_bytes, 4);
-    std::memcpy(p + 8, &lsn, 8);
-    std::memcpy(p + 16, &type, 2);
+    store_le(p, record_bytes);
+    store_le(p + 8, lsn);
+    store_le(p + 16, type);
     if (!payload.empty()) {
         std::memcpy(p + kRecordHeaderBytes, payload.data(), payload.size());
     }
     const std::uint32_t crc = record_crc(p, total);
-    std::memcpy(p + 4, &crc, 4);
+    store_le(p + 4, crc);
     return total;
 }
 
@@ -38,8 +39,7 @@ DecodeStatus decode_record(std::span<const std::byte> in, std::size_t max_record
     if (in.size() < 4) {
         return DecodeStatus::BadLength;
     }
-    std::uint32_t record_bytes = 0;
-    std::memcpy(&record_bytes, in.data(), 4);
+    const auto record_bytes = load_le<std::uint32_t>(in.data());
     if (record_bytes == 0) {
         return DecodeStatus::Zero;
     }
@@ -47,13 +47,11 @@ DecodeStatus decode_record(std::span<const std::byte> in, std::size_t max_record
         record_bytes > in.size()) {
         return DecodeStatus::BadLength;
     }
-    std::uint32_t stored_crc = 0;
-    std::memcpy(&stored_crc, in.data() + 4, 4);
-    if (stored_crc != record_crc(in.data(), record_bytes)) {
+    if (load_le<std::uint32_t>(in.data() + 4) != record_crc(in.data(), record_bytes)) {
         return DecodeStatus::BadChecksum;
     }
-    std::memcpy(&out->lsn, in.data() + 8, 8);
-    std::memcpy(&out->type, in.data() + 16, 2);
+    out->lsn = load_le<Lsn>(in.data() + 8);
+    out->type = load_le<std::uint16_t>(in.data() + 16);
     out->payload = in.subspan(kRecordHeaderBytes, record_bytes - kRecordHeaderBytes);
     out->record_bytes = record_bytes;
     return DecodeStatus::Ok;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/crc32c.hpp"
+#include "common/little_endian.hpp"
 #include "wal/record_format.hpp"
 
 namespace exchanged::wal {
@@ -14,15 +15,14 @@ void encode_segment_header(const SegmentHeader& header, std::span<std::byte> out
     assert(out.size() >= kSegmentHeaderBytes);
     std::memset(out.data(), 0, kSegmentHeaderBytes);
     std::byte* p = out.data();
-    const std::uint64_t magic = kSegmentMagic;
-    std::memcpy(p + 0, &magic, 8);
-    std::memcpy(p + 8, &header.format_version, 4);
-    std::memcpy(p + 12, &header.max_record_bytes, 4);
-    std::memcpy(p + 16, &header.log_id, 8);
-    std::memcpy(p + 24, &header.first_lsn, 8);
-    std::memcpy(p + 32, &header.segment_bytes, 8);
+    store_le(p + 0, kSegmentMagic);
+    store_le(p + 8, header.format_version);
+    store_le(p + 12, header.max_record_bytes);
+    store_le(p + 16, header.log_id);
+    store_le(p + 24, header.first_lsn);
+    store_le(p + 32, header.segment_bytes);
     const std::uint32_t crc = crc32c(p, 40);
-    std::memcpy(p + 40, &crc, 4);
+    store_le(p + 40, crc);
 }
 
 HeaderStatus decode_segment_header(std::span<const std::byte> in, SegmentHeader* out,
@@ -37,24 +37,20 @@ HeaderStatus decode_segment_header(std::span<const std::byte> in, SegmentHeader*
         *problem = "header is all zeros (never written)";
         return HeaderStatus::AllZero;
     }
-    std::uint64_t magic = 0;
-    std::memcpy(&magic, p, 8);
-    if (magic != kSegmentMagic) {
+    if (load_le<std::uint64_t>(p) != kSegmentMagic) {
         *problem = "bad magic (not a WAL segment)";
         return HeaderStatus::BadMagic;
     }
-    std::uint32_t stored_crc = 0;
-    std::memcpy(&stored_crc, p + 40, 4);
-    if (stored_crc != crc32c(p, 40)) {
+    if (load_le<std::uint32_t>(p + 40) != crc32c(p, 40)) {
         *problem = "header checksum mismatch";
         return HeaderStatus::BadChecksum;
     }
     SegmentHeader header;
-    std::memcpy(&header.format_version, p + 8, 4);
-    std::memcpy(&header.max_record_bytes, p + 12, 4);
-    std::memcpy(&header.log_id, p + 16, 8);
-    std::memcpy(&header.first_lsn, p + 24, 8);
-    std::memcpy(&header.segment_bytes, p + 32, 8);
+    header.format_version = load_le<std::uint32_t>(p + 8);
+    header.max_record_bytes = load_le<std::uint32_t>(p + 12);
+    header.log_id = load_le<std::uint64_t>(p + 16);
+    header.first_lsn = load_le<Lsn>(p + 24);
+    header.segment_bytes = load_le<std::uint64_t>(p + 32);
     if (header.format_version != kFormatVersion) {
         *problem = "unsupported format version " + std::to_string(header.format_version);
         return HeaderStatus::BadVersion;

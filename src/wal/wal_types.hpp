@@ -1,7 +1,6 @@
 // Vocabulary shared by the WAL's pieces: LSNs, the error type, and the limits every part checks.
 #pragma once
 
-#include <bit>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -11,8 +10,7 @@ namespace exchanged::wal {
 // Log sequence number: 1 for the first record ever written, +1 per record, never reused.
 using Lsn = std::uint64_t;
 
-// On-disk integers are little-endian and copied with memcpy; refuse to build where that is wrong.
-static_assert(std::endian::native == std::endian::little, "the WAL format assumes little-endian");
+// On-disk integers are little-endian: common/little_endian.hpp copies and checks them.
 
 // Every refusal of the WAL (I/O failure, corrupt log, bad configuration) carries a message that
 // names the file, the offset or the setting concerned.
