@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,7 +57,8 @@ GatewayCore::GatewayCore(asio::io_context& io, GatewayOptions options, OrderSink
       options_(std::move(options)),
       sink_(sink),
       acceptor_(asio::make_strand(io)),
-      accept_retry_(acceptor_.get_executor()) {}
+      accept_retry_(acceptor_.get_executor()),
+      sessions_(options_.max_sessions) {}
 
 void GatewayCore::listen() {
     tcp::resolver resolver(io_);
@@ -108,18 +110,44 @@ void GatewayCore::on_accept(const boost::system::error_code& error, tcp::socket 
     std::shared_ptr<Session> session;
     {
         const std::lock_guard lock(mutex_);
-        const bool over_limit = sessions_.size() >= options_.max_sessions;
-        const SessionId id = over_limit ? 0 : next_session_id_++;
-        session = std::make_shared<Session>(shared_from_this(), id, std::move(socket), over_limit);
-        if (over_limit) {
-            bump(counters_.sessions_over_limit);
-        } else {
-            bump(counters_.sessions_accepted);
-            sessions_.emplace(id, session);
-        }
+        session = open_session(socket);
+    }
+    if (session) {
+        bump(counters_.sessions_accepted);
+    } else {
+        bump(counters_.sessions_over_limit);
+        session =
+            std::make_shared<Session>(shared_from_this(), 0, nullptr, std::move(socket), true);
     }
     session->start();
     accept_next();
+}
+
+std::shared_ptr<Session> GatewayCore::open_session(tcp::socket& socket) {
+    const std::optional<std::uint32_t> index = sessions_.find_free();
+    if (!index) {
+        return nullptr;
+    }
+    const SessionId id = sessions_.next_id(*index);
+    SessionSlot& slot = sessions_.slot(*index);
+    if (!slot.queue) {
+        slot.queue = std::make_unique<MessageQueue>(options_.delivery_queue_messages);
+    } else {
+        // Deliveries pinned before the previous session closed may have landed after it emptied
+        // the queue: they were never sent.
+        Message stale;
+        while (slot.queue->try_pop(stale)) {
+            bump(counters_.deliveries_dropped);
+        }
+    }
+    slot.drain_scheduled.store(false, std::memory_order_relaxed);
+    slot.overflowed.store(false, std::memory_order_relaxed);
+    auto session =
+        std::make_shared<Session>(shared_from_this(), id, &slot, std::move(socket), false);
+    slot.executor = session->executor();
+    slot.session = session;
+    sessions_.publish(*index, id);
+    return session;
 }
 
 void GatewayCore::stop() {
@@ -133,9 +161,11 @@ void GatewayCore::stop() {
     });
     std::vector<std::shared_ptr<Session>> live;
     {
+        // The slots' session pointers change only under the mutex; a closed session's pointer is
+        // harmless (shut_down on a closed session does nothing).
         const std::lock_guard lock(mutex_);
-        for (const auto& [id, weak] : sessions_) {
-            if (auto session = weak.lock()) {
+        for (std::uint32_t index = 0; index < sessions_.size(); ++index) {
+            if (auto session = sessions_.slot(index).session.lock()) {
                 live.push_back(std::move(session));
             }
         }
@@ -148,30 +178,43 @@ void GatewayCore::stop() {
 }
 
 bool GatewayCore::deliver(SessionId id, const Message& message) {
-    std::shared_ptr<Session> session;
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = sessions_.find(id);
-        if (it != sessions_.end()) {
-            session = it->second.lock();
-        }
-    }
-    if (!session) {
+    // The pin keeps the slot from being reused for another session while we use it (see
+    // session_table.hpp); it costs two atomic operations on the slot and nothing else.
+    const SessionTable::Pin slot = sessions_.pin(id);
+    if (!slot) {
         bump(counters_.deliveries_dropped);
         return false;
     }
-    asio::post(session->executor(), [session, message] { session->deliver(message); });
+    if (!slot->queue->try_push(message)) {
+        // The session reads its replies slower than the engine makes them. The shard thread must
+        // not wait for it: the strand disconnects it as a slow consumer.
+        slot->overflowed.store(true, std::memory_order_release);
+        schedule_drain(*slot);
+        bump(counters_.deliveries_dropped);
+        return false;
+    }
+    schedule_drain(*slot);
     return true;
 }
 
+void GatewayCore::schedule_drain(SessionSlot& slot) {
+    // The drain clears the flag (acq_rel) before it pops: a push it may miss was published before
+    // this exchange, which then sees the cleared flag and posts again. Otherwise the drain already
+    // pending reads this exchange's write, so it sees the push.
+    if (slot.drain_scheduled.exchange(true, std::memory_order_acq_rel)) {
+        return;
+    }
+    if (auto session = slot.session.lock()) {
+        asio::post(slot.executor, [session = std::move(session)] { session->drain_deliveries(); });
+    }
+}
+
 void GatewayCore::unregister(SessionId id) {
-    const std::lock_guard lock(mutex_);
-    sessions_.erase(id);
+    sessions_.close(id);
 }
 
 std::size_t GatewayCore::session_count() const {
-    const std::lock_guard lock(mutex_);
-    return sessions_.size();
+    return sessions_.open_count();
 }
 
 const GatewayAccount* GatewayCore::authenticate(std::string_view name,

@@ -28,6 +28,10 @@ namespace exchanged::net {
 
 using SessionId = std::uint64_t;
 
+// Sessions of one account the engine serves at once (each gets its account's maker fills). The
+// gateway names it when it refuses a login beyond it; the engine's registry is sized by it.
+inline constexpr std::uint32_t kMaxSessionsPerAccount = 32;
+
 // An order message from a logged-in session, as decoded. The session's account travels beside it.
 using ClientRequest = std::variant<NewOrder, Cancel, Replace, MassCancel, OrderStatusRequest>;
 
@@ -46,8 +50,11 @@ class OrderSink {
                                 const ClientRequest& request) = 0;
     // A session logged in as `account`, and later that logged-in session ended (any reason). The
     // engine needs them to send a resting order's fills to every live session of its account.
-    // Called on the session's strand; must not block. The defaults ignore them.
-    virtual void on_login(SessionId /*session*/, AccountId /*account*/) {}
+    // Called on the session's strand; must not block. on_login returns false when the engine
+    // cannot serve another session of this account (more than kMaxSessionsPerAccount): the
+    // gateway then answers LoginRejected(too_many_sessions) and on_logout is not called. The
+    // defaults accept and ignore.
+    virtual bool on_login(SessionId /*session*/, AccountId /*account*/) { return true; }
     virtual void on_logout(SessionId /*session*/, AccountId /*account*/) {}
 };
 
@@ -70,6 +77,13 @@ struct GatewayOptions {
     // exceed outgoing_buffer_bytes is a slow consumer and is disconnected.
     std::size_t read_buffer_bytes = 64 * 1024;
     std::size_t outgoing_buffer_bytes = 1024 * 1024;
+    // Per session: replies the engine's threads delivered that the session's strand has not yet
+    // encoded (rounded up to a power of two; about 128 bytes each). Made when a session first
+    // uses its slot and kept for the slot's later sessions. A session whose queue is full is a
+    // slow consumer and is disconnected, as above. Large enough for a burst a reading client
+    // causes itself (a sweep, a self-trade cancel of many resting orders, a pipelined window of a
+    // few thousand orders) while the io thread is briefly off its core: 4 MiB per slot in use.
+    std::size_t delivery_queue_messages = 32768;
     // SO_SNDBUF for accepted sockets; 0 keeps the OS default. Bounds what the kernel holds for a
     // client that does not read, on top of outgoing_buffer_bytes.
     int socket_send_buffer_bytes = 0;
@@ -95,7 +109,7 @@ struct GatewayStats {
     std::uint64_t slow_consumers = 0;
     std::uint64_t requests_submitted = 0;  // handed to the OrderSink
     std::uint64_t requests_refused = 0;    // answered by the gateway itself (not logged in, busy)
-    std::uint64_t deliveries_dropped = 0;  // deliver() to a session that is gone
+    std::uint64_t deliveries_dropped = 0;  // deliver() to a session that is gone or full
 };
 
 class GatewayCore;
@@ -116,10 +130,13 @@ class Gateway {
     // Stops accepting and ends every session with Goodbye(shutting_down). Thread-safe.
     void stop();
 
-    // Sends `message` to the session. Thread-safe: the engine's threads call it; the message is
-    // posted to the session's strand, so replies to one session keep the order of the calls.
-    // False when the session is gone. A message that reaches a session after its Goodbye (it ended
-    // while the post was in flight) is dropped and counted in deliveries_dropped.
+    // Sends `message` to the session. Thread-safe, lock-free and allocation-free: the engine's
+    // threads call it. The message goes into the session's bounded delivery queue and the session's
+    // strand is woken once per burst, encoding everything queued into one write; replies to one
+    // session keep the order of the calls made by any one thread. False, counted in
+    // deliveries_dropped, when the session is gone or its queue is full (the session is then
+    // disconnected as a slow consumer; the caller never waits). A message that reaches a session
+    // after its Goodbye is dropped and counted too.
     bool deliver(SessionId session, const Message& message);
 
     std::size_t session_count() const;

@@ -1,7 +1,7 @@
-// The state a Gateway shares with its sessions: options, the sink, the acceptor, the registry of
-// live sessions and the counters. Sessions hold it by shared_ptr, so a session still finishing on
-// an io thread never outlives what it points at, whatever order the owner tears things down in.
-// Internal to src/net.
+// The state a Gateway shares with its sessions: options, the sink, the acceptor, the table of
+// live sessions (session_table.hpp) and the counters. Sessions hold it by shared_ptr, so a session
+// still finishing on an io thread never outlives what it points at, whatever order the owner tears
+// things down in. Internal to src/net.
 #pragma once
 
 #include <atomic>
@@ -11,13 +11,13 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/gateway.hpp"
+#include "net/session_table.hpp"
 
 namespace exchanged::net {
 
@@ -48,6 +48,7 @@ class GatewayCore : public std::enable_shared_from_this<GatewayCore> {
     void listen();
     void stop();
     bool deliver(SessionId session, const Message& message);
+    // From the session's strand when it closes: no delivery reaches `session` from now on.
     void unregister(SessionId session);
     std::size_t session_count() const;
 
@@ -66,6 +67,9 @@ class GatewayCore : public std::enable_shared_from_this<GatewayCore> {
   private:
     void accept_next();
     void on_accept(const boost::system::error_code& error, boost::asio::ip::tcp::socket socket);
+    // Under mutex_: a new session in a free slot of the table, or null when all are taken.
+    std::shared_ptr<Session> open_session(boost::asio::ip::tcp::socket& socket);
+    static void schedule_drain(SessionSlot& slot);
 
     boost::asio::io_context& io_;
     const GatewayOptions options_;
@@ -76,9 +80,10 @@ class GatewayCore : public std::enable_shared_from_this<GatewayCore> {
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint16_t> port_{0};
 
-    mutable std::mutex mutex_;  // guards the registry below
-    std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
-    SessionId next_session_id_ = 1;
+    // Serialises the acceptor's writes to the table's slots with stop()'s reads. deliver() and a
+    // session's close never take it.
+    std::mutex mutex_;
+    SessionTable sessions_;
 
     GatewayCounters counters_;
 };

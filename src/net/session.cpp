@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include "net/gateway_core.hpp"
+#include "net/session_table.hpp"
 
 namespace exchanged::net {
 
@@ -82,10 +83,11 @@ std::size_t outgoing_capacity(const GatewayOptions& options) {
 
 }  // namespace
 
-Session::Session(std::shared_ptr<GatewayCore> core, SessionId id, asio::ip::tcp::socket socket,
-                 bool over_limit)
+Session::Session(std::shared_ptr<GatewayCore> core, SessionId id, SessionSlot* slot,
+                 asio::ip::tcp::socket socket, bool over_limit)
     : core_(std::move(core)),
       id_(id),
+      slot_(slot),
       over_limit_(over_limit),
       socket_(std::move(socket)),
       timer_(socket_.get_executor()),
@@ -94,6 +96,14 @@ Session::Session(std::shared_ptr<GatewayCore> core, SessionId id, asio::ip::tcp:
       pending_(outgoing_capacity(core_->options())),
       writing_(pending_.size()),
       last_receive_(Clock::now()) {}
+
+Session::~Session() {
+    // Closed sessions left their slot already. One still open here was dropped with its
+    // io_context: no delivery may reach its slot from now on.
+    if (slot_ != nullptr && !closed_) {
+        core_->unregister(id_);
+    }
+}
 
 void Session::start() {
     asio::post(executor(), [self = shared_from_this()] {
@@ -108,14 +118,46 @@ void Session::start() {
     });
 }
 
-void Session::deliver(const Message& message) {
-    if (closing_ || closed_) {
-        bump(core_->counters().deliveries_dropped);
+void Session::drain_deliveries() {
+    if (closed_) {
+        return;  // the slot may already serve another session
+    }
+    // Cleared before popping: a delivery published after this schedules the next drain.
+    slot_->drain_scheduled.exchange(false, std::memory_order_acq_rel);
+    if (slot_->overflowed.load(std::memory_order_acquire)) {
+        bump(core_->counters().slow_consumers);
+        close_now("slow consumer: " + std::to_string(slot_->queue->capacity()) +
+                  " replies waiting for delivery, disconnected");
         return;
     }
-    if (enqueue(message)) {
-        schedule_flush();
+    // Everything queued goes into as few writes as the buffers allow. While the outgoing buffers
+    // are both in use the rest waits in the queue, which bounds it, until on_written resumes here:
+    // only when both are full is the client a slow consumer.
+    drain_deferred_ = false;
+    Message message;
+    while (!closed_) {
+        if (!closing_ && !has_room_for_any_reply()) {
+            if (write_in_flight_) {
+                drain_deferred_ = true;
+                break;
+            }
+            flush();
+        }
+        if (!slot_->queue->try_pop(message)) {
+            break;
+        }
+        if (closing_) {
+            bump(core_->counters().deliveries_dropped);  // after the Goodbye nothing is sent
+        } else {
+            enqueue(message);
+        }
     }
+    flush();
+}
+
+bool Session::has_room_for_any_reply() const {
+    // The final-message reserve is at least as long as any reply (the longest carries a text).
+    return pending_size_ + 2 * kFinalMessageReserveBytes <= pending_.size();
 }
 
 void Session::shut_down(GoodbyeReason reason, std::string_view text) {
@@ -242,11 +284,20 @@ void Session::handle_login(const Login& login) {
             "login for '" + name + "' refused: bad credentials");
         return;
     }
+    if (!core_->sink().on_login(id_, account->id)) {
+        bump(core_->counters().logins_rejected);
+        end(LoginRejected{LoginRejectReason::TooManySessions,
+                          reason_text<kMaxReasonTextBytes>("more than " +
+                                                           std::to_string(kMaxSessionsPerAccount) +
+                                                           " sessions of this account")},
+            "login for '" + name + "' refused: the account already has " +
+                std::to_string(kMaxSessionsPerAccount) + " sessions (the engine's limit)");
+        return;
+    }
     bump(core_->counters().logins_accepted);
     logged_in_ = true;
     account_id_ = account->id;
     account_name_ = account->name;
-    core_->sink().on_login(id_, account_id_);
     enqueue(LoginAccepted{account_id_, core_->options().heartbeat_interval_ms,
                           core_->options().max_frame_bytes, kProtocolVersion});
 }
@@ -292,18 +343,6 @@ bool Session::enqueue(const Message& message, bool final) {
     return true;
 }
 
-void Session::schedule_flush() {
-    // Deliveries already posted run before this, so one write carries all of them.
-    if (flush_scheduled_) {
-        return;
-    }
-    flush_scheduled_ = true;
-    asio::post(executor(), [self = shared_from_this()] {
-        self->flush_scheduled_ = false;
-        self->flush();
-    });
-}
-
 void Session::flush() {
     if (closed_ || write_in_flight_) {
         return;
@@ -336,6 +375,9 @@ void Session::on_written(const boost::system::error_code& error) {
         return;
     }
     flush();
+    if (drain_deferred_) {
+        drain_deliveries();
+    }
 }
 
 void Session::end(std::optional<Message> last, const std::string& why) {
@@ -363,7 +405,13 @@ void Session::close_now(const std::string& why) {
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     timer_.cancel();
-    if (!over_limit_) {
+    if (slot_ != nullptr) {
+        // Emptied before the slot closes, while this strand is still its only consumer; what a
+        // pinned producer adds after that is counted when the slot is reused.
+        Message unsent;
+        while (slot_->queue->try_pop(unsent)) {
+            bump(core_->counters().deliveries_dropped);
+        }
         core_->unregister(id_);
     }
     if (logged_in_) {

@@ -3,8 +3,9 @@
 // posting to executor().
 //
 // Memory is fixed when the session starts: a receive buffer and two outgoing buffers (one being
-// written while the other fills). A client that does not read until the outgoing bound is reached
-// is disconnected rather than buffered without limit.
+// written while the other fills), and the bounded queue the engine delivers into (its slot's, see
+// session_table.hpp). A client that does not read until either bound is reached is disconnected
+// rather than buffered without limit.
 #pragma once
 
 #include <chrono>
@@ -24,21 +25,26 @@
 namespace exchanged::net {
 
 class GatewayCore;
+struct SessionSlot;
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
     using Clock = std::chrono::steady_clock;
 
-    // `over_limit`: the connection came when max_sessions were live; it is told so and closed.
-    Session(std::shared_ptr<GatewayCore> core, SessionId id, boost::asio::ip::tcp::socket socket,
-            bool over_limit);
+    // `slot`: where the engine's deliveries for `id` arrive. `over_limit`: the connection came
+    // when max_sessions were live (no id, no slot); it is told so and closed.
+    Session(std::shared_ptr<GatewayCore> core, SessionId id, SessionSlot* slot,
+            boost::asio::ip::tcp::socket socket, bool over_limit);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     // Starts reading and the heartbeat timer. Callable from any thread.
     void start();
     boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
-    // On the strand only.
-    void deliver(const Message& message);
+    // On the strand only. Encodes what the engine delivered into the slot's queue and writes it.
+    void drain_deliveries();
     void shut_down(GoodbyeReason reason, std::string_view text);
 
   private:
@@ -51,7 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // Appends one frame to the pending buffer. A final message (LoginRejected, Goodbye) may use
     // the space kept back for it; anything else that does not fit marks a slow consumer.
     bool enqueue(const Message& message, bool final = false);
-    void schedule_flush();
+    bool has_room_for_any_reply() const;
     void flush();
     void on_written(const boost::system::error_code& error);
 
@@ -68,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     std::shared_ptr<GatewayCore> core_;
     const SessionId id_;
+    SessionSlot* const slot_;  // touched only until the session is closed: then it may be reused
     const bool over_limit_;
     boost::asio::ip::tcp::socket socket_;
     boost::asio::steady_timer timer_;
@@ -80,7 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::size_t pending_size_ = 0;
     std::vector<std::byte> writing_;  // the buffer the write in flight reads from
     bool write_in_flight_ = false;
-    bool flush_scheduled_ = false;
+    bool drain_deferred_ = false;  // deliveries wait in the queue for the write in flight
 
     bool logged_in_ = false;
     AccountId account_id_ = 0;

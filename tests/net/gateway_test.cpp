@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -98,17 +99,38 @@ class FakeSink : public OrderSink {
         return SubmitResult::Queued;
     }
 
+    bool on_login(SessionId session, AccountId /*account*/) override {
+        if (refuse_logins.load()) {
+            return false;
+        }
+        const std::lock_guard lock(mutex_);
+        logins_.push_back(session);
+        return true;
+    }
+
+    void on_logout(SessionId /*session*/, AccountId /*account*/) override { ++logouts; }
+
     std::vector<Call> calls() const {
         const std::lock_guard lock(mutex_);
         return calls_;
     }
 
+    // The sessions logged in so far, in login order.
+    std::vector<SessionId> logins() const {
+        const std::lock_guard lock(mutex_);
+        return logins_;
+    }
+
     Gateway* gateway = nullptr;
     std::atomic<bool> answer_busy{false};
+    // As the engine does when an account has kMaxSessionsPerAccount sessions already.
+    std::atomic<bool> refuse_logins{false};
+    std::atomic<int> logouts{0};
 
   private:
     mutable std::mutex mutex_;
     std::vector<Call> calls_;
+    std::vector<SessionId> logins_;
 };
 
 GatewayOptions test_options() {
@@ -226,10 +248,22 @@ class Client {
 
     // The next message, or nothing on EOF, error or timeout.
     std::optional<Message> receive() {
+        bool malformed = false;
+        std::optional<Message> message = receive_unchecked(malformed);
+        REQUIRE_FALSE(malformed);
+        return message;
+    }
+
+    // As receive(), without Catch's assertions, which are not thread-safe: for reader threads.
+    // A malformed frame sets `malformed` and returns nothing.
+    std::optional<Message> receive_unchecked(bool& malformed) {
         for (;;) {
             const DecodeResult result = decode(std::span(buffer_.data(), buffer_.size()),
                                                kLongestPossibleFrameBytes, Sender::Server);
-            REQUIRE(result.status != DecodeStatus::Malformed);
+            if (result.status == DecodeStatus::Malformed) {
+                malformed = true;
+                return std::nullopt;
+            }
             if (result.status == DecodeStatus::Decoded) {
                 buffer_.erase(buffer_.begin(),
                               buffer_.begin() + static_cast<std::ptrdiff_t>(result.consumed));
@@ -518,11 +552,13 @@ TEST_CASE("gateway: a client that never reads is disconnected, its buffer bounde
           "[net][gateway]") {
     GatewayOptions options = test_options();
     options.outgoing_buffer_bytes = 16 * 1024;
+    options.delivery_queue_messages = 4096;
     options.socket_send_buffer_bytes = 4096;
     Harness harness(options);
     Client client(harness.port(), 4096);
     client.log_in();
-    // 20,000 orders ask for ~960 KB of Accepted, far beyond what the buffers and the kernel hold.
+    // 20,000 orders ask for ~960 KB of Accepted, far beyond what the buffers, the delivery queue
+    // and the kernel hold.
     std::vector<std::byte> burst;
     for (ClientOrderId id = 1; id <= 20000; ++id) {
         const auto one = frame(new_order(id));
@@ -544,12 +580,15 @@ TEST_CASE("gateway: deliver() to a closed or unknown session is harmless", "[net
     client.receive_as<Accepted>();
     const SessionId session = harness.sink.calls().at(0).session;
 
-    // The engine keeps delivering from its own thread while the session ends.
+    // The engine keeps delivering from its own thread while the session ends. Paced: a flood
+    // faster than the client reads would fill the session's delivery queue and end it as a slow
+    // consumer instead (tested below).
     std::atomic<bool> done{false};
     std::thread engine([&] {
         ClientOrderId id = 100;
         while (!done.load()) {
             harness.gateway().deliver(session, Accepted{Side::Buy, 7, id++, 1, 1, 1, 0});
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
         }
     });
     REQUIRE(client.send(Logout{}));
@@ -598,4 +637,174 @@ TEST_CASE("gateway: options come from [server] and [accounts]", "[net][gateway]"
     CHECK(accepted.account_id == 33);
     CHECK(accepted.heartbeat_interval_ms == 250);
     CHECK(accepted.max_frame_bytes == 512);
+}
+
+TEST_CASE("gateway: a login the engine cannot serve gets LoginRejected(too_many_sessions)",
+          "[net][gateway]") {
+    Harness harness;
+    harness.sink.refuse_logins = true;
+    Client client(harness.port());
+    REQUIRE(client.send(login("alice", "alice-secret")));
+    const auto rejected = client.receive_as<LoginRejected>();
+    CHECK(rejected.reason == LoginRejectReason::TooManySessions);
+    CHECK(rejected.text.view() ==
+          "more than " + std::to_string(kMaxSessionsPerAccount) + " sessions of this account");
+    CHECK(client.closed_by_server());
+    client.close();
+    REQUIRE(Harness::wait_for([&] { return harness.gateway().session_count() == 0; }));
+    CHECK(harness.gateway().stats().logins_rejected == 1);
+    CHECK(harness.gateway().stats().logins_accepted == 0);
+    CHECK(harness.log_contains("login for 'alice' refused: the account already has 32 sessions"));
+    // Never logged in, so never logged out either.
+    CHECK(harness.sink.logouts == 0);
+
+    // Once the engine has room again, the account logs in as usual.
+    harness.sink.refuse_logins = false;
+    Client again(harness.port());
+    again.log_in();
+}
+
+TEST_CASE("gateway: deliver() to a closed or stale session returns false and counts each",
+          "[net][gateway]") {
+    GatewayOptions options = test_options();
+    options.max_sessions = 1;  // the second session reuses the first one's slot
+    Harness harness(options);
+    SessionId first_id = 0;
+    {
+        Client first(harness.port());
+        first.log_in();
+        first_id = harness.sink.logins().at(0);
+        REQUIRE(harness.gateway().deliver(first_id, Heartbeat{}));
+        first.receive_as<Heartbeat>();
+        REQUIRE(first.send(Logout{}));
+        CHECK(first.receive_as<Goodbye>().reason == GoodbyeReason::Logout);
+    }
+    REQUIRE(Harness::wait_for([&] { return harness.gateway().session_count() == 0; }));
+    const std::uint64_t dropped_before = harness.gateway().stats().deliveries_dropped;
+    CHECK_FALSE(harness.gateway().deliver(first_id, Heartbeat{}));
+    CHECK_FALSE(harness.gateway().deliver(first_id, Heartbeat{}));
+    CHECK_FALSE(harness.gateway().deliver(0, Heartbeat{}));
+    CHECK(harness.gateway().stats().deliveries_dropped == dropped_before + 3);
+
+    // The same slot under a new id: the old id still reaches nothing.
+    Client second(harness.port());
+    second.log_in();
+    const SessionId second_id = harness.sink.logins().at(1);
+    CHECK(second_id != first_id);
+    CHECK_FALSE(harness.gateway().deliver(first_id, Heartbeat{}));
+    CHECK(harness.gateway().stats().deliveries_dropped == dropped_before + 4);
+    Fill fill;
+    fill.trade_id = 99;
+    REQUIRE(harness.gateway().deliver(second_id, fill));
+    CHECK(second.receive_as<Fill>().trade_id == 99);
+}
+
+TEST_CASE("gateway: a session whose delivery queue fills is disconnected; deliver never waits",
+          "[net][gateway]") {
+    GatewayOptions options = test_options();
+    options.delivery_queue_messages = 16;
+    options.socket_send_buffer_bytes = 4096;
+    Harness harness(options);
+    Client client(harness.port(), 4096);  // logs in, then never reads again
+    client.log_in();
+    const SessionId session = harness.sink.logins().at(0);
+
+    std::uint64_t refused = 0;
+    std::uint64_t calls = 0;
+    const auto start = Clock::now();
+    Fill fill;
+    while (harness.gateway().session_count() != 0 &&
+           Clock::now() - start < milliseconds(kReceiveTimeoutMs)) {
+        ++calls;
+        if (!harness.gateway().deliver(session, fill)) {
+            ++refused;
+        }
+    }
+    CHECK(harness.gateway().session_count() == 0);
+    CHECK(refused >= 1);
+    CHECK(harness.gateway().stats().slow_consumers == 1);
+    CHECK(harness.log_contains("slow consumer"));
+    // Every refused call was counted, and so was what the queue held when the session closed.
+    CHECK(harness.gateway().stats().deliveries_dropped >= refused);
+    CHECK_FALSE(harness.gateway().deliver(session, fill));
+    INFO(calls << " calls");
+}
+
+TEST_CASE(
+    "gateway: deliveries from several threads to many sessions all arrive, in order per thread",
+    "[net][gateway]") {
+    constexpr int kSessions = 12;
+    constexpr int kProducers = 4;
+    constexpr std::uint64_t kPerProducerPerSession = 2000;
+    GatewayOptions options = test_options();
+    options.max_sessions = kSessions;
+    options.heartbeat_interval_ms = 10000;  // no heartbeat comes between the fills
+    // Room for everything at once, so that however the threads are scheduled nothing overflows.
+    options.delivery_queue_messages = kProducers * kPerProducerPerSession;
+    options.outgoing_buffer_bytes = 2 * 1024 * 1024;
+    Harness harness(options);
+
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kSessions; ++i) {
+        clients.push_back(std::make_unique<Client>(harness.port()));
+        if (i % 2 == 0) {
+            clients.back()->log_in();
+        } else {
+            clients.back()->log_in("bob", "bob-secret");
+        }
+    }
+    const std::vector<SessionId> sessions = harness.sink.logins();
+    REQUIRE(sessions.size() == kSessions);
+
+    // Each client checks, per producer, that trade ids come 0, 1, 2, ... with no gap.
+    std::atomic<int> failures{0};
+    std::vector<std::thread> readers;
+    for (int i = 0; i < kSessions; ++i) {
+        readers.emplace_back([&, i] {
+            std::vector<std::uint64_t> next(kProducers, 0);
+            for (std::uint64_t n = 0; n < kProducers * kPerProducerPerSession; ++n) {
+                bool malformed = false;
+                std::optional<Message> message =
+                    clients[static_cast<std::size_t>(i)]->receive_unchecked(malformed);
+                if (!message || !std::holds_alternative<Fill>(*message)) {
+                    ++failures;
+                    return;
+                }
+                const Fill& fill = std::get<Fill>(*message);
+                if (fill.order_id >= kProducers || fill.trade_id != next[fill.order_id]++) {
+                    ++failures;
+                    return;
+                }
+            }
+        });
+    }
+    std::atomic<std::uint64_t> refused{0};
+    std::vector<std::thread> producers;
+    for (int p = 0; p < kProducers; ++p) {
+        producers.emplace_back([&, p] {
+            Fill fill;
+            fill.order_id = static_cast<OrderId>(p);
+            // Interleaved over the sessions, as an engine's fills for many accounts would be.
+            for (std::uint64_t seq = 0; seq < kPerProducerPerSession; ++seq) {
+                fill.trade_id = seq;
+                for (const SessionId session : sessions) {
+                    if (!harness.gateway().deliver(session, fill)) {
+                        ++refused;
+                    }
+                }
+            }
+        });
+    }
+    for (auto& producer : producers) {
+        producer.join();
+    }
+    for (auto& reader : readers) {
+        reader.join();
+    }
+    CHECK(refused == 0);
+    CHECK(failures == 0);
+    const GatewayStats stats = harness.gateway().stats();
+    CHECK(stats.deliveries_dropped == 0);
+    CHECK(stats.slow_consumers == 0);
+    CHECK(harness.gateway().session_count() == kSessions);
 }

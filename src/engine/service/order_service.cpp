@@ -143,8 +143,10 @@ net::SubmitResult OrderService::submit(net::SessionId session, AccountId account
                                                     : net::SubmitResult::Busy;
 }
 
-void OrderService::on_login(net::SessionId session, AccountId account) {
-    sessions_.add(account, session);
+bool OrderService::on_login(net::SessionId session, AccountId account) {
+    // The gateway names net::kMaxSessionsPerAccount when it refuses the login this returns false.
+    static_assert(SessionRegistry::kSlotsPerAccount == net::kMaxSessionsPerAccount);
+    return sessions_.add(account, session);
 }
 
 void OrderService::on_logout(net::SessionId session, AccountId account) {

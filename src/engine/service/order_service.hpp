@@ -5,7 +5,8 @@
 //   io thread: submit -> ShardRequest -> bounded queue of the owning shard (full: Busy)
 //   shard thread: Shard::process -> ReleaseGate -> to_session / to_account -> Gateway::deliver
 //
-// Gateway::deliver takes the gateway's registry mutex: the one lock on the order path.
+// Gateway::deliver pushes into the session's bounded delivery queue without a lock; a session that
+// cannot keep up is disconnected as a slow consumer rather than making the shard thread wait.
 #pragma once
 
 #include <atomic>
@@ -45,7 +46,7 @@ class OrderService final : public net::OrderSink, public ReplySink {
     // net::OrderSink, on io threads.
     net::SubmitResult submit(net::SessionId session, AccountId account,
                              const net::ClientRequest& request) override;
-    void on_login(net::SessionId session, AccountId account) override;
+    bool on_login(net::SessionId session, AccountId account) override;
     void on_logout(net::SessionId session, AccountId account) override;
 
     // ReplySink, on shard threads.
