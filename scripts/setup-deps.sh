@@ -8,6 +8,8 @@ packages=(
     libboost-dev libspdlog-dev libinih-dev libconcurrentqueue-dev liburing-dev
     catch2 libsqlite3-dev libpq-dev
     clang libclang-rt-14-dev
+    # systemd-analyze, for the test that verifies systemd/exchanged.service (it skips without).
+    systemd
 )
 
 missing=()
