@@ -20,10 +20,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "common/cli_args.hpp"
+#include "engine/command_log.hpp"
 #include "engine/config.hpp"
 #include "engine/config_summary.hpp"
 #include "engine/recovery.hpp"
@@ -33,6 +36,8 @@
 #include "engine/shutdown_signal.hpp"
 #include "engine/startup.hpp"
 #include "net/gateway.hpp"
+#include "ops/logging.hpp"
+#include "ops/service_notifier.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -57,6 +62,21 @@ void print_usage(std::FILE* out) {
     std::fprintf(out, "%.*s", static_cast<int>(kUsage.size()), kUsage.data());
 }
 
+// With no WAL nothing can ever be durable until the store exists, so an ack point beyond `match`
+// for every order is refused at start-up; critical orders alone are refused per order (see
+// ShardRunner), which keeps the shipped hft profile serving.
+void check_reachable_ack_points(const engine::Config& config) {
+    if (config.persistence.enable_wal || config.persistence.ack_after == engine::AckPoint::Match) {
+        return;
+    }
+    throw engine::ConfigError(
+        config.source_path + ": [persistence] ack_after = " +
+            std::string(engine::to_string(config.persistence.ack_after)) +
+            " cannot be served with enable_wal = false until the store is built: nothing would "
+            "ever be acknowledged",
+        config.source_path, 0, "persistence", "ack_after");
+}
+
 engine::Config load_from_args(const CliArgs& args) {
     if (!args.positional().empty()) {
         throw CliError("unexpected argument '" + args.positional().front() + "'");
@@ -71,7 +91,9 @@ engine::Config load_from_args(const CliArgs& args) {
     engine::ConfigOverrides overrides;
     overrides.data_dir = args.text("data-dir");
     overrides.listen = args.text("listen");
-    return engine::load_config(*path, overrides);
+    engine::Config config = engine::load_config(*path, overrides);
+    check_reachable_ack_points(config);
+    return config;
 }
 
 int check_config(const engine::Config& config) {
@@ -86,10 +108,12 @@ engine::RecoveryResult replay(const engine::Config& config, const engine::ShardL
     engine::RecoveryOptions options;
     options.salvage = salvage;
     options.on_progress = [](const engine::RecoveryProgress& progress) {
-        std::fprintf(stderr, "exchanged: recover: %llu records replayed (LSN %llu), %.1f s\n",
-                     static_cast<unsigned long long>(progress.records),
-                     static_cast<unsigned long long>(progress.lsn),
-                     std::chrono::duration<double>(progress.elapsed).count());
+        const std::string line =
+            fmt::format("recover: {} records replayed (LSN {}), {:.1f} s", progress.records,
+                        progress.lsn, std::chrono::duration<double>(progress.elapsed).count());
+        exchanged::ops::log_milestone("{}", line);
+        // For `systemctl status`; while progress comes, systemd's start timeout keeps extending.
+        exchanged::ops::service_notifier().progress(line, std::chrono::seconds(60));
     };
     try {
         return engine::recover(config.persistence.wal_path, layout, options);
@@ -134,32 +158,14 @@ void create_data_dir(const std::filesystem::path& dir) {
     }
 }
 
+// Logs the ready line and tells the service manager (systemd Type=notify) the same.
 void print_ready(const engine::Config& config, const std::string& wal_state) {
-    std::fprintf(stderr,
-                 "exchanged: ready: profile=%s instruments=%zu accounts=%zu data_dir=%s shards=%u "
-                 "%s\n",
-                 config.profile.c_str(), config.instruments.size(), config.accounts.size(),
-                 config.server.data_dir.c_str(), config.server.shards, wal_state.c_str());
-}
-
-// Waits for SIGINT or SIGTERM, then runs `close`, whose text ends the exit line.
-template <typename Close>
-int wait_and_exit(Close&& close) {
-    const int signal_number = engine::wait_for_shutdown_signal();
-    const std::string closed = close();
-    std::fprintf(stderr, "exchanged: %s received; clean exit%s\n",
-                 signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed.c_str());
-    return 0;
-}
-
-int serve_without_wal(const engine::Config& config, const engine::ShardLayout& layout) {
-    std::vector<exchanged::book::Matcher> matchers;
-    for (engine::ShardId shard = 0; shard < layout.shard_count; ++shard) {
-        matchers.push_back(layout.make_matcher(shard));
-    }
-    std::fprintf(stderr, "exchanged: nothing to recover (enable_wal = false)\n");
-    print_ready(config, "wal=off (no gateway: serving without a WAL is not built yet)");
-    return wait_and_exit([] { return std::string(); });
+    const std::string line =
+        fmt::format("ready: profile={} instruments={} accounts={} data_dir={} shards={} {}",
+                    config.profile, config.instruments.size(), config.accounts.size(),
+                    config.server.data_dir.string(), config.server.shards, wal_state);
+    exchanged::ops::log_milestone("{}", line);
+    exchanged::ops::service_notifier().ready(line);
 }
 
 // Set by the WAL writer's failure callback; the main thread reads it once the signal it raises
@@ -192,22 +198,112 @@ class IoThreads {
     std::vector<std::thread> threads_;
 };
 
+// The books and the log to serve from: the shards, the log they append to, and the WAL writer
+// behind that log (null without a WAL).
+struct Serving {
+    const engine::ShardLayout& layout;
+    std::vector<engine::Shard>& shards;
+    const engine::CommandLog& log;
+    wal::WalWriter* writer;
+    std::string ready_text;
+};
+
+// Runs the order service and the gateway until SIGINT/SIGTERM (or a WAL failure), then drains.
+int run_service(const engine::Config& config, const Serving& serving,
+                std::atomic<engine::OrderService*>& durable_listener) {
+    engine::OrderService service(config, serving.layout, serving.shards, serving.log);
+    boost::asio::io_context io;
+    exchanged::net::GatewayOptions gateway_opts =
+        exchanged::net::gateway_options(config.server, config.accounts);
+    gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
+    exchanged::net::Gateway gateway(io, std::move(gateway_opts), service);
+    service.set_gateway(&gateway);
+    durable_listener.store(&service, std::memory_order_release);
+    // On every way out, before the service goes, so that the writer's last callbacks (it commits
+    // on close) cannot reach a destroyed service.
+    struct ListenerReset {
+        std::atomic<engine::OrderService*>& listener;
+        ~ListenerReset() { listener.store(nullptr, std::memory_order_release); }
+    } listener_reset{durable_listener};
+    service.start();
+    gateway.start();  // throws (exit 1) when the address cannot be bound
+    IoThreads io_threads(io, config.server.io_threads);
+
+    const engine::Endpoint bound{config.server.listen.host, gateway.port()};
+    print_ready(config, serving.ready_text + " listen=" + engine::to_string(bound));
+
+    const int signal_number = engine::wait_for_shutdown_signal();
+    exchanged::ops::service_notifier().stopping(
+        signal_number == SIGINT ? "stopping: SIGINT received" : "stopping: SIGTERM received");
+    const bool failed = g_wal_failed.load(std::memory_order_acquire);
+    // Stop taking orders, let the shards finish what is queued, make it durable, send the acks
+    // it covers, and only then end the sessions, so that a clean stop loses no reply.
+    service.stop_accepting();
+    service.drain_and_join();
+    if (serving.writer != nullptr) {
+        serving.writer->close();  // commits whatever was handed over, then stops the writer
+    }
+    durable_listener.store(nullptr, std::memory_order_release);
+    service.release_remaining();
+    gateway.stop();
+    io_threads.join();
+    if (failed) {
+        spdlog::error("exiting after a WAL failure: {}", serving.writer->failure());
+        return 1;
+    }
+    const std::string closed =
+        serving.writer == nullptr
+            ? std::string("no WAL")
+            : "WAL closed at durable LSN " + std::to_string(serving.writer->durable_lsn());
+    exchanged::ops::log_milestone("{} received; clean exit ({})",
+                                  signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed);
+    return 0;
+}
+
+// enable_wal = false (hft): empty books, and a log that numbers commands but keeps nothing.
+int serve_without_wal(const engine::Config& config, const engine::ShardLayout& layout) {
+    engine::UnloggedCommandLog log;
+    std::vector<engine::Shard> shards;
+    shards.reserve(layout.shard_count);
+    for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
+        shards.emplace_back(layout.make_matcher(id), log, engine::ShardOptions{id, 0, 1});
+    }
+    exchanged::ops::log_milestone(
+        "no WAL (enable_wal = false): starting with empty books; nothing is durable until the "
+        "store exists");
+    if (config.critical_ack_after() != engine::AckPoint::Match) {
+        const exchanged::Quantity threshold = config.safety.critical_order_threshold;
+        const std::string above =
+            threshold > 0 ? " and orders above quantity " + std::to_string(threshold) : "";
+        spdlog::warn(
+            "critical orders (liquidations{}) wait for the store, which is not built yet: they "
+            "are refused as unavailable",
+            above);
+    }
+    std::atomic<engine::OrderService*> no_listener{nullptr};
+    return run_service(config, Serving{layout, shards, log, nullptr, "wal=off"}, no_listener);
+}
+
 int serve(const engine::Config& config, bool salvage) {
     create_data_dir(config.server.data_dir);
+    exchanged::ops::configure_logging(config.logging);  // a relative file is in data_dir
+    check_reachable_ack_points(config);
     const engine::ShardLayout layout = engine::make_shard_layout(config);
     if (!config.persistence.enable_wal) {
         return serve_without_wal(config, layout);
     }
     engine::RecoveryResult recovered = replay(config, layout, salvage);
     if (!recovered.ok()) {
-        std::fprintf(stderr, "exchanged: recovery failed; not starting\n%s",
-                     engine::describe(recovered, layout).c_str());
+        std::string report = engine::describe(recovered, layout);
+        if (!report.empty() && report.back() == '\n') {
+            report.pop_back();  // the log adds its own
+        }
+        spdlog::error("recovery failed; not starting\n{}", report);
         return 1;
     }
-    std::fprintf(stderr, "exchanged: recovered %llu records (log %s) in %.3f s\n",
-                 static_cast<unsigned long long>(recovered.records),
-                 wal::to_string(recovered.log.end),
-                 std::chrono::duration<double>(recovered.elapsed).count());
+    exchanged::ops::log_milestone("recovered {} records (log {}) in {:.3f} s", recovered.records,
+                                  wal::to_string(recovered.log.end),
+                                  std::chrono::duration<double>(recovered.elapsed).count());
 
     // The WAL calls back into the service, which exists only after the writer: through this.
     std::atomic<engine::OrderService*> durable_listener{nullptr};
@@ -220,8 +316,7 @@ int serve(const engine::Config& config, bool salvage) {
     wal_opts.on_failed = [&durable_listener](const std::string& error) {
         // Fatal (design §3): new orders are refused from now on (the service checks the WAL's
         // state), and the main thread is woken to shut down with a non-zero exit.
-        std::fprintf(stderr, "exchanged: WAL failed: %s; refusing orders and exiting\n",
-                     error.c_str());
+        spdlog::error("WAL failed: {}; refusing orders and exiting", error);
         g_wal_failed.store(true, std::memory_order_release);
         if (engine::OrderService* service = durable_listener.load(std::memory_order_acquire)) {
             service->stop_accepting();
@@ -239,59 +334,24 @@ int serve(const engine::Config& config, bool salvage) {
                                  std::to_string(recovered.next_lsn) + ", the writer opened at " +
                                  std::to_string(writer.next_lsn()));
     }
+    engine::WalCommandLog log(writer);
     std::vector<engine::Shard> shards;
     shards.reserve(layout.shard_count);
     for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
         const engine::ShardOptions options{id, engine::checkpoint_every(config),
                                            recovered.shards[id].next_seq};
-        shards.emplace_back(std::move(recovered.matchers[id]), writer, options);
+        shards.emplace_back(std::move(recovered.matchers[id]), log, options);
     }
-
-    engine::OrderService service(config, layout, shards, writer);
-    boost::asio::io_context io;
-    exchanged::net::Gateway gateway(
-        io, exchanged::net::gateway_options(config.server, config.accounts), service);
-    service.set_gateway(&gateway);
-    durable_listener.store(&service, std::memory_order_release);
-    // On every way out, before the service goes, so that the writer's last callbacks (it commits
-    // on close) cannot reach a destroyed service.
-    struct ListenerReset {
-        std::atomic<engine::OrderService*>& listener;
-        ~ListenerReset() { listener.store(nullptr, std::memory_order_release); }
-    } listener_reset{durable_listener};
-    service.start();
-    gateway.start();  // throws (exit 1) when the address cannot be bound
-    IoThreads io_threads(io, config.server.io_threads);
-
-    const engine::Endpoint bound{config.server.listen.host, gateway.port()};
-    print_ready(config, "next_lsn=" + std::to_string(recovered.next_lsn) +
-                            " listen=" + engine::to_string(bound));
-
-    const int signal_number = engine::wait_for_shutdown_signal();
-    const bool failed = g_wal_failed.load(std::memory_order_acquire);
-    // Stop taking orders, let the shards finish what is queued, make it durable, send the acks
-    // it covers, and only then end the sessions, so that a clean stop loses no reply.
-    service.stop_accepting();
-    service.drain_and_join();
-    writer.close();  // commits whatever was handed over, then stops the writer thread
-    durable_listener.store(nullptr, std::memory_order_release);
-    service.release_remaining();
-    gateway.stop();
-    io_threads.join();
-    if (failed) {
-        std::fprintf(stderr, "exchanged: exiting after a WAL failure: %s\n",
-                     writer.failure().c_str());
-        return 1;
-    }
-    std::fprintf(stderr, "exchanged: %s received; clean exit (WAL closed at durable LSN %llu)\n",
-                 signal_number == SIGINT ? "SIGINT" : "SIGTERM",
-                 static_cast<unsigned long long>(writer.durable_lsn()));
-    return 0;
+    return run_service(
+        config,
+        Serving{layout, shards, log, &writer, "next_lsn=" + std::to_string(recovered.next_lsn)},
+        durable_listener);
 }
 
 int run(int argc, char** argv) {
     // Before any thread exists, so that every later thread inherits the mask.
     engine::block_shutdown_signals();
+    exchanged::ops::start_stderr_logging();  // until serve() applies [logging]
     const CliArgs args = CliArgs::parse(argc, argv, 1, kOptions);
     if (args.has("help")) {
         print_usage(stdout);
@@ -311,16 +371,20 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     try {
-        return run(argc, argv);
+        const int exit_code = run(argc, argv);
+        exchanged::ops::stop_logging();  // writes out what the async queue still holds
+        return exit_code;
     } catch (const CliError& error) {
+        // An answer to the command line, like the usage text after it: not a log line.
+        exchanged::ops::stop_logging();
         std::fprintf(stderr, "exchanged: error: %s\n", error.what());
         print_usage(stderr);
         return 2;
     } catch (const engine::ConfigError& error) {
-        std::fprintf(stderr, "exchanged: error: %s\n", error.what());
+        exchanged::ops::log_fatal(std::string("error: ") + error.what());
         return 2;
     } catch (const std::exception& error) {
-        std::fprintf(stderr, "exchanged: error: %s\n", error.what());
+        exchanged::ops::log_fatal(std::string("error: ") + error.what());
         return 1;
     }
 }

@@ -10,8 +10,8 @@ namespace {
 constexpr std::size_t kInitialEventCapacity = 256;
 }  // namespace
 
-Shard::Shard(book::Matcher matcher, wal::WalWriter& wal, const ShardOptions& options)
-    : matcher_(std::move(matcher)), wal_(wal), options_(options), next_seq_(options.next_seq) {
+Shard::Shard(book::Matcher matcher, CommandLog& log, const ShardOptions& options)
+    : matcher_(std::move(matcher)), log_(log), options_(options), next_seq_(options.next_seq) {
     assert(next_seq_ >= 1);
     events_.reserve(kInitialEventCapacity);
 }
@@ -20,7 +20,7 @@ void Shard::process(book::Command input, TimestampNs now, std::vector<ShardEvent
     input.seq = next_seq_;
     input.timestamp_ns = now;
     encode_command(options_.id, input, command_bytes_);
-    const wal::AppendResult appended = wal_.try_append(kCommandRecordType, command_bytes_);
+    const wal::AppendResult appended = log_.try_append(kCommandRecordType, command_bytes_);
     switch (appended.status) {
         case wal::AppendStatus::Ok:
             break;
@@ -55,7 +55,7 @@ void Shard::process(book::Command input, TimestampNs now, std::vector<ShardEvent
 }
 
 void Shard::refuse(const book::Command& input, book::RejectReason reason,
-                   std::vector<ShardEvent>& out) const {
+                   std::vector<ShardEvent>& out) {
     book::Event event = book::rejected_event(input, reason);
     // Never sequenced: its would-be seq goes to the next command.
     event.seq = 0;
@@ -65,7 +65,7 @@ void Shard::refuse(const book::Command& input, book::RejectReason reason,
 void Shard::try_checkpoint() {
     const CheckpointRecord checkpoint{options_.id, next_seq_ - 1, matcher_.state_hash()};
     encode_checkpoint(checkpoint, checkpoint_bytes_);
-    const wal::AppendResult appended = wal_.try_append(kCheckpointRecordType, checkpoint_bytes_);
+    const wal::AppendResult appended = log_.try_append(kCheckpointRecordType, checkpoint_bytes_);
     if (appended.status == wal::AppendStatus::Busy) {
         // Retried after the next command, with the state as it is then; a checkpoint is a check,
         // never worth refusing an order for.

@@ -1,6 +1,6 @@
 // One matching shard: the sequencing stage of design §1 in front of the book.
 //
-//   process(input, now) -> stamp seq + timestamp -> encode record -> WalWriter::try_append
+//   process(input, now) -> stamp seq + timestamp -> encode record -> CommandLog::try_append
 //                          -> Matcher::apply -> events tagged with the record's LSN
 //
 // The command is logged before it is matched, so everything a client may later be told about is
@@ -19,9 +19,9 @@
 #include "book/event.hpp"
 #include "book/matcher.hpp"
 #include "common/types.hpp"
+#include "engine/command_log.hpp"
 #include "engine/command_record.hpp"
 #include "engine/shard_layout.hpp"
-#include "wal/wal_writer.hpp"
 
 namespace exchanged::engine {
 
@@ -50,8 +50,8 @@ struct ShardStats {
 
 class Shard {
   public:
-    // `wal` is shared by every shard and must outlive this one.
-    Shard(book::Matcher matcher, wal::WalWriter& wal, const ShardOptions& options);
+    // `log` is shared by every shard and must outlive this one.
+    Shard(book::Matcher matcher, CommandLog& log, const ShardOptions& options);
 
     // Sequences, logs and applies one input; its events are appended to `out`. `input.seq` and
     // `input.timestamp_ns` are overwritten: `now` is the only clock value the matcher ever sees,
@@ -63,13 +63,16 @@ class Shard {
     SequenceNumber next_seq() const { return next_seq_; }
     const ShardStats& stats() const { return stats_; }
 
+    // Answers `input` with a Rejected event without logging or matching it (lsn 0, seq 0): for
+    // refusals decided before the command is sequenced.
+    static void refuse(const book::Command& input, book::RejectReason reason,
+                       std::vector<ShardEvent>& out);
+
   private:
-    void refuse(const book::Command& input, book::RejectReason reason,
-                std::vector<ShardEvent>& out) const;
     void try_checkpoint();
 
     book::Matcher matcher_;
-    wal::WalWriter& wal_;
+    CommandLog& log_;
     const ShardOptions options_;
     SequenceNumber next_seq_;
     std::uint64_t since_checkpoint_ = 0;

@@ -3,119 +3,24 @@
 // across a clean restart, status of a resting order after it, and a refused login.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <chrono>
-#include <cstddef>
-#include <filesystem>
-#include <fstream>
+#include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "daemon_process.hpp"
 #include "net/protocol.hpp"
 #include "temp_file.hpp"
-
-extern char** environ;
+#include "wire_client.hpp"
 
 using namespace exchanged;
 using namespace exchanged::net;
 
 namespace {
 
-// Long enough for a sanitizer build's fsync, short enough that a hang fails fast.
-constexpr int kReceiveTimeoutMs = 5000;
-
 constexpr Price kPrice = 2'000'000;
 
-class Client {
-  public:
-    explicit Client(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd_ >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-        const int one = 1;
-        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    ~Client() { ::close(fd_); }
-
-    void send(const Message& message) {
-        std::array<std::byte, kLongestPossibleFrameBytes> frame{};
-        const std::size_t size = encode(message, frame);
-        REQUIRE(size > 0);
-        REQUIRE(::send(fd_, frame.data(), size, MSG_NOSIGNAL) == static_cast<ssize_t>(size));
-    }
-
-    // The next message other than a Heartbeat, or nothing on timeout or close.
-    std::optional<Message> receive() {
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(kReceiveTimeoutMs);
-        for (;;) {
-            const DecodeResult result = decode(buffer_, kLongestPossibleFrameBytes, Sender::Server);
-            if (result.status == DecodeStatus::Decoded) {
-                buffer_.erase(buffer_.begin(),
-                              buffer_.begin() + static_cast<std::ptrdiff_t>(result.consumed));
-                if (std::holds_alternative<Heartbeat>(result.message)) {
-                    continue;
-                }
-                return result.message;
-            }
-            REQUIRE(result.status == DecodeStatus::NeedMore);
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
-                return std::nullopt;
-            }
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-                return std::nullopt;
-            }
-            std::array<std::byte, 4096> chunk{};
-            const ssize_t got = ::recv(fd_, chunk.data(), chunk.size(), 0);
-            if (got <= 0) {
-                return std::nullopt;
-            }
-            buffer_.insert(buffer_.end(), chunk.begin(), chunk.begin() + got);
-        }
-    }
-
-    template <typename T>
-    T expect() {
-        const std::optional<Message> message = receive();
-        REQUIRE(message.has_value());
-        INFO("received " << to_string(type_of(*message)));
-        REQUIRE(std::holds_alternative<T>(*message));
-        return std::get<T>(*message);
-    }
-
-    void login(std::string_view account, std::string_view secret) {
-        Login message;
-        REQUIRE(message.account_name.assign(account));
-        REQUIRE(message.secret.assign(secret));
-        send(message);
-    }
-
-  private:
-    int fd_ = -1;
-    std::vector<std::byte> buffer_;
-};
+using Client = test::WireClient;
+using Started = test::ServingDaemon;
 
 NewOrder limit(Side side, ClientOrderId id, Quantity quantity) {
     NewOrder order;
@@ -140,23 +45,6 @@ std::string write_config(const test::TempDir& dir) {
                      "bob = id=2 secret=bob-secret\n");
 }
 
-struct Started {
-    std::unique_ptr<test::DaemonProcess> daemon;
-    std::uint16_t port;
-};
-
-Started start(const test::TempDir& dir, const std::string& config, const std::string& name) {
-    const std::uint16_t port = test::free_port();
-    auto daemon = std::make_unique<test::DaemonProcess>(
-        std::vector<std::string>{"--config", config, "--data-dir", (dir.path() / "data").string(),
-                                 "--listen", "127.0.0.1:" + std::to_string(port)},
-        dir.path() / name);
-    REQUIRE(daemon->await("exchanged: ready:"));
-    INFO(daemon->output());
-    REQUIRE(daemon->output().find("listen=127.0.0.1:" + std::to_string(port)) != std::string::npos);
-    return Started{std::move(daemon), port};
-}
-
 }  // namespace
 
 TEST_CASE("exchanged serves orders, fills, and keeps them across a restart", "[engine][daemon]") {
@@ -164,7 +52,7 @@ TEST_CASE("exchanged serves orders, fills, and keeps them across a restart", "[e
     const std::string config = write_config(dir);
     OrderId resting_id = 0;
     {
-        Started run = start(dir, config, "first.out");
+        Started run = test::serve_daemon(dir, config, "first.out");
         // The clients close before the daemon stops, so it need not linger for their EOF.
         std::optional<Client> alice_client(std::in_place, run.port);
         std::optional<Client> bob_client(std::in_place, run.port);
@@ -233,7 +121,7 @@ TEST_CASE("exchanged serves orders, fills, and keeps them across a restart", "[e
         CHECK(run.daemon->output().find("SIGTERM received; clean exit") != std::string::npos);
     }
 
-    Started again = start(dir, config, "second.out");
+    Started again = test::serve_daemon(dir, config, "second.out");
     INFO(again.daemon->output());
     CHECK(again.daemon->output().find("recovered 4 records") != std::string::npos);
     std::optional<Client> alice_client(std::in_place, again.port);

@@ -59,7 +59,8 @@ wal::Lsn write_log(const Config& config, std::size_t commands, std::uint64_t che
     wal::WalOptions options;
     options.segment_bytes = 64 * 1024;  // several segments
     wal::WalWriter writer(storage, options);
-    Shard shard(layout.make_matcher(0), writer, ShardOptions{0, checkpoint_every, 1});
+    WalCommandLog log(writer);
+    Shard shard(layout.make_matcher(0), log, ShardOptions{0, checkpoint_every, 1});
     SplitMix64 rng(5);
     std::vector<ShardEvent> events;
     for (std::size_t i = 0; i < commands; ++i) {

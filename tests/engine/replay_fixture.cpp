@@ -14,10 +14,12 @@ ShardLayout stream_layout(const book::testing::StreamConfig& config, std::uint32
 
 ShardDriver::ShardDriver(const ShardLayout& layout, wal::WalWriter& wal,
                          std::uint64_t checkpoint_every, std::uint64_t seed)
-    : layout_(layout), stream_(book::testing::make_stream_config(seed)) {
+    : layout_(layout),
+      stream_(book::testing::make_stream_config(seed)),
+      log_(std::make_unique<WalCommandLog>(wal)) {
     shards_.reserve(layout.shard_count);
     for (ShardId id = 0; id < layout.shard_count; ++id) {
-        shards_.emplace_back(layout.make_matcher(id), wal,
+        shards_.emplace_back(layout.make_matcher(id), *log_,
                              ShardOptions{id, checkpoint_every, SequenceNumber{1}});
     }
 }

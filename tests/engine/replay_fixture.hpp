@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <tuple>
 #include <vector>
 
 #include "book/matcher.hpp"
+#include "engine/command_log.hpp"
 #include "engine/recovery.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
@@ -45,6 +47,7 @@ class ShardDriver {
   private:
     const ShardLayout& layout_;
     book::testing::RandomStream stream_;
+    std::unique_ptr<WalCommandLog> log_;  // on the heap: the shards keep a reference
     std::vector<Shard> shards_;
     std::vector<LoggedCommand> logged_;
     TimestampNs now_ = kTestEpochNs;

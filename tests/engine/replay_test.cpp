@@ -129,9 +129,10 @@ TEST_CASE("shards continue after recovery where the log ended", "[engine][replay
     {
         wal::WalWriter writer(sim, small_wal());
         REQUIRE(writer.next_lsn() == first.next_lsn);
+        WalCommandLog log(writer);
         std::vector<Shard> shards;
         for (ShardId id = 0; id < 2; ++id) {
-            shards.emplace_back(std::move(first.matchers[id]), writer,
+            shards.emplace_back(std::move(first.matchers[id]), log,
                                 ShardOptions{id, 50, first.shards[id].next_seq});
         }
         // A second stream's commands on top of the recovered books.

@@ -20,9 +20,9 @@ std::uint32_t account_slots(const Config& config) {
 }  // namespace
 
 OrderService::OrderService(const Config& config, const ShardLayout& layout,
-                           std::vector<Shard>& shards, const wal::WalWriter& wal)
+                           std::vector<Shard>& shards, const CommandLog& log)
     : layout_(layout),
-      wal_(wal),
+      log_(log),
       self_trade_(account_slots(config), book::SelfTradePrevention::CancelResting),
       sessions_(account_slots(config)) {
     for (const AccountConfig& account : config.accounts) {
@@ -40,7 +40,7 @@ OrderService::OrderService(const Config& config, const ShardLayout& layout,
         options.cpu = static_cast<int>(shard.id() % cores);
         options.critical_order_threshold = config.safety.critical_order_threshold;
         runners_.push_back(std::make_unique<ShardRunner>(
-            shard, *this, wal, config.persistence.ack_after, config.critical_ack_after(), options));
+            shard, *this, log, config.persistence.ack_after, config.critical_ack_after(), options));
     }
 }
 
@@ -122,7 +122,7 @@ ShardRequest OrderService::make_request(net::SessionId session, AccountId accoun
 
 net::SubmitResult OrderService::submit(net::SessionId session, AccountId account,
                                        const net::ClientRequest& request) {
-    if (!accepting_.load(std::memory_order_acquire) || wal_.state() != wal::WalState::Running) {
+    if (!accepting_.load(std::memory_order_acquire) || !log_.running()) {
         return net::SubmitResult::Unavailable;
     }
     const ShardRequest shard_request = make_request(session, account, request);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/command_log.hpp"
 #include "engine/config.hpp"
 #include "engine/service/release_gate.hpp"
 #include "engine/service/session_registry.hpp"
@@ -20,15 +21,14 @@
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "net/gateway.hpp"
-#include "wal/wal_writer.hpp"
 
 namespace exchanged::engine {
 
 class OrderService final : public net::OrderSink, public ReplySink {
   public:
-    // `shards` (by shard id), `wal` and `layout` must outlive the service.
+    // `shards` (by shard id), `log` and `layout` must outlive the service.
     OrderService(const Config& config, const ShardLayout& layout, std::vector<Shard>& shards,
-                 const wal::WalWriter& wal);
+                 const CommandLog& log);
     ~OrderService() override;
 
     // Where replies go; set before start(). Replies produced before it is set are dropped.
@@ -58,7 +58,7 @@ class OrderService final : public net::OrderSink, public ReplySink {
                               const net::ClientRequest& request) const;
 
     const ShardLayout& layout_;
-    const wal::WalWriter& wal_;
+    const CommandLog& log_;
     std::vector<book::SelfTradePrevention> self_trade_;  // by account id
     SessionRegistry sessions_;
     std::vector<std::unique_ptr<ShardRunner>> runners_;

@@ -56,10 +56,10 @@ net::Message reply_for(const book::Event& e, const ReplyOrigin& origin) {
     return rejected(e, origin);
 }
 
-ReleaseGate::ReleaseGate(ReplySink& sink, const wal::WalWriter& wal, AckPoint normal,
-                         AckPoint critical, std::size_t capacity)
+ReleaseGate::ReleaseGate(ReplySink& sink, const CommandLog& log, AckPoint normal, AckPoint critical,
+                         std::size_t capacity)
     : sink_(sink),
-      wal_(wal),
+      log_(log),
       gate_normal_(normal != AckPoint::Match),
       gate_critical_(critical != AckPoint::Match),
       ring_(capacity) {
@@ -98,7 +98,7 @@ void ReleaseGate::queue(wal::Lsn lsn, bool gated, bool to_account, std::uint64_t
     if (count_ == ring_.size()) {
         make_room();
     }
-    if (count_ == 0 && (!gated || lsn <= wal_.durable_lsn())) {
+    if (count_ == 0 && (!gated || lsn <= log_.durable_lsn())) {
         send(to_account, target, message);
         return;
     }
@@ -128,15 +128,15 @@ bool ReleaseGate::has_ready() const {
     if (count_ == 0) {
         return false;
     }
-    return ready(ring_[head_], wal_.durable_lsn(), wal_.state() == wal::WalState::Failed);
+    return ready(ring_[head_], log_.durable_lsn(), log_.failed());
 }
 
 std::size_t ReleaseGate::release() {
     if (count_ == 0) {
         return 0;
     }
-    const wal::Lsn durable = wal_.durable_lsn();
-    const bool failed = wal_.state() == wal::WalState::Failed;
+    const wal::Lsn durable = log_.durable_lsn();
+    const bool failed = log_.failed();
     std::size_t sent = 0;
     while (count_ > 0) {
         Held& held = ring_[head_];
@@ -167,7 +167,7 @@ void ReleaseGate::make_room() {
         // Every held record was handed to the WAL, so it becomes durable unless the log fails;
         // either way wait_durable returns and release() then makes progress.
         const wal::Lsn head_lsn = ring_[head_].lsn;
-        if (!wal_.wait_durable(head_lsn)) {
+        if (!log_.wait_durable(head_lsn)) {
             release();
             if (count_ == ring_.size()) {
                 // Closed with the head not durable cannot happen (close commits all); be safe.

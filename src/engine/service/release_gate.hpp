@@ -4,7 +4,7 @@
 //
 // Replies leave in the order they were produced: a reply that need not wait still queues behind
 // one that must while the FIFO is not empty, so a client never sees a later ack before an earlier
-// one of the same shard. A gated reply is released once the WAL's durable_lsn covers its LSN.
+// one of the same shard. A gated reply is released once the log's durable_lsn covers its LSN.
 // There is no store yet, so the "store" point is the WAL's durable point too.
 #pragma once
 
@@ -12,11 +12,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/command_log.hpp"
 #include "engine/config.hpp"
 #include "engine/shard.hpp"
 #include "net/gateway.hpp"
 #include "net/protocol.hpp"
-#include "wal/wal_writer.hpp"
 
 namespace exchanged::engine {
 
@@ -45,7 +45,7 @@ struct ReleaseGateStats {
 class ReleaseGate {
   public:
     // `capacity` replies can wait at once; a full gate makes the shard thread wait for the WAL.
-    ReleaseGate(ReplySink& sink, const wal::WalWriter& wal, AckPoint normal, AckPoint critical,
+    ReleaseGate(ReplySink& sink, const CommandLog& log, AckPoint normal, AckPoint critical,
                 std::size_t capacity);
 
     // Translates one shard event into its replies and queues or sends them.
@@ -76,7 +76,7 @@ class ReleaseGate {
     void make_room();
 
     ReplySink& sink_;
-    const wal::WalWriter& wal_;
+    const CommandLog& log_;
     const bool gate_normal_;
     const bool gate_critical_;
     std::vector<Held> ring_;  // allocated once

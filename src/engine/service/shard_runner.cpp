@@ -35,13 +35,13 @@ TimestampNs now_ns() {
 
 }  // namespace
 
-ShardRunner::ShardRunner(Shard& shard, ReplySink& sink, const wal::WalWriter& wal, AckPoint normal,
+ShardRunner::ShardRunner(Shard& shard, ReplySink& sink, const CommandLog& log, AckPoint normal,
                          AckPoint critical, const ShardRunnerOptions& options)
     : shard_(shard),
-      wal_(wal),
       options_(options),
+      refuse_critical_(critical != AckPoint::Match && !log.persists()),
       queue_(options.queue_capacity, 0, options.producers),
-      gate_(sink, wal, normal, critical, options.gate_capacity) {
+      gate_(sink, log, normal, critical, options.gate_capacity) {
     // A command's events: accepted, trades, a cancel. Sweeps of many makers grow it once.
     events_.reserve(256);
 }
@@ -151,7 +151,11 @@ void ShardRunner::handle(const ShardRequest& request) {
                        (options_.critical_order_threshold > 0 &&
                         command.quantity > options_.critical_order_threshold));
     events_.clear();
-    shard_.process(command, now_ns(), events_);
+    if (origin.critical && refuse_critical_) {
+        Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else {
+        shard_.process(command, now_ns(), events_);
+    }
     for (const ShardEvent& event : events_) {
         if (event.lsn > last_lsn_) {
             last_lsn_ = event.lsn;

@@ -30,7 +30,7 @@ struct ShardRunnerOptions {
 
 class ShardRunner {
   public:
-    ShardRunner(Shard& shard, ReplySink& sink, const wal::WalWriter& wal, AckPoint normal,
+    ShardRunner(Shard& shard, ReplySink& sink, const CommandLog& log, AckPoint normal,
                 AckPoint critical, const ShardRunnerOptions& options);
     ~ShardRunner();
     ShardRunner(const ShardRunner&) = delete;
@@ -56,8 +56,10 @@ class ShardRunner {
     bool has_work() const;
 
     Shard& shard_;
-    const wal::WalWriter& wal_;
     ShardRunnerOptions options_;
+    // A critical order's ack must wait for a durable point this log never reaches (no WAL, and
+    // the store is not built yet): such orders are refused as unavailable before they are logged.
+    const bool refuse_critical_;
     ShardQueue queue_;
     ReleaseGate gate_;
     std::vector<ShardEvent> events_;  // one command's events, reused

@@ -1,0 +1,256 @@
+// The built daemon under the profiles' durability knobs: a profile without a WAL acknowledges at
+// match and refuses the critical orders it cannot make durable; an ack point that cannot be
+// reached stops start-up; and a WAL that fails while serving (its disk fills up) stops the daemon
+// with a non-zero exit, after which recovery finds every order that had been acknowledged.
+#include <catch2/catch.hpp>
+
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "daemon_process.hpp"
+#include "net/protocol.hpp"
+#include "temp_file.hpp"
+#include "wire_client.hpp"
+
+using namespace exchanged;
+using namespace exchanged::net;
+
+namespace {
+
+constexpr Price kPrice = 2'000'000;
+
+NewOrder buy(ClientOrderId id, Quantity quantity) {
+    NewOrder order;
+    order.side = Side::Buy;
+    order.instrument = 1;
+    order.client_order_id = id;
+    order.price = kPrice;
+    order.quantity = quantity;
+    return order;
+}
+
+constexpr const char* kInstrumentsAndAccounts =
+    "[instruments]\n"
+    "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
+    "max_order_quantity=1000000\n"
+    "[accounts]\n"
+    "alice = id=1 secret=alice-secret\n"
+    "bob = id=2 secret=bob-secret\n";
+
+std::string write_config(const test::TempDir& dir, const std::string& sections) {
+    return dir.write("profile.ini", "[server]\nshard_queue_capacity = 1024\n" + sections +
+                                        "[engine]\nmax_orders = 65536\n"
+                                        "client_order_id_window = 65536\n" +
+                                        kInstrumentsAndAccounts);
+}
+
+// A tmpfs of `bytes` mounted at `dir` for as long as the object lives; mounted() is false where
+// the test may not mount (not root, or a container without the capability).
+class SmallFilesystem {
+  public:
+    SmallFilesystem(const std::filesystem::path& dir, std::size_t bytes) : dir_(dir) {
+        std::filesystem::create_directories(dir);
+        const std::string options = "size=" + std::to_string(bytes);
+        mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
+        if (!mounted_) {
+            error_ = std::strerror(errno);
+        }
+    }
+    ~SmallFilesystem() {
+        if (mounted_) {
+            ::umount2(dir_.c_str(), MNT_DETACH);
+        }
+    }
+    bool mounted() const { return mounted_; }
+    const std::string& error() const { return error_; }
+
+  private:
+    std::filesystem::path dir_;
+    bool mounted_ = false;
+    std::string error_;
+};
+
+}  // namespace
+
+TEST_CASE("a profile without a WAL acknowledges at match and refuses critical orders",
+          "[engine][daemon]") {
+    test::TempDir dir;
+    const std::string config =
+        write_config(dir,
+                     "[persistence]\nmode = batch_sync\n"
+                     "[safety]\ncritical_order_threshold = 100\nsync_for_critical = true\n");
+    {
+        test::ServingDaemon run = test::serve_daemon(dir, config, "first.out");
+        INFO(run.daemon->output());
+        CHECK(run.daemon->output().find("wal=off") != std::string::npos);
+        CHECK(run.daemon->output().find("refused as unavailable") != std::string::npos);
+        std::optional<test::WireClient> alice(std::in_place, run.port);
+        std::optional<test::WireClient> bob(std::in_place, run.port);
+        alice->login("alice", "alice-secret");
+        alice->expect<LoginAccepted>();
+        bob->login("bob", "bob-secret");
+        bob->expect<LoginAccepted>();
+
+        alice->send(buy(1, 10));
+        const Accepted resting = alice->expect<Accepted>();
+        CHECK(resting.client_order_id == 1);
+
+        NewOrder sell = buy(2, 4);
+        sell.side = Side::Sell;
+        bob->send(sell);
+        CHECK(bob->expect<Accepted>().client_order_id == 2);
+        const Fill taker = bob->expect<Fill>();
+        CHECK(taker.quantity == 4);
+        CHECK(taker.liquidity == Liquidity::Taker);
+        const Fill maker = alice->expect<Fill>();
+        CHECK(maker.order_id == resting.order_id);
+        CHECK(maker.leaves == 6);
+
+        // Above the threshold, and a liquidation: both would have to wait for the store.
+        alice->send(buy(3, 500));
+        const Rejected large = alice->expect<Rejected>();
+        CHECK(large.client_id == 3);
+        CHECK(large.reason == reject_code(book::RejectReason::Unavailable));
+        NewOrder liquidation = buy(4, 5);
+        liquidation.flags = book::order_flags::kLiquidation;
+        liquidation.time_in_force = book::TimeInForce::ImmediateOrCancel;
+        alice->send(liquidation);
+        const Rejected forced = alice->expect<Rejected>();
+        CHECK(forced.client_id == 4);
+        CHECK(forced.reason == reject_code(book::RejectReason::Unavailable));
+
+        // A refused order was never sequenced, so its id is still free.
+        alice->send(buy(3, 50));
+        CHECK(alice->expect<Accepted>().client_order_id == 3);
+
+        alice.reset();
+        bob.reset();
+        CHECK(run.daemon->stop() == 0);
+        CHECK(run.daemon->output().find("clean exit (no WAL)") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(dir.path() / "data" / "wal"));
+    }
+
+    // Nothing was durable: the restarted daemon starts with empty books (the loss the profile
+    // states in docs/durability.md).
+    test::ServingDaemon again = test::serve_daemon(dir, config, "second.out");
+    {
+        test::WireClient alice(again.port);
+        alice.login("alice", "alice-secret");
+        alice.expect<LoginAccepted>();
+        alice.send(OrderStatusRequest{1, 1});
+        CHECK(alice.expect<OrderStatus>().state == OrderState::NotFound);
+    }
+    CHECK(again.daemon->stop() == 0);
+}
+
+TEST_CASE("an ack point that nothing can reach stops start-up", "[engine][daemon]") {
+    test::TempDir dir;
+    const std::string config =
+        write_config(dir, "[persistence]\nenable_wal = false\nack_after = store\n");
+    for (const char* mode : {"--check-config", ""}) {
+        std::vector<std::string> args{"--config", config, "--data-dir",
+                                      (dir.path() / "data").string()};
+        if (*mode != '\0') {
+            args.emplace_back(mode);
+        }
+        test::DaemonProcess daemon(args, dir.path() / "refused.out");
+        CHECK(daemon.wait() == 2);
+        INFO(daemon.output());
+        CHECK(daemon.output().find("ack_after = store cannot be served with enable_wal = false") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("a WAL that fails while serving stops the daemon and recovery keeps every ack",
+          "[engine][daemon]") {
+    test::TempDir dir;
+    // Room for the first 1 MiB segment and one spare, not for the segment after: the log fails
+    // when it has to rotate into it, about 20,000 orders in.
+    const std::filesystem::path small = dir.path() / "small";
+    SmallFilesystem filesystem(small, 2560 * 1024);
+    if (!filesystem.mounted()) {
+        WARN("test skipped: cannot mount a tmpfs here (" << filesystem.error()
+                                                         << "), so a full disk cannot be made");
+        return;
+    }
+    const std::string wal_path = (small / "wal").string();
+    const std::string config = write_config(
+        dir, "[persistence]\nwal_segment_bytes = 1048576\nwal_path = " + wal_path + "\n");
+    std::set<ClientOrderId> acknowledged;
+    {
+        test::ServingDaemon run = test::serve_daemon(dir, config, "full.out");
+        test::WireClient alice(run.port);
+        alice.login("alice", "alice-secret");
+        alice.expect<LoginAccepted>();
+        constexpr ClientOrderId kMaxOrders = 60'000;
+        constexpr ClientOrderId kBurst = 200;
+        bool refused = false;
+        ClientOrderId next = 1;
+        while (!refused && next <= kMaxOrders) {
+            const ClientOrderId end = next + kBurst;
+            for (; next < end; ++next) {
+                alice.send(buy(next, 1));
+            }
+            // Every order of the burst gets exactly one answer, unless the session ends first.
+            for (ClientOrderId i = 0; i < kBurst; ++i) {
+                const std::optional<Message> reply = alice.receive();
+                if (!reply || std::holds_alternative<Goodbye>(*reply)) {
+                    refused = true;
+                    break;
+                }
+                if (const auto* accepted = std::get_if<Accepted>(&*reply)) {
+                    acknowledged.insert(accepted->client_order_id);
+                } else {
+                    REQUIRE(std::holds_alternative<Rejected>(*reply));
+                    CHECK(std::get<Rejected>(*reply).reason ==
+                          reject_code(book::RejectReason::Unavailable));
+                    refused = true;
+                }
+            }
+        }
+        REQUIRE(refused);
+        CHECK(run.daemon->wait() == 1);
+        INFO(run.daemon->output());
+        CHECK(run.daemon->output().find("WAL failed") != std::string::npos);
+    }
+    REQUIRE(acknowledged.size() > 10'000);
+
+    // Move the log to a disk with room and start on it: every acknowledged order is resting.
+    const std::filesystem::path roomy = dir.path() / "roomy";
+    std::filesystem::create_directories(roomy);
+    std::filesystem::copy(wal_path, roomy / "wal", std::filesystem::copy_options::recursive);
+    const std::string recovered_config = write_config(
+        dir, "[persistence]\nwal_segment_bytes = 1048576\nwal_path = " + (roomy / "wal").string() +
+                 "\n");
+    test::ServingDaemon again = test::serve_daemon(dir, recovered_config, "recovered.out");
+    {
+        test::WireClient alice(again.port);
+        alice.login("alice", "alice-secret");
+        alice.expect<LoginAccepted>();
+        // In bursts, so that the replies never outgrow what the session may buffer for us.
+        const std::vector<ClientOrderId> ids(acknowledged.begin(), acknowledged.end());
+        std::size_t resting = 0;
+        for (std::size_t first = 0; first < ids.size(); first += 500) {
+            const std::size_t end = std::min(ids.size(), first + 500);
+            for (std::size_t i = first; i < end; ++i) {
+                alice.send(OrderStatusRequest{1, ids[i]});
+            }
+            for (std::size_t i = first; i < end; ++i) {
+                const OrderStatus status = alice.expect<OrderStatus>();
+                CHECK(status.client_order_id == ids[i]);
+                resting += status.state == OrderState::Resting ? 1 : 0;
+            }
+        }
+        CHECK(resting == ids.size());
+    }
+    CHECK(again.daemon->stop() == 0);
+}
