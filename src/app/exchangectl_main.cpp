@@ -25,6 +25,21 @@ constexpr Subcommand kSubcommands[] = {
     {"wal", "verify", exchanged::tools::wal_main, "wal verify PATH [--salvage]"},
     {"bench", "wal", exchanged::tools::bench_wal_main,
      "bench wal [--records N] [--record-bytes B] [--producers P] [--rate R] [--dir D] [--json]"},
+    {"order", "", exchanged::tools::order_main,
+     "order --connect HOST:PORT --account A [--secret S] [--config FILE] --instrument SYM|ID "
+     "--side buy|sell --price P --qty Q [--type limit|market] [--tif gtc|ioc|fok] "
+     "[--client-order-id N] [--timeout S]"},
+    {"cancel", "", exchanged::tools::cancel_main,
+     "cancel --connect HOST:PORT --account A [--secret S] [--config FILE] --instrument SYM|ID "
+     "--order-id N [--request-id N] [--timeout S]"},
+    {"status", "", exchanged::tools::status_main,
+     "status --connect HOST:PORT --account A [--secret S] [--config FILE] --instrument SYM|ID "
+     "--client-order-id N [--timeout S]"},
+    {"load", "", exchanged::tools::load_main,
+     "load --connect HOST:PORT --orders N [--connections C] [--rate R] [--window W] [--journal "
+     "FILE] [--json] [--config FILE] [--seed S] [--id-base B] [--timeout S]"},
+    {"verify", "", exchanged::tools::verify_main,
+     "verify --connect HOST:PORT --journal FILE [--config FILE] [--window W] [--timeout S]"},
 };
 
 void print_usage(std::FILE* out) {

@@ -9,5 +9,11 @@ int bench_jitter_main(int argc, char** argv, int first);
 // `wal dump PATH` / `wal verify PATH` (argv[first - 1] names which); `bench wal`.
 int wal_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
+// Client commands against a running daemon (docs/tools.md).
+int order_main(int argc, char** argv, int first);
+int cancel_main(int argc, char** argv, int first);
+int status_main(int argc, char** argv, int first);
+int load_main(int argc, char** argv, int first);
+int verify_main(int argc, char** argv, int first);
 
 }  // namespace exchanged::tools

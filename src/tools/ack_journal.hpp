@@ -1,0 +1,44 @@
+// The acknowledgement journal of `exchangectl load --journal`: one text line per Accepted, Fill,
+// Cancelled or Rejected the daemon sent, so that `exchangectl verify` can later check that a
+// restarted daemon still knows everything it acknowledged. Lines are `kind key=value ...`; the
+// format is in docs/tools.md. Text rather than binary so an operator can grep and diff it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/types.hpp"
+#include "net/protocol.hpp"
+
+namespace exchanged::tools {
+
+enum class JournalKind : std::uint8_t { Accepted, Fill, Cancelled, Rejected };
+
+// One parsed line. Fields a kind does not have stay 0 or empty.
+struct JournalRecord {
+    JournalKind kind = JournalKind::Accepted;
+    std::string account;
+    InstrumentId instrument = 0;
+    ClientOrderId client_order_id = 0;  // Rejected: the rejected message's client id
+    OrderId order_id = 0;
+    TradeId trade_id = 0;
+    Side side = Side::Buy;
+    Price price = 0;
+    Quantity quantity = 0;
+    Quantity leaves = 0;
+    net::Liquidity liquidity = net::Liquidity::Maker;
+    std::string reason;   // Cancelled, Rejected
+    std::string request;  // Rejected: the rejected message's type, e.g. new_order
+};
+
+// The journal line for a server message received on `account`'s session, with its newline; empty
+// for messages the journal does not keep (OrderStatus, LoginAccepted, ...).
+std::string journal_line(std::string_view account, const net::Message& message);
+
+// Parses one line (without its newline). Returns nothing and sets `error` when the line is not a
+// journal record: an unknown kind, a missing, unknown, repeated or malformed field.
+std::optional<JournalRecord> parse_journal_line(std::string_view line, std::string& error);
+
+}  // namespace exchanged::tools
