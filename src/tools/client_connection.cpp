@@ -25,10 +25,15 @@ std::string errno_text(int error) {
     return std::strerror(error);
 }
 
-int remaining_ms(Clock::time_point deadline) {
+// The wait until `deadline` at the clock's precision, capped at a second. poll()'s milliseconds
+// would turn the 10-200 µs gaps of an open-loop schedule into a busy loop that starves the daemon
+// sharing the machine (or, rounded up, into sends a millisecond late).
+timespec remaining(Clock::time_point deadline) {
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000));
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()).count();
+    const long long wait_ns = std::clamp<long long>(left, 0, 1'000'000'000);
+    return timespec{static_cast<time_t>(wait_ns / 1'000'000'000),
+                    static_cast<long>(wait_ns % 1'000'000'000)};
 }
 
 // Connects one resolved address within the timeout; returns the socket or -1 with errno set.
@@ -212,7 +217,8 @@ bool ClientConnection::pump(Clock::time_point deadline) {
     send_heartbeat_if_quiet();
     flush();
     pollfd p{fd_, static_cast<short>(POLLIN | (queued_bytes() > 0 ? POLLOUT : 0)), 0};
-    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    const timespec wait = remaining(deadline);
+    const int ready = ::ppoll(&p, 1, &wait, nullptr);
     if (ready < 0 && errno != EINTR) {
         throw ClientError(ClientErrorKind::Closed, "poll: " + errno_text(errno));
     }
