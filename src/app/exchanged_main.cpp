@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -178,7 +179,11 @@ class IoThreads {
     IoThreads(boost::asio::io_context& io, std::uint32_t count)
         : io_(io), guard_(boost::asio::make_work_guard(io)) {
         for (std::uint32_t i = 0; i < count; ++i) {
-            threads_.emplace_back([this] { io_.run(); });
+            threads_.emplace_back([this, i] {
+                const std::string name = "io-" + std::to_string(i);
+                pthread_setname_np(pthread_self(), name.c_str());
+                io_.run();
+            });
         }
     }
     ~IoThreads() { join(); }

@@ -1,5 +1,7 @@
 #include "wal/segment_preparer.hpp"
 
+#include <pthread.h>
+
 #include "wal/segment_format.hpp"
 
 namespace exchanged::wal {
@@ -15,7 +17,10 @@ void SegmentPreparer::start() {
     // Whatever spare a previous run left may be half written; make a fresh one.
     storage_.create_zeroed(std::string(kSpareSegmentName), segment_bytes_);
     spare_ready_ = true;
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "wal-prepare");
+        run();
+    });
 }
 
 void SegmentPreparer::stop() {

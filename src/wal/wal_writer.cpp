@@ -1,5 +1,6 @@
 #include "wal/wal_writer.hpp"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -136,7 +137,10 @@ WalWriter::WalWriter(Storage& storage, WalOptions options)
         ::close(durable_fd_);
         throw;
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "wal-writer");
+        run();
+    });
 }
 
 WalWriter::~WalWriter() {

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -53,7 +54,11 @@ ShardRunner::~ShardRunner() {
 }
 
 void ShardRunner::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        const std::string name = "shard-" + std::to_string(shard_.id());
+        pthread_setname_np(pthread_self(), name.c_str());
+        run();
+    });
     if (options_.pin_cpu) {
         cpu_set_t set;
         CPU_ZERO(&set);
