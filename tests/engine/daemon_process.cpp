@@ -35,25 +35,33 @@ std::string read_text_file(const std::filesystem::path& path) {
     return text.str();
 }
 
-DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::filesystem::path output)
-    : output_(std::move(output)) {
+pid_t spawn_child(const std::string& binary, const std::vector<std::string>& args,
+                  const std::filesystem::path& out, const std::filesystem::path& err) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<std::string> all = {kDaemon};
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err == out) {
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+    }
+    std::vector<std::string> all = {binary};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : all) {
         argv.push_back(arg.data());
     }
     argv.push_back(nullptr);
-    const int spawned =
-        posix_spawn(&pid_, kDaemon.c_str(), &actions, nullptr, argv.data(), environ);
+    pid_t pid = -1;
+    const int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     REQUIRE(spawned == 0);
+    return pid;
 }
+
+DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::filesystem::path output)
+    : output_(std::move(output)), pid_(spawn_child(kDaemon, args, output_, output_)) {}
 
 DaemonProcess::~DaemonProcess() {
     if (pid_ > 0) {

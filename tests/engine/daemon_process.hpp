@@ -33,6 +33,10 @@ class DaemonProcess {
     int exit_code_ = -1;
 };
 
+// Starts `binary args...` with stdout to `out` and stderr to `err` (the same file when equal).
+pid_t spawn_child(const std::string& binary, const std::vector<std::string>& args,
+                  const std::filesystem::path& out, const std::filesystem::path& err);
+
 // A loopback port nothing listens on now (bind port 0, read it, close); the daemon binds it moments
 // later. Tests pass it with --listen so that daemons started in parallel never share a port.
 std::uint16_t free_port();

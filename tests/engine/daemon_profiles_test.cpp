@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon_process.hpp"
+#include "minimal_config.hpp"
 #include "net/protocol.hpp"
 #include "temp_file.hpp"
 #include "wire_client.hpp"
@@ -38,19 +39,12 @@ NewOrder buy(ClientOrderId id, Quantity quantity) {
     return order;
 }
 
-constexpr const char* kInstrumentsAndAccounts =
-    "[instruments]\n"
-    "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
-    "max_order_quantity=1000000\n"
-    "[accounts]\n"
-    "alice = id=1 secret=alice-secret\n"
-    "bob = id=2 secret=bob-secret\n";
-
 std::string write_config(const test::TempDir& dir, const std::string& sections) {
     return dir.write("profile.ini", "[server]\nshard_queue_capacity = 1024\n" + sections +
                                         "[engine]\nmax_orders = 65536\n"
                                         "client_order_id_window = 65536\n" +
-                                        kInstrumentsAndAccounts);
+                                        "[instruments]\n" + test::kAmznInstrument +
+                                        test::kAliceAndBob);
 }
 
 // A tmpfs of `bytes` mounted at `dir` for as long as the object lives; mounted() is false where

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon_process.hpp"
+#include "minimal_config.hpp"
 #include "net/protocol.hpp"
 #include "temp_file.hpp"
 #include "wire_client.hpp"
@@ -37,12 +38,8 @@ std::string write_config(const test::TempDir& dir) {
                      "[server]\nheartbeat_interval_ms = 1000\nshard_queue_capacity = 1024\n"
                      "[persistence]\nwal_segment_bytes = 1048576\n"
                      "[engine]\nmax_orders = 4096\nclient_order_id_window = 4096\n"
-                     "[instruments]\n"
-                     "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
-                     "max_order_quantity=1000000\n"
-                     "[accounts]\n"
-                     "alice = id=1 secret=alice-secret\n"
-                     "bob = id=2 secret=bob-secret\n");
+                     "[instruments]\n" +
+                         test::kAmznInstrument + test::kAliceAndBob);
 }
 
 }  // namespace

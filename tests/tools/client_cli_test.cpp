@@ -18,6 +18,7 @@
 #include "cli_support.hpp"
 #include "daemon_process.hpp"
 #include "exchangectl_process.hpp"
+#include "minimal_config.hpp"
 #include "temp_file.hpp"
 
 using namespace exchanged;
@@ -29,14 +30,8 @@ std::string write_config(const test::TempDir& dir) {
                      "[server]\nheartbeat_interval_ms = 1000\nshard_queue_capacity = 65536\n"
                      "[persistence]\nwal_segment_bytes = 1048576\n"
                      "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n"
-                     "[instruments]\n"
-                     "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
-                     "max_order_quantity=1000000\n"
-                     "AAPL = id=2 tick_size=100 lot_size=1 min_price=500000 max_price=3000000 "
-                     "max_order_quantity=1000000\n"
-                     "[accounts]\n"
-                     "alice = id=1 secret=alice-secret\n"
-                     "bob = id=2 secret=bob-secret\n");
+                     "[instruments]\n" +
+                         test::kAmznInstrument + test::kAaplInstrument + test::kAliceAndBob);
 }
 
 using test::count_lines_starting;

@@ -1,8 +1,6 @@
 #include "exchangectl_process.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,8 +9,6 @@
 #include <thread>
 
 #include "daemon_process.hpp"
-
-extern char** environ;
 
 namespace exchanged::test {
 namespace {
@@ -27,23 +23,9 @@ int exit_code_of(int status) {
 
 ExchangectlProcess::ExchangectlProcess(const std::vector<std::string>& args,
                                        const std::filesystem::path& prefix)
-    : out_(prefix.string() + ".out"), err_(prefix.string() + ".err") {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> all = {kExchangectl};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : all) {
-        argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    const int spawned =
-        posix_spawn(&pid_, kExchangectl.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(spawned == 0);
-}
+    : out_(prefix.string() + ".out"),
+      err_(prefix.string() + ".err"),
+      pid_(spawn_child(kExchangectl, args, out_, err_)) {}
 
 ExchangectlProcess::~ExchangectlProcess() {
     if (pid_ > 0) {

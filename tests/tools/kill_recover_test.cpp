@@ -16,6 +16,7 @@
 #include "cli_support.hpp"
 #include "daemon_process.hpp"
 #include "exchangectl_process.hpp"
+#include "minimal_config.hpp"
 #include "temp_file.hpp"
 
 using namespace exchanged;
@@ -23,9 +24,10 @@ using namespace exchanged;
 namespace {
 
 constexpr int kCycles = 3;
-// More than a cycle can send before its kill: the load is always cut off mid-stream.
+// Three seconds of orders at the rate: more than a cycle sends before its kill, so the load is
+// always cut off mid-stream.
 constexpr const char* kOrdersPerCycle = "150000";
-constexpr const char* kRate = "100000";
+constexpr const char* kRate = "50000";
 
 std::string write_config(const test::TempDir& dir) {
     // Small segments, so that cycles rotate and recover across several of them; windows large
@@ -34,14 +36,8 @@ std::string write_config(const test::TempDir& dir) {
                      "[server]\nshard_queue_capacity = 65536\n"
                      "[persistence]\nwal_segment_bytes = 1048576\n"
                      "[engine]\nmax_orders = 1048576\nclient_order_id_window = 1048576\n"
-                     "[instruments]\n"
-                     "AMZN = id=1 tick_size=100 lot_size=1 min_price=1000000 max_price=4000000 "
-                     "max_order_quantity=1000000\n"
-                     "AAPL = id=2 tick_size=100 lot_size=1 min_price=500000 max_price=3000000 "
-                     "max_order_quantity=1000000\n"
-                     "[accounts]\n"
-                     "alice = id=1 secret=alice-secret\n"
-                     "bob = id=2 secret=bob-secret\n");
+                     "[instruments]\n" +
+                         test::kAmznInstrument + test::kAaplInstrument + test::kAliceAndBob);
 }
 
 void verify_journal(const test::TempDir& dir, const std::string& address, const std::string& config,
@@ -66,7 +62,7 @@ TEST_CASE("kill -9 under load, recover, restart: every acknowledged order and fi
     const unsigned seed = std::random_device{}();
     INFO("seed " << seed);
     std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> kill_after_ms(300, 1200);
+    std::uniform_int_distribution<int> kill_after_ms(0, 1000);
 
     for (int cycle = 1; cycle <= kCycles; ++cycle) {
         INFO("cycle " << cycle);
@@ -81,6 +77,13 @@ TEST_CASE("kill -9 under load, recover, restart: every acknowledged order and fi
             {"load", "--connect", daemon.address, "--orders", kOrdersPerCycle, "--connections", "2",
              "--rate", kRate, "--journal", journal, "--json", "--config", config},
             dir.path() / ("load-" + std::to_string(cycle)));
+        // The load writes its journal about once a second: once it has, the sessions are logged
+        // in and orders are in flight. Then a random moment more.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (test::count_lines_starting(journal, "accepted ") == accepted_before &&
+               std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms(rng)));
         daemon.process->signal(SIGKILL);
         CHECK(daemon.process->wait() == 128 + SIGKILL);
