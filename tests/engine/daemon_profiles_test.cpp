@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -39,8 +40,10 @@ NewOrder buy(ClientOrderId id, Quantity quantity) {
     return order;
 }
 
-std::string write_config(const test::TempDir& dir, const std::string& sections) {
-    return dir.write("profile.ini", "[server]\nshard_queue_capacity = 1024\n" + sections +
+// `server` adds lines to [server]; `sections` adds whole sections after it.
+std::string write_config(const test::TempDir& dir, const std::string& sections,
+                         const std::string& server = "") {
+    return dir.write("profile.ini", "[server]\nshard_queue_capacity = 1024\n" + server + sections +
                                         "[engine]\nmax_orders = 65536\n"
                                         "client_order_id_window = 65536\n" +
                                         "[instruments]\n" + test::kAmznInstrument +
@@ -247,4 +250,47 @@ TEST_CASE("a WAL that fails while serving stops the daemon and recovery keeps ev
         CHECK(resting == ids.size());
     }
     CHECK(again.daemon->stop() == 0);
+}
+
+TEST_CASE("a silent session is ended after three missed heartbeats, and isolation holds",
+          "[engine][daemon]") {
+    test::TempDir dir;
+    const std::string config = write_config(dir, "", "heartbeat_interval_ms = 200\n");
+    test::ServingDaemon run = test::serve_daemon(dir, config, "heartbeat.out");
+    {
+        test::WireClient silent(run.port);
+        silent.login("alice", "alice-secret");
+        CHECK(silent.expect<LoginAccepted>().heartbeat_interval_ms == 200);
+        const auto start = std::chrono::steady_clock::now();
+        // The server's own heartbeats keep coming (receive() skips them); it says Goodbye once
+        // this client has sent nothing for three intervals.
+        const Goodbye goodbye = silent.expect<Goodbye>();
+        CHECK(goodbye.reason == GoodbyeReason::HeartbeatTimeout);
+        const auto waited = std::chrono::steady_clock::now() - start;
+        CHECK(waited >= std::chrono::milliseconds(400));
+        CHECK(waited < std::chrono::milliseconds(3000));
+    }
+    {
+        // Bob sees only his own orders: Alice's resting order is unknown to him by client order
+        // id, and his cancel of it is refused.
+        test::WireClient alice(run.port);
+        test::WireClient bob(run.port);
+        alice.login("alice", "alice-secret");
+        alice.expect<LoginAccepted>();
+        bob.login("bob", "bob-secret");
+        bob.expect<LoginAccepted>();
+        alice.send(buy(77, 5));
+        const Accepted resting = alice.expect<Accepted>();
+        bob.send(OrderStatusRequest{1, 77});
+        CHECK(bob.expect<OrderStatus>().state == OrderState::NotFound);
+        Cancel steal;
+        steal.instrument = 1;
+        steal.client_request_id = 1;
+        steal.order_id = resting.order_id;
+        bob.send(steal);
+        CHECK(bob.expect<Rejected>().request_type == MessageType::Cancel);
+        alice.send(OrderStatusRequest{1, 77});
+        CHECK(alice.expect<OrderStatus>().state == OrderState::Resting);
+    }
+    CHECK(run.daemon->stop() == 0);
 }
