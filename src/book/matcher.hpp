@@ -13,6 +13,7 @@
 #include "book/command.hpp"
 #include "book/event.hpp"
 #include "book/instrument_spec.hpp"
+#include "book/matcher_snapshot.hpp"
 #include "common/fixed_hash_map.hpp"
 
 namespace exchanged::book {
@@ -67,6 +68,17 @@ class Matcher {
 
     // A 64-bit hash of every resting order in priority order plus the id counters.
     std::uint64_t state_hash() const;
+
+    // The whole state as plain data (docs/matching.md, "Snapshots"). Resting orders come in
+    // for_each_resting order with priority = their index in that visit; finished client order ids
+    // oldest first. Not for the order path: it allocates.
+    MatcherSnapshot snapshot() const;
+    // Loads a snapshot into this matcher, which must be freshly constructed (no order accepted
+    // yet; std::logic_error otherwise). Throws std::invalid_argument naming the first problem for
+    // a snapshot that this matcher's instruments and limits cannot hold or that no matcher could
+    // have produced; the matcher is unchanged then. Keeps only the newest client_order_id_window
+    // finished entries. Not for the order path: it allocates.
+    void restore(const MatcherSnapshot& snapshot);
 
     std::optional<Price> best_bid(InstrumentId instrument) const;
     std::optional<Price> best_ask(InstrumentId instrument) const;
