@@ -1,0 +1,36 @@
+#include "store/batch_plan.hpp"
+
+#include <string>
+
+namespace exchanged::store {
+
+BatchPlan plan_batch(const StoreBatch& batch, StoreLsn store_lsn) {
+    const std::string range =
+        "batch " + std::to_string(batch.first_lsn) + ".." + std::to_string(batch.last_lsn);
+    if (batch.first_lsn == 0 || batch.last_lsn < batch.first_lsn) {
+        throw StoreError(range + ": not a valid LSN range");
+    }
+    StoreLsn previous = batch.first_lsn;
+    for (const StoreEvent& e : batch.events) {
+        if (e.lsn < previous || e.lsn > batch.last_lsn) {
+            throw StoreError(range + ": event at LSN " + std::to_string(e.lsn) +
+                             " is out of order or outside the range");
+        }
+        previous = e.lsn;
+    }
+    BatchPlan plan;
+    if (batch.last_lsn <= store_lsn) {
+        plan.skip = true;
+        return plan;
+    }
+    if (batch.first_lsn > store_lsn + 1) {
+        throw StoreError(range + " would leave a gap: the store holds up to LSN " +
+                         std::to_string(store_lsn));
+    }
+    while (plan.first < batch.events.size() && batch.events[plan.first].lsn <= store_lsn) {
+        ++plan.first;
+    }
+    return plan;
+}
+
+}  // namespace exchanged::store

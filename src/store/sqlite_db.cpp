@@ -1,0 +1,144 @@
+#include "store/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace exchanged::store {
+
+SqliteDb::SqliteDb(const std::filesystem::path& path) : path_(path) {
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw StoreError(path.string() + ": open: " + message);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+}
+
+SqliteDb::~SqliteDb() {
+    sqlite3_close_v2(db_);
+}
+
+void SqliteDb::fail(std::string_view step) const {
+    throw StoreError(path_.string() + ": " + std::string(step) + ": " + sqlite3_errmsg(db_));
+}
+
+void SqliteDb::exec(std::string_view sql, std::string_view step) {
+    const std::string text(sql);
+    char* error = nullptr;
+    if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+        std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
+        sqlite3_free(error);
+        throw StoreError(path_.string() + ": " + std::string(step) + ": " + message);
+    }
+}
+
+SqliteStatement::SqliteStatement(SqliteDb& db, std::string_view sql) : db_(&db), sql_(sql) {
+    if (sqlite3_prepare_v3(db.handle(), sql_.c_str(), static_cast<int>(sql_.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+        db.fail("prepare \"" + sql_ + "\"");
+    }
+}
+
+SqliteStatement::~SqliteStatement() {
+    sqlite3_finalize(stmt_);
+}
+
+SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_)) {}
+
+SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
+    if (this != &other) {
+        sqlite3_finalize(stmt_);
+        db_ = other.db_;
+        stmt_ = std::exchange(other.stmt_, nullptr);
+        sql_ = std::move(other.sql_);
+    }
+    return *this;
+}
+
+SqliteStatement& SqliteStatement::reset() {
+    sqlite3_reset(stmt_);
+    return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int index, std::int64_t value) {
+    if (index == 1) {
+        sqlite3_reset(stmt_);
+    }
+    if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) {
+        db_->fail("bind \"" + sql_ + "\"");
+    }
+    return *this;
+}
+
+SqliteStatement& SqliteStatement::bind_null(int index) {
+    if (index == 1) {
+        sqlite3_reset(stmt_);
+    }
+    if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) {
+        db_->fail("bind \"" + sql_ + "\"");
+    }
+    return *this;
+}
+
+bool SqliteStatement::step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) {
+        return true;
+    }
+    if (rc == SQLITE_DONE) {
+        return false;
+    }
+    const std::string message = db_->path().string() + ": step \"" + sql_ +
+                                "\": " + sqlite3_errmsg(db_->handle()) + " (" + sqlite3_errstr(rc) +
+                                ")";
+    sqlite3_reset(stmt_);
+    throw StoreError(message);
+}
+
+void SqliteStatement::run() {
+    while (step()) {
+    }
+    sqlite3_reset(stmt_);
+}
+
+std::int64_t SqliteStatement::column_int(int index) const {
+    return sqlite3_column_int64(stmt_, index);
+}
+
+bool SqliteStatement::column_null(int index) const {
+    return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+std::string SqliteStatement::column_text(int index) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, index);
+    return text != nullptr ? reinterpret_cast<const char*>(text) : "";
+}
+
+SqliteTransaction::SqliteTransaction(SqliteStatement& begin, SqliteStatement& commit,
+                                     SqliteStatement& rollback)
+    : commit_(commit), rollback_(rollback) {
+    begin.run();
+}
+
+SqliteTransaction::~SqliteTransaction() {
+    if (!done_) {
+        try {
+            rollback_.run();
+        } catch (const StoreError&) {
+            // The failure that got us here is the one worth reporting.
+        }
+    }
+}
+
+void SqliteTransaction::commit() {
+    commit_.run();
+    done_ = true;
+}
+
+}  // namespace exchanged::store

@@ -1,0 +1,33 @@
+// Every statement SqliteStore runs, prepared once against the migrated schema.
+#pragma once
+
+#include "store/sqlite_db.hpp"
+
+namespace exchanged::store {
+
+struct SqliteStatements {
+    explicit SqliteStatements(SqliteDb& db);
+
+    SqliteStatement begin_write;  // BEGIN IMMEDIATE
+    SqliteStatement begin_read;   // BEGIN
+    SqliteStatement commit;
+    SqliteStatement rollback;
+
+    SqliteStatement get_store_lsn;
+    SqliteStatement set_store_lsn;    // ?1 lsn
+    SqliteStatement raise_counters;   // ?1 shard ?2 next_seq ?3 next_order_id ?4 next_trade_id
+    SqliteStatement insert_order;     // see sqlite_statements.cpp for the parameters
+    SqliteStatement trade_order;      // ?1 shard ?2 order ?3 leaves ?4 traded ?5 lsn ?6 pos
+    SqliteStatement cancel_order;     // ?1 shard ?2 order ?3 lsn ?4 pos
+    SqliteStatement find_open_order;  // ?1 shard ?2 order -> price, leaves, priority
+    SqliteStatement replace_order;    // ?1 shard ?2 order ?3 price ?4 leaves ?5 priority
+    SqliteStatement insert_trade;
+    SqliteStatement insert_audit;
+
+    SqliteStatement max_shard;        // -> highest shard in shard_meta, or NULL
+    SqliteStatement shard_counters;   // ?1 shard -> next_seq, next_order_id, next_trade_id
+    SqliteStatement open_orders;      // ?1 shard
+    SqliteStatement finished_orders;  // ?1 shard ?2 limit, newest first
+};
+
+}  // namespace exchanged::store

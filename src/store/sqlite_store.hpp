@@ -1,0 +1,57 @@
+// The embedded SQLite backend of the primary store: one database file in WAL journal mode with
+// synchronous=FULL, so a committed batch survives a power cut. Statements are prepared once (after
+// migrate()) and reused by every batch. One thread at a time: the flush worker, or recovery.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace exchanged::store {
+
+class SqliteDb;
+struct SqliteStatements;
+
+struct SqliteStoreOptions {
+    bool audit_log = false;  // also write every event to audit_log
+    std::chrono::milliseconds busy_timeout{5000};
+};
+
+class SqliteStore final : public Store {
+  public:
+    // Opens or creates the file and sets its pragmas. Throws StoreError naming the file, the step
+    // and SQLite's message (unreadable, not a database, directory missing, ...).
+    explicit SqliteStore(const std::filesystem::path& path, const SqliteStoreOptions& options = {});
+    ~SqliteStore() override;
+
+    // The schema version this code writes.
+    static int latest_schema_version();
+    // The database's schema version (0 for a new file).
+    int schema_version();
+
+    void migrate() override;
+    StoreLsn store_lsn() override;
+    void apply(const StoreBatch& batch) override;
+    StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) override;
+
+  private:
+    struct ShardCounters {
+        SequenceNumber next_seq = 1;
+        OrderId next_order_id = 1;
+        TradeId next_trade_id = 1;
+        bool touched = false;
+    };
+
+    SqliteStatements& statements();
+    void apply_event(const StoreEvent& e, std::int64_t position);
+
+    SqliteStoreOptions options_;
+    std::unique_ptr<SqliteDb> db_;
+    std::unique_ptr<SqliteStatements> statements_;  // prepared by migrate()
+    std::vector<ShardCounters> counters_;           // per batch, reused
+};
+
+}  // namespace exchanged::store

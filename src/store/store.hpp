@@ -1,0 +1,82 @@
+// The primary store's interface (design §1, §2, §4): the flush worker hands it batches of matcher
+// events in LSN order, each batch one transaction that also advances store_lsn, and recovery loads
+// from it every shard's matcher state at store_lsn so that only the WAL tail needs replaying.
+// Backends: SqliteStore (embedded default); PostgreSQL comes later behind this same interface.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "book/event.hpp"
+#include "book/matcher_snapshot.hpp"
+#include "common/types.hpp"
+
+namespace exchanged::store {
+
+// The LSN of a WAL record (wal::Lsn): 1 for the first record, +1 per record. store_lsn is the
+// highest LSN whose events the store holds; 0 for an empty store.
+using StoreLsn = std::uint64_t;
+using ShardId = std::uint32_t;
+
+// One matcher event, tagged with what the store needs besides the event itself.
+struct StoreEvent {
+    StoreLsn lsn = 0;   // of the command record that caused the event; never 0
+    ShardId shard = 0;  // the shard whose matcher emitted it
+    // The command's order_flags. Only read for Accepted: the event does not carry the post-only
+    // flag, which a resting order keeps (replace checks it, state_hash() covers it).
+    std::uint8_t order_flags = 0;
+    book::Event event;
+};
+
+// Every event of the commands logged at LSNs first_lsn .. last_lsn, in LSN order and, within one
+// command, in the order the matcher emitted them. A command's events are never split between
+// batches. LSNs in the range without events (checkpoint records, other record types) are fine:
+// the range, not the events, says what the batch covers.
+struct StoreBatch {
+    StoreLsn first_lsn = 0;
+    StoreLsn last_lsn = 0;
+    std::vector<StoreEvent> events;
+};
+
+// What one shard's matcher looked like at store_lsn.
+struct ShardState {
+    book::MatcherSnapshot snapshot;
+    SequenceNumber next_seq = 1;  // the seq the shard's next logged command gets
+};
+
+struct StoreState {
+    StoreLsn store_lsn = 0;
+    std::vector<ShardState> shards;  // indexed by shard id
+};
+
+// Every store failure: the message names the database, the step and the backend's own words.
+class StoreError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+class Store {
+  public:
+    virtual ~Store() = default;
+
+    // Brings the schema to the version this code knows, applying each missing migration in order
+    // in its own transaction. Idempotent. Throws StoreError when the database is newer than the
+    // code.
+    virtual void migrate() = 0;
+
+    virtual StoreLsn store_lsn() = 0;
+
+    // Applies the batch in one transaction that also sets store_lsn = last_lsn. A batch wholly at
+    // or below store_lsn is skipped (exactly once, also when recovery applies it again); events of
+    // an overlapping batch at or below store_lsn are skipped. A batch starting after
+    // store_lsn + 1 would leave a gap and is refused with StoreError, as is a malformed batch.
+    virtual void apply(const StoreBatch& batch) = 0;
+
+    // The state of shards 0 .. shard_count-1 at store_lsn: resting orders with their time
+    // priority, the newest `client_order_id_window` finished orders oldest first, the id counters
+    // and next seq. Throws StoreError when the store holds a shard at or above shard_count.
+    virtual StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) = 0;
+};
+
+}  // namespace exchanged::store

@@ -1,0 +1,129 @@
+// Opening and migrating the SQLite store: a new file, a second migrate, a newer schema, and files
+// that are not databases or cannot be written.
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "store/sqlite_store.hpp"
+#include "temp_file.hpp"
+
+namespace exchanged::store {
+namespace {
+
+using Catch::Matchers::Contains;
+using exchanged::test::TempDir;
+
+int count_rows(const std::filesystem::path& path, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    const int n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+}
+
+void exec(const std::filesystem::path& path, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+}
+
+TEST_CASE("store: migrate creates the schema in a new file and is idempotent", "[store]") {
+    TempDir dir;
+    const auto path = dir.path() / "store.sqlite";
+    {
+        SqliteStore store(path);
+        CHECK(store.schema_version() == 0);
+        store.migrate();
+        CHECK(store.schema_version() == SqliteStore::latest_schema_version());
+        CHECK(store.store_lsn() == 0);
+        store.migrate();  // again, same connection
+        CHECK(store.schema_version() == SqliteStore::latest_schema_version());
+    }
+    {
+        SqliteStore store(path);  // again, a new connection
+        store.migrate();
+        CHECK(store.store_lsn() == 0);
+        const StoreState state = store.load(2, 16);
+        REQUIRE(state.shards.size() == 2);
+        CHECK(state.shards[1].next_seq == 1);
+        CHECK(state.shards[1].snapshot.next_order_id == 1);
+        CHECK(state.shards[1].snapshot.next_trade_id == 1);
+    }
+    CHECK(count_rows(path, "SELECT count(*) FROM schema_version") ==
+          SqliteStore::latest_schema_version());
+    CHECK(count_rows(path, "SELECT count(*) FROM meta") == 1);
+    for (const char* table : {"orders", "trades", "audit_log", "shard_meta"}) {
+        CHECK(count_rows(path, (std::string("SELECT count(*) FROM ") + table).c_str()) == 0);
+    }
+    CHECK(count_rows(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") ==
+          1);
+}
+
+TEST_CASE("store: a schema newer than the code is refused", "[store]") {
+    TempDir dir;
+    const auto path = dir.path() / "store.sqlite";
+    {
+        SqliteStore store(path);
+        store.migrate();
+    }
+    exec(path, "INSERT INTO schema_version (version) VALUES (99)");
+    SqliteStore store(path);
+    CHECK_THROWS_WITH(store.migrate(), Contains("store.sqlite") && Contains("schema version 99") &&
+                                           Contains("newer than this build"));
+    CHECK_THROWS_WITH(store.store_lsn(), Contains("before migrate()"));
+}
+
+TEST_CASE("store: a file that is not a database gives a clear error", "[store]") {
+    TempDir dir;
+    const auto path = dir.path() / "garbage.sqlite";
+    {
+        std::ofstream out(path, std::ios::binary);
+        for (int i = 0; i < 4096; ++i) {
+            out.put(static_cast<char>(i * 37));
+        }
+    }
+    CHECK_THROWS_WITH(SqliteStore(path), Contains("garbage.sqlite") && Contains("journal_mode") &&
+                                             Contains("not a database"));
+}
+
+TEST_CASE("store: a path that cannot be created gives a clear error", "[store]") {
+    TempDir dir;
+    CHECK_THROWS_WITH(
+        SqliteStore(dir.path() / "missing" / "store.sqlite"),
+        Contains("missing/store.sqlite") && Contains("open") && Contains("unable to open"));
+    // A directory where the file should be.
+    std::filesystem::create_directory(dir.path() / "adir");
+    CHECK_THROWS_AS(SqliteStore(dir.path() / "adir"), StoreError);
+}
+
+TEST_CASE("store: a locked database refuses a batch with a clear error", "[store]") {
+    TempDir dir;
+    const auto path = dir.path() / "store.sqlite";
+    {
+        SqliteStore store(path);
+        store.migrate();
+    }
+    // Another connection holds the write lock: the batch waits busy_timeout, then fails.
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    SqliteStore store(path, SqliteStoreOptions{false, std::chrono::milliseconds(50)});
+    store.migrate();
+    StoreBatch batch{1, 1, {}};
+    CHECK_THROWS_WITH(store.apply(batch), Contains("store.sqlite") && Contains("BEGIN IMMEDIATE") &&
+                                              Contains("locked"));
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    store.apply(batch);
+    CHECK(store.store_lsn() == 1);
+}
+
+}  // namespace
+}  // namespace exchanged::store
