@@ -286,14 +286,7 @@ void Matcher::new_order(const Command& command, std::vector<Event>& out) {
         const bool indexed = order_index_.insert(order.order_id, slot);
         assert(indexed);
         (void)indexed;
-        Slot& tail = account_tail_[order.account];
-        order.account_prev = tail;
-        if (tail != kNoSlot) {
-            pool_[tail].account_next = slot;
-        } else {
-            account_head_[order.account] = slot;
-        }
-        tail = slot;
+        append_to_account(slot);
         rest(*book, slot);
     }
 }
@@ -403,6 +396,18 @@ void Matcher::prefetch_for_retire(const RestingOrder& order) const {
     if (order.account_next != kNoSlot) {
         __builtin_prefetch(&pool_[order.account_next]);
     }
+}
+
+void Matcher::append_to_account(Slot slot) {
+    RestingOrder& order = pool_[slot];
+    Slot& tail = account_tail_[order.account];
+    order.account_prev = tail;
+    if (tail != kNoSlot) {
+        pool_[tail].account_next = slot;
+    } else {
+        account_head_[order.account] = slot;
+    }
+    tail = slot;
 }
 
 void Matcher::rest(InstrumentBook& book, Slot slot) {

@@ -167,6 +167,8 @@ class Matcher {
     bool crosses(const InstrumentBook& book, Side side, bool is_market, Price price) const;
     Quantity fillable_quantity(const InstrumentBook& book, const Taker& taker) const;
 
+    // Appends a newly resting order to its account's list (mass cancel walks it in this order).
+    void append_to_account(Slot slot);
     void rest(InstrumentBook& book, Slot slot);
     void prefetch_for_retire(const RestingOrder& order) const;
     void unlink_from_level(InstrumentBook& book, Slot slot);

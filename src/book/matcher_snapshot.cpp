@@ -183,14 +183,7 @@ void Matcher::restore(const MatcherSnapshot& snap) {
         [[maybe_unused]] const bool keyed =
             client_index_.insert(ClientKey{r.account, r.client_order_id}, r.order_id);
         assert(keyed);
-        Slot& tail = account_tail_[order.account];
-        order.account_prev = tail;
-        if (tail != kNoSlot) {
-            pool_[tail].account_next = slot;
-        } else {
-            account_head_[order.account] = slot;
-        }
-        tail = slot;
+        append_to_account(slot);
     }
     for (const std::size_t i : by_level) {
         rest(books_[book_index[i]], slot_of[i]);
