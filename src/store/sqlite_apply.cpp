@@ -102,23 +102,21 @@ void SqliteStore::apply_event(const StoreEvent& e, std::int64_t position) {
                 .run();
             counters.next_order_id = std::max(counters.next_order_id, ev.order_id + 1);
             break;
-        case book::EventType::Trade:
-            s.trade_order.bind(1, shard)
-                .bind(2, ev.maker_order_id)
-                .bind(3, ev.maker_leaves)
-                .bind(4, ev.quantity)
-                .bind(5, e.lsn)
-                .bind(6, finish_pos)
-                .run();
-            expect_one_row("trade with maker", ev.maker_order_id);
-            s.trade_order.bind(1, shard)
-                .bind(2, ev.order_id)
-                .bind(3, ev.leaves)
-                .bind(4, ev.quantity)
-                .bind(5, e.lsn)
-                .bind(6, finish_pos + 1)
-                .run();
-            expect_one_row("trade with taker", ev.order_id);
+        case book::EventType::Trade: {
+            // The maker first: when one trade fills both sides, the matcher finishes it first.
+            const auto traded = [&](const char* what, OrderId order_id, Quantity leaves,
+                                    std::int64_t finish_order) {
+                s.trade_order.bind(1, shard)
+                    .bind(2, order_id)
+                    .bind(3, leaves)
+                    .bind(4, ev.quantity)
+                    .bind(5, e.lsn)
+                    .bind(6, finish_order)
+                    .run();
+                expect_one_row(what, order_id);
+            };
+            traded("trade with maker", ev.maker_order_id, ev.maker_leaves, finish_pos);
+            traded("trade with taker", ev.order_id, ev.leaves, finish_pos + 1);
             s.insert_trade.bind(1, shard)
                 .bind(2, ev.trade_id)
                 .bind(3, std::int64_t{ev.instrument})
@@ -136,6 +134,7 @@ void SqliteStore::apply_event(const StoreEvent& e, std::int64_t position) {
                 .run();
             counters.next_trade_id = std::max(counters.next_trade_id, ev.trade_id + 1);
             break;
+        }
         case book::EventType::Cancelled:
             s.cancel_order.bind(1, shard)
                 .bind(2, ev.order_id)
