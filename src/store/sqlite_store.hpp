@@ -36,6 +36,9 @@ class SqliteStore final : public Store {
     StoreLsn store_lsn() override;
     void apply(const StoreBatch& batch) override;
     StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) override;
+    void read_orders(const std::function<void(const StoredOrder&)>& visit) override;
+    void read_trades(const std::function<void(const StoredTrade&)>& visit) override;
+    std::string describe() const override;
 
   private:
     struct ShardCounters {

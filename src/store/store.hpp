@@ -1,11 +1,13 @@
 // The primary store's interface (design §1, §2, §4): the flush worker hands it batches of matcher
 // events in LSN order, each batch one transaction that also advances store_lsn, and recovery loads
 // from it every shard's matcher state at store_lsn so that only the WAL tail needs replaying.
-// Backends: SqliteStore (embedded default); PostgreSQL comes later behind this same interface.
+// Backends: SqliteStore (embedded default) and PostgresStore (production); open_store() picks one.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "book/event.hpp"
@@ -50,6 +52,45 @@ struct StoreState {
     std::vector<ShardState> shards;  // indexed by shard id
 };
 
+// Rows as the store holds them, for verification tools (verify-data, reconcile); not read on the
+// order path.
+enum class StoredOrderState : std::uint8_t { Open = 0, Filled = 1, Cancelled = 2 };
+
+struct StoredOrder {
+    ShardId shard = 0;
+    OrderId order_id = 0;
+    AccountId account = 0;
+    InstrumentId instrument = 0;
+    ClientOrderId client_order_id = 0;
+    Side side = Side::Buy;
+    Price price = 0;        // 0 for a market order
+    Quantity quantity = 0;  // as accepted
+    Quantity leaves = 0;
+    Quantity executed = 0;
+    StoredOrderState state = StoredOrderState::Open;
+    std::uint8_t flags = 0;
+    std::uint64_t priority = 0;
+    StoreLsn accepted_lsn = 0;
+    StoreLsn finished_lsn = 0;  // 0 while open
+};
+
+struct StoredTrade {
+    ShardId shard = 0;
+    TradeId trade_id = 0;
+    InstrumentId instrument = 0;
+    Price price = 0;
+    Quantity quantity = 0;
+    OrderId taker_order_id = 0;
+    AccountId taker_account = 0;
+    Side taker_side = Side::Buy;
+    OrderId maker_order_id = 0;
+    AccountId maker_account = 0;
+    Side maker_side = Side::Sell;
+    StoreLsn lsn = 0;
+    SequenceNumber seq = 0;
+    TimestampNs timestamp_ns = 0;
+};
+
 // Every store failure: the message names the database, the step and the backend's own words.
 class StoreError : public std::runtime_error {
   public:
@@ -77,6 +118,13 @@ class Store {
     // priority, the newest `client_order_id_window` finished orders oldest first, the id counters
     // and next seq. Throws StoreError when the store holds a shard at or above shard_count.
     virtual StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) = 0;
+
+    // Every order / trade row, ordered by (shard, id), in one read transaction each.
+    virtual void read_orders(const std::function<void(const StoredOrder&)>& visit) = 0;
+    virtual void read_trades(const std::function<void(const StoredTrade&)>& visit) = 0;
+
+    // Where the store lives, for messages: a file path, or the DSN without its password.
+    virtual std::string describe() const = 0;
 };
 
 }  // namespace exchanged::store
