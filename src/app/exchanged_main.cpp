@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,9 +37,14 @@
 #include "engine/shard_layout.hpp"
 #include "engine/shutdown_signal.hpp"
 #include "engine/startup.hpp"
+#include "engine/store_frontier.hpp"
+#include "engine/store_recovery.hpp"
 #include "net/gateway.hpp"
 #include "ops/logging.hpp"
 #include "ops/service_notifier.hpp"
+#include "store/event_feed.hpp"
+#include "store/flush_worker.hpp"
+#include "store/open_store.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -48,6 +54,7 @@ using exchanged::CliArgs;
 using exchanged::CliError;
 using exchanged::CliOption;
 namespace engine = exchanged::engine;
+namespace store = exchanged::store;
 namespace wal = exchanged::wal;
 
 constexpr CliOption kOptions[] = {
@@ -61,21 +68,6 @@ constexpr std::string_view kUsage =
 
 void print_usage(std::FILE* out) {
     std::fprintf(out, "%.*s", static_cast<int>(kUsage.size()), kUsage.data());
-}
-
-// With no WAL nothing can ever be durable until the store exists, so an ack point beyond `match`
-// for every order is refused at start-up; critical orders alone are refused per order (see
-// ShardRunner), which keeps the shipped hft profile serving.
-void check_reachable_ack_points(const engine::Config& config) {
-    if (config.persistence.enable_wal || config.persistence.ack_after == engine::AckPoint::Match) {
-        return;
-    }
-    throw engine::ConfigError(
-        config.source_path + ": [persistence] ack_after = " +
-            std::string(engine::to_string(config.persistence.ack_after)) +
-            " cannot be served with enable_wal = false until the store is built: nothing would "
-            "ever be acknowledged",
-        config.source_path, 0, "persistence", "ack_after");
 }
 
 engine::Config load_from_args(const CliArgs& args) {
@@ -92,9 +84,7 @@ engine::Config load_from_args(const CliArgs& args) {
     engine::ConfigOverrides overrides;
     overrides.data_dir = args.text("data-dir");
     overrides.listen = args.text("listen");
-    engine::Config config = engine::load_config(*path, overrides);
-    check_reachable_ack_points(config);
-    return config;
+    return engine::load_config(*path, overrides);
 }
 
 int check_config(const engine::Config& config) {
@@ -103,9 +93,23 @@ int check_config(const engine::Config& config) {
     return 0;
 }
 
-// Replays the WAL, with a progress line on stderr about every second of a long replay.
-engine::RecoveryResult replay(const engine::Config& config, const engine::ShardLayout& layout,
-                              bool salvage) {
+void create_data_dir(const std::filesystem::path& dir);
+
+// Opens and migrates the configured store. A store that cannot be opened stops start-up: recovery
+// needs its state, and the flush worker its connection.
+std::unique_ptr<store::Store> open_primary_store(const engine::Config& config) {
+    if (config.persistence.store == engine::StoreKind::Sqlite) {
+        create_data_dir(config.persistence.store_path.parent_path());
+    }
+    std::unique_ptr<store::Store> opened = store::open_store(engine::store_settings(config));
+    exchanged::ops::log_milestone("store: {} at LSN {}", opened->describe(), opened->store_lsn());
+    return opened;
+}
+
+// Loads the store's state and replays the WAL tail above it into the matchers and the store, with
+// a progress line about every second of a long replay.
+engine::StoreRecoveryResult replay(const engine::Config& config, const engine::ShardLayout& layout,
+                                   store::Store& primary, bool salvage) {
     engine::RecoveryOptions options;
     options.salvage = salvage;
     options.on_progress = [](const engine::RecoveryProgress& progress) {
@@ -117,7 +121,7 @@ engine::RecoveryResult replay(const engine::Config& config, const engine::ShardL
         exchanged::ops::service_notifier().progress(line, std::chrono::seconds(60));
     };
     try {
-        return engine::recover(config.persistence.wal_path, layout, options);
+        return engine::recover_from_store(primary, config.persistence.wal_path, layout, options);
     } catch (const std::invalid_argument& error) {
         // The loader checks what the matcher checks, so this means the two drifted apart.
         throw engine::ConfigError(config.source_path + ": " + error.what(), config.source_path, 0,
@@ -125,24 +129,57 @@ engine::RecoveryResult replay(const engine::Config& config, const engine::ShardL
     }
 }
 
+std::string describe_store_recovery(const engine::StoreRecoveryResult& result,
+                                    const store::Store& primary) {
+    return fmt::format(
+        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n",
+        primary.describe(), result.loaded_lsn, result.events_written, result.batches);
+}
+
+// Whether a data directory has never been served from: no SQLite store file and no WAL. Recovery
+// then has nothing to do and creates nothing.
+bool never_served(const engine::Config& config) {
+    std::error_code error;
+    const bool no_store = config.persistence.store == engine::StoreKind::Sqlite &&
+                          !std::filesystem::exists(config.persistence.store_path, error);
+    const bool no_wal = !config.persistence.enable_wal ||
+                        !std::filesystem::exists(config.persistence.wal_path, error);
+    return no_store && no_wal;
+}
+
 int recover(const engine::Config& config, bool salvage) {
-    if (!config.persistence.enable_wal) {
+    const engine::ShardLayout layout = engine::make_shard_layout(config);
+    if (never_served(config)) {
         std::printf(
-            "exchanged: recover: profile=%s: nothing to recover (enable_wal = false: the "
-            "profile keeps no WAL)\n",
-            config.profile.c_str());
+            "exchanged: recover: profile=%s: nothing to recover yet (no store at %s and no "
+            "WAL)\nexchanged: recover: ok\n",
+            config.profile.c_str(), config.persistence.store_path.c_str());
         return 0;
     }
-    const engine::ShardLayout layout = engine::make_shard_layout(config);
-    const engine::RecoveryResult result = replay(config, layout, salvage);
-    std::printf("exchanged: recover: profile=%s wal=%s\n%s", config.profile.c_str(),
-                config.persistence.wal_path.c_str(), engine::describe(result, layout).c_str());
-    if (result.ok() && result.records == 0 && result.log.end == wal::LogEnd::Clean) {
-        std::printf("exchanged: recover: nothing to recover yet (the WAL holds no records)\n");
+    std::unique_ptr<store::Store> primary = open_primary_store(config);
+    if (!config.persistence.enable_wal) {
+        // Still load the state: a store the layout cannot hold is worth finding now.
+        const engine::ReplayStart state = engine::load_from_store(*primary, layout);
+        std::printf(
+            "exchanged: recover: profile=%s: nothing to replay (enable_wal = false): the store "
+            "%s at LSN %llu is the durable state\nexchanged: recover: ok\n",
+            config.profile.c_str(), primary->describe().c_str(),
+            static_cast<unsigned long long>(state.after_lsn));
+        return 0;
     }
-    if (!result.ok()) {
-        std::printf("exchanged: recover: FAILED (%s)%s\n", engine::to_string(result.status),
-                    result.status == engine::RecoveryStatus::Corrupt
+    const engine::StoreRecoveryResult result = replay(config, layout, *primary, salvage);
+    std::printf("exchanged: recover: profile=%s wal=%s\n%s%s", config.profile.c_str(),
+                config.persistence.wal_path.c_str(),
+                describe_store_recovery(result, *primary).c_str(),
+                engine::describe(result.replay, layout).c_str());
+    if (result.replay.ok() && result.replay.records == 0 &&
+        result.replay.log.end == wal::LogEnd::Clean) {
+        std::printf("exchanged: recover: nothing to replay (the store holds every record)\n");
+    }
+    if (!result.replay.ok()) {
+        std::printf("exchanged: recover: FAILED (%s)%s\n",
+                    engine::to_string(result.replay.status),
+                    result.replay.status == engine::RecoveryStatus::Corrupt
                         ? "; --salvage skips the damage, losing the records in it"
                         : "");
         return 1;
@@ -203,20 +240,30 @@ class IoThreads {
     std::vector<std::thread> threads_;
 };
 
-// The books and the log to serve from: the shards, the log they append to, and the WAL writer
-// behind that log (null without a WAL).
+// The books and the log to serve from: the shards, the log they append to, the WAL writer behind
+// that log (null without a WAL), and the store's feeds and flush worker.
 struct Serving {
     const engine::ShardLayout& layout;
     std::vector<engine::Shard>& shards;
     const engine::CommandLog& log;
     wal::WalWriter* writer;
+    std::vector<store::EventFeed*> feeds;
+    store::FlushWorker& flush;
     std::string ready_text;
 };
+
+// How long a stop waits for the store to take the last batch. With a WAL nothing is lost when it
+// gives up (the next start replays the tail into the store); without one the records are lost, so
+// it waits longer.
+constexpr std::chrono::seconds kStoreDrainWithWal{5};
+constexpr std::chrono::seconds kStoreDrainWithoutWal{30};
 
 // Runs the order service and the gateway until SIGINT/SIGTERM (or a WAL failure), then drains.
 int run_service(const engine::Config& config, const Serving& serving,
                 std::atomic<engine::OrderService*>& durable_listener) {
-    engine::OrderService service(config, serving.layout, serving.shards, serving.log);
+    engine::OrderService service(config, serving.layout, serving.shards, serving.log,
+                                 engine::StoreLink{serving.feeds,
+                                                   &serving.flush.store_lsn_atomic()});
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::net::gateway_options(config.server, config.accounts);
@@ -224,12 +271,16 @@ int run_service(const engine::Config& config, const Serving& serving,
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), service);
     service.set_gateway(&gateway);
     durable_listener.store(&service, std::memory_order_release);
-    // On every way out, before the service goes, so that the writer's last callbacks (it commits
-    // on close) cannot reach a destroyed service.
+    // On every way out, before the service goes, so that the writer's and the flush worker's last
+    // callbacks cannot reach a destroyed service.
     struct ListenerReset {
         std::atomic<engine::OrderService*>& listener;
-        ~ListenerReset() { listener.store(nullptr, std::memory_order_release); }
-    } listener_reset{durable_listener};
+        store::FlushWorker& flush;
+        ~ListenerReset() {
+            flush.flush_and_stop(std::chrono::milliseconds(0));
+            listener.store(nullptr, std::memory_order_release);
+        }
+    } listener_reset{durable_listener, serving.flush};
     service.start();
     gateway.start();  // throws (exit 1) when the address cannot be bound
     IoThreads io_threads(io, config.server.io_threads);
@@ -241,13 +292,18 @@ int run_service(const engine::Config& config, const Serving& serving,
     exchanged::ops::service_notifier().stopping(
         signal_number == SIGINT ? "stopping: SIGINT received" : "stopping: SIGTERM received");
     const bool failed = g_wal_failed.load(std::memory_order_acquire);
-    // Stop taking orders, let the shards finish what is queued, make it durable, send the acks
-    // it covers, and only then end the sessions, so that a clean stop loses no reply.
+    // Stop taking orders, let the shards finish what is queued, make it durable, write it to the
+    // store, send the acks that covers, and only then end the sessions, so that a clean stop loses
+    // no reply.
     service.stop_accepting();
     service.drain_and_join();
     if (serving.writer != nullptr) {
         serving.writer->close();  // commits whatever was handed over, then stops the writer
     }
+    const bool stored = serving.flush.flush_and_stop(serving.writer != nullptr
+                                                         ? kStoreDrainWithWal
+                                                         : kStoreDrainWithoutWal);
+    const store::FlushStats flushed = serving.flush.stats();
     durable_listener.store(nullptr, std::memory_order_release);
     service.release_remaining();
     gateway.stop();
@@ -256,59 +312,118 @@ int run_service(const engine::Config& config, const Serving& serving,
         spdlog::error("exiting after a WAL failure: {}", serving.writer->failure());
         return 1;
     }
+    if (!stored && serving.writer == nullptr) {
+        spdlog::error(
+            "the store stayed unavailable: {} records acknowledged at match above store LSN {} "
+            "are lost (no WAL keeps them)",
+            flushed.uncommitted, flushed.store_lsn);
+        return 1;
+    }
+    if (!stored) {
+        spdlog::warn(
+            "the store stayed unavailable: it is at LSN {}; the WAL keeps the {} records above "
+            "it and the next start writes them",
+            flushed.store_lsn, flushed.uncommitted);
+    }
     const std::string closed =
         serving.writer == nullptr
-            ? std::string("no WAL")
-            : "WAL closed at durable LSN " + std::to_string(serving.writer->durable_lsn());
+            ? "no WAL; store at LSN " + std::to_string(flushed.store_lsn)
+            : "WAL closed at durable LSN " + std::to_string(serving.writer->durable_lsn()) +
+                  ", store at LSN " + std::to_string(flushed.store_lsn);
     exchanged::ops::log_milestone("{} received; clean exit ({})",
                                   signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed);
     return 0;
 }
 
-// enable_wal = false (hft): empty books, and a log that numbers commands but keeps nothing.
-int serve_without_wal(const engine::Config& config, const engine::ShardLayout& layout) {
-    engine::UnloggedCommandLog log;
+// One event feed per shard, sized by [persistence] store_queue_events.
+std::vector<std::unique_ptr<store::EventFeed>> make_feeds(const engine::Config& config,
+                                                         const engine::ShardLayout& layout) {
+    std::vector<std::unique_ptr<store::EventFeed>> feeds;
+    for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
+        feeds.push_back(std::make_unique<store::EventFeed>(config.persistence.store_queue_events));
+    }
+    return feeds;
+}
+
+std::vector<store::EventFeed*> pointers(const std::vector<std::unique_ptr<store::EventFeed>>& feeds) {
+    std::vector<store::EventFeed*> out;
+    for (const auto& feed : feeds) {
+        out.push_back(feed.get());
+    }
+    return out;
+}
+
+// The flush worker's options with the daemon's callbacks: wake the shards after each commit (and
+// recycle the WAL below the store), and log the store's outages.
+store::FlushOptions daemon_flush_options(const engine::Config& config,
+                                         const engine::CommandLog& log,
+                                         const std::vector<store::EventFeed*>& feeds,
+                                         wal::WalWriter* writer,
+                                         std::atomic<engine::OrderService*>& listener) {
+    store::FlushOptions options = engine::flush_options(config);
+    options.frontier = [&log, feeds] { return engine::store_frontier(log, feeds); };
+    options.on_committed = [writer, &listener](store::StoreLsn lsn) {
+        if (engine::OrderService* service = listener.load(std::memory_order_acquire)) {
+            service->notify_durable();
+        }
+        if (writer != nullptr) {
+            writer->release_below(lsn + 1);  // segments wholly in the store
+        }
+    };
+    options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+    options.info = [](const std::string& line) { spdlog::info("{}", line); };
+    return options;
+}
+
+// enable_wal = false (hft): the books the store holds, and a log that numbers commands (on from
+// the store's LSN) but keeps nothing: the store is the only durable copy.
+int serve_without_wal(const engine::Config& config, const engine::ShardLayout& layout,
+                      store::Store& primary) {
+    engine::ReplayStart state = engine::load_from_store(primary, layout);
+    engine::UnloggedCommandLog log(state.after_lsn + 1);
     std::vector<engine::Shard> shards;
     shards.reserve(layout.shard_count);
     for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
-        shards.emplace_back(layout.make_matcher(id), log, engine::ShardOptions{id, 0, 1});
+        shards.emplace_back(std::move(state.matchers[id]), log,
+                            engine::ShardOptions{id, 0, state.next_seq[id]});
     }
     exchanged::ops::log_milestone(
-        "no WAL (enable_wal = false): starting with empty books; nothing is durable until the "
-        "store exists");
-    if (config.critical_ack_after() != engine::AckPoint::Match) {
-        const exchanged::Quantity threshold = config.safety.critical_order_threshold;
-        const std::string above =
-            threshold > 0 ? " and orders above quantity " + std::to_string(threshold) : "";
-        spdlog::warn(
-            "critical orders (liquidations{}) wait for the store, which is not built yet: they "
-            "are refused as unavailable",
-            above);
-    }
-    std::atomic<engine::OrderService*> no_listener{nullptr};
-    return run_service(config, Serving{layout, shards, log, nullptr, "wal=off"}, no_listener);
+        "no WAL (enable_wal = false): books loaded from the store at LSN {}; acks at match may "
+        "be lost up to the unflushed batch ({} records or {} ms)",
+        state.after_lsn, config.persistence.store_batch_size,
+        config.persistence.store_batch_timeout_ms);
+    const auto feeds = make_feeds(config, layout);
+    std::atomic<engine::OrderService*> listener{nullptr};
+    store::FlushWorker flush(primary, pointers(feeds),
+                             daemon_flush_options(config, log, pointers(feeds), nullptr, listener));
+    flush.start();
+    return run_service(config,
+                       Serving{layout, shards, log, nullptr, pointers(feeds), flush,
+                               "wal=off store_lsn=" + std::to_string(state.after_lsn)},
+                       listener);
 }
 
 int serve(const engine::Config& config, bool salvage) {
     create_data_dir(config.server.data_dir);
     exchanged::ops::configure_logging(config.logging);  // a relative file is in data_dir
-    check_reachable_ack_points(config);
     const engine::ShardLayout layout = engine::make_shard_layout(config);
+    std::unique_ptr<store::Store> primary = open_primary_store(config);
     if (!config.persistence.enable_wal) {
-        return serve_without_wal(config, layout);
+        return serve_without_wal(config, layout, *primary);
     }
-    engine::RecoveryResult recovered = replay(config, layout, salvage);
-    if (!recovered.ok()) {
-        std::string report = engine::describe(recovered, layout);
+    engine::StoreRecoveryResult recovered = replay(config, layout, *primary, salvage);
+    if (!recovered.replay.ok()) {
+        std::string report = engine::describe(recovered.replay, layout);
         if (!report.empty() && report.back() == '\n') {
             report.pop_back();  // the log adds its own
         }
         spdlog::error("recovery failed; not starting\n{}", report);
         return 1;
     }
-    exchanged::ops::log_milestone("recovered {} records (log {}) in {:.3f} s", recovered.records,
-                                  wal::to_string(recovered.log.end),
-                                  std::chrono::duration<double>(recovered.elapsed).count());
+    exchanged::ops::log_milestone(
+        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s",
+        recovered.loaded_lsn, recovered.replay.records, wal::to_string(recovered.replay.log.end),
+        std::chrono::duration<double>(recovered.replay.elapsed).count());
 
     // The WAL calls back into the service, which exists only after the writer: through this.
     std::atomic<engine::OrderService*> durable_listener{nullptr};
@@ -334,23 +449,31 @@ int serve(const engine::Config& config, bool salvage) {
     create_data_dir(config.persistence.wal_path.parent_path());
     wal::UringStorage storage(config.persistence.wal_path.string());
     wal::WalWriter writer(storage, wal_opts);
-    if (writer.next_lsn() != recovered.next_lsn) {
+    const wal::Lsn expected_next = recovered.replay.next_lsn;
+    if (writer.next_lsn() != expected_next) {
         throw std::runtime_error("the WAL changed during recovery: replay ended before LSN " +
-                                 std::to_string(recovered.next_lsn) + ", the writer opened at " +
+                                 std::to_string(expected_next) + ", the writer opened at " +
                                  std::to_string(writer.next_lsn()));
     }
+    // The store now holds the whole log: what lies wholly below it can go.
+    writer.release_below(primary->store_lsn() + 1);
     engine::WalCommandLog log(writer);
     std::vector<engine::Shard> shards;
     shards.reserve(layout.shard_count);
     for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
         const engine::ShardOptions options{id, engine::checkpoint_every(config),
-                                           recovered.shards[id].next_seq};
-        shards.emplace_back(std::move(recovered.matchers[id]), log, options);
+                                           recovered.replay.shards[id].next_seq};
+        shards.emplace_back(std::move(recovered.replay.matchers[id]), log, options);
     }
-    return run_service(
-        config,
-        Serving{layout, shards, log, &writer, "next_lsn=" + std::to_string(recovered.next_lsn)},
-        durable_listener);
+    const auto feeds = make_feeds(config, layout);
+    store::FlushWorker flush(
+        *primary, pointers(feeds),
+        daemon_flush_options(config, log, pointers(feeds), &writer, durable_listener));
+    flush.start();
+    return run_service(config,
+                       Serving{layout, shards, log, &writer, pointers(feeds), flush,
+                               "next_lsn=" + std::to_string(expected_next)},
+                       durable_listener);
 }
 
 int run(int argc, char** argv) {

@@ -36,6 +36,8 @@ class CommandLog {
     virtual bool running() const noexcept = 0;
     // Whether durable_lsn() can ever move: false when nothing is persisted.
     virtual bool persists() const noexcept = 0;
+    // The LSN the next append will get at the earliest: every LSN below it has been handed out.
+    virtual wal::Lsn next_lsn() const noexcept = 0;
 };
 
 class WalCommandLog final : public CommandLog {
@@ -51,6 +53,7 @@ class WalCommandLog final : public CommandLog {
     bool failed() const noexcept override { return writer_.state() == wal::WalState::Failed; }
     bool running() const noexcept override { return writer_.state() == wal::WalState::Running; }
     bool persists() const noexcept override { return true; }
+    wal::Lsn next_lsn() const noexcept override { return writer_.next_lsn(); }
 
   private:
     wal::WalWriter& writer_;
@@ -58,6 +61,9 @@ class WalCommandLog final : public CommandLog {
 
 class UnloggedCommandLog final : public CommandLog {
   public:
+    // `first_lsn` continues the numbering of what the store already holds.
+    explicit UnloggedCommandLog(wal::Lsn first_lsn = 1) : next_lsn_(first_lsn) {}
+
     wal::AppendResult try_append(std::uint16_t /*type*/,
                                  std::span<const std::byte> /*payload*/) noexcept override {
         return {wal::AppendStatus::Ok, next_lsn_.fetch_add(1, std::memory_order_relaxed)};
@@ -67,10 +73,13 @@ class UnloggedCommandLog final : public CommandLog {
     bool failed() const noexcept override { return false; }
     bool running() const noexcept override { return true; }
     bool persists() const noexcept override { return false; }
+    wal::Lsn next_lsn() const noexcept override {
+        return next_lsn_.load(std::memory_order_seq_cst);
+    }
 
   private:
     // Shared by the shards: one order over all of them, as a WAL's LSNs are.
-    std::atomic<wal::Lsn> next_lsn_{1};
+    std::atomic<wal::Lsn> next_lsn_;
 };
 
 }  // namespace exchanged::engine

@@ -93,6 +93,9 @@ struct PersistenceConfig {
     // default to batch_size and batch_timeout_ms.
     std::uint32_t store_batch_size = 1000;
     std::uint32_t store_batch_timeout_ms = 50;
+    // Matcher events each shard can hand to the flush worker before it waits for the store
+    // (about 128 bytes each, allocated at start).
+    std::uint32_t store_queue_events = 1u << 18;
 };
 
 struct SafetyConfig {

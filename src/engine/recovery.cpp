@@ -2,7 +2,9 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -29,8 +31,13 @@ std::string hex(std::uint64_t value) {
 class Replayer {
   public:
     Replayer(const ShardLayout& layout, const RecoveryOptions& options, RecoveryResult& result,
-             Clock::time_point start)
-        : layout_(layout), options_(options), result_(result), start_(start) {
+             Clock::time_point start, const ReplayEventSink& on_events)
+        : layout_(layout),
+          options_(options),
+          result_(result),
+          start_(start),
+          start_lsn_(result.last_lsn),
+          on_events_(on_events) {
         events_.reserve(256);
         last_progress_ = start;
     }
@@ -42,11 +49,15 @@ class Replayer {
         if (record.lsn != result_.last_lsn + 1) {
             if (!options_.salvage) {
                 // The scanner guarantees contiguity within the log, so this is where the log
-                // starts: segments below it were released, which needs a store to start from.
+                // starts: segments below it were released before the store held them.
                 return stop(RecoveryStatus::BadRecord,
-                            "the log starts at LSN " + std::to_string(record.lsn) +
-                                ", but until the store exists recovery needs every record from "
-                                "LSN 1");
+                            "the WAL starts at LSN " + std::to_string(record.lsn) +
+                                ", but replay needs every record from LSN " +
+                                std::to_string(start_lsn_ + 1) +
+                                (start_lsn_ == 0 ? std::string(" (the store is empty)")
+                                                 : " (the store holds up to LSN " +
+                                                       std::to_string(start_lsn_) + ")") +
+                                ": records are missing");
             }
             records_lost_ = true;
         }
@@ -135,6 +146,9 @@ class Replayer {
         }
         events_.clear();
         result_.matchers[decoded.shard].apply(command, events_);
+        if (on_events_) {
+            on_events_(record.lsn, decoded.shard, command.flags, events_);
+        }
         shard.next_seq = command.seq + 1;
         ++shard.commands;
         ++result_.commands;
@@ -185,18 +199,36 @@ class Replayer {
     const RecoveryOptions& options_;
     RecoveryResult& result_;
     const Clock::time_point start_;
+    const wal::Lsn start_lsn_;
+    const ReplayEventSink& on_events_;
     Clock::time_point last_progress_;
     bool records_lost_ = false;  // salvage skipped damage somewhere before the current record
     std::vector<book::Event> events_;
 };
 
-RecoveryResult empty_result(const ShardLayout& layout) {
+RecoveryResult start_result(const ShardLayout& layout, ReplayStart start) {
     RecoveryResult result;
     result.shards.resize(layout.shard_count);
-    result.matchers.reserve(layout.shard_count);
-    for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
-        result.matchers.push_back(layout.make_matcher(shard));
+    if (start.matchers.empty()) {
+        result.matchers.reserve(layout.shard_count);
+        for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
+            result.matchers.push_back(layout.make_matcher(shard));
+        }
+    } else {
+        if (start.matchers.size() != layout.shard_count) {
+            throw std::invalid_argument("replay start has " +
+                                        std::to_string(start.matchers.size()) +
+                                        " matchers for " + std::to_string(layout.shard_count) +
+                                        " shards");
+        }
+        result.matchers = std::move(start.matchers);
     }
+    for (ShardId shard = 0; shard < start.next_seq.size() && shard < layout.shard_count;
+         ++shard) {
+        result.shards[shard].next_seq = start.next_seq[shard];
+    }
+    result.last_lsn = start.after_lsn;
+    result.next_lsn = start.after_lsn + 1;
     return result;
 }
 
@@ -216,13 +248,16 @@ const char* to_string(RecoveryStatus status) {
     return "?";
 }
 
-RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
-                       const RecoveryOptions& options) {
-    const Clock::time_point start = Clock::now();
-    RecoveryResult result = empty_result(layout);
-    Replayer replayer(layout, options, result, start);
+RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
+                          const RecoveryOptions& options, ReplayStart start,
+                          const ReplayEventSink& on_events) {
+    const Clock::time_point begin = Clock::now();
+    RecoveryResult result = start_result(layout, std::move(start));
+    const wal::Lsn after_lsn = result.last_lsn;
+    Replayer replayer(layout, options, result, begin, on_events);
     wal::ScanOptions scan_options;
     scan_options.salvage = options.salvage;
+    scan_options.from_lsn = after_lsn + 1;
     result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
         replayer.on_record(record);
     });
@@ -230,22 +265,47 @@ RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
         result.status = RecoveryStatus::Corrupt;
         result.error = result.log.error;
     }
-    result.next_lsn = result.ok() ? result.log.next_lsn : 0;
-    result.elapsed = Clock::now() - start;
+    if (result.ok() && after_lsn > 0 && result.log.next_lsn <= after_lsn) {
+        // Appending would reuse LSNs the store already holds.
+        result.status = RecoveryStatus::BadRecord;
+        result.error = "the WAL ends before LSN " + std::to_string(result.log.next_lsn) +
+                       " but the store holds records up to LSN " + std::to_string(after_lsn) +
+                       ": the WAL directory was replaced or lost records the store has";
+    }
+    result.next_lsn = result.ok() ? std::max(result.log.next_lsn, after_lsn + 1) : 0;
+    result.elapsed = Clock::now() - begin;
     return result;
+}
+
+RecoveryResult replay_log(const std::filesystem::path& wal_dir, const ShardLayout& layout,
+                          const RecoveryOptions& options, ReplayStart start,
+                          const ReplayEventSink& on_events) {
+    std::error_code error;
+    if (!std::filesystem::exists(wal_dir, error)) {
+        const Clock::time_point begin = Clock::now();
+        RecoveryResult result = start_result(layout, std::move(start));
+        if (result.last_lsn > 0) {
+            result.status = RecoveryStatus::BadRecord;
+            result.error = "the WAL directory " + wal_dir.string() +
+                           " does not exist but the store holds records up to LSN " +
+                           std::to_string(result.last_lsn);
+            result.next_lsn = 0;
+        }
+        result.elapsed = Clock::now() - begin;
+        return result;
+    }
+    wal::UringStorage storage(wal_dir.string());
+    return replay_log(storage, layout, options, std::move(start), on_events);
+}
+
+RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
+                       const RecoveryOptions& options) {
+    return replay_log(storage, layout, options, ReplayStart{}, nullptr);
 }
 
 RecoveryResult recover(const std::filesystem::path& wal_dir, const ShardLayout& layout,
                        const RecoveryOptions& options) {
-    std::error_code error;
-    if (!std::filesystem::exists(wal_dir, error)) {
-        const Clock::time_point start = Clock::now();
-        RecoveryResult result = empty_result(layout);
-        result.elapsed = Clock::now() - start;
-        return result;
-    }
-    wal::UringStorage storage(wal_dir.string());
-    return recover(storage, layout, options);
+    return replay_log(wal_dir, layout, options, ReplayStart{}, nullptr);
 }
 
 }  // namespace exchanged::engine

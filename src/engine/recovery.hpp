@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,28 @@ struct RecoveryResult {
 
     bool ok() const { return status == RecoveryStatus::Ok; }
 };
+
+// Where a replay starts: after `after_lsn`, from these matchers and seqs (a state loaded from the
+// store). The default is the empty state before LSN 1.
+struct ReplayStart {
+    wal::Lsn after_lsn = 0;
+    std::vector<book::Matcher> matchers;       // by shard id; empty: fresh ones from the layout
+    std::vector<SequenceNumber> next_seq;      // by shard id; empty: all 1
+};
+
+// Receives the events each replayed command produced, in LSN order (recovery into the store).
+using ReplayEventSink = std::function<void(wal::Lsn lsn, ShardId shard, std::uint8_t order_flags,
+                                           std::span<const book::Event> events)>;
+
+// Replays the records of `storage` above start.after_lsn. The log must reach back to
+// after_lsn + 1 and must not end before after_lsn (BadRecord otherwise: records are missing, or
+// the store holds records this log lost).
+RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
+                          const RecoveryOptions& options, ReplayStart start,
+                          const ReplayEventSink& on_events);
+RecoveryResult replay_log(const std::filesystem::path& wal_dir, const ShardLayout& layout,
+                          const RecoveryOptions& options, ReplayStart start,
+                          const ReplayEventSink& on_events);
 
 // Replays the log in `storage`. Throws wal::WalError when the storage itself fails and
 // std::invalid_argument when the layout cannot build a matcher; everything wrong with the log's

@@ -1,5 +1,8 @@
 #include "engine/startup.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 namespace exchanged::engine {
 
 std::uint64_t checkpoint_every(const Config& config) {
@@ -12,6 +15,26 @@ wal::WalOptions wal_options(const Config& config, bool salvage) {
     options.batch_size = config.persistence.batch_size;
     options.batch_timeout_ms = config.persistence.batch_timeout_ms;
     options.salvage = salvage;
+    return options;
+}
+
+store::StoreSettings store_settings(const Config& config) {
+    store::StoreSettings settings;
+    settings.backend = config.persistence.store == StoreKind::Postgresql
+                           ? store::Backend::Postgresql
+                           : store::Backend::Sqlite;
+    settings.sqlite_path = config.persistence.store_path;
+    settings.postgresql_dsn = config.persistence.store_dsn;
+    settings.audit_log = config.safety.enable_audit_log;
+    return settings;
+}
+
+store::FlushOptions flush_options(const Config& config) {
+    store::FlushOptions options;
+    options.batch_lsns = config.persistence.store_batch_size;
+    options.batch_timeout = std::chrono::milliseconds(config.persistence.store_batch_timeout_ms);
+    // Catching up after a stall: large transactions, but bounded so one commit stays short.
+    options.max_batch_lsns = std::max<std::uint32_t>(config.persistence.store_batch_size * 16, 65536);
     return options;
 }
 

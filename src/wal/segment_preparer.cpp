@@ -84,6 +84,18 @@ void SegmentPreparer::run() {
                    !to_remove_.empty();
         });
         if (stop_) {
+            // Released segments still go, so that a close right after release_below() leaves
+            // the log as released; a failure here only leaves an obsolete file for the next
+            // start's release to remove.
+            std::vector<std::string> remaining;
+            remaining.swap(to_remove_);
+            lock.unlock();
+            for (const std::string& name : remaining) {
+                try {
+                    storage_.remove(name);
+                } catch (const WalError&) {
+                }
+            }
             return;
         }
         std::vector<std::string> remove_now;

@@ -120,7 +120,7 @@ TEST_CASE("exchanged serves orders, fills, and keeps them across a restart", "[e
 
     Started again = test::serve_daemon(dir, config, "second.out");
     INFO(again.daemon->output());
-    CHECK(again.daemon->output().find("recovered 4 records") != std::string::npos);
+    CHECK(again.daemon->output().find("recovered from the store at LSN 4 plus 0 WAL records") != std::string::npos);
     std::optional<Client> alice_client(std::in_place, again.port);
     Client& alice = *alice_client;
     alice.login("alice", "alice-secret");

@@ -20,7 +20,8 @@ std::uint32_t account_slots(const Config& config) {
 }  // namespace
 
 OrderService::OrderService(const Config& config, const ShardLayout& layout,
-                           std::vector<Shard>& shards, const CommandLog& log)
+                           std::vector<Shard>& shards, const CommandLog& log,
+                           const StoreLink& store)
     : layout_(layout),
       log_(log),
       self_trade_(account_slots(config), book::SelfTradePrevention::CancelResting),
@@ -39,6 +40,11 @@ OrderService::OrderService(const Config& config, const ShardLayout& layout,
         options.pin_cpu = config.server.pin_cpus;
         options.cpu = static_cast<int>(shard.id() % cores);
         options.critical_order_threshold = config.safety.critical_order_threshold;
+        if (!store.feeds.empty()) {
+            options.feed = store.feeds.at(shard.id());
+            options.store_lsn = store.store_lsn;
+            options.sync_all_trades = config.safety.sync_all_trades;
+        }
         runners_.push_back(std::make_unique<ShardRunner>(
             shard, *this, log, config.persistence.ack_after, config.critical_ack_after(), options));
     }
@@ -65,6 +71,16 @@ void OrderService::release_remaining() {
     for (auto& runner : runners_) {
         runner->release_remaining();
     }
+}
+
+ShardRunnerStats OrderService::runner_stats() const {
+    ShardRunnerStats total;
+    for (const auto& runner : runners_) {
+        const ShardRunnerStats one = runner->stats();
+        total.refused_store_behind += one.refused_store_behind;
+        total.feed_full_waits += one.feed_full_waits;
+    }
+    return total;
 }
 
 void OrderService::notify_durable() {

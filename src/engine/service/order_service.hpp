@@ -24,11 +24,19 @@
 
 namespace exchanged::engine {
 
+// The primary store as the shards see it: one event feed per shard (by shard id) and the flush
+// worker's committed LSN. Empty when the service runs without a store (tests).
+struct StoreLink {
+    std::vector<store::EventFeed*> feeds;
+    const std::atomic<std::uint64_t>* store_lsn = nullptr;
+};
+
 class OrderService final : public net::OrderSink, public ReplySink {
   public:
-    // `shards` (by shard id), `log` and `layout` must outlive the service.
+    // `shards` (by shard id), `log`, `layout` and the store link's targets must outlive the
+    // service.
     OrderService(const Config& config, const ShardLayout& layout, std::vector<Shard>& shards,
-                 const CommandLog& log);
+                 const CommandLog& log, const StoreLink& store = {});
     ~OrderService() override;
 
     // Where replies go; set before start(). Replies produced before it is set are dropped.
@@ -40,8 +48,11 @@ class OrderService final : public net::OrderSink, public ReplySink {
     void drain_and_join();
     // After the WAL closed (everything handed to it is durable): sends what the gates still hold.
     void release_remaining();
-    // From the WAL's on_durable callback: shard threads holding replies may release them.
+    // From the WAL's on_durable callback and the flush worker's commits: shard threads holding
+    // replies may release them.
     void notify_durable();
+    // Summed over the shards (any thread).
+    ShardRunnerStats runner_stats() const;
 
     // net::OrderSink, on io threads.
     net::SubmitResult submit(net::SessionId session, AccountId account,

@@ -1,7 +1,9 @@
 #include "engine/service/release_gate.hpp"
 
 #include <cassert>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace exchanged::engine {
 
@@ -56,12 +58,14 @@ net::Message reply_for(const book::Event& e, const ReplyOrigin& origin) {
     return rejected(e, origin);
 }
 
-ReleaseGate::ReleaseGate(ReplySink& sink, const CommandLog& log, AckPoint normal, AckPoint critical,
-                         std::size_t capacity)
+ReleaseGate::ReleaseGate(ReplySink& sink, const CommandLog& log,
+                         const std::atomic<std::uint64_t>* store_lsn, AckPoint normal,
+                         AckPoint critical, std::size_t capacity)
     : sink_(sink),
       log_(log),
-      gate_normal_(normal != AckPoint::Match),
-      gate_critical_(critical != AckPoint::Match),
+      store_lsn_(store_lsn),
+      normal_(normal),
+      critical_(critical),
       ring_(capacity) {
     if (capacity == 0) {
         throw std::invalid_argument("release gate capacity must be above 0");
@@ -71,9 +75,15 @@ ReleaseGate::ReleaseGate(ReplySink& sink, const CommandLog& log, AckPoint normal
 void ReleaseGate::push(const ShardEvent& event, const ReplyOrigin& origin) {
     const book::Event& e = event.event;
     const bool critical = origin.critical || e.critical;
+    AckPoint point = critical ? critical_ : normal_;
+    if (origin.store_sync) {
+        point = AckPoint::Store;
+    }
     // Refusals before logging (lsn 0) promise nothing, so they need no durable point.
-    const bool gated = event.lsn != 0 && (critical ? gate_critical_ : gate_normal_);
-    queue(event.lsn, gated, false, origin.session, reply_for(e, origin));
+    if (event.lsn == 0) {
+        point = AckPoint::Match;
+    }
+    queue(event.lsn, point, false, origin.session, reply_for(e, origin));
     if (e.type == book::EventType::Trade) {
         // The resting side: its owner may be on any session of its account, or on none.
         const net::Fill maker{opposite(e.side), e.instrument,
@@ -81,30 +91,30 @@ void ReleaseGate::push(const ShardEvent& event, const ReplyOrigin& origin) {
                               e.trade_id,       e.price,
                               e.quantity,       e.maker_leaves,
                               e.timestamp_ns,   net::Liquidity::Maker};
-        queue(event.lsn, gated, true, e.maker_account, maker);
+        queue(event.lsn, point, true, e.maker_account, maker);
     }
 }
 
 void ReleaseGate::push_reply(wal::Lsn after, net::SessionId session, const net::Message& message) {
-    queue(after, gate_normal_ && after != 0, false, session, message);
+    queue(after, after != 0 ? normal_ : AckPoint::Match, false, session, message);
 }
 
-void ReleaseGate::queue(wal::Lsn lsn, bool gated, bool to_account, std::uint64_t target,
+void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
                         const net::Message& message) {
-    if (count_ == 0 && !gated) {
+    if (count_ == 0 && point == AckPoint::Match) {
         send(to_account, target, message);
         return;
     }
     if (count_ == ring_.size()) {
         make_room();
     }
-    if (count_ == 0 && (!gated || lsn <= log_.durable_lsn())) {
+    if (count_ == 0 && lsn <= reached(point, points())) {
         send(to_account, target, message);
         return;
     }
     Held& slot = ring_[(head_ + count_) % ring_.size()];
     slot.lsn = lsn;
-    slot.gated = gated;
+    slot.point = point;
     slot.to_account = to_account;
     slot.target = target;
     slot.message = message;
@@ -120,30 +130,49 @@ void ReleaseGate::send(bool to_account, std::uint64_t target, const net::Message
     }
 }
 
-bool ReleaseGate::ready(const Held& held, wal::Lsn durable, bool failed) const {
-    return !held.gated || held.lsn <= durable || failed;
+ReleaseGate::Points ReleaseGate::points() const {
+    Points out;
+    out.durable = log_.durable_lsn();
+    out.stored = store_lsn_ != nullptr ? store_lsn_->load(std::memory_order_acquire) : out.durable;
+    out.failed = log_.failed();
+    return out;
+}
+
+wal::Lsn ReleaseGate::reached(AckPoint point, const Points& points) {
+    switch (point) {
+        case AckPoint::Match:
+            return ~wal::Lsn{0};
+        case AckPoint::Wal:
+            return points.durable;
+        case AckPoint::Store:
+            return points.stored;
+    }
+    return 0;
+}
+
+bool ReleaseGate::ready(const Held& held, const Points& points) {
+    return held.lsn <= reached(held.point, points) || points.failed;
 }
 
 bool ReleaseGate::has_ready() const {
     if (count_ == 0) {
         return false;
     }
-    return ready(ring_[head_], log_.durable_lsn(), log_.failed());
+    return ready(ring_[head_], points());
 }
 
 std::size_t ReleaseGate::release() {
     if (count_ == 0) {
         return 0;
     }
-    const wal::Lsn durable = log_.durable_lsn();
-    const bool failed = log_.failed();
+    const Points now = points();
     std::size_t sent = 0;
     while (count_ > 0) {
         Held& held = ring_[head_];
-        if (!ready(held, durable, failed)) {
+        if (!ready(held, now)) {
             break;
         }
-        if (held.gated && held.lsn > durable) {
+        if (held.lsn > reached(held.point, now)) {
             // The log failed before this record was durable: it was never acknowledged and must
             // not be now; the daemon is going down and recovery decides what survived.
             ++stats_.dropped;
@@ -164,9 +193,17 @@ void ReleaseGate::make_room() {
         if (count_ < ring_.size()) {
             return;
         }
+        const Held& head = ring_[head_];
+        if (head.point == AckPoint::Store && store_lsn_ != nullptr) {
+            // The flush worker commits it unless the store is down; the shard waits meanwhile
+            // (its queue fills and new orders are refused as busy), as acks that wait for the
+            // store must.
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+            continue;
+        }
         // Every held record was handed to the WAL, so it becomes durable unless the log fails;
         // either way wait_durable returns and release() then makes progress.
-        const wal::Lsn head_lsn = ring_[head_].lsn;
+        const wal::Lsn head_lsn = head.lsn;
         if (!log_.wait_durable(head_lsn)) {
             release();
             if (count_ == ring_.size()) {

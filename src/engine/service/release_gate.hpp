@@ -4,10 +4,12 @@
 //
 // Replies leave in the order they were produced: a reply that need not wait still queues behind
 // one that must while the FIFO is not empty, so a client never sees a later ack before an earlier
-// one of the same shard. A gated reply is released once the log's durable_lsn covers its LSN.
-// There is no store yet, so the "store" point is the WAL's durable point too.
+// one of the same shard. A reply gated at `wal` is released once the log's durable_lsn covers its
+// LSN, one gated at `store` once the flush worker's store_lsn does. Without a store (tests) the
+// store point is the log's durable point.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -34,6 +36,8 @@ struct ReplyOrigin {
     net::MessageType request_type = net::MessageType::NewOrder;
     std::uint64_t client_request_id = 0;  // Cancel, Replace, MassCancel
     bool critical = false;                // a liquidation, or above critical_order_threshold
+    bool store_sync = false;              // traded under sync_all_trades: every reply waits for
+                                          // the store
 };
 
 struct ReleaseGateStats {
@@ -44,9 +48,10 @@ struct ReleaseGateStats {
 
 class ReleaseGate {
   public:
-    // `capacity` replies can wait at once; a full gate makes the shard thread wait for the WAL.
-    ReleaseGate(ReplySink& sink, const CommandLog& log, AckPoint normal, AckPoint critical,
-                std::size_t capacity);
+    // `capacity` replies can wait at once; a full gate makes the shard thread wait for the point
+    // its oldest reply needs. `store_lsn` is the flush worker's (null: no store).
+    ReleaseGate(ReplySink& sink, const CommandLog& log, const std::atomic<std::uint64_t>* store_lsn,
+                AckPoint normal, AckPoint critical, std::size_t capacity);
 
     // Translates one shard event into its replies and queues or sends them.
     void push(const ShardEvent& event, const ReplyOrigin& origin);
@@ -63,22 +68,31 @@ class ReleaseGate {
   private:
     struct Held {
         wal::Lsn lsn = 0;
-        bool gated = false;
+        AckPoint point = AckPoint::Match;
         bool to_account = false;
         std::uint64_t target = 0;  // a session id, or an account id when to_account
         net::Message message;
     };
 
-    void queue(wal::Lsn lsn, bool gated, bool to_account, std::uint64_t target,
+    struct Points {
+        wal::Lsn durable = 0;
+        wal::Lsn stored = 0;
+        bool failed = false;
+    };
+
+    void queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
                const net::Message& message);
     void send(bool to_account, std::uint64_t target, const net::Message& message);
-    bool ready(const Held& held, wal::Lsn durable, bool failed) const;
+    Points points() const;
+    static wal::Lsn reached(AckPoint point, const Points& points);
+    static bool ready(const Held& held, const Points& points);
     void make_room();
 
     ReplySink& sink_;
     const CommandLog& log_;
-    const bool gate_normal_;
-    const bool gate_critical_;
+    const std::atomic<std::uint64_t>* store_lsn_;
+    const AckPoint normal_;
+    const AckPoint critical_;
     std::vector<Held> ring_;  // allocated once
     std::size_t head_ = 0;
     std::size_t count_ = 0;

@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <array>
+#include <span>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -42,11 +44,18 @@ ShardRunner::ShardRunner(Shard& shard, ReplySink& sink, const CommandLog& log, A
                          AckPoint critical, const ShardRunnerOptions& options)
     : shard_(shard),
       options_(options),
-      refuse_critical_(critical != AckPoint::Match && !log.persists()),
+      refuse_critical_(critical != AckPoint::Match && !log.persists() && options.feed == nullptr),
+      log_(log),
       queue_(options.queue_capacity, 0, options.producers),
-      gate_(sink, log, normal, critical, options.gate_capacity) {
+      gate_(sink, log, options.store_lsn, normal, critical, options.gate_capacity) {
     // A command's events: accepted, trades, a cancel. Sweeps of many makers grow it once.
     events_.reserve(256);
+    store_events_.reserve(256);
+}
+
+ShardRunnerStats ShardRunner::stats() const {
+    return {refused_store_behind_.load(std::memory_order_relaxed),
+            feed_full_waits_.load(std::memory_order_relaxed)};
 }
 
 ShardRunner::~ShardRunner() {
@@ -160,14 +169,68 @@ void ShardRunner::handle(const ShardRequest& request) {
     events_.clear();
     if (origin.critical && refuse_critical_) {
         Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (!feed_has_room()) {
+        refused_store_behind_.fetch_add(1, std::memory_order_relaxed);
+        Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (options_.feed != nullptr) {
+        options_.feed->set_in_flight(log_.next_lsn());
+        shard_.process(command, now_ns(), events_);
+        feed_store(command);
+        options_.feed->set_in_flight(store::EventFeed::kIdle);
     } else {
         shard_.process(command, now_ns(), events_);
     }
+    bool traded = false;
+    if (options_.sync_all_trades) {
+        for (const ShardEvent& event : events_) {
+            traded = traded || event.event.type == book::EventType::Trade;
+        }
+    }
+    origin.store_sync = traded;
     for (const ShardEvent& event : events_) {
         if (event.lsn > last_lsn_) {
             last_lsn_ = event.lsn;
         }
         gate_.push(event, origin);
+    }
+}
+
+// A command's events must fit in the feed; a command is only taken when a few thousand events
+// fit, so that only a rare giant (a sweep or mass cancel of thousands of orders) ever waits.
+bool ShardRunner::feed_has_room() const {
+    if (options_.feed == nullptr) {
+        return true;
+    }
+    const std::size_t reserve = std::min<std::size_t>(4096, options_.feed->capacity() / 4);
+    return options_.feed->free_space() >= reserve;
+}
+
+void ShardRunner::feed_store(const book::Command& command) {
+    store_events_.clear();
+    for (const ShardEvent& event : events_) {
+        if (event.lsn != 0) {
+            store_events_.push_back(
+                store::StoreEvent{event.lsn, shard_.id(), command.flags, event.event});
+        }
+    }
+    if (store_events_.empty()) {
+        return;
+    }
+    // Usually one push. A giant (a mass cancel or sweep of more orders than the feed holds) goes
+    // in pieces: the flush worker stages what it takes, so the rest finds room.
+    std::span<const store::StoreEvent> rest(store_events_);
+    bool waited = false;
+    while (!rest.empty()) {
+        const std::size_t room = std::min(rest.size(), options_.feed->free_space());
+        if (room > 0 && options_.feed->try_push(rest.first(room))) {
+            rest = rest.subspan(room);
+            continue;
+        }
+        waited = true;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    if (waited) {
+        feed_full_waits_.fetch_add(1, std::memory_order_relaxed);
     }
 }
 

@@ -16,6 +16,7 @@
 #include "engine/service/release_gate.hpp"
 #include "engine/service/shard_queue.hpp"
 #include "engine/shard.hpp"
+#include "store/event_feed.hpp"
 
 namespace exchanged::engine {
 
@@ -26,6 +27,16 @@ struct ShardRunnerOptions {
     bool pin_cpu = false;
     int cpu = 0;
     Quantity critical_order_threshold = 0;  // 0: only liquidations are critical
+    // Where the shard's events go to the store (null: no store), and the store's committed LSN
+    // for replies that wait for it.
+    store::EventFeed* feed = nullptr;
+    const std::atomic<std::uint64_t>* store_lsn = nullptr;
+    bool sync_all_trades = false;  // every reply of a command that traded waits for the store
+};
+
+struct ShardRunnerStats {
+    std::uint64_t refused_store_behind = 0;  // refused: the store feed had no room
+    std::uint64_t feed_full_waits = 0;       // a command's events waited for room in the feed
 };
 
 class ShardRunner {
@@ -47,6 +58,8 @@ class ShardRunner {
     void release_remaining() { gate_.release(); }
 
     const ReleaseGate& gate() const { return gate_; }
+    // Any thread (relaxed counters).
+    ShardRunnerStats stats() const;
 
   private:
     void run();
@@ -54,15 +67,21 @@ class ShardRunner {
     void answer_status(const ShardRequest& request);
     void sleep();
     bool has_work() const;
+    bool feed_has_room() const;
+    void feed_store(const book::Command& command);
 
     Shard& shard_;
     ShardRunnerOptions options_;
-    // A critical order's ack must wait for a durable point this log never reaches (no WAL, and
-    // the store is not built yet): such orders are refused as unavailable before they are logged.
+    // A critical order's ack must wait for a durable point nothing reaches (no WAL and no store):
+    // such orders are refused as unavailable before they are logged.
     const bool refuse_critical_;
+    const CommandLog& log_;
     ShardQueue queue_;
     ReleaseGate gate_;
     std::vector<ShardEvent> events_;  // one command's events, reused
+    std::vector<store::StoreEvent> store_events_;  // the same for the feed, reused
+    std::atomic<std::uint64_t> refused_store_behind_{0};
+    std::atomic<std::uint64_t> feed_full_waits_{0};
     wal::Lsn last_lsn_ = 0;           // the newest LSN this shard logged
 
     std::atomic<bool> stopping_{false};

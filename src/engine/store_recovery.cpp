@@ -1,0 +1,93 @@
+#include "engine/store_recovery.hpp"
+
+#include <utility>
+
+namespace exchanged::engine {
+
+namespace {
+
+// Records per store transaction while recovery writes the tail: large batches, since nothing
+// waits for them.
+constexpr store::StoreLsn kRecoveryBatchLsns = 20000;
+
+}  // namespace
+
+ReplayStart load_from_store(store::Store& store, const ShardLayout& layout) {
+    store::StoreState state = store.load(layout.shard_count, layout.limits.client_order_id_window);
+    ReplayStart start;
+    start.after_lsn = state.store_lsn;
+    start.matchers.reserve(layout.shard_count);
+    start.next_seq.reserve(layout.shard_count);
+    for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
+        book::Matcher matcher = layout.make_matcher(shard);
+        matcher.restore(state.shards[shard].snapshot);
+        start.matchers.push_back(std::move(matcher));
+        start.next_seq.push_back(state.shards[shard].next_seq);
+    }
+    return start;
+}
+
+namespace {
+
+// Loads, replays through `replay` (a replay_log over a directory or a storage), writes events.
+template <typename Replay>
+StoreRecoveryResult recover_with(store::Store& store, const ShardLayout& layout,
+                                 bool write_events, const Replay& replay) {
+    StoreRecoveryResult out;
+    ReplayStart start = load_from_store(store, layout);
+    out.loaded_lsn = start.after_lsn;
+
+    store::StoreBatch batch;
+    batch.first_lsn = out.loaded_lsn + 1;
+    auto write = [&](store::StoreLsn last) {
+        if (!write_events || last < batch.first_lsn) {
+            return;
+        }
+        batch.last_lsn = last;
+        store.apply(batch);
+        out.events_written += batch.events.size();
+        ++out.batches;
+        batch.events.clear();
+        batch.first_lsn = last + 1;
+    };
+    const ReplayEventSink on_events = [&](wal::Lsn lsn, ShardId shard, std::uint8_t flags,
+                                          std::span<const book::Event> events) {
+        if (!write_events) {
+            return;
+        }
+        // A batch covers whole commands: flush before this one when the batch is full.
+        if (lsn - batch.first_lsn >= kRecoveryBatchLsns) {
+            write(lsn - 1);
+        }
+        for (const book::Event& event : events) {
+            batch.events.push_back(store::StoreEvent{lsn, shard, flags, event});
+        }
+    };
+    out.replay = replay(std::move(start), on_events);
+    // Only what replayed cleanly goes in: after a failure the caller refuses to start anyway, and
+    // the events up to the failure are still right, so they may stay.
+    write(out.replay.last_lsn);
+    return out;
+}
+
+}  // namespace
+
+StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
+                                       const ShardLayout& layout, const RecoveryOptions& options,
+                                       bool write_events) {
+    return recover_with(store, layout, write_events,
+                        [&](ReplayStart start, const ReplayEventSink& sink) {
+                            return replay_log(wal_dir, layout, options, std::move(start), sink);
+                        });
+}
+
+StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
+                                       const ShardLayout& layout, const RecoveryOptions& options,
+                                       bool write_events) {
+    return recover_with(store, layout, write_events,
+                        [&](ReplayStart start, const ReplayEventSink& sink) {
+                            return replay_log(storage, layout, options, std::move(start), sink);
+                        });
+}
+
+}  // namespace exchanged::engine

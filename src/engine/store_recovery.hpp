@@ -1,0 +1,40 @@
+// Recovery from the primary store plus the WAL tail (design §4): load every shard's matcher state
+// at store_lsn, replay only the WAL records above it through the same matching code, and write
+// their events to the store, so that afterwards the store holds the whole log and the matchers
+// equal those of a full replay (same state hash).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "engine/recovery.hpp"
+#include "engine/shard_layout.hpp"
+#include "store/store.hpp"
+
+namespace exchanged::engine {
+
+struct StoreRecoveryResult {
+    RecoveryResult replay;           // as recover(): status, log end, matchers, next_lsn, ...
+    store::StoreLsn loaded_lsn = 0;  // the store_lsn the state was loaded at
+    std::uint64_t events_written = 0;
+    std::uint64_t batches = 0;
+};
+
+// Loads every shard's state from the store at store_lsn, replays the WAL records above it through
+// the matchers and writes their events to the store (exactly once). Fails (BadRecord) when the WAL
+// does not reach back to store_lsn + 1 or ends before store_lsn. With `write_events` false the
+// store is only read (a dry run). Throws store::StoreError when the store fails.
+StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
+                                       const ShardLayout& layout, const RecoveryOptions& options,
+                                       bool write_events = true);
+
+// The same on a log in `storage` (tests, simulated storage).
+StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
+                                       const ShardLayout& layout, const RecoveryOptions& options,
+                                       bool write_events = true);
+
+// The matchers and next seqs of every shard at the store's store_lsn. Throws store::StoreError,
+// and std::invalid_argument when a snapshot does not fit the layout.
+ReplayStart load_from_store(store::Store& store, const ShardLayout& layout);
+
+}  // namespace exchanged::engine

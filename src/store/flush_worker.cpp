@@ -1,0 +1,290 @@
+#include "store/flush_worker.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace exchanged::store {
+
+namespace {
+
+// How often an idle worker looks at the frontier: a quarter of the batch timeout, within bounds.
+// Polling keeps the shards free of wake-up system calls; 200 µs is noise next to a commit.
+std::chrono::microseconds poll_interval(std::chrono::milliseconds timeout) {
+    const auto quarter = std::chrono::duration_cast<std::chrono::microseconds>(timeout) / 4;
+    return std::clamp(quarter, std::chrono::microseconds(200), std::chrono::microseconds(2000));
+}
+
+}  // namespace
+
+FlushWorker::FlushWorker(Store& store, std::vector<EventFeed*> feeds, FlushOptions options)
+    : store_(store),
+      feeds_(std::move(feeds)),
+      options_(std::move(options)),
+      staging_(feeds_.size()),
+      staged_pos_(feeds_.size(), 0) {
+    if (!options_.frontier) {
+        throw std::invalid_argument("flush worker: no frontier");
+    }
+    const StoreLsn start = store_.store_lsn();
+    store_lsn_.store(start, std::memory_order_release);
+    stats_.store_lsn = start;
+    stats_.frontier = start;
+    batch_.events.reserve(std::size_t{options_.batch_lsns} * 4);
+
+}
+
+FlushWorker::~FlushWorker() {
+    if (thread_.joinable()) {
+        flush_and_stop(std::chrono::milliseconds(0));
+    }
+}
+
+void FlushWorker::start() {
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "store-flush");
+        run();
+    });
+}
+
+bool FlushWorker::flush_and_stop(std::chrono::milliseconds give_up_after) {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        give_up_at_ = Clock::now() + give_up_after;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    return drained_;
+}
+
+FlushStats FlushWorker::stats() const {
+    std::lock_guard lock(mutex_);
+    FlushStats out = stats_;
+    if (out.uncommitted > 0 && pending_since_ != Clock::time_point{}) {
+        out.lag_seconds = std::chrono::duration<double>(Clock::now() - pending_since_).count();
+    }
+    return out;
+}
+
+void FlushWorker::run() {
+    const auto poll = poll_interval(options_.batch_timeout);
+    for (;;) {
+        bool stopping;
+        {
+            std::lock_guard lock(mutex_);
+            stopping = stopping_;
+        }
+        if (stopping) {
+            drain();
+            return;
+        }
+        if (!step(false)) {
+            std::unique_lock lock(mutex_);
+            cv_.wait_for(lock, poll, [this] { return stopping_; });
+        }
+    }
+}
+
+void FlushWorker::drain() {
+    for (;;) {
+        if (!batch_ready_ && store_lsn() >= options_.frontier()) {
+            drained_ = true;
+            return;
+        }
+        Clock::time_point give_up_at;
+        {
+            std::lock_guard lock(mutex_);
+            give_up_at = give_up_at_;
+        }
+        if (step(true)) {
+            continue;
+        }
+        if (Clock::now() >= give_up_at) {
+            drained_ = false;
+            return;
+        }
+        wait_backoff(give_up_at);
+    }
+}
+
+// One attempt: collect a batch when one is due, then try to commit it. True when it committed.
+bool FlushWorker::step(bool draining) {
+    if (!batch_ready_) {
+        // The frontier first: every event at or below it is then in a feed, and pull takes it.
+        StoreLsn frontier = options_.frontier();
+        pull();
+        // When staging is full, events at or below the frontier may still sit in a feed: the
+        // batch must stop before them.
+        for (const EventFeed* feed : feeds_) {
+            const StoreLsn waiting = feed->front_lsn();
+            if (waiting != 0 && waiting <= frontier) {
+                frontier = waiting - 1;
+            }
+        }
+        const StoreLsn committed = store_lsn();
+        note_frontier(frontier, committed);
+        if (frontier <= committed) {
+            return false;
+        }
+        const Clock::time_point now = Clock::now();
+        const bool due = draining || frontier - committed >= options_.batch_lsns ||
+                         now - pending_since_ >= options_.batch_timeout;
+        if (!due) {
+            return false;
+        }
+        collect(std::min<StoreLsn>(frontier, committed + options_.max_batch_lsns));
+    }
+    if (commit()) {
+        return true;
+    }
+    if (!draining) {
+        wait_backoff(Clock::time_point::max());
+    }
+    return false;
+}
+
+void FlushWorker::note_frontier(StoreLsn frontier, StoreLsn committed) {
+    const Clock::time_point now = Clock::now();
+    std::lock_guard lock(mutex_);
+    if (frontier > stats_.frontier) {
+        // When the records above the last frontier first became flushable: the lag clock of the
+        // next batch starts at the first of them still waiting.
+        if (arrivals_.size() == kMaxArrivals) {
+            arrivals_.pop_front();
+        }
+        arrivals_.push_back({frontier, now});
+        stats_.frontier = frontier;
+    }
+    stats_.uncommitted = frontier > committed ? frontier - committed : 0;
+    while (!arrivals_.empty() && arrivals_.front().first <= committed) {
+        arrivals_.pop_front();
+    }
+    if (stats_.uncommitted == 0) {
+        pending_since_ = Clock::time_point{};
+    } else if (pending_since_ == Clock::time_point{} ||
+               (!arrivals_.empty() && arrivals_.front().second > pending_since_)) {
+        pending_since_ = arrivals_.empty() ? now : arrivals_.front().second;
+    }
+}
+
+// Moves what the feeds hold into the staging vectors, while each holds less than its feed's size.
+// Taking events beyond the frontier is what lets a command with more events than its feed holds
+// finish pushing; the bound keeps a stalled store from growing staging without end (the shards
+// then wait or refuse).
+void FlushWorker::pull() {
+    for (std::size_t i = 0; i < feeds_.size(); ++i) {
+        const std::size_t staged = staging_[i].size() - staged_pos_[i];
+        if (staged < feeds_[i]->capacity()) {
+            feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staging_[i],
+                                 feeds_[i]->capacity() - staged);
+        }
+    }
+}
+
+void FlushWorker::collect(StoreLsn last) {
+    batch_.first_lsn = store_lsn() + 1;
+    batch_.last_lsn = last;
+    batch_.events.clear();
+    // Each feed is in LSN order and an LSN belongs to one shard: merge by LSN.
+    for (;;) {
+        std::size_t best = feeds_.size();
+        StoreLsn best_lsn = 0;
+        for (std::size_t i = 0; i < feeds_.size(); ++i) {
+            if (staged_pos_[i] == staging_[i].size()) {
+                continue;
+            }
+            const StoreLsn lsn = staging_[i][staged_pos_[i]].lsn;
+            if (lsn <= last && (best == feeds_.size() || lsn < best_lsn)) {
+                best = i;
+                best_lsn = lsn;
+            }
+        }
+        if (best == feeds_.size()) {
+            break;
+        }
+        std::vector<StoreEvent>& staged = staging_[best];
+        while (staged_pos_[best] < staged.size() && staged[staged_pos_[best]].lsn == best_lsn) {
+            batch_.events.push_back(staged[staged_pos_[best]++]);
+        }
+    }
+    for (std::size_t i = 0; i < feeds_.size(); ++i) {
+        staging_[i].erase(staging_[i].begin(),
+                          staging_[i].begin() + static_cast<std::ptrdiff_t>(staged_pos_[i]));
+        staged_pos_[i] = 0;
+    }
+    batch_ready_ = true;
+}
+
+bool FlushWorker::commit() {
+    const Clock::time_point begin = Clock::now();
+    try {
+        store_.apply(batch_);
+    } catch (const StoreError& error) {
+        note_failure(error);
+        return false;
+    }
+    const Clock::time_point end = Clock::now();
+    batch_ready_ = false;
+    store_lsn_.store(batch_.last_lsn, std::memory_order_release);
+    const bool was_down = backoff_.count() > 0;
+    backoff_ = std::chrono::milliseconds(0);
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.batches;
+        stats_.events += batch_.events.size();
+        stats_.store_lsn = batch_.last_lsn;
+        stats_.store_up = true;
+        stats_.last_commit_seconds = std::chrono::duration<double>(end - begin).count();
+    }
+    note_frontier(stats().frontier, batch_.last_lsn);
+    if (was_down && options_.info) {
+        options_.info("store is back (" + store_.describe() + "): committed up to LSN " +
+                      std::to_string(batch_.last_lsn) + " after " +
+                      std::to_string(failures_since_warning_) + " failed attempt(s)");
+    }
+    failures_since_warning_ = 0;
+    last_warning_ = Clock::time_point{};
+    if (options_.on_committed) {
+        options_.on_committed(batch_.last_lsn);
+    }
+    return true;
+}
+
+void FlushWorker::note_failure(const StoreError& error) {
+    backoff_ = backoff_.count() == 0 ? options_.retry_initial
+                                     : std::min(backoff_ * 2, options_.retry_max);
+    ++failures_since_warning_;
+    FlushStats snapshot;
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.failures;
+        stats_.store_up = false;
+        snapshot = stats_;
+    }
+    const Clock::time_point now = Clock::now();
+    if (options_.warn && (last_warning_ == Clock::time_point{} ||
+                          now - last_warning_ >= options_.warn_every)) {
+        last_warning_ = now;
+        options_.warn("store unavailable: " + std::string(error.what()) + "; " +
+                      std::to_string(snapshot.uncommitted) +
+                      " records wait for it (store_lsn " + std::to_string(snapshot.store_lsn) +
+                      "), retrying every " + std::to_string(backoff_.count()) + " ms");
+    }
+}
+
+void FlushWorker::wait_backoff(Clock::time_point not_after) {
+    const Clock::time_point until = std::min(Clock::now() + backoff_, not_after);
+    std::unique_lock lock(mutex_);
+    // A stop request does not cut the wait short while draining (the drain has its own deadline),
+    // but does while serving, so the drain starts at once.
+    cv_.wait_until(lock, until, [this, not_after] {
+        return stopping_ && not_after == Clock::time_point::max();
+    });
+}
+
+}  // namespace exchanged::store

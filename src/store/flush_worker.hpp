@@ -1,0 +1,121 @@
+// The flush worker of design §1: one thread that moves the shards' matcher events from their
+// EventFeeds into the primary store in batches, each batch one transaction that advances
+// store_lsn. It is the only writer of the store while the daemon serves.
+//
+// A batch covers the LSNs (store_lsn, frontier], where the frontier is the highest LSN whose
+// events have all arrived in the feeds (and, with a WAL, are durable in it: the store must never
+// hold a record the WAL could lose, or the next start would reuse its LSN). A batch is written
+// once batch_lsns records wait or the oldest waited batch_timeout; when the worker falls behind
+// it takes everything waiting, up to max_batch_lsns per transaction.
+//
+// When the store fails (down, locked, disk full) the worker keeps the batch and retries it with
+// exponential backoff, logging a warning each warn_every; the feeds fill meanwhile and the shards
+// decide what to refuse (engine/service/shard_runner.hpp).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "store/event_feed.hpp"
+#include "store/store.hpp"
+
+namespace exchanged::store {
+
+struct FlushOptions {
+    std::uint32_t batch_lsns = 1000;
+    std::chrono::milliseconds batch_timeout{50};
+    std::uint32_t max_batch_lsns = 65536;
+    std::chrono::milliseconds retry_initial{10};
+    std::chrono::milliseconds retry_max{2000};
+    std::chrono::milliseconds warn_every{10000};
+    // Every LSN at or below the returned one has all its events in the feeds. Called on the
+    // worker thread.
+    std::function<StoreLsn()> frontier;
+    // After each commit, on the worker thread: wake the release gates, recycle the WAL.
+    std::function<void(StoreLsn store_lsn)> on_committed;
+    // Warnings and recoveries of the store, on the worker thread.
+    std::function<void(const std::string& line)> warn;
+    std::function<void(const std::string& line)> info;
+};
+
+struct FlushStats {
+    std::uint64_t batches = 0;
+    std::uint64_t events = 0;
+    std::uint64_t failures = 0;  // failed attempts (each retried)
+    StoreLsn store_lsn = 0;
+    StoreLsn frontier = 0;          // as last seen
+    std::uint64_t uncommitted = 0;  // frontier - store_lsn
+    double lag_seconds = 0;         // how long the oldest uncommitted record has waited
+    bool store_up = true;           // the last attempt succeeded
+    double last_commit_seconds = 0;  // duration of the last successful transaction
+};
+
+class FlushWorker {
+  public:
+    // `store` must be migrated and at `store.store_lsn()` no later than the feeds' first event.
+    FlushWorker(Store& store, std::vector<EventFeed*> feeds, FlushOptions options);
+    ~FlushWorker();
+    FlushWorker(const FlushWorker&) = delete;
+    FlushWorker& operator=(const FlushWorker&) = delete;
+
+    void start();
+    // Writes everything up to the frontier (the shards must have stopped), then ends the thread.
+    // Returns false when the store stayed down past `give_up_after`: what was not written stays
+    // only in the WAL (or, without one, is lost; the caller says so).
+    bool flush_and_stop(std::chrono::milliseconds give_up_after);
+
+    // Any thread.
+    StoreLsn store_lsn() const { return store_lsn_.load(std::memory_order_acquire); }
+    const std::atomic<StoreLsn>& store_lsn_atomic() const { return store_lsn_; }
+    FlushStats stats() const;
+
+  private:
+    using Clock = std::chrono::steady_clock;
+
+    void run();
+    void drain();
+    bool step(bool draining);
+    void note_frontier(StoreLsn frontier, StoreLsn committed);
+    void pull();
+    void collect(StoreLsn last);
+    bool commit();
+    void note_failure(const StoreError& error);
+    void wait_backoff(Clock::time_point not_after);
+
+    static constexpr std::size_t kMaxArrivals = 4096;
+
+    Store& store_;
+    std::vector<EventFeed*> feeds_;
+    const FlushOptions options_;
+    std::atomic<StoreLsn> store_lsn_{0};
+
+    // Worker thread state.
+    StoreBatch batch_;
+    bool batch_ready_ = false;  // collected, not yet committed
+    std::vector<std::vector<StoreEvent>> staging_;  // by feed: taken, not yet in a batch
+    std::vector<std::size_t> staged_pos_;
+    std::deque<std::pair<StoreLsn, Clock::time_point>> arrivals_;  // frontier rises, with mutex_
+    Clock::time_point pending_since_{};  // the oldest uncommitted record's arrival, with mutex_
+    bool drained_ = false;
+    std::chrono::milliseconds backoff_{0};
+    Clock::time_point last_warning_{};
+    std::uint64_t failures_since_warning_ = 0;
+
+    mutable std::mutex mutex_;  // stats_, stopping_ with cv_
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    Clock::time_point give_up_at_{};
+    FlushStats stats_;
+    std::thread thread_;
+};
+
+}  // namespace exchanged::store
