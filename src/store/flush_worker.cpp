@@ -172,16 +172,22 @@ void FlushWorker::note_frontier(StoreLsn frontier, StoreLsn committed) {
     }
 }
 
-// Moves what the feeds hold into the staging vectors, while each holds less than its feed's size.
-// Taking events beyond the frontier is what lets a command with more events than its feed holds
-// finish pushing; the bound keeps a stalled store from growing staging without end (the shards
-// then wait or refuse).
+// Moves what the feeds hold into the staging vectors. While the store works everything is taken:
+// that is what lets a command with more events than its feed holds finish pushing (the frontier
+// stays below it until it has), and staging then holds at most a batch plus that command. While
+// the store fails, each feed's staging stops at the feed's size, so an outage fills the feeds and
+// the shards refuse new orders instead of memory growing without end.
 void FlushWorker::pull() {
+    const bool store_failing = backoff_.count() > 0;
     for (std::size_t i = 0; i < feeds_.size(); ++i) {
         const std::size_t staged = staging_[i].size() - staged_pos_[i];
-        if (staged < feeds_[i]->capacity()) {
+        const std::size_t limit = feeds_[i]->capacity();
+        if (!store_failing) {
             feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staging_[i],
-                                 feeds_[i]->capacity() - staged);
+                                 std::numeric_limits<std::size_t>::max());
+        } else if (staged < limit) {
+            feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staging_[i],
+                                 limit - staged);
         }
     }
 }

@@ -1,0 +1,127 @@
+// The daemon with its store (design §1, §2): what reaches the store, and what a store outage does.
+// The outage is real: another connection holds SQLite's write lock, so the flush worker's
+// transactions wait and then fail until it lets go.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <sqlite3.h>
+
+#include "minimal_config.hpp"
+#include "temp_file.hpp"
+#include "wire_client.hpp"
+
+using namespace exchanged;
+using namespace exchanged::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr Price kPrice = 1'500'000;
+
+NewOrder order(Side side, ClientOrderId id, Quantity quantity) {
+    NewOrder o;
+    o.side = side;
+    o.instrument = 1;
+    o.client_order_id = id;
+    o.price = kPrice;
+    o.quantity = quantity;
+    return o;
+}
+
+// A second connection to the store file: holds the write lock while it lives.
+class StoreLock {
+  public:
+    explicit StoreLock(const std::string& path) {
+        REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    ~StoreLock() {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_close(db_);
+    }
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+std::int64_t count_rows(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+    const std::int64_t value = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return value;
+}
+
+}  // namespace
+
+TEST_CASE("while the store is down WAL acks flow, store acks wait, and it catches up after",
+          "[engine][daemon][store]") {
+    test::TempDir dir;
+    // hybrid_sync: acks after the WAL; critical orders and orders that traded after the store.
+    const std::string config = dir.write(
+        "profile.ini",
+        "[server]\nshard_queue_capacity = 1024\nheartbeat_interval_ms = 60000\n"
+        "[persistence]\nmode = hybrid_sync\nstore_batch_timeout_ms = 5\n"
+        "[safety]\ncritical_order_threshold = 100\n"
+        "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
+            std::string(test::kAmznInstrument) + test::kAliceAndBob);
+    const std::string store_path = (dir.path() / "data" / "exchanged.sqlite").string();
+    test::ServingDaemon run = test::serve_daemon(dir, config, "daemon.out");
+    INFO(run.daemon->output());
+    // Closed before the stop: a session lingers up to a heartbeat interval (long here) for its
+    // client to take the goodbye.
+    std::optional<test::WireClient> alice_client(std::in_place, run.port);
+    std::optional<test::WireClient> bob_client(std::in_place, run.port);
+    test::WireClient& alice = *alice_client;
+    test::WireClient& bob = *bob_client;
+    alice.login("alice", "alice-secret");
+    alice.expect<LoginAccepted>();
+    bob.login("bob", "bob-secret");
+    bob.expect<LoginAccepted>();
+
+    std::optional<StoreLock> lock(std::in_place, store_path);
+    // Normal orders are acked at the WAL: the outage does not stop them.
+    for (ClientOrderId id = 1; id <= 200; ++id) {
+        alice.send(order(Side::Buy, id, 1));
+    }
+    for (ClientOrderId id = 1; id <= 200; ++id) {
+        CHECK(alice.expect<Accepted>().client_order_id == id);
+    }
+    // A critical order and an order that trades wait for the store.
+    alice.send(order(Side::Buy, 201, 500));
+    bob.send(order(Side::Sell, 1, 3));
+    CHECK_FALSE(alice.receive(1500ms).has_value());
+    CHECK_FALSE(bob.receive(100ms).has_value());
+    // Past SQLite's busy timeout (5 s) the flush worker's attempt fails: it warns and retries.
+    std::this_thread::sleep_for(5s);
+    CHECK_FALSE(alice.receive(100ms).has_value());
+    lock.reset();
+
+    CHECK(alice.expect<Accepted>().client_order_id == 201);
+    const Accepted sell = bob.expect<Accepted>();
+    CHECK(sell.client_order_id == 1);
+    CHECK(bob.expect<Fill>().quantity == 1);
+    CHECK(alice.expect<Fill>().quantity == 1);  // maker fills, in time priority
+
+    alice_client.reset();
+    bob_client.reset();
+    CHECK(run.daemon->stop() == 0);
+    const std::string output = run.daemon->output();
+    CHECK(output.find("store unavailable: ") != std::string::npos);
+    CHECK(output.find("database is locked") != std::string::npos);
+    CHECK(output.find("store is back") != std::string::npos);
+    CHECK(count_rows(store_path, "SELECT count(*) FROM orders") == 202);
+    CHECK(count_rows(store_path, "SELECT count(*) FROM trades") == 3);
+    CHECK(count_rows(store_path, "SELECT store_lsn FROM meta") == 202);
+}

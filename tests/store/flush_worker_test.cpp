@@ -1,0 +1,299 @@
+// The flush worker against a scripted store: when batches are cut, that a failing store gets the
+// same batch again until it takes it (exactly once), that a stop drains or gives up, that several
+// feeds merge in LSN order, and that a command with more events than its feed holds gets through.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/batch_plan.hpp"
+#include "store/event_feed.hpp"
+#include "store/flush_worker.hpp"
+
+using namespace exchanged;
+using namespace exchanged::store;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Keeps every batch it accepted; fails the next `fail_next` applies.
+class ScriptedStore final : public Store {
+  public:
+    void migrate() override {}
+    StoreLsn store_lsn() override {
+        std::lock_guard lock(mutex_);
+        return lsn_;
+    }
+    void apply(const StoreBatch& batch) override {
+        std::lock_guard lock(mutex_);
+        ++attempts_;
+        if (fail_next_ > 0) {
+            --fail_next_;
+            throw StoreError("scripted: database is locked");
+        }
+        const BatchPlan plan = plan_batch(batch, lsn_);
+        if (!plan.skip) {
+            batches_.push_back(batch);
+            lsn_ = batch.last_lsn;
+        }
+    }
+    StoreState load(std::uint32_t, std::uint32_t) override { return {}; }
+    void read_orders(const std::function<void(const StoredOrder&)>&) override {}
+    void read_trades(const std::function<void(const StoredTrade&)>&) override {}
+    std::string describe() const override { return "scripted"; }
+
+    void fail_next(int count) {
+        std::lock_guard lock(mutex_);
+        fail_next_ = count;
+    }
+    std::vector<StoreBatch> batches() {
+        std::lock_guard lock(mutex_);
+        return batches_;
+    }
+    int attempts() {
+        std::lock_guard lock(mutex_);
+        return attempts_;
+    }
+
+  private:
+    std::mutex mutex_;
+    StoreLsn lsn_ = 0;
+    int fail_next_ = 0;
+    int attempts_ = 0;
+    std::vector<StoreBatch> batches_;
+};
+
+StoreEvent event_at(StoreLsn lsn, ShardId shard = 0, std::uint64_t tag = 0) {
+    StoreEvent e;
+    e.lsn = lsn;
+    e.shard = shard;
+    e.event.seq = lsn;
+    e.event.order_id = tag;
+    return e;
+}
+
+void push(EventFeed& feed, StoreLsn lsn, ShardId shard = 0) {
+    const StoreEvent e = event_at(lsn, shard);
+    REQUIRE(feed.try_push(std::span<const StoreEvent>(&e, 1)));
+}
+
+// Polls `done` for up to 5 s: the worker runs on its own thread and clock.
+template <typename Done>
+bool eventually(Done done) {
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < until) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(1ms);
+    }
+    return done();
+}
+
+struct Harness {
+    explicit Harness(std::size_t feeds = 1, std::size_t capacity = 1024) {
+        for (std::size_t i = 0; i < feeds; ++i) {
+            owned.push_back(std::make_unique<EventFeed>(capacity));
+            pointers.push_back(owned.back().get());
+        }
+        options.frontier = [this] { return frontier.load(); };
+        options.on_committed = [this](StoreLsn lsn) { committed.store(lsn); };
+        options.warn = [this](const std::string& line) {
+            std::lock_guard lock(mutex);
+            warnings.push_back(line);
+        };
+        options.info = [this](const std::string& line) {
+            std::lock_guard lock(mutex);
+            infos.push_back(line);
+        };
+    }
+
+    ScriptedStore store;
+    std::vector<std::unique_ptr<EventFeed>> owned;
+    std::vector<EventFeed*> pointers;
+    FlushOptions options;
+    std::atomic<StoreLsn> frontier{0};
+    std::atomic<StoreLsn> committed{0};
+    std::mutex mutex;
+    std::vector<std::string> warnings;
+    std::vector<std::string> infos;
+};
+
+}  // namespace
+
+TEST_CASE("flush: a batch is cut at batch_lsns records, not before", "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 10;
+    h.options.batch_timeout = std::chrono::hours(1);
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    for (StoreLsn lsn = 1; lsn <= 9; ++lsn) {
+        push(*h.pointers[0], lsn);
+    }
+    h.frontier = 9;
+    std::this_thread::sleep_for(30ms);
+    CHECK(h.store.batches().empty());
+    CHECK(worker.stats().uncommitted == 9);
+    push(*h.pointers[0], 10);
+    h.frontier = 10;
+    REQUIRE(eventually([&] { return h.committed.load() == 10; }));
+    const auto batches = h.store.batches();
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].first_lsn == 1);
+    CHECK(batches[0].last_lsn == 10);
+    CHECK(batches[0].events.size() == 10);
+    CHECK(worker.store_lsn() == 10);
+    CHECK(worker.flush_and_stop(1s));
+}
+
+TEST_CASE("flush: a lone record is written once batch_timeout passes", "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1000;
+    h.options.batch_timeout = 20ms;
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    push(*h.pointers[0], 1);
+    h.frontier = 1;
+    REQUIRE(eventually([&] { return h.committed.load() == 1; }));
+    // LSNs without events (checkpoint records) are covered by the range alone.
+    h.frontier = 3;
+    REQUIRE(eventually([&] { return h.committed.load() == 3; }));
+    const auto batches = h.store.batches();
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[1].first_lsn == 2);
+    CHECK(batches[1].events.empty());
+    CHECK(worker.flush_and_stop(1s));
+}
+
+TEST_CASE("flush: a failing store gets the same batch again, once it works it is applied once",
+          "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.retry_initial = 1ms;
+    h.options.retry_max = 4ms;
+    h.options.warn_every = std::chrono::hours(1);
+    h.store.fail_next(5);
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    for (StoreLsn lsn = 1; lsn <= 4; ++lsn) {
+        push(*h.pointers[0], lsn);
+    }
+    h.frontier = 4;
+    REQUIRE(eventually([&] { return h.committed.load() == 4; }));
+    CHECK(h.store.attempts() >= 6);
+    const auto batches = h.store.batches();
+    std::size_t events = 0;
+    StoreLsn expected_first = 1;
+    for (const StoreBatch& batch : batches) {
+        CHECK(batch.first_lsn == expected_first);
+        expected_first = batch.last_lsn + 1;
+        events += batch.events.size();
+    }
+    CHECK(events == 4);
+    const FlushStats stats = worker.stats();
+    CHECK(stats.failures == 5);
+    CHECK(stats.store_up);
+    {
+        std::lock_guard lock(h.mutex);
+        REQUIRE(h.warnings.size() == 1);  // one per warn_every, not one per attempt
+        CHECK(h.warnings[0].find("store unavailable: scripted: database is locked") !=
+              std::string::npos);
+        REQUIRE(h.infos.size() == 1);
+        CHECK(h.infos[0].find("store is back") != std::string::npos);
+    }
+    CHECK(worker.flush_and_stop(1s));
+}
+
+TEST_CASE("flush: a stop writes everything up to the frontier, or reports that it could not",
+          "[store][flush]") {
+    SECTION("the store works") {
+        Harness h;
+        h.options.batch_lsns = 1000;
+        h.options.batch_timeout = std::chrono::hours(1);
+        FlushWorker worker(h.store, h.pointers, h.options);
+        worker.start();
+        for (StoreLsn lsn = 1; lsn <= 7; ++lsn) {
+            push(*h.pointers[0], lsn);
+        }
+        h.frontier = 7;
+        CHECK(worker.flush_and_stop(1s));
+        CHECK(worker.store_lsn() == 7);
+    }
+    SECTION("the store stays down") {
+        Harness h;
+        h.options.retry_initial = 1ms;
+        h.options.retry_max = 2ms;
+        h.store.fail_next(1'000'000);
+        FlushWorker worker(h.store, h.pointers, h.options);
+        worker.start();
+        push(*h.pointers[0], 1);
+        h.frontier = 1;
+        const auto begin = std::chrono::steady_clock::now();
+        CHECK_FALSE(worker.flush_and_stop(50ms));
+        CHECK(std::chrono::steady_clock::now() - begin < 3s);
+        CHECK(worker.store_lsn() == 0);
+        CHECK(worker.stats().uncommitted == 1);
+    }
+}
+
+TEST_CASE("flush: events of several shards merge in LSN order", "[store][flush]") {
+    Harness h(3);
+    h.options.batch_lsns = 12;
+    FlushWorker worker(h.store, h.pointers, h.options);
+    for (StoreLsn lsn = 1; lsn <= 12; ++lsn) {
+        const ShardId shard = static_cast<ShardId>((lsn * 7) % 3);
+        push(*h.pointers[shard], lsn, shard);
+        if (lsn % 4 == 0) {
+            push(*h.pointers[shard], lsn, shard);  // a second event of the same command
+        }
+    }
+    h.frontier = 12;
+    worker.start();
+    REQUIRE(eventually([&] { return h.committed.load() == 12; }));
+    const auto batches = h.store.batches();
+    REQUIRE(batches.size() == 1);
+    REQUIRE(batches[0].events.size() == 15);
+    for (std::size_t i = 1; i < batches[0].events.size(); ++i) {
+        CHECK(batches[0].events[i - 1].lsn <= batches[0].events[i].lsn);
+    }
+    CHECK(worker.flush_and_stop(1s));
+}
+
+TEST_CASE("flush: the frontier holds back a command still in flight", "[store][flush]") {
+    Harness h(1, 8);
+    h.options.batch_lsns = 1;
+    h.options.batch_timeout = 1ms;
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    push(*h.pointers[0], 1);
+    // Command 2 produces 100 events, far more than the feed's 8 slots: it pushes them in pieces
+    // while the frontier stays at 1, and the worker stages what it takes so the rest finds room.
+    std::vector<StoreEvent> giant;
+    for (std::uint64_t i = 0; i < 100; ++i) {
+        giant.push_back(event_at(2, 0, i));
+    }
+    h.frontier = 1;
+    std::span<const StoreEvent> rest(giant);
+    while (!rest.empty()) {
+        const std::size_t room = std::min(rest.size(), h.pointers[0]->free_space());
+        if (room > 0 && h.pointers[0]->try_push(rest.first(room))) {
+            rest = rest.subspan(room);
+        } else {
+            std::this_thread::sleep_for(100us);
+        }
+    }
+    REQUIRE(eventually([&] { return h.committed.load() == 1; }));
+    h.frontier = 2;
+    REQUIRE(eventually([&] { return h.committed.load() == 2; }));
+    const auto batches = h.store.batches();
+    REQUIRE(batches.back().last_lsn == 2);
+    REQUIRE(batches.back().events.size() == 100);
+    for (std::uint64_t i = 0; i < 100; ++i) {
+        CHECK(batches.back().events[i].event.order_id == i);
+    }
+    CHECK(worker.flush_and_stop(1s));
+}
