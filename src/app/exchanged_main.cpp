@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "app/daemon_metrics.hpp"
 #include "common/cli_args.hpp"
 #include "engine/command_log.hpp"
 #include "engine/config.hpp"
@@ -58,13 +60,13 @@ namespace store = exchanged::store;
 namespace wal = exchanged::wal;
 
 constexpr CliOption kOptions[] = {
-    {"config", true},   {"data-dir", true}, {"listen", true}, {"check-config", false},
-    {"recover", false}, {"salvage", false}, {"help", false},
+    {"config", true},   {"data-dir", true}, {"listen", true},   {"admin-listen", true},
+    {"check-config", false}, {"recover", false}, {"salvage", false}, {"help", false},
 };
 
 constexpr std::string_view kUsage =
-    "usage: exchanged --config FILE [--data-dir DIR] [--listen HOST:PORT] [--check-config] "
-    "[--recover] [--salvage] [--help]\n";
+    "usage: exchanged --config FILE [--data-dir DIR] [--listen HOST:PORT] "
+    "[--admin-listen HOST:PORT] [--check-config] [--recover] [--salvage] [--help]\n";
 
 void print_usage(std::FILE* out) {
     std::fprintf(out, "%.*s", static_cast<int>(kUsage.size()), kUsage.data());
@@ -84,6 +86,7 @@ engine::Config load_from_args(const CliArgs& args) {
     engine::ConfigOverrides overrides;
     overrides.data_dir = args.text("data-dir");
     overrides.listen = args.text("listen");
+    overrides.admin_listen = args.text("admin-listen");
     return engine::load_config(*path, overrides);
 }
 
@@ -285,8 +288,23 @@ int run_service(const engine::Config& config, const Serving& serving,
     gateway.start();  // throws (exit 1) when the address cannot be bound
     IoThreads io_threads(io, config.server.io_threads);
 
+    const exchanged::app::DaemonParts parts{service, gateway, serving.flush, serving.writer};
+    exchanged::ops::Metrics metrics;
+    std::optional<exchanged::ops::AdminServer> admin;
+    std::string admin_text;
+    if (config.server.admin_listen.port != 0) {
+        exchanged::app::register_daemon_metrics(metrics, parts);
+        exchanged::ops::AdminOptions admin_options;
+        admin_options.health = exchanged::app::daemon_health(parts);
+        admin.emplace(config.server.admin_listen.host, config.server.admin_listen.port, metrics,
+                      admin_options);
+        admin->start();  // throws (exit 1) when the address cannot be bound
+        admin_text = " admin=" + engine::to_string(engine::Endpoint{
+                                     config.server.admin_listen.host, admin->port()});
+    }
+
     const engine::Endpoint bound{config.server.listen.host, gateway.port()};
-    print_ready(config, serving.ready_text + " listen=" + engine::to_string(bound));
+    print_ready(config, serving.ready_text + " listen=" + engine::to_string(bound) + admin_text);
 
     const int signal_number = engine::wait_for_shutdown_signal();
     exchanged::ops::service_notifier().stopping(
@@ -295,6 +313,9 @@ int run_service(const engine::Config& config, const Serving& serving,
     // Stop taking orders, let the shards finish what is queued, make it durable, write it to the
     // store, send the acks that covers, and only then end the sessions, so that a clean stop loses
     // no reply.
+    if (admin) {
+        admin->stop();  // its scrapes read the parts below
+    }
     service.stop_accepting();
     service.drain_and_join();
     if (serving.writer != nullptr) {

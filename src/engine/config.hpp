@@ -72,7 +72,9 @@ struct ServerConfig {
     bool pin_cpus = false;
     std::uint32_t shards = 1;
     std::uint32_t shard_queue_capacity = 65536;
-    Endpoint admin_listen{"127.0.0.1", 9101};
+    // Metrics and health over HTTP (docs/operations.md); port 0, the default when the key is
+    // absent, turns it off. The shipped profiles set 127.0.0.1:9101.
+    Endpoint admin_listen{"127.0.0.1", 0};
 };
 
 struct PersistenceConfig {
@@ -153,6 +155,7 @@ struct Config {
 struct ConfigOverrides {
     std::optional<std::string> data_dir;
     std::optional<std::string> listen;
+    std::optional<std::string> admin_listen;
 };
 
 Config load_config(const std::string& path, const ConfigOverrides& overrides);

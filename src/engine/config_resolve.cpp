@@ -80,6 +80,14 @@ class Resolver {
                 throw ConfigError(std::string("--listen: ") + error.what(), "", 0, "", "--listen");
             }
         }
+        if (overrides_.admin_listen) {
+            try {
+                config_.server.admin_listen = parse_endpoint(*overrides_.admin_listen);
+            } catch (const ValueError& error) {
+                throw ConfigError(std::string("--admin-listen: ") + error.what(), "", 0, "",
+                                  "--admin-listen");
+            }
+        }
     }
 
     void apply_presets() {
@@ -141,7 +149,7 @@ class Resolver {
         if (s.data_dir.empty()) {
             fail("server", "data_dir", "must not be empty");
         }
-        if (s.listen == s.admin_listen) {
+        if (s.admin_listen.port != 0 && s.listen == s.admin_listen) {
             fail_either("server", "admin_listen", "listen",
                         "admin_listen and listen are both " + to_string(s.listen));
         }

@@ -70,8 +70,9 @@ std::string describe_config(const Config& c) {
     line("store", store_line(p));
     line("instruments", list(c.instruments, [](const auto& s) { return s.symbol; }));
     line("accounts", list(c.accounts, [](const auto& a) { return a.name; }));
-    line("listen", to_string(c.server.listen) + " (admin " + to_string(c.server.admin_listen) +
-                       "), " + std::to_string(c.server.shards) + " shard(s)" +
+    const std::string admin =
+        c.server.admin_listen.port == 0 ? "off" : to_string(c.server.admin_listen);
+    line("listen", to_string(c.server.listen) + " (admin " + admin + "), " + std::to_string(c.server.shards) + " shard(s)" +
                        (c.server.pin_cpus ? ", pinned" : ""));
     line("data_dir", c.server.data_dir.string());
     line("checks", std::string("checksums ") + (c.safety.enable_checksums ? "on" : "off") +

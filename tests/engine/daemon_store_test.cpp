@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "http_client.hpp"
 #include "minimal_config.hpp"
 #include "temp_file.hpp"
 #include "wire_client.hpp"
@@ -51,6 +52,14 @@ class StoreLock {
     sqlite3* db_ = nullptr;
 };
 
+std::optional<test::HttpResponse> scrape(std::uint16_t port, const std::string& path) {
+    test::HttpClient client(port);
+    if (!client.send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")) {
+        return std::nullopt;
+    }
+    return client.read_response();
+}
+
 std::int64_t count_rows(const std::string& path, const std::string& sql) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
@@ -69,9 +78,13 @@ TEST_CASE("while the store is down WAL acks flow, store acks wait, and it catche
           "[engine][daemon][store]") {
     test::TempDir dir;
     // hybrid_sync: acks after the WAL; critical orders and orders that traded after the store.
+    const std::uint16_t admin_port = test::free_port();
     const std::string config = dir.write(
         "profile.ini",
         "[server]\nshard_queue_capacity = 1024\nheartbeat_interval_ms = 60000\n"
+        "admin_listen = 127.0.0.1:" +
+            std::to_string(admin_port) +
+            "\n"
         "[persistence]\nmode = hybrid_sync\nstore_batch_timeout_ms = 5\n"
         "[safety]\ncritical_order_threshold = 100\n"
         "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
@@ -106,6 +119,10 @@ TEST_CASE("while the store is down WAL acks flow, store acks wait, and it catche
     // Past SQLite's busy timeout (5 s) the flush worker's attempt fails: it warns and retries.
     std::this_thread::sleep_for(5s);
     CHECK_FALSE(alice.receive(100ms).has_value());
+    const std::optional<test::HttpResponse> sick = scrape(admin_port, "/health");
+    REQUIRE(sick.has_value());
+    CHECK(sick->status == 503);
+    CHECK(sick->body.find("store unavailable: 202 records wait for it") != std::string::npos);
     lock.reset();
 
     CHECK(alice.expect<Accepted>().client_order_id == 201);
@@ -113,6 +130,14 @@ TEST_CASE("while the store is down WAL acks flow, store acks wait, and it catche
     CHECK(sell.client_order_id == 1);
     CHECK(bob.expect<Fill>().quantity == 1);
     CHECK(alice.expect<Fill>().quantity == 1);  // maker fills, in time priority
+
+    const std::optional<test::HttpResponse> metrics = scrape(admin_port, "/metrics");
+    REQUIRE(metrics.has_value());
+    CHECK(metrics->status == 200);
+    CHECK(metrics->body.find("\nexchanged_store_lsn 202\n") != std::string::npos);
+    CHECK(metrics->body.find("\nexchanged_store_up 1\n") != std::string::npos);
+    CHECK(metrics->body.find("\nexchanged_store_failures_total ") != std::string::npos);
+    CHECK(metrics->body.find("\nexchanged_wal_durable_lsn 202\n") != std::string::npos);
 
     alice_client.reset();
     bob_client.reset();

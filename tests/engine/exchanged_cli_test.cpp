@@ -139,11 +139,15 @@ TEST_CASE("exchanged starts, reports ready and exits 0 on SIGTERM", "[config][cl
     exchanged::test::TempDir dir;
     const std::string data_dir = (dir.path() / "data").string();
     const std::string listen = "127.0.0.1:" + std::to_string(exchanged::test::free_port());
+    const std::uint16_t admin_port = exchanged::test::free_port();
     const Outcome outcome =
-        run({"--config", profile_path("standard"), "--data-dir", data_dir, "--listen", listen},
+        run({"--config", profile_path("standard"), "--data-dir", data_dir, "--listen", listen,
+             "--admin-listen", "127.0.0.1:" + std::to_string(admin_port)},
             "exchanged: ready:", [](pid_t pid) { ::kill(pid, SIGTERM); });
     INFO(outcome.output);
     CHECK(outcome.exit_code == 0);
+    CHECK(outcome.output.find("admin=127.0.0.1:" + std::to_string(admin_port)) !=
+          std::string::npos);
     CHECK(outcome.output.find("ready: profile=standard instruments=4 accounts=3 data_dir=" +
                               data_dir) != std::string::npos);
     CHECK(outcome.output.find("SIGTERM received; clean exit") != std::string::npos);

@@ -40,8 +40,10 @@ void check_ready_then_stopping(NotifySocket& manager) {
     std::optional<DaemonProcess> daemon;
     {
         const NotifySocketEnv env(manager.address());
+        const std::string admin = "127.0.0.1:" + std::to_string(exchanged::test::free_port());
         daemon.emplace(std::vector<std::string>{"--config", kProfile, "--data-dir",
-                                                (dir.path() / "data").string(), "--listen", listen},
+                                                (dir.path() / "data").string(), "--listen", listen,
+                                                "--admin-listen", admin},
                        dir.path() / "output.txt");
     }
     const std::optional<std::string> ready = manager.receive(kReadyTimeoutMs);

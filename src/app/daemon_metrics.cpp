@@ -1,0 +1,78 @@
+#include "app/daemon_metrics.hpp"
+
+#include <string>
+#include <utility>
+
+namespace exchanged::app {
+
+void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
+    const store::FlushWorker& flush = parts.flush;
+    metrics.gauge("exchanged_store_lsn", "Highest WAL LSN whose events the store has committed",
+                  [&flush] { return static_cast<double>(flush.store_lsn()); });
+    metrics.gauge("exchanged_store_uncommitted_records",
+                  "Logged records whose events are not yet in the store",
+                  [&flush] { return static_cast<double>(flush.stats().uncommitted); });
+    metrics.gauge("exchanged_store_flush_lag_seconds",
+                  "How long the oldest record not yet in the store has waited",
+                  [&flush] { return flush.stats().lag_seconds; });
+    metrics.gauge("exchanged_store_up", "1 when the store's last transaction succeeded",
+                  [&flush] { return flush.stats().store_up ? 1.0 : 0.0; });
+    metrics.gauge("exchanged_store_last_commit_seconds",
+                  "Duration of the flush worker's last successful transaction",
+                  [&flush] { return flush.stats().last_commit_seconds; });
+    metrics.counter("exchanged_store_batches_total", "Batches committed to the store",
+                    [&flush] { return static_cast<double>(flush.stats().batches); });
+    metrics.counter("exchanged_store_events_total", "Matcher events committed to the store",
+                    [&flush] { return static_cast<double>(flush.stats().events); });
+    metrics.counter("exchanged_store_failures_total",
+                    "Store transactions that failed (each is retried)",
+                    [&flush] { return static_cast<double>(flush.stats().failures); });
+
+    const engine::OrderService& service = parts.service;
+    metrics.counter("exchanged_orders_refused_store_behind_total",
+                    "Orders refused as unavailable because the store feed was full",
+                    [&service] {
+                        return static_cast<double>(service.runner_stats().refused_store_behind);
+                    });
+
+    if (const wal::WalWriter* writer = parts.writer) {
+        metrics.gauge("exchanged_wal_durable_lsn", "Highest LSN the WAL has fdatasynced",
+                      [writer] { return static_cast<double>(writer->durable_lsn()); });
+        metrics.counter("exchanged_wal_bytes_total", "Bytes written to the WAL",
+                        [writer] { return static_cast<double>(writer->stats().bytes); });
+        metrics.counter("exchanged_wal_batches_total", "WAL group commits (write + fdatasync)",
+                        [writer] { return static_cast<double>(writer->stats().batches); });
+        metrics.counter("exchanged_wal_records_total", "Records written to the WAL",
+                        [writer] { return static_cast<double>(writer->stats().records); });
+    }
+
+    const net::Gateway& gateway = parts.gateway;
+    metrics.gauge("exchanged_sessions", "Client sessions open",
+                  [&gateway] { return static_cast<double>(gateway.session_count()); });
+    metrics.counter("exchanged_requests_total", "Client requests handed to the shards",
+                    [&gateway] { return static_cast<double>(gateway.stats().requests_submitted); });
+    metrics.counter("exchanged_requests_refused_total",
+                    "Client requests refused before a shard saw them (queue full, stopping)",
+                    [&gateway] { return static_cast<double>(gateway.stats().requests_refused); });
+    metrics.counter("exchanged_slow_consumers_total",
+                    "Sessions dropped because they did not read their replies",
+                    [&gateway] { return static_cast<double>(gateway.stats().slow_consumers); });
+}
+
+ops::HealthCheck daemon_health(const DaemonParts& parts) {
+    const store::FlushWorker* flush = &parts.flush;
+    const wal::WalWriter* writer = parts.writer;
+    return [flush, writer]() -> std::pair<bool, std::string> {
+        if (writer != nullptr && writer->state() == wal::WalState::Failed) {
+            return {false, "WAL failed: " + writer->failure() + "\n"};
+        }
+        const store::FlushStats stats = flush->stats();
+        if (!stats.store_up) {
+            return {false, "store unavailable: " + std::to_string(stats.uncommitted) +
+                               " records wait for it\n"};
+        }
+        return {true, "ok\n"};
+    };
+}
+
+}  // namespace exchanged::app
