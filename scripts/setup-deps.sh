@@ -7,6 +7,8 @@ packages=(
     g++ cmake ninja-build pkg-config
     libboost-dev libspdlog-dev libinih-dev libconcurrentqueue-dev liburing-dev
     catch2 libsqlite3-dev libpq-dev
+    # initdb and the server, for the store tests' throw-away cluster (scripts/pg-test-cluster.sh).
+    postgresql
     clang libclang-rt-14-dev
     # systemd-analyze, for the test that verifies systemd/exchanged.service (it skips without).
     systemd

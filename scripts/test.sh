@@ -9,6 +9,16 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup-deps.sh || exit 1
 
+# The store tests also run against PostgreSQL: a throw-away server for this run, stopped on exit.
+pg_dir=$(mktemp -d /tmp/exchanged-pg.XXXXXX) || exit 1
+trap './scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || rm -rf "$pg_dir"' EXIT
+if ! EXCHANGED_TEST_POSTGRES_DSN=$(./scripts/pg-test-cluster.sh start "$pg_dir"); then
+    echo "test.sh: could not start the PostgreSQL server the store tests need (see above)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+export EXCHANGED_TEST_POSTGRES_DSN
+
 passed=0
 failed=0
 skipped=0

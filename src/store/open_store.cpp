@@ -1,5 +1,6 @@
 #include "store/open_store.hpp"
 
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace exchanged::store {
@@ -13,8 +14,13 @@ std::unique_ptr<Store> open_store(const StoreSettings& settings) {
             store->migrate();
             return store;
         }
-        case Backend::Postgresql:
-            throw StoreError("store = postgresql: the PostgreSQL backend is not built yet");
+        case Backend::Postgresql: {
+            PostgresStoreOptions options;
+            options.audit_log = settings.audit_log;
+            auto store = std::make_unique<PostgresStore>(settings.postgresql_dsn, options);
+            store->migrate();
+            return store;
+        }
     }
     throw StoreError("unknown store backend");
 }

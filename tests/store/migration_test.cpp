@@ -1,5 +1,5 @@
-// Opening and migrating the SQLite store: a new file, a second migrate, a newer schema, and files
-// that are not databases or cannot be written.
+// Opening and migrating the store: a new database, a second migrate, a newer schema (every
+// backend); files that are not databases or cannot be written, and a locked file (SQLite).
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "store/sqlite_store.hpp"
+#include "store_backends.hpp"
 #include "temp_file.hpp"
 
 namespace exchanged::store {
@@ -15,72 +16,61 @@ namespace {
 using Catch::Matchers::Contains;
 using exchanged::test::TempDir;
 
-int count_rows(const std::filesystem::path& path, const char* sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-    const int n = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return n;
-}
-
-void exec(const std::filesystem::path& path, const char* sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-}
-
-TEST_CASE("store: migrate creates the schema in a new file and is idempotent", "[store]") {
-    TempDir dir;
-    const auto path = dir.path() / "store.sqlite";
+STORE_BACKEND_TEST("store: migrate creates the schema in a new database and is idempotent",
+                   "[store]") {
+    const int latest = test::TestDatabase::latest_schema_version(db.kind());
     {
-        SqliteStore store(path);
-        CHECK(store.schema_version() == 0);
-        store.migrate();
-        CHECK(store.schema_version() == SqliteStore::latest_schema_version());
-        CHECK(store.store_lsn() == 0);
-        store.migrate();  // again, same connection
-        CHECK(store.schema_version() == SqliteStore::latest_schema_version());
+        auto store = db.open();
+        store->migrate();
+        CHECK(db.count("SELECT max(version) FROM schema_version") == latest);
+        CHECK(store->store_lsn() == 0);
+        store->migrate();  // again, same connection
+        CHECK(db.count("SELECT count(*) FROM schema_version") == latest);
     }
     {
-        SqliteStore store(path);  // again, a new connection
-        store.migrate();
-        CHECK(store.store_lsn() == 0);
-        const StoreState state = store.load(2, 16);
+        auto store = db.open_migrated();  // again, a new connection
+        CHECK(store->store_lsn() == 0);
+        const StoreState state = store->load(2, 16);
         REQUIRE(state.shards.size() == 2);
         CHECK(state.shards[1].next_seq == 1);
         CHECK(state.shards[1].snapshot.next_order_id == 1);
         CHECK(state.shards[1].snapshot.next_trade_id == 1);
     }
-    CHECK(count_rows(path, "SELECT count(*) FROM schema_version") ==
-          SqliteStore::latest_schema_version());
-    CHECK(count_rows(path, "SELECT count(*) FROM meta") == 1);
+    CHECK(db.count("SELECT count(*) FROM schema_version") == latest);
+    CHECK(db.count("SELECT count(*) FROM meta") == 1);
     for (const char* table : {"orders", "trades", "audit_log", "shard_meta"}) {
-        CHECK(count_rows(path, (std::string("SELECT count(*) FROM ") + table).c_str()) == 0);
+        CHECK(db.count(std::string("SELECT count(*) FROM ") + table) == 0);
     }
-    CHECK(count_rows(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") ==
-          1);
 }
 
-TEST_CASE("store: a schema newer than the code is refused", "[store]") {
+STORE_BACKEND_TEST("store: a schema newer than the code is refused", "[store]") {
+    db.open_migrated();
+    db.exec("INSERT INTO schema_version (version) VALUES (99)");
+    auto store = db.open();
+    CHECK_THROWS_WITH(store->migrate(), Contains(db.name_in_errors()) &&
+                                            Contains("schema version 99") &&
+                                            Contains("newer than this build"));
+    CHECK_THROWS_WITH(store->store_lsn(), Contains("before migrate()"));
+}
+
+TEST_CASE("store: the SQLite file runs in WAL journal mode", "[store][sqlite]") {
     TempDir dir;
     const auto path = dir.path() / "store.sqlite";
-    {
-        SqliteStore store(path);
-        store.migrate();
-    }
-    exec(path, "INSERT INTO schema_version (version) VALUES (99)");
     SqliteStore store(path);
-    CHECK_THROWS_WITH(store.migrate(), Contains("store.sqlite") && Contains("schema version 99") &&
-                                           Contains("newer than this build"));
-    CHECK_THROWS_WITH(store.store_lsn(), Contains("before migrate()"));
+    CHECK(store.schema_version() == 0);
+    store.migrate();
+    CHECK(store.schema_version() == SqliteStore::latest_schema_version());
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(other, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "wal");
+    sqlite3_finalize(stmt);
+    sqlite3_close(other);
 }
 
-TEST_CASE("store: a file that is not a database gives a clear error", "[store]") {
+TEST_CASE("store: a file that is not a database gives a clear error", "[store][sqlite]") {
     TempDir dir;
     const auto path = dir.path() / "garbage.sqlite";
     {
@@ -93,7 +83,7 @@ TEST_CASE("store: a file that is not a database gives a clear error", "[store]")
                                              Contains("not a database"));
 }
 
-TEST_CASE("store: a path that cannot be created gives a clear error", "[store]") {
+TEST_CASE("store: a path that cannot be created gives a clear error", "[store][sqlite]") {
     TempDir dir;
     CHECK_THROWS_WITH(
         SqliteStore(dir.path() / "missing" / "store.sqlite"),
@@ -103,7 +93,7 @@ TEST_CASE("store: a path that cannot be created gives a clear error", "[store]")
     CHECK_THROWS_AS(SqliteStore(dir.path() / "adir"), StoreError);
 }
 
-TEST_CASE("store: a locked database refuses a batch with a clear error", "[store]") {
+TEST_CASE("store: a locked database refuses a batch with a clear error", "[store][sqlite]") {
     TempDir dir;
     const auto path = dir.path() / "store.sqlite";
     {

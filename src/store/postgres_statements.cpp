@@ -1,0 +1,103 @@
+#include "store/postgres_statements.hpp"
+
+#include <array>
+#include <string>
+
+#include "store/postgres_connection.hpp"
+
+namespace exchanged::store {
+namespace {
+
+// In PgStatement's order.
+constexpr std::array<PgStatementText, static_cast<std::size_t>(PgStatement::Count)> kStatements = {{
+    {"get_store_lsn", "SELECT store_lsn FROM meta WHERE id = 0", 0, false},
+    {"set_store_lsn", "UPDATE meta SET store_lsn = $1 WHERE id = 0", 1, false},
+    {"raise_counters",
+     "INSERT INTO shard_meta (shard, next_seq, next_order_id, next_trade_id) "
+     "VALUES ($1, $2, $3, $4) ON CONFLICT (shard) DO UPDATE SET "
+     "next_seq = greatest(shard_meta.next_seq, excluded.next_seq), "
+     "next_order_id = greatest(shard_meta.next_order_id, excluded.next_order_id), "
+     "next_trade_id = greatest(shard_meta.next_trade_id, excluded.next_trade_id)",
+     4, false},
+    {"insert_order",
+     "INSERT INTO orders (shard, order_id, account, instrument, client_order_id, side, price, "
+     "quantity, leaves, flags, priority, accepted_lsn) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+     12, false},
+    {"insert_orders",
+     "INSERT INTO orders (shard, order_id, account, instrument, client_order_id, side, price, "
+     "quantity, leaves, flags, priority, accepted_lsn) "
+     "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+     12, true},
+    {"trade_order",
+     "UPDATE orders SET leaves = $3, executed = executed + $4, "
+     "state = CASE WHEN $3 = 0 THEN 1 ELSE 0 END, "
+     "finished_lsn = CASE WHEN $3 = 0 THEN $5 END, "
+     "finished_pos = CASE WHEN $3 = 0 THEN $6 END "
+     "WHERE shard = $1 AND order_id = $2 AND state = 0",
+     6, false},
+    {"cancel_order",
+     "UPDATE orders SET leaves = 0, state = 2, finished_lsn = $3, finished_pos = $4 "
+     "WHERE shard = $1 AND order_id = $2 AND state = 0",
+     4, false},
+    // The matcher keeps time priority only for a same-price replace that does not add quantity;
+    // the right-hand sides read the row as it was before this update.
+    {"replace_order",
+     "UPDATE orders SET price = $3, leaves = $4, "
+     "priority = CASE WHEN price = $3 AND $5 <= leaves THEN priority ELSE $6 END "
+     "WHERE shard = $1 AND order_id = $2 AND state = 0",
+     6, false},
+    {"insert_trade",
+     "INSERT INTO trades (shard, trade_id, instrument, price, quantity, taker_order_id, "
+     "taker_account, taker_side, maker_order_id, maker_account, maker_side, lsn, seq, "
+     "timestamp_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+     14, false},
+    {"insert_trades",
+     "INSERT INTO trades (shard, trade_id, instrument, price, quantity, taker_order_id, "
+     "taker_account, taker_side, maker_order_id, maker_account, maker_side, lsn, seq, "
+     "timestamp_ns) SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+     "$14)",
+     14, true},
+    {"insert_audit",
+     "INSERT INTO audit_log (lsn, position, shard, seq, timestamp_ns, type, reason, side, "
+     "account, instrument, order_id, client_order_id, price, quantity, leaves, trade_id, "
+     "maker_order_id, maker_account, maker_leaves) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+     "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+     19, false},
+    {"insert_audits",
+     "INSERT INTO audit_log (lsn, position, shard, seq, timestamp_ns, type, reason, side, "
+     "account, instrument, order_id, client_order_id, price, quantity, leaves, trade_id, "
+     "maker_order_id, maker_account, maker_leaves) SELECT * FROM unnest($1, $2, $3, $4, $5, $6, "
+     "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+     19, true},
+    {"max_shard", "SELECT max(shard) FROM shard_meta", 0, false},
+    {"shard_counters",
+     "SELECT next_seq, next_order_id, next_trade_id FROM shard_meta WHERE shard = $1", 1, false},
+    {"open_orders",
+     "SELECT order_id, client_order_id, account, instrument, side, price, leaves, flags, "
+     "priority FROM orders WHERE shard = $1 AND state = 0",
+     1, false},
+    {"finished_orders",
+     "SELECT account, client_order_id, order_id FROM orders "
+     "WHERE shard = $1 AND finished_lsn IS NOT NULL "
+     "ORDER BY finished_lsn DESC, finished_pos DESC LIMIT $2",
+     2, false},
+}};
+
+}  // namespace
+
+const PgStatementText& pg_statement(PgStatement statement) {
+    return kStatements[static_cast<std::size_t>(statement)];
+}
+
+void prepare_pg_statements(PgConnection& connection) {
+    for (const PgStatementText& s : kStatements) {
+        if (s.name == nullptr) {
+            throw StoreError("internal: the PostgreSQL statement table misses an entry");
+        }
+        connection.prepare(s.name, s.sql, s.params, s.arrays,
+                           std::string("prepare \"") + s.sql + "\"");
+    }
+}
+
+}  // namespace exchanged::store
