@@ -138,6 +138,9 @@ bool FlushWorker::step(bool draining) {
             return false;
         }
         collect(std::min<StoreLsn>(frontier, committed + options_.max_batch_lsns));
+    } else {
+        // Retrying a batch: the frontier still moves, and the metrics should say so.
+        note_frontier(options_.frontier(), store_lsn());
     }
     if (commit()) {
         return true;
