@@ -20,6 +20,12 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
     metrics.gauge("exchanged_store_last_commit_seconds",
                   "Duration of the flush worker's last successful transaction",
                   [&flush] { return flush.stats().last_commit_seconds; });
+    metrics.gauge("exchanged_store_catching_up",
+                  "1 while the store is caught up from the WAL after a feed overflowed",
+                  [&flush] { return flush.stats().catching_up ? 1.0 : 0.0; });
+    metrics.counter("exchanged_store_catch_ups_total",
+                    "Times a feed overflowed and the store was caught up from the WAL",
+                    [&flush] { return static_cast<double>(flush.stats().catch_ups); });
     metrics.counter("exchanged_store_batches_total", "Batches committed to the store",
                     [&flush] { return static_cast<double>(flush.stats().batches); });
     metrics.counter("exchanged_store_events_total", "Matcher events committed to the store",

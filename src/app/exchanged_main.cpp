@@ -375,14 +375,22 @@ std::vector<store::EventFeed*> pointers(const std::vector<std::unique_ptr<store:
 }
 
 // The flush worker's options with the daemon's callbacks: wake the shards after each commit (and
-// recycle the WAL below the store), and log the store's outages.
+// recycle the WAL below the store), catch the store up from the WAL when a feed overflowed, and
+// log the store's outages.
 store::FlushOptions daemon_flush_options(const engine::Config& config,
+                                         const engine::ShardLayout& layout, store::Store& primary,
                                          const engine::CommandLog& log,
                                          const std::vector<store::EventFeed*>& feeds,
                                          wal::WalWriter* writer,
                                          std::atomic<engine::OrderService*>& listener) {
     store::FlushOptions options = engine::flush_options(config);
     options.frontier = [&log, feeds] { return engine::store_frontier(log, feeds); };
+    if (writer != nullptr) {
+        options.catch_up = [&config, &layout, &primary](store::StoreLsn up_to) {
+            engine::catch_up_store(primary, config.persistence.wal_path, layout, up_to);
+        };
+        options.next_lsn = [&log] { return log.next_lsn(); };
+    }
     options.on_committed = [writer, &listener](store::StoreLsn lsn) {
         if (engine::OrderService* service = listener.load(std::memory_order_acquire)) {
             service->notify_durable();
@@ -416,7 +424,8 @@ int serve_without_wal(const engine::Config& config, const engine::ShardLayout& l
     const auto feeds = make_feeds(config, layout);
     std::atomic<engine::OrderService*> listener{nullptr};
     store::FlushWorker flush(primary, pointers(feeds),
-                             daemon_flush_options(config, log, pointers(feeds), nullptr, listener));
+                             daemon_flush_options(config, layout, primary, log, pointers(feeds),
+                                                  nullptr, listener));
     flush.start();
     return run_service(config,
                        Serving{layout, shards, log, nullptr, pointers(feeds), flush,
@@ -489,7 +498,8 @@ int serve(const engine::Config& config, bool salvage) {
     const auto feeds = make_feeds(config, layout);
     store::FlushWorker flush(
         *primary, pointers(feeds),
-        daemon_flush_options(config, log, pointers(feeds), &writer, durable_listener));
+        daemon_flush_options(config, layout, *primary, log, pointers(feeds), &writer,
+                             durable_listener));
     flush.start();
     return run_service(config,
                        Serving{layout, shards, log, &writer, pointers(feeds), flush,

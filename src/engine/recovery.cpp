@@ -43,7 +43,8 @@ class Replayer {
     }
 
     void on_record(const wal::RecordView& record) {
-        if (result_.status != RecoveryStatus::Ok) {
+        if (result_.status != RecoveryStatus::Ok ||
+            (options_.stop_after_lsn != 0 && record.lsn > options_.stop_after_lsn)) {
             return;
         }
         if (record.lsn != result_.last_lsn + 1) {

@@ -38,6 +38,9 @@ struct RecoveryOptions {
     // Called about every progress_interval of work (not at all on short replays).
     std::function<void(const RecoveryProgress&)> on_progress;
     std::chrono::milliseconds progress_interval{1000};
+    // Records above this LSN are read (the log's end is still classified) but not replayed; 0:
+    // replay to the end. The flush worker's catch-up reads a live WAL only up to what is durable.
+    wal::Lsn stop_after_lsn = 0;
 };
 
 enum class RecoveryStatus : std::uint8_t {

@@ -1,5 +1,7 @@
 #include "engine/store_recovery.hpp"
 
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace exchanged::engine {
@@ -88,6 +90,22 @@ StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storag
                         [&](ReplayStart start, const ReplayEventSink& sink) {
                             return replay_log(storage, layout, options, std::move(start), sink);
                         });
+}
+
+void catch_up_store(store::Store& store, const std::filesystem::path& wal_dir,
+                    const ShardLayout& layout, store::StoreLsn up_to) {
+    RecoveryOptions options;
+    options.stop_after_lsn = up_to;
+    const StoreRecoveryResult result = recover_from_store(store, wal_dir, layout, options);
+    // The live log's end (a batch being written) may look torn or damaged; only the records up
+    // to `up_to` matter, and they are durable.
+    if (result.replay.last_lsn < up_to) {
+        throw std::runtime_error("catching the store up from the WAL stopped at LSN " +
+                                 std::to_string(result.replay.last_lsn) + " of " +
+                                 std::to_string(up_to) + ": " +
+                                 (result.replay.error.empty() ? result.replay.log.error
+                                                              : result.replay.error));
+    }
 }
 
 }  // namespace exchanged::engine

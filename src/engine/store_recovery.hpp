@@ -33,6 +33,13 @@ StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storag
                                        const ShardLayout& layout, const RecoveryOptions& options,
                                        bool write_events = true);
 
+// Writes the events of the WAL records store_lsn+1 .. up_to into the store, from a live WAL
+// (records up to `up_to` must be durable): how the flush worker rebuilds events its feeds dropped.
+// Throws store::StoreError when the store fails and std::runtime_error when the WAL cannot supply
+// the records.
+void catch_up_store(store::Store& store, const std::filesystem::path& wal_dir,
+                    const ShardLayout& layout, store::StoreLsn up_to);
+
 // The matchers and next seqs of every shard at the store's store_lsn. Throws store::StoreError,
 // and std::invalid_argument when a snapshot does not fit the layout.
 ReplayStart load_from_store(store::Store& store, const ShardLayout& layout);

@@ -87,6 +87,24 @@ class EventFeed {
         tail_.store(head, std::memory_order_release);
         return static_cast<std::size_t>(head - tail);
     }
+    // Drop mode (profiles with a WAL): set by the producer when a command's events did not fit,
+    // cleared by the consumer once it has rebuilt the dropped events from the WAL. While set the
+    // producer pushes nothing. Sequentially consistent: the producer reads it after its command
+    // has claimed an LSN, the consumer reads the log's next LSN after clearing it, so every
+    // command at or above that LSN pushes its events again.
+    bool dropping() const { return dropping_.load(std::memory_order_seq_cst); }
+    void set_dropping(bool on) { dropping_.store(on, std::memory_order_seq_cst); }
+
+    // Consumer. Drops the waiting events below `lsn` (they are at the front: LSN order).
+    void discard_below(StoreLsn lsn) {
+        std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+        const std::uint64_t head = head_.load(std::memory_order_acquire);
+        while (tail != head && slots_[tail & mask_].lsn < lsn) {
+            ++tail;
+        }
+        tail_.store(tail, std::memory_order_release);
+    }
+
     // Any thread: events waiting (approximate while the others run).
     std::size_t size() const {
         return static_cast<std::size_t>(head_.load(std::memory_order_acquire) -
@@ -107,6 +125,7 @@ class EventFeed {
     alignas(64) std::atomic<std::uint64_t> head_{0};  // written by the producer
     alignas(64) std::atomic<std::uint64_t> tail_{0};  // written by the consumer
     alignas(64) std::atomic<std::uint64_t> in_flight_{kIdle};
+    std::atomic<bool> dropping_{false};
 };
 
 }  // namespace exchanged::store

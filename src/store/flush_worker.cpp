@@ -112,8 +112,126 @@ void FlushWorker::drain() {
     }
 }
 
+bool FlushWorker::any_dropping() const {
+    for (const EventFeed* feed : feeds_) {
+        if (feed->dropping()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void FlushWorker::committed_by_catch_up(StoreLsn lsn) {
+    store_lsn_.store(lsn, std::memory_order_release);
+    const bool was_down = backoff_.count() > 0;
+    backoff_ = std::chrono::milliseconds(0);
+    {
+        std::lock_guard lock(mutex_);
+        stats_.store_lsn = lsn;
+        stats_.store_up = true;
+    }
+    note_frontier(options_.frontier(), lsn);
+    if (was_down && options_.info) {
+        options_.info("store is back (" + store_.describe() + "): caught up to LSN " +
+                      std::to_string(lsn));
+    }
+    failures_since_warning_ = 0;
+    last_warning_ = Clock::time_point{};
+    if (options_.on_committed) {
+        options_.on_committed(lsn);
+    }
+}
+
+// Drop mode: the feeds lost events, so the WAL supplies them. Dropping: discard what the feeds
+// hold, replay the WAL into the store up to the frontier, then let the shards push again and note
+// the log's next LSN as the point from which the feeds are whole. Resuming: discard what arrived
+// below that point, replay the WAL up to just below it, and go back to batching from the feeds.
+bool FlushWorker::catch_up_step(bool draining) {
+    batch_ready_ = false;
+    if (mode_ == Mode::Dropping) {
+        for (std::size_t i = 0; i < feeds_.size(); ++i) {
+            feeds_[i]->discard_all();
+            staging_[i].clear();
+            staged_pos_[i] = 0;
+        }
+    } else {
+        pull();
+        for (std::size_t i = 0; i < feeds_.size(); ++i) {
+            std::size_t below = 0;
+            while (below < staging_[i].size() && staging_[i][below].lsn < resume_from_) {
+                ++below;
+            }
+            staging_[i].erase(staging_[i].begin(),
+                              staging_[i].begin() + static_cast<std::ptrdiff_t>(below));
+            staged_pos_[i] = 0;
+        }
+    }
+    const StoreLsn frontier = options_.frontier();
+    note_frontier(frontier, store_lsn());
+    const StoreLsn target = mode_ == Mode::Dropping ? frontier : resume_from_ - 1;
+    if (frontier < target) {
+        return false;  // commands below the resume point are still being matched
+    }
+    if (target > store_lsn()) {
+        try {
+            options_.catch_up(target);
+        } catch (const StoreError& error) {
+            note_failure(error);
+            if (!draining) {
+                wait_backoff(Clock::time_point::max());
+            }
+            return false;
+        } catch (const std::exception& error) {
+            note_failure(StoreError(std::string("catching up from the WAL: ") + error.what()));
+            if (!draining) {
+                wait_backoff(Clock::time_point::max());
+            }
+            return false;
+        }
+        committed_by_catch_up(target);
+    }
+    if (mode_ == Mode::Dropping) {
+        for (EventFeed* feed : feeds_) {
+            feed->set_dropping(false);
+        }
+        resume_from_ = options_.next_lsn();
+        mode_ = Mode::Resuming;
+        return true;
+    }
+    if (any_dropping()) {
+        mode_ = Mode::Dropping;  // overflowed again before the feeds were whole
+        return true;
+    }
+    mode_ = Mode::Normal;
+    {
+        std::lock_guard lock(mutex_);
+        stats_.catching_up = false;
+    }
+    if (options_.info) {
+        options_.info("store caught up from the WAL to LSN " + std::to_string(store_lsn()) +
+                      "; batching from the shards again");
+    }
+    return true;
+}
+
 // One attempt: collect a batch when one is due, then try to commit it. True when it committed.
 bool FlushWorker::step(bool draining) {
+    if (options_.catch_up && mode_ == Mode::Normal && any_dropping()) {
+        mode_ = Mode::Dropping;
+        {
+            std::lock_guard lock(mutex_);
+            ++stats_.catch_ups;
+            stats_.catching_up = true;
+        }
+        if (options_.warn) {
+            options_.warn("the store fell behind by more than a feed holds (store_lsn " +
+                          std::to_string(store_lsn()) +
+                          "): catching it up from the WAL; trading continues");
+        }
+    }
+    if (mode_ != Mode::Normal) {
+        return catch_up_step(draining);
+    }
     if (!batch_ready_) {
         // The frontier first: every event at or below it is then in a feed, and pull takes it.
         StoreLsn frontier = options_.frontier();
@@ -175,17 +293,18 @@ void FlushWorker::note_frontier(StoreLsn frontier, StoreLsn committed) {
     }
 }
 
-// Moves what the feeds hold into the staging vectors. While the store works everything is taken:
-// that is what lets a command with more events than its feed holds finish pushing (the frontier
-// stays below it until it has), and staging then holds at most a batch plus that command. While
-// the store fails, each feed's staging stops at the feed's size, so an outage fills the feeds and
-// the shards refuse new orders instead of memory growing without end.
+// Moves what the feeds hold into the staging vectors, each up to its feed's size, so a store that
+// is slow or down fills the feeds: with a WAL they then switch to drop mode and the WAL supplies
+// the events later. Without a WAL (nothing could supply them) everything is taken while the store
+// works: that lets a command with more events than its feed holds finish pushing (the frontier
+// stays below it until it has); while the store fails the bound holds and the shards refuse new
+// orders instead of memory growing without end.
 void FlushWorker::pull() {
-    const bool store_failing = backoff_.count() > 0;
+    const bool bounded = backoff_.count() > 0 || options_.catch_up != nullptr;
     for (std::size_t i = 0; i < feeds_.size(); ++i) {
         const std::size_t staged = staging_[i].size() - staged_pos_[i];
         const std::size_t limit = feeds_[i]->capacity();
-        if (!store_failing) {
+        if (!bounded) {
             feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staging_[i],
                                  std::numeric_limits<std::size_t>::max());
         } else if (staged < limit) {

@@ -42,6 +42,11 @@ struct FlushOptions {
     std::function<StoreLsn()> frontier;
     // After each commit, on the worker thread: wake the release gates, recycle the WAL.
     std::function<void(StoreLsn store_lsn)> on_committed;
+    // With a WAL: rebuilds the events of records store_lsn+1 .. up_to from it and writes them to
+    // the store (throws StoreError, or std::exception when the WAL cannot supply them), and the
+    // log's next LSN. When set, a feed in drop mode is caught up this way instead of waited for.
+    std::function<void(StoreLsn up_to)> catch_up;
+    std::function<StoreLsn()> next_lsn;
     // Warnings and recoveries of the store, on the worker thread.
     std::function<void(const std::string& line)> warn;
     std::function<void(const std::string& line)> info;
@@ -57,6 +62,8 @@ struct FlushStats {
     double lag_seconds = 0;         // how long the oldest uncommitted record has waited
     bool store_up = true;           // the last attempt succeeded
     double last_commit_seconds = 0;  // duration of the last successful transaction
+    std::uint64_t catch_ups = 0;     // times a feed overflowed and the WAL filled the gap
+    bool catching_up = false;
 };
 
 class FlushWorker {
@@ -81,8 +88,17 @@ class FlushWorker {
   private:
     using Clock = std::chrono::steady_clock;
 
+    enum class Mode : std::uint8_t {
+        Normal,    // batches from the feeds
+        Dropping,  // a feed dropped events: catch the store up from the WAL
+        Resuming,  // feeds push again from resume_from_; the WAL fills the store below it
+    };
+
     void run();
     void drain();
+    bool any_dropping() const;
+    bool catch_up_step(bool draining);
+    void committed_by_catch_up(StoreLsn lsn);
     bool step(bool draining);
     void note_frontier(StoreLsn frontier, StoreLsn committed);
     void pull();
@@ -106,6 +122,8 @@ class FlushWorker {
     std::deque<std::pair<StoreLsn, Clock::time_point>> arrivals_;  // frontier rises, with mutex_
     Clock::time_point pending_since_{};  // the oldest uncommitted record's arrival, with mutex_
     bool drained_ = false;
+    Mode mode_ = Mode::Normal;
+    StoreLsn resume_from_ = 0;
     std::chrono::milliseconds backoff_{0};
     Clock::time_point last_warning_{};
     std::uint64_t failures_since_warning_ = 0;

@@ -150,3 +150,55 @@ TEST_CASE("while the store is down WAL acks flow, store acks wait, and it catche
     CHECK(count_rows(store_path, "SELECT count(*) FROM trades") == 3);
     CHECK(count_rows(store_path, "SELECT store_lsn FROM meta") == 202);
 }
+
+TEST_CASE("a store that falls behind by more than its feed holds is caught up from the WAL",
+          "[engine][daemon][store]") {
+    test::TempDir dir;
+    // A feed of 1024 events and a store that writes only every 2 s: the feed overflows at once
+    // and the flush worker has to rebuild the events from the WAL.
+    const std::string config = dir.write(
+        "profile.ini",
+        "[server]\nshard_queue_capacity = 4096\n"
+        "[persistence]\nstore_queue_events = 1024\nstore_batch_size = 1000000\n"
+        "store_batch_timeout_ms = 2000\n"
+        "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
+            std::string(test::kAmznInstrument) + test::kAliceAndBob);
+    const std::string store_path = (dir.path() / "data" / "exchanged.sqlite").string();
+    test::ServingDaemon run = test::serve_daemon(dir, config, "daemon.out");
+    constexpr ClientOrderId kOrders = 6'000;
+    {
+        test::WireClient alice(run.port);
+        alice.login("alice", "alice-secret");
+        alice.expect<LoginAccepted>();
+        test::WireClient bob(run.port);
+        bob.login("bob", "bob-secret");
+        bob.expect<LoginAccepted>();
+        for (ClientOrderId id = 1; id <= kOrders; id += 500) {
+            for (ClientOrderId i = id; i < id + 500; ++i) {
+                alice.send(order(Side::Buy, i, 2));
+            }
+            for (ClientOrderId i = id; i < id + 500; ++i) {
+                CHECK(alice.expect<Accepted>().client_order_id == i);
+            }
+        }
+        // Trades too, so the rebuilt store has fills to get right.
+        bob.send(order(Side::Sell, 1, 999));
+        CHECK(bob.expect<Accepted>().client_order_id == 1);
+    }
+    // The store catches up while the daemon serves: the log says so.
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (run.daemon->output().find("batching from the shards again") == std::string::npos &&
+           std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(run.daemon->stop() == 0);
+    const std::string output = run.daemon->output();
+    INFO(output);
+    CHECK(output.find("catching it up from the WAL; trading continues") != std::string::npos);
+    CHECK(output.find("store caught up from the WAL to LSN") != std::string::npos);
+    CHECK(count_rows(store_path, "SELECT count(*) FROM orders") == kOrders + 1);
+    CHECK(count_rows(store_path, "SELECT count(*) FROM trades") == 500);
+    CHECK(count_rows(store_path, "SELECT sum(executed) FROM orders WHERE account = 1") == 999);
+    CHECK(count_rows(store_path, "SELECT store_lsn FROM meta") == kOrders + 1);
+    CHECK(count_rows(store_path, "SELECT count(*) FROM orders WHERE state = 0") == kOrders - 499);
+}

@@ -44,6 +44,7 @@ OrderService::OrderService(const Config& config, const ShardLayout& layout,
             options.feed = store.feeds.at(shard.id());
             options.store_lsn = store.store_lsn;
             options.sync_all_trades = config.safety.sync_all_trades;
+            options.feed_may_drop = log.persists();
         }
         runners_.push_back(std::make_unique<ShardRunner>(
             shard, *this, log, config.persistence.ack_after, config.critical_ack_after(), options));
@@ -79,6 +80,7 @@ ShardRunnerStats OrderService::runner_stats() const {
         const ShardRunnerStats one = runner->stats();
         total.refused_store_behind += one.refused_store_behind;
         total.feed_full_waits += one.feed_full_waits;
+        total.feed_overflows += one.feed_overflows;
     }
     return total;
 }

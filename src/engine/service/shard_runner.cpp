@@ -55,7 +55,8 @@ ShardRunner::ShardRunner(Shard& shard, ReplySink& sink, const CommandLog& log, A
 
 ShardRunnerStats ShardRunner::stats() const {
     return {refused_store_behind_.load(std::memory_order_relaxed),
-            feed_full_waits_.load(std::memory_order_relaxed)};
+            feed_full_waits_.load(std::memory_order_relaxed),
+            feed_overflows_.load(std::memory_order_relaxed)};
 }
 
 ShardRunner::~ShardRunner() {
@@ -198,7 +199,7 @@ void ShardRunner::handle(const ShardRequest& request) {
 // A command's events must fit in the feed; a command is only taken when a few thousand events
 // fit, so that only a rare giant (a sweep or mass cancel of thousands of orders) ever waits.
 bool ShardRunner::feed_has_room() const {
-    if (options_.feed == nullptr) {
+    if (options_.feed == nullptr || options_.feed_may_drop) {
         return true;
     }
     const std::size_t reserve = std::min<std::size_t>(4096, options_.feed->capacity() / 4);
@@ -214,6 +215,17 @@ void ShardRunner::feed_store(const book::Command& command) {
         }
     }
     if (store_events_.empty()) {
+        return;
+    }
+    if (options_.feed_may_drop) {
+        // Read after the command claimed its LSN (see EventFeed::dropping).
+        if (options_.feed->dropping()) {
+            return;
+        }
+        if (!options_.feed->try_push(store_events_)) {
+            feed_overflows_.fetch_add(1, std::memory_order_relaxed);
+            options_.feed->set_dropping(true);
+        }
         return;
     }
     // Usually one push. A giant (a mass cancel or sweep of more orders than the feed holds) goes

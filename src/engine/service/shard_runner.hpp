@@ -32,11 +32,15 @@ struct ShardRunnerOptions {
     store::EventFeed* feed = nullptr;
     const std::atomic<std::uint64_t>* store_lsn = nullptr;
     bool sync_all_trades = false;  // every reply of a command that traded waits for the store
+    // With a WAL the flush worker can rebuild events from it, so a full feed switches the feed to
+    // drop mode instead of making the shard wait or refuse (store::EventFeed::dropping).
+    bool feed_may_drop = false;
 };
 
 struct ShardRunnerStats {
     std::uint64_t refused_store_behind = 0;  // refused: the store feed had no room
     std::uint64_t feed_full_waits = 0;       // a command's events waited for room in the feed
+    std::uint64_t feed_overflows = 0;        // the feed switched to drop mode
 };
 
 class ShardRunner {
@@ -82,6 +86,7 @@ class ShardRunner {
     std::vector<store::StoreEvent> store_events_;  // the same for the feed, reused
     std::atomic<std::uint64_t> refused_store_behind_{0};
     std::atomic<std::uint64_t> feed_full_waits_{0};
+    std::atomic<std::uint64_t> feed_overflows_{0};
     wal::Lsn last_lsn_ = 0;           // the newest LSN this shard logged
 
     std::atomic<bool> stopping_{false};
