@@ -25,6 +25,9 @@ constexpr Subcommand kSubcommands[] = {
     {"wal", "verify", exchanged::tools::wal_main, "wal verify PATH [--salvage]"},
     {"bench", "wal", exchanged::tools::bench_wal_main,
      "bench wal [--records N] [--record-bytes B] [--producers P] [--rate R] [--dir D] [--json]"},
+    {"bench", "store", exchanged::tools::bench_store_main,
+     "bench store [--backend sqlite|postgresql] [--dsn DSN] [--path FILE] [--events N] "
+     "[--batch-events B] [--seed S] [--audit-log] [--json]"},
     {"order", "", exchanged::tools::order_main,
      "order --connect HOST:PORT --account A [--secret S] [--config FILE] --instrument SYM|ID "
      "--side buy|sell --price P --qty Q [--type limit|market] [--tif gtc|ioc|fok] "
@@ -40,6 +43,10 @@ constexpr Subcommand kSubcommands[] = {
      "FILE] [--json] [--config FILE] [--seed S] [--id-base B] [--timeout S]"},
     {"verify", "", exchanged::tools::verify_main,
      "verify --connect HOST:PORT --journal FILE [--config FILE] [--window W] [--timeout S]"},
+    {"store", "verify", exchanged::tools::store_verify_main,
+     "store verify --journal FILE [--config FILE] [--data-dir D]"},
+    {"reconcile", "", exchanged::tools::reconcile_main,
+     "reconcile [--config FILE] [--data-dir D] [--journal FILE]"},
 };
 
 void print_usage(std::FILE* out) {

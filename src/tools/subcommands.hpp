@@ -9,11 +9,16 @@ int bench_jitter_main(int argc, char** argv, int first);
 // `wal dump PATH` / `wal verify PATH` (argv[first - 1] names which); `bench wal`.
 int wal_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
+// `bench store`: the primary store's batch throughput and commit latency.
+int bench_store_main(int argc, char** argv, int first);
 // Client commands against a running daemon (docs/tools.md).
 int order_main(int argc, char** argv, int first);
 int cancel_main(int argc, char** argv, int first);
 int status_main(int argc, char** argv, int first);
 int load_main(int argc, char** argv, int first);
 int verify_main(int argc, char** argv, int first);
+// Checks of the primary store after the daemon stopped (docs/tools.md).
+int store_verify_main(int argc, char** argv, int first);
+int reconcile_main(int argc, char** argv, int first);
 
 }  // namespace exchanged::tools
