@@ -295,21 +295,22 @@ void FlushWorker::note_frontier(StoreLsn frontier, StoreLsn committed) {
 
 // Moves what the feeds hold into the staging vectors, each up to its feed's size, so a store that
 // is slow or down fills the feeds: with a WAL they then switch to drop mode and the WAL supplies
-// the events later. Without a WAL (nothing could supply them) everything is taken while the store
-// works: that lets a command with more events than its feed holds finish pushing (the frontier
-// stays below it until it has); while the store fails the bound holds and the shards refuse new
-// orders instead of memory growing without end.
+// the events later; without one the shards refuse new orders until there is room. Beyond the
+// bound it still takes the rest of a command whose first events it took, so a batch never waits
+// for events it cannot take: without a WAL a command may have more events than its feed holds
+// (a sweep or mass cancel of thousands of orders), and it could not finish pushing otherwise.
+// That is at most one command's events.
 void FlushWorker::pull() {
-    const bool bounded = backoff_.count() > 0 || options_.catch_up != nullptr;
     for (std::size_t i = 0; i < feeds_.size(); ++i) {
-        const std::size_t staged = staging_[i].size() - staged_pos_[i];
-        const std::size_t limit = feeds_[i]->capacity();
-        if (!bounded) {
-            feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staging_[i],
+        std::vector<StoreEvent>& staged = staging_[i];
+        const std::size_t waiting = staged.size() - staged_pos_[i];
+        if (waiting < feeds_[i]->capacity()) {
+            feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staged,
+                                 feeds_[i]->capacity() - waiting);
+        }
+        if (staged.size() > staged_pos_[i]) {
+            feeds_[i]->pop_up_to(staged.back().lsn, staged,
                                  std::numeric_limits<std::size_t>::max());
-        } else if (staged < limit) {
-            feeds_[i]->pop_up_to(std::numeric_limits<StoreLsn>::max(), staging_[i],
-                                 limit - staged);
         }
     }
 }
