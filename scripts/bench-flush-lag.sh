@@ -58,7 +58,8 @@ stats() {  # column -> "median p99 max"
 read -r lag50 lag99 lagmax < <(stats 1)
 read -r un50 un99 unmax < <(stats 2)
 ops=$(sed -E 's/.*"orders_per_sec":([0-9.]+).*/\1/' "$dir/load.json")
-echo "profile=$profile orders=$orders rate=$rate orders_per_sec=$ops samples=$(wc -l <"$dir/samples")"
+rejected=$(sed -E 's/.*"rejected":([0-9]+).*/\1/' "$dir/load.json")
+echo "profile=$profile orders=$orders rate=$rate orders_per_sec=$ops rejected=$rejected samples=$(wc -l <"$dir/samples")"
 echo "flush lag seconds: median $lag50 p99 $lag99 max $lagmax"
 echo "uncommitted records: median $un50 p99 $un99 max $unmax"
 echo "store caught up ${caught_up} s after the last ack"
