@@ -7,10 +7,10 @@ COPY . .
 RUN ./scripts/setup-deps.sh && ./scripts/build.sh release exchanged exchangectl
 
 FROM debian:bookworm
-# The shared libraries the binaries link (`ldd build/bin/exchanged`, `dpkg -S` each). SQLite and
-# libpq join them when the store is built.
+# The shared libraries the binaries link (`ldd build/bin/exchanged`, `dpkg -S` each).
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends liburing2 libinih1 libspdlog1.10 libfmt9 \
+        libsqlite3-0 libpq5 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/exchanged --create-home exchanged
 COPY --from=build /src/build/bin/exchanged /src/build/bin/exchangectl /usr/local/bin/
@@ -18,9 +18,9 @@ COPY --from=build /src/config /etc/exchanged
 USER exchanged
 VOLUME /var/lib/exchanged
 EXPOSE 9100
-# A TCP connect to the gateway with bash's /dev/tcp (no extra package). Each check shows in the
-# log as one closed session. The start period covers a long WAL replay.
+# GET /health on the admin endpoint (loopback inside the container) with bash's /dev/tcp: 503 when
+# the WAL failed or the store is down. The start period covers a long recovery.
 HEALTHCHECK --interval=60s --timeout=5s --start-period=10m --retries=3 \
-    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9100"]
+    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9101 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["/usr/local/bin/exchanged", "--config", "/etc/exchanged/standard.ini", \
             "--data-dir", "/var/lib/exchanged", "--listen", "0.0.0.0:9100"]
