@@ -1,5 +1,7 @@
 #include "replay_fixture.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 
 namespace exchanged::engine::test {
@@ -91,6 +93,29 @@ std::vector<RestingOrder> resting(const book::Matcher& matcher) {
                             o.leaves, o.flags);
     });
     return orders;
+}
+
+void require_same_matchers(const std::vector<book::Matcher>& got,
+                           const std::vector<book::Matcher>& expected) {
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO("shard " << i);
+        REQUIRE(got[i].state_hash() == expected[i].state_hash());
+        REQUIRE(got[i].next_order_id() == expected[i].next_order_id());
+        REQUIRE(got[i].next_trade_id() == expected[i].next_trade_id());
+        REQUIRE(resting(got[i]) == resting(expected[i]));
+    }
+}
+
+wal::WalOptions small_wal() {
+    wal::WalOptions options;
+    options.segment_bytes = wal::kMinSegmentBytes;
+    options.max_payload_bytes = 128;
+    options.queue_capacity = 1024;
+    options.batch_size = 16;
+    options.batch_timeout_ms = 1;
+    options.batch_bytes_max = 8192;
+    return options;
 }
 
 }  // namespace exchanged::engine::test

@@ -65,4 +65,12 @@ using RestingOrder = std::tuple<OrderId, ClientOrderId, AccountId, InstrumentId,
                                 Quantity, std::uint8_t>;
 std::vector<RestingOrder> resting(const book::Matcher& matcher);
 
+// The matchers hold the same books as `expected`, shard by shard (Catch assertions).
+void require_same_matchers(const std::vector<book::Matcher>& got,
+                           const std::vector<book::Matcher>& expected);
+
+// A WAL with 16 KiB segments (a rotation every ~180 records) and small batches, so that tests
+// cross segment boundaries and group commits often.
+wal::WalOptions small_wal();
+
 }  // namespace exchanged::engine::test

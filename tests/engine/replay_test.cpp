@@ -23,17 +23,6 @@ using wal::SimStorage;
 
 namespace {
 
-wal::WalOptions small_wal() {
-    wal::WalOptions options;
-    options.segment_bytes = wal::kMinSegmentBytes;  // 16 KiB: a rotation every ~180 records
-    options.max_payload_bytes = 128;
-    options.queue_capacity = 1024;
-    options.batch_size = 16;
-    options.batch_timeout_ms = 1;
-    options.batch_bytes_max = 8192;
-    return options;
-}
-
 std::string hex(std::uint64_t value) {
     char text[24];
     std::snprintf(text, sizeof text, "0x%016" PRIx64, value);
@@ -42,14 +31,7 @@ std::string hex(std::uint64_t value) {
 
 // The recovered matchers hold the same books as `expected`, shard by shard.
 void require_same_state(const RecoveryResult& result, const std::vector<book::Matcher>& expected) {
-    REQUIRE(result.matchers.size() == expected.size());
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        INFO("shard " << i);
-        REQUIRE(result.matchers[i].state_hash() == expected[i].state_hash());
-        REQUIRE(result.matchers[i].next_order_id() == expected[i].next_order_id());
-        REQUIRE(result.matchers[i].next_trade_id() == expected[i].next_trade_id());
-        REQUIRE(resting(result.matchers[i]) == resting(expected[i]));
-    }
+    require_same_matchers(result.matchers, expected);
 }
 
 struct Place {

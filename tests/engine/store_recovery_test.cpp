@@ -25,17 +25,6 @@ using wal::SimStorage;
 
 namespace {
 
-wal::WalOptions small_wal() {
-    wal::WalOptions options;
-    options.segment_bytes = wal::kMinSegmentBytes;  // a rotation every ~180 records
-    options.max_payload_bytes = 128;
-    options.queue_capacity = 1024;
-    options.batch_size = 16;
-    options.batch_timeout_ms = 1;
-    options.batch_bytes_max = 8192;
-    return options;
-}
-
 // Writes the events of the log's records up to `up_to` into `store`, as a flush worker that
 // stopped there would have.
 void fill_store_to(store::Store& store, wal::Storage& storage, const ShardLayout& layout,
@@ -85,18 +74,6 @@ std::vector<TradeRow> trade_rows(store::Store& store) {
                           t.timestamp_ns);
     });
     return rows;
-}
-
-void require_same_matchers(const std::vector<book::Matcher>& got,
-                           const std::vector<book::Matcher>& expected) {
-    REQUIRE(got.size() == expected.size());
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        INFO("shard " << i);
-        REQUIRE(got[i].state_hash() == expected[i].state_hash());
-        REQUIRE(got[i].next_order_id() == expected[i].next_order_id());
-        REQUIRE(got[i].next_trade_id() == expected[i].next_trade_id());
-        REQUIRE(resting(got[i]) == resting(expected[i]));
-    }
 }
 
 }  // namespace
