@@ -386,9 +386,10 @@ store::FlushOptions daemon_flush_options(const engine::Config& config,
     store::FlushOptions options = engine::flush_options(config);
     options.frontier = [&log, feeds] { return engine::store_frontier(log, feeds); };
     if (writer != nullptr) {
-        options.catch_up = [&config, &layout, &primary](store::StoreLsn up_to) {
-            engine::catch_up_store(primary, config.persistence.wal_path, layout, up_to);
-        };
+        auto catch_up = std::make_shared<engine::StoreCatchUp>(
+            primary, config.persistence.wal_path, layout);
+        options.catch_up = [catch_up](store::StoreLsn up_to) { catch_up->advance(up_to); };
+        options.catch_up_done = [catch_up] { catch_up->reset(); };
         options.next_lsn = [&log] { return log.next_lsn(); };
     }
     options.on_committed = [writer, &listener](store::StoreLsn lsn) {

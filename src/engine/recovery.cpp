@@ -259,6 +259,7 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
     wal::ScanOptions scan_options;
     scan_options.salvage = options.salvage;
     scan_options.from_lsn = after_lsn + 1;
+    scan_options.to_lsn = options.stop_after_lsn;
     result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
         replayer.on_record(record);
     });

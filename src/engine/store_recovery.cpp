@@ -31,12 +31,12 @@ ReplayStart load_from_store(store::Store& store, const ShardLayout& layout) {
 
 namespace {
 
-// Loads, replays through `replay` (a replay_log over a directory or a storage), writes events.
+// Replays from `start` through `replay` (a replay_log over a directory or a storage) and writes
+// the events to the store.
 template <typename Replay>
-StoreRecoveryResult recover_with(store::Store& store, const ShardLayout& layout,
-                                 bool write_events, const Replay& replay) {
+StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, bool write_events,
+                                const Replay& replay) {
     StoreRecoveryResult out;
-    ReplayStart start = load_from_store(store, layout);
     out.loaded_lsn = start.after_lsn;
 
     store::StoreBatch batch;
@@ -77,26 +77,40 @@ StoreRecoveryResult recover_with(store::Store& store, const ShardLayout& layout,
 StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
                                        const ShardLayout& layout, const RecoveryOptions& options,
                                        bool write_events) {
-    return recover_with(store, layout, write_events,
-                        [&](ReplayStart start, const ReplayEventSink& sink) {
-                            return replay_log(wal_dir, layout, options, std::move(start), sink);
-                        });
+    return replay_into(store, load_from_store(store, layout), write_events,
+                       [&](ReplayStart start, const ReplayEventSink& sink) {
+                           return replay_log(wal_dir, layout, options, std::move(start), sink);
+                       });
 }
 
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
                                        const ShardLayout& layout, const RecoveryOptions& options,
                                        bool write_events) {
-    return recover_with(store, layout, write_events,
-                        [&](ReplayStart start, const ReplayEventSink& sink) {
-                            return replay_log(storage, layout, options, std::move(start), sink);
-                        });
+    return replay_into(store, load_from_store(store, layout), write_events,
+                       [&](ReplayStart start, const ReplayEventSink& sink) {
+                           return replay_log(storage, layout, options, std::move(start), sink);
+                       });
 }
 
-void catch_up_store(store::Store& store, const std::filesystem::path& wal_dir,
-                    const ShardLayout& layout, store::StoreLsn up_to) {
+StoreCatchUp::StoreCatchUp(store::Store& store, std::filesystem::path wal_dir,
+                           const ShardLayout& layout)
+    : store_(store), wal_dir_(std::move(wal_dir)), layout_(layout) {}
+
+void StoreCatchUp::advance(store::StoreLsn up_to) {
+    const store::StoreLsn stored = store_.store_lsn();
+    if (!state_ || state_->after_lsn != stored) {
+        // First step, or someone else moved the store: start from what it holds.
+        state_.reset();
+        state_ = load_from_store(store_, layout_);
+    }
     RecoveryOptions options;
     options.stop_after_lsn = up_to;
-    const StoreRecoveryResult result = recover_from_store(store, wal_dir, layout, options);
+    ReplayStart start = std::move(*state_);
+    state_.reset();  // until the replay succeeds, the matchers are in flight
+    StoreRecoveryResult result = replay_into(
+        store_, std::move(start), true, [&](ReplayStart from, const ReplayEventSink& sink) {
+            return replay_log(wal_dir_, layout_, options, std::move(from), sink);
+        });
     // The live log's end (a batch being written) may look torn or damaged; only the records up
     // to `up_to` matter, and they are durable.
     if (result.replay.last_lsn < up_to) {
@@ -106,6 +120,17 @@ void catch_up_store(store::Store& store, const std::filesystem::path& wal_dir,
                                  (result.replay.error.empty() ? result.replay.log.error
                                                               : result.replay.error));
     }
+    ReplayStart next;
+    next.after_lsn = result.replay.last_lsn;
+    next.matchers = std::move(result.replay.matchers);
+    for (const ShardReplay& shard : result.replay.shards) {
+        next.next_seq.push_back(shard.next_seq);
+    }
+    state_ = std::move(next);
+}
+
+void StoreCatchUp::reset() {
+    state_.reset();
 }
 
 }  // namespace exchanged::engine

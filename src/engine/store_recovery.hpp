@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 
 #include "engine/recovery.hpp"
 #include "engine/shard_layout.hpp"
@@ -33,12 +34,26 @@ StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storag
                                        const ShardLayout& layout, const RecoveryOptions& options,
                                        bool write_events = true);
 
-// Writes the events of the WAL records store_lsn+1 .. up_to into the store, from a live WAL
-// (records up to `up_to` must be durable): how the flush worker rebuilds events its feeds dropped.
-// Throws store::StoreError when the store fails and std::runtime_error when the WAL cannot supply
-// the records.
-void catch_up_store(store::Store& store, const std::filesystem::path& wal_dir,
-                    const ShardLayout& layout, store::StoreLsn up_to);
+// How the flush worker rebuilds events its feeds dropped: writes the events of the WAL records
+// store_lsn+1 .. up_to into the store, from a live WAL (records up to `up_to` must be durable), in
+// steps. The matchers stay in memory between steps, so a step replays only its own records; they
+// are loaded from the store on the first step and whenever the store moved under them.
+class StoreCatchUp {
+  public:
+    StoreCatchUp(store::Store& store, std::filesystem::path wal_dir, const ShardLayout& layout);
+
+    // Throws store::StoreError when the store fails and std::runtime_error when the WAL cannot
+    // supply the records; the next call then starts again from the store.
+    void advance(store::StoreLsn up_to);
+    // Frees the matchers (after the catch-up is over).
+    void reset();
+
+  private:
+    store::Store& store_;
+    const std::filesystem::path wal_dir_;
+    const ShardLayout& layout_;
+    std::optional<ReplayStart> state_;  // the matchers at state_->after_lsn
+};
 
 // The matchers and next seqs of every shard at the store's store_lsn. Throws store::StoreError,
 // and std::invalid_argument when a snapshot does not fit the layout.

@@ -168,13 +168,14 @@ bool FlushWorker::catch_up_step(bool draining) {
     }
     const StoreLsn frontier = options_.frontier();
     note_frontier(frontier, store_lsn());
-    const StoreLsn target = mode_ == Mode::Dropping ? frontier : resume_from_ - 1;
-    if (frontier < target) {
+    const StoreLsn goal = mode_ == Mode::Dropping ? frontier : resume_from_ - 1;
+    if (frontier < goal) {
         return false;  // commands below the resume point are still being matched
     }
-    if (target > store_lsn()) {
+    if (goal > store_lsn()) {
+        const StoreLsn step = std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
         try {
-            options_.catch_up(target);
+            options_.catch_up(step);
         } catch (const StoreError& error) {
             note_failure(error);
             if (!draining) {
@@ -188,7 +189,10 @@ bool FlushWorker::catch_up_step(bool draining) {
             }
             return false;
         }
-        committed_by_catch_up(target);
+        committed_by_catch_up(step);
+        if (step < goal && (mode_ == Mode::Resuming || goal - step > options_.max_batch_lsns)) {
+            return true;  // more steps before the feeds may fill again
+        }
     }
     if (mode_ == Mode::Dropping) {
         for (EventFeed* feed : feeds_) {
@@ -196,6 +200,9 @@ bool FlushWorker::catch_up_step(bool draining) {
         }
         resume_from_ = options_.next_lsn();
         mode_ = Mode::Resuming;
+        return true;
+    }
+    if (store_lsn() < goal) {
         return true;
     }
     if (any_dropping()) {
@@ -206,6 +213,9 @@ bool FlushWorker::catch_up_step(bool draining) {
     {
         std::lock_guard lock(mutex_);
         stats_.catching_up = false;
+    }
+    if (options_.catch_up_done) {
+        options_.catch_up_done();
     }
     if (options_.info) {
         options_.info("store caught up from the WAL to LSN " + std::to_string(store_lsn()) +

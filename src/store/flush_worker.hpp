@@ -45,7 +45,10 @@ struct FlushOptions {
     // With a WAL: rebuilds the events of records store_lsn+1 .. up_to from it and writes them to
     // the store (throws StoreError, or std::exception when the WAL cannot supply them), and the
     // log's next LSN. When set, a feed in drop mode is caught up this way instead of waited for.
+    // Called in steps of at most max_batch_lsns records, so progress (and the acks waiting for
+    // it) shows step by step; catch_up_done when the feeds are whole again.
     std::function<void(StoreLsn up_to)> catch_up;
+    std::function<void()> catch_up_done;
     std::function<StoreLsn()> next_lsn;
     // Warnings and recoveries of the store, on the worker thread.
     std::function<void(const std::string& line)> warn;

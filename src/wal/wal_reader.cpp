@@ -219,6 +219,10 @@ ScanResult Scanner::run() {
                 ++info.records;
                 offset += record.record_bytes;
                 info.end_offset = offset;
+                if (options_.to_lsn != 0 && record.lsn >= options_.to_lsn) {
+                    stop = true;
+                    break;
+                }
                 continue;
             }
             if (status == DecodeStatus::Zero && dirty_end(segment.bytes, offset) == offset) {

@@ -371,3 +371,27 @@ TEST_CASE("a flipped bit anywhere in synced data never yields a wrong record", "
         CHECK(contiguous_from_one(scanned.lsns));
     }
 }
+
+TEST_CASE("a scan up to an LSN stops there and leaves what follows unread", "[wal][recovery]") {
+    SimStorage sim(12);
+    const WalOptions options = small_options();
+    {
+        WalWriter writer(sim, options);
+        append_range(writer, 1, 1000);
+    }
+    // Damage after the stop point: a live log's end, being written, can look like this.
+    const Place victim = place_of(sim, 900);
+    sim.flip_bit(victim.segment, victim.offset + 20, 3);
+    ScanOptions window;
+    window.from_lsn = 301;
+    window.to_lsn = 700;
+    const auto scanned = collect(sim, window);
+    CHECK(scanned.result.end == LogEnd::Clean);
+    CHECK(scanned.result.last_lsn == 700);
+    REQUIRE(scanned.lsns.size() == 400);
+    CHECK(scanned.lsns.front() == 301);
+    CHECK(scanned.lsns.back() == 700);
+    CHECK(scanned.mismatches == 0);
+    // Without the bound the damage is found.
+    CHECK(collect(sim).result.end == LogEnd::Corrupt);
+}
