@@ -21,6 +21,9 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const SqliteStoreOpt
                          "' mode");
     }
     db_->exec("PRAGMA synchronous = FULL", "set synchronous=FULL");
+    // 64 MiB of page cache instead of the default 2 MiB: fills and cancels update orders all over
+    // a table that grows with every order, and a miss costs a read per page.
+    db_->exec("PRAGMA cache_size = -65536", "set cache_size");
 }
 
 SqliteStore::~SqliteStore() = default;
