@@ -2,10 +2,18 @@
 # One command from a bare Debian 12 machine to the whole test suite: installs the packages, builds
 # the Release tree, an AddressSanitizer+UBSan tree and a ThreadSanitizer tree (incrementally), then
 # runs every test through ctest: all tests in Release and under ASan/UBSan, the concurrency tests
-# under TSan, and the protocol decoder's fuzz target (clang) for a bounded time. Ends with one line
+# under TSan, the protocol decoder's fuzz target (clang) for a bounded time, and a short kill -9
+# crash cycle (scripts/crash-test.sh; `--long` runs 20 cycles per profile). Ends with one line
 # "N passed, M failed" and a non-zero exit on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+long=0
+case "${1:-}" in
+    "") ;;
+    --long) long=1 ;;
+    *) echo "usage: scripts/test.sh [--long]" >&2; exit 2 ;;
+esac
 
 ./scripts/setup-deps.sh || exit 1
 
@@ -75,7 +83,25 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite tsan build-tsan -
 build_or_fail fuzz fuzz_protocol_decoder
 run_suite fuzz build-fuzz -L fuzz
 
+# The crash cycle with real processes (scripts/crash-test.sh): kill -9 under load, recover, check
+# the store against the journal and a WAL replay, restart. Short here; --long runs 20 cycles.
+run_crash_test() {
+    echo "=== crash-test: $*"
+    if ./scripts/crash-test.sh "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        status=1
+    fi
+}
+if [ "$long" = 1 ]; then
+    run_crash_test --profile standard --cycles 20 --orders 300000
+    run_crash_test --profile regulatory --cycles 20 --orders 300000
+else
+    run_crash_test --profile standard --cycles 2 --seed 1 --orders 100000
+fi
+
 echo
-echo "Summary over the release, asan, tsan and fuzz runs:"
+echo "Summary over the release, asan, tsan, fuzz and crash-test runs:"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -61,7 +61,7 @@ constexpr KeySpec kKeys[] = {
     {"server", "pin_cpus", [](Config& c, std::string_view v) { c.server.pin_cpus = parse_bool(v); }},
     {"server", "shards", [](Config& c, std::string_view v) { c.server.shards = parse_whole_as<u32>(v, 1, 256); }},
     {"server", "shard_queue_capacity", [](Config& c, std::string_view v) { c.server.shard_queue_capacity = parse_whole_as<u32>(v, 16, 1 << 24); }},
-    {"server", "admin_listen", [](Config& c, std::string_view v) { c.server.admin_listen = parse_endpoint(v); }},
+    {"server", "admin_listen", [](Config& c, std::string_view v) { c.server.admin_listen = parse_endpoint(v, true); }},
 
     {"persistence", "mode", [](Config& c, std::string_view v) { c.persistence.mode = parse_mode(v); }},
     {"persistence", "ack_after", [](Config& c, std::string_view v) { c.persistence.ack_after = parse_ack_point(v); }},

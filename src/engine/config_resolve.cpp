@@ -82,7 +82,7 @@ class Resolver {
         }
         if (overrides_.admin_listen) {
             try {
-                config_.server.admin_listen = parse_endpoint(*overrides_.admin_listen);
+                config_.server.admin_listen = parse_endpoint(*overrides_.admin_listen, true);
             } catch (const ValueError& error) {
                 throw ConfigError(std::string("--admin-listen: ") + error.what(), "", 0, "",
                                   "--admin-listen");

@@ -47,7 +47,7 @@ bool parse_bool(std::string_view text) {
                      "' is not a boolean (true/false, yes/no, on/off, 1/0)");
 }
 
-Endpoint parse_endpoint(std::string_view text) {
+Endpoint parse_endpoint(std::string_view text, bool port_zero_allowed) {
     const auto bad = [&](std::string_view why) {
         return ValueError("'" + std::string(text) + "' is not HOST:PORT (" + std::string(why) +
                           ")");
@@ -76,7 +76,8 @@ Endpoint parse_endpoint(std::string_view text) {
     }
     std::uint16_t port = 0;
     try {
-        port = parse_whole_as<std::uint16_t>(text.substr(colon + 1), 1, 65535);
+        port = parse_whole_as<std::uint16_t>(text.substr(colon + 1), port_zero_allowed ? 0 : 1,
+                                             65535);
     } catch (const ValueError& error) {
         throw bad("port: " + std::string(error.what()));
     }

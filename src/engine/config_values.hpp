@@ -29,8 +29,9 @@ T parse_whole_as(std::string_view text, std::uint64_t min, std::uint64_t max) {
 // true/false, yes/no, on/off, 1/0.
 bool parse_bool(std::string_view text);
 
-// HOST:PORT with a port in 1..65535; an IPv6 host goes in brackets: [::1]:9100.
-Endpoint parse_endpoint(std::string_view text);
+// HOST:PORT with a port in 1..65535 (0..65535 with `port_zero_allowed`, for endpoints that port 0
+// turns off); an IPv6 host goes in brackets: [::1]:9100.
+Endpoint parse_endpoint(std::string_view text, bool port_zero_allowed = false);
 
 // Endpoints separated by commas or spaces; an empty text is an empty list.
 std::vector<Endpoint> parse_endpoint_list(std::string_view text);

@@ -58,6 +58,16 @@ TEST_CASE("the minimal file loads with defaults", "[config][errors]") {
     CHECK(config.accounts.size() == 1);
 }
 
+TEST_CASE("admin_listen port 0 turns the endpoint off; the gateway needs a real port",
+          "[config][errors]") {
+    TempDir dir;
+    const Config off =
+        load_config(dir.write("off.ini", "[server]\nadmin_listen = 127.0.0.1:0\n" + kTail));
+    CHECK(off.server.admin_listen.port == 0);
+    check_failure("[server]\nlisten = 127.0.0.1:0\n" + kTail, 2, "[server] listen",
+                  "port: 0 is outside 1..65535");
+}
+
 TEST_CASE("an unknown section refuses at its header", "[config][errors]") {
     check_failure("[server]\nio_threads = 1\n[sever]\n" + kTail, 3, "[sever]", "unknown section");
     check_failure("[matching]\n" + kTail, 1, "[matching]", "unknown section");
