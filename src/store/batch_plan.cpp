@@ -1,5 +1,7 @@
 #include "store/batch_plan.hpp"
 
+#include <algorithm>
+
 #include <string>
 
 namespace exchanged::store {
@@ -31,6 +33,20 @@ BatchPlan plan_batch(const StoreBatch& batch, StoreLsn store_lsn) {
         ++plan.first;
     }
     return plan;
+}
+
+void raise_counters(std::vector<ShardCounters>& counters, const StoreEvent& e) {
+    if (e.shard >= counters.size()) {
+        counters.resize(std::size_t{e.shard} + 1);
+    }
+    ShardCounters& c = counters[e.shard];
+    c.touched = true;
+    c.next_seq = std::max(c.next_seq, e.event.seq + 1);
+    if (e.event.type == book::EventType::Accepted) {
+        c.next_order_id = std::max(c.next_order_id, e.event.order_id + 1);
+    } else if (e.event.type == book::EventType::Trade) {
+        c.next_trade_id = std::max(c.next_trade_id, e.event.trade_id + 1);
+    }
 }
 
 }  // namespace exchanged::store

@@ -191,17 +191,7 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
                 end = i;
                 break;
             }
-            if (e.shard >= counters_.size()) {
-                counters_.resize(std::size_t{e.shard} + 1);
-            }
-            ShardCounters& counters = counters_[e.shard];
-            counters.touched = true;
-            counters.next_seq = std::max(counters.next_seq, e.event.seq + 1);
-            if (e.event.type == book::EventType::Accepted) {
-                counters.next_order_id = std::max(counters.next_order_id, e.event.order_id + 1);
-            } else if (e.event.type == book::EventType::Trade) {
-                counters.next_trade_id = std::max(counters.next_trade_id, e.event.trade_id + 1);
-            }
+            raise_counters(counters_, e);
         }
     }
 

@@ -14,6 +14,7 @@
 
 #include "store/postgres_columns.hpp"
 #include "store/postgres_statements.hpp"
+#include "store/batch_plan.hpp"
 #include "store/store.hpp"
 
 namespace exchanged::store {
@@ -48,12 +49,6 @@ class PostgresStore final : public Store {
     std::string describe() const override;
 
   private:
-    struct ShardCounters {
-        SequenceNumber next_seq = 1;
-        OrderId next_order_id = 1;
-        TradeId next_trade_id = 1;
-        bool touched = false;
-    };
     // What a pipelined statement was for, to name it when it fails.
     struct Sent {
         std::size_t event = 0;  // index in the batch; kNoEvent for the batch's own statements

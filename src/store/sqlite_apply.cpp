@@ -69,12 +69,7 @@ void SqliteStore::apply_event(const StoreEvent& e, std::int64_t position) {
     if (ev.seq == 0) {
         fail("an event without a seq (a command refused before it was logged)");
     }
-    if (e.shard >= counters_.size()) {
-        counters_.resize(std::size_t{e.shard} + 1);
-    }
-    ShardCounters& counters = counters_[e.shard];
-    counters.touched = true;
-    counters.next_seq = std::max(counters.next_seq, ev.seq + 1);
+    raise_counters(counters_, e);
 
     const auto expect_one_row = [&](const char* what, OrderId order_id) {
         if (sqlite3_changes(db_->handle()) != 1) {
@@ -100,7 +95,6 @@ void SqliteStore::apply_event(const StoreEvent& e, std::int64_t position) {
                 .bind(11, ev.seq)
                 .bind(12, e.lsn)
                 .run();
-            counters.next_order_id = std::max(counters.next_order_id, ev.order_id + 1);
             break;
         case book::EventType::Trade: {
             // The maker first: when one trade fills both sides, the matcher finishes it first.
@@ -132,7 +126,6 @@ void SqliteStore::apply_event(const StoreEvent& e, std::int64_t position) {
                 .bind(13, ev.seq)
                 .bind(14, ev.timestamp_ns)
                 .run();
-            counters.next_trade_id = std::max(counters.next_trade_id, ev.trade_id + 1);
             break;
         }
         case book::EventType::Cancelled:

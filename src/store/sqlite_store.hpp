@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "store/batch_plan.hpp"
 #include "store/store.hpp"
 
 namespace exchanged::store {
@@ -41,12 +42,6 @@ class SqliteStore final : public Store {
     std::string describe() const override;
 
   private:
-    struct ShardCounters {
-        SequenceNumber next_seq = 1;
-        OrderId next_order_id = 1;
-        TradeId next_trade_id = 1;
-        bool touched = false;
-    };
 
     SqliteStatements& statements();
     void apply_event(const StoreEvent& e, std::int64_t position);
