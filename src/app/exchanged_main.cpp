@@ -60,7 +60,7 @@ namespace store = exchanged::store;
 namespace wal = exchanged::wal;
 
 constexpr CliOption kOptions[] = {
-    {"config", true},   {"data-dir", true}, {"listen", true},   {"admin-listen", true},
+    {"config", true},        {"data-dir", true}, {"listen", true},   {"admin-listen", true},
     {"check-config", false}, {"recover", false}, {"salvage", false}, {"help", false},
 };
 
@@ -180,8 +180,7 @@ int recover(const engine::Config& config, bool salvage) {
         std::printf("exchanged: recover: nothing to replay (the store holds every record)\n");
     }
     if (!result.replay.ok()) {
-        std::printf("exchanged: recover: FAILED (%s)%s\n",
-                    engine::to_string(result.replay.status),
+        std::printf("exchanged: recover: FAILED (%s)%s\n", engine::to_string(result.replay.status),
                     result.replay.status == engine::RecoveryStatus::Corrupt
                         ? "; --salvage skips the damage, losing the records in it"
                         : "");
@@ -264,9 +263,9 @@ constexpr std::chrono::seconds kStoreDrainWithoutWal{30};
 // Runs the order service and the gateway until SIGINT/SIGTERM (or a WAL failure), then drains.
 int run_service(const engine::Config& config, const Serving& serving,
                 std::atomic<engine::OrderService*>& durable_listener) {
-    engine::OrderService service(config, serving.layout, serving.shards, serving.log,
-                                 engine::StoreLink{serving.feeds,
-                                                   &serving.flush.store_lsn_atomic()});
+    engine::OrderService service(
+        config, serving.layout, serving.shards, serving.log,
+        engine::StoreLink{serving.feeds, &serving.flush.store_lsn_atomic()});
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::net::gateway_options(config.server, config.accounts);
@@ -299,8 +298,8 @@ int run_service(const engine::Config& config, const Serving& serving,
         admin.emplace(config.server.admin_listen.host, config.server.admin_listen.port, metrics,
                       admin_options);
         admin->start();  // throws (exit 1) when the address cannot be bound
-        admin_text = " admin=" + engine::to_string(engine::Endpoint{
-                                     config.server.admin_listen.host, admin->port()});
+        admin_text = " admin=" + engine::to_string(engine::Endpoint{config.server.admin_listen.host,
+                                                                    admin->port()});
     }
 
     const engine::Endpoint bound{config.server.listen.host, gateway.port()};
@@ -321,9 +320,8 @@ int run_service(const engine::Config& config, const Serving& serving,
     if (serving.writer != nullptr) {
         serving.writer->close();  // commits whatever was handed over, then stops the writer
     }
-    const bool stored = serving.flush.flush_and_stop(serving.writer != nullptr
-                                                         ? kStoreDrainWithWal
-                                                         : kStoreDrainWithoutWal);
+    const bool stored = serving.flush.flush_and_stop(
+        serving.writer != nullptr ? kStoreDrainWithWal : kStoreDrainWithoutWal);
     const store::FlushStats flushed = serving.flush.stats();
     durable_listener.store(nullptr, std::memory_order_release);
     service.release_remaining();
@@ -346,11 +344,11 @@ int run_service(const engine::Config& config, const Serving& serving,
             "it and the next start writes them",
             flushed.store_lsn, flushed.uncommitted);
     }
-    const std::string closed =
-        serving.writer == nullptr
-            ? "no WAL; store at LSN " + std::to_string(flushed.store_lsn)
-            : "WAL closed at durable LSN " + std::to_string(serving.writer->durable_lsn()) +
-                  ", store at LSN " + std::to_string(flushed.store_lsn);
+    const std::string closed = serving.writer == nullptr
+                                   ? "no WAL; store at LSN " + std::to_string(flushed.store_lsn)
+                                   : "WAL closed at durable LSN " +
+                                         std::to_string(serving.writer->durable_lsn()) +
+                                         ", store at LSN " + std::to_string(flushed.store_lsn);
     exchanged::ops::log_milestone("{} received; clean exit ({})",
                                   signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed);
     return 0;
@@ -358,7 +356,7 @@ int run_service(const engine::Config& config, const Serving& serving,
 
 // One event feed per shard, sized by [persistence] store_queue_events.
 std::vector<std::unique_ptr<store::EventFeed>> make_feeds(const engine::Config& config,
-                                                         const engine::ShardLayout& layout) {
+                                                          const engine::ShardLayout& layout) {
     std::vector<std::unique_ptr<store::EventFeed>> feeds;
     for (engine::ShardId id = 0; id < layout.shard_count; ++id) {
         feeds.push_back(std::make_unique<store::EventFeed>(config.persistence.store_queue_events));
@@ -366,7 +364,8 @@ std::vector<std::unique_ptr<store::EventFeed>> make_feeds(const engine::Config& 
     return feeds;
 }
 
-std::vector<store::EventFeed*> pointers(const std::vector<std::unique_ptr<store::EventFeed>>& feeds) {
+std::vector<store::EventFeed*> pointers(
+    const std::vector<std::unique_ptr<store::EventFeed>>& feeds) {
     std::vector<store::EventFeed*> out;
     for (const auto& feed : feeds) {
         out.push_back(feed.get());
@@ -386,8 +385,8 @@ store::FlushOptions daemon_flush_options(const engine::Config& config,
     store::FlushOptions options = engine::flush_options(config);
     options.frontier = [&log, feeds] { return engine::store_frontier(log, feeds); };
     if (writer != nullptr) {
-        auto catch_up = std::make_shared<engine::StoreCatchUp>(
-            primary, config.persistence.wal_path, layout);
+        auto catch_up =
+            std::make_shared<engine::StoreCatchUp>(primary, config.persistence.wal_path, layout);
         options.catch_up = [catch_up](store::StoreLsn up_to) { catch_up->advance(up_to); };
         options.catch_up_done = [catch_up] { catch_up->reset(); };
         options.next_lsn = [&log] { return log.next_lsn(); };
@@ -424,9 +423,9 @@ int serve_without_wal(const engine::Config& config, const engine::ShardLayout& l
         config.persistence.store_batch_timeout_ms);
     const auto feeds = make_feeds(config, layout);
     std::atomic<engine::OrderService*> listener{nullptr};
-    store::FlushWorker flush(primary, pointers(feeds),
-                             daemon_flush_options(config, layout, primary, log, pointers(feeds),
-                                                  nullptr, listener));
+    store::FlushWorker flush(
+        primary, pointers(feeds),
+        daemon_flush_options(config, layout, primary, log, pointers(feeds), nullptr, listener));
     flush.start();
     return run_service(config,
                        Serving{layout, shards, log, nullptr, pointers(feeds), flush,
@@ -497,10 +496,9 @@ int serve(const engine::Config& config, bool salvage) {
         shards.emplace_back(std::move(recovered.replay.matchers[id]), log, options);
     }
     const auto feeds = make_feeds(config, layout);
-    store::FlushWorker flush(
-        *primary, pointers(feeds),
-        daemon_flush_options(config, layout, *primary, log, pointers(feeds), &writer,
-                             durable_listener));
+    store::FlushWorker flush(*primary, pointers(feeds),
+                             daemon_flush_options(config, layout, *primary, log, pointers(feeds),
+                                                  &writer, durable_listener));
     flush.start();
     return run_service(config,
                        Serving{layout, shards, log, &writer, pointers(feeds), flush,

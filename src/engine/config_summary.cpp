@@ -72,7 +72,8 @@ std::string describe_config(const Config& c) {
     line("accounts", list(c.accounts, [](const auto& a) { return a.name; }));
     const std::string admin =
         c.server.admin_listen.port == 0 ? "off" : to_string(c.server.admin_listen);
-    line("listen", to_string(c.server.listen) + " (admin " + admin + "), " + std::to_string(c.server.shards) + " shard(s)" +
+    line("listen", to_string(c.server.listen) + " (admin " + admin + "), " +
+                       std::to_string(c.server.shards) + " shard(s)" +
                        (c.server.pin_cpus ? ", pinned" : ""));
     line("data_dir", c.server.data_dir.string());
     line("checks", std::string("checksums ") + (c.safety.enable_checksums ? "on" : "off") +

@@ -76,8 +76,8 @@ Endpoint parse_endpoint(std::string_view text, bool port_zero_allowed) {
     }
     std::uint16_t port = 0;
     try {
-        port = parse_whole_as<std::uint16_t>(text.substr(colon + 1), port_zero_allowed ? 0 : 1,
-                                             65535);
+        port =
+            parse_whole_as<std::uint16_t>(text.substr(colon + 1), port_zero_allowed ? 0 : 1, 65535);
     } catch (const ValueError& error) {
         throw bad("port: " + std::string(error.what()));
     }

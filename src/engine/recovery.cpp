@@ -1,8 +1,8 @@
 #include "engine/recovery.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
-#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -218,14 +218,12 @@ RecoveryResult start_result(const ShardLayout& layout, ReplayStart start) {
     } else {
         if (start.matchers.size() != layout.shard_count) {
             throw std::invalid_argument("replay start has " +
-                                        std::to_string(start.matchers.size()) +
-                                        " matchers for " + std::to_string(layout.shard_count) +
-                                        " shards");
+                                        std::to_string(start.matchers.size()) + " matchers for " +
+                                        std::to_string(layout.shard_count) + " shards");
         }
         result.matchers = std::move(start.matchers);
     }
-    for (ShardId shard = 0; shard < start.next_seq.size() && shard < layout.shard_count;
-         ++shard) {
+    for (ShardId shard = 0; shard < start.next_seq.size() && shard < layout.shard_count; ++shard) {
         result.shards[shard].next_seq = start.next_seq[shard];
     }
     result.last_lsn = start.after_lsn;

@@ -83,8 +83,8 @@ struct RecoveryResult {
 // store). The default is the empty state before LSN 1.
 struct ReplayStart {
     wal::Lsn after_lsn = 0;
-    std::vector<book::Matcher> matchers;       // by shard id; empty: fresh ones from the layout
-    std::vector<SequenceNumber> next_seq;      // by shard id; empty: all 1
+    std::vector<book::Matcher> matchers;   // by shard id; empty: fresh ones from the layout
+    std::vector<SequenceNumber> next_seq;  // by shard id; empty: all 1
 };
 
 // Receives the events each replayed command produced, in LSN order (recovery into the store).

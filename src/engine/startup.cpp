@@ -34,7 +34,8 @@ store::FlushOptions flush_options(const Config& config) {
     options.batch_lsns = config.persistence.store_batch_size;
     options.batch_timeout = std::chrono::milliseconds(config.persistence.store_batch_timeout_ms);
     // Catching up after a stall: large transactions, but bounded so one commit stays short.
-    options.max_batch_lsns = std::max<std::uint32_t>(config.persistence.store_batch_size * 16, 65536);
+    options.max_batch_lsns =
+        std::max<std::uint32_t>(config.persistence.store_batch_size * 16, 65536);
     return options;
 }
 

@@ -114,11 +114,10 @@ void StoreCatchUp::advance(store::StoreLsn up_to) {
     // The live log's end (a batch being written) may look torn or damaged; only the records up
     // to `up_to` matter, and they are durable.
     if (result.replay.last_lsn < up_to) {
-        throw std::runtime_error("catching the store up from the WAL stopped at LSN " +
-                                 std::to_string(result.replay.last_lsn) + " of " +
-                                 std::to_string(up_to) + ": " +
-                                 (result.replay.error.empty() ? result.replay.log.error
-                                                              : result.replay.error));
+        throw std::runtime_error(
+            "catching the store up from the WAL stopped at LSN " +
+            std::to_string(result.replay.last_lsn) + " of " + std::to_string(up_to) + ": " +
+            (result.replay.error.empty() ? result.replay.log.error : result.replay.error));
     }
     ReplayStart next;
     next.after_lsn = result.replay.last_lsn;

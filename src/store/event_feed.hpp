@@ -20,7 +20,8 @@ namespace exchanged::store {
 
 class EventFeed {
   public:
-    explicit EventFeed(std::size_t capacity) : slots_(round_up(capacity)), mask_(slots_.size() - 1) {
+    explicit EventFeed(std::size_t capacity)
+        : slots_(round_up(capacity)), mask_(slots_.size() - 1) {
         if (capacity == 0) {
             throw std::invalid_argument("event feed capacity must be above 0");
         }

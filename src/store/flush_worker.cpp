@@ -33,7 +33,6 @@ FlushWorker::FlushWorker(Store& store, std::vector<EventFeed*> feeds, FlushOptio
     stats_.store_lsn = start;
     stats_.frontier = start;
     batch_.events.reserve(std::size_t{options_.batch_lsns} * 4);
-
 }
 
 FlushWorker::~FlushWorker() {
@@ -395,8 +394,8 @@ bool FlushWorker::commit() {
 }
 
 void FlushWorker::note_failure(const StoreError& error) {
-    backoff_ = backoff_.count() == 0 ? options_.retry_initial
-                                     : std::min(backoff_ * 2, options_.retry_max);
+    backoff_ =
+        backoff_.count() == 0 ? options_.retry_initial : std::min(backoff_ * 2, options_.retry_max);
     ++failures_since_warning_;
     FlushStats snapshot;
     {
@@ -406,13 +405,13 @@ void FlushWorker::note_failure(const StoreError& error) {
         snapshot = stats_;
     }
     const Clock::time_point now = Clock::now();
-    if (options_.warn && (last_warning_ == Clock::time_point{} ||
-                          now - last_warning_ >= options_.warn_every)) {
+    if (options_.warn &&
+        (last_warning_ == Clock::time_point{} || now - last_warning_ >= options_.warn_every)) {
         last_warning_ = now;
         options_.warn("store unavailable: " + std::string(error.what()) + "; " +
-                      std::to_string(snapshot.uncommitted) +
-                      " records wait for it (store_lsn " + std::to_string(snapshot.store_lsn) +
-                      "), retrying every " + std::to_string(backoff_.count()) + " ms");
+                      std::to_string(snapshot.uncommitted) + " records wait for it (store_lsn " +
+                      std::to_string(snapshot.store_lsn) + "), retrying every " +
+                      std::to_string(backoff_.count()) + " ms");
     }
 }
 

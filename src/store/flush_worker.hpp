@@ -60,10 +60,10 @@ struct FlushStats {
     std::uint64_t events = 0;
     std::uint64_t failures = 0;  // failed attempts (each retried)
     StoreLsn store_lsn = 0;
-    StoreLsn frontier = 0;          // as last seen
-    std::uint64_t uncommitted = 0;  // frontier - store_lsn
-    double lag_seconds = 0;         // how long the oldest uncommitted record has waited
-    bool store_up = true;           // the last attempt succeeded
+    StoreLsn frontier = 0;           // as last seen
+    std::uint64_t uncommitted = 0;   // frontier - store_lsn
+    double lag_seconds = 0;          // how long the oldest uncommitted record has waited
+    bool store_up = true;            // the last attempt succeeded
     double last_commit_seconds = 0;  // duration of the last successful transaction
     std::uint64_t catch_ups = 0;     // times a feed overflowed and the WAL filled the gap
     bool catching_up = false;
@@ -119,7 +119,7 @@ class FlushWorker {
 
     // Worker thread state.
     StoreBatch batch_;
-    bool batch_ready_ = false;  // collected, not yet committed
+    bool batch_ready_ = false;                      // collected, not yet committed
     std::vector<std::vector<StoreEvent>> staging_;  // by feed: taken, not yet in a batch
     std::vector<std::size_t> staged_pos_;
     std::deque<std::pair<StoreLsn, Clock::time_point>> arrivals_;  // frontier rises, with mutex_

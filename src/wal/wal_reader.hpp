@@ -24,7 +24,7 @@ enum class LogEnd : std::uint8_t { Clean, TornTail, Corrupt };
 const char* to_string(LogEnd end);
 
 struct ScanOptions {
-    Lsn from_lsn = 0;      // records below it are checked but not handed to the callback
+    Lsn from_lsn = 0;  // records below it are checked but not handed to the callback
     // The scan stops after handing this LSN (0: reads to the end). What lies beyond is neither
     // read nor classified: `end` describes only the part read. For reading a live log up to
     // what is durable.

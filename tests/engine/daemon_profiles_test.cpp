@@ -205,9 +205,9 @@ TEST_CASE("a WAL that fails while serving stops the daemon and recovery keeps ev
     const std::string wal_path = (small / "wal").string();
     // The store takes nothing while the test runs, so no segment is recycled and the disk fills.
     const std::string no_flush = "store_batch_size = 1000000\nstore_batch_timeout_ms = 60000\n";
-    const std::string config = write_config(
-        dir, "[persistence]\nwal_segment_bytes = 1048576\nwal_path = " + wal_path + "\n" +
-                 no_flush);
+    const std::string config =
+        write_config(dir, "[persistence]\nwal_segment_bytes = 1048576\nwal_path = " + wal_path +
+                              "\n" + no_flush);
     std::set<ClientOrderId> acknowledged;
     {
         test::ServingDaemon run = test::serve_daemon(dir, config, "full.out");

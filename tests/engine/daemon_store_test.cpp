@@ -85,9 +85,9 @@ TEST_CASE("while the store is down WAL acks flow, store acks wait, and it catche
         "admin_listen = 127.0.0.1:" +
             std::to_string(admin_port) +
             "\n"
-        "[persistence]\nmode = hybrid_sync\nstore_batch_timeout_ms = 5\n"
-        "[safety]\ncritical_order_threshold = 100\n"
-        "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
+            "[persistence]\nmode = hybrid_sync\nstore_batch_timeout_ms = 5\n"
+            "[safety]\ncritical_order_threshold = 100\n"
+            "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
             std::string(test::kAmznInstrument) + test::kAliceAndBob);
     const std::string store_path = (dir.path() / "data" / "exchanged.sqlite").string();
     test::ServingDaemon run = test::serve_daemon(dir, config, "daemon.out");
@@ -156,13 +156,13 @@ TEST_CASE("a store that falls behind by more than its feed holds is caught up fr
     test::TempDir dir;
     // A feed of 1024 events and a store that writes only every 2 s: the feed overflows at once
     // and the flush worker has to rebuild the events from the WAL.
-    const std::string config = dir.write(
-        "profile.ini",
-        "[server]\nshard_queue_capacity = 4096\n"
-        "[persistence]\nstore_queue_events = 1024\nstore_batch_size = 1000000\n"
-        "store_batch_timeout_ms = 2000\n"
-        "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
-            std::string(test::kAmznInstrument) + test::kAliceAndBob);
+    const std::string config =
+        dir.write("profile.ini",
+                  "[server]\nshard_queue_capacity = 4096\n"
+                  "[persistence]\nstore_queue_events = 1024\nstore_batch_size = 1000000\n"
+                  "store_batch_timeout_ms = 2000\n"
+                  "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
+                      std::string(test::kAmznInstrument) + test::kAliceAndBob);
     const std::string store_path = (dir.path() / "data" / "exchanged.sqlite").string();
     test::ServingDaemon run = test::serve_daemon(dir, config, "daemon.out");
     constexpr ClientOrderId kOrders = 6'000;

@@ -47,12 +47,12 @@ void fill_store_to(store::Store& store, wal::Storage& storage, const ShardLayout
     }
 }
 
-using OrderRow = std::tuple<std::uint32_t, OrderId, AccountId, InstrumentId, ClientOrderId, int,
-                            Price, Quantity, Quantity, Quantity, int, int, std::uint64_t,
-                            std::uint64_t, std::uint64_t>;
-using TradeRow = std::tuple<std::uint32_t, TradeId, InstrumentId, Price, Quantity, OrderId,
-                            AccountId, int, OrderId, AccountId, int, std::uint64_t,
-                            SequenceNumber, TimestampNs>;
+using OrderRow =
+    std::tuple<std::uint32_t, OrderId, AccountId, InstrumentId, ClientOrderId, int, Price, Quantity,
+               Quantity, Quantity, int, int, std::uint64_t, std::uint64_t, std::uint64_t>;
+using TradeRow =
+    std::tuple<std::uint32_t, TradeId, InstrumentId, Price, Quantity, OrderId, AccountId, int,
+               OrderId, AccountId, int, std::uint64_t, SequenceNumber, TimestampNs>;
 
 std::vector<OrderRow> order_rows(store::Store& store) {
     std::vector<OrderRow> rows;
@@ -219,8 +219,8 @@ TEST_CASE("a store ahead of the WAL, or a WAL missing records above it, is refus
             writer.close();
         }
         const StoreRecoveryResult result = recover_from_store(primary, sim, layout, {});
-        INFO(result.replay.error << " log first LSN " << result.replay.log.first_lsn
-                                 << " segments " << result.replay.log.segments.size());
+        INFO(result.replay.error << " log first LSN " << result.replay.log.first_lsn << " segments "
+                                 << result.replay.log.segments.size());
         REQUIRE(result.replay.status == RecoveryStatus::BadRecord);
         CHECK(result.replay.error.find("store holds up to LSN 300") != std::string::npos);
         CHECK(primary.store_lsn() == 300);

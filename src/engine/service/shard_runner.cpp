@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <chrono>
 #include <cstdio>
+#include <span>
 #include <string>
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -82,12 +82,12 @@ class ShardRunner {
     const CommandLog& log_;
     ShardQueue queue_;
     ReleaseGate gate_;
-    std::vector<ShardEvent> events_;  // one command's events, reused
+    std::vector<ShardEvent> events_;               // one command's events, reused
     std::vector<store::StoreEvent> store_events_;  // the same for the feed, reused
     std::atomic<std::uint64_t> refused_store_behind_{0};
     std::atomic<std::uint64_t> feed_full_waits_{0};
     std::atomic<std::uint64_t> feed_overflows_{0};
-    wal::Lsn last_lsn_ = 0;           // the newest LSN this shard logged
+    wal::Lsn last_lsn_ = 0;  // the newest LSN this shard logged
 
     std::atomic<bool> stopping_{false};
     std::atomic<bool> sleeping_{false};
