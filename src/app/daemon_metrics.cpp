@@ -39,6 +39,14 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
                     "Orders refused as unavailable because the store feed was full", [&service] {
                         return static_cast<double>(service.runner_stats().refused_store_behind);
                     });
+    metrics.counter(
+        "exchanged_store_feed_overflows_total",
+        "Commands whose events a full feed dropped (the WAL rebuilds them)",
+        [&service] { return static_cast<double>(service.runner_stats().feed_overflows); });
+    metrics.counter("exchanged_store_feed_full_waits_total",
+                    "Commands whose events waited for room in a full feed (no WAL)", [&service] {
+                        return static_cast<double>(service.runner_stats().feed_full_waits);
+                    });
 
     if (const wal::WalWriter* writer = parts.writer) {
         metrics.gauge("exchanged_wal_durable_lsn", "Highest LSN the WAL has fdatasynced",

@@ -34,15 +34,14 @@ namespace {
 // Replays from `start` through `replay` (a replay_log over a directory or a storage) and writes
 // the events to the store.
 template <typename Replay>
-StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, bool write_events,
-                                const Replay& replay) {
+StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Replay& replay) {
     StoreRecoveryResult out;
     out.loaded_lsn = start.after_lsn;
 
     store::StoreBatch batch;
     batch.first_lsn = out.loaded_lsn + 1;
     auto write = [&](store::StoreLsn last) {
-        if (!write_events || last < batch.first_lsn) {
+        if (last < batch.first_lsn) {
             return;
         }
         batch.last_lsn = last;
@@ -54,9 +53,6 @@ StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, bool wri
     };
     const ReplayEventSink on_events = [&](wal::Lsn lsn, ShardId shard, std::uint8_t flags,
                                           std::span<const book::Event> events) {
-        if (!write_events) {
-            return;
-        }
         // A batch covers whole commands: flush before this one when the batch is full.
         if (lsn - batch.first_lsn >= kRecoveryBatchLsns) {
             write(lsn - 1);
@@ -75,18 +71,16 @@ StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, bool wri
 }  // namespace
 
 StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
-                                       const ShardLayout& layout, const RecoveryOptions& options,
-                                       bool write_events) {
-    return replay_into(store, load_from_store(store, layout), write_events,
+                                       const ShardLayout& layout, const RecoveryOptions& options) {
+    return replay_into(store, load_from_store(store, layout),
                        [&](ReplayStart start, const ReplayEventSink& sink) {
                            return replay_log(wal_dir, layout, options, std::move(start), sink);
                        });
 }
 
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
-                                       const ShardLayout& layout, const RecoveryOptions& options,
-                                       bool write_events) {
-    return replay_into(store, load_from_store(store, layout), write_events,
+                                       const ShardLayout& layout, const RecoveryOptions& options) {
+    return replay_into(store, load_from_store(store, layout),
                        [&](ReplayStart start, const ReplayEventSink& sink) {
                            return replay_log(storage, layout, options, std::move(start), sink);
                        });
@@ -107,8 +101,8 @@ void StoreCatchUp::advance(store::StoreLsn up_to) {
     options.stop_after_lsn = up_to;
     ReplayStart start = std::move(*state_);
     state_.reset();  // until the replay succeeds, the matchers are in flight
-    StoreRecoveryResult result = replay_into(
-        store_, std::move(start), true, [&](ReplayStart from, const ReplayEventSink& sink) {
+    StoreRecoveryResult result =
+        replay_into(store_, std::move(start), [&](ReplayStart from, const ReplayEventSink& sink) {
             return replay_log(wal_dir_, layout_, options, std::move(from), sink);
         });
     // The live log's end (a batch being written) may look torn or damaged; only the records up

@@ -23,16 +23,14 @@ struct StoreRecoveryResult {
 
 // Loads every shard's state from the store at store_lsn, replays the WAL records above it through
 // the matchers and writes their events to the store (exactly once). Fails (BadRecord) when the WAL
-// does not reach back to store_lsn + 1 or ends before store_lsn. With `write_events` false the
-// store is only read (a dry run). Throws store::StoreError when the store fails.
+// does not reach back to store_lsn + 1 or ends before store_lsn. Throws store::StoreError when the
+// store fails.
 StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
-                                       const ShardLayout& layout, const RecoveryOptions& options,
-                                       bool write_events = true);
+                                       const ShardLayout& layout, const RecoveryOptions& options);
 
 // The same on a log in `storage` (tests, simulated storage).
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
-                                       const ShardLayout& layout, const RecoveryOptions& options,
-                                       bool write_events = true);
+                                       const ShardLayout& layout, const RecoveryOptions& options);
 
 // How the flush worker rebuilds events its feeds dropped: writes the events of the WAL records
 // store_lsn+1 .. up_to into the store, from a live WAL (records up to `up_to` must be durable), in

@@ -96,22 +96,6 @@ class EventFeed {
     bool dropping() const { return dropping_.load(std::memory_order_seq_cst); }
     void set_dropping(bool on) { dropping_.store(on, std::memory_order_seq_cst); }
 
-    // Consumer. Drops the waiting events below `lsn` (they are at the front: LSN order).
-    void discard_below(StoreLsn lsn) {
-        std::uint64_t tail = tail_.load(std::memory_order_relaxed);
-        const std::uint64_t head = head_.load(std::memory_order_acquire);
-        while (tail != head && slots_[tail & mask_].lsn < lsn) {
-            ++tail;
-        }
-        tail_.store(tail, std::memory_order_release);
-    }
-
-    // Any thread: events waiting (approximate while the others run).
-    std::size_t size() const {
-        return static_cast<std::size_t>(head_.load(std::memory_order_acquire) -
-                                        tail_.load(std::memory_order_acquire));
-    }
-
   private:
     static std::size_t round_up(std::size_t n) {
         std::size_t size = 1;
