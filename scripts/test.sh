@@ -84,7 +84,8 @@ build_or_fail fuzz fuzz_protocol_decoder
 run_suite fuzz build-fuzz -L fuzz
 
 # The crash cycle with real processes (scripts/crash-test.sh): kill -9 under load, recover, check
-# the store against the journal and a WAL replay, restart. Short here; --long runs 20 cycles.
+# the store against the journal and a WAL replay, restart. Short here; --long runs 20 cycles per
+# profile.
 run_crash_test() {
     echo "=== crash-test: $*"
     if ./scripts/crash-test.sh "$@"; then
@@ -97,8 +98,11 @@ run_crash_test() {
 if [ "$long" = 1 ]; then
     run_crash_test --profile standard --cycles 20 --orders 300000
     run_crash_test --profile regulatory --cycles 20 --orders 300000
+    run_crash_test --profile hft --cycles 20 --orders 300000
 else
     run_crash_test --profile standard --cycles 2 --seed 1 --orders 100000
+    # hft acknowledges at match: what it loses must be a tail within its loss window.
+    run_crash_test --profile hft --cycles 1 --seed 1 --orders 100000
 fi
 
 echo

@@ -45,6 +45,8 @@ constexpr Subcommand kSubcommands[] = {
      "verify --connect HOST:PORT --journal FILE [--config FILE] [--window W] [--timeout S]"},
     {"store", "verify", exchanged::tools::store_verify_main,
      "store verify --journal FILE [--config FILE] [--data-dir D]"},
+    {"store", "lost", exchanged::tools::store_lost_main,
+     "store lost --journal FILE [--kept FILE] [--max-lost N] [--config FILE] [--data-dir D]"},
     {"reconcile", "", exchanged::tools::reconcile_main,
      "reconcile [--config FILE] [--data-dir D] [--journal FILE]"},
 };

@@ -6,7 +6,7 @@
 namespace exchanged::engine {
 
 std::uint64_t checkpoint_every(const Config& config) {
-    return config.safety.enable_checksums ? kDefaultCheckpointEvery : 0;
+    return config.safety.enable_checksums ? config.safety.checkpoint_interval : 0;
 }
 
 wal::WalOptions wal_options(const Config& config, bool salvage) {

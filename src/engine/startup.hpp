@@ -11,12 +11,6 @@
 
 namespace exchanged::engine {
 
-// Commands between two checkpoint records when [safety] enable_checksums is on. A checkpoint costs
-// one walk over the shard's resting orders (state_hash), so this keeps that walk rare next to the
-// commands it covers while a replay still meets a check every ~1 s of live traffic at 100,000
-// orders/s. There is no configuration key for it yet.
-inline constexpr std::uint64_t kDefaultCheckpointEvery = 100'000;
-
 std::uint64_t checkpoint_every(const Config& config);
 
 // The WAL writer's options from [persistence]; wal_sync is not a WAL knob (it always fdatasyncs)

@@ -20,5 +20,7 @@ int verify_main(int argc, char** argv, int first);
 // Checks of the primary store after the daemon stopped (docs/tools.md).
 int store_verify_main(int argc, char** argv, int first);
 int reconcile_main(int argc, char** argv, int first);
+// `store lost`: after a crash, what a lossy profile's store kept of one run's journal.
+int store_lost_main(int argc, char** argv, int first);
 
 }  // namespace exchanged::tools

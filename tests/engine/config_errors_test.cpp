@@ -109,6 +109,8 @@ TEST_CASE("an out-of-range number refuses with the range", "[config][errors]") {
                   "[server] max_sessions", "is outside 1..100000");
     check_failure("[persistence]\nwal_segment_bytes = 1048577\n" + kTail, 2,
                   "[persistence] wal_segment_bytes", "not a multiple of 4096");
+    check_failure("[safety]\ncheckpoint_interval = 0\n" + kTail, 2, "[safety] checkpoint_interval",
+                  "0 is outside 1..1000000000");
 }
 
 TEST_CASE("a bad boolean refuses", "[config][errors]") {

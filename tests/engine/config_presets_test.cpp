@@ -5,6 +5,7 @@
 
 #include "engine/config.hpp"
 #include "engine/config_summary.hpp"
+#include "engine/startup.hpp"
 #include "minimal_config.hpp"
 #include "temp_file.hpp"
 
@@ -97,4 +98,12 @@ TEST_CASE("relative paths live inside data_dir, absolute ones stay", "[config][p
     CHECK(config.persistence.wal_path == "/fast/wal");
     CHECK(config.persistence.store_path == "/var/lib/exchanged/db/x.sqlite");
     CHECK(config.logging.file == "/var/lib/exchanged/log/exchanged.log");
+}
+
+TEST_CASE("checkpoints follow checkpoint_interval and only with checksums on",
+          "[config][presets]") {
+    CHECK(checkpoint_every(load_text("")) == 100'000);
+    CHECK(checkpoint_every(load_text("[safety]\ncheckpoint_interval = 1000\n")) == 1000);
+    CHECK(checkpoint_every(
+              load_text("[safety]\nenable_checksums = false\ncheckpoint_interval = 1000\n")) == 0);
 }
