@@ -113,7 +113,7 @@ for scheme in $schemes; do
     profile=$dir/$scheme.ini
     write_profile "$scheme" "$profile"
     mode=$(sed -n 's/^mode = //p' "$profile")
-    echo "bench-modes: $scheme: saturated load" >&2
+    echo "bench-modes: $scheme: saturated load ($(cut -d" " -f1-3 /proc/loadavg) load average)" >&2
     run_load "$profile" 0 "$scheme-saturated"
     echo "bench-modes: $scheme: $rate orders/s" >&2
     run_load "$profile" "$rate" "$scheme-rate"

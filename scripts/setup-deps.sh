@@ -7,6 +7,8 @@ packages=(
     g++ cmake ninja-build pkg-config
     libboost-dev libspdlog-dev libinih-dev libconcurrentqueue-dev liburing-dev
     catch2 libsqlite3-dev libpq-dev
+    # The sqlite3 shell: the store salvage in docs/recovery.md and scripts/corruption-test.sh.
+    sqlite3
     # initdb and the server, for the store tests' throw-away cluster (scripts/pg-test-cluster.sh).
     postgresql
     clang libclang-rt-14-dev

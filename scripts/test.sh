@@ -3,7 +3,8 @@
 # the Release tree, an AddressSanitizer+UBSan tree and a ThreadSanitizer tree (incrementally), then
 # runs every test through ctest: all tests in Release and under ASan/UBSan, the concurrency tests
 # under TSan, the protocol decoder's fuzz target (clang) for a bounded time, and a short kill -9
-# crash cycle (scripts/crash-test.sh; `--long` runs 20 cycles per profile). Ends with one line
+# crash cycle (scripts/crash-test.sh), the power-loss cycles (exchangectl crash power-loss) and the
+# disk-corruption trials (scripts/corruption-test.sh); `--long` runs many more. Ends with one line
 # "N passed, M failed" and a non-zero exit on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -95,6 +96,28 @@ run_crash_test() {
         status=1
     fi
 }
+# run_scenario NAME COMMAND...: one more crash-safety scenario, counted as one test.
+run_scenario() {
+    local name=$1
+    shift
+    echo "=== $name: $*"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        status=1
+    fi
+}
+# Scenario B, power loss on simulated storage (seeded, reproducible), and scenario C, disk
+# corruption of a stopped daemon's WAL and store, with the salvage paths.
+if [ "$long" = 1 ]; then
+    run_scenario power-loss build/bin/exchangectl crash power-loss --cycles 5000 \
+        --seed "$(( (RANDOM << 15) | RANDOM ))"
+    run_scenario corruption ./scripts/corruption-test.sh --trials 20
+else
+    run_scenario power-loss build/bin/exchangectl crash power-loss --cycles 300 --seed 1
+    run_scenario corruption ./scripts/corruption-test.sh --trials 2 --seed 1
+fi
 if [ "$long" = 1 ]; then
     run_crash_test --profile standard --cycles 20 --orders 300000
     run_crash_test --profile regulatory --cycles 20 --orders 300000

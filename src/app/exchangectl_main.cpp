@@ -45,10 +45,15 @@ constexpr Subcommand kSubcommands[] = {
      "verify --connect HOST:PORT --journal FILE [--config FILE] [--window W] [--timeout S]"},
     {"store", "verify", exchanged::tools::store_verify_main,
      "store verify --journal FILE [--config FILE] [--data-dir D]"},
+    {"store", "check", exchanged::tools::store_check_main,
+     "store check [--config FILE] [--data-dir D] [--full] [--repair]"},
     {"store", "lost", exchanged::tools::store_lost_main,
      "store lost --journal FILE [--kept FILE] [--max-lost N] [--config FILE] [--data-dir D]"},
     {"reconcile", "", exchanged::tools::reconcile_main,
      "reconcile [--config FILE] [--data-dir D] [--journal FILE]"},
+    {"crash", "power-loss", exchanged::tools::power_loss_main,
+     "crash power-loss [--cycles N] [--seed S] [--per-seed K] [--mode drop|torn|flip|all] "
+     "[--store-dir D] [--json]"},
 };
 
 void print_usage(std::FILE* out) {

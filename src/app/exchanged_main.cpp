@@ -39,6 +39,7 @@
 #include "engine/shard_layout.hpp"
 #include "engine/shutdown_signal.hpp"
 #include "engine/startup.hpp"
+#include "engine/store_check.hpp"
 #include "engine/store_frontier.hpp"
 #include "engine/store_recovery.hpp"
 #include "net/gateway.hpp"
@@ -103,6 +104,12 @@ void create_data_dir(const std::filesystem::path& dir);
 std::unique_ptr<store::Store> open_primary_store(const engine::Config& config) {
     if (config.persistence.store == engine::StoreKind::Sqlite) {
         create_data_dir(config.persistence.store_path.parent_path());
+    }
+    // Before anything reads the file: a damaged page would otherwise surface only when a query
+    // happens to read it.
+    const engine::StoreStartCheck check = engine::check_store_on_start(config);
+    if (check.ran) {
+        exchanged::ops::log_milestone("store check: {}: ok in {:.2f} s", check.what, check.seconds);
     }
     std::unique_ptr<store::Store> opened = store::open_store(engine::store_settings(config));
     exchanged::ops::log_milestone("store: {} at LSN {}", opened->describe(), opened->store_lsn());
@@ -180,10 +187,10 @@ int recover(const engine::Config& config, bool salvage) {
         std::printf("exchanged: recover: nothing to replay (the store holds every record)\n");
     }
     if (!result.replay.ok()) {
-        std::printf("exchanged: recover: FAILED (%s)%s\n", engine::to_string(result.replay.status),
-                    result.replay.status == engine::RecoveryStatus::Corrupt
-                        ? "; --salvage skips the damage, losing the records in it"
-                        : "");
+        const std::string advice = engine::salvage_advice(result.replay);
+        std::printf("exchanged: recover: FAILED (%s)%s%s\n",
+                    engine::to_string(result.replay.status), advice.empty() ? "" : "; ",
+                    advice.c_str());
         return 1;
     }
     std::printf("exchanged: recover: ok\n");
@@ -211,6 +218,8 @@ void print_ready(const engine::Config& config, const std::string& wal_state) {
 // Set by the WAL writer's failure callback; the main thread reads it once the signal it raises
 // wakes it.
 std::atomic<bool> g_wal_failed{false};
+// Set by the flush worker when the store file turned out damaged; the same way.
+std::atomic<bool> g_store_failed{false};
 
 // The gateway's io threads, joined on destruction after the gateway stopped.
 class IoThreads {
@@ -331,6 +340,17 @@ int run_service(const engine::Config& config, const Serving& serving,
         spdlog::error("exiting after a WAL failure: {}", serving.writer->failure());
         return 1;
     }
+    if (g_store_failed.load(std::memory_order_acquire)) {
+        spdlog::error(
+            "exiting: the store file is damaged (store at LSN {}{}); repair it as "
+            "docs/recovery.md (Store corruption) says, then start again",
+            flushed.store_lsn,
+            serving.writer != nullptr
+                ? std::string("; the WAL keeps every record above it")
+                : fmt::format("; {} records acknowledged above it are lost (no WAL keeps them)",
+                              flushed.uncommitted));
+        return 1;
+    }
     if (!stored && serving.writer == nullptr) {
         spdlog::error(
             "the store stayed unavailable: {} records acknowledged at match above store LSN {} "
@@ -376,17 +396,15 @@ std::vector<store::EventFeed*> pointers(
 // The flush worker's options with the daemon's callbacks: wake the shards after each commit (and
 // recycle the WAL below the store), catch the store up from the WAL when a feed overflowed, and
 // log the store's outages.
-store::FlushOptions daemon_flush_options(const engine::Config& config,
-                                         const engine::ShardLayout& layout, store::Store& primary,
-                                         const engine::CommandLog& log,
-                                         const std::vector<store::EventFeed*>& feeds,
-                                         wal::WalWriter* writer,
-                                         std::atomic<engine::OrderService*>& listener) {
+store::FlushOptions daemon_flush_options(
+    const engine::Config& config, const engine::ShardLayout& layout, store::Store& primary,
+    const engine::CommandLog& log, const std::vector<store::EventFeed*>& feeds,
+    wal::WalWriter* writer, std::atomic<engine::OrderService*>& listener, bool salvage) {
     store::FlushOptions options = engine::flush_options(config);
     options.frontier = [&log, feeds] { return engine::store_frontier(log, feeds); };
     if (writer != nullptr) {
-        auto catch_up =
-            std::make_shared<engine::StoreCatchUp>(primary, config.persistence.wal_path, layout);
+        auto catch_up = std::make_shared<engine::StoreCatchUp>(primary, config.persistence.wal_path,
+                                                               layout, salvage);
         options.catch_up = [catch_up](store::StoreLsn up_to) { catch_up->advance(up_to); };
         options.catch_up_done = [catch_up] { catch_up->reset(); };
         options.next_lsn = [&log] { return log.next_lsn(); };
@@ -398,6 +416,15 @@ store::FlushOptions daemon_flush_options(const engine::Config& config,
         if (writer != nullptr) {
             writer->release_below(lsn + 1);  // segments wholly in the store
         }
+    };
+    options.on_fatal = [&listener](const std::string& error) {
+        // As a WAL failure: refuse orders from now on and wake the main thread to stop.
+        spdlog::error("store failed: {}; refusing orders and exiting", error);
+        g_store_failed.store(true, std::memory_order_release);
+        if (engine::OrderService* service = listener.load(std::memory_order_acquire)) {
+            service->stop_accepting();
+        }
+        ::kill(::getpid(), SIGTERM);
     };
     options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
     options.info = [](const std::string& line) { spdlog::info("{}", line); };
@@ -423,9 +450,9 @@ int serve_without_wal(const engine::Config& config, const engine::ShardLayout& l
         config.persistence.store_batch_timeout_ms);
     const auto feeds = make_feeds(config, layout);
     std::atomic<engine::OrderService*> listener{nullptr};
-    store::FlushWorker flush(
-        primary, pointers(feeds),
-        daemon_flush_options(config, layout, primary, log, pointers(feeds), nullptr, listener));
+    store::FlushWorker flush(primary, pointers(feeds),
+                             daemon_flush_options(config, layout, primary, log, pointers(feeds),
+                                                  nullptr, listener, false));
     flush.start();
     return run_service(config,
                        Serving{layout, shards, log, nullptr, pointers(feeds), flush,
@@ -447,8 +474,18 @@ int serve(const engine::Config& config, bool salvage) {
         if (!report.empty() && report.back() == '\n') {
             report.pop_back();  // the log adds its own
         }
-        spdlog::error("recovery failed; not starting\n{}", report);
+        const std::string advice = engine::salvage_advice(recovered.replay);
+        spdlog::error("recovery failed; not starting{}{}\n{}", advice.empty() ? "" : ": ", advice,
+                      report);
         return 1;
+    }
+    if (!recovered.replay.log.skipped.empty()) {
+        // The operator chose this, but the log must say what it cost, every time.
+        std::string report = engine::describe(recovered.replay, layout);
+        if (!report.empty() && report.back() == '\n') {
+            report.pop_back();
+        }
+        spdlog::warn("--salvage skipped damage in the WAL; what was lost:\n{}", report);
     }
     exchanged::ops::log_milestone(
         "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s",
@@ -498,7 +535,7 @@ int serve(const engine::Config& config, bool salvage) {
     const auto feeds = make_feeds(config, layout);
     store::FlushWorker flush(*primary, pointers(feeds),
                              daemon_flush_options(config, layout, *primary, log, pointers(feeds),
-                                                  &writer, durable_listener));
+                                                  &writer, durable_listener, salvage));
     flush.start();
     return run_service(config,
                        Serving{layout, shards, log, &writer, pointers(feeds), flush,

@@ -35,6 +35,18 @@ std::string_view to_string(AckPoint point) {
     return "?";
 }
 
+std::string_view to_string(StoreCheck check) {
+    switch (check) {
+        case StoreCheck::Off:
+            return "off";
+        case StoreCheck::Quick:
+            return "quick";
+        case StoreCheck::Full:
+            return "full";
+    }
+    return "?";
+}
+
 std::string_view to_string(StoreKind kind) {
     switch (kind) {
         case StoreKind::Sqlite:

@@ -75,6 +75,7 @@ constexpr KeySpec kKeys[] = {
     {"persistence", "store", [](Config& c, std::string_view v) { c.persistence.store = parse_choice<StoreKind>(v, {{"sqlite", StoreKind::Sqlite}, {"postgresql", StoreKind::Postgresql}}); }},
     {"persistence", "store_path", [](Config& c, std::string_view v) { c.persistence.store_path = v; }},
     {"persistence", "store_dsn", [](Config& c, std::string_view v) { c.persistence.store_dsn = v; }},
+    {"persistence", "store_check_on_start", [](Config& c, std::string_view v) { c.persistence.store_check_on_start = parse_choice<StoreCheck>(v, {{"quick", StoreCheck::Quick}, {"full", StoreCheck::Full}, {"off", StoreCheck::Off}}); }},
     {"persistence", "store_batch_size", [](Config& c, std::string_view v) { c.persistence.store_batch_size = parse_whole_as<u32>(v, 1, 1000000); }},
     {"persistence", "store_queue_events", [](Config& c, std::string_view v) { c.persistence.store_queue_events = parse_whole_as<u32>(v, 1024, 1u << 24); }},
     {"persistence", "store_batch_timeout_ms", [](Config& c, std::string_view v) { c.persistence.store_batch_timeout_ms = parse_whole_as<u32>(v, 0, 60000); }},

@@ -133,6 +133,12 @@ class Resolver {
         if (p.store == StoreKind::Postgresql && parsed_.has("persistence", "store_path")) {
             fail("persistence", "store_path", "store_path applies to store = sqlite only");
         }
+        if (p.store == StoreKind::Postgresql &&
+            parsed_.has("persistence", "store_check_on_start")) {
+            fail("persistence", "store_check_on_start",
+                 "store_check_on_start applies to store = sqlite only (the PostgreSQL server "
+                 "checks its own pages)");
+        }
         if (p.store == StoreKind::Sqlite && parsed_.has("persistence", "store_dsn")) {
             fail("persistence", "store_dsn", "store_dsn applies to store = postgresql only");
         }

@@ -19,8 +19,12 @@ std::string wal_line(const PersistenceConfig& p) {
 
 std::string store_line(const PersistenceConfig& p) {
     const std::string where = p.store == StoreKind::Sqlite ? p.store_path.string() : "(dsn set)";
-    return std::string(to_string(p.store)) + " " + where + ", batches of " +
-           std::to_string(p.store_batch_size) + " or " + ms(p.store_batch_timeout_ms);
+    std::string text = std::string(to_string(p.store)) + " " + where + ", batches of " +
+                       std::to_string(p.store_batch_size) + " or " + ms(p.store_batch_timeout_ms);
+    if (p.store == StoreKind::Sqlite) {
+        text += ", check on start " + std::string(to_string(p.store_check_on_start));
+    }
+    return text;
 }
 
 template <typename Range, typename Name>

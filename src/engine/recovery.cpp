@@ -228,6 +228,7 @@ RecoveryResult start_result(const ShardLayout& layout, ReplayStart start) {
     }
     result.last_lsn = start.after_lsn;
     result.next_lsn = start.after_lsn + 1;
+    result.started_after_lsn = start.after_lsn;
     return result;
 }
 
@@ -261,7 +262,8 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
     result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
         replayer.on_record(record);
     });
-    if (result.ok() && result.log.end == wal::LogEnd::Corrupt && !options.salvage) {
+    if (result.ok() && result.log.end == wal::LogEnd::Corrupt &&
+        (!options.salvage || result.log.stopped_at_damage)) {
         result.status = RecoveryStatus::Corrupt;
         result.error = result.log.error;
     }

@@ -71,6 +71,9 @@ struct RecoveryResult {
     std::uint64_t checkpoints_verified = 0;
     wal::Lsn last_lsn = 0;  // of the last record replayed
     wal::Lsn next_lsn = 1;  // where appending continues (valid when ok())
+    // Replay started after this LSN (the store's store_lsn): the records at or below it were only
+    // checked, since the store already holds them. Damage there loses nothing of the books.
+    wal::Lsn started_after_lsn = 0;
     std::chrono::nanoseconds elapsed{0};
 
     std::vector<ShardReplay> shards;      // by shard id
@@ -113,5 +116,9 @@ RecoveryResult recover(const std::filesystem::path& wal_dir, const ShardLayout& 
 
 // A human-readable report, one fact per line, for `exchanged --recover` and the start-up log.
 std::string describe(const RecoveryResult& result, const ShardLayout& layout);
+
+// What the operator can do about a failed recovery, in one sentence (empty when it did not fail
+// on damage): whether --salvage would lose records, and which.
+std::string salvage_advice(const RecoveryResult& result);
 
 }  // namespace exchanged::engine

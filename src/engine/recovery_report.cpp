@@ -40,6 +40,35 @@ std::string describe_end(const wal::ScanResult& log) {
     return "?";
 }
 
+// The records a damaged region held, and what losing them costs given the LSN the store held
+// when replay started: records at or below it are in the store already. `skipped`: salvage did
+// skip them (else they are only unreadable so far).
+std::string lost_records(wal::Lsn after_lsn, wal::Lsn resume_lsn, wal::Lsn store_lsn,
+                         bool skipped) {
+    if (resume_lsn == 0) {
+        return format("the records after LSN %" PRIu64 " cannot be read", after_lsn);
+    }
+    if (resume_lsn <= after_lsn + 1) {
+        return "no record lost (the damage lies outside the records)";
+    }
+    const wal::Lsn first = after_lsn + 1;
+    const wal::Lsn last = resume_lsn - 1;
+    const char* lost = skipped ? "lost" : "lost to --salvage";
+    std::string text = format("LSN %" PRIu64 "..%" PRIu64 " (%" PRIu64 " record%s)", first, last,
+                              last - first + 1, last == first ? "" : "s");
+    if (last <= store_lsn) {
+        return text + format(", at or below the store's LSN %" PRIu64
+                             ": the store holds them, nothing is lost",
+                             store_lsn);
+    }
+    if (first <= store_lsn) {
+        return text + format(": LSN %" PRIu64 "..%" PRIu64 " are in the store, LSN %" PRIu64
+                             "..%" PRIu64 " are %s",
+                             first, store_lsn, store_lsn + 1, last, lost);
+    }
+    return text + format(", above the store's LSN %" PRIu64 ": %s", store_lsn, lost);
+}
+
 std::string instruments_of(const ShardLayout& layout, ShardId shard) {
     std::string text;
     for (const book::InstrumentSpec& spec : layout.instruments_of(shard)) {
@@ -62,12 +91,17 @@ std::string describe(const RecoveryResult& result, const ShardLayout& layout) {
                                    log.segments.size(), log.records, log.first_lsn, log.last_lsn,
                                    log.log_id));
     }
+    if (log.end == wal::LogEnd::Corrupt && log.skipped.empty()) {
+        text += line("damaged", format("%s from offset %" PRIu64 ": ", log.corrupt_segment.c_str(),
+                                       log.corrupt_offset) +
+                                    lost_records(log.corrupt_after_lsn, log.corrupt_next_lsn,
+                                                 result.started_after_lsn, false));
+    }
     for (const wal::SkippedRegion& region : log.skipped) {
-        text += line(
-            "salvaged",
-            format("skipped damage in %s at offset %" PRIu64 ": records after LSN %" PRIu64
-                   " and before LSN %" PRIu64 " are lost",
-                   region.segment.c_str(), region.offset, region.after_lsn, region.resume_lsn));
+        text += line("salvaged", format("skipped damage in %s at offset %" PRIu64 ": ",
+                                        region.segment.c_str(), region.offset) +
+                                     lost_records(region.after_lsn, region.resume_lsn,
+                                                  result.started_after_lsn, true));
     }
     const double seconds = std::chrono::duration<double>(result.elapsed).count();
     std::string replayed = format(
@@ -99,6 +133,22 @@ std::string describe(const RecoveryResult& result, const ShardLayout& layout) {
         text += line("stopped", format("after LSN %" PRIu64 ": ", result.last_lsn) + result.error);
     }
     return text;
+}
+
+std::string salvage_advice(const RecoveryResult& result) {
+    const wal::ScanResult& log = result.log;
+    if (result.status != RecoveryStatus::Corrupt) {
+        return "";
+    }
+    if (!log.salvageable) {
+        return "--salvage cannot skip this damage: put the right segment files back";
+    }
+    if (log.corrupt_next_lsn != 0 && (log.corrupt_next_lsn <= result.started_after_lsn + 1 ||
+                                      log.corrupt_next_lsn <= log.corrupt_after_lsn + 1)) {
+        return "--salvage skips the damage and loses nothing (see 'damaged')";
+    }
+    return "--salvage skips the damage, and the records above the store's LSN in it are lost "
+           "(see 'damaged')";
 }
 
 }  // namespace exchanged::engine

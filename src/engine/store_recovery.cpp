@@ -87,8 +87,8 @@ StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storag
 }
 
 StoreCatchUp::StoreCatchUp(store::Store& store, std::filesystem::path wal_dir,
-                           const ShardLayout& layout)
-    : store_(store), wal_dir_(std::move(wal_dir)), layout_(layout) {}
+                           const ShardLayout& layout, bool salvage)
+    : store_(store), wal_dir_(std::move(wal_dir)), layout_(layout), salvage_(salvage) {}
 
 void StoreCatchUp::advance(store::StoreLsn up_to) {
     const store::StoreLsn stored = store_.store_lsn();
@@ -99,6 +99,7 @@ void StoreCatchUp::advance(store::StoreLsn up_to) {
     }
     RecoveryOptions options;
     options.stop_after_lsn = up_to;
+    options.salvage = salvage_;
     ReplayStart start = std::move(*state_);
     state_.reset();  // until the replay succeeds, the matchers are in flight
     StoreRecoveryResult result =

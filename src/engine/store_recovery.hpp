@@ -38,7 +38,10 @@ StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storag
 // are loaded from the store on the first step and whenever the store moved under them.
 class StoreCatchUp {
   public:
-    StoreCatchUp(store::Store& store, std::filesystem::path wal_dir, const ShardLayout& layout);
+    // `salvage`: the daemon was started with --salvage, so the WAL may still hold damage it
+    // skipped (in any segment, also below store_lsn: every scan reads the whole log).
+    StoreCatchUp(store::Store& store, std::filesystem::path wal_dir, const ShardLayout& layout,
+                 bool salvage = false);
 
     // Throws store::StoreError when the store fails and std::runtime_error when the WAL cannot
     // supply the records; the next call then starts again from the store.
@@ -50,6 +53,7 @@ class StoreCatchUp {
     store::Store& store_;
     const std::filesystem::path wal_dir_;
     const ShardLayout& layout_;
+    const bool salvage_;
     std::optional<ReplayStart> state_;  // the matchers at state_->after_lsn
 };
 

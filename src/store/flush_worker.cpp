@@ -84,13 +84,21 @@ void FlushWorker::run() {
         }
         if (!step(false)) {
             std::unique_lock lock(mutex_);
-            cv_.wait_for(lock, poll, [this] { return stopping_; });
+            if (fatal_) {
+                cv_.wait(lock, [this] { return stopping_; });
+            } else {
+                cv_.wait_for(lock, poll, [this] { return stopping_; });
+            }
         }
     }
 }
 
 void FlushWorker::drain() {
     for (;;) {
+        if (fatal_) {
+            drained_ = false;
+            return;
+        }
         if (!batch_ready_ && store_lsn() >= options_.frontier()) {
             drained_ = true;
             return;
@@ -175,6 +183,9 @@ bool FlushWorker::catch_up_step(bool draining) {
         const StoreLsn step = std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
         try {
             options_.catch_up(step);
+        } catch (const StoreCorruptError& error) {
+            fail_fatally(error);
+            return false;
         } catch (const StoreError& error) {
             note_failure(error);
             if (!draining) {
@@ -225,6 +236,9 @@ bool FlushWorker::catch_up_step(bool draining) {
 
 // One attempt: collect a batch when one is due, then try to commit it. True when it committed.
 bool FlushWorker::step(bool draining) {
+    if (fatal_) {
+        return false;
+    }
     if (options_.catch_up && mode_ == Mode::Normal && any_dropping()) {
         mode_ = Mode::Dropping;
         {
@@ -362,6 +376,9 @@ bool FlushWorker::commit() {
     const Clock::time_point begin = Clock::now();
     try {
         store_.apply(batch_);
+    } catch (const StoreCorruptError& error) {
+        fail_fatally(error);
+        return false;
     } catch (const StoreError& error) {
         note_failure(error);
         return false;
@@ -412,6 +429,19 @@ void FlushWorker::note_failure(const StoreError& error) {
                       std::to_string(snapshot.uncommitted) + " records wait for it (store_lsn " +
                       std::to_string(snapshot.store_lsn) + "), retrying every " +
                       std::to_string(backoff_.count()) + " ms");
+    }
+}
+
+void FlushWorker::fail_fatally(const StoreCorruptError& error) {
+    fatal_ = true;
+    batch_ready_ = false;
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.failures;
+        stats_.store_up = false;
+    }
+    if (options_.on_fatal) {
+        options_.on_fatal(error.what());
     }
 }
 

@@ -10,7 +10,9 @@
 //
 // When the store fails (down, locked, disk full) the worker keeps the batch and retries it with
 // exponential backoff, logging a warning each warn_every; the feeds fill meanwhile and the shards
-// decide what to refuse (engine/service/shard_runner.hpp).
+// decide what to refuse (engine/service/shard_runner.hpp). A damaged database file
+// (StoreCorruptError) is different: no retry can help, so the worker stops writing and calls
+// on_fatal once.
 #pragma once
 
 #include <atomic>
@@ -50,6 +52,10 @@ struct FlushOptions {
     std::function<void(StoreLsn up_to)> catch_up;
     std::function<void()> catch_up_done;
     std::function<StoreLsn()> next_lsn;
+    // The store file is damaged (StoreCorruptError): the worker writes nothing more, and its
+    // owner should stop (with a WAL nothing is lost: the next start replays the tail once the
+    // store is repaired). Called once, on the worker thread.
+    std::function<void(const std::string& error)> on_fatal;
     // Warnings and recoveries of the store, on the worker thread.
     std::function<void(const std::string& line)> warn;
     std::function<void(const std::string& line)> info;
@@ -108,6 +114,7 @@ class FlushWorker {
     void collect(StoreLsn last);
     bool commit();
     void note_failure(const StoreError& error);
+    void fail_fatally(const StoreCorruptError& error);
     void wait_backoff(Clock::time_point not_after);
 
     static constexpr std::size_t kMaxArrivals = 4096;
@@ -125,6 +132,7 @@ class FlushWorker {
     std::deque<std::pair<StoreLsn, Clock::time_point>> arrivals_;  // frontier rises, with mutex_
     Clock::time_point pending_since_{};  // the oldest uncommitted record's arrival, with mutex_
     bool drained_ = false;
+    bool fatal_ = false;  // the store is damaged: write nothing more
     Mode mode_ = Mode::Normal;
     StoreLsn resume_from_ = 0;
     std::chrono::milliseconds backoff_{0};

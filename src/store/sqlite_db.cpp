@@ -6,6 +6,16 @@
 
 namespace exchanged::store {
 
+void throw_sqlite_error(int code, const std::string& message) {
+    const int primary = code & 0xFF;
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+        throw StoreCorruptError(message +
+                                "; the store file is damaged: `exchangectl store check` shows "
+                                "where, docs/recovery.md (Store corruption) what to do");
+    }
+    throw StoreError(message);
+}
+
 SqliteDb::SqliteDb(const std::filesystem::path& path) : path_(path) {
     const int rc =
         sqlite3_open_v2(path.c_str(), &db_,
@@ -14,7 +24,7 @@ SqliteDb::SqliteDb(const std::filesystem::path& path) : path_(path) {
         std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);
         db_ = nullptr;
-        throw StoreError(path.string() + ": open: " + message);
+        throw_sqlite_error(rc, path.string() + ": open: " + message);
     }
     sqlite3_extended_result_codes(db_, 1);
 }
@@ -24,16 +34,18 @@ SqliteDb::~SqliteDb() {
 }
 
 void SqliteDb::fail(std::string_view step) const {
-    throw StoreError(path_.string() + ": " + std::string(step) + ": " + sqlite3_errmsg(db_));
+    throw_sqlite_error(sqlite3_extended_errcode(db_),
+                       path_.string() + ": " + std::string(step) + ": " + sqlite3_errmsg(db_));
 }
 
 void SqliteDb::exec(std::string_view sql, std::string_view step) {
     const std::string text(sql);
     char* error = nullptr;
-    if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
         std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
         sqlite3_free(error);
-        throw StoreError(path_.string() + ": " + std::string(step) + ": " + message);
+        throw_sqlite_error(rc, path_.string() + ": " + std::string(step) + ": " + message);
     }
 }
 
@@ -98,7 +110,7 @@ bool SqliteStatement::step() {
                                 "\": " + sqlite3_errmsg(db_->handle()) + " (" + sqlite3_errstr(rc) +
                                 ")";
     sqlite3_reset(stmt_);
-    throw StoreError(message);
+    throw_sqlite_error(rc, message);
 }
 
 void SqliteStatement::run() {

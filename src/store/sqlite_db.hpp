@@ -17,6 +17,10 @@ namespace exchanged::store {
 
 class SqliteDb;
 
+// Throws StoreCorruptError when `code` (an SQLite result code, extended or primary) says the file
+// is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), adding what to do about it; StoreError otherwise.
+[[noreturn]] void throw_sqlite_error(int code, const std::string& message);
+
 // A prepared statement. Bind parameters (1-based), step() until it returns false, read columns
 // (0-based); reset() happens on the next bind to parameter 1 or via reset().
 class SqliteStatement {
@@ -63,7 +67,8 @@ class SqliteDb {
 
     // Runs one or more statements that return no rows.
     void exec(std::string_view sql, std::string_view step);
-    // Throws a StoreError "<file>: <step>: <sqlite message>".
+    // Throws a StoreError "<file>: <step>: <sqlite message>" (StoreCorruptError for a damaged
+    // file).
     [[noreturn]] void fail(std::string_view step) const;
 
     sqlite3* handle() const { return db_; }

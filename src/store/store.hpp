@@ -97,6 +97,14 @@ class StoreError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The database file itself is damaged (SQLite: SQLITE_CORRUPT, SQLITE_NOTADB, or a failed
+// integrity check). Unlike a store that is down, retrying cannot help: the daemon stops, and the
+// operator follows docs/recovery.md "Store corruption".
+class StoreCorruptError : public StoreError {
+  public:
+    using StoreError::StoreError;
+};
+
 class Store {
   public:
     virtual ~Store() = default;

@@ -19,8 +19,12 @@ int load_main(int argc, char** argv, int first);
 int verify_main(int argc, char** argv, int first);
 // Checks of the primary store after the daemon stopped (docs/tools.md).
 int store_verify_main(int argc, char** argv, int first);
+// `store check`: damage in a stopped daemon's store file, and rows missing from it.
+int store_check_main(int argc, char** argv, int first);
 int reconcile_main(int argc, char** argv, int first);
 // `store lost`: after a crash, what a lossy profile's store kept of one run's journal.
 int store_lost_main(int argc, char** argv, int first);
+// `crash power-loss`: the seed's scenario B as seeded crash cycles in one process.
+int power_loss_main(int argc, char** argv, int first);
 
 }  // namespace exchanged::tools

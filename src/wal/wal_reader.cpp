@@ -55,12 +55,30 @@ class Scanner {
     // passes its CRC with an LSN at or after `min_lsn`.
     std::optional<ValidRecordAt> find_valid_after(std::size_t index, const LoadedSegment& segment,
                                                   std::uint64_t offset, Lsn min_lsn);
-    void fail(const std::string& segment, std::uint64_t offset, const std::string& error) {
+    // Damage the scan stops at (always without salvage; with it, damage it cannot skip).
+    void fail(const std::string& segment, std::uint64_t offset, const std::string& error,
+              bool salvageable) {
         result_.end = LogEnd::Corrupt;
+        result_.stopped_at_damage = true;
+        result_.salvageable = salvageable;
         result_.corrupt_segment = segment;
         result_.corrupt_offset = offset;
         result_.corrupt_after_lsn = result_.last_lsn;
-        result_.error = error;
+        result_.error =
+            options_.salvage && !salvageable ? error + "; salvage cannot skip this" : error;
+    }
+    // Salvage: damage skipped, reading on at `resume_lsn`. The first one is also the one reported.
+    void skip(const std::string& segment, std::uint64_t offset, const std::string& error,
+              Lsn resume_lsn) {
+        result_.end = LogEnd::Corrupt;
+        if (result_.error.empty()) {
+            result_.error = error;
+            result_.corrupt_segment = segment;
+            result_.corrupt_offset = offset;
+            result_.corrupt_after_lsn = result_.last_lsn;
+            result_.corrupt_next_lsn = resume_lsn;
+        }
+        result_.skipped.push_back(SkippedRegion{segment, offset, result_.last_lsn, resume_lsn});
     }
 
     Storage& storage_;
@@ -136,6 +154,8 @@ ScanResult Scanner::run() {
     while (index < names_.size()) {
         const LoadedSegment segment = load(index);
         const std::string& name = segment.name;
+        SegmentHeader header = segment.header;
+        bool header_salvaged = false;
         if (segment.status != HeaderStatus::Ok) {
             const auto later = find_valid_after(index, segment, kSegmentHeaderBytes, expected);
             if (!later) {
@@ -153,48 +173,83 @@ ScanResult Scanner::run() {
                 }
                 break;
             }
-            fail(name, 0,
-                 "segment " + name + ": bad header: " + segment.problem +
-                     " (valid records follow it)");
-            result_.corrupt_next_lsn = later->lsn;
-            break;
+            const std::string what = "segment " + name + ": bad header: " + segment.problem +
+                                     " (valid records follow it)";
+            if (!options_.salvage) {
+                fail(name, 0, what, true);
+                result_.corrupt_next_lsn = later->lsn;
+                break;
+            }
+            // Every record carries its own LSN and checksum, so salvage reads the segment's
+            // records without its header (under the largest record bound) from the first valid
+            // one on. Stopping here instead would end the log early and let the writer reuse the
+            // LSNs of the acknowledged records after it.
+            skip(name, 0, what, later->lsn);
+            resync = true;
+            if (later->segment_index != index) {
+                // Listed all the same, so that the writer's release can delete it one day.
+                result_.segments.push_back(SegmentInfo{name, segment.name_lsn, segment.bytes.size(),
+                                                       0, 0, kSegmentHeaderBytes});
+                index = later->segment_index;
+                start_offset = later->offset;
+                continue;
+            }
+            header_salvaged = true;
+            header.first_lsn = segment.name_lsn;
+            header.log_id = result_.log_id;
+            header.segment_bytes = segment.bytes.size();
+            header.max_record_bytes = fallback_max_record_bytes_;
+            start_offset = later->offset;
         }
-        const SegmentHeader& header = segment.header;
         if (header.first_lsn != segment.name_lsn) {
             fail(name, 0,
                  "segment " + name + ": header says first LSN " + std::to_string(header.first_lsn) +
-                     " but the file name says " + std::to_string(segment.name_lsn));
+                     " but the file name says " + std::to_string(segment.name_lsn),
+                 false);
             break;
         }
         if (result_.log_id != 0 && header.log_id != result_.log_id) {
             fail(name, 0,
                  "segment " + name + " belongs to another log (log id " +
                      std::to_string(header.log_id) + ", expected " +
-                     std::to_string(result_.log_id) + ")");
+                     std::to_string(result_.log_id) + ")",
+                 false);
             break;
         }
         if (header.segment_bytes != segment.bytes.size()) {
             fail(name, 0,
                  "segment " + name + ": file is " + std::to_string(segment.bytes.size()) +
-                     " bytes but its header says " + std::to_string(header.segment_bytes));
+                     " bytes but its header says " + std::to_string(header.segment_bytes),
+                 false);
             break;
         }
         if (expected != 0 && !resync && header.first_lsn != expected) {
-            fail(name, 0,
-                 "LSN gap: segment " + name + " starts at LSN " + std::to_string(header.first_lsn) +
-                     " but the log before it ends at LSN " + std::to_string(expected - 1));
-            result_.corrupt_next_lsn = header.first_lsn;
-            break;
+            const std::string what =
+                "LSN gap: segment " + name + " starts at LSN " + std::to_string(header.first_lsn) +
+                " but the log before it ends at LSN " + std::to_string(expected - 1);
+            if (!options_.salvage || header.first_lsn < expected) {
+                // An overlap is never skipped: LSNs would repeat.
+                fail(name, 0, what, header.first_lsn > expected);
+                result_.corrupt_next_lsn = header.first_lsn;
+                break;
+            }
+            skip(name, 0, what, header.first_lsn);  // a missing segment: its records are lost
+            resync = true;
         }
-        if (start_offset == kSegmentHeaderBytes) {
+        if (start_offset == kSegmentHeaderBytes && !header_salvaged) {
             if (expected == 0 || resync) {
                 expected = header.first_lsn;
             }
             resync = false;
         }
         result_.log_id = header.log_id;
-        SegmentInfo info{name, header.first_lsn,   header.segment_bytes, header.max_record_bytes,
-                         0,    kSegmentHeaderBytes};
+        // A salvaged header says max_record_bytes 0, so the writer never appends to that file.
+        SegmentInfo info{name,
+                         header.first_lsn,
+                         header.segment_bytes,
+                         header_salvaged ? 0 : header.max_record_bytes,
+                         0,
+                         kSegmentHeaderBytes};
 
         const std::span<const std::byte> all(segment.bytes);
         std::uint64_t offset = start_offset;
@@ -263,20 +318,12 @@ ScanResult Scanner::run() {
                 ", next valid record LSN " + std::to_string(later->lsn) + " in " +
                 names_[later->segment_index].second + " at offset " + std::to_string(later->offset);
             if (!options_.salvage) {
-                fail(name, offset, where);
+                fail(name, offset, where, true);
                 result_.corrupt_next_lsn = later->lsn;
                 stop = true;
                 break;
             }
-            result_.end = LogEnd::Corrupt;
-            if (result_.error.empty()) {
-                result_.error = where;
-                result_.corrupt_segment = name;
-                result_.corrupt_offset = offset;
-                result_.corrupt_after_lsn = result_.last_lsn;
-                result_.corrupt_next_lsn = later->lsn;
-            }
-            result_.skipped.push_back(SkippedRegion{name, offset, result_.last_lsn, later->lsn});
+            skip(name, offset, where, later->lsn);
             resync = true;
             if (later->segment_index == index) {
                 offset = later->offset;

@@ -3,10 +3,12 @@
 //   TornTail  a partial or bad record with nothing valid after it (a write the crash interrupted;
 //             it was never acknowledged): the caller truncates it;
 //   Corrupt   a bad record with valid records after it, an LSN gap, a header that disagrees with
-//   its
-//             file name, a segment of another log: the log is refused, and the result names the
-//             segment file, offset and LSN range. With ScanOptions::salvage the reader skips a bad
-//             region and goes on (records in it are lost; the end state stays Corrupt).
+//             its file name, a segment of another log: the log is refused, and the result names
+//             the segment file, offset and LSN range. With ScanOptions::salvage the reader skips a
+//             bad record region, a damaged segment header (reading the records behind it) or a
+//             missing segment and goes on (records in a skipped region are lost; the end state
+//             stays Corrupt); a segment of another log, a renamed or resized one, or LSNs that
+//             overlap stop it even then (stopped_at_damage).
 #pragma once
 
 #include <cstdint>
@@ -80,6 +82,12 @@ struct ScanResult {
     Lsn corrupt_after_lsn = 0;           // last good LSN before the damage (0: none)
     Lsn corrupt_next_lsn = 0;            // first valid LSN found after it (0: unknown)
     std::vector<SkippedRegion> skipped;  // with salvage
+    // The scan stopped at the damage and read nothing after it: always without salvage, and with
+    // salvage for damage it cannot skip. A log in this state must not be appended to.
+    bool stopped_at_damage = false;
+    // Salvage can skip this damage (false: another log's segment, a renamed or resized one,
+    // overlapping LSNs).
+    bool salvageable = true;
 
     std::string describe() const;
 };

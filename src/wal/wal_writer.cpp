@@ -153,7 +153,7 @@ Lsn WalWriter::recover() {
     ScanOptions scan_options;
     scan_options.salvage = options_.salvage;
     const ScanResult scan = scan_log(storage_, scan_options, nullptr);
-    if (scan.end == LogEnd::Corrupt && !options_.salvage) {
+    if (scan.end == LogEnd::Corrupt && (!options_.salvage || scan.stopped_at_damage)) {
         throw WalError("WAL recovery refused: " + scan.error);
     }
     if (scan.end == LogEnd::TornTail) {

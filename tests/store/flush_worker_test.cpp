@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Keeps every batch it accepted; fails the next `fail_next` applies.
+// Keeps every batch it accepted; fails the next `fail_next` applies; after corrupt(), every apply
+// finds the database file damaged.
 class ScriptedStore final : public Store {
   public:
     void migrate() override {}
@@ -31,6 +32,9 @@ class ScriptedStore final : public Store {
     void apply(const StoreBatch& batch) override {
         std::lock_guard lock(mutex_);
         ++attempts_;
+        if (corrupt_) {
+            throw StoreCorruptError("scripted.sqlite: database disk image is malformed");
+        }
         if (fail_next_ > 0) {
             --fail_next_;
             throw StoreError("scripted: database is locked");
@@ -50,6 +54,10 @@ class ScriptedStore final : public Store {
         std::lock_guard lock(mutex_);
         fail_next_ = count;
     }
+    void corrupt() {
+        std::lock_guard lock(mutex_);
+        corrupt_ = true;
+    }
     std::vector<StoreBatch> batches() {
         std::lock_guard lock(mutex_);
         return batches_;
@@ -63,6 +71,7 @@ class ScriptedStore final : public Store {
     std::mutex mutex_;
     StoreLsn lsn_ = 0;
     int fail_next_ = 0;
+    bool corrupt_ = false;
     int attempts_ = 0;
     std::vector<StoreBatch> batches_;
 };
@@ -238,6 +247,41 @@ TEST_CASE("flush: a stop writes everything up to the frontier, or reports that i
         CHECK(worker.store_lsn() == 0);
         CHECK(worker.stats().uncommitted == 1);
     }
+}
+
+TEST_CASE("flush: a damaged store file stops the worker at once and is reported once",
+          "[store][flush][corruption]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.retry_initial = 1ms;
+    std::atomic<int> fatal_calls{0};
+    std::string fatal;
+    h.options.on_fatal = [&](const std::string& error) {
+        fatal = error;
+        ++fatal_calls;
+    };
+    h.store.corrupt();
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    push(*h.pointers[0], 1);
+    h.frontier = 1;
+    REQUIRE(eventually([&] { return fatal_calls.load() == 1; }));
+    std::this_thread::sleep_for(30ms);
+    // No retry can repair a damaged file: one attempt, no warnings about an unavailable store.
+    CHECK(h.store.attempts() == 1);
+    CHECK(fatal_calls.load() == 1);
+    CHECK_THAT(fatal, Catch::Contains("scripted.sqlite: database disk image is malformed"));
+    CHECK_FALSE(worker.stats().store_up);
+    {
+        std::lock_guard lock(h.mutex);
+        CHECK(h.warnings.empty());
+    }
+    // The stop does not wait for a store that cannot take the batch.
+    const auto begin = std::chrono::steady_clock::now();
+    CHECK_FALSE(worker.flush_and_stop(5s));
+    CHECK(std::chrono::steady_clock::now() - begin < 1s);
+    CHECK(h.store.attempts() == 1);
+    CHECK(worker.store_lsn() == 0);
 }
 
 TEST_CASE("flush: events of several shards merge in LSN order", "[store][flush]") {

@@ -74,7 +74,8 @@ TEST_CASE("reconcile: the store agrees with the WAL replay and the journal", "[t
     INFO(replay.check.report());
     REQUIRE(replay.check.ok());
     REQUIRE(replay.rows);
-    CHECK_THAT(replay.check.report(), StartsWith("WAL replay: PASS (LSN 1..7: 7 records, ") &&
+    CHECK_THAT(replay.check.report(), StartsWith("WAL replay: PASS (LSN 1..7: 7 records (0 "
+                                                 "checkpoints matched the live state hash), ") &&
                                           Contains("; 6 orders, 2 trades)"));
     const tools::StoreRows rows = store_rows(t.x);
     const tools::JournalContents journal = journal_of(t.x.journal());
@@ -200,9 +201,9 @@ TEST_CASE("reconcile: the WAL replay is skipped when the log does not start at L
           "[tools][store]") {
     test::TempDir dir;
     test::TempDir other;
-    const engine::Config profile =
-        engine::load_config(test::MiniExchange(dir).profile_path(),
-                            engine::ConfigOverrides{other.path().string(), std::nullopt, std::nullopt});
+    const engine::Config profile = engine::load_config(
+        test::MiniExchange(dir).profile_path(),
+        engine::ConfigOverrides{other.path().string(), std::nullopt, std::nullopt});
     const engine::ShardLayout layout = engine::make_shard_layout(profile);
 
     SECTION("older segments recycled") {
