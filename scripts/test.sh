@@ -116,7 +116,7 @@ if [ "$long" = 1 ]; then
     run_scenario corruption ./scripts/corruption-test.sh --trials 20
 else
     run_scenario power-loss build/bin/exchangectl crash power-loss --cycles 300 --seed 1
-    run_scenario corruption ./scripts/corruption-test.sh --trials 2 --seed 1
+    run_scenario corruption ./scripts/corruption-test.sh --trials 3 --seed 1
 fi
 if [ "$long" = 1 ]; then
     run_crash_test --profile standard --cycles 20 --orders 300000
