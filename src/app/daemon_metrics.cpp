@@ -34,7 +34,7 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
                     "Store transactions that failed (each is retried)",
                     [&flush] { return static_cast<double>(flush.stats().failures); });
 
-    const engine::OrderService& service = parts.service;
+    const service::OrderService& service = parts.service;
     metrics.counter("exchanged_orders_refused_store_behind_total",
                     "Orders refused as unavailable because the store feed was full", [&service] {
                         return static_cast<double>(service.runner_stats().refused_store_behind);

@@ -3,7 +3,7 @@
 // value is read at scrape time on the admin thread, from atomics or the components' own stats.
 #pragma once
 
-#include "engine/service/order_service.hpp"
+#include "service/order_service.hpp"
 #include "net/gateway.hpp"
 #include "ops/admin_server.hpp"
 #include "ops/metrics.hpp"
@@ -13,7 +13,7 @@
 namespace exchanged::app {
 
 struct DaemonParts {
-    const engine::OrderService& service;
+    const service::OrderService& service;
     const net::Gateway& gateway;
     const store::FlushWorker& flush;
     const wal::WalWriter* writer;  // null without a WAL

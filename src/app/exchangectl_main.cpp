@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "common/cli_args.hpp"
-#include "tools/subcommands.hpp"
+#include "tools/cli/subcommands.hpp"
 
 namespace {
 

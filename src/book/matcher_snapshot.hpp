@@ -1,5 +1,5 @@
 // A matcher's whole state as plain data: what the primary store keeps so that recovery can load
-// the books at store_lsn and replay only the WAL tail (design §4). Restoring a snapshot into a
+// the books at store_lsn and replay only the WAL tail (docs/architecture.md: Recovery). Restoring a snapshot into a
 // fresh Matcher built with the same instruments and limits gives the same state_hash() and, for
 // every later command, the same events as the matcher it was taken from.
 //

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/config.hpp"
+#include "config/config.hpp"
 
 namespace exchanged::engine {
 
@@ -38,7 +38,7 @@ book::Matcher ShardLayout::make_matcher(ShardId shard) const {
     return book::Matcher(owned, limits);
 }
 
-ShardLayout make_shard_layout(const Config& config) {
+ShardLayout make_shard_layout(const exchanged::Config& config) {
     ShardLayout layout;
     layout.shard_count = config.server.shards;
     layout.instruments = config.instruments;

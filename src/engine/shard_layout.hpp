@@ -12,9 +12,11 @@
 #include "book/matcher.hpp"
 #include "common/types.hpp"
 
-namespace exchanged::engine {
-
+namespace exchanged {
 struct Config;
+}  // namespace exchanged
+
+namespace exchanged::engine {
 
 using ShardId = std::uint32_t;
 
@@ -46,6 +48,6 @@ struct ShardLayout {
     book::Matcher make_matcher(ShardId shard) const;
 };
 
-ShardLayout make_shard_layout(const Config& config);
+ShardLayout make_shard_layout(const exchanged::Config& config);
 
 }  // namespace exchanged::engine

@@ -5,11 +5,11 @@
 
 namespace exchanged::engine {
 
-std::uint64_t checkpoint_every(const Config& config) {
+std::uint64_t checkpoint_every(const exchanged::Config& config) {
     return config.safety.enable_checksums ? config.safety.checkpoint_interval : 0;
 }
 
-wal::WalOptions wal_options(const Config& config, bool salvage) {
+wal::WalOptions wal_options(const exchanged::Config& config, bool salvage) {
     wal::WalOptions options;
     options.segment_bytes = config.persistence.wal_segment_bytes;
     options.batch_size = config.persistence.batch_size;
@@ -18,9 +18,9 @@ wal::WalOptions wal_options(const Config& config, bool salvage) {
     return options;
 }
 
-store::StoreSettings store_settings(const Config& config) {
+store::StoreSettings store_settings(const exchanged::Config& config) {
     store::StoreSettings settings;
-    settings.backend = config.persistence.store == StoreKind::Postgresql
+    settings.backend = config.persistence.store == exchanged::StoreKind::Postgresql
                            ? store::Backend::Postgresql
                            : store::Backend::Sqlite;
     settings.sqlite_path = config.persistence.store_path;
@@ -29,7 +29,7 @@ store::StoreSettings store_settings(const Config& config) {
     return settings;
 }
 
-store::FlushOptions flush_options(const Config& config) {
+store::FlushOptions flush_options(const exchanged::Config& config) {
     store::FlushOptions options;
     options.batch_lsns = config.persistence.store_batch_size;
     options.batch_timeout = std::chrono::milliseconds(config.persistence.store_batch_timeout_ms);

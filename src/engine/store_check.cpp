@@ -9,15 +9,15 @@
 
 namespace exchanged::engine {
 
-StoreStartCheck check_store_on_start(const Config& config) {
+StoreStartCheck check_store_on_start(const exchanged::Config& config) {
     const PersistenceConfig& p = config.persistence;
     StoreStartCheck out;
     std::error_code error;
-    if (p.store != StoreKind::Sqlite || p.store_check_on_start == StoreCheck::Off ||
+    if (p.store != StoreKind::Sqlite || p.store_check_on_start == exchanged::StoreCheck::Off ||
         !std::filesystem::exists(p.store_path, error)) {
         return out;
     }
-    const store::SqliteCheckLevel level = p.store_check_on_start == StoreCheck::Full
+    const store::SqliteCheckLevel level = p.store_check_on_start == exchanged::StoreCheck::Full
                                               ? store::SqliteCheckLevel::Full
                                               : store::SqliteCheckLevel::Quick;
     const store::SqliteCheckReport report = store::check_sqlite_file(p.store_path, level);

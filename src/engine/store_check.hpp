@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/config.hpp"
+#include "config/config.hpp"
 
 namespace exchanged::engine {
 
@@ -18,6 +18,6 @@ struct StoreStartCheck {
 
 // Checks the configured store file. Throws store::StoreCorruptError naming the file, SQLite's
 // description of the damage and the tables or indexes it lies in when the check fails.
-StoreStartCheck check_store_on_start(const Config& config);
+StoreStartCheck check_store_on_start(const exchanged::Config& config);
 
 }  // namespace exchanged::engine

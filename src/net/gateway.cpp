@@ -38,20 +38,6 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{10};
 
 }  // namespace
 
-GatewayOptions gateway_options(const engine::ServerConfig& server,
-                               std::span<const engine::AccountConfig> accounts) {
-    GatewayOptions options;
-    options.listen_host = server.listen.host;
-    options.listen_port = server.listen.port;
-    options.max_sessions = server.max_sessions;
-    options.heartbeat_interval_ms = server.heartbeat_interval_ms;
-    options.max_frame_bytes = server.max_frame_bytes;
-    for (const engine::AccountConfig& account : accounts) {
-        options.accounts.push_back(GatewayAccount{account.name, account.id, account.secret});
-    }
-    return options;
-}
-
 GatewayCore::GatewayCore(asio::io_context& io, GatewayOptions options, OrderSink& sink)
     : io_(io),
       options_(std::move(options)),

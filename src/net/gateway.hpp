@@ -1,4 +1,4 @@
-// The client gateway's session layer (design §1, §6): a Boost.Asio TCP acceptor and one Session
+// The client gateway's session layer (docs/architecture.md: The path of one order; Bad input and limits): a Boost.Asio TCP acceptor and one Session
 // per connection. Sessions log clients in, decode their frames, hand order messages to an
 // OrderSink and write back whatever the engine delivers. The io_context belongs to the caller, who
 // runs it on as many threads as it likes: every session's handlers run on its own strand.
@@ -21,7 +21,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/types.hpp"
-#include "engine/config.hpp"
 #include "net/protocol.hpp"
 
 namespace exchanged::net {
@@ -92,10 +91,6 @@ struct GatewayOptions {
     // called from io threads, concurrently. Empty: stderr.
     GatewayLog log;
 };
-
-// [server] listen, max_sessions, heartbeat_interval_ms, max_frame_bytes and [accounts].
-GatewayOptions gateway_options(const engine::ServerConfig& server,
-                               std::span<const engine::AccountConfig> accounts);
 
 // Counters since start, read with relaxed atomics: a snapshot, not a consistent cut.
 struct GatewayStats {

@@ -1,4 +1,4 @@
-// The admin HTTP endpoint (design §7): Prometheus scrapes GET /metrics, a load balancer or an
+// The admin HTTP endpoint (docs/architecture.md: Operations): Prometheus scrapes GET /metrics, a load balancer or an
 // operator asks GET /health. It runs on a thread of its own ("admin") with its own io_context, so
 // a slow or hostile admin client can never take time from the gateway's io threads or the shards.
 //

@@ -75,17 +75,17 @@ spdlog::sink_ptr make_stderr_sink() {
     return sink;
 }
 
-spdlog::level::level_enum to_spdlog(engine::LogLevel level) {
+spdlog::level::level_enum to_spdlog(LogLevel level) {
     switch (level) {
-        case engine::LogLevel::Trace:
+        case LogLevel::Trace:
             return spdlog::level::trace;
-        case engine::LogLevel::Debug:
+        case LogLevel::Debug:
             return spdlog::level::debug;
-        case engine::LogLevel::Info:
+        case LogLevel::Info:
             return spdlog::level::info;
-        case engine::LogLevel::Warn:
+        case LogLevel::Warn:
             return spdlog::level::warn;
-        case engine::LogLevel::Error:
+        case LogLevel::Error:
             return spdlog::level::err;
     }
     return spdlog::level::info;
@@ -159,15 +159,15 @@ void start_stderr_logging() {
     install_sync(s);
 }
 
-void configure_logging(const engine::LoggingConfig& config) {
+void configure_logging(const LogOptions& options) {
     LogState& s = state();
     const std::lock_guard lock(s.mutex);
-    if (config.file.empty()) {
+    if (options.file.empty()) {
         s.sink = make_stderr_sink();
         s.to_file = false;
     } else {
         try {
-            s.sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.file.string());
+            s.sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file.string());
         } catch (const spdlog::spdlog_ex& error) {
             throw std::runtime_error("[logging] file: " + std::string(error.what()));
         }
@@ -176,9 +176,9 @@ void configure_logging(const engine::LoggingConfig& config) {
         // A file is not written line by line as stderr is; errors flush at once (flush_on).
         spdlog::flush_every(std::chrono::seconds(1));
     }
-    s.level = to_spdlog(config.level);
+    s.level = to_spdlog(options.level);
     s.dropped_before_stop = 0;
-    if (!config.async) {
+    if (!options.async) {
         install_sync(s);
         return;
     }

@@ -12,7 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/config.hpp"
+#include "common/log_options.hpp"
 
 namespace exchanged::ops {
 
@@ -22,7 +22,7 @@ void start_stderr_logging();
 
 // Applies [logging]: level, file (empty: stderr), async. Throws std::runtime_error when the file
 // cannot be opened.
-void configure_logging(const engine::LoggingConfig& config);
+void configure_logging(const LogOptions& options);
 
 // Writes what the async queue holds, flushes, and goes back to synchronous writes to the same
 // place, so that later lines still appear. Logs a warning when messages were dropped. Idempotent.

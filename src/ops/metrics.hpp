@@ -1,4 +1,4 @@
-// The daemon's Prometheus metrics (design §7): a registry of named series whose values are read
+// The daemon's Prometheus metrics (docs/architecture.md: Operations): a registry of named series whose values are read
 // through callbacks at scrape time, rendered in the Prometheus text exposition format 0.0.4.
 //
 // The values live where the work happens (atomics in the engine, the WAL, the gateway); the

@@ -1,4 +1,4 @@
-// The flush worker of design §1: one thread that moves the shards' matcher events from their
+// The flush worker of docs/architecture.md (The path of one order): one thread that moves the shards' matcher events from their
 // EventFeeds into the primary store in batches, each batch one transaction that advances
 // store_lsn. It is the only writer of the store while the daemon serves.
 //

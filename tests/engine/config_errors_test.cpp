@@ -3,11 +3,11 @@
 
 #include <string>
 
-#include "engine/config.hpp"
+#include "config/config.hpp"
 #include "minimal_config.hpp"
 #include "temp_file.hpp"
 
-using namespace exchanged::engine;
+using namespace exchanged;
 using exchanged::test::TempDir;
 
 namespace {

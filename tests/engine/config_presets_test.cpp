@@ -3,13 +3,13 @@
 
 #include <string>
 
-#include "engine/config.hpp"
-#include "engine/config_summary.hpp"
+#include "config/config.hpp"
+#include "config/summary.hpp"
 #include "engine/startup.hpp"
 #include "minimal_config.hpp"
 #include "temp_file.hpp"
 
-using namespace exchanged::engine;
+using namespace exchanged;
 using exchanged::test::TempDir;
 
 namespace {
@@ -102,8 +102,8 @@ TEST_CASE("relative paths live inside data_dir, absolute ones stay", "[config][p
 
 TEST_CASE("checkpoints follow checkpoint_interval and only with checksums on",
           "[config][presets]") {
-    CHECK(checkpoint_every(load_text("")) == 100'000);
-    CHECK(checkpoint_every(load_text("[safety]\ncheckpoint_interval = 1000\n")) == 1000);
-    CHECK(checkpoint_every(
+    CHECK(engine::checkpoint_every(load_text("")) == 100'000);
+    CHECK(engine::checkpoint_every(load_text("[safety]\ncheckpoint_interval = 1000\n")) == 1000);
+    CHECK(engine::checkpoint_every(
               load_text("[safety]\nenable_checksums = false\ncheckpoint_interval = 1000\n")) == 0);
 }

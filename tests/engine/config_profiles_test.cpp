@@ -3,10 +3,10 @@
 
 #include <string>
 
-#include "engine/config.hpp"
-#include "engine/config_summary.hpp"
+#include "config/config.hpp"
+#include "config/summary.hpp"
 
-using namespace exchanged::engine;
+using namespace exchanged;
 
 namespace {
 

@@ -11,7 +11,7 @@
 
 #include "common/random.hpp"
 #include "daemon_process.hpp"
-#include "engine/config.hpp"
+#include "config/config.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "file_damage.hpp"

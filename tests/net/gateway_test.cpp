@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "net/gateway.hpp"
+#include "service/gateway_settings.hpp"
 #include "net/protocol.hpp"
 
 using namespace exchanged;
@@ -613,16 +614,16 @@ TEST_CASE("gateway: deliver() to a closed or unknown session is harmless", "[net
 }
 
 TEST_CASE("gateway: options come from [server] and [accounts]", "[net][gateway]") {
-    engine::ServerConfig server;
+    exchanged::ServerConfig server;
     server.listen = {"127.0.0.1", 0};
     server.max_sessions = 3;
     server.heartbeat_interval_ms = 250;
     server.max_frame_bytes = 512;
-    std::vector<engine::AccountConfig> accounts(1);
+    std::vector<exchanged::AccountConfig> accounts(1);
     accounts[0].name = "carol";
     accounts[0].id = 33;
     accounts[0].secret = "s3";
-    const GatewayOptions options = gateway_options(server, accounts);
+    const GatewayOptions options = service::gateway_options(server, accounts);
     CHECK(options.listen_host == "127.0.0.1");
     CHECK(options.max_sessions == 3);
     CHECK(options.heartbeat_interval_ms == 250);

@@ -20,8 +20,8 @@
 #include "ops/logging.hpp"
 #include "temp_file.hpp"
 
-using exchanged::engine::LoggingConfig;
-using exchanged::engine::LogLevel;
+using LoggingConfig = exchanged::LogOptions;
+using exchanged::LogLevel;
 using exchanged::test::TempDir;
 namespace ops = exchanged::ops;
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "net/protocol.hpp"
-#include "tools/client_connection.hpp"
+#include "tools/client/client_connection.hpp"
 
 using namespace exchanged;
 using namespace exchanged::tools;

@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "tools/ack_journal.hpp"
-#include "tools/client_profile.hpp"
-#include "tools/journal_check.hpp"
-#include "tools/latency_histogram.hpp"
+#include "tools/client/ack_journal.hpp"
+#include "tools/client/client_profile.hpp"
+#include "tools/client/journal_check.hpp"
+#include "tools/client/latency_histogram.hpp"
 
 using namespace exchanged;
 using namespace exchanged::tools;

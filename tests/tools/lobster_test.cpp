@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "book/matcher.hpp"
-#include "tools/lobster.hpp"
+#include "tools/workloads/lobster.hpp"
 
 namespace exchanged::tools::lobster {
 namespace {

@@ -8,12 +8,12 @@
 
 #include "mini_exchange.hpp"
 #include "temp_file.hpp"
-#include "tools/journal_contents.hpp"
-#include "tools/lost_acks.hpp"
-#include "tools/profile_names.hpp"
-#include "tools/store_from_config.hpp"
-#include "tools/store_journal_check.hpp"
-#include "tools/store_rows.hpp"
+#include "tools/client/journal_contents.hpp"
+#include "tools/store/lost_acks.hpp"
+#include "tools/store/profile_names.hpp"
+#include "tools/store/store_from_config.hpp"
+#include "tools/store/store_journal_check.hpp"
+#include "tools/store/store_rows.hpp"
 
 using namespace exchanged;
 using Catch::Matchers::Contains;

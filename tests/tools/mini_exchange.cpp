@@ -4,19 +4,18 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <variant>
+#include <span>
 
-#include "engine/service/release_gate.hpp"
 #include "engine/startup.hpp"
 #include "minimal_config.hpp"
 #include "store/open_store.hpp"
-#include "tools/ack_journal.hpp"
+#include "tools/client/ack_journal.hpp"
 
 namespace exchanged::test {
 namespace {
 
-std::string account_name(const engine::Config& profile, AccountId id) {
-    for (const engine::AccountConfig& account : profile.accounts) {
+std::string account_name(const exchanged::Config& profile, AccountId id) {
+    for (const exchanged::AccountConfig& account : profile.accounts) {
         if (account.id == id) {
             return account.name;
         }
@@ -25,8 +24,8 @@ std::string account_name(const engine::Config& profile, AccountId id) {
     return {};
 }
 
-AccountId account_id(const engine::Config& profile, const std::string& name) {
-    for (const engine::AccountConfig& account : profile.accounts) {
+AccountId account_id(const exchanged::Config& profile, const std::string& name) {
+    for (const exchanged::AccountConfig& account : profile.accounts) {
         if (account.name == name) {
             return account.id;
         }
@@ -44,15 +43,19 @@ MiniExchange::MiniExchange(const TempDir& dir, std::uint32_t shards)
                                               "[engine]\nmax_orders = 4096\n"
                                               "client_order_id_window = 4096\n[instruments]\n" +
                                               kAmznInstrument + kAaplInstrument + kAliceAndBob)),
-      profile_(engine::load_config(profile_path_)),
+      profile_(exchanged::load_config(profile_path_)),
       layout_(engine::make_shard_layout(profile_)) {
     std::filesystem::create_directories(profile_.server.data_dir);
     storage_ = std::make_unique<wal::UringStorage>(profile_.persistence.wal_path.string());
-    writer_ = std::make_unique<wal::WalWriter>(*storage_, engine::wal_options(profile_, false));
-    log_ = std::make_unique<engine::WalCommandLog>(*writer_);
+    service::RecoveredBooks books;
     for (engine::ShardId id = 0; id < layout_.shard_count; ++id) {
-        shards_.emplace_back(layout_.make_matcher(id), *log_, engine::ShardOptions{id, 0, 1});
+        books.matchers.push_back(layout_.make_matcher(id));
+        books.next_seq.push_back(1);
     }
+    service::OrderPathSettings settings = service::order_path_settings(profile_, false);
+    settings.feed_store = false;  // the tests write the store themselves (fill_store)
+    path_ = std::make_unique<service::OrderPath>(settings, layout_, std::move(books),
+                                                 storage_.get(), journal_, shutdown_);
 }
 
 MiniExchange::~MiniExchange() {
@@ -60,7 +63,7 @@ MiniExchange::~MiniExchange() {
 }
 
 void MiniExchange::close_wal() {
-    writer_->close();
+    path_->wal_writer()->close();
 }
 
 OrderId MiniExchange::order(const std::string& account, InstrumentId instrument, Side side,
@@ -89,30 +92,32 @@ void MiniExchange::cancel(const std::string& account, InstrumentId instrument, O
 }
 
 void MiniExchange::run(const book::Command& command) {
-    std::vector<engine::ShardEvent> out;
-    const engine::ShardId shard = layout_.shard_of(command.instrument);
-    shards_[shard].process(command, now_ += 1000, out);
-    for (const engine::ShardEvent& e : out) {
-        REQUIRE(e.lsn != 0);  // logged, not refused as busy
-        last_lsn_ = e.lsn;
-        events_.push_back(store::StoreEvent{e.lsn, shard, command.flags, e.event});
-        journal_event(e.event);
-    }
+    service::ShardRequest request;
+    request.session = command.account;
+    request.command = command;
+    request.client_request_id = command.client_order_id;
+    request.request_type = command.type == book::CommandType::Cancel ? net::MessageType::Cancel
+                                                                     : net::MessageType::NewOrder;
+    path_->route(request, now_ += 1000,
+                 [&](service::ShardStage& stage, std::span<const engine::ShardEvent> events) {
+                     for (const engine::ShardEvent& e : events) {
+                         REQUIRE(e.lsn != 0);  // logged, not refused as busy
+                     }
+                     const auto stored = stage.store_events();
+                     events_.insert(events_.end(), stored.begin(), stored.end());
+                     last_lsn_ = stored.empty() ? last_lsn_ : stored.back().lsn;
+                 });
+    // The standard profile acks after the WAL: wait for it, then the gates send the replies.
+    REQUIRE(path_->wal_writer()->wait_durable(last_lsn_));
+    path_->release_all();
 }
 
-void MiniExchange::journal_event(const book::Event& event) {
-    const std::string owner = account_name(profile_, event.account);
-    journal_ += tools::journal_line(owner, engine::reply_for(event, engine::ReplyOrigin{}));
-    if (event.type == book::EventType::Trade) {
-        // The resting side's Fill: the taker's with the maker's order, side and leaves.
-        net::Fill maker = std::get<net::Fill>(engine::reply_for(event, engine::ReplyOrigin{}));
-        maker.side = opposite(event.side);
-        maker.order_id = event.maker_order_id;
-        maker.client_order_id = event.maker_client_order_id;
-        maker.leaves = event.maker_leaves;
-        maker.liquidity = net::Liquidity::Maker;
-        journal_ += tools::journal_line(account_name(profile_, event.maker_account), maker);
-    }
+void MiniExchange::Journal::to_session(net::SessionId session, const net::Message& message) {
+    text += tools::journal_line(account_name(profile_, static_cast<AccountId>(session)), message);
+}
+
+void MiniExchange::Journal::to_account(AccountId account, const net::Message& message) {
+    text += tools::journal_line(account_name(profile_, account), message);
 }
 
 store::StoreBatch MiniExchange::batch(wal::Lsn up_to) const {

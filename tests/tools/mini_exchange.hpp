@@ -1,7 +1,8 @@
 // A small exchange without a daemon, for the tests of the store tools: a profile on disk (AMZN and
-// AAPL, alice and bob), one Shard per configured shard logging into a real WAL under its data_dir,
-// and what the daemon makes of that: the events as a store batch, and the journal that the
-// clients' sessions would have written (`exchangectl load --journal`).
+// AAPL, alice and bob) and the daemon's own order path (service::OrderPath) on a real WAL under its
+// data_dir, driven from the test's thread, and what the daemon makes of that: the events as a
+// store batch, and the journal that the clients' sessions would have written from the replies the
+// release gates sent (`exchangectl load --journal`).
 #pragma once
 
 #include <cstdint>
@@ -10,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "engine/command_log.hpp"
-#include "engine/config.hpp"
-#include "engine/shard.hpp"
+#include "config/config.hpp"
 #include "engine/shard_layout.hpp"
+#include "service/order_path.hpp"
+#include "service/release_gate.hpp"
+#include "service/shutdown.hpp"
 #include "store/store.hpp"
 #include "temp_file.hpp"
 #include "wal/uring_storage.hpp"
-#include "wal/wal_writer.hpp"
 
 namespace exchanged::test {
 
@@ -27,7 +28,7 @@ class MiniExchange {
     MiniExchange(const TempDir& dir, std::uint32_t shards = 1);
     ~MiniExchange();
 
-    const engine::Config& profile() const { return profile_; }
+    const exchanged::Config& profile() const { return profile_; }
     const engine::ShardLayout& layout() const { return layout_; }
     const std::string& profile_path() const { return profile_path_; }
 
@@ -44,21 +45,31 @@ class MiniExchange {
     // Creates the profile's store and applies batch(up_to) to it.
     void fill_store(wal::Lsn up_to = std::numeric_limits<wal::Lsn>::max()) const;
     // One line per acknowledgement the sessions received, in the order they were sent.
-    const std::string& journal() const { return journal_; }
+    const std::string& journal() const { return journal_.text; }
 
   private:
+    // The sessions' side of the release gates: one session per account, whose id is the account's.
+    class Journal final : public service::ReplySink {
+      public:
+        explicit Journal(const exchanged::Config& profile) : profile_(profile) {}
+        void to_session(net::SessionId session, const net::Message& message) override;
+        void to_account(AccountId account, const net::Message& message) override;
+        std::string text;
+
+      private:
+        const exchanged::Config& profile_;
+    };
+
     void run(const book::Command& command);
-    void journal_event(const book::Event& event);
 
     std::string profile_path_;
-    engine::Config profile_;
+    exchanged::Config profile_;
     engine::ShardLayout layout_;
     std::unique_ptr<wal::UringStorage> storage_;
-    std::unique_ptr<wal::WalWriter> writer_;
-    std::unique_ptr<engine::WalCommandLog> log_;
-    std::vector<engine::Shard> shards_;
+    Journal journal_{profile_};
+    service::Shutdown shutdown_;
+    std::unique_ptr<service::OrderPath> path_;
     std::vector<store::StoreEvent> events_;
-    std::string journal_;
     wal::Lsn last_lsn_ = 0;
     TimestampNs now_ = 1'700'000'000'000'000'000;
     ClientOrderId next_client_id_ = 100;

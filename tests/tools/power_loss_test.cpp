@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <string>
 
-#include "tools/power_loss_cycles.hpp"
+#include "tools/crash/power_loss_cycles.hpp"
 
 using namespace exchanged;
 using namespace exchanged::tools;

@@ -10,12 +10,12 @@
 
 #include "mini_exchange.hpp"
 #include "temp_file.hpp"
-#include "tools/journal_contents.hpp"
-#include "tools/positions.hpp"
-#include "tools/profile_names.hpp"
-#include "tools/reconcile.hpp"
-#include "tools/store_from_config.hpp"
-#include "tools/wal_replay.hpp"
+#include "tools/client/journal_contents.hpp"
+#include "tools/store/positions.hpp"
+#include "tools/store/profile_names.hpp"
+#include "tools/store/reconcile.hpp"
+#include "tools/store/store_from_config.hpp"
+#include "tools/store/wal_replay.hpp"
 #include "wal/segment_format.hpp"
 
 using namespace exchanged;
@@ -201,9 +201,9 @@ TEST_CASE("reconcile: the WAL replay is skipped when the log does not start at L
           "[tools][store]") {
     test::TempDir dir;
     test::TempDir other;
-    const engine::Config profile = engine::load_config(
+    const exchanged::Config profile = exchanged::load_config(
         test::MiniExchange(dir).profile_path(),
-        engine::ConfigOverrides{other.path().string(), std::nullopt, std::nullopt});
+        exchanged::ConfigOverrides{other.path().string(), std::nullopt, std::nullopt});
     const engine::ShardLayout layout = engine::make_shard_layout(profile);
 
     SECTION("older segments recycled") {
@@ -219,7 +219,7 @@ TEST_CASE("reconcile: the WAL replay is skipped when the log does not start at L
         CHECK(tools::replay_wal(profile, layout, {}).check.report() ==
               "WAL replay: skipped, no WAL segment in " + profile.persistence.wal_path.string() +
                   "\n");
-        engine::Config unlogged = profile;
+        exchanged::Config unlogged = profile;
         unlogged.persistence.enable_wal = false;
         CHECK(tools::replay_wal(unlogged, layout, {}).check.report() ==
               "WAL replay: skipped, the profile keeps no WAL (enable_wal = false)\n");

@@ -8,10 +8,10 @@
 
 #include "mini_exchange.hpp"
 #include "temp_file.hpp"
-#include "tools/journal_contents.hpp"
-#include "tools/profile_names.hpp"
-#include "tools/store_from_config.hpp"
-#include "tools/store_journal_check.hpp"
+#include "tools/client/journal_contents.hpp"
+#include "tools/store/profile_names.hpp"
+#include "tools/store/store_from_config.hpp"
+#include "tools/store/store_journal_check.hpp"
 
 using namespace exchanged;
 using Catch::Matchers::Contains;

@@ -1,0 +1,173 @@
+// The daemon's configuration: one INI profile (config/*.ini) read into plain structs. Loading is
+// all-or-nothing: an unknown section or key, a duplicate key, a bad value, a contradiction between
+// knobs or a missing required entry throws ConfigError naming file, line and key, because a daemon
+// that guesses at its durability settings is worse than one that refuses to start.
+// docs/configuration.md describes every key.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "book/command.hpp"
+#include "book/instrument_spec.hpp"
+#include "common/log_options.hpp"
+#include "common/types.hpp"
+
+namespace exchanged {
+
+class ConfigError : public std::runtime_error {
+  public:
+    // line 0 means the problem has no single line (a missing entry, a command-line override).
+    ConfigError(const std::string& message, std::string file, int line, std::string section,
+                std::string key)
+        : std::runtime_error(message),
+          file_(std::move(file)),
+          line_(line),
+          section_(std::move(section)),
+          key_(std::move(key)) {}
+
+    const std::string& file() const { return file_; }
+    int line() const { return line_; }
+    const std::string& section() const { return section_; }
+    const std::string& key() const { return key_; }
+
+  private:
+    std::string file_;
+    int line_;
+    std::string section_;
+    std::string key_;
+};
+
+struct Endpoint {
+    std::string host;  // without the brackets of an IPv6 literal
+    std::uint16_t port = 0;
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+std::string to_string(const Endpoint& endpoint);
+
+// The seed documents' named schemes; each is a preset over the orthogonal knobs below (docs/architecture.md: Durability points).
+enum class PersistenceMode : std::uint8_t { Async, HybridSync, WalBatch, BatchSync };
+// The point an acknowledgement waits for. Quorum arrives with replication.
+enum class AckPoint : std::uint8_t { Match, Wal, Store };
+enum class StoreKind : std::uint8_t { Sqlite, Postgresql };
+// How start-up checks an SQLite store file for damage before loading it (docs/recovery.md).
+enum class StoreCheck : std::uint8_t { Off, Quick, Full };
+using exchanged::LogLevel;
+
+std::string_view to_string(PersistenceMode mode);
+std::string_view to_string(AckPoint point);
+std::string_view to_string(StoreKind kind);
+std::string_view to_string(StoreCheck check);
+std::string_view to_string(LogLevel level);
+
+struct ServerConfig {
+    Endpoint listen{"127.0.0.1", 9100};
+    std::uint32_t io_threads = 1;
+    std::uint32_t max_sessions = 1024;
+    std::uint32_t heartbeat_interval_ms = 1000;
+    std::uint32_t max_frame_bytes = 4096;
+    std::filesystem::path data_dir = "./data";  // absolute once loaded
+    bool pin_cpus = false;
+    std::uint32_t shards = 1;
+    std::uint32_t shard_queue_capacity = 65536;
+    // Metrics and health over HTTP (docs/operations.md); port 0, the default when the key is
+    // absent, turns it off. The shipped profiles set 127.0.0.1:9101.
+    Endpoint admin_listen{"127.0.0.1", 0};
+};
+
+struct PersistenceConfig {
+    PersistenceMode mode = PersistenceMode::WalBatch;
+    // The knobs below the mode: each defaults to the mode's preset unless set explicitly.
+    AckPoint ack_after = AckPoint::Wal;
+    bool enable_wal = true;
+    bool wal_sync = true;
+    // WAL group commit: fsync when this many records wait or the oldest waited this long.
+    std::uint32_t batch_size = 100;
+    std::uint32_t batch_timeout_ms = 1;
+    std::filesystem::path wal_path = "wal";  // absolute once loaded (relative ones join data_dir)
+    std::uint64_t wal_segment_bytes = 64ull << 20;
+    StoreKind store = StoreKind::Sqlite;
+    std::filesystem::path store_path = "exchanged.sqlite";  // sqlite; absolute once loaded
+    std::string store_dsn;                                  // postgresql
+    // quick: PRAGMA quick_check of the SQLite file before it is loaded (about 0.8 s for a 110 MB
+    // store of a million orders); full: integrity_check (also indexes against tables); off.
+    StoreCheck store_check_on_start = StoreCheck::Quick;
+    // Flush worker batching. With the WAL off the store is the first durable point, so these
+    // default to batch_size and batch_timeout_ms.
+    std::uint32_t store_batch_size = 1000;
+    std::uint32_t store_batch_timeout_ms = 50;
+    // Matcher events each shard can hand to the flush worker before it waits for the store
+    // (about 128 bytes each, allocated at start).
+    std::uint32_t store_queue_events = 1u << 18;
+};
+
+struct SafetyConfig {
+    // Orders with a quantity above this are critical; 0 leaves only liquidation orders critical.
+    Quantity critical_order_threshold = 0;
+    bool sync_for_critical = false;  // preset by the mode unless set
+    bool sync_all_trades = false;
+    bool enable_checksums = true;
+    // With enable_checksums, a shard logs its state hash after this many commands. A checkpoint
+    // walks the shard's resting orders (state_hash), so the default keeps that walk rare next to
+    // the commands it covers while a replay still meets a check every ~1 s of traffic at 100,000
+    // orders/s.
+    std::uint32_t checkpoint_interval = 100'000;
+    bool enable_audit_log = false;
+};
+
+struct ReplicationConfig {
+    bool enabled = false;
+    std::uint32_t factor = 1;
+    std::vector<Endpoint> replicas;
+};
+
+struct EngineLimits {
+    std::uint32_t max_orders = 1u << 20;
+    std::uint32_t max_accounts = 1024;
+    std::uint32_t client_order_id_window = 1u << 20;
+};
+
+struct AccountConfig {
+    std::string name;
+    AccountId id = 0;
+    std::string secret;
+    book::SelfTradePrevention self_trade = book::SelfTradePrevention::CancelResting;
+};
+
+// [logging]: the log's own option struct.
+using LoggingConfig = LogOptions;
+
+struct Config {
+    std::string source_path;  // as given to load_config
+    std::string profile;      // the file's stem: "standard" for config/standard.ini
+    ServerConfig server;
+    PersistenceConfig persistence;
+    SafetyConfig safety;
+    ReplicationConfig replication;
+    EngineLimits engine;
+    std::vector<book::InstrumentSpec> instruments;  // in file order, each validated
+    std::vector<AccountConfig> accounts;            // in file order
+    LoggingConfig logging;
+
+    // Where an acknowledgement of a critical order (above the threshold, or a liquidation)
+    // waits: the next stronger point when sync_for_critical is set.
+    AckPoint critical_ack_after() const;
+};
+
+// Command-line values that replace the file's, applied before paths are resolved and checked.
+struct ConfigOverrides {
+    std::optional<std::string> data_dir;
+    std::optional<std::string> listen;
+    std::optional<std::string> admin_listen;
+};
+
+Config load_config(const std::string& path, const ConfigOverrides& overrides);
+Config load_config(const std::string& path);
+
+}  // namespace exchanged

@@ -1,0 +1,131 @@
+#include "config/keys.hpp"
+
+#include <algorithm>
+
+#include "config/values.hpp"
+
+namespace exchanged::config_detail {
+namespace {
+
+using Q = Quantity;
+using u32 = std::uint32_t;
+using u64 = std::uint64_t;
+
+constexpr u64 kMiB = 1ull << 20;
+
+AckPoint parse_ack_point(std::string_view text) {
+    if (text == "quorum") {
+        throw ValueError("'quorum' is not supported yet (it needs replication)");
+    }
+    return parse_choice<AckPoint>(
+        text, {{"match", AckPoint::Match}, {"wal", AckPoint::Wal}, {"store", AckPoint::Store}});
+}
+
+PersistenceMode parse_mode(std::string_view text) {
+    return parse_choice<PersistenceMode>(text, {{"async", PersistenceMode::Async},
+                                                {"hybrid_sync", PersistenceMode::HybridSync},
+                                                {"wal_batch", PersistenceMode::WalBatch},
+                                                {"batch_sync", PersistenceMode::BatchSync}});
+}
+
+// Compression would change the on-disk record format, which the WAL does not version yet.
+void check_wal_compression(std::string_view text) {
+    if (text != "none" && text != "false" && text != "off" && text != "no" && text != "0") {
+        throw ValueError("'" + std::string(text) + "' is not supported yet (use none)");
+    }
+}
+
+// A segment is its 4 KiB header page plus whole pages of records, preallocated up front.
+u64 parse_segment_bytes(std::string_view text) {
+    const u64 bytes = parse_whole(text, kMiB, 1024 * kMiB);
+    if (bytes % 4096 != 0) {
+        throw ValueError(std::to_string(bytes) + " is not a multiple of 4096");
+    }
+    return bytes;
+}
+
+void refuse_replication(bool enabled) {
+    if (enabled) {
+        throw ValueError("replication is not supported yet; set enabled = false");
+    }
+}
+
+// clang-format off
+constexpr KeySpec kKeys[] = {
+    {"server", "listen", [](Config& c, std::string_view v) { c.server.listen = parse_endpoint(v); }},
+    {"server", "io_threads", [](Config& c, std::string_view v) { c.server.io_threads = parse_whole_as<u32>(v, 1, 64); }},
+    {"server", "max_sessions", [](Config& c, std::string_view v) { c.server.max_sessions = parse_whole_as<u32>(v, 1, 100000); }},
+    {"server", "heartbeat_interval_ms", [](Config& c, std::string_view v) { c.server.heartbeat_interval_ms = parse_whole_as<u32>(v, 10, 600000); }},
+    {"server", "max_frame_bytes", [](Config& c, std::string_view v) { c.server.max_frame_bytes = parse_whole_as<u32>(v, 103, 65537); }},
+    {"server", "data_dir", [](Config& c, std::string_view v) { c.server.data_dir = v; }},
+    {"server", "pin_cpus", [](Config& c, std::string_view v) { c.server.pin_cpus = parse_bool(v); }},
+    {"server", "shards", [](Config& c, std::string_view v) { c.server.shards = parse_whole_as<u32>(v, 1, 256); }},
+    {"server", "shard_queue_capacity", [](Config& c, std::string_view v) { c.server.shard_queue_capacity = parse_whole_as<u32>(v, 16, 1 << 24); }},
+    {"server", "admin_listen", [](Config& c, std::string_view v) { c.server.admin_listen = parse_endpoint(v, true); }},
+
+    {"persistence", "mode", [](Config& c, std::string_view v) { c.persistence.mode = parse_mode(v); }},
+    {"persistence", "ack_after", [](Config& c, std::string_view v) { c.persistence.ack_after = parse_ack_point(v); }},
+    {"persistence", "batch_size", [](Config& c, std::string_view v) { c.persistence.batch_size = parse_whole_as<u32>(v, 1, 1000000); }},
+    {"persistence", "batch_timeout_ms", [](Config& c, std::string_view v) { c.persistence.batch_timeout_ms = parse_whole_as<u32>(v, 0, 60000); }},
+    {"persistence", "enable_wal", [](Config& c, std::string_view v) { c.persistence.enable_wal = parse_bool(v); }},
+    {"persistence", "wal_path", [](Config& c, std::string_view v) { c.persistence.wal_path = v; }},
+    {"persistence", "wal_sync", [](Config& c, std::string_view v) { c.persistence.wal_sync = parse_bool(v); }},
+    {"persistence", "wal_compression", [](Config&, std::string_view v) { check_wal_compression(v); }},
+    {"persistence", "wal_segment_bytes", [](Config& c, std::string_view v) { c.persistence.wal_segment_bytes = parse_segment_bytes(v); }},
+    {"persistence", "store", [](Config& c, std::string_view v) { c.persistence.store = parse_choice<StoreKind>(v, {{"sqlite", StoreKind::Sqlite}, {"postgresql", StoreKind::Postgresql}}); }},
+    {"persistence", "store_path", [](Config& c, std::string_view v) { c.persistence.store_path = v; }},
+    {"persistence", "store_dsn", [](Config& c, std::string_view v) { c.persistence.store_dsn = v; }},
+    {"persistence", "store_check_on_start", [](Config& c, std::string_view v) { c.persistence.store_check_on_start = parse_choice<StoreCheck>(v, {{"quick", StoreCheck::Quick}, {"full", StoreCheck::Full}, {"off", StoreCheck::Off}}); }},
+    {"persistence", "store_batch_size", [](Config& c, std::string_view v) { c.persistence.store_batch_size = parse_whole_as<u32>(v, 1, 1000000); }},
+    {"persistence", "store_queue_events", [](Config& c, std::string_view v) { c.persistence.store_queue_events = parse_whole_as<u32>(v, 1024, 1u << 24); }},
+    {"persistence", "store_batch_timeout_ms", [](Config& c, std::string_view v) { c.persistence.store_batch_timeout_ms = parse_whole_as<u32>(v, 0, 60000); }},
+
+    {"safety", "critical_order_threshold", [](Config& c, std::string_view v) { c.safety.critical_order_threshold = parse_whole_as<Q>(v, 0, u64{1} << 62); }},
+    {"safety", "sync_for_critical", [](Config& c, std::string_view v) { c.safety.sync_for_critical = parse_bool(v); }},
+    {"safety", "sync_all_trades", [](Config& c, std::string_view v) { c.safety.sync_all_trades = parse_bool(v); }},
+    {"safety", "enable_checksums", [](Config& c, std::string_view v) { c.safety.enable_checksums = parse_bool(v); }},
+    {"safety", "checkpoint_interval", [](Config& c, std::string_view v) { c.safety.checkpoint_interval = parse_whole_as<u32>(v, 1, 1000000000); }},
+    {"safety", "enable_audit_log", [](Config& c, std::string_view v) { c.safety.enable_audit_log = parse_bool(v); }},
+
+    {"replication", "enabled", [](Config& c, std::string_view v) { c.replication.enabled = parse_bool(v); refuse_replication(c.replication.enabled); }},
+    {"replication", "factor", [](Config& c, std::string_view v) { c.replication.factor = parse_whole_as<u32>(v, 1, 7); }},
+    {"replication", "replicas", [](Config& c, std::string_view v) { c.replication.replicas = parse_endpoint_list(v); }},
+
+    {"engine", "max_orders", [](Config& c, std::string_view v) { c.engine.max_orders = parse_whole_as<u32>(v, 1, 100000000); }},
+    {"engine", "max_accounts", [](Config& c, std::string_view v) { c.engine.max_accounts = parse_whole_as<u32>(v, 1, 1000000); }},
+    {"engine", "client_order_id_window", [](Config& c, std::string_view v) { c.engine.client_order_id_window = parse_whole_as<u32>(v, 1, 100000000); }},
+
+    {"logging", "level", [](Config& c, std::string_view v) { c.logging.level = parse_choice<LogLevel>(v, {{"trace", LogLevel::Trace}, {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn}, {"error", LogLevel::Error}}); }},
+    {"logging", "file", [](Config& c, std::string_view v) { c.logging.file = v; }},
+    {"logging", "async", [](Config& c, std::string_view v) { c.logging.async = parse_bool(v); }},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const KeySpec> fixed_keys() {
+    return kKeys;
+}
+
+bool is_known_section(std::string_view section) {
+    if (section == kInstrumentsSection || section == kAccountsSection) {
+        return true;
+    }
+    return std::any_of(std::begin(kKeys), std::end(kKeys),
+                       [&](const KeySpec& spec) { return spec.section == section; });
+}
+
+std::string known_sections() {
+    std::string known;
+    std::string_view previous;
+    for (const KeySpec& spec : kKeys) {
+        if (spec.section != previous) {
+            known += known.empty() ? "" : ", ";
+            known += spec.section;
+            previous = spec.section;
+        }
+    }
+    return known + ", " + std::string(kInstrumentsSection) + ", " + std::string(kAccountsSection);
+}
+
+}  // namespace exchanged::config_detail

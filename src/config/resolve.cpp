@@ -1,0 +1,241 @@
+// The resolution pass: command-line overrides, the mode's presets, paths, and every rule that spans
+// more than one key. Each check names the line of the key an operator should look at.
+#include <map>
+#include <string>
+
+#include "config/keys.hpp"
+#include "config/parsed.hpp"
+#include "config/values.hpp"
+
+namespace exchanged::config_detail {
+namespace {
+
+// docs/architecture.md: Durability points: the seed's named schemes as settings of the orthogonal knobs.
+struct Preset {
+    AckPoint ack_after;
+    bool enable_wal;
+    bool wal_sync;
+    bool sync_for_critical;
+};
+
+constexpr Preset preset_for(PersistenceMode mode) {
+    switch (mode) {
+        case PersistenceMode::Async:  // ack at once, the store catches up in the background
+            return {AckPoint::Match, false, false, false};
+        case PersistenceMode::HybridSync:  // WAL-gated acks, critical orders wait for the store
+            return {AckPoint::Wal, true, true, true};
+        case PersistenceMode::WalBatch:  // group-committed WAL: nothing acknowledged is lost
+            return {AckPoint::Wal, true, true, false};
+        case PersistenceMode::BatchSync:  // no WAL, batched store, critical orders synchronous
+            return {AckPoint::Match, false, false, true};
+    }
+    return {AckPoint::Wal, true, true, false};
+}
+
+class Resolver {
+  public:
+    Resolver(ParsedFile parsed, const ConfigOverrides& overrides)
+        : parsed_(std::move(parsed)), config_(parsed_.config), overrides_(overrides) {}
+
+    Config run() {
+        apply_overrides();
+        apply_presets();
+        check_persistence();
+        check_server();
+        check_instruments();
+        check_accounts();
+        resolve_paths();
+        return std::move(config_);
+    }
+
+  private:
+    [[noreturn]] void fail(std::string_view section, std::string_view key,
+                           const std::string& message) const {
+        throw config_error(config_.source_path, parsed_.line_of(section, key), section, key,
+                           message);
+    }
+    [[noreturn]] void fail_at(int line, std::string_view section, std::string_view key,
+                              const std::string& message) const {
+        throw config_error(config_.source_path, line, section, key, message);
+    }
+    // For a rule between two keys: the line of whichever the file set, preferring `first`.
+    [[noreturn]] void fail_either(std::string_view section, std::string_view first,
+                                  std::string_view second, const std::string& message) const {
+        const bool use_first = parsed_.has(section, first) || !parsed_.has(section, second);
+        fail(section, use_first ? first : second, message);
+    }
+
+    void apply_overrides() {
+        if (overrides_.data_dir) {
+            if (overrides_.data_dir->empty()) {
+                throw ConfigError("--data-dir: the directory must not be empty", "", 0, "",
+                                  "--data-dir");
+            }
+            config_.server.data_dir = *overrides_.data_dir;
+        }
+        if (overrides_.listen) {
+            try {
+                config_.server.listen = parse_endpoint(*overrides_.listen);
+            } catch (const ValueError& error) {
+                throw ConfigError(std::string("--listen: ") + error.what(), "", 0, "", "--listen");
+            }
+        }
+        if (overrides_.admin_listen) {
+            try {
+                config_.server.admin_listen = parse_endpoint(*overrides_.admin_listen, true);
+            } catch (const ValueError& error) {
+                throw ConfigError(std::string("--admin-listen: ") + error.what(), "", 0, "",
+                                  "--admin-listen");
+            }
+        }
+    }
+
+    void apply_presets() {
+        PersistenceConfig& p = config_.persistence;
+        const Preset preset = preset_for(p.mode);
+        if (!parsed_.has("persistence", "ack_after")) {
+            p.ack_after = preset.ack_after;
+        }
+        if (!parsed_.has("persistence", "enable_wal")) {
+            p.enable_wal = preset.enable_wal;
+        }
+        if (!parsed_.has("persistence", "wal_sync")) {
+            p.wal_sync = preset.wal_sync;
+        }
+        if (!parsed_.has("safety", "sync_for_critical")) {
+            config_.safety.sync_for_critical = preset.sync_for_critical;
+        }
+        // Without a WAL the store is the first durable point, so the group-commit knobs drive it.
+        if (!p.enable_wal && !parsed_.has("persistence", "store_batch_size")) {
+            p.store_batch_size = p.batch_size;
+        }
+        if (!p.enable_wal && !parsed_.has("persistence", "store_batch_timeout_ms")) {
+            p.store_batch_timeout_ms = p.batch_timeout_ms;
+        }
+    }
+
+    void check_persistence() const {
+        const PersistenceConfig& p = config_.persistence;
+        const std::string mode = " (mode " + std::string(to_string(p.mode)) + ")";
+        if (p.ack_after == AckPoint::Wal && !p.enable_wal) {
+            fail_either("persistence", "ack_after", "enable_wal",
+                        "ack_after = wal needs enable_wal = true" + mode);
+        }
+        if (p.ack_after == AckPoint::Wal && !p.wal_sync) {
+            fail_either("persistence", "ack_after", "wal_sync",
+                        "ack_after = wal needs wal_sync = true: an ack after an unsynced write "
+                        "promises nothing" +
+                            mode);
+        }
+        if (p.store == StoreKind::Postgresql && p.store_dsn.empty()) {
+            fail_either("persistence", "store_dsn", "store", "store = postgresql needs store_dsn");
+        }
+        if (p.store == StoreKind::Postgresql && parsed_.has("persistence", "store_path")) {
+            fail("persistence", "store_path", "store_path applies to store = sqlite only");
+        }
+        if (p.store == StoreKind::Postgresql &&
+            parsed_.has("persistence", "store_check_on_start")) {
+            fail("persistence", "store_check_on_start",
+                 "store_check_on_start applies to store = sqlite only (the PostgreSQL server "
+                 "checks its own pages)");
+        }
+        if (p.store == StoreKind::Sqlite && parsed_.has("persistence", "store_dsn")) {
+            fail("persistence", "store_dsn", "store_dsn applies to store = postgresql only");
+        }
+        if (p.wal_path.empty()) {
+            fail("persistence", "wal_path", "must not be empty");
+        }
+        if (p.store == StoreKind::Sqlite && p.store_path.empty()) {
+            fail("persistence", "store_path", "must not be empty");
+        }
+    }
+
+    void check_server() const {
+        const ServerConfig& s = config_.server;
+        if (s.data_dir.empty()) {
+            fail("server", "data_dir", "must not be empty");
+        }
+        if (s.admin_listen.port != 0 && s.listen == s.admin_listen) {
+            fail_either("server", "admin_listen", "listen",
+                        "admin_listen and listen are both " + to_string(s.listen));
+        }
+        if (!config_.instruments.empty() && s.shards > config_.instruments.size()) {
+            fail("server", "shards",
+                 std::to_string(s.shards) + " shards for " +
+                     std::to_string(config_.instruments.size()) +
+                     " instruments would leave a shard without instruments");
+        }
+    }
+
+    void check_instruments() const {
+        if (config_.instruments.empty()) {
+            fail_at(0, kInstrumentsSection, {},
+                    "no instruments configured; at least one (SYMBOL = id=... tick_size=... ...) "
+                    "is required");
+        }
+        std::map<InstrumentId, std::size_t> by_id;
+        for (std::size_t i = 0; i < config_.instruments.size(); ++i) {
+            const book::InstrumentSpec& spec = config_.instruments[i];
+            const auto [it, inserted] = by_id.emplace(spec.id, i);
+            if (!inserted) {
+                fail_at(parsed_.instrument_lines[i], kInstrumentsSection, spec.symbol,
+                        "id " + std::to_string(spec.id) + " is already used by " +
+                            config_.instruments[it->second].symbol + " (line " +
+                            std::to_string(parsed_.instrument_lines[it->second]) + ")");
+            }
+        }
+    }
+
+    void check_accounts() const {
+        if (config_.accounts.empty()) {
+            fail_at(0, kAccountsSection, {},
+                    "no accounts configured; at least one (name = id=... secret=...) is required");
+        }
+        std::map<AccountId, std::size_t> by_id;
+        for (std::size_t i = 0; i < config_.accounts.size(); ++i) {
+            const AccountConfig& account = config_.accounts[i];
+            if (account.id >= config_.engine.max_accounts) {
+                fail_at(parsed_.account_lines[i], kAccountsSection, account.name,
+                        "id " + std::to_string(account.id) +
+                            " is not below [engine] max_accounts (" +
+                            std::to_string(config_.engine.max_accounts) + ")");
+            }
+            const auto [it, inserted] = by_id.emplace(account.id, i);
+            if (!inserted) {
+                fail_at(parsed_.account_lines[i], kAccountsSection, account.name,
+                        "id " + std::to_string(account.id) + " is already used by " +
+                            config_.accounts[it->second].name + " (line " +
+                            std::to_string(parsed_.account_lines[it->second]) + ")");
+            }
+        }
+    }
+
+    // Relative data_dir is taken from the working directory (as --data-dir is); every other
+    // relative path lives inside data_dir so that one flag moves a whole daemon.
+    void resolve_paths() {
+        ServerConfig& s = config_.server;
+        s.data_dir = std::filesystem::absolute(s.data_dir).lexically_normal();
+        const auto inside = [&](std::filesystem::path& path) {
+            if (!path.empty() && path.is_relative()) {
+                path = (s.data_dir / path).lexically_normal();
+            }
+        };
+        inside(config_.persistence.wal_path);
+        if (config_.persistence.store == StoreKind::Sqlite) {
+            inside(config_.persistence.store_path);
+        }
+        inside(config_.logging.file);
+    }
+
+    ParsedFile parsed_;
+    Config& config_;
+    const ConfigOverrides& overrides_;
+};
+
+}  // namespace
+
+Config resolve_config(ParsedFile parsed, const ConfigOverrides& overrides) {
+    return Resolver(std::move(parsed), overrides).run();
+}
+
+}  // namespace exchanged::config_detail

@@ -1,0 +1,88 @@
+#include "config/summary.hpp"
+
+namespace exchanged {
+namespace {
+
+std::string ms(std::uint32_t value) {
+    return std::to_string(value) + " ms";
+}
+
+std::string wal_line(const PersistenceConfig& p) {
+    if (!p.enable_wal) {
+        return "off";
+    }
+    return std::string(p.wal_sync ? "on, fdatasync" : "on, no fsync") + ", group commit " +
+           std::to_string(p.batch_size) + " records or " + ms(p.batch_timeout_ms) +
+           ", segments of " + std::to_string(p.wal_segment_bytes >> 20) + " MiB in " +
+           p.wal_path.string();
+}
+
+std::string store_line(const PersistenceConfig& p) {
+    const std::string where = p.store == StoreKind::Sqlite ? p.store_path.string() : "(dsn set)";
+    std::string text = std::string(to_string(p.store)) + " " + where + ", batches of " +
+                       std::to_string(p.store_batch_size) + " or " + ms(p.store_batch_timeout_ms);
+    if (p.store == StoreKind::Sqlite) {
+        text += ", check on start " + std::string(to_string(p.store_check_on_start));
+    }
+    return text;
+}
+
+template <typename Range, typename Name>
+std::string list(const Range& items, Name name) {
+    std::string text = std::to_string(items.size()) + ":";
+    for (const auto& item : items) {
+        text += " " + name(item) + "(" + std::to_string(item.id) + ")";
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string describe_loss_window(const Config& config) {
+    const PersistenceConfig& p = config.persistence;
+    if (p.ack_after != AckPoint::Match) {
+        return "none for acknowledged orders";
+    }
+    if (p.enable_wal && p.wal_sync) {
+        return "acknowledged orders not yet covered by a WAL fsync (up to " +
+               ms(p.batch_timeout_ms) + " or " + std::to_string(p.batch_size) + " records)";
+    }
+    return "acknowledged orders not yet committed to the store (up to " +
+           ms(p.store_batch_timeout_ms) + " or " + std::to_string(p.store_batch_size) +
+           " records, plus flush lag)";
+}
+
+std::string describe_config(const Config& c) {
+    const PersistenceConfig& p = c.persistence;
+    std::string text;
+    const auto line = [&](std::string_view label, const std::string& value) {
+        text += "  " + std::string(label) + std::string(13 - label.size(), ' ') + value + "\n";
+    };
+    line("profile", c.profile + " (mode " + std::string(to_string(p.mode)) + ")");
+    std::string ack = std::string(to_string(p.ack_after));
+    if (c.critical_ack_after() != p.ack_after) {
+        ack += "; critical orders (quantity above " +
+               std::to_string(c.safety.critical_order_threshold) +
+               ", liquidations): " + std::string(to_string(c.critical_ack_after()));
+    }
+    if (c.safety.sync_all_trades) {
+        ack += "; orders that traded: store";
+    }
+    line("ack after", ack);
+    line("loss window", describe_loss_window(c));
+    line("wal", wal_line(p));
+    line("store", store_line(p));
+    line("instruments", list(c.instruments, [](const auto& s) { return s.symbol; }));
+    line("accounts", list(c.accounts, [](const auto& a) { return a.name; }));
+    const std::string admin =
+        c.server.admin_listen.port == 0 ? "off" : to_string(c.server.admin_listen);
+    line("listen", to_string(c.server.listen) + " (admin " + admin + "), " +
+                       std::to_string(c.server.shards) + " shard(s)" +
+                       (c.server.pin_cpus ? ", pinned" : ""));
+    line("data_dir", c.server.data_dir.string());
+    line("checks", std::string("checksums ") + (c.safety.enable_checksums ? "on" : "off") +
+                       ", audit log " + (c.safety.enable_audit_log ? "on" : "off"));
+    return text;
+}
+
+}  // namespace exchanged

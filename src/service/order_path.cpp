@@ -1,0 +1,139 @@
+#include "service/order_path.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+#include "common/invariant.hpp"
+#include "engine/startup.hpp"
+#include "engine/store_frontier.hpp"
+
+namespace exchanged::service {
+
+OrderPathSettings order_path_settings(const Config& config, bool salvage) {
+    OrderPathSettings settings;
+    settings.ack_after = config.persistence.ack_after;
+    settings.critical_ack_after = config.critical_ack_after();
+    settings.enable_wal = config.persistence.enable_wal;
+    settings.wal = engine::wal_options(config, salvage);
+    settings.checkpoint_every = config.persistence.enable_wal ? engine::checkpoint_every(config) : 0;
+    // Every held reply stems from a command that was queued or is in the WAL's queue, with a few
+    // replies each; four per queued command rarely fills, and a full gate only waits.
+    settings.stage.gate_capacity = std::size_t{config.server.shard_queue_capacity} * 4;
+    settings.stage.critical_order_threshold = config.safety.critical_order_threshold;
+    settings.stage.sync_all_trades = config.safety.sync_all_trades;
+    settings.store_queue_events = config.persistence.store_queue_events;
+    return settings;
+}
+
+namespace {
+
+std::unique_ptr<engine::CommandLog> make_log(wal::WalWriter* writer, const RecoveredBooks& books) {
+    if (writer != nullptr) {
+        return std::make_unique<engine::WalCommandLog>(*writer);
+    }
+    // No WAL: commands are numbered on from the store's LSN, and nothing is durable before the
+    // store commits them.
+    return std::make_unique<engine::UnloggedCommandLog>(books.next_lsn);
+}
+
+}  // namespace
+
+OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayout& layout,
+                     RecoveredBooks books, wal::Storage* wal_storage,
+                     ReplySink& sink, Shutdown& shutdown, PathLog on_error)
+    : settings_(settings),
+      layout_(layout),
+      writer_(open_wal(wal_storage, books, shutdown, std::move(on_error))),
+      log_(make_log(writer_.get(), books)),
+      wal_point_(*log_),
+      store_point_(*log_, books.store_lsn),
+      points_(match_point_, wal_point_, store_point_) {
+    EXCHANGED_INVARIANT(books.store_lsn < books.next_lsn, "the store holds no LSN the log reuses",
+                        books.store_lsn, books.next_lsn);
+    if (writer_ != nullptr) {
+        // The store holds the whole log below its LSN: those segments can go.
+        writer_->release_below(books.store_lsn + 1);
+    }
+    const std::size_t shard_count = layout.shard_count;
+    if (books.matchers.size() != shard_count || books.next_seq.size() != shard_count) {
+        throw std::invalid_argument("recovered books for " + std::to_string(books.matchers.size()) +
+                                    " shards, the layout has " + std::to_string(shard_count));
+    }
+    shards_.reserve(shard_count);
+    for (engine::ShardId id = 0; id < shard_count; ++id) {
+        shards_.emplace_back(std::move(books.matchers[id]), *log_,
+                             engine::ShardOptions{id, settings.checkpoint_every,
+                                                  books.next_seq[id]});
+        if (settings.feed_store) {
+            feeds_.push_back(std::make_unique<store::EventFeed>(settings.store_queue_events));
+            feed_pointers_.push_back(feeds_.back().get());
+        }
+    }
+    for (engine::ShardId id = 0; id < shard_count; ++id) {
+        ShardStageOptions options = settings.stage;
+        options.feed = settings.feed_store ? feed_pointers_[id] : nullptr;
+        options.feed_may_drop = log_->persists();
+        // A critical order waiting for a point that nothing advances could never be acked.
+        options.critical_reachable = settings.critical_ack_after == AckPoint::Match ||
+                                     log_->persists() || options.feed != nullptr;
+        stages_.push_back(std::make_unique<ShardStage>(shards_[id], sink, *log_, points_,
+                                                       settings.ack_after,
+                                                       settings.critical_ack_after, options));
+    }
+}
+
+OrderPath::~OrderPath() {
+    if (writer_ != nullptr) {
+        writer_->close();
+    }
+}
+
+std::unique_ptr<wal::WalWriter> OrderPath::open_wal(wal::Storage* storage,
+                                                    const RecoveredBooks& books,
+                                                    Shutdown& shutdown, PathLog on_error) {
+    if (!settings_.enable_wal) {
+        return nullptr;
+    }
+    if (storage == nullptr) {
+        throw std::invalid_argument("enable_wal is set but the order path got no WAL storage");
+    }
+    wal::WalOptions options = settings_.wal;
+    // The writer starts only after the shards exist, and calls these only for records they
+    // appended, so the points are constructed by then.
+    options.on_durable = [this](wal::Lsn) { wal_point_.advanced(); };
+    options.on_failed = [this, &shutdown, on_error](const std::string& error) {
+        // Fatal (docs/architecture.md: The WAL): appends are refused from now on, the shards drop
+        // what can no longer be acknowledged, and the owner stops with a non-zero exit.
+        if (on_error) {
+            on_error("WAL failed: " + error + "; refusing orders and exiting");
+        }
+        shutdown.fail(StopCause::WalFailed, error);
+        wal_point_.advanced();
+    };
+    auto writer = std::make_unique<wal::WalWriter>(*storage, std::move(options));
+    if (writer->next_lsn() != books.next_lsn) {
+        throw std::runtime_error("the WAL changed during recovery: replay ended before LSN " +
+                                 std::to_string(books.next_lsn) + ", the writer opened at " +
+                                 std::to_string(writer->next_lsn()));
+    }
+    return writer;
+}
+
+wal::Lsn OrderPath::store_frontier() const {
+    return engine::store_frontier(*log_, feed_pointers_);
+}
+
+void OrderPath::stored(wal::Lsn lsn) {
+    store_point_.advance(lsn);
+    if (writer_ != nullptr) {
+        writer_->release_below(lsn + 1);  // segments wholly in the store
+    }
+}
+
+void OrderPath::release_all() {
+    for (auto& stage : stages_) {
+        stage->gate().release();
+    }
+}
+
+}  // namespace exchanged::service

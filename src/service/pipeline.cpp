@@ -1,0 +1,105 @@
+#include "service/pipeline.hpp"
+
+#include <thread>
+#include <utility>
+
+#include "engine/startup.hpp"
+#include "engine/store_recovery.hpp"
+
+namespace exchanged::service {
+
+Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, store::Store& store,
+                   RecoveredBooks books, PipelineEnvironment environment)
+    : config_(config), environment_(std::move(environment)), service_(config, layout) {
+    path_ = std::make_unique<OrderPath>(
+        order_path_settings(config, environment_.salvage), layout, std::move(books),
+        environment_.wal_storage, service_, shutdown_, environment_.error);
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<ShardRunner*> runners;
+    for (engine::ShardId id = 0; id < path_->shard_count(); ++id) {
+        ShardRunnerOptions options;
+        options.queue_capacity = config.server.shard_queue_capacity;
+        options.producers = config.server.io_threads;
+        options.pin_cpu = config.server.pin_cpus;
+        options.cpu = static_cast<int>(id % cores);
+        runners_.push_back(
+            std::make_unique<ShardRunner>(path_->stage(id), environment_.clock, options));
+        runners.push_back(runners_.back().get());
+    }
+    // Each point wakes every shard thread: any of them may hold replies waiting for it.
+    for (DurabilityPoint* point : {&path_->wal_point(), static_cast<DurabilityPoint*>(&path_->store_point())}) {
+        point->on_advance([this] {
+            for (auto& runner : runners_) {
+                runner->notify();
+            }
+        });
+    }
+    service_.attach(path_->log(), std::move(runners));
+    flush_ = std::make_unique<store::FlushWorker>(store, path_->feeds(),
+                                                  flush_options(config, store, layout));
+}
+
+Pipeline::~Pipeline() {
+    if (started_ && !stopped_) {
+        stop(std::chrono::milliseconds(0));
+    }
+}
+
+// The flush worker writes the feeds into the store; each commit advances the store point (which
+// wakes the gates and recycles the WAL below it). With a WAL, a feed that overflowed is caught up
+// from the log instead.
+store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& store,
+                                            const engine::ShardLayout& layout) {
+    store::FlushOptions options = engine::flush_options(config);
+    OrderPath& path = *path_;
+    options.frontier = [&path] { return path.store_frontier(); };
+    if (path.wal_writer() != nullptr) {
+        auto catch_up = std::make_shared<engine::StoreCatchUp>(store, config.persistence.wal_path,
+                                                               layout, environment_.salvage);
+        options.catch_up = [catch_up](store::StoreLsn up_to) { catch_up->advance(up_to); };
+        options.catch_up_done = [catch_up] { catch_up->reset(); };
+        options.next_lsn = [&path] { return path.log().next_lsn(); };
+    }
+    options.on_committed = [&path](store::StoreLsn lsn) { path.stored(lsn); };
+    options.on_fatal = [this](const std::string& error) {
+        // As a WAL failure: refuse orders from now on and let the owner stop.
+        if (environment_.error) {
+            environment_.error("store failed: " + error + "; refusing orders and exiting");
+        }
+        service_.stop_accepting();
+        shutdown_.fail(StopCause::StoreFailed, error);
+    };
+    options.warn = environment_.warn;
+    options.info = environment_.info;
+    return options;
+}
+
+void Pipeline::start() {
+    flush_->start();
+    for (auto& runner : runners_) {
+        runner->start();
+    }
+    started_ = true;
+}
+
+PipelineStopReport Pipeline::stop(std::chrono::milliseconds store_give_up) {
+    stopped_ = true;
+    service_.stop_accepting();
+    for (auto& runner : runners_) {
+        runner->drain_and_join();
+    }
+    wal::WalWriter* writer = path_->wal_writer();
+    if (writer != nullptr) {
+        writer->close();  // commits whatever was handed over, then stops the writer
+    }
+    PipelineStopReport report;
+    report.stored = flush_->flush_and_stop(store_give_up);
+    report.flushed = flush_->stats();
+    report.durable_lsn = writer != nullptr ? writer->durable_lsn() : 0;
+    for (auto& runner : runners_) {
+        runner->release_remaining();
+    }
+    return report;
+}
+
+}  // namespace exchanged::service

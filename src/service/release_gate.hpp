@@ -1,0 +1,111 @@
+// The release gate (docs/architecture.md: The path of one order): replies to clients wait here
+// until the durability point the profile promises is reached. One gate per shard, used only by
+// that shard's thread (and by the owner after the thread has joined).
+//
+// Replies leave in the order they were produced: a reply that need not wait still queues behind
+// one that must while the FIFO is not empty, so a client never sees a later ack before an earlier
+// one of the same shard. A reply gated at point P is released once P's frontier covers its LSN
+// (service/durability_point.hpp).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "config/config.hpp"
+#include "engine/shard.hpp"
+#include "service/durability_point.hpp"
+#include "net/gateway.hpp"
+#include "net/protocol.hpp"
+
+namespace exchanged::service {
+
+// Where released replies go: one session, or every live session of an account (maker fills).
+class ReplySink {
+  public:
+    virtual ~ReplySink() = default;
+    virtual void to_session(net::SessionId session, const net::Message& message) = 0;
+    virtual void to_account(AccountId account, const net::Message& message) = 0;
+};
+
+// What the command behind a batch of events was, for the fields the book does not carry.
+struct ReplyOrigin {
+    net::SessionId session = 0;
+    net::MessageType request_type = net::MessageType::NewOrder;
+    std::uint64_t client_request_id = 0;  // Cancel, Replace, MassCancel
+    bool critical = false;                // a liquidation, or above critical_order_threshold
+    bool store_sync = false;              // traded under sync_all_trades: every reply waits for
+                                          // the store
+};
+
+struct ReleaseGateStats {
+    std::uint64_t released = 0;
+    std::uint64_t dropped = 0;  // held when the WAL failed: never acknowledged
+    std::uint64_t full_waits = 0;
+};
+
+class ReleaseGate {
+  public:
+    // `capacity` replies can wait at once; a full gate makes the shard thread wait for the point
+    // its oldest reply needs. `points` must outlive the gate.
+    ReleaseGate(ReplySink& sink, const DurabilityPoints& points, AckPoint normal,
+                AckPoint critical, std::size_t capacity);
+
+    // Translates one shard event into its replies and queues or sends them.
+    void push(const engine::ShardEvent& event, const ReplyOrigin& origin);
+    // A reply that reads state: it must not leave before the acks of the commands before it.
+    void push_reply(wal::Lsn after, net::SessionId session, const net::Message& message);
+
+    // Sends every reply whose point has been reached. Returns how many left.
+    std::size_t release();
+    // Whether release() would send something now.
+    bool has_ready() const;
+    bool empty() const { return count_ == 0; }
+    const ReleaseGateStats& stats() const { return stats_; }
+
+  private:
+    struct Held {
+        wal::Lsn lsn = 0;
+        AckPoint point = AckPoint::Match;
+        bool to_account = false;
+        std::uint64_t target = 0;  // a session id, or an account id when to_account
+        net::Message message;
+    };
+
+    // The frontiers of every point, read once per release.
+    struct Frontiers {
+        std::array<wal::Lsn, DurabilityPoints::kCount> lsn{};
+        std::array<bool, DurabilityPoints::kCount> failed{};
+        wal::Lsn reached(AckPoint point) const {
+            return lsn[static_cast<std::size_t>(point)];
+        }
+        bool ready(const Held& held) const {
+            const auto i = static_cast<std::size_t>(held.point);
+            return held.lsn <= lsn[i] || failed[i];
+        }
+    };
+
+    void queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
+               const net::Message& message);
+    void send(bool to_account, std::uint64_t target, const net::Message& message);
+    Frontiers frontiers() const;
+    void make_room();
+
+    ReplySink& sink_;
+    const DurabilityPoints& points_;
+    const AckPoint normal_;
+    const AckPoint critical_;
+    std::vector<Held> ring_;  // allocated once
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+    wal::Lsn last_queued_lsn_ = 0;  // replies are queued in LSN order (refusals, LSN 0, apart)
+    // What frontiers() saw last, to check that no point ever moves back.
+    mutable std::array<wal::Lsn, DurabilityPoints::kCount> seen_{};
+    ReleaseGateStats stats_;
+};
+
+// The reply to the command's own session for one event (for a Trade, the taker's Fill).
+net::Message reply_for(const book::Event& event, const ReplyOrigin& origin);
+
+}  // namespace exchanged::service

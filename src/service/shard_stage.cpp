@@ -1,0 +1,152 @@
+#include "service/shard_stage.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace exchanged::service {
+
+ShardStage::ShardStage(engine::Shard& shard, ReplySink& sink, const engine::CommandLog& log,
+                       const DurabilityPoints& points, AckPoint normal,
+                       AckPoint critical, const ShardStageOptions& options)
+    : shard_(shard),
+      log_(log),
+      options_(options),
+      gate_(sink, points, normal, critical, options.gate_capacity) {
+    // A command's events: accepted, trades, a cancel. Sweeps of many makers grow it once.
+    events_.reserve(256);
+    store_events_.reserve(256);
+}
+
+ShardStageStats ShardStage::stats() const {
+    return {refused_store_behind_.load(std::memory_order_relaxed),
+            feed_full_waits_.load(std::memory_order_relaxed),
+            feed_overflows_.load(std::memory_order_relaxed)};
+}
+
+ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
+    const book::Command& command = request.command;
+    ReplyOrigin origin;
+    origin.session = request.session;
+    origin.request_type = request.request_type;
+    origin.client_request_id = request.client_request_id;
+    origin.critical = command.type == book::CommandType::NewOrder &&
+                      ((command.flags & book::order_flags::kLiquidation) != 0 ||
+                       (options_.critical_order_threshold > 0 &&
+                        command.quantity > options_.critical_order_threshold));
+    return origin;
+}
+
+std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& request,
+                                                       TimestampNs now) {
+    events_.clear();
+    store_events_.clear();
+    if (request.kind == ShardRequest::Kind::Status) {
+        answer_status(request);
+        return events_;
+    }
+    const book::Command& command = request.command;
+    ReplyOrigin origin = origin_of(request);
+    if (origin.critical && !options_.critical_reachable) {
+        engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (!feed_has_room()) {
+        refused_store_behind_.fetch_add(1, std::memory_order_relaxed);
+        engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (options_.feed != nullptr) {
+        options_.feed->set_in_flight(log_.next_lsn());
+        shard_.process(command, now, events_);
+        collect_store_events(command);
+        feed_store();
+        options_.feed->set_in_flight(store::EventFeed::kIdle);
+    } else {
+        shard_.process(command, now, events_);
+        collect_store_events(command);
+    }
+    if (options_.sync_all_trades) {
+        origin.store_sync = std::any_of(events_.begin(), events_.end(), [](const auto& event) {
+            return event.event.type == book::EventType::Trade;
+        });
+    }
+    for (const engine::ShardEvent& event : events_) {
+        last_lsn_ = std::max(last_lsn_, event.lsn);
+        gate_.push(event, origin);
+    }
+    return events_;
+}
+
+// A command's events must fit in the feed; a command is only taken when a few thousand events
+// fit, so that only a rare giant (a sweep or mass cancel of thousands of orders) ever waits.
+bool ShardStage::feed_has_room() const {
+    if (options_.feed == nullptr || options_.feed_may_drop) {
+        return true;
+    }
+    const std::size_t reserve = std::min<std::size_t>(4096, options_.feed->capacity() / 4);
+    return options_.feed->free_space() >= reserve;
+}
+
+void ShardStage::collect_store_events(const book::Command& command) {
+    for (const engine::ShardEvent& event : events_) {
+        if (event.lsn != 0) {
+            store_events_.push_back(
+                store::StoreEvent{event.lsn, shard_.id(), command.flags, event.event});
+        }
+    }
+}
+
+void ShardStage::feed_store() {
+    if (store_events_.empty()) {
+        return;
+    }
+    if (options_.feed_may_drop) {
+        // Read after the command claimed its LSN (see EventFeed::dropping).
+        if (options_.feed->dropping()) {
+            return;
+        }
+        if (!options_.feed->try_push(store_events_)) {
+            feed_overflows_.fetch_add(1, std::memory_order_relaxed);
+            options_.feed->set_dropping(true);
+        }
+        return;
+    }
+    // Usually one push. A giant (a mass cancel or sweep of more orders than the feed holds) goes
+    // in pieces: the flush worker stages what it takes, so the rest finds room.
+    std::span<const store::StoreEvent> rest(store_events_);
+    bool waited = false;
+    while (!rest.empty()) {
+        const std::size_t room = std::min(rest.size(), options_.feed->free_space());
+        if (room > 0 && options_.feed->try_push(rest.first(room))) {
+            rest = rest.subspan(room);
+            continue;
+        }
+        waited = true;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    if (waited) {
+        feed_full_waits_.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void ShardStage::answer_status(const ShardRequest& request) {
+    const book::Command& q = request.command;
+    net::OrderStatus status;
+    status.instrument = q.instrument;
+    status.client_order_id = q.client_order_id;
+    const book::ClientOrderLookup lookup =
+        shard_.matcher().find_by_client_order_id(q.account, q.client_order_id);
+    if (lookup.state == book::ClientOrderLookup::State::Resting &&
+        lookup.resting->instrument == q.instrument) {
+        status.state = net::OrderState::Resting;
+        status.order_id = lookup.order_id;
+        status.price = lookup.resting->price;
+        status.leaves = lookup.resting->leaves;
+        status.side = lookup.resting->side;
+    } else if (lookup.state == book::ClientOrderLookup::State::Finished) {
+        // Inside the client order id window the shard knows the order finished, not how.
+        status.state = net::OrderState::Done;
+        status.order_id = lookup.order_id;
+    }
+    // It reads state that may include commands not yet durable: it waits behind their acks.
+    gate_.push_reply(last_lsn_, request.session, status);
+}
+
+}  // namespace exchanged::service

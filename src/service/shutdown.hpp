@@ -1,0 +1,39 @@
+// Why the order path must stop, told by whichever thread found out (the WAL writer on a failed
+// write or fdatasync, the flush worker on a damaged store file) to the thread that owns the
+// pipeline. No signal is sent to the process: the owner waits on wake_fd() beside its signal
+// source (app/shutdown_wait.hpp) and reads the cause here.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+namespace exchanged::service {
+
+enum class StopCause : unsigned { None = 0, WalFailed = 1, StoreFailed = 2 };
+
+class Shutdown {
+  public:
+    Shutdown();
+    ~Shutdown();
+    Shutdown(const Shutdown&) = delete;
+    Shutdown& operator=(const Shutdown&) = delete;
+
+    // Any thread. The first cause is kept with its reason; every call wakes the owner.
+    void fail(StopCause cause, const std::string& reason);
+    bool failed(StopCause cause) const {
+        return (causes_.load(std::memory_order_acquire) & static_cast<unsigned>(cause)) != 0;
+    }
+    bool any() const { return causes_.load(std::memory_order_acquire) != 0; }
+    std::string reason() const;
+    // Readable once fail() was called (an eventfd).
+    int wake_fd() const { return wake_fd_; }
+
+  private:
+    std::atomic<unsigned> causes_{0};
+    mutable std::mutex mutex_;
+    std::string reason_;
+    int wake_fd_ = -1;
+};
+
+}  // namespace exchanged::service

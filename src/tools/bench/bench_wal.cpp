@@ -1,0 +1,394 @@
+// `exchangectl bench wal`: this machine's fdatasync latency, then the WAL's durable throughput and
+// hand-over-to-durable latency at saturation, then latency at an offered rate (open loop: each
+// record's latency counts from its scheduled time, so a stalled writer cannot hide its backlog).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/cli_args.hpp"
+#include "tools/cli/subcommands.hpp"
+#include "wal/uring_storage.hpp"
+#include "wal/wal_writer.hpp"
+
+namespace exchanged::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+        .count();
+}
+
+struct Percentiles {
+    double p50_us = 0;
+    double p99_us = 0;
+    double p999_us = 0;
+    double max_us = 0;
+};
+
+Percentiles percentiles(std::vector<std::int64_t> samples_ns) {
+    Percentiles out;
+    if (samples_ns.empty()) {
+        return out;
+    }
+    std::sort(samples_ns.begin(), samples_ns.end());
+    const auto at = [&](double q) {
+        const auto index = static_cast<std::size_t>(q * static_cast<double>(samples_ns.size() - 1));
+        return static_cast<double>(samples_ns[index]) / 1000.0;
+    };
+    out.p50_us = at(0.50);
+    out.p99_us = at(0.99);
+    out.p999_us = at(0.999);
+    out.max_us = at(1.0);
+    return out;
+}
+
+// p50 of 1,000 small writes, each followed by fdatasync, into a preallocated zero-filled file.
+double measure_fdatasync_p50_us(const std::string& dir) {
+    constexpr int kSyncs = 1000;
+    constexpr std::size_t kStrideBytes = 4096;
+    const std::string path = dir + "/fdatasync-probe";
+    const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        throw wal::WalError(wal::errno_message("open " + path, errno));
+    }
+    const std::vector<char> zeros(kSyncs * kStrideBytes, 0);
+    if (::pwrite(fd, zeros.data(), zeros.size(), 0) != static_cast<ssize_t>(zeros.size()) ||
+        ::fsync(fd) != 0) {
+        const int error = errno;
+        ::close(fd);
+        throw wal::WalError(wal::errno_message("preallocate " + path, error));
+    }
+    std::vector<std::int64_t> samples;
+    samples.reserve(kSyncs);
+    const char record[64] = {1};
+    for (int i = 0; i < kSyncs; ++i) {
+        const std::int64_t start = now_ns();
+        if (::pwrite(fd, record, sizeof(record), static_cast<off_t>(i) * kStrideBytes) !=
+                sizeof(record) ||
+            ::fdatasync(fd) != 0) {
+            const int error = errno;
+            ::close(fd);
+            throw wal::WalError(wal::errno_message("write+fdatasync " + path, error));
+        }
+        samples.push_back(now_ns() - start);
+    }
+    ::close(fd);
+    std::filesystem::remove(path);
+    return percentiles(std::move(samples)).p50_us;
+}
+
+// The floor the disk itself sets for the offered-rate phase. Back-to-back 64 B write + fdatasync
+// for `seconds`, replayed through an ideal writer with one batch in flight: records arrive every
+// 1/rate s; one arriving during sync i waits for it to end and then for sync i+1 (its own batch).
+// Records weigh a slow sync by its duration (every record arriving during it waits), which a
+// per-sync percentile does not, so this, not the sync p99, is what the WAL's p99 at an offered rate
+// can be held against.
+Percentiles model_one_batch_in_flight(const std::string& dir, double rate, double seconds) {
+    constexpr std::uint64_t kFileBytes = 16ull << 20;
+    const std::string path = dir + "/fdatasync-model";
+    const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        throw wal::WalError(wal::errno_message("open " + path, errno));
+    }
+    const std::vector<char> zeros(kFileBytes, 0);
+    if (::pwrite(fd, zeros.data(), zeros.size(), 0) != static_cast<ssize_t>(zeros.size()) ||
+        ::fsync(fd) != 0) {
+        const int error = errno;
+        ::close(fd);
+        throw wal::WalError(wal::errno_message("preallocate " + path, error));
+    }
+    std::vector<std::int64_t> syncs_ns;
+    const char record[64] = {1};
+    const std::int64_t end = now_ns() + static_cast<std::int64_t>(seconds * 1e9);
+    for (std::uint64_t offset = 0; now_ns() < end;
+         offset = (offset + sizeof(record)) % kFileBytes) {
+        const std::int64_t start = now_ns();
+        if (::pwrite(fd, record, sizeof(record), static_cast<off_t>(offset)) != sizeof(record) ||
+            ::fdatasync(fd) != 0) {
+            const int error = errno;
+            ::close(fd);
+            throw wal::WalError(wal::errno_message("write+fdatasync " + path, error));
+        }
+        syncs_ns.push_back(now_ns() - start);
+    }
+    ::close(fd);
+    std::filesystem::remove(path);
+    // Replay: the measured syncs, in order, are the batches' durations; the ideal writer commits a
+    // record at once when nothing is in flight, else with the next batch when the current one ends.
+    std::vector<std::int64_t> latencies;
+    std::vector<double> filling;  // arrival times of the records waiting for the next batch
+    std::size_t next_sync = 0;
+    double in_flight_end = -1;  // < 0: nothing in flight
+    const double step_ns = 1e9 / rate;
+    for (double arrival = 0; next_sync < syncs_ns.size(); arrival += step_ns) {
+        while (in_flight_end >= 0 && in_flight_end <= arrival) {
+            if (filling.empty() || next_sync == syncs_ns.size()) {
+                in_flight_end = -1;
+                break;
+            }
+            in_flight_end += static_cast<double>(syncs_ns[next_sync++]);
+            for (const double waiting : filling) {
+                latencies.push_back(static_cast<std::int64_t>(in_flight_end - waiting));
+            }
+            filling.clear();
+        }
+        if (in_flight_end < 0) {
+            in_flight_end = arrival + static_cast<double>(syncs_ns[next_sync++]);
+            latencies.push_back(static_cast<std::int64_t>(in_flight_end - arrival));
+        } else {
+            filling.push_back(arrival);
+        }
+    }
+    return percentiles(std::move(latencies));
+}
+
+// When each batch became durable: (last LSN of the batch, time), appended on the writer thread.
+struct DurableLog {
+    explicit DurableLog(std::size_t capacity) { events.reserve(capacity); }
+    void record(wal::Lsn lsn) {
+        if (events.size() < events.capacity()) {
+            events.emplace_back(lsn, now_ns());
+        }
+    }
+    // Time at which `lsn` was durable: the first event covering it.
+    std::int64_t durable_at(wal::Lsn lsn, std::size_t* cursor) const {
+        while (*cursor < events.size() && events[*cursor].first < lsn) {
+            ++*cursor;
+        }
+        return *cursor < events.size() ? events[*cursor].second : -1;
+    }
+    std::vector<std::pair<wal::Lsn, std::int64_t>> events;
+};
+
+struct PhaseResult {
+    std::uint64_t records = 0;
+    double seconds = 0;
+    double records_per_sec = 0;
+    Percentiles latency;
+    std::uint64_t batches = 0;
+    std::uint64_t busy_retries = 0;
+};
+
+wal::WalOptions bench_options(std::uint32_t payload_bytes) {
+    wal::WalOptions options;
+    options.max_payload_bytes = std::max<std::uint32_t>(payload_bytes, 1);
+    options.queue_capacity = 1u << 17;
+    options.batch_bytes_max = 8ull << 20;
+    options.batch_size =
+        1u << 20;  // at saturation, batches are bounded by bytes and the fsync pace
+    options.commit_when_idle = true;
+    return options;
+}
+
+// Producers append `records` records; `schedule_ns` (open loop, one producer) gives each record's
+// planned hand-over time, or is empty for "as fast as possible".
+PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32_t payload_bytes,
+                      unsigned producers, double rate) {
+    std::filesystem::create_directories(dir);
+    wal::UringStorage storage(dir);
+    DurableLog durable(records + 16);
+    wal::WalOptions options = bench_options(payload_bytes);
+    options.on_durable = [&durable](wal::Lsn lsn) { durable.record(lsn); };
+    wal::WalWriter writer(storage, options);
+    const wal::Lsn base = writer.next_lsn();
+    std::vector<std::int64_t> start_ns(records, 0);
+    std::atomic<std::uint64_t> busy{0};
+    std::atomic<bool> failed{false};
+    const std::vector<std::byte> payload(payload_bytes, std::byte{0x5A});
+    const std::int64_t phase_start = now_ns() + 1'000'000;
+    const std::uint64_t per_producer = records / producers;
+    std::vector<std::thread> threads;
+    for (unsigned p = 0; p < producers; ++p) {
+        const std::uint64_t count = p + 1 == producers ? records - per_producer * p : per_producer;
+        threads.emplace_back([&, p, count] {
+            (void)p;
+            std::uint64_t local_busy = 0;
+            for (std::uint64_t i = 0; i < count; ++i) {
+                std::int64_t start = 0;
+                if (rate > 0) {
+                    // Open loop: the record is due at its scheduled time, whether or not we are
+                    // late.
+                    start = phase_start +
+                            static_cast<std::int64_t>(static_cast<double>(i) * 1e9 / rate);
+                    while (now_ns() < start) {
+                    }
+                }
+                wal::AppendResult result;
+                while (true) {
+                    if (rate <= 0) {
+                        start = now_ns();
+                    }
+                    result = writer.try_append(1, payload);
+                    if (result.status != wal::AppendStatus::Busy) {
+                        break;
+                    }
+                    ++local_busy;
+                    std::this_thread::yield();
+                }
+                if (result.status != wal::AppendStatus::Ok) {
+                    failed = true;
+                    return;
+                }
+                start_ns[result.lsn - base] = start;
+            }
+            busy += local_busy;
+        });
+    }
+    for (std::thread& thread : threads) {
+        thread.join();
+    }
+    if (failed || !writer.wait_durable(base + records - 1)) {
+        throw wal::WalError("WAL failed during the benchmark: " + writer.failure());
+    }
+    const wal::WalStats stats = writer.stats();
+    writer.close();
+
+    PhaseResult result;
+    result.records = records;
+    result.batches = stats.batches;
+    result.busy_retries = busy.load();
+    std::vector<std::int64_t> latencies;
+    latencies.reserve(records);
+    std::size_t cursor = 0;
+    std::int64_t first_start = INT64_MAX;
+    std::int64_t last_durable = 0;
+    for (std::uint64_t i = 0; i < records; ++i) {
+        const std::int64_t done = durable.durable_at(base + i, &cursor);
+        latencies.push_back(done - start_ns[i]);
+        first_start = std::min(first_start, start_ns[i]);
+        last_durable = std::max(last_durable, done);
+    }
+    result.seconds = static_cast<double>(last_durable - first_start) / 1e9;
+    result.records_per_sec = static_cast<double>(records) / result.seconds;
+    result.latency = percentiles(std::move(latencies));
+    return result;
+}
+
+}  // namespace
+
+int bench_wal_main(int argc, char** argv, int first) {
+    static constexpr CliOption kOptions[] = {{"records", true},   {"record-bytes", true},
+                                             {"producers", true}, {"rate", true},
+                                             {"dir", true},       {"json", false}};
+    const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
+    if (!args.positional().empty()) {
+        throw CliError("unexpected argument '" + args.positional()[0] + "'");
+    }
+    const std::uint64_t records = args.unsigned_or("records", 2'000'000, 1000, 100'000'000);
+    const auto payload_bytes = static_cast<std::uint32_t>(
+        args.unsigned_or("record-bytes", 64, 0, wal::kMaxPayloadBytesLimit));
+    const auto producers = static_cast<unsigned>(args.unsigned_or("producers", 1, 1, 64));
+    const double rate = static_cast<double>(args.unsigned_or("rate", 100'000, 0, 10'000'000));
+    const bool json = args.has("json");
+
+    std::string dir;
+    bool remove_dir = false;
+    if (auto given = args.text("dir")) {
+        dir = *given + "/exchanged-bench-wal";
+        if (std::filesystem::exists(dir)) {
+            throw CliError("'" + dir + "' already exists; remove it or pick another --dir");
+        }
+        std::filesystem::create_directories(dir);
+        remove_dir = true;
+    } else {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "exchanged-bench-wal-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw wal::WalError(wal::errno_message("mkdtemp", errno));
+        }
+        dir = pattern;
+        remove_dir = true;
+    }
+    struct Cleanup {
+        std::string dir;
+        bool active;
+        ~Cleanup() {
+            if (active) {
+                std::error_code ignored;
+                std::filesystem::remove_all(dir, ignored);
+            }
+        }
+    } cleanup{dir, remove_dir};
+
+    const double fdatasync_p50_us = measure_fdatasync_p50_us(dir);
+    const Percentiles floor = rate > 0 ? model_one_batch_in_flight(dir, rate, 2.0) : Percentiles{};
+    const PhaseResult saturation =
+        run_phase(dir + "/saturation", records, payload_bytes, producers, 0);
+    PhaseResult offered;
+    {
+        // Let the saturation phase's writeback settle so it does not land in the next phase's
+        // fsyncs.
+        std::error_code ignored;
+        std::filesystem::remove_all(dir + "/saturation", ignored);
+        ::sync();
+    }
+    if (rate > 0) {
+        // Two seconds of offered load at most, so the run stays short.
+        const auto offered_records =
+            static_cast<std::uint64_t>(std::min<double>(static_cast<double>(records), rate * 2.0));
+        offered = run_phase(dir + "/offered", std::max<std::uint64_t>(offered_records, 1000),
+                            payload_bytes, 1, rate);
+    }
+
+    const double p50_ratio = offered.latency.p50_us / fdatasync_p50_us;
+    const double p99_ratio = offered.latency.p99_us / fdatasync_p50_us;
+    if (json) {
+        std::printf(
+            "{\"fdatasync_p50_us\": %.1f, \"records\": %llu, \"record_bytes\": %u, \"producers\": "
+            "%u, "
+            "\"records_per_sec\": %.0f, \"saturation_batches\": %llu, \"saturation_busy_retries\": "
+            "%llu, "
+            "\"saturation_durable_p50_us\": %.1f, \"saturation_durable_p99_us\": %.1f, "
+            "\"saturation_durable_p999_us\": %.1f, \"offered_rate\": %.0f, \"offered_records\": "
+            "%llu, "
+            "\"durable_p50_us\": %.1f, \"durable_p99_us\": %.1f, \"durable_p999_us\": %.1f, "
+            "\"durable_max_us\": %.1f, \"p50_over_fdatasync\": %.2f, \"p99_over_fdatasync\": "
+            "%.2f, \"disk_floor_p50_us\": %.1f, \"disk_floor_p99_us\": %.1f}\n",
+            fdatasync_p50_us, static_cast<unsigned long long>(records), payload_bytes, producers,
+            saturation.records_per_sec, static_cast<unsigned long long>(saturation.batches),
+            static_cast<unsigned long long>(saturation.busy_retries), saturation.latency.p50_us,
+            saturation.latency.p99_us, saturation.latency.p999_us, rate,
+            static_cast<unsigned long long>(offered.records), offered.latency.p50_us,
+            offered.latency.p99_us, offered.latency.p999_us, offered.latency.max_us, p50_ratio,
+            p99_ratio, floor.p50_us, floor.p99_us);
+        return 0;
+    }
+    std::printf("fdatasync p50 (1000 x 64 B write + fdatasync): %.1f us\n", fdatasync_p50_us);
+    std::printf(
+        "saturation: %llu records of %u B, %u producer(s): %.0f records/s durable, %llu batches\n",
+        static_cast<unsigned long long>(records), payload_bytes, producers,
+        saturation.records_per_sec, static_cast<unsigned long long>(saturation.batches));
+    std::printf("  hand-over to durable: p50 %.1f us  p99 %.1f us  p99.9 %.1f us\n",
+                saturation.latency.p50_us, saturation.latency.p99_us, saturation.latency.p999_us);
+    if (rate > 0) {
+        std::printf("offered %.0f records/s (open loop, %llu records): %llu batches\n", rate,
+                    static_cast<unsigned long long>(offered.records),
+                    static_cast<unsigned long long>(offered.batches));
+        std::printf(
+            "  scheduled to durable: p50 %.1f us (%.2fx fdatasync)  p99 %.1f us (%.2fx)  p99.9 "
+            "%.1f us  max %.1f us\n",
+            offered.latency.p50_us, p50_ratio, offered.latency.p99_us, p99_ratio,
+            offered.latency.p999_us, offered.latency.max_us);
+        std::printf(
+            "  disk floor (2 s of back-to-back write + fdatasync, one batch in flight): p50 %.1f "
+            "us "
+            "(%.2fx)  p99 %.1f us (%.2fx)\n",
+            floor.p50_us, floor.p50_us / fdatasync_p50_us, floor.p99_us,
+            floor.p99_us / fdatasync_p50_us);
+    }
+    return 0;
+}
+
+}  // namespace exchanged::tools

@@ -1,0 +1,357 @@
+#include "tools/client/load_generator.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <cinttypes>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+#include "common/random.hpp"
+#include "tools/client/ack_journal.hpp"
+#include "tools/client/client_connection.hpp"
+#include "tools/client/journal_writer.hpp"
+
+namespace exchanged::tools {
+namespace {
+
+// Prices are up to this many ticks from the band's middle: passive orders rest on their own side
+// of it, aggressive ones reach across it into the other side's resting orders.
+constexpr std::int64_t kSpreadTicks = 10;
+constexpr std::int64_t kMaxLots = 100;
+// A journal block is handed to the writer at this size or after a second, whichever comes first.
+constexpr std::size_t kJournalBlockBytes = 256 * 1024;
+// Replies handled per turn before sending again, so a flood of replies cannot starve sending.
+constexpr int kRepliesPerTurn = 1024;
+
+struct Shared {
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint32_t> finished{0};  // connections that have all their first replies
+    std::atomic<std::uint64_t> sent{0};
+    std::atomic<std::uint64_t> acknowledged{0};
+    Clock::time_point start;  // written once, before `started` is set
+    std::atomic<bool> started{false};
+};
+
+// A seeded, deterministic order stream for one connection: half passive orders that rest near the
+// middle of the band, half aggressive ones that trade with them. With two or more accounts and
+// connections, each account only buys or only sells (by its index), so trades are between
+// accounts: with random sides most crossings would be an account meeting itself, which
+// self-trade prevention cancels instead of filling.
+class OrderStream {
+  public:
+    OrderStream(const LoadPlan& plan, std::uint32_t connection)
+        : plan_(plan), random_(plan.seed * 0x9e3779b97f4a7c15ULL + connection) {
+        if (plan.accounts.size() >= 2 && plan.connections >= 2) {
+            fixed_side_ = (connection % plan.accounts.size()) % 2 == 0 ? Side::Buy : Side::Sell;
+        }
+    }
+
+    net::NewOrder next(ClientOrderId id) {
+        const book::InstrumentSpec& spec =
+            plan_.instruments[random_.below(plan_.instruments.size())];
+        Price middle = (spec.min_price / 2 + spec.max_price / 2) / spec.tick_size * spec.tick_size;
+        middle = std::max(middle, spec.min_price);
+        net::NewOrder order;
+        order.instrument = spec.id;
+        order.client_order_id = id;
+        order.side = fixed_side_ ? *fixed_side_ : (random_.below(2) == 0 ? Side::Buy : Side::Sell);
+        const bool aggressive = random_.below(2) == 0;
+        const std::int64_t ticks = random_.between(1, kSpreadTicks);
+        // Passive buys below the middle, passive sells above; aggressive ones the other way.
+        const std::int64_t direction = (order.side == Side::Buy) == aggressive ? 1 : -1;
+        order.price =
+            std::clamp(middle + direction * ticks * spec.tick_size, spec.min_price, spec.max_price);
+        order.quantity = std::min(spec.lot_size * random_.between(1, kMaxLots),
+                                  spec.max_order_quantity / spec.lot_size * spec.lot_size);
+        return order;
+    }
+
+  private:
+    const LoadPlan& plan_;
+    SplitMix64 random_;
+    std::optional<Side> fixed_side_;
+};
+
+struct WorkerResult {
+    LoadTotals totals;
+    Clock::time_point last_reply;
+};
+
+class Worker {
+  public:
+    Worker(const LoadPlan& plan, std::uint32_t index, Shared& shared, JournalWriter* journal)
+        : plan_(plan),
+          index_(index),
+          shared_(shared),
+          journal_(journal),
+          account_(plan.accounts[index % plan.accounts.size()]),
+          stream_(plan, index),
+          orders_(plan.orders / plan.connections +
+                  (index < plan.orders % plan.connections ? 1 : 0)),
+          times_(plan.window),
+          acked_(plan.window, false) {}
+
+    // Logs in; false (with the reason recorded) when it could not.
+    bool start() {
+        try {
+            connection_.emplace(plan_.target, plan_.reply_timeout);
+            connection_->login(account_.name, account_.secret, plan_.reply_timeout);
+            return true;
+        } catch (const ClientError& error) {
+            result_.totals.failed_to_start = true;
+            result_.totals.errors.push_back(error.what());
+            return false;
+        }
+    }
+
+    void run() {
+        try {
+            send_and_receive();
+            // Stay on the session until every connection is done, so the maker fills that other
+            // connections' orders cause here still reach the journal; then log out cleanly.
+            while (!shared_.stop.load() && shared_.finished.load() < plan_.connections) {
+                handle_replies(Clock::now() + std::chrono::milliseconds(20));
+            }
+            if (!shared_.stop.load()) {
+                connection_->logout(std::chrono::milliseconds(1000),
+                                    [this](const net::Message& m) { handle(m); });
+            }
+        } catch (const ClientError& error) {
+            result_.totals.connection_lost = error.connection_lost();
+            result_.totals.timed_out = error.kind() == ClientErrorKind::Timeout;
+            result_.totals.errors.push_back("connection " + std::to_string(index_) + " (" +
+                                            account_.name + "): " + error.what());
+            shared_.stop.store(true);
+        } catch (const std::exception& error) {
+            result_.totals.errors.push_back("connection " + std::to_string(index_) + ": " +
+                                            error.what());
+            shared_.stop.store(true);
+        }
+        try {
+            if (journal_ != nullptr) {
+                journal_->append(journal_block_);
+            }
+        } catch (const std::exception& error) {
+            result_.totals.errors.push_back(error.what());
+        }
+    }
+
+    WorkerResult& result() { return result_; }
+
+  private:
+    Clock::time_point scheduled(std::uint64_t k) const {
+        // Connections interleave on one schedule, so the total rate is smooth, not bursty.
+        const double at = static_cast<double>(k * plan_.connections + index_) / plan_.rate;
+        return shared_.start +
+               std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at));
+    }
+
+    void send_and_receive() {
+        Clock::time_point last_progress = Clock::now();
+        std::uint64_t last_acked = 0;
+        while (oldest_ < orders_) {
+            if (shared_.stop.load()) {
+                return;
+            }
+            const Clock::time_point now = Clock::now();
+            std::uint64_t queued = 0;
+            while (next_ < orders_ && next_ - oldest_ < plan_.window &&
+                   (plan_.rate <= 0 || scheduled(next_) <= now)) {
+                const ClientOrderId id = plan_.id_base + index_ + next_ * plan_.connections;
+                connection_->queue(stream_.next(id));
+                times_[next_ % plan_.window] = plan_.rate > 0 ? scheduled(next_) : now;
+                ++next_;
+                ++queued;
+            }
+            if (queued > 0) {
+                connection_->flush();
+                result_.totals.sent += queued;
+                shared_.sent.fetch_add(queued, std::memory_order_relaxed);
+            }
+            Clock::time_point deadline = now + std::chrono::milliseconds(50);
+            if (next_ < orders_ && next_ - oldest_ < plan_.window) {
+                deadline = plan_.rate > 0 ? std::min(deadline, scheduled(next_)) : now;
+            }
+            handle_replies(deadline);
+            if (oldest_ != last_acked || oldest_ == next_) {
+                last_acked = oldest_;
+                last_progress = Clock::now();
+            } else if (Clock::now() - last_progress > plan_.reply_timeout) {
+                throw ClientError(ClientErrorKind::Timeout,
+                                  "no reply for " + std::to_string(plan_.reply_timeout.count()) +
+                                      " ms with " + std::to_string(next_ - oldest_) +
+                                      " orders unacknowledged");
+            }
+        }
+        shared_.finished.fetch_add(1);
+    }
+
+    // Waits for replies until `deadline`, then handles what else already arrived (bounded).
+    void handle_replies(Clock::time_point deadline) {
+        std::optional<net::Message> message = connection_->receive(deadline);
+        for (int handled = 0; message && handled < kRepliesPerTurn; ++handled) {
+            handle(*message);
+            message = connection_->receive(Clock::time_point{});
+        }
+        if (message) {
+            handle(*message);
+        }
+        if (journal_ != nullptr && (journal_block_.size() >= kJournalBlockBytes ||
+                                    Clock::now() - last_journal_ > std::chrono::seconds(1))) {
+            journal_->append(journal_block_);
+            last_journal_ = Clock::now();
+        }
+    }
+
+    void handle(const net::Message& message) {
+        if (journal_ != nullptr) {
+            journal_block_ += journal_line(account_.name, message);
+        }
+        if (const auto* a = std::get_if<net::Accepted>(&message)) {
+            if (first_reply(a->client_order_id)) {
+                ++result_.totals.accepted;
+            }
+        } else if (const auto* r = std::get_if<net::Rejected>(&message)) {
+            if (r->request_type == net::MessageType::NewOrder && first_reply(r->client_id)) {
+                ++result_.totals.rejected;
+                ++result_.totals.rejected_by_reason[std::string(net::to_string(r->reason))];
+            }
+        } else if (std::holds_alternative<net::Fill>(message)) {
+            ++result_.totals.fills;
+        } else if (std::holds_alternative<net::Cancelled>(message)) {
+            ++result_.totals.cancelled;
+        }
+    }
+
+    // Records the latency of order `id` if it is one of ours still waiting for its first reply.
+    bool first_reply(ClientOrderId id) {
+        if (id < plan_.id_base + index_ || (id - plan_.id_base - index_) % plan_.connections != 0) {
+            return false;
+        }
+        const std::uint64_t k = (id - plan_.id_base - index_) / plan_.connections;
+        if (k < oldest_ || k >= next_ || acked_[k % plan_.window]) {
+            return false;
+        }
+        const Clock::time_point now = Clock::now();
+        result_.totals.latency.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - times_[k % plan_.window])
+                .count()));
+        result_.last_reply = now;
+        acked_[k % plan_.window] = true;
+        while (oldest_ < next_ && acked_[oldest_ % plan_.window]) {
+            acked_[oldest_ % plan_.window] = false;
+            ++oldest_;
+        }
+        shared_.acknowledged.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    const LoadPlan& plan_;
+    std::uint32_t index_;
+    Shared& shared_;
+    JournalWriter* journal_;
+    const LoadAccount& account_;
+    OrderStream stream_;
+    std::uint64_t orders_;
+    std::optional<ClientConnection> connection_;
+    // Per order in the window (index k % window): its send (or scheduled) time and whether its
+    // first reply came. Orders oldest_..next_ are in flight.
+    std::vector<Clock::time_point> times_;
+    std::vector<bool> acked_;
+    std::uint64_t oldest_ = 0;
+    std::uint64_t next_ = 0;
+    std::string journal_block_;
+    Clock::time_point last_journal_ = Clock::now();
+    WorkerResult result_;
+};
+
+void print_progress(const Shared& shared, std::uint64_t total, std::uint64_t& last_acked,
+                    double interval_s) {
+    const std::uint64_t acked = shared.acknowledged.load();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - shared.start).count();
+    std::fprintf(stderr,
+                 "load: %.0fs sent %" PRIu64 " acknowledged %" PRIu64 " of %" PRIu64
+                 " (%.0f orders/s)\n",
+                 elapsed, shared.sent.load(), acked, total,
+                 static_cast<double>(acked - last_acked) / interval_s);
+    last_acked = acked;
+}
+
+}  // namespace
+
+LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
+    Shared shared;
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (std::uint32_t i = 0; i < plan.connections; ++i) {
+        workers.push_back(std::make_unique<Worker>(plan, i, shared, journal));
+    }
+    // Everyone logs in first; the schedule starts when the last login is done.
+    std::barrier logged_in(static_cast<std::ptrdiff_t>(plan.connections), [&shared]() noexcept {
+        shared.start = Clock::now();
+        shared.started.store(true, std::memory_order_release);
+    });
+    std::atomic<bool> start_failed{false};
+    std::vector<std::thread> threads;
+    for (auto& worker : workers) {
+        threads.emplace_back([&worker, &logged_in, &start_failed] {
+            if (!worker->start()) {
+                start_failed.store(true);
+            }
+            logged_in.arrive_and_wait();
+            if (!start_failed.load()) {
+                worker->run();
+            }
+        });
+    }
+    // Progress and journal flushes once a second until every thread is done.
+    std::uint64_t last_acked = 0;
+    Clock::time_point next_tick = Clock::now() + std::chrono::seconds(1);
+    std::atomic<std::uint32_t> done{0};
+    std::thread waiter([&] {
+        for (std::thread& thread : threads) {
+            thread.join();
+        }
+        done.store(1);
+    });
+    while (done.load() == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (Clock::now() >= next_tick && shared.started.load(std::memory_order_acquire) &&
+            !start_failed.load()) {
+            print_progress(shared, plan.orders, last_acked, 1.0);
+            if (journal != nullptr) {
+                journal->flush();
+            }
+            next_tick += std::chrono::seconds(1);
+        }
+    }
+    waiter.join();
+    if (journal != nullptr) {
+        journal->flush();
+    }
+
+    LoadTotals totals;
+    Clock::time_point last_reply = shared.start;
+    for (auto& worker : workers) {
+        const LoadTotals& part = worker->result().totals;
+        totals.sent += part.sent;
+        totals.accepted += part.accepted;
+        totals.rejected += part.rejected;
+        for (const auto& [reason, count] : part.rejected_by_reason) {
+            totals.rejected_by_reason[reason] += count;
+        }
+        totals.fills += part.fills;
+        totals.cancelled += part.cancelled;
+        totals.latency.merge(part.latency);
+        totals.connection_lost = totals.connection_lost || part.connection_lost;
+        totals.timed_out = totals.timed_out || part.timed_out;
+        totals.failed_to_start = totals.failed_to_start || part.failed_to_start;
+        totals.errors.insert(totals.errors.end(), part.errors.begin(), part.errors.end());
+        last_reply = std::max(last_reply, worker->result().last_reply);
+    }
+    totals.elapsed_s = std::chrono::duration<double>(last_reply - shared.start).count();
+    return totals;
+}
+
+}  // namespace exchanged::tools

@@ -1,0 +1,195 @@
+#include "tools/store/lost_acks.hpp"
+
+#include <map>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "tools/client/ack_journal.hpp"
+
+namespace exchanged::tools {
+namespace {
+
+enum class Found : std::uint8_t { Present, Missing, Contradicts };
+
+struct Finding {
+    Found found = Found::Present;
+    std::string why;  // Contradicts only
+};
+
+Finding contradicts(std::string why) {
+    return {Found::Contradicts, std::move(why)};
+}
+
+bool same_account(const ProfileNames& names, const std::string& name, AccountId stored) {
+    const std::optional<AccountId> id = names.account_id(name);
+    return id && *id == stored;
+}
+
+Finding find_accepted(const JournalRecord& line, const store::StoredOrder* row,
+                      const ProfileNames& names) {
+    if (row == nullptr) {
+        return {Found::Missing, {}};
+    }
+    if (!same_account(names, line.account, row->account) || row->instrument != line.instrument ||
+        row->client_order_id != line.client_order_id || row->side != line.side ||
+        row->price != line.price || row->quantity != line.quantity) {
+        return contradicts("the store's order " + std::to_string(row->order_id) +
+                           " has other fields (client_order_id " +
+                           std::to_string(row->client_order_id) + ", price " +
+                           std::to_string(row->price) + ", quantity " +
+                           std::to_string(row->quantity) + ")");
+    }
+    return {};
+}
+
+Finding find_fill(const JournalRecord& line, const store::StoredTrade* row,
+                  const ProfileNames& names) {
+    if (row == nullptr) {
+        return {Found::Missing, {}};
+    }
+    const bool taker = line.liquidity == net::Liquidity::Taker;
+    const OrderId order_id = taker ? row->taker_order_id : row->maker_order_id;
+    const AccountId account = taker ? row->taker_account : row->maker_account;
+    if (row->instrument != line.instrument || row->price != line.price ||
+        row->quantity != line.quantity || order_id != line.order_id ||
+        !same_account(names, line.account, account)) {
+        return contradicts("the store's trade " + std::to_string(row->trade_id) +
+                           " has other fields (price " + std::to_string(row->price) + ", qty " +
+                           std::to_string(row->quantity) + ", order " + std::to_string(order_id) +
+                           ")");
+    }
+    return {};
+}
+
+Finding find_cancelled(const store::StoredOrder* row) {
+    if (row == nullptr || row->state == store::StoredOrderState::Open) {
+        return {Found::Missing, {}};
+    }
+    if (row->state != store::StoredOrderState::Cancelled) {
+        return contradicts("the store has the order " + std::string(state_name(row->state)));
+    }
+    return {};
+}
+
+class Classifier {
+  public:
+    Classifier(const StoreRows& rows, const engine::ShardLayout& layout, const ProfileNames& names,
+               const LossRules& rules)
+        : rows_(rows), layout_(layout), names_(names), rules_(rules) {}
+
+    // Returns whether the line is kept.
+    bool add(std::uint64_t number, std::string_view text, const JournalRecord& line) {
+        if (line.kind == JournalKind::Rejected) {
+            return true;  // decided before the log: nothing of it can be lost
+        }
+        const store::ShardId shard = layout_.shard_of(line.instrument);
+        const Finding finding = find(shard, line);
+        if (finding.found == Found::Contradicts) {
+            fail(number, text, finding.why);
+            return false;
+        }
+        std::optional<std::uint64_t>& first_missing = first_missing_[{line.account, shard}];
+        if (finding.found == Found::Present) {
+            if (first_missing) {
+                fail(number, text,
+                     "in the store, but line " + std::to_string(*first_missing) +
+                         " before it (same account and shard) is not: a record was lost from "
+                         "the middle, not the tail");
+            }
+            return true;
+        }
+        if (!first_missing) {
+            first_missing = number;
+        }
+        if (const char* promise = broken_promise(line)) {
+            fail(number, text, std::string("not in the store, but ") + promise);
+        }
+        count_lost(line.kind);
+        return false;
+    }
+
+    void fail(std::uint64_t number, std::string_view text, const std::string& why) {
+        result_.failures.push_back("FAIL line " + std::to_string(number) + ": " +
+                                   std::string(text) + ": " + why);
+    }
+
+    LostAcks& result() { return result_; }
+
+  private:
+    Finding find(store::ShardId shard, const JournalRecord& line) const {
+        switch (line.kind) {
+            case JournalKind::Accepted:
+                return find_accepted(line, rows_.find_order(shard, line.order_id), names_);
+            case JournalKind::Fill:
+                return find_fill(line, rows_.find_trade(shard, line.trade_id), names_);
+            case JournalKind::Cancelled:
+                return find_cancelled(rows_.find_order(shard, line.order_id));
+            case JournalKind::Rejected:
+                break;
+        }
+        return {};
+    }
+
+    const char* broken_promise(const JournalRecord& line) const {
+        if (line.kind == JournalKind::Accepted && rules_.critical_orders_durable &&
+            line.quantity > rules_.critical_order_threshold) {
+            return "a critical order is acknowledged only after the store committed it";
+        }
+        if (line.kind == JournalKind::Fill && rules_.trades_durable) {
+            return "with sync_all_trades a fill is acknowledged only after the store committed it";
+        }
+        return nullptr;
+    }
+
+    void count_lost(JournalKind kind) {
+        switch (kind) {
+            case JournalKind::Accepted:
+                ++result_.lost_accepted;
+                break;
+            case JournalKind::Fill:
+                ++result_.lost_fills;
+                break;
+            case JournalKind::Cancelled:
+                ++result_.lost_cancelled;
+                break;
+            case JournalKind::Rejected:
+                break;
+        }
+    }
+
+    const StoreRows& rows_;
+    const engine::ShardLayout& layout_;
+    const ProfileNames& names_;
+    const LossRules& rules_;
+    std::map<std::pair<std::string, store::ShardId>, std::optional<std::uint64_t>> first_missing_;
+    LostAcks result_;
+};
+
+}  // namespace
+
+LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
+                        const engine::ShardLayout& layout, const ProfileNames& names,
+                        const LossRules& rules, std::ostream& kept) {
+    Classifier classifier(rows, layout, names, rules);
+    std::string text;
+    std::uint64_t number = 0;
+    while (std::getline(journal, text)) {
+        ++number;
+        std::string error;
+        const std::optional<JournalRecord> line = parse_journal_line(text, error);
+        if (!line) {
+            classifier.fail(number, text, "not a journal line: " + error);
+            continue;
+        }
+        if (classifier.add(number, text, *line)) {
+            kept << text << '\n';
+            ++classifier.result().kept;
+        }
+    }
+    LostAcks result = std::move(classifier.result());
+    result.lines = number;
+    return result;
+}
+
+}  // namespace exchanged::tools

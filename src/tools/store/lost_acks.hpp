@@ -1,0 +1,50 @@
+// What a crash took from a profile with a loss window (hft, async: acknowledged at match, the
+// store their only durable copy): each line of one run's acknowledgement journal is found in the
+// recovered store or not. The store commits whole commands in LSN order, and one session receives
+// a shard's replies in LSN order, so what is missing must be a tail: per account and shard, once
+// one line is missing every later one must be too. A missing line with a present one after it, or
+// a row that contradicts its line, is a failure; a missing tail is the loss, counted.
+//
+// Checked per account, so each load connection must log in as its own account (the journal does
+// not say which connection a line came from, and two connections' blocks interleave in the file).
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "engine/shard_layout.hpp"
+#include "tools/store/profile_names.hpp"
+#include "tools/store/store_rows.hpp"
+
+namespace exchanged::tools {
+
+// What the profile promises even inside its loss window (exchanged::Config::critical_ack_after,
+// [safety] sync_all_trades): such a line missing is a failure, not a loss.
+struct LossRules {
+    bool critical_orders_durable = false;
+    Quantity critical_order_threshold = 0;  // an order above it is critical
+    bool trades_durable = false;
+};
+
+struct LostAcks {
+    std::uint64_t lines = 0;
+    std::uint64_t kept = 0;  // written to `kept`: present in the store, and every rejected line
+    std::uint64_t lost_accepted = 0;
+    std::uint64_t lost_fills = 0;
+    std::uint64_t lost_cancelled = 0;
+    std::vector<std::string> failures;  // `FAIL line L: <line>: <why>`
+
+    std::uint64_t lost() const { return lost_accepted + lost_fills + lost_cancelled; }
+};
+
+// Reads `journal` line by line and writes each line the store holds to `kept`, so that the kept
+// journal can go on being checked strictly (store verify, reconcile, verify) after the restart
+// has reused the lost ids.
+LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
+                        const engine::ShardLayout& layout, const ProfileNames& names,
+                        const LossRules& rules, std::ostream& kept);
+
+}  // namespace exchanged::tools

@@ -1,0 +1,568 @@
+#include "tools/workloads/lobster.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <unordered_map>
+
+namespace exchanged::tools::lobster {
+namespace {
+
+using book::Command;
+using book::CommandType;
+using book::Event;
+using book::EventType;
+
+constexpr InstrumentId kInstrument = 1;
+// LOBSTER's stand-ins for an empty side in the orderbook file.
+constexpr Price kNoAsk = 9'999'999'999;
+constexpr Price kNoBid = -9'999'999'999;
+
+[[noreturn]] void fail(std::string_view source, std::size_t line, const std::string& what) {
+    throw LobsterError(std::string(source) + ":" + std::to_string(line) + ": " + what);
+}
+
+// Quotes a field for an error message, cut short so a binary blob cannot flood the terminal.
+std::string quoted(std::string_view field) {
+    constexpr std::size_t kMax = 40;
+    std::string out = "'";
+    for (char ch : field.substr(0, kMax)) {
+        const auto u = static_cast<unsigned char>(ch);
+        out += (u >= 0x20 && u < 0x7f) ? ch : '?';
+    }
+    out += field.size() > kMax ? "...'" : "'";
+    return out;
+}
+
+std::vector<std::string_view> split_fields(std::string_view line) {
+    std::vector<std::string_view> fields;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = line.find(',', start);
+        if (comma == std::string_view::npos) {
+            fields.push_back(line.substr(start));
+            return fields;
+        }
+        fields.push_back(line.substr(start, comma - start));
+        start = comma + 1;
+    }
+}
+
+// The whole field must be the number: from_chars alone would accept "12abc" as 12.
+template <typename Int>
+bool parse_int(std::string_view field, Int& value) {
+    if (field.empty()) {
+        return false;
+    }
+    const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+    return ec == std::errc() && end == field.data() + field.size();
+}
+
+std::int64_t int_field(std::string_view source, std::size_t line, std::string_view name,
+                       std::string_view field) {
+    std::int64_t value = 0;
+    if (!parse_int(field, value)) {
+        fail(source, line, std::string(name) + " is not a whole number: " + quoted(field));
+    }
+    return value;
+}
+
+// Seconds after midnight with up to nanosecond decimals, converted exactly (no floating point, so
+// equal times stay equal).
+TimestampNs time_field(std::string_view source, std::size_t line, std::string_view field) {
+    const std::size_t dot = field.find('.');
+    const std::string_view whole = field.substr(0, dot);
+    const std::string_view fraction =
+        dot == std::string_view::npos ? std::string_view{} : field.substr(dot + 1);
+    std::int64_t seconds = 0;
+    std::int64_t nanos = 0;
+    const bool fraction_ok =
+        dot == std::string_view::npos || (fraction.size() <= 9 && parse_int(fraction, nanos));
+    // 10^6 seconds is far past any day; the bound keeps the conversion from overflowing.
+    if (!parse_int(whole, seconds) || seconds < 0 || seconds > 1'000'000 || !fraction_ok ||
+        nanos < 0) {
+        fail(source, line,
+             "time is not seconds after midnight with at most 9 decimals: " + quoted(field));
+    }
+    for (std::size_t i = fraction.size(); i < 9; ++i) {
+        nanos *= 10;
+    }
+    return seconds * 1'000'000'000 + nanos;
+}
+
+// Reads lines, dropping a trailing '\r' so files written on Windows parse too.
+template <typename OnLine>
+void for_each_line(std::istream& in, OnLine&& on_line) {
+    std::string text;
+    std::size_t line = 0;
+    while (std::getline(in, text)) {
+        ++line;
+        if (!text.empty() && text.back() == '\r') {
+            text.pop_back();
+        }
+        on_line(line, std::string_view(text));
+    }
+}
+
+Message parse_message(std::string_view source, std::size_t line, std::string_view text) {
+    const std::vector<std::string_view> f = split_fields(text);
+    if (f.size() != 6) {
+        fail(source, line,
+             "expected 6 columns (time,type,order id,size,price,direction), found " +
+                 std::to_string(f.size()));
+    }
+    Message m;
+    m.line = line;
+    m.time_ns = time_field(source, line, f[0]);
+    const std::int64_t type = int_field(source, line, "type", f[1]);
+    if (type < 1 || type > 7 || type == 6) {
+        fail(source, line, "unknown message type " + std::to_string(type) + " (expected 1-5 or 7)");
+    }
+    m.type = static_cast<MessageType>(type);
+    const std::int64_t order_id = int_field(source, line, "order id", f[2]);
+    if (order_id < 0) {
+        fail(source, line, "order id is negative (" + std::to_string(order_id) + ")");
+    }
+    m.order_id = static_cast<std::uint64_t>(order_id);
+    m.size = int_field(source, line, "size", f[3]);
+    if (m.size < 0) {
+        fail(source, line, "size is negative (" + std::to_string(m.size) + ")");
+    }
+    m.price = int_field(source, line, "price", f[4]);
+    const std::int64_t direction = int_field(source, line, "direction", f[5]);
+    if (direction != 1 && direction != -1) {
+        fail(source, line,
+             "direction must be 1 (buy) or -1 (sell), found " + std::to_string(direction));
+    }
+    m.side = direction == 1 ? Side::Buy : Side::Sell;
+    if (m.type == MessageType::TradingHalt) {
+        return m;  // halts carry -1/0/1 in the price column and zeros elsewhere
+    }
+    // Everything but a halt is about real shares at a real price.
+    if (m.size == 0) {
+        fail(source, line, "size is 0 in a type " + std::to_string(type) + " message");
+    }
+    if (m.price <= 0) {
+        fail(source, line, "price is not positive (" + std::to_string(m.price) + ")");
+    }
+    if (m.type != MessageType::HiddenExecution && m.order_id == 0) {
+        fail(source, line, "order id is 0 in a type " + std::to_string(type) + " message");
+    }
+    return m;
+}
+
+std::ifstream open_or_throw(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw LobsterError(
+            path + ": cannot open: " + std::error_code(errno, std::generic_category()).message());
+    }
+    return in;
+}
+
+Command base_command(std::size_t index, const Message& m) {
+    Command c;
+    c.seq = index + 1;
+    c.timestamp_ns = m.time_ns;
+    c.instrument = kInstrument;
+    return c;
+}
+
+}  // namespace
+
+std::vector<Message> parse_messages(std::istream& in, std::string_view source) {
+    std::vector<Message> messages;
+    for_each_line(in, [&](std::size_t line, std::string_view text) {
+        messages.push_back(parse_message(source, line, text));
+    });
+    if (in.bad()) {
+        throw LobsterError(std::string(source) + ": read error after " +
+                           std::to_string(messages.size()) + " lines");
+    }
+    return messages;
+}
+
+std::vector<Message> read_messages(const std::string& path) {
+    std::ifstream in = open_or_throw(path);
+    return parse_messages(in, path);
+}
+
+std::vector<TopOfBook> parse_orderbook(std::istream& in, std::string_view source) {
+    std::vector<TopOfBook> rows;
+    for_each_line(in, [&](std::size_t line, std::string_view text) {
+        const std::vector<std::string_view> f = split_fields(text);
+        // Four columns per level; only the first level is used.
+        if (f.size() < 4 || f.size() % 4 != 0) {
+            fail(source, line,
+                 "expected 4 columns per level (ask price,ask size,bid price,bid size), found " +
+                     std::to_string(f.size()));
+        }
+        TopOfBook top;
+        const Price ask = int_field(source, line, "ask price", f[0]);
+        top.ask_size = int_field(source, line, "ask size", f[1]);
+        const Price bid = int_field(source, line, "bid price", f[2]);
+        top.bid_size = int_field(source, line, "bid size", f[3]);
+        if (top.ask_size < 0 || top.bid_size < 0) {
+            fail(source, line, "a size is negative");
+        }
+        if (ask != kNoAsk) {
+            if (ask <= 0) {
+                fail(source, line, "ask price is not positive (" + std::to_string(ask) + ")");
+            }
+            top.ask = ask;
+        }
+        if (bid != kNoBid) {
+            if (bid <= 0) {
+                fail(source, line, "bid price is not positive (" + std::to_string(bid) + ")");
+            }
+            top.bid = bid;
+        }
+        rows.push_back(top);
+    });
+    if (in.bad()) {
+        throw LobsterError(std::string(source) + ": read error after " +
+                           std::to_string(rows.size()) + " lines");
+    }
+    return rows;
+}
+
+std::vector<TopOfBook> read_orderbook(const std::string& path) {
+    std::ifstream in = open_or_throw(path);
+    return parse_orderbook(in, path);
+}
+
+book::InstrumentSpec lobster_instrument() {
+    // The sample trades around $220; max order quantity far above any real order (33,570 shares).
+    return book::InstrumentSpec{kInstrument, "AMZN", 100, 1, 1'000'000, 4'000'000, 10'000'000};
+}
+
+book::MatcherLimits lobster_limits() {
+    book::MatcherLimits limits;
+    // The replayed subset stays small (hundreds of orders), but a different day may hold more.
+    limits.max_orders = 1u << 18;
+    limits.max_accounts = kRestingAccounts + 1;
+    limits.client_order_id_window = 1u << 16;
+    return limits;
+}
+
+Conversion convert(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops) {
+    if (tops != nullptr && tops->size() != messages.size()) {
+        throw LobsterError("the orderbook file has " + std::to_string(tops->size()) + " rows for " +
+                           std::to_string(messages.size()) +
+                           " messages; they must match one to one");
+    }
+    Conversion out;
+    out.instruments.push_back(lobster_instrument());
+    out.limits = lobster_limits();
+    out.commands.reserve(messages.size());
+    out.message_of_command.reserve(messages.size());
+    ConversionCounts& counts = out.counts;
+
+    book::Matcher shadow(out.instruments, out.limits);
+    std::vector<Event> events;
+    events.reserve(256);
+    // LOBSTER order id -> our order id while the order rests in the shadow book, and back.
+    std::unordered_map<std::uint64_t, OrderId> ours;
+    std::unordered_map<OrderId, std::uint64_t> theirs;
+    std::vector<ClientOrderId> next_client_order_id(kRestingAccounts + 1, 0);
+
+    const auto resting = [&](std::uint64_t lobster_id) -> std::optional<book::OrderView> {
+        const auto it = ours.find(lobster_id);
+        return it == ours.end() ? std::nullopt : shadow.find_order(it->second);
+    };
+
+    // Applies a command to the shadow book and keeps the id maps in step with what it did.
+    const auto issue = [&](const Command& c, std::size_t message, std::uint64_t lobster_id,
+                           const std::vector<ExpectedExecution>& expected) {
+        events.clear();
+        shadow.apply(c, events);
+        for (const Event& e : events) {
+            switch (e.type) {
+                case EventType::Rejected:
+                    ++counts.rejected;
+                    break;
+                case EventType::Accepted:
+                    if (c.account != kAggressorAccount && shadow.find_order(e.order_id)) {
+                        ours[lobster_id] = e.order_id;
+                        theirs[e.order_id] = lobster_id;
+                    }
+                    break;
+                case EventType::Trade:
+                    if (e.maker_leaves == 0) {
+                        if (const auto it = theirs.find(e.maker_order_id); it != theirs.end()) {
+                            ours.erase(it->second);
+                            theirs.erase(it);
+                        }
+                    }
+                    break;
+                case EventType::Cancelled:
+                    if (const auto it = theirs.find(e.order_id); it != theirs.end()) {
+                        ours.erase(it->second);
+                        theirs.erase(it);
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+        counts.max_resting = std::max(counts.max_resting, shadow.resting_orders());
+        out.executions.insert(out.executions.end(), expected.begin(), expected.end());
+        out.commands.push_back(c);
+        out.message_of_command.push_back(message);
+    };
+
+    // Cancels, in priority order, every order of ours away from the real best of its side.
+    std::vector<book::OrderView> drop;
+    const auto reconcile = [&](std::size_t message) {
+        const TopOfBook& real = (*tops)[message];
+        drop.clear();
+        shadow.for_each_resting([&](const book::OrderView& order) {
+            const std::optional<Price>& best = order.side == Side::Buy ? real.bid : real.ask;
+            if (!best || order.price != *best) {
+                drop.push_back(order);
+            }
+        });
+        for (const book::OrderView& order : drop) {
+            Command c = base_command(out.commands.size(), messages[message]);
+            c.type = CommandType::Cancel;
+            c.order_id = order.order_id;
+            c.account = order.account;
+            ++counts.reconcile_cancels;
+            issue(c, message, 0, {});
+        }
+    };
+
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const Message& m = messages[i];
+        ++counts.messages_by_type[static_cast<std::size_t>(m.type)];
+        Command c = base_command(out.commands.size(), m);
+        std::vector<ExpectedExecution> expected;
+        std::size_t group_end = i + 1;  // messages this iteration covers
+        bool skip = false;              // nothing to do in our book
+        switch (m.type) {
+            case MessageType::NewLimit: {
+                if (ours.count(m.order_id) != 0) {
+                    throw LobsterError("line " + std::to_string(m.line) + ": order id " +
+                                       std::to_string(m.order_id) + " is added twice");
+                }
+                c.type = CommandType::NewOrder;
+                c.account = static_cast<AccountId>(1 + m.order_id % kRestingAccounts);
+                c.client_order_id = ++next_client_order_id[c.account];
+                c.side = m.side;
+                c.order_type = book::OrderType::Limit;
+                c.time_in_force = book::TimeInForce::GoodTillCancel;
+                c.price = m.price;
+                c.quantity = m.size;
+                ++counts.new_orders;
+                break;
+            }
+            case MessageType::PartialCancel: {
+                const auto order = resting(m.order_id);
+                if (!order) {
+                    ++counts.unknown_partial_cancels;  // it rested before the file starts
+                    skip = true;
+                    break;
+                }
+                c.order_id = order->order_id;
+                c.account = order->account;
+                if (order->leaves - m.size > 0) {
+                    // Same price, smaller quantity: keeps time priority, as it does on NASDAQ.
+                    c.type = CommandType::Replace;
+                    c.price = order->price;
+                    c.quantity = order->leaves - m.size;
+                    ++counts.replaces;
+                } else {
+                    c.type = CommandType::Cancel;
+                    ++counts.cancels;
+                }
+                break;
+            }
+            case MessageType::Delete: {
+                const auto order = resting(m.order_id);
+                if (!order) {
+                    ++counts.unknown_deletes;
+                    skip = true;
+                    break;
+                }
+                c.type = CommandType::Cancel;
+                c.order_id = order->order_id;
+                c.account = order->account;
+                ++counts.cancels;
+                break;
+            }
+            case MessageType::VisibleExecution: {
+                // One aggressor sweeping several orders shows up as a run of executions with one
+                // timestamp, and NASDAQ does not always list them in priority order (the sample
+                // has a newer order of a level listed before an older one). So the run becomes
+                // one aggressor for the known orders' total, limited to the furthest price among
+                // them: with correct priority it takes exactly those orders, whatever the listing.
+                while (group_end < messages.size() &&
+                       messages[group_end].type == MessageType::VisibleExecution &&
+                       messages[group_end].time_ns == m.time_ns &&
+                       messages[group_end].side == m.side) {
+                    ++group_end;
+                }
+                for (std::size_t k = i; k < group_end; ++k) {
+                    const Message& x = messages[k];
+                    if (k > i) {
+                        ++counts.messages_by_type[static_cast<std::size_t>(x.type)];
+                    }
+                    const auto order = resting(x.order_id);
+                    if (!order) {
+                        ++counts.unknown_executions;
+                        continue;
+                    }
+                    if (expected.empty()) {
+                        c.price = order->price;
+                    } else {
+                        c.price = m.side == Side::Sell ? std::max(c.price, order->price)
+                                                       : std::min(c.price, order->price);
+                    }
+                    c.quantity += x.size;
+                    expected.push_back(ExpectedExecution{out.commands.size(), k, order->order_id,
+                                                         order->price, x.size});
+                    ++counts.executions;
+                }
+                if (expected.empty()) {
+                    skip = true;
+                    break;
+                }
+                c.type = CommandType::NewOrder;
+                c.account = kAggressorAccount;
+                c.client_order_id = ++next_client_order_id[kAggressorAccount];
+                c.side = opposite(m.side);
+                c.order_type = book::OrderType::Limit;
+                c.time_in_force = book::TimeInForce::ImmediateOrCancel;
+                ++counts.aggressors;
+                counts.grouped_executions += expected.size() > 1 ? expected.size() : 0;
+                break;
+            }
+            case MessageType::HiddenExecution:
+                // Hidden liquidity never entered our book, so there is nothing to execute.
+                ++counts.hidden_skipped;
+                skip = true;
+                break;
+            case MessageType::TradingHalt:
+                ++counts.halts_skipped;
+                skip = true;
+                break;
+        }
+
+        if (!skip) {
+            issue(c, i, m.order_id, expected);
+        }
+        // The aggressor of a run went in at its first message, so on every later row of the run
+        // our book has already lost what the real one is about to lose: still a subset.
+        for (; tops != nullptr && i < group_end; ++i) {
+            reconcile(i);
+        }
+        i = group_end - 1;
+    }
+    out.order_ids_used = shadow.next_order_id() - 1;
+    return out;
+}
+
+std::string orderbook_path_for(const std::string& message_path) {
+    std::filesystem::path path(message_path);
+    std::string name = path.filename().string();
+    const std::size_t at = name.rfind("_message_");
+    if (at == std::string::npos) {
+        return {};
+    }
+    name.replace(at, 9, "_orderbook_");
+    path.replace_filename(name);
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec) ? path.string() : std::string();
+}
+
+Workload make_lobster_workload(const std::string& path, std::uint64_t commands) {
+    const std::vector<Message> messages = read_messages(path);
+    const std::string orderbook = orderbook_path_for(path);
+    std::vector<TopOfBook> tops;
+    if (!orderbook.empty()) {
+        tops = read_orderbook(orderbook);
+    }
+    const Conversion day = convert(messages, orderbook.empty() ? nullptr : &tops);
+    if (day.commands.empty()) {
+        throw LobsterError(path + ": no message became a command");
+    }
+    if (day.counts.rejected != 0) {
+        throw LobsterError(path + ": " + std::to_string(day.counts.rejected) +
+                           " commands were rejected by the book; the day cannot be replayed");
+    }
+
+    Workload w;
+    w.name = "lobster";
+    w.instruments = day.instruments;
+    w.limits = day.limits;
+    w.commands.reserve(commands);
+    std::vector<ClientOrderId> next_client_order_id(kRestingAccounts + 1, 0);
+    constexpr TimestampNs kDayNs = 86'400'000'000'000;
+    std::uint64_t repetitions = 0;
+
+    const auto push = [&](Command c) {
+        c.seq = w.commands.size() + 1;
+        w.commands.push_back(c);
+        return w.commands.size() < commands;
+    };
+    bool more = commands > 0;
+    while (more) {
+        // A fresh book each time: the previous repetition's leftovers would sit in front of the
+        // next day's orders and break the replay's price-time expectations.
+        for (AccountId account = 1; more && account <= kRestingAccounts; ++account) {
+            Command mass;
+            mass.type = CommandType::MassCancel;
+            mass.instrument = kInstrument;
+            mass.account = account;
+            mass.client_order_id = ++next_client_order_id[account];
+            mass.timestamp_ns = static_cast<TimestampNs>(repetitions) * kDayNs;
+            more = push(mass);
+        }
+        // On an empty book the same commands are accepted in the same order, so the order ids
+        // they get are the first repetition's shifted by the ids every earlier one used.
+        const OrderId shift = repetitions * day.order_ids_used;
+        for (std::size_t i = 0; more && i < day.commands.size(); ++i) {
+            Command c = day.commands[i];
+            c.timestamp_ns += static_cast<TimestampNs>(repetitions) * kDayNs;
+            if (c.type == CommandType::NewOrder) {
+                c.client_order_id = ++next_client_order_id[c.account];
+            } else {
+                c.order_id += shift;
+            }
+            more = push(c);
+        }
+        ++repetitions;
+    }
+
+    const ConversionCounts& n = day.counts;
+    const std::string reconciled =
+        orderbook.empty() ? "no orderbook file, not reconciled"
+                          : std::to_string(n.reconcile_cancels) + " reconciliation cancels";
+    w.description =
+        std::filesystem::path(path).filename().string() + ": " + std::to_string(messages.size()) +
+        " messages -> " + std::to_string(day.commands.size()) + " commands a day (" +
+        std::to_string(n.new_orders) + " adds, " + std::to_string(n.cancels) + " cancels, " +
+        std::to_string(n.replaces) + " replaces, " + std::to_string(n.executions) +
+        " executions by " + std::to_string(n.aggressors) + " aggressors, " + reconciled + "), " +
+        std::to_string(repetitions) + (repetitions == 1 ? " repetition" : " repetitions");
+    return w;
+}
+
+std::vector<std::string> default_message_paths(const std::string& executable) {
+    std::vector<std::string> paths{std::string(kDefaultMessageFile)};
+    std::error_code ec;
+    std::filesystem::path exe = std::filesystem::weakly_canonical(executable, ec);
+    if (ec || exe.empty()) {
+        exe = executable;
+    }
+    // build-*/bin/exchangectl: the binary's directory, then build-*, then the repository.
+    const std::filesystem::path root = exe.parent_path().parent_path().parent_path();
+    if (!root.empty()) {
+        paths.push_back((root / kDefaultMessageFile).lexically_normal().string());
+    }
+    return paths;
+}
+
+}  // namespace exchanged::tools::lobster
