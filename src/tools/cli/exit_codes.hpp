@@ -2,7 +2,6 @@
 // in docs/tools.md so scripts can tell a refusal from a lost daemon from a slow one.
 #pragma once
 
-#include "tools/client/client_connection.hpp"
 
 namespace exchanged::tools {
 
@@ -14,12 +13,5 @@ inline constexpr int kExitUsage = 2;  // bad flags; from exchangectl's main
 // An established session went away: closed, reset or ended with Goodbye (the daemon was killed).
 inline constexpr int kExitConnectionLost = 3;
 inline constexpr int kExitTimeout = 4;  // a reply did not come in time
-
-inline int exit_code_for(const ClientError& error) {
-    if (error.connection_lost()) {
-        return kExitConnectionLost;
-    }
-    return error.kind() == ClientErrorKind::Timeout ? kExitTimeout : kExitRefused;
-}
 
 }  // namespace exchanged::tools

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/cli/exit_codes.hpp"
 #include "net/protocol.hpp"
 
 namespace exchanged::tools {
@@ -110,6 +111,14 @@ void ClientConnection::logout(std::chrono::milliseconds timeout, OnMessage&& on_
     } catch (const ClientError&) {
         // The Goodbye (or the close after it) is the expected end of a logout.
     }
+}
+
+// exchangectl's exit code for a client command that failed this way.
+inline int exit_code_for(const ClientError& error) {
+    if (error.connection_lost()) {
+        return kExitConnectionLost;
+    }
+    return error.kind() == ClientErrorKind::Timeout ? kExitTimeout : kExitRefused;
 }
 
 }  // namespace exchanged::tools
