@@ -1,7 +1,8 @@
-// PostgresStore::apply(): one batch of events into rows, in one transaction, with the same rows
-// and the same refusals as SqliteStore::apply() (docs/store.md). Round trips per batch: BEGIN with
-// the meta row locked, every statement in one pipeline, COMMIT. The COMMIT is not pipelined: an
-// update that found no open order is only seen in its result, and must keep the batch out.
+// PostgresStore::apply(): one batch into rows, in one transaction, with the same rows and the same
+// refusals as SqliteStore::apply() (docs/store.md): both run the batch's row plan (row_plan.hpp).
+// Round trips per batch: BEGIN with the meta row locked, every statement in one pipeline, COMMIT.
+// The COMMIT is not pipelined: an update that found no open order is only seen in its result, and
+// must keep the batch out.
 //
 // Most rows are inserts, so a batch first goes the bulk way: all its new orders in one statement
 // ahead of the per-order updates, its trades and audit rows in one statement each after them. That
@@ -9,10 +10,9 @@
 // in the batch, which is checked first. A bulk batch that fails is rolled back and applied again
 // strictly in event order, one statement per row, so that the failure reported is the one of the
 // first failing event, exactly as SQLite reports it.
-#include <algorithm>
-#include <array>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "store/batch_plan.hpp"
@@ -24,76 +24,55 @@
 namespace exchanged::store {
 namespace {
 
-constexpr std::size_t kNoEvent = std::numeric_limits<std::size_t>::max();
+// The pipeline tag of a bulk insert, which stands for many steps. Only a bulk attempt sends one,
+// and its failures are reported by the strict attempt that follows, whose tags are step indexes.
+constexpr std::size_t kBulkInsert = std::numeric_limits<std::size_t>::max();
 
-std::int64_t i64(std::uint64_t value) {
-    return static_cast<std::int64_t>(value);
-}
-std::int64_t side_of(Side side) {
-    return static_cast<std::int64_t>(side);
-}
-// The audit log's reason column: the cancel reason of a Cancelled event, else the reject reason.
-std::int64_t reason_of(const book::Event& e) {
-    return e.type == book::EventType::Cancelled ? static_cast<std::int64_t>(e.cancel_reason)
-                                                : static_cast<std::int64_t>(e.reject_reason);
-}
-
-// The rows' columns in the order of the insert statements.
-std::array<std::int64_t, 12> order_row(const StoreEvent& e) {
-    const book::Event& ev = e.event;
-    return {std::int64_t{e.shard},
-            i64(ev.order_id),
-            std::int64_t{ev.account},
-            std::int64_t{ev.instrument},
-            i64(ev.client_order_id),
-            side_of(ev.side),
-            ev.price,
-            ev.quantity,
-            ev.leaves,
-            std::int64_t{e.order_flags},
-            i64(ev.seq),
-            i64(e.lsn)};
+PgStatement statement_for(RowOp op) {
+    switch (op) {
+        case RowOp::InsertOrder:
+            return PgStatement::InsertOrder;
+        case RowOp::TradeOrder:
+            return PgStatement::TradeOrder;
+        case RowOp::CancelOrder:
+            return PgStatement::CancelOrder;
+        case RowOp::ReplaceOrder:
+            return PgStatement::ReplaceOrder;
+        case RowOp::InsertTrade:
+            return PgStatement::InsertTrade;
+        case RowOp::InsertAudit:
+            return PgStatement::InsertAudit;
+        case RowOp::RaiseCounters:
+            return PgStatement::RaiseCounters;
+        case RowOp::SetStoreLsn:
+            return PgStatement::SetStoreLsn;
+    }
+    throw StoreError("internal: a row step without a PostgreSQL statement");
 }
 
-std::array<std::int64_t, 14> trade_row(const StoreEvent& e) {
-    const book::Event& ev = e.event;
-    return {std::int64_t{e.shard},
-            i64(ev.trade_id),
-            std::int64_t{ev.instrument},
-            ev.price,
-            ev.quantity,
-            i64(ev.order_id),
-            std::int64_t{ev.account},
-            side_of(ev.side),
-            i64(ev.maker_order_id),
-            std::int64_t{ev.maker_account},
-            side_of(opposite(ev.side)),
-            i64(e.lsn),
-            i64(ev.seq),
-            ev.timestamp_ns};
+void send_step(PgPipeline& pipeline, const RowPlan& rows, std::size_t index) {
+    const RowStep& step = rows.steps()[index];
+    pipeline.send(pg_statement(statement_for(step.op)).name, PgParams(rows.values(step)), index,
+                  must_touch_one_row(step.op) ? 1 : -1);
 }
 
-std::array<std::int64_t, 19> audit_row(const StoreEvent& e, std::int64_t position) {
-    const book::Event& ev = e.event;
-    return {i64(e.lsn),
-            position,
-            std::int64_t{e.shard},
-            i64(ev.seq),
-            ev.timestamp_ns,
-            static_cast<std::int64_t>(ev.type),
-            reason_of(ev),
-            side_of(ev.side),
-            std::int64_t{ev.account},
-            std::int64_t{ev.instrument},
-            i64(ev.order_id),
-            i64(ev.client_order_id),
-            ev.price,
-            ev.quantity,
-            ev.leaves,
-            i64(ev.trade_id),
-            i64(ev.maker_order_id),
-            std::int64_t{ev.maker_account},
-            ev.maker_leaves};
+void send_bulk_insert(PgPipeline& pipeline, PgStatement statement, PgArrayColumns& rows) {
+    if (rows.rows() != 0) {
+        pipeline.send(pg_statement(statement).name, PgParams(rows.finish()), kBulkInsert,
+                      static_cast<std::int64_t>(rows.rows()));
+    }
+}
+
+// The failure of a strict attempt, worded as SQLite words it.
+[[noreturn]] void throw_refused_step(const std::string& name, const StoreBatch& batch,
+                                     const RowPlan& rows, const PgPipeline::Failure& failure) {
+    const RowStep& step = rows.steps()[failure.tag];
+    const std::string context = step_context(name, batch, step.event);
+    if (failure.row_count) {
+        throw StoreError(context + missing_row_message(rows, step));
+    }
+    throw StoreError(context + "execute " + pg_statement(statement_for(step.op)).name + ": " +
+                     failure.message);
 }
 
 }  // namespace
@@ -111,13 +90,42 @@ void PostgresStore::apply(const StoreBatch& batch) {
     }
 }
 
+bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range, bool bulk) {
+    // The row lock orders concurrent writers: a second one waits, then sees the new store_lsn.
+    PgTransaction transaction(*connection_,
+                              "BEGIN; SELECT store_lsn FROM meta WHERE id = 0 FOR UPDATE",
+                              "apply " + range);
+    if (transaction.begin_result().rows() != 1) {
+        throw StoreError(name_ + ": apply " + range + ": the meta row is missing");
+    }
+    const BatchPlan plan = plan_batch(batch, transaction.begin_result().u64(0, 0));
+    if (plan.skip) {
+        return true;  // the transaction rolls back: nothing was written
+    }
+    rows_.build(batch, plan.first, options_.audit_log);
+    // An event without a seq is refused in order, after the events before it: the strict way.
+    if (bulk && (rows_.unsequenced() || !bulk_is_in_order(batch, plan.first))) {
+        return false;
+    }
+    const std::optional<PgPipeline::Failure> failure =
+        bulk ? send_with_bulk_inserts() : send_in_event_order();
+    if (failure) {
+        if (bulk) {
+            return false;  // rolled back; the strict way finds and reports the failing event
+        }
+        throw_refused_step(name_, batch, rows_, *failure);
+    }
+    if (rows_.unsequenced()) {
+        throw StoreError(step_context(name_, batch, *rows_.unsequenced()) + kUnsequencedMessage);
+    }
+    transaction.commit();
+    return true;
+}
+
 bool PostgresStore::bulk_is_in_order(const StoreBatch& batch, std::size_t first) {
     accepted_at_.clear();
     for (std::size_t i = first; i < batch.events.size(); ++i) {
         const StoreEvent& e = batch.events[i];
-        if (e.event.seq == 0) {
-            return false;  // refused at this event: the strict way says so in order
-        }
         if (e.event.type == book::EventType::Accepted) {
             accepted_at_.try_emplace(OrderKey{e.shard, e.event.order_id}, i);
         }
@@ -150,177 +158,57 @@ bool PostgresStore::bulk_is_in_order(const StoreBatch& batch, std::size_t first)
     return true;
 }
 
-bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range, bool bulk) {
-    PgConnection& c = *connection_;
-    // The row lock orders concurrent writers: a second one waits, then sees the new store_lsn.
-    PgTransaction transaction(c, "BEGIN; SELECT store_lsn FROM meta WHERE id = 0 FOR UPDATE",
-                              "apply " + range);
-    if (transaction.begin_result().rows() != 1) {
-        throw StoreError(name_ + ": apply " + range + ": the meta row is missing");
+PgArrayColumns* PostgresStore::bulk_rows_for(RowOp op) {
+    switch (op) {
+        case RowOp::InsertOrder:
+            return &orders_;
+        case RowOp::InsertTrade:
+            return &trades_;
+        case RowOp::InsertAudit:
+            return &audits_;
+        case RowOp::TradeOrder:
+        case RowOp::CancelOrder:
+        case RowOp::ReplaceOrder:
+        case RowOp::RaiseCounters:
+        case RowOp::SetStoreLsn:
+            return nullptr;
     }
-    const BatchPlan plan = plan_batch(batch, transaction.begin_result().u64(0, 0));
-    if (plan.skip) {
-        return true;  // the transaction rolls back: nothing was written
-    }
-    if (bulk && !bulk_is_in_order(batch, plan.first)) {
-        return false;
-    }
-    for (ShardCounters& counters : counters_) {
-        counters = ShardCounters{};
-    }
-    sent_.clear();
+    return nullptr;
+}
+
+std::optional<PgPipeline::Failure> PostgresStore::send_with_bulk_inserts() {
     orders_.clear();
     trades_.clear();
     audits_.clear();
-
-    // Strict only: the event refused before any statement for it, after the events before it.
-    std::optional<std::size_t> unsequenced;
-    std::size_t end = batch.events.size();
-    std::vector<std::int64_t>& positions = positions_;
-    positions.assign(batch.events.size(), 0);
-    {
-        std::int64_t position = 0;
-        StoreLsn lsn = 0;
-        for (std::size_t i = plan.first; i < batch.events.size(); ++i) {
-            const StoreEvent& e = batch.events[i];
-            position = e.lsn == lsn ? position + 1 : 0;
-            lsn = e.lsn;
-            positions[i] = position;
-            if (e.event.seq == 0) {
-                unsequenced = i;
-                end = i;
-                break;
-            }
-            raise_counters(counters_, e);
+    const std::span<const RowStep> steps = rows_.steps();
+    for (const RowStep& step : steps) {
+        if (PgArrayColumns* columns = bulk_rows_for(step.op)) {
+            columns->add_row(rows_.values(step));
         }
     }
-
-    std::optional<PgPipeline::Failure> failure;
-    {
-        PgPipeline pipeline(c);
-        const auto send = [&](PgStatement statement, const PgParams& params, std::size_t event,
-                              const char* what, std::uint64_t id, std::int64_t expected_rows) {
-            pipeline.send(pg_statement(statement).name, params, sent_.size(), expected_rows);
-            sent_.push_back(Sent{event, statement, what, id});
-        };
-        const auto send_rows = [&](PgStatement statement, PgArrayColumns& rows) {
-            if (rows.rows() != 0) {
-                send(statement, PgParams(rows.finish()), kNoEvent, "", 0,
-                     static_cast<std::int64_t>(rows.rows()));
-            }
-        };
-
-        if (bulk) {
-            for (std::size_t i = plan.first; i < end; ++i) {
-                const StoreEvent& e = batch.events[i];
-                if (e.event.type == book::EventType::Accepted) {
-                    orders_.add_row(order_row(e));
-                } else if (e.event.type == book::EventType::Trade) {
-                    trades_.add_row(trade_row(e));
-                }
-                if (options_.audit_log) {
-                    audits_.add_row(audit_row(e, positions[i]));
-                }
-            }
-            send_rows(PgStatement::InsertOrders, orders_);
+    PgPipeline pipeline(*connection_);
+    send_bulk_insert(pipeline, PgStatement::InsertOrders, orders_);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        if (steps[i].event != kBatchStep && bulk_rows_for(steps[i].op) == nullptr) {
+            send_step(pipeline, rows_, i);  // the order updates, in event order
         }
-
-        for (std::size_t i = plan.first; i < end; ++i) {
-            const StoreEvent& e = batch.events[i];
-            const book::Event& ev = e.event;
-            const std::int64_t shard = e.shard;
-            const std::int64_t finish_pos = 2 * positions[i];  // a trade's taker finishes last
-            switch (ev.type) {
-                case book::EventType::Accepted:
-                    if (!bulk) {
-                        send(PgStatement::InsertOrder, PgParams(order_row(e)), i, "", 0, -1);
-                    }
-                    break;
-                case book::EventType::Trade: {
-                    // The maker first: when one trade fills both sides, the matcher finishes it
-                    // first.
-                    const std::int64_t maker[] = {shard,           i64(ev.maker_order_id),
-                                                  ev.maker_leaves, ev.quantity,
-                                                  i64(e.lsn),      finish_pos};
-                    send(PgStatement::TradeOrder, PgParams(maker), i, "trade with maker",
-                         ev.maker_order_id, 1);
-                    const std::int64_t taker[] = {shard,       i64(ev.order_id), ev.leaves,
-                                                  ev.quantity, i64(e.lsn),       finish_pos + 1};
-                    send(PgStatement::TradeOrder, PgParams(taker), i, "trade with taker",
-                         ev.order_id, 1);
-                    if (!bulk) {
-                        send(PgStatement::InsertTrade, PgParams(trade_row(e)), i, "", 0, -1);
-                    }
-                    break;
-                }
-                case book::EventType::Cancelled: {
-                    const std::int64_t p[] = {shard, i64(ev.order_id), i64(e.lsn), finish_pos};
-                    send(PgStatement::CancelOrder, PgParams(p), i, "cancel of", ev.order_id, 1);
-                    break;
-                }
-                case book::EventType::Replaced: {
-                    const std::int64_t p[] = {shard,     i64(ev.order_id), ev.price,
-                                              ev.leaves, ev.quantity,      i64(ev.seq)};
-                    send(PgStatement::ReplaceOrder, PgParams(p), i, "replace of", ev.order_id, 1);
-                    break;
-                }
-                case book::EventType::Rejected:
-                case book::EventType::MassCancelled:
-                    break;
-            }
-            if (!bulk && options_.audit_log) {
-                send(PgStatement::InsertAudit, PgParams(audit_row(e, positions[i])), i, "", 0, -1);
-            }
+    }
+    send_bulk_insert(pipeline, PgStatement::InsertTrades, trades_);
+    send_bulk_insert(pipeline, PgStatement::InsertAudits, audits_);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        if (steps[i].event == kBatchStep) {
+            send_step(pipeline, rows_, i);  // counters and store_lsn, last as in the plan
         }
+    }
+    return pipeline.finish();
+}
 
-        if (!unsequenced) {
-            if (bulk) {
-                send_rows(PgStatement::InsertTrades, trades_);
-                send_rows(PgStatement::InsertAudits, audits_);
-            }
-            for (std::size_t shard = 0; shard < counters_.size(); ++shard) {
-                const ShardCounters& counters = counters_[shard];
-                if (counters.touched) {
-                    const std::int64_t p[] = {i64(shard), i64(counters.next_seq),
-                                              i64(counters.next_order_id),
-                                              i64(counters.next_trade_id)};
-                    send(PgStatement::RaiseCounters, PgParams(p), kNoEvent, "", 0, -1);
-                }
-            }
-            const std::int64_t p[] = {i64(batch.last_lsn)};
-            send(PgStatement::SetStoreLsn, PgParams(p), kNoEvent, "", 0, 1);
-        }
-        failure = pipeline.finish();
+std::optional<PgPipeline::Failure> PostgresStore::send_in_event_order() {
+    PgPipeline pipeline(*connection_);
+    for (std::size_t i = 0; i < rows_.steps().size(); ++i) {
+        send_step(pipeline, rows_, i);
     }
-
-    if (failure && bulk) {
-        return false;  // rolled back; the strict way finds and reports the failing event
-    }
-    const auto event_prefix = [&](std::size_t index) {
-        const StoreEvent& e = batch.events[index];
-        return name_ + ": LSN " + std::to_string(e.lsn) + " shard " + std::to_string(e.shard) +
-               ": ";
-    };
-    if (failure) {
-        const Sent& sent = sent_[failure->tag];
-        const std::string prefix =
-            sent.event == kNoEvent ? name_ + ": apply " + range + ": " : event_prefix(sent.event);
-        if (failure->row_count) {
-            if (sent.event == kNoEvent) {
-                throw StoreError(prefix + "set store_lsn: the meta row is missing");
-            }
-            throw StoreError(prefix + sent.what + " order " + std::to_string(sent.id) +
-                             ", which the store does not hold open");
-        }
-        throw StoreError(prefix + "execute " + pg_statement(sent.statement).name + ": " +
-                         failure->message);
-    }
-    if (unsequenced) {
-        throw StoreError(event_prefix(*unsequenced) +
-                         "an event without a seq (a command refused before it was logged)");
-    }
-    transaction.commit();
-    return true;
+    return pipeline.finish();
 }
 
 }  // namespace exchanged::store

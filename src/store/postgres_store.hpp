@@ -8,13 +8,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
 #include "store/postgres_columns.hpp"
-#include "store/postgres_statements.hpp"
-#include "store/batch_plan.hpp"
+#include "store/postgres_pipeline.hpp"
+#include "store/row_plan.hpp"
 #include "store/store.hpp"
 
 namespace exchanged::store {
@@ -49,14 +49,6 @@ class PostgresStore final : public Store {
     std::string describe() const override;
 
   private:
-    // What a pipelined statement was for, to name it when it fails.
-    struct Sent {
-        std::size_t event = 0;  // index in the batch; kNoEvent for the batch's own statements
-        PgStatement statement = PgStatement::Count;
-        const char* what = "";  // for an update of one order: "cancel of", ...
-        std::uint64_t id = 0;   // the order (or trade) it names
-    };
-
     struct OrderKey {
         ShardId shard = 0;
         OrderId order_id = 0;
@@ -69,8 +61,15 @@ class PostgresStore final : public Store {
     // One attempt in one transaction. Returns false when `bulk` cannot apply the batch as the
     // events in order would (rolled back: try strictly); a strict attempt throws its failure.
     bool apply_once(const StoreBatch& batch, const std::string& range, bool bulk);
-    // No event from `first` on lacks a seq or names an order accepted after it in the batch.
+    // No event from `first` on names an order accepted after it in the batch.
     bool bulk_is_in_order(const StoreBatch& batch, std::size_t first);
+    // The columns a bulk insert collects the rows of `op` in; null for a step sent on its own.
+    PgArrayColumns* bulk_rows_for(RowOp op);
+    // Sends rows_ in one pipeline and returns its first failure: the bulk way (new orders, order
+    // updates, trades, audit rows, counters and store_lsn), or every step on its own in plan
+    // order.
+    std::optional<PgPipeline::Failure> send_with_bulk_inserts();
+    std::optional<PgPipeline::Failure> send_in_event_order();
     // The connection, reconnected (and its statements prepared again after migrate()) when it was
     // lost.
     PgConnection& connected();
@@ -84,13 +83,11 @@ class PostgresStore final : public Store {
     std::unique_ptr<PgConnection> connection_;
     bool migrated_ = false;
     // Per batch, reused.
-    std::vector<ShardCounters> counters_;
-    std::vector<Sent> sent_;
-    std::vector<std::int64_t> positions_;  // each event's index within its command
+    RowPlan rows_;
     std::unordered_map<OrderKey, std::size_t, OrderKeyHash> accepted_at_;
-    PgArrayColumns orders_{12};
-    PgArrayColumns trades_{14};
-    PgArrayColumns audits_{19};
+    PgArrayColumns orders_{kOrderColumns};
+    PgArrayColumns trades_{kTradeColumns};
+    PgArrayColumns audits_{kAuditColumns};
 };
 
 }  // namespace exchanged::store

@@ -28,11 +28,11 @@ SqliteStatements::SqliteStatements(SqliteDb& db)
       cancel_order(db,
                    "UPDATE orders SET leaves = 0, state = 2, finished_lsn = ?3, finished_pos = ?4 "
                    "WHERE shard = ?1 AND order_id = ?2 AND state = 0"),
-      find_open_order(db,
-                      "SELECT price, leaves, priority FROM orders "
-                      "WHERE shard = ?1 AND order_id = ?2 AND state = 0"),
+      // The matcher keeps time priority only for a same-price replace that does not add
+      // quantity; the right-hand sides read the row as it was before this update.
       replace_order(db,
-                    "UPDATE orders SET price = ?3, leaves = ?4, priority = ?5 "
+                    "UPDATE orders SET price = ?3, leaves = ?4, "
+                    "priority = CASE WHEN price = ?3 AND ?5 <= leaves THEN priority ELSE ?6 END "
                     "WHERE shard = ?1 AND order_id = ?2 AND state = 0"),
       insert_trade(db,
                    "INSERT INTO trades (shard, trade_id, instrument, price, quantity, "

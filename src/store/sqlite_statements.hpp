@@ -13,14 +13,15 @@ struct SqliteStatements {
     SqliteStatement commit;
     SqliteStatement rollback;
 
+    // set_store_lsn down to insert_audit run a batch's row steps: they take the values of their
+    // RowOp (row_plan.hpp) in order.
     SqliteStatement get_store_lsn;
-    SqliteStatement set_store_lsn;    // ?1 lsn
-    SqliteStatement raise_counters;   // ?1 shard ?2 next_seq ?3 next_order_id ?4 next_trade_id
-    SqliteStatement insert_order;     // see sqlite_statements.cpp for the parameters
-    SqliteStatement trade_order;      // ?1 shard ?2 order ?3 leaves ?4 traded ?5 lsn ?6 pos
-    SqliteStatement cancel_order;     // ?1 shard ?2 order ?3 lsn ?4 pos
-    SqliteStatement find_open_order;  // ?1 shard ?2 order -> price, leaves, priority
-    SqliteStatement replace_order;    // ?1 shard ?2 order ?3 price ?4 leaves ?5 priority
+    SqliteStatement set_store_lsn;   // ?1 lsn
+    SqliteStatement raise_counters;  // ?1 shard ?2 next_seq ?3 next_order_id ?4 next_trade_id
+    SqliteStatement insert_order;    // see sqlite_statements.cpp for the parameters
+    SqliteStatement trade_order;     // ?1 shard ?2 order ?3 leaves ?4 traded ?5 lsn ?6 pos
+    SqliteStatement cancel_order;    // ?1 shard ?2 order ?3 lsn ?4 pos
+    SqliteStatement replace_order;   // ?1 shard ?2 order ?3 price ?4 leaves ?5 quantity ?6 seq
     SqliteStatement insert_trade;
     SqliteStatement insert_audit;
 

@@ -6,9 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <vector>
 
-#include "store/batch_plan.hpp"
+#include "store/row_plan.hpp"
 #include "store/store.hpp"
 
 namespace exchanged::store {
@@ -42,14 +41,14 @@ class SqliteStore final : public Store {
     std::string describe() const override;
 
   private:
-
     SqliteStatements& statements();
-    void apply_event(const StoreEvent& e, std::int64_t position);
+    // Runs one step of rows_, refusing the batch when it did not find the row it must update.
+    void run_step(const StoreBatch& batch, const RowStep& step);
 
     SqliteStoreOptions options_;
     std::unique_ptr<SqliteDb> db_;
     std::unique_ptr<SqliteStatements> statements_;  // prepared by migrate()
-    std::vector<ShardCounters> counters_;           // per batch, reused
+    RowPlan rows_;                                  // per batch, reused
 };
 
 }  // namespace exchanged::store
