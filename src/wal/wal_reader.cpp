@@ -38,6 +38,36 @@ std::uint64_t dirty_end(const std::vector<std::byte>& bytes, std::uint64_t from)
     return end;
 }
 
+// Where the scan stands; carried from one step to the next and across segments.
+struct ScanState {
+    Lsn expected = 0;       // next LSN; 0 until the first segment fixes it
+    bool resync = false;    // salvage jumped over damage: accept the next LSN found
+    std::size_t index = 0;  // the segment being read
+    std::uint64_t start_offset = kSegmentHeaderBytes;  // where reading starts in it
+};
+
+// What the scan does after a step that may have met damage.
+enum class Step {
+    Stop,         // the log ends here (torn tail or to_lsn), or damage the scan may not pass
+    ThisSegment,  // go on in the segment at hand
+    Jump,         // go on where the state now points: a later segment
+};
+
+std::string damage_reason(DecodeStatus status, const DecodedRecord& record, Lsn expected) {
+    switch (status) {
+        case DecodeStatus::Ok:
+            return "record has LSN " + std::to_string(record.lsn) + ", expected " +
+                   std::to_string(expected);
+        case DecodeStatus::Zero:
+            return "zero length followed by non-zero bytes";
+        case DecodeStatus::BadLength:
+            return "bad record length";
+        case DecodeStatus::BadChecksum:
+            return "checksum mismatch";
+    }
+    return {};
+}
+
 class Scanner {
   public:
     Scanner(Storage& storage, const ScanOptions& options, const RecordCallback& on_record)
@@ -46,6 +76,7 @@ class Scanner {
     ScanResult run();
 
   private:
+    void list_segments();
     LoadedSegment load(std::size_t index);
     std::uint32_t max_record_bytes(const LoadedSegment& segment) const {
         return segment.status == HeaderStatus::Ok ? segment.header.max_record_bytes
@@ -55,6 +86,28 @@ class Scanner {
     // passes its CRC with an LSN at or after `min_lsn`.
     std::optional<ValidRecordAt> find_valid_after(std::size_t index, const LoadedSegment& segment,
                                                   std::uint64_t offset, Lsn min_lsn);
+
+    // A header that fails to decode: the log's end unless valid records follow. With salvage
+    // and records in this very segment, fills `header` in for them (Step::ThisSegment).
+    Step handle_bad_header(const LoadedSegment& segment, SegmentHeader& header, ScanState& state);
+    // False (the scan stops) for a header that contradicts its file or the log before it.
+    bool check_header(const LoadedSegment& segment, const SegmentHeader& header, ScanState& state);
+    // Reads the segment's records from state.start_offset to its clean end or to damage. False
+    // when the scan stops.
+    bool read_records(const LoadedSegment& segment, const SegmentHeader& header,
+                      bool header_salvaged, ScanState& state);
+    // A record at `offset` that does not continue the log: a torn tail if nothing valid follows,
+    // corruption otherwise. Step::ThisSegment moves `offset` to where salvage reads on.
+    Step handle_damage(const LoadedSegment& segment, DecodeStatus status,
+                       const DecodedRecord& record, std::uint64_t& offset, ScanState& state);
+
+    void end_torn_at_header(const LoadedSegment& segment, std::size_t index);
+    void end_torn_in_segment(const LoadedSegment& segment, std::uint64_t offset, std::size_t index);
+    void drop_segments_from(std::size_t index) {
+        for (std::size_t rest = index; rest < names_.size(); ++rest) {
+            result_.drop_segments.push_back(names_[rest].second);
+        }
+    }
     // Damage the scan stops at (always without salvage; with it, damage it cannot skip).
     void fail(const std::string& segment, std::uint64_t offset, const std::string& error,
               bool salvageable) {
@@ -89,6 +142,15 @@ class Scanner {
     std::uint32_t fallback_max_record_bytes_ =
         static_cast<std::uint32_t>(record_bytes_for(kMaxPayloadBytesLimit));
 };
+
+void Scanner::list_segments() {
+    for (const std::string& name : storage_.list_files()) {
+        if (auto lsn = parse_segment_file_name(name)) {
+            names_.emplace_back(*lsn, name);
+        }
+    }
+    std::sort(names_.begin(), names_.end());
+}
 
 LoadedSegment Scanner::load(std::size_t index) {
     LoadedSegment segment;
@@ -140,214 +202,223 @@ std::optional<ValidRecordAt> Scanner::find_valid_after(std::size_t index,
 }
 
 ScanResult Scanner::run() {
-    for (const std::string& name : storage_.list_files()) {
-        if (auto lsn = parse_segment_file_name(name)) {
-            names_.emplace_back(*lsn, name);
-        }
-    }
-    std::sort(names_.begin(), names_.end());
-
-    Lsn expected = 0;     // next LSN; 0 until the first segment fixes it
-    bool resync = false;  // salvage jumped over damage: accept the next LSN found
-    std::size_t index = 0;
-    std::uint64_t start_offset = kSegmentHeaderBytes;
-    while (index < names_.size()) {
-        const LoadedSegment segment = load(index);
-        const std::string& name = segment.name;
+    list_segments();
+    ScanState state;
+    while (state.index < names_.size()) {
+        const LoadedSegment segment = load(state.index);
         SegmentHeader header = segment.header;
         bool header_salvaged = false;
         if (segment.status != HeaderStatus::Ok) {
-            const auto later = find_valid_after(index, segment, kSegmentHeaderBytes, expected);
-            if (!later) {
-                // A rotation the crash interrupted: the file was renamed into place but its first
-                // batch (header included) never became durable.
-                result_.end = LogEnd::TornTail;
-                for (std::size_t rest = index; rest < names_.size(); ++rest) {
-                    result_.drop_segments.push_back(names_[rest].second);
-                }
-                result_.torn_bytes += dirty_end(segment.bytes, 0);
-                if (!result_.segments.empty()) {
-                    result_.tail_segment = result_.segments.back().name;
-                    result_.tail_offset = result_.tail_dirty_end =
-                        result_.segments.back().end_offset;
-                }
+            const Step step = handle_bad_header(segment, header, state);
+            if (step == Step::Stop) {
                 break;
             }
-            const std::string what = "segment " + name + ": bad header: " + segment.problem +
-                                     " (valid records follow it)";
-            if (!options_.salvage) {
-                fail(name, 0, what, true);
-                result_.corrupt_next_lsn = later->lsn;
-                break;
-            }
-            // Every record carries its own LSN and checksum, so salvage reads the segment's
-            // records without its header (under the largest record bound) from the first valid
-            // one on. Stopping here instead would end the log early and let the writer reuse the
-            // LSNs of the acknowledged records after it.
-            skip(name, 0, what, later->lsn);
-            resync = true;
-            if (later->segment_index != index) {
-                // Listed all the same, so that the writer's release can delete it one day.
-                result_.segments.push_back(SegmentInfo{name, segment.name_lsn, segment.bytes.size(),
-                                                       0, 0, kSegmentHeaderBytes});
-                index = later->segment_index;
-                start_offset = later->offset;
+            if (step == Step::Jump) {
                 continue;
             }
             header_salvaged = true;
-            header.first_lsn = segment.name_lsn;
-            header.log_id = result_.log_id;
-            header.segment_bytes = segment.bytes.size();
-            header.max_record_bytes = fallback_max_record_bytes_;
-            start_offset = later->offset;
         }
-        if (header.first_lsn != segment.name_lsn) {
-            fail(name, 0,
-                 "segment " + name + ": header says first LSN " + std::to_string(header.first_lsn) +
-                     " but the file name says " + std::to_string(segment.name_lsn),
-                 false);
+        if (!check_header(segment, header, state) ||
+            !read_records(segment, header, header_salvaged, state)) {
             break;
         }
-        if (result_.log_id != 0 && header.log_id != result_.log_id) {
-            fail(name, 0,
-                 "segment " + name + " belongs to another log (log id " +
-                     std::to_string(header.log_id) + ", expected " +
-                     std::to_string(result_.log_id) + ")",
-                 false);
-            break;
-        }
-        if (header.segment_bytes != segment.bytes.size()) {
-            fail(name, 0,
-                 "segment " + name + ": file is " + std::to_string(segment.bytes.size()) +
-                     " bytes but its header says " + std::to_string(header.segment_bytes),
-                 false);
-            break;
-        }
-        if (expected != 0 && !resync && header.first_lsn != expected) {
-            const std::string what =
-                "LSN gap: segment " + name + " starts at LSN " + std::to_string(header.first_lsn) +
-                " but the log before it ends at LSN " + std::to_string(expected - 1);
-            if (!options_.salvage || header.first_lsn < expected) {
-                // An overlap is never skipped: LSNs would repeat.
-                fail(name, 0, what, header.first_lsn > expected);
-                result_.corrupt_next_lsn = header.first_lsn;
-                break;
-            }
-            skip(name, 0, what, header.first_lsn);  // a missing segment: its records are lost
-            resync = true;
-        }
-        if (start_offset == kSegmentHeaderBytes && !header_salvaged) {
-            if (expected == 0 || resync) {
-                expected = header.first_lsn;
-            }
-            resync = false;
-        }
-        result_.log_id = header.log_id;
-        // A salvaged header says max_record_bytes 0, so the writer never appends to that file.
-        SegmentInfo info{name,
-                         header.first_lsn,
-                         header.segment_bytes,
-                         header_salvaged ? 0 : header.max_record_bytes,
-                         0,
-                         kSegmentHeaderBytes};
-
-        const std::span<const std::byte> all(segment.bytes);
-        std::uint64_t offset = start_offset;
-        start_offset = kSegmentHeaderBytes;
-        bool stop = false;
-        std::optional<std::pair<std::size_t, std::uint64_t>> jump;
-        while (offset + kRecordHeaderBytes <= all.size()) {
-            DecodedRecord record;
-            const DecodeStatus status =
-                decode_record(all.subspan(offset), header.max_record_bytes, &record);
-            if (status == DecodeStatus::Ok && (record.lsn == expected || resync)) {
-                resync = false;
-                if (record.lsn >= options_.from_lsn && on_record_) {
-                    on_record_(RecordView{record.lsn, record.type, record.payload, &name, offset});
-                }
-                if (result_.records == 0) {
-                    result_.first_lsn = record.lsn;
-                }
-                ++result_.records;
-                result_.last_lsn = record.lsn;
-                expected = record.lsn + 1;
-                ++info.records;
-                offset += record.record_bytes;
-                info.end_offset = offset;
-                if (options_.to_lsn != 0 && record.lsn >= options_.to_lsn) {
-                    stop = true;
-                    break;
-                }
-                continue;
-            }
-            if (status == DecodeStatus::Zero && dirty_end(segment.bytes, offset) == offset) {
-                break;  // clean end of this segment
-            }
-            std::string reason;
-            switch (status) {
-                case DecodeStatus::Ok:
-                    reason = "record has LSN " + std::to_string(record.lsn) + ", expected " +
-                             std::to_string(expected);
-                    break;
-                case DecodeStatus::Zero:
-                    reason = "zero length followed by non-zero bytes";
-                    break;
-                case DecodeStatus::BadLength:
-                    reason = "bad record length";
-                    break;
-                case DecodeStatus::BadChecksum:
-                    reason = "checksum mismatch";
-                    break;
-            }
-            const auto later = find_valid_after(index, segment, offset + 1, expected);
-            if (!later) {
-                result_.end = LogEnd::TornTail;
-                result_.tail_segment = name;
-                result_.tail_offset = offset;
-                result_.tail_dirty_end = dirty_end(segment.bytes, offset);
-                result_.torn_bytes = result_.tail_dirty_end - offset;
-                for (std::size_t rest = index + 1; rest < names_.size(); ++rest) {
-                    result_.drop_segments.push_back(names_[rest].second);
-                }
-                stop = true;
-                break;
-            }
-            const std::string where =
-                "corruption in segment " + name + " at offset " + std::to_string(offset) + " (" +
-                reason + "): last good LSN " + std::to_string(result_.last_lsn) +
-                ", next valid record LSN " + std::to_string(later->lsn) + " in " +
-                names_[later->segment_index].second + " at offset " + std::to_string(later->offset);
-            if (!options_.salvage) {
-                fail(name, offset, where, true);
-                result_.corrupt_next_lsn = later->lsn;
-                stop = true;
-                break;
-            }
-            skip(name, offset, where, later->lsn);
-            resync = true;
-            if (later->segment_index == index) {
-                offset = later->offset;
-                continue;
-            }
-            jump = std::make_pair(later->segment_index, later->offset);
-            break;
-        }
-        result_.segments.push_back(info);
-        if (stop) {
-            break;
-        }
-        if (jump) {
-            index = jump->first;
-            start_offset = jump->second;
-            continue;
-        }
-        ++index;
     }
-    result_.next_lsn = expected != 0 ? expected : (names_.empty() ? 1 : names_.front().first);
+    result_.next_lsn =
+        state.expected != 0 ? state.expected : (names_.empty() ? 1 : names_.front().first);
     if (result_.end == LogEnd::Corrupt && !options_.salvage) {
         result_.next_lsn = 0;
     }
     return std::move(result_);
+}
+
+Step Scanner::handle_bad_header(const LoadedSegment& segment, SegmentHeader& header,
+                                ScanState& state) {
+    const auto later = find_valid_after(state.index, segment, kSegmentHeaderBytes, state.expected);
+    if (!later) {
+        end_torn_at_header(segment, state.index);
+        return Step::Stop;
+    }
+    const std::string what = "segment " + segment.name + ": bad header: " + segment.problem +
+                             " (valid records follow it)";
+    if (!options_.salvage) {
+        fail(segment.name, 0, what, true);
+        result_.corrupt_next_lsn = later->lsn;
+        return Step::Stop;
+    }
+    // Every record carries its own LSN and checksum, so salvage reads the segment's records
+    // without its header (under the largest record bound) from the first valid one on. Stopping
+    // here instead would end the log early and let the writer reuse the LSNs of the acknowledged
+    // records after it.
+    skip(segment.name, 0, what, later->lsn);
+    state.resync = true;
+    state.start_offset = later->offset;
+    if (later->segment_index != state.index) {
+        // Listed all the same, so that the writer's release can delete it one day.
+        result_.segments.push_back(SegmentInfo{segment.name, segment.name_lsn, segment.bytes.size(),
+                                               0, 0, kSegmentHeaderBytes});
+        state.index = later->segment_index;
+        return Step::Jump;
+    }
+    header.first_lsn = segment.name_lsn;
+    header.log_id = result_.log_id;
+    header.segment_bytes = segment.bytes.size();
+    header.max_record_bytes = fallback_max_record_bytes_;
+    return Step::ThisSegment;
+}
+
+bool Scanner::check_header(const LoadedSegment& segment, const SegmentHeader& header,
+                           ScanState& state) {
+    const std::string& name = segment.name;
+    if (header.first_lsn != segment.name_lsn) {
+        fail(name, 0,
+             "segment " + name + ": header says first LSN " + std::to_string(header.first_lsn) +
+                 " but the file name says " + std::to_string(segment.name_lsn),
+             false);
+        return false;
+    }
+    if (result_.log_id != 0 && header.log_id != result_.log_id) {
+        fail(name, 0,
+             "segment " + name + " belongs to another log (log id " +
+                 std::to_string(header.log_id) + ", expected " + std::to_string(result_.log_id) +
+                 ")",
+             false);
+        return false;
+    }
+    if (header.segment_bytes != segment.bytes.size()) {
+        fail(name, 0,
+             "segment " + name + ": file is " + std::to_string(segment.bytes.size()) +
+                 " bytes but its header says " + std::to_string(header.segment_bytes),
+             false);
+        return false;
+    }
+    if (state.expected != 0 && !state.resync && header.first_lsn != state.expected) {
+        const std::string what =
+            "LSN gap: segment " + name + " starts at LSN " + std::to_string(header.first_lsn) +
+            " but the log before it ends at LSN " + std::to_string(state.expected - 1);
+        if (!options_.salvage || header.first_lsn < state.expected) {
+            // An overlap is never skipped: LSNs would repeat.
+            fail(name, 0, what, header.first_lsn > state.expected);
+            result_.corrupt_next_lsn = header.first_lsn;
+            return false;
+        }
+        skip(name, 0, what, header.first_lsn);  // a missing segment: its records are lost
+        state.resync = true;
+    }
+    return true;
+}
+
+bool Scanner::read_records(const LoadedSegment& segment, const SegmentHeader& header,
+                           bool header_salvaged, ScanState& state) {
+    if (state.start_offset == kSegmentHeaderBytes && !header_salvaged) {
+        if (state.expected == 0 || state.resync) {
+            state.expected = header.first_lsn;
+        }
+        state.resync = false;
+    }
+    result_.log_id = header.log_id;
+    // A salvaged header says max_record_bytes 0, so the writer never appends to that file.
+    SegmentInfo info{segment.name,
+                     header.first_lsn,
+                     header.segment_bytes,
+                     header_salvaged ? 0 : header.max_record_bytes,
+                     0,
+                     kSegmentHeaderBytes};
+
+    const std::span<const std::byte> all(segment.bytes);
+    std::uint64_t offset = state.start_offset;
+    state.start_offset = kSegmentHeaderBytes;
+    Step step = Step::ThisSegment;
+    while (offset + kRecordHeaderBytes <= all.size()) {
+        DecodedRecord record;
+        const DecodeStatus status =
+            decode_record(all.subspan(offset), header.max_record_bytes, &record);
+        if (status == DecodeStatus::Ok && (record.lsn == state.expected || state.resync)) {
+            state.resync = false;
+            if (record.lsn >= options_.from_lsn && on_record_) {
+                on_record_(
+                    RecordView{record.lsn, record.type, record.payload, &segment.name, offset});
+            }
+            if (result_.records == 0) {
+                result_.first_lsn = record.lsn;
+            }
+            ++result_.records;
+            result_.last_lsn = record.lsn;
+            state.expected = record.lsn + 1;
+            ++info.records;
+            offset += record.record_bytes;
+            info.end_offset = offset;
+            if (options_.to_lsn != 0 && record.lsn >= options_.to_lsn) {
+                step = Step::Stop;
+                break;
+            }
+            continue;
+        }
+        if (status == DecodeStatus::Zero && dirty_end(segment.bytes, offset) == offset) {
+            break;  // clean end of this segment
+        }
+        step = handle_damage(segment, status, record, offset, state);
+        if (step != Step::ThisSegment) {
+            break;
+        }
+    }
+    result_.segments.push_back(info);
+    if (step == Step::ThisSegment) {
+        ++state.index;
+    }
+    return step != Step::Stop;
+}
+
+Step Scanner::handle_damage(const LoadedSegment& segment, DecodeStatus status,
+                            const DecodedRecord& record, std::uint64_t& offset, ScanState& state) {
+    const std::string reason = damage_reason(status, record, state.expected);
+    const auto later = find_valid_after(state.index, segment, offset + 1, state.expected);
+    if (!later) {
+        end_torn_in_segment(segment, offset, state.index);
+        return Step::Stop;
+    }
+    const std::string where =
+        "corruption in segment " + segment.name + " at offset " + std::to_string(offset) + " (" +
+        reason + "): last good LSN " + std::to_string(result_.last_lsn) +
+        ", next valid record LSN " + std::to_string(later->lsn) + " in " +
+        names_[later->segment_index].second + " at offset " + std::to_string(later->offset);
+    if (!options_.salvage) {
+        fail(segment.name, offset, where, true);
+        result_.corrupt_next_lsn = later->lsn;
+        return Step::Stop;
+    }
+    skip(segment.name, offset, where, later->lsn);
+    state.resync = true;
+    if (later->segment_index == state.index) {
+        offset = later->offset;
+        return Step::ThisSegment;
+    }
+    state.index = later->segment_index;
+    state.start_offset = later->offset;
+    return Step::Jump;
+}
+
+// A rotation the crash interrupted: the file was renamed into place but its first batch (header
+// included) never became durable.
+void Scanner::end_torn_at_header(const LoadedSegment& segment, std::size_t index) {
+    result_.end = LogEnd::TornTail;
+    drop_segments_from(index);
+    result_.torn_bytes += dirty_end(segment.bytes, 0);
+    if (!result_.segments.empty()) {
+        result_.tail_segment = result_.segments.back().name;
+        result_.tail_offset = result_.tail_dirty_end = result_.segments.back().end_offset;
+    }
+}
+
+// A batch the crash cut short: nothing valid follows, so the rest of this file and every later
+// one are the tail that never became durable.
+void Scanner::end_torn_in_segment(const LoadedSegment& segment, std::uint64_t offset,
+                                  std::size_t index) {
+    result_.end = LogEnd::TornTail;
+    result_.tail_segment = segment.name;
+    result_.tail_offset = offset;
+    result_.tail_dirty_end = dirty_end(segment.bytes, offset);
+    result_.torn_bytes = result_.tail_dirty_end - offset;
+    drop_segments_from(index + 1);
 }
 
 }  // namespace

@@ -247,205 +247,102 @@ book::MatcherLimits lobster_limits() {
     return limits;
 }
 
-Conversion convert(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops) {
-    if (tops != nullptr && tops->size() != messages.size()) {
-        throw LobsterError("the orderbook file has " + std::to_string(tops->size()) + " rows for " +
-                           std::to_string(messages.size()) +
-                           " messages; they must match one to one");
+namespace {
+
+// convert()'s working state: the shadow book, the id maps and the output being built.
+class Converter {
+  public:
+    Converter(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops);
+
+    Conversion run();
+
+  private:
+    // Each fills in `c` for one message. Those that return bool return false when the message has
+    // nothing to do in our book.
+    void new_limit(const Message& m, Command& c);
+    bool partial_cancel(const Message& m, Command& c);
+    bool delete_order(const Message& m, Command& c);
+    // One past the last message of the run of visible executions that starts at `first`.
+    std::size_t execution_run_end(std::size_t first) const;
+    bool execution_run(std::size_t first, std::size_t end, Command& c,
+                       std::vector<ExpectedExecution>& expected);
+
+    std::optional<book::OrderView> resting(std::uint64_t lobster_id) const {
+        const auto it = ours_.find(lobster_id);
+        return it == ours_.end() ? std::nullopt : shadow_.find_order(it->second);
     }
+    // Applies a command to the shadow book and keeps the id maps in step with what it did.
+    void issue(const Command& c, std::size_t message, std::uint64_t lobster_id,
+               const std::vector<ExpectedExecution>& expected);
+    void follow_events(const Command& c, std::uint64_t lobster_id);
+    void forget(OrderId order_id) {
+        if (const auto it = theirs_.find(order_id); it != theirs_.end()) {
+            ours_.erase(it->second);
+            theirs_.erase(it);
+        }
+    }
+    // Cancels, in priority order, every order of ours away from the real best of its side.
+    void reconcile(std::size_t message);
+
+    const std::vector<Message>& messages_;
+    const std::vector<TopOfBook>* tops_;
+    Conversion out_;
+    book::Matcher shadow_;
+    std::vector<Event> events_;
+    // LOBSTER order id -> our order id while the order rests in the shadow book, and back.
+    std::unordered_map<std::uint64_t, OrderId> ours_;
+    std::unordered_map<OrderId, std::uint64_t> theirs_;
+    std::vector<ClientOrderId> next_client_order_id_;
+    std::vector<book::OrderView> drop_;  // reconcile()'s, kept to reuse its capacity
+};
+
+Conversion empty_conversion(std::size_t messages) {
     Conversion out;
     out.instruments.push_back(lobster_instrument());
     out.limits = lobster_limits();
-    out.commands.reserve(messages.size());
-    out.message_of_command.reserve(messages.size());
-    ConversionCounts& counts = out.counts;
+    out.commands.reserve(messages);
+    out.message_of_command.reserve(messages);
+    return out;
+}
 
-    book::Matcher shadow(out.instruments, out.limits);
-    std::vector<Event> events;
-    events.reserve(256);
-    // LOBSTER order id -> our order id while the order rests in the shadow book, and back.
-    std::unordered_map<std::uint64_t, OrderId> ours;
-    std::unordered_map<OrderId, std::uint64_t> theirs;
-    std::vector<ClientOrderId> next_client_order_id(kRestingAccounts + 1, 0);
+Converter::Converter(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops)
+    : messages_(messages),
+      tops_(tops),
+      out_(empty_conversion(messages.size())),
+      shadow_(out_.instruments, out_.limits),
+      next_client_order_id_(kRestingAccounts + 1, 0) {
+    events_.reserve(256);
+}
 
-    const auto resting = [&](std::uint64_t lobster_id) -> std::optional<book::OrderView> {
-        const auto it = ours.find(lobster_id);
-        return it == ours.end() ? std::nullopt : shadow.find_order(it->second);
-    };
-
-    // Applies a command to the shadow book and keeps the id maps in step with what it did.
-    const auto issue = [&](const Command& c, std::size_t message, std::uint64_t lobster_id,
-                           const std::vector<ExpectedExecution>& expected) {
-        events.clear();
-        shadow.apply(c, events);
-        for (const Event& e : events) {
-            switch (e.type) {
-                case EventType::Rejected:
-                    ++counts.rejected;
-                    break;
-                case EventType::Accepted:
-                    if (c.account != kAggressorAccount && shadow.find_order(e.order_id)) {
-                        ours[lobster_id] = e.order_id;
-                        theirs[e.order_id] = lobster_id;
-                    }
-                    break;
-                case EventType::Trade:
-                    if (e.maker_leaves == 0) {
-                        if (const auto it = theirs.find(e.maker_order_id); it != theirs.end()) {
-                            ours.erase(it->second);
-                            theirs.erase(it);
-                        }
-                    }
-                    break;
-                case EventType::Cancelled:
-                    if (const auto it = theirs.find(e.order_id); it != theirs.end()) {
-                        ours.erase(it->second);
-                        theirs.erase(it);
-                    }
-                    break;
-                default:
-                    break;
-            }
-        }
-        counts.max_resting = std::max(counts.max_resting, shadow.resting_orders());
-        out.executions.insert(out.executions.end(), expected.begin(), expected.end());
-        out.commands.push_back(c);
-        out.message_of_command.push_back(message);
-    };
-
-    // Cancels, in priority order, every order of ours away from the real best of its side.
-    std::vector<book::OrderView> drop;
-    const auto reconcile = [&](std::size_t message) {
-        const TopOfBook& real = (*tops)[message];
-        drop.clear();
-        shadow.for_each_resting([&](const book::OrderView& order) {
-            const std::optional<Price>& best = order.side == Side::Buy ? real.bid : real.ask;
-            if (!best || order.price != *best) {
-                drop.push_back(order);
-            }
-        });
-        for (const book::OrderView& order : drop) {
-            Command c = base_command(out.commands.size(), messages[message]);
-            c.type = CommandType::Cancel;
-            c.order_id = order.order_id;
-            c.account = order.account;
-            ++counts.reconcile_cancels;
-            issue(c, message, 0, {});
-        }
-    };
-
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        const Message& m = messages[i];
-        ++counts.messages_by_type[static_cast<std::size_t>(m.type)];
-        Command c = base_command(out.commands.size(), m);
+Conversion Converter::run() {
+    for (std::size_t i = 0; i < messages_.size(); ++i) {
+        const Message& m = messages_[i];
+        ++out_.counts.messages_by_type[static_cast<std::size_t>(m.type)];
+        Command c = base_command(out_.commands.size(), m);
         std::vector<ExpectedExecution> expected;
         std::size_t group_end = i + 1;  // messages this iteration covers
         bool skip = false;              // nothing to do in our book
         switch (m.type) {
-            case MessageType::NewLimit: {
-                if (ours.count(m.order_id) != 0) {
-                    throw LobsterError("line " + std::to_string(m.line) + ": order id " +
-                                       std::to_string(m.order_id) + " is added twice");
-                }
-                c.type = CommandType::NewOrder;
-                c.account = static_cast<AccountId>(1 + m.order_id % kRestingAccounts);
-                c.client_order_id = ++next_client_order_id[c.account];
-                c.side = m.side;
-                c.order_type = book::OrderType::Limit;
-                c.time_in_force = book::TimeInForce::GoodTillCancel;
-                c.price = m.price;
-                c.quantity = m.size;
-                ++counts.new_orders;
+            case MessageType::NewLimit:
+                new_limit(m, c);
                 break;
-            }
-            case MessageType::PartialCancel: {
-                const auto order = resting(m.order_id);
-                if (!order) {
-                    ++counts.unknown_partial_cancels;  // it rested before the file starts
-                    skip = true;
-                    break;
-                }
-                c.order_id = order->order_id;
-                c.account = order->account;
-                if (order->leaves - m.size > 0) {
-                    // Same price, smaller quantity: keeps time priority, as it does on NASDAQ.
-                    c.type = CommandType::Replace;
-                    c.price = order->price;
-                    c.quantity = order->leaves - m.size;
-                    ++counts.replaces;
-                } else {
-                    c.type = CommandType::Cancel;
-                    ++counts.cancels;
-                }
+            case MessageType::PartialCancel:
+                skip = !partial_cancel(m, c);
                 break;
-            }
-            case MessageType::Delete: {
-                const auto order = resting(m.order_id);
-                if (!order) {
-                    ++counts.unknown_deletes;
-                    skip = true;
-                    break;
-                }
-                c.type = CommandType::Cancel;
-                c.order_id = order->order_id;
-                c.account = order->account;
-                ++counts.cancels;
+            case MessageType::Delete:
+                skip = !delete_order(m, c);
                 break;
-            }
-            case MessageType::VisibleExecution: {
-                // One aggressor sweeping several orders shows up as a run of executions with one
-                // timestamp, and NASDAQ does not always list them in priority order (the sample
-                // has a newer order of a level listed before an older one). So the run becomes
-                // one aggressor for the known orders' total, limited to the furthest price among
-                // them: with correct priority it takes exactly those orders, whatever the listing.
-                while (group_end < messages.size() &&
-                       messages[group_end].type == MessageType::VisibleExecution &&
-                       messages[group_end].time_ns == m.time_ns &&
-                       messages[group_end].side == m.side) {
-                    ++group_end;
-                }
-                for (std::size_t k = i; k < group_end; ++k) {
-                    const Message& x = messages[k];
-                    if (k > i) {
-                        ++counts.messages_by_type[static_cast<std::size_t>(x.type)];
-                    }
-                    const auto order = resting(x.order_id);
-                    if (!order) {
-                        ++counts.unknown_executions;
-                        continue;
-                    }
-                    if (expected.empty()) {
-                        c.price = order->price;
-                    } else {
-                        c.price = m.side == Side::Sell ? std::max(c.price, order->price)
-                                                       : std::min(c.price, order->price);
-                    }
-                    c.quantity += x.size;
-                    expected.push_back(ExpectedExecution{out.commands.size(), k, order->order_id,
-                                                         order->price, x.size});
-                    ++counts.executions;
-                }
-                if (expected.empty()) {
-                    skip = true;
-                    break;
-                }
-                c.type = CommandType::NewOrder;
-                c.account = kAggressorAccount;
-                c.client_order_id = ++next_client_order_id[kAggressorAccount];
-                c.side = opposite(m.side);
-                c.order_type = book::OrderType::Limit;
-                c.time_in_force = book::TimeInForce::ImmediateOrCancel;
-                ++counts.aggressors;
-                counts.grouped_executions += expected.size() > 1 ? expected.size() : 0;
+            case MessageType::VisibleExecution:
+                group_end = execution_run_end(i);
+                skip = !execution_run(i, group_end, c, expected);
                 break;
-            }
             case MessageType::HiddenExecution:
                 // Hidden liquidity never entered our book, so there is nothing to execute.
-                ++counts.hidden_skipped;
+                ++out_.counts.hidden_skipped;
                 skip = true;
                 break;
             case MessageType::TradingHalt:
-                ++counts.halts_skipped;
+                ++out_.counts.halts_skipped;
                 skip = true;
                 break;
         }
@@ -455,13 +352,183 @@ Conversion convert(const std::vector<Message>& messages, const std::vector<TopOf
         }
         // The aggressor of a run went in at its first message, so on every later row of the run
         // our book has already lost what the real one is about to lose: still a subset.
-        for (; tops != nullptr && i < group_end; ++i) {
+        for (; tops_ != nullptr && i < group_end; ++i) {
             reconcile(i);
         }
         i = group_end - 1;
     }
-    out.order_ids_used = shadow.next_order_id() - 1;
-    return out;
+    out_.order_ids_used = shadow_.next_order_id() - 1;
+    return std::move(out_);
+}
+
+void Converter::new_limit(const Message& m, Command& c) {
+    if (ours_.count(m.order_id) != 0) {
+        throw LobsterError("line " + std::to_string(m.line) + ": order id " +
+                           std::to_string(m.order_id) + " is added twice");
+    }
+    c.type = CommandType::NewOrder;
+    c.account = static_cast<AccountId>(1 + m.order_id % kRestingAccounts);
+    c.client_order_id = ++next_client_order_id_[c.account];
+    c.side = m.side;
+    c.order_type = book::OrderType::Limit;
+    c.time_in_force = book::TimeInForce::GoodTillCancel;
+    c.price = m.price;
+    c.quantity = m.size;
+    ++out_.counts.new_orders;
+}
+
+bool Converter::partial_cancel(const Message& m, Command& c) {
+    const auto order = resting(m.order_id);
+    if (!order) {
+        ++out_.counts.unknown_partial_cancels;  // it rested before the file starts
+        return false;
+    }
+    c.order_id = order->order_id;
+    c.account = order->account;
+    if (order->leaves - m.size > 0) {
+        // Same price, smaller quantity: keeps time priority, as it does on NASDAQ.
+        c.type = CommandType::Replace;
+        c.price = order->price;
+        c.quantity = order->leaves - m.size;
+        ++out_.counts.replaces;
+    } else {
+        c.type = CommandType::Cancel;
+        ++out_.counts.cancels;
+    }
+    return true;
+}
+
+bool Converter::delete_order(const Message& m, Command& c) {
+    const auto order = resting(m.order_id);
+    if (!order) {
+        ++out_.counts.unknown_deletes;
+        return false;
+    }
+    c.type = CommandType::Cancel;
+    c.order_id = order->order_id;
+    c.account = order->account;
+    ++out_.counts.cancels;
+    return true;
+}
+
+// One aggressor sweeping several orders shows up as a run of executions with one timestamp, and
+// NASDAQ does not always list them in priority order (the sample has a newer order of a level
+// listed before an older one). So the run becomes one aggressor for the known orders' total,
+// limited to the furthest price among them: with correct priority it takes exactly those orders,
+// whatever the listing.
+std::size_t Converter::execution_run_end(std::size_t first) const {
+    const Message& m = messages_[first];
+    std::size_t end = first + 1;
+    while (end < messages_.size() && messages_[end].type == MessageType::VisibleExecution &&
+           messages_[end].time_ns == m.time_ns && messages_[end].side == m.side) {
+        ++end;
+    }
+    return end;
+}
+
+bool Converter::execution_run(std::size_t first, std::size_t end, Command& c,
+                              std::vector<ExpectedExecution>& expected) {
+    const Message& m = messages_[first];
+    for (std::size_t k = first; k < end; ++k) {
+        const Message& x = messages_[k];
+        if (k > first) {
+            ++out_.counts.messages_by_type[static_cast<std::size_t>(x.type)];
+        }
+        const auto order = resting(x.order_id);
+        if (!order) {
+            ++out_.counts.unknown_executions;
+            continue;
+        }
+        if (expected.empty()) {
+            c.price = order->price;
+        } else {
+            c.price = m.side == Side::Sell ? std::max(c.price, order->price)
+                                           : std::min(c.price, order->price);
+        }
+        c.quantity += x.size;
+        expected.push_back(
+            ExpectedExecution{out_.commands.size(), k, order->order_id, order->price, x.size});
+        ++out_.counts.executions;
+    }
+    if (expected.empty()) {
+        return false;
+    }
+    c.type = CommandType::NewOrder;
+    c.account = kAggressorAccount;
+    c.client_order_id = ++next_client_order_id_[kAggressorAccount];
+    c.side = opposite(m.side);
+    c.order_type = book::OrderType::Limit;
+    c.time_in_force = book::TimeInForce::ImmediateOrCancel;
+    ++out_.counts.aggressors;
+    out_.counts.grouped_executions += expected.size() > 1 ? expected.size() : 0;
+    return true;
+}
+
+void Converter::issue(const Command& c, std::size_t message, std::uint64_t lobster_id,
+                      const std::vector<ExpectedExecution>& expected) {
+    events_.clear();
+    shadow_.apply(c, events_);
+    follow_events(c, lobster_id);
+    out_.counts.max_resting = std::max(out_.counts.max_resting, shadow_.resting_orders());
+    out_.executions.insert(out_.executions.end(), expected.begin(), expected.end());
+    out_.commands.push_back(c);
+    out_.message_of_command.push_back(message);
+}
+
+void Converter::follow_events(const Command& c, std::uint64_t lobster_id) {
+    for (const Event& e : events_) {
+        switch (e.type) {
+            case EventType::Rejected:
+                ++out_.counts.rejected;
+                break;
+            case EventType::Accepted:
+                if (c.account != kAggressorAccount && shadow_.find_order(e.order_id)) {
+                    ours_[lobster_id] = e.order_id;
+                    theirs_[e.order_id] = lobster_id;
+                }
+                break;
+            case EventType::Trade:
+                if (e.maker_leaves == 0) {
+                    forget(e.maker_order_id);
+                }
+                break;
+            case EventType::Cancelled:
+                forget(e.order_id);
+                break;
+            default:
+                break;
+        }
+    }
+}
+
+void Converter::reconcile(std::size_t message) {
+    const TopOfBook& real = (*tops_)[message];
+    drop_.clear();
+    shadow_.for_each_resting([&](const book::OrderView& order) {
+        const std::optional<Price>& best = order.side == Side::Buy ? real.bid : real.ask;
+        if (!best || order.price != *best) {
+            drop_.push_back(order);
+        }
+    });
+    for (const book::OrderView& order : drop_) {
+        Command c = base_command(out_.commands.size(), messages_[message]);
+        c.type = CommandType::Cancel;
+        c.order_id = order.order_id;
+        c.account = order.account;
+        ++out_.counts.reconcile_cancels;
+        issue(c, message, 0, {});
+    }
+}
+
+}  // namespace
+
+Conversion convert(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops) {
+    if (tops != nullptr && tops->size() != messages.size()) {
+        throw LobsterError("the orderbook file has " + std::to_string(tops->size()) + " rows for " +
+                           std::to_string(messages.size()) +
+                           " messages; they must match one to one");
+    }
+    return Converter(messages, tops).run();
 }
 
 std::string orderbook_path_for(const std::string& message_path) {
