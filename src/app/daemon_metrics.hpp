@@ -3,10 +3,10 @@
 // value is read at scrape time on the admin thread, from atomics or the components' own stats.
 #pragma once
 
-#include "service/order_service.hpp"
 #include "net/gateway.hpp"
 #include "ops/admin_server.hpp"
 #include "ops/metrics.hpp"
+#include "service/order_service.hpp"
 #include "store/flush_worker.hpp"
 #include "wal/wal_writer.hpp"
 

@@ -1,8 +1,8 @@
 // exchanged: the exchange daemon. It loads and checks a profile, recovers the books by replaying
-// the WAL (docs/architecture.md: Recovery), opens the WAL for appending, starts one thread per shard and the network
-// gateway, and serves until SIGINT/SIGTERM. `--recover` only replays and reports.
-// Exit codes: 0 clean, 1 runtime failure (a corrupt log, a checkpoint mismatch, a WAL failure
-// while serving), 2 configuration or usage error.
+// the WAL (docs/architecture.md: Recovery), opens the WAL for appending, starts one thread per
+// shard and the network gateway, and serves until SIGINT/SIGTERM. `--recover` only replays and
+// reports. Exit codes: 0 clean, 1 runtime failure (a corrupt log, a checkpoint mismatch, a WAL
+// failure while serving), 2 configuration or usage error.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -34,8 +34,6 @@
 #include "config/config.hpp"
 #include "config/summary.hpp"
 #include "engine/recovery.hpp"
-#include "service/gateway_settings.hpp"
-#include "service/pipeline.hpp"
 #include "engine/shard_layout.hpp"
 #include "engine/startup.hpp"
 #include "engine/store_check.hpp"
@@ -43,6 +41,8 @@
 #include "net/gateway.hpp"
 #include "ops/logging.hpp"
 #include "ops/service_notifier.hpp"
+#include "service/gateway_settings.hpp"
+#include "service/pipeline.hpp"
 #include "store/open_store.hpp"
 #include "wal/uring_storage.hpp"
 
@@ -115,8 +115,9 @@ std::unique_ptr<store::Store> open_primary_store(const exchanged::Config& config
 
 // Loads the store's state and replays the WAL tail above it into the matchers and the store, with
 // a progress line about every second of a long replay.
-engine::StoreRecoveryResult replay(const exchanged::Config& config, const engine::ShardLayout& layout,
-                                   store::Store& primary, bool salvage) {
+engine::StoreRecoveryResult replay(const exchanged::Config& config,
+                                   const engine::ShardLayout& layout, store::Store& primary,
+                                   bool salvage) {
     engine::RecoveryOptions options;
     options.salvage = salvage;
     options.on_progress = [](const engine::RecoveryProgress& progress) {
@@ -131,8 +132,8 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config, const engine
         return engine::recover_from_store(primary, config.persistence.wal_path, layout, options);
     } catch (const std::invalid_argument& error) {
         // The loader checks what the matcher checks, so this means the two drifted apart.
-        throw exchanged::ConfigError(config.source_path + ": " + error.what(), config.source_path, 0,
-                                  "", "");
+        throw exchanged::ConfigError(config.source_path + ": " + error.what(), config.source_path,
+                                     0, "", "");
     }
 }
 
@@ -302,9 +303,10 @@ int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopR
             "exiting: the store file is damaged (store at LSN {}{}); repair it as "
             "docs/recovery.md (Store corruption) says, then start again",
             flushed.store_lsn,
-            with_wal ? std::string("; the WAL keeps every record above it")
-                     : fmt::format("; {} records acknowledged above it are lost (no WAL keeps them)",
-                                   flushed.uncommitted));
+            with_wal
+                ? std::string("; the WAL keeps every record above it")
+                : fmt::format("; {} records acknowledged above it are lost (no WAL keeps them)",
+                              flushed.uncommitted));
         return 1;
     }
     if (!report.stored && !with_wal) {
@@ -365,8 +367,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     if (admin) {
         admin->stop();  // its scrapes read the pipeline's parts
     }
-    const service::PipelineStopReport report = pipeline.stop(
-        config.persistence.enable_wal ? kStoreDrainWithWal : kStoreDrainWithoutWal);
+    const service::PipelineStopReport report =
+        pipeline.stop(config.persistence.enable_wal ? kStoreDrainWithWal : kStoreDrainWithoutWal);
     gateway.stop();
     io_threads.join();
     return stop_verdict(pipeline.shutdown(), report, config.persistence.enable_wal, signal_number);

@@ -1,7 +1,7 @@
 // A matcher's whole state as plain data: what the primary store keeps so that recovery can load
-// the books at store_lsn and replay only the WAL tail (docs/architecture.md: Recovery). Restoring a snapshot into a
-// fresh Matcher built with the same instruments and limits gives the same state_hash() and, for
-// every later command, the same events as the matcher it was taken from.
+// the books at store_lsn and replay only the WAL tail (docs/architecture.md: Recovery). Restoring a
+// snapshot into a fresh Matcher built with the same instruments and limits gives the same
+// state_hash() and, for every later command, the same events as the matcher it was taken from.
 //
 // Two orders matter besides the books' contents: time priority within a price level (a resting
 // order's place in its level's FIFO, set when it rested or last lost priority in a replace), and

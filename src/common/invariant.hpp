@@ -18,11 +18,11 @@ namespace exchanged {
 }  // namespace exchanged
 
 // EXCHANGED_INVARIANT(a <= b, "store frontier <= durable LSN", a, b): the two values are printed.
-#define EXCHANGED_INVARIANT(condition, name, left, right)                                      \
-    do {                                                                                       \
-        if (__builtin_expect(!(condition), 0)) {                                               \
-            ::exchanged::invariant_violated(name, __FILE__, __LINE__,                          \
-                                            static_cast<std::uint64_t>(left),                  \
-                                            static_cast<std::uint64_t>(right));                \
-        }                                                                                      \
+#define EXCHANGED_INVARIANT(condition, name, left, right)                       \
+    do {                                                                        \
+        if (__builtin_expect(!(condition), 0)) {                                \
+            ::exchanged::invariant_violated(name, __FILE__, __LINE__,           \
+                                            static_cast<std::uint64_t>(left),   \
+                                            static_cast<std::uint64_t>(right)); \
+        }                                                                       \
     } while (0)

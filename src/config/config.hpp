@@ -51,7 +51,8 @@ struct Endpoint {
 };
 std::string to_string(const Endpoint& endpoint);
 
-// The seed documents' named schemes; each is a preset over the orthogonal knobs below (docs/architecture.md: Durability points).
+// The seed documents' named schemes; each is a preset over the orthogonal knobs below
+// (docs/architecture.md: Durability points).
 enum class PersistenceMode : std::uint8_t { Async, HybridSync, WalBatch, BatchSync };
 // The point an acknowledgement waits for. Quorum arrives with replication.
 enum class AckPoint : std::uint8_t { Match, Wal, Store };

@@ -10,7 +10,8 @@
 namespace exchanged::config_detail {
 namespace {
 
-// docs/architecture.md: Durability points: the seed's named schemes as settings of the orthogonal knobs.
+// docs/architecture.md: Durability points: the seed's named schemes as settings of the orthogonal
+// knobs.
 struct Preset {
     AckPoint ack_after;
     bool enable_wal;

@@ -1,11 +1,11 @@
 // Where a shard logs its sequenced commands, and how far that log is durable: the seam between the
 // shards (and their release gates) and the profile's persistence.
 //
-// Two kinds exist. WalCommandLog is the WAL (docs/architecture.md: The WAL): a command is durable once the group
-// commit's fdatasync covers it. UnloggedCommandLog is for profiles with enable_wal = false (hft):
-// commands get LSNs so events stay ordered and tagged, but nothing is ever durable here, so a
-// profile may only acknowledge at `match` through it; start-up and the shard threads refuse
-// whatever would have to wait for a durable point it cannot reach.
+// Two kinds exist. WalCommandLog is the WAL (docs/architecture.md: The WAL): a command is durable
+// once the group commit's fdatasync covers it. UnloggedCommandLog is for profiles with enable_wal =
+// false (hft): commands get LSNs so events stay ordered and tagged, but nothing is ever durable
+// here, so a profile may only acknowledge at `match` through it; start-up and the shard threads
+// refuse whatever would have to wait for a durable point it cannot reach.
 #pragma once
 
 #include <atomic>
@@ -30,7 +30,8 @@ class CommandLog {
     // Blocks until `lsn` is durable (true), or returns false once it never will be (the log failed
     // or closed, or keeps nothing).
     virtual bool wait_durable(wal::Lsn lsn) const = 0;
-    // The log failed (fatal, docs/architecture.md: The WAL): what was not durable by then was never acknowledged.
+    // The log failed (fatal, docs/architecture.md: The WAL): what was not durable by then was never
+    // acknowledged.
     virtual bool failed() const noexcept = 0;
     // Appends are being taken (neither failed nor closed).
     virtual bool running() const noexcept = 0;

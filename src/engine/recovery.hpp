@@ -1,9 +1,9 @@
-// Recovery by replay (docs/architecture.md: Recovery; there is no store yet, so the whole WAL from LSN 1): scan the log
-// with the WAL's reader, decode each record, hand each command to the shard that sequenced it and
-// apply it through the same Matcher code the live shard ran, and check every checkpoint record
-// against the replayed state. The result says how the log ends (clean, torn tail, corrupt), what
-// was replayed, and carries the rebuilt matchers with the next seq per shard and the next LSN, so
-// the daemon continues exactly where the log ends.
+// Recovery by replay (docs/architecture.md: Recovery; there is no store yet, so the whole WAL from
+// LSN 1): scan the log with the WAL's reader, decode each record, hand each command to the shard
+// that sequenced it and apply it through the same Matcher code the live shard ran, and check every
+// checkpoint record against the replayed state. The result says how the log ends (clean, torn tail,
+// corrupt), what was replayed, and carries the rebuilt matchers with the next seq per shard and the
+// next LSN, so the daemon continues exactly where the log ends.
 //
 // Recovery only reads: a torn tail is reported here and truncated when the WalWriter next opens
 // the log.

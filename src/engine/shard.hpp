@@ -1,4 +1,5 @@
-// One matching shard: the sequencing stage of docs/architecture.md (The path of one order) in front of the book.
+// One matching shard: the sequencing stage of docs/architecture.md (The path of one order) in front
+// of the book.
 //
 //   process(input, now) -> stamp seq + timestamp -> encode record -> CommandLog::try_append
 //                          -> Matcher::apply -> events tagged with the record's LSN

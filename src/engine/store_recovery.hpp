@@ -1,7 +1,7 @@
-// Recovery from the primary store plus the WAL tail (docs/architecture.md: Recovery): load every shard's matcher state
-// at store_lsn, replay only the WAL records above it through the same matching code, and write
-// their events to the store, so that afterwards the store holds the whole log and the matchers
-// equal those of a full replay (same state hash).
+// Recovery from the primary store plus the WAL tail (docs/architecture.md: Recovery): load every
+// shard's matcher state at store_lsn, replay only the WAL records above it through the same
+// matching code, and write their events to the store, so that afterwards the store holds the whole
+// log and the matchers equal those of a full replay (same state hash).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
-// The client gateway's session layer (docs/architecture.md: The path of one order; Bad input and limits): a Boost.Asio TCP acceptor and one Session
-// per connection. Sessions log clients in, decode their frames, hand order messages to an
-// OrderSink and write back whatever the engine delivers. The io_context belongs to the caller, who
-// runs it on as many threads as it likes: every session's handlers run on its own strand.
+// The client gateway's session layer (docs/architecture.md: The path of one order; Bad input and
+// limits): a Boost.Asio TCP acceptor and one Session per connection. Sessions log clients in,
+// decode their frames, hand order messages to an OrderSink and write back whatever the engine
+// delivers. The io_context belongs to the caller, who runs it on as many threads as it likes: every
+// session's handlers run on its own strand.
 //
 // The layer knows the wire format only through the codec (net/protocol.hpp: decode, encode and the
 // message structs), so a FIX gateway can feed the same OrderSink later.

@@ -5,7 +5,8 @@
 //
 // The decoder checks framing only (length, type, layout, string limits). Field values are decoded
 // as they are, even when out of range (side 7, a negative quantity): the gateway and the matcher
-// reject those with a reason code, while a framing error closes the session (docs/architecture.md: Bad input and limits).
+// reject those with a reason code, while a framing error closes the session (docs/architecture.md:
+// Bad input and limits).
 #pragma once
 
 #include <array>

@@ -1,6 +1,7 @@
-// The admin HTTP endpoint (docs/architecture.md: Operations): Prometheus scrapes GET /metrics, a load balancer or an
-// operator asks GET /health. It runs on a thread of its own ("admin") with its own io_context, so
-// a slow or hostile admin client can never take time from the gateway's io threads or the shards.
+// The admin HTTP endpoint (docs/architecture.md: Operations): Prometheus scrapes GET /metrics, a
+// load balancer or an operator asks GET /health. It runs on a thread of its own ("admin") with its
+// own io_context, so a slow or hostile admin client can never take time from the gateway's io
+// threads or the shards.
 //
 // It is meant for loopback ([server] admin_listen) and is small and bounded rather than general:
 // HTTP/1.1 with keep-alive, GET only, a few connections, small requests, a read deadline. Asio and

@@ -1,5 +1,6 @@
-// The daemon's Prometheus metrics (docs/architecture.md: Operations): a registry of named series whose values are read
-// through callbacks at scrape time, rendered in the Prometheus text exposition format 0.0.4.
+// The daemon's Prometheus metrics (docs/architecture.md: Operations): a registry of named series
+// whose values are read through callbacks at scrape time, rendered in the Prometheus text
+// exposition format 0.0.4.
 //
 // The values live where the work happens (atomics in the engine, the WAL, the gateway); the
 // registry only knows how to read them, so a scrape costs the hot paths nothing but the relaxed

@@ -15,7 +15,8 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
     settings.critical_ack_after = config.critical_ack_after();
     settings.enable_wal = config.persistence.enable_wal;
     settings.wal = engine::wal_options(config, salvage);
-    settings.checkpoint_every = config.persistence.enable_wal ? engine::checkpoint_every(config) : 0;
+    settings.checkpoint_every =
+        config.persistence.enable_wal ? engine::checkpoint_every(config) : 0;
     // Every held reply stems from a command that was queued or is in the WAL's queue, with a few
     // replies each; four per queued command rarely fills, and a full gate only waits.
     settings.stage.gate_capacity = std::size_t{config.server.shard_queue_capacity} * 4;
@@ -39,8 +40,8 @@ std::unique_ptr<engine::CommandLog> make_log(wal::WalWriter* writer, const Recov
 }  // namespace
 
 OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayout& layout,
-                     RecoveredBooks books, wal::Storage* wal_storage,
-                     ReplySink& sink, Shutdown& shutdown, PathLog on_error)
+                     RecoveredBooks books, wal::Storage* wal_storage, ReplySink& sink,
+                     Shutdown& shutdown, PathLog on_error)
     : settings_(settings),
       layout_(layout),
       writer_(open_wal(wal_storage, books, shutdown, std::move(on_error))),
@@ -61,9 +62,9 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
     }
     shards_.reserve(shard_count);
     for (engine::ShardId id = 0; id < shard_count; ++id) {
-        shards_.emplace_back(std::move(books.matchers[id]), *log_,
-                             engine::ShardOptions{id, settings.checkpoint_every,
-                                                  books.next_seq[id]});
+        shards_.emplace_back(
+            std::move(books.matchers[id]), *log_,
+            engine::ShardOptions{id, settings.checkpoint_every, books.next_seq[id]});
         if (settings.feed_store) {
             feeds_.push_back(std::make_unique<store::EventFeed>(settings.store_queue_events));
             feed_pointers_.push_back(feeds_.back().get());
@@ -89,8 +90,8 @@ OrderPath::~OrderPath() {
 }
 
 std::unique_ptr<wal::WalWriter> OrderPath::open_wal(wal::Storage* storage,
-                                                    const RecoveredBooks& books,
-                                                    Shutdown& shutdown, PathLog on_error) {
+                                                    const RecoveredBooks& books, Shutdown& shutdown,
+                                                    PathLog on_error) {
     if (!settings_.enable_wal) {
         return nullptr;
     }

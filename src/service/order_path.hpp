@@ -64,8 +64,8 @@ class OrderPath {
     // std::runtime_error when it does not. `layout`, `sink`, `shutdown` and `wal_storage`
     // must outlive the path.
     OrderPath(const OrderPathSettings& settings, const engine::ShardLayout& layout,
-              RecoveredBooks books, wal::Storage* wal_storage,
-              ReplySink& sink, Shutdown& shutdown, PathLog on_error = {});
+              RecoveredBooks books, wal::Storage* wal_storage, ReplySink& sink, Shutdown& shutdown,
+              PathLog on_error = {});
     ~OrderPath();
     OrderPath(const OrderPath&) = delete;
     OrderPath& operator=(const OrderPath&) = delete;

@@ -11,9 +11,9 @@ namespace exchanged::service {
 Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, store::Store& store,
                    RecoveredBooks books, PipelineEnvironment environment)
     : config_(config), environment_(std::move(environment)), service_(config, layout) {
-    path_ = std::make_unique<OrderPath>(
-        order_path_settings(config, environment_.salvage), layout, std::move(books),
-        environment_.wal_storage, service_, shutdown_, environment_.error);
+    path_ = std::make_unique<OrderPath>(order_path_settings(config, environment_.salvage), layout,
+                                        std::move(books), environment_.wal_storage, service_,
+                                        shutdown_, environment_.error);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     std::vector<ShardRunner*> runners;
     for (engine::ShardId id = 0; id < path_->shard_count(); ++id) {
@@ -27,7 +27,8 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
         runners.push_back(runners_.back().get());
     }
     // Each point wakes every shard thread: any of them may hold replies waiting for it.
-    for (DurabilityPoint* point : {&path_->wal_point(), static_cast<DurabilityPoint*>(&path_->store_point())}) {
+    for (DurabilityPoint* point :
+         {&path_->wal_point(), static_cast<DurabilityPoint*>(&path_->store_point())}) {
         point->on_advance([this] {
             for (auto& runner : runners_) {
                 runner->notify();

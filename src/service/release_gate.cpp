@@ -57,8 +57,8 @@ net::Message reply_for(const book::Event& e, const ReplyOrigin& origin) {
     return rejected(e, origin);
 }
 
-ReleaseGate::ReleaseGate(ReplySink& sink, const DurabilityPoints& points,
-                         AckPoint normal, AckPoint critical, std::size_t capacity)
+ReleaseGate::ReleaseGate(ReplySink& sink, const DurabilityPoints& points, AckPoint normal,
+                         AckPoint critical, std::size_t capacity)
     : sink_(sink), points_(points), normal_(normal), critical_(critical), ring_(capacity) {
     if (capacity == 0) {
         throw std::invalid_argument("release gate capacity must be above 0");
@@ -92,8 +92,8 @@ void ReleaseGate::push_reply(wal::Lsn after, net::SessionId session, const net::
     queue(after, after != 0 ? normal_ : AckPoint::Match, false, session, message);
 }
 
-void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account,
-                        std::uint64_t target, const net::Message& message) {
+void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
+                        const net::Message& message) {
     if (lsn != 0) {
         // The FIFO releases in order only because LSNs arrive in order: one shard thread claims
         // them one after another.

@@ -15,9 +15,9 @@
 
 #include "config/config.hpp"
 #include "engine/shard.hpp"
-#include "service/durability_point.hpp"
 #include "net/gateway.hpp"
 #include "net/protocol.hpp"
+#include "service/durability_point.hpp"
 
 namespace exchanged::service {
 
@@ -49,8 +49,8 @@ class ReleaseGate {
   public:
     // `capacity` replies can wait at once; a full gate makes the shard thread wait for the point
     // its oldest reply needs. `points` must outlive the gate.
-    ReleaseGate(ReplySink& sink, const DurabilityPoints& points, AckPoint normal,
-                AckPoint critical, std::size_t capacity);
+    ReleaseGate(ReplySink& sink, const DurabilityPoints& points, AckPoint normal, AckPoint critical,
+                std::size_t capacity);
 
     // Translates one shard event into its replies and queues or sends them.
     void push(const engine::ShardEvent& event, const ReplyOrigin& origin);
@@ -77,9 +77,7 @@ class ReleaseGate {
     struct Frontiers {
         std::array<wal::Lsn, DurabilityPoints::kCount> lsn{};
         std::array<bool, DurabilityPoints::kCount> failed{};
-        wal::Lsn reached(AckPoint point) const {
-            return lsn[static_cast<std::size_t>(point)];
-        }
+        wal::Lsn reached(AckPoint point) const { return lsn[static_cast<std::size_t>(point)]; }
         bool ready(const Held& held) const {
             const auto i = static_cast<std::size_t>(held.point);
             return held.lsn <= lsn[i] || failed[i];

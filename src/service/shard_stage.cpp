@@ -7,8 +7,8 @@
 namespace exchanged::service {
 
 ShardStage::ShardStage(engine::Shard& shard, ReplySink& sink, const engine::CommandLog& log,
-                       const DurabilityPoints& points, AckPoint normal,
-                       AckPoint critical, const ShardStageOptions& options)
+                       const DurabilityPoints& points, AckPoint normal, AckPoint critical,
+                       const ShardStageOptions& options)
     : shard_(shard),
       log_(log),
       options_(options),

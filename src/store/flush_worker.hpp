@@ -1,6 +1,6 @@
-// The flush worker of docs/architecture.md (The path of one order): one thread that moves the shards' matcher events from their
-// EventFeeds into the primary store in batches, each batch one transaction that advances
-// store_lsn. It is the only writer of the store while the daemon serves.
+// The flush worker of docs/architecture.md (The path of one order): one thread that moves the
+// shards' matcher events from their EventFeeds into the primary store in batches, each batch one
+// transaction that advances store_lsn. It is the only writer of the store while the daemon serves.
 //
 // A batch covers the LSNs (store_lsn, frontier], where the frontier is the highest LSN whose
 // events have all arrived in the feeds (and, with a WAL, are durable in it: the store must never

@@ -1,7 +1,8 @@
-// The primary store's interface (docs/architecture.md: The path of one order; Durability points; Recovery): the flush worker hands it batches of matcher
-// events in LSN order, each batch one transaction that also advances store_lsn, and recovery loads
-// from it every shard's matcher state at store_lsn so that only the WAL tail needs replaying.
-// Backends: SqliteStore (embedded default) and PostgresStore (production); open_store() picks one.
+// The primary store's interface (docs/architecture.md: The path of one order; Durability points;
+// Recovery): the flush worker hands it batches of matcher events in LSN order, each batch one
+// transaction that also advances store_lsn, and recovery loads from it every shard's matcher state
+// at store_lsn so that only the WAL tail needs replaying. Backends: SqliteStore (embedded default)
+// and PostgresStore (production); open_store() picks one.
 #pragma once
 
 #include <cstdint>

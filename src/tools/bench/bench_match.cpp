@@ -13,9 +13,9 @@
 #include "book/matcher.hpp"
 #include "common/cli_args.hpp"
 #include "tools/bench/latency_recorder.hpp"
+#include "tools/cli/subcommands.hpp"
 #include "tools/workloads/lobster.hpp"
 #include "tools/workloads/match_workloads.hpp"
-#include "tools/cli/subcommands.hpp"
 
 namespace exchanged::tools {
 namespace {

@@ -21,8 +21,8 @@
 #include "store/postgres_dsn.hpp"
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
-#include "tools/workloads/match_workloads.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/workloads/match_workloads.hpp"
 
 namespace exchanged::tools {
 namespace {

@@ -9,7 +9,7 @@
 namespace exchanged::tools {
 
 class LatencyRecorder {
-public:
+  public:
     explicit LatencyRecorder(std::size_t capacity) { samples_.reserve(capacity); }
 
     void record(std::uint64_t nanoseconds) {
@@ -29,7 +29,7 @@ public:
     // Sorts the samples in place.
     Summary summarize();
 
-private:
+  private:
     std::vector<std::uint64_t> samples_;
 };
 
@@ -37,16 +37,18 @@ private:
 std::uint64_t read_cycles();
 
 class CycleClock {
-public:
+  public:
     // Measures the cycle counter's rate against steady_clock for about `calibration_ms`.
     explicit CycleClock(int calibration_ms = 50);
     std::uint64_t to_ns(std::uint64_t cycles) const {
         return static_cast<std::uint64_t>(static_cast<double>(cycles) * ns_per_cycle_);
     }
-    std::uint64_t from_ns(double ns) const { return static_cast<std::uint64_t>(ns / ns_per_cycle_); }
+    std::uint64_t from_ns(double ns) const {
+        return static_cast<std::uint64_t>(ns / ns_per_cycle_);
+    }
     double ns_per_cycle() const { return ns_per_cycle_; }
 
-private:
+  private:
     double ns_per_cycle_ = 1.0;
 };
 

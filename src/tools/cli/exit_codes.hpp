@@ -2,7 +2,6 @@
 // in docs/tools.md so scripts can tell a refusal from a lost daemon from a slow one.
 #pragma once
 
-
 namespace exchanged::tools {
 
 inline constexpr int kExitOk = 0;

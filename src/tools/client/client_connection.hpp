@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tools/cli/exit_codes.hpp"
 #include "net/protocol.hpp"
+#include "tools/cli/exit_codes.hpp"
 
 namespace exchanged::tools {
 

@@ -44,7 +44,8 @@ exchanged::Config load_client_profile(const CliArgs& args) {
     }
 }
 
-const book::InstrumentSpec& find_instrument(const exchanged::Config& profile, std::string_view text) {
+const book::InstrumentSpec& find_instrument(const exchanged::Config& profile,
+                                            std::string_view text) {
     for (const book::InstrumentSpec& spec : profile.instruments) {
         if (spec.symbol == text || (all_digits(text) && std::to_string(spec.id) == text)) {
             return spec;

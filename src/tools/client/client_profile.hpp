@@ -21,7 +21,8 @@ inline constexpr std::string_view kDefaultProfilePath = "config/standard.ini";
 exchanged::Config load_client_profile(const CliArgs& args);
 
 // "AMZN" or "1"; throws CliError listing the profile's instruments when neither matches.
-const book::InstrumentSpec& find_instrument(const exchanged::Config& profile, std::string_view text);
+const book::InstrumentSpec& find_instrument(const exchanged::Config& profile,
+                                            std::string_view text);
 // The symbol for an instrument id, or the id in digits when the profile does not have it.
 std::string instrument_name(const exchanged::Config& profile, InstrumentId id);
 

@@ -6,11 +6,11 @@
 #include <string>
 
 #include "common/cli_args.hpp"
-#include "tools/client/client_profile.hpp"
 #include "tools/cli/exit_codes.hpp"
+#include "tools/cli/subcommands.hpp"
+#include "tools/client/client_profile.hpp"
 #include "tools/client/journal_writer.hpp"
 #include "tools/client/load_generator.hpp"
-#include "tools/cli/subcommands.hpp"
 
 namespace exchanged::tools {
 namespace {

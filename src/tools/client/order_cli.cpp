@@ -9,11 +9,11 @@
 #include <string>
 
 #include "common/cli_args.hpp"
+#include "tools/cli/exit_codes.hpp"
+#include "tools/cli/subcommands.hpp"
 #include "tools/client/client_connection.hpp"
 #include "tools/client/client_profile.hpp"
-#include "tools/cli/exit_codes.hpp"
 #include "tools/client/reply_text.hpp"
-#include "tools/cli/subcommands.hpp"
 
 namespace exchanged::tools {
 namespace {

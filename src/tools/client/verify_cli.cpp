@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "common/cli_args.hpp"
+#include "tools/cli/exit_codes.hpp"
+#include "tools/cli/subcommands.hpp"
 #include "tools/client/client_connection.hpp"
 #include "tools/client/client_profile.hpp"
-#include "tools/cli/exit_codes.hpp"
 #include "tools/client/journal_check.hpp"
-#include "tools/cli/subcommands.hpp"
 
 namespace exchanged::tools {
 namespace {

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "service/release_gate.hpp"
 #include "engine/shard_layout.hpp"
+#include "service/release_gate.hpp"
 #include "store/store.hpp"
 #include "wal/wal_types.hpp"
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/cli_args.hpp"
-#include "tools/crash/power_loss_cycles.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/crash/power_loss_cycles.hpp"
 
 namespace exchanged::tools {
 namespace {

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <memory>
 #include <cerrno>
 #include <exception>
+#include <memory>
 #include <system_error>
 
 #include "engine/store_recovery.hpp"

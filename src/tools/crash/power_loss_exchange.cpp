@@ -81,22 +81,22 @@ std::span<const engine::ShardEvent> CycleExchange::send(const book::Command& com
     command_events_.clear();
     const std::uint64_t request_id =
         command.type == book::CommandType::NewOrder ? 0 : next_request_id_++;
-    path_->route(request_for(command, request_id), now,
-                 [&](service::ShardStage& stage, std::span<const engine::ShardEvent> events) {
-                     const std::span<const store::StoreEvent> stored = stage.store_events();
-                     if (!stored.empty()) {
-                         book::Command stamped = command;
-                         stamped.seq = stage.shard().next_seq() - 1;
-                         stamped.timestamp_ns = now;
-                         logged.push_back(
-                             LoggedCommand{stored.front().lsn, stage.shard().id(), stamped});
-                     }
-                     for (const engine::ShardEvent& event : events) {
-                         held_replies_ += event.event.type == book::EventType::Trade ? 2 : 1;
-                     }
-                     events_.insert(events_.end(), stored.begin(), stored.end());
-                     command_events_.insert(command_events_.end(), events.begin(), events.end());
-                 });
+    path_->route(
+        request_for(command, request_id), now,
+        [&](service::ShardStage& stage, std::span<const engine::ShardEvent> events) {
+            const std::span<const store::StoreEvent> stored = stage.store_events();
+            if (!stored.empty()) {
+                book::Command stamped = command;
+                stamped.seq = stage.shard().next_seq() - 1;
+                stamped.timestamp_ns = now;
+                logged.push_back(LoggedCommand{stored.front().lsn, stage.shard().id(), stamped});
+            }
+            for (const engine::ShardEvent& event : events) {
+                held_replies_ += event.event.type == book::EventType::Trade ? 2 : 1;
+            }
+            events_.insert(events_.end(), stored.begin(), stored.end());
+            command_events_.insert(command_events_.end(), events.begin(), events.end());
+        });
     return command_events_;
 }
 

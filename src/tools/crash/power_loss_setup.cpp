@@ -52,8 +52,8 @@ PowerLossSetup make_power_loss_setup(std::uint64_t seed) {
         account.id = static_cast<AccountId>(1 + i);
         account.self_trade = static_cast<book::SelfTradePrevention>(rng.below(3));
         setup.accounts.push_back(account);
-        setup.profile.accounts.push_back(exchanged::AccountConfig{"acct" + std::to_string(account.id),
-                                                               account.id, "", account.self_trade});
+        setup.profile.accounts.push_back(exchanged::AccountConfig{
+            "acct" + std::to_string(account.id), account.id, "", account.self_trade});
     }
 
     // The standard profile (config/standard.ini): acknowledgements after the WAL's fsync,

@@ -11,8 +11,8 @@
 
 #include "common/types.hpp"
 #include "engine/shard_layout.hpp"
-#include "tools/store/check_result.hpp"
 #include "tools/client/journal_contents.hpp"
+#include "tools/store/check_result.hpp"
 #include "tools/store/profile_names.hpp"
 #include "tools/store/store_rows.hpp"
 

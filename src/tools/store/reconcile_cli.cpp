@@ -13,13 +13,13 @@
 #include "common/cli_args.hpp"
 #include "engine/shard_layout.hpp"
 #include "tools/cli/exit_codes.hpp"
+#include "tools/cli/subcommands.hpp"
+#include "tools/cli/verdict.hpp"
 #include "tools/client/journal_contents.hpp"
 #include "tools/store/profile_names.hpp"
 #include "tools/store/reconcile.hpp"
 #include "tools/store/store_from_config.hpp"
 #include "tools/store/store_rows.hpp"
-#include "tools/cli/subcommands.hpp"
-#include "tools/cli/verdict.hpp"
 #include "tools/store/wal_replay.hpp"
 
 namespace exchanged::tools {

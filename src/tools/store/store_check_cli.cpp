@@ -14,10 +14,10 @@
 #include "engine/startup.hpp"
 #include "store/sqlite_check.hpp"
 #include "tools/cli/exit_codes.hpp"
-#include "tools/store/store_from_config.hpp"
-#include "tools/store/store_row_ids.hpp"
 #include "tools/cli/subcommands.hpp"
 #include "tools/cli/verdict.hpp"
+#include "tools/store/store_from_config.hpp"
+#include "tools/store/store_row_ids.hpp"
 
 namespace exchanged::tools {
 namespace {

@@ -9,12 +9,12 @@
 #include "common/cli_args.hpp"
 #include "engine/shard_layout.hpp"
 #include "tools/cli/exit_codes.hpp"
+#include "tools/cli/subcommands.hpp"
+#include "tools/cli/verdict.hpp"
 #include "tools/client/journal_contents.hpp"
 #include "tools/store/profile_names.hpp"
 #include "tools/store/store_from_config.hpp"
 #include "tools/store/store_journal_check.hpp"
-#include "tools/cli/subcommands.hpp"
-#include "tools/cli/verdict.hpp"
 
 namespace exchanged::tools {
 namespace {

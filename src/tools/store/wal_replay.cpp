@@ -15,8 +15,8 @@ std::string replay_detail(const engine::StoreRecoveryResult& result, const Store
     return "LSN 1.." + std::to_string(result.replay.last_lsn) + ": " +
            std::to_string(result.replay.records) + " records (" +
            std::to_string(result.replay.checkpoints_verified) +
-           " checkpoints matched the live state hash), " +
-           std::to_string(result.events_written) + " events in " + std::to_string(result.batches) +
+           " checkpoints matched the live state hash), " + std::to_string(result.events_written) +
+           " events in " + std::to_string(result.batches) +
            (result.batches == 1 ? " batch; " : " batches; ") + std::to_string(rows.orders.size()) +
            " orders, " + std::to_string(rows.trades.size()) + " trades";
 }

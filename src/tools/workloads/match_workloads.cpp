@@ -15,7 +15,7 @@ using book::EventType;
 
 // Live resting orders of the shadow book, so that cancels and replaces name real orders.
 class LiveOrders {
-public:
+  public:
     void add(OrderId id, AccountId account) {
         position_[id] = ids_.size();
         ids_.push_back({id, account});
@@ -35,9 +35,11 @@ public:
     }
     bool empty() const { return ids_.empty(); }
     std::size_t size() const { return ids_.size(); }
-    std::pair<OrderId, AccountId> pick(SplitMix64& rng) const { return ids_[rng.below(ids_.size())]; }
+    std::pair<OrderId, AccountId> pick(SplitMix64& rng) const {
+        return ids_[rng.below(ids_.size())];
+    }
 
-private:
+  private:
     std::vector<std::pair<OrderId, AccountId>> ids_;
     std::unordered_map<OrderId, std::size_t> position_;
 };
