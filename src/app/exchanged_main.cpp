@@ -1,8 +1,8 @@
-// exchanged: the exchange daemon. It loads and checks a profile, recovers the books by replaying
-// the WAL (docs/architecture.md: Recovery), opens the WAL for appending, starts one thread per
-// shard and the network gateway, and serves until SIGINT/SIGTERM. `--recover` only replays and
-// reports. Exit codes: 0 clean, 1 runtime failure (a corrupt log, a checkpoint mismatch, a WAL
-// failure while serving), 2 configuration or usage error.
+// exchanged: the exchange daemon. It loads and checks a profile, recovers the books from the store
+// plus the WAL tail (docs/architecture.md: Recovery), builds the order path (service::Pipeline) on
+// them, starts the gateway, and serves until SIGINT/SIGTERM or a failure of the order path.
+// `--recover` only recovers and reports. Exit codes: 0 clean, 1 runtime failure (a corrupt log, a
+// checkpoint mismatch, a WAL failure while serving), 2 configuration or usage error.
 #include <atomic>
 #include <chrono>
 #include <csignal>

@@ -3,7 +3,8 @@
 // acknowledgement it cannot honour. A check is one predictable branch; keep the condition cheap
 // (a comparison of values at hand, never a walk over a structure).
 //
-// A violation writes "invariant violated: NAME (DETAIL) at FILE:LINE" to stderr (the journal under
+// A violation writes "exchanged: invariant violated: NAME (LEFT vs RIGHT) at FILE:LINE; aborting"
+// to stderr (the journal under
 // systemd) and aborts: the process exits non-zero at once, and recovery at the next start rebuilds
 // the state from the store and the WAL, as after any crash.
 #pragma once

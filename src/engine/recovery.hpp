@@ -1,5 +1,5 @@
-// Recovery by replay (docs/architecture.md: Recovery; there is no store yet, so the whole WAL from
-// LSN 1): scan the log with the WAL's reader, decode each record, hand each command to the shard
+// Recovery by replay (docs/architecture.md: Recovery; from LSN 1, or from a state loaded from the
+// store): scan the log with the WAL's reader, decode each record, hand each command to the shard
 // that sequenced it and apply it through the same Matcher code the live shard ran, and check every
 // checkpoint record against the replayed state. The result says how the log ends (clean, torn tail,
 // corrupt), what was replayed, and carries the rebuilt matchers with the next seq per shard and the

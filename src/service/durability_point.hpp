@@ -5,8 +5,9 @@
 // reply's LSN; the producer of a point (the WAL writer, the flush worker) calls advanced(), which
 // wakes the shard threads whose gates wait.
 //
-// A new point (a quorum of replicas, a Redis mirror) is one more subclass, registered under its
-// AckPoint in DurabilityPoints, and nothing else.
+// A new point (a quorum of replicas, a Redis mirror) is one more subclass, an AckPoint value the
+// profile can name (config/), its slot in DurabilityPoints, and its construction in OrderPath with
+// the shard threads' wake-up registered in Pipeline (docs/architecture.md: Durability points).
 #pragma once
 
 #include <array>

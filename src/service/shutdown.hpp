@@ -1,7 +1,7 @@
 // Why the order path must stop, told by whichever thread found out (the WAL writer on a failed
 // write or fdatasync, the flush worker on a damaged store file) to the thread that owns the
 // pipeline. No signal is sent to the process: the owner waits on wake_fd() beside its signal
-// source (app/shutdown_wait.hpp) and reads the cause here.
+// source (app/shutdown_signal.hpp) and reads the cause here.
 #pragma once
 
 #include <atomic>

@@ -10,7 +10,7 @@
 //
 // When the store fails (down, locked, disk full) the worker keeps the batch and retries it with
 // exponential backoff, logging a warning each warn_every; the feeds fill meanwhile and the shards
-// decide what to refuse (engine/service/shard_runner.hpp). A damaged database file
+// decide what to refuse (service/shard_stage.cpp). A damaged database file
 // (StoreCorruptError) is different: no retry can help, so the worker stops writing and calls
 // on_fatal once.
 #pragma once

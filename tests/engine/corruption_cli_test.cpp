@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/random.hpp"
-#include "daemon_process.hpp"
 #include "config/config.hpp"
+#include "daemon_process.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "file_damage.hpp"

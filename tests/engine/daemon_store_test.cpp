@@ -1,6 +1,6 @@
-// The daemon with its store (docs/architecture.md: The path of one order; Durability points): what reaches the store, and what a store outage does.
-// The outage is real: another connection holds SQLite's write lock, so the flush worker's
-// transactions wait and then fail until it lets go.
+// The daemon with its store (docs/architecture.md: The path of one order; Durability points): what
+// reaches the store, and what a store outage does. The outage is real: another connection holds
+// SQLite's write lock, so the flush worker's transactions wait and then fail until it lets go.
 #include <catch2/catch.hpp>
 
 #include <chrono>

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "common/random.hpp"
-#include "daemon_process.hpp"
 #include "config/config.hpp"
+#include "daemon_process.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "minimal_config.hpp"
@@ -89,7 +89,8 @@ TEST_CASE("exchanged --recover replays a real log and reports it", "[engine][cli
     test::TempDir dir;
     const std::string config_path = write_config(dir);
     const std::string data_dir = (dir.path() / "data").string();
-    const Config config = load_config(config_path, ConfigOverrides{data_dir, std::nullopt, std::nullopt});
+    const Config config =
+        load_config(config_path, ConfigOverrides{data_dir, std::nullopt, std::nullopt});
     REQUIRE(write_log(config, 1'000, 100) == 1'010);
 
     const Run recovered = run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover"});

@@ -1,6 +1,7 @@
-// Recovery from the primary store plus the WAL tail (docs/architecture.md: Recovery): whatever store_lsn the store was
-// left at, loading it and replaying only the records above it gives the matchers of a full replay
-// (same state hash) and leaves the store holding exactly what a full replay would have written.
+// Recovery from the primary store plus the WAL tail (docs/architecture.md: Recovery): whatever
+// store_lsn the store was left at, loading it and replaying only the records above it gives the
+// matchers of a full replay (same state hash) and leaves the store holding exactly what a full
+// replay would have written.
 #include <catch2/catch.hpp>
 
 #include <span>

@@ -25,8 +25,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include "net/gateway.hpp"
-#include "service/gateway_settings.hpp"
 #include "net/protocol.hpp"
+#include "service/gateway_settings.hpp"
 
 using namespace exchanged;
 using namespace exchanged::net;
