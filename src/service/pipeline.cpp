@@ -41,7 +41,9 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
 }
 
 Pipeline::~Pipeline() {
-    if (started_ && !stopped_) {
+    // Also when start() never ran (the gateway could not bind): the WAL must close while the shard
+    // runners its durability callback wakes still exist.
+    if (!stopped_) {
         stop(std::chrono::milliseconds(0));
     }
 }
@@ -80,7 +82,6 @@ void Pipeline::start() {
     for (auto& runner : runners_) {
         runner->start();
     }
-    started_ = true;
 }
 
 PipelineStopReport Pipeline::stop(std::chrono::milliseconds store_give_up) {

@@ -78,7 +78,6 @@ class Pipeline {
     std::unique_ptr<OrderPath> path_;
     std::vector<std::unique_ptr<ShardRunner>> runners_;
     std::unique_ptr<store::FlushWorker> flush_;
-    bool started_ = false;
     bool stopped_ = false;
 };
 
