@@ -65,8 +65,6 @@ class LogPoint final : public DurabilityPoint {
     wal::Lsn frontier() const noexcept override { return log_.durable_lsn(); }
     bool failed() const noexcept override { return log_.failed(); }
     bool wait(wal::Lsn lsn) const override { return log_.wait_durable(lsn); }
-    // Whether the point can ever advance.
-    bool reachable() const noexcept { return log_.persists(); }
 
   private:
     const engine::CommandLog& log_;

@@ -70,7 +70,6 @@ class OrderPath {
     OrderPath(const OrderPath&) = delete;
     OrderPath& operator=(const OrderPath&) = delete;
 
-    const OrderPathSettings& settings() const { return settings_; }
     engine::CommandLog& log() { return *log_; }
     const engine::CommandLog& log() const { return *log_; }
     wal::WalWriter* wal_writer() { return writer_.get(); }  // null without a WAL

@@ -85,6 +85,30 @@ ShardRequest make_shard_request(net::SessionId session, AccountId account,
     return out;
 }
 
+ShardRequest command_request(const book::Command& command, net::SessionId session,
+                             std::uint64_t client_request_id) {
+    ShardRequest out;
+    out.session = session;
+    out.command = command;
+    switch (command.type) {
+        case book::CommandType::NewOrder:
+            out.request_type = net::MessageType::NewOrder;
+            out.client_request_id = command.client_order_id;
+            return out;
+        case book::CommandType::Cancel:
+            out.request_type = net::MessageType::Cancel;
+            break;
+        case book::CommandType::Replace:
+            out.request_type = net::MessageType::Replace;
+            break;
+        case book::CommandType::MassCancel:
+            out.request_type = net::MessageType::MassCancel;
+            break;
+    }
+    out.client_request_id = client_request_id;
+    return out;
+}
+
 net::SubmitResult OrderService::submit(net::SessionId session, AccountId account,
                                        const net::ClientRequest& request) {
     if (!accepting_.load(std::memory_order_acquire) || log_ == nullptr || !log_->running()) {

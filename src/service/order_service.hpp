@@ -42,7 +42,6 @@ class OrderService final : public net::OrderSink, public ReplySink {
     void set_gateway(net::Gateway* gateway) { gateway_.store(gateway, std::memory_order_release); }
     // New requests are refused as Unavailable from now on.
     void stop_accepting() { accepting_.store(false, std::memory_order_release); }
-    bool accepting() const { return accepting_.load(std::memory_order_acquire); }
     // Summed over the shards (any thread).
     ShardRunnerStats runner_stats() const;
 
@@ -66,10 +65,16 @@ class OrderService final : public net::OrderSink, public ReplySink {
     std::atomic<bool> accepting_{true};
 };
 
-// The shard request for a client request: what the gateway hands to a shard thread, and what a
-// simulation hands to a stage. `self_trade` is the account's setting.
+// The shard request for a client request: what the gateway hands to a shard thread. `self_trade`
+// is the account's setting.
 ShardRequest make_shard_request(net::SessionId session, AccountId account,
                                 book::SelfTradePrevention self_trade,
                                 const net::ClientRequest& request);
+
+// The shard request for a command a driver made itself (the power-loss simulation, the tests): the
+// request type its command type comes from, and the request id its replies carry (a new order's is
+// its client order id, any other's `client_request_id`). The command is logged as given.
+ShardRequest command_request(const book::Command& command, net::SessionId session,
+                             std::uint64_t client_request_id);
 
 }  // namespace exchanged::service

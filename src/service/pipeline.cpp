@@ -27,14 +27,13 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
         runners.push_back(runners_.back().get());
     }
     // Each point wakes every shard thread: any of them may hold replies waiting for it.
-    for (DurabilityPoint* point :
-         {&path_->wal_point(), static_cast<DurabilityPoint*>(&path_->store_point())}) {
-        point->on_advance([this] {
-            for (auto& runner : runners_) {
-                runner->notify();
-            }
-        });
-    }
+    const auto wake_shards = [this] {
+        for (auto& runner : runners_) {
+            runner->notify();
+        }
+    };
+    path_->wal_point().on_advance(wake_shards);
+    path_->store_point().on_advance(wake_shards);
     service_.attach(path_->log(), std::move(runners));
     flush_ = std::make_unique<store::FlushWorker>(store, path_->feeds(),
                                                   flush_options(config, store, layout));

@@ -27,7 +27,7 @@
 
 namespace exchanged::service {
 
-// What differs between the daemon and a simulation of it: the WAL's disk and the clock.
+// What the owner supplies: the WAL's disk, the clock, and where operator messages go.
 struct PipelineEnvironment {
     wal::Storage* wal_storage = nullptr;  // required with enable_wal
     PipelineClock clock;
@@ -65,7 +65,6 @@ class Pipeline {
     const OrderService& service() const { return service_; }
     const store::FlushWorker& flush() const { return *flush_; }
     const wal::WalWriter* wal_writer() const { return path_->wal_writer(); }
-    OrderPath& path() { return *path_; }
 
   private:
     store::FlushOptions flush_options(const Config& config, store::Store& store,

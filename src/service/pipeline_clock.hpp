@@ -1,6 +1,6 @@
 // The one clock of the order path: the shard thread reads it once per command to stamp the
 // sequenced record (the matcher itself never reads a clock). The daemon uses the realtime clock;
-// a simulation passes its own so that a run follows from its seed.
+// a test may pass its own.
 #pragma once
 
 #include <chrono>
@@ -11,23 +11,21 @@ namespace exchanged::service {
 
 class PipelineClock {
   public:
-    using Read = TimestampNs (*)(void* context);
+    using Read = TimestampNs (*)();
 
-    // The realtime clock through the vDSO: no system call.
-    PipelineClock() : read_(&realtime), context_(nullptr) {}
-    PipelineClock(Read read, void* context) : read_(read), context_(context) {}
+    explicit PipelineClock(Read read = &realtime) : read_(read) {}
 
-    TimestampNs now() const { return read_(context_); }
+    TimestampNs now() const { return read_(); }
 
   private:
-    static TimestampNs realtime(void* /*context*/) {
+    // Through the vDSO: no system call.
+    static TimestampNs realtime() {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
             .count();
     }
 
     Read read_;
-    void* context_;
 };
 
 }  // namespace exchanged::service

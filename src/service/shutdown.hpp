@@ -24,7 +24,6 @@ class Shutdown {
     bool failed(StopCause cause) const {
         return (causes_.load(std::memory_order_acquire) & static_cast<unsigned>(cause)) != 0;
     }
-    bool any() const { return causes_.load(std::memory_order_acquire) != 0; }
     std::string reason() const;
     // Readable once fail() was called (an eventfd).
     int wake_fd() const { return wake_fd_; }

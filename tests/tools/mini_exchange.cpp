@@ -8,6 +8,7 @@
 
 #include "engine/startup.hpp"
 #include "minimal_config.hpp"
+#include "service/order_service.hpp"
 #include "store/open_store.hpp"
 #include "tools/client/ack_journal.hpp"
 
@@ -92,13 +93,10 @@ void MiniExchange::cancel(const std::string& account, InstrumentId instrument, O
 }
 
 void MiniExchange::run(const book::Command& command) {
-    service::ShardRequest request;
-    request.session = command.account;
-    request.command = command;
-    request.client_request_id = command.client_order_id;
-    request.request_type = command.type == book::CommandType::Cancel ? net::MessageType::Cancel
-                                                                     : net::MessageType::NewOrder;
-    path_->route(request, now_ += 1000,
+    // One session per account, whose id is the account's; a cancel's request id is in its client
+    // order id slot, as the gateway logs it.
+    path_->route(service::command_request(command, command.account, command.client_order_id),
+                 now_ += 1000,
                  [&](service::ShardStage& stage, std::span<const engine::ShardEvent> events) {
                      for (const engine::ShardEvent& e : events) {
                          REQUIRE(e.lsn != 0);  // logged, not refused as busy

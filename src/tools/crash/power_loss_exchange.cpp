@@ -24,30 +24,6 @@ service::OrderPathSettings cycle_settings(const PowerLossSetup& setup) {
     return settings;
 }
 
-// What the gateway makes of a client's command: the client's session is its account's.
-service::ShardRequest request_for(const book::Command& command, std::uint64_t request_id) {
-    service::ShardRequest request;
-    request.session = command.account;
-    request.command = command;
-    request.client_request_id = request_id;
-    switch (command.type) {
-        case book::CommandType::NewOrder:
-            request.request_type = net::MessageType::NewOrder;
-            request.client_request_id = command.client_order_id;
-            break;
-        case book::CommandType::Cancel:
-            request.request_type = net::MessageType::Cancel;
-            break;
-        case book::CommandType::Replace:
-            request.request_type = net::MessageType::Replace;
-            break;
-        case book::CommandType::MassCancel:
-            request.request_type = net::MessageType::MassCancel;
-            break;
-    }
-    return request;
-}
-
 }  // namespace
 
 CycleExchange::CycleExchange(const PowerLossSetup& setup, wal::Storage& disk, store::Store& store,
@@ -64,8 +40,6 @@ CycleExchange::CycleExchange(const PowerLossSetup& setup, wal::Storage& disk, st
     if (!disk_.wait_idle()) {
         throw wal::WalError("the WAL writer failed before its first record");
     }
-    store_lsn_ = store_.store_lsn();
-    release_floor_ = store_lsn_ + 1;
 }
 
 CycleExchange::~CycleExchange() {
@@ -79,10 +53,11 @@ std::span<const engine::ShardEvent> CycleExchange::send(const book::Command& com
                                                         TimestampNs now,
                                                         std::vector<LoggedCommand>& logged) {
     command_events_.clear();
+    // Each account has one session, whose id is the account's.
     const std::uint64_t request_id =
         command.type == book::CommandType::NewOrder ? 0 : next_request_id_++;
     path_->route(
-        request_for(command, request_id), now,
+        service::command_request(command, command.account, request_id), now,
         [&](service::ShardStage& stage, std::span<const engine::ShardEvent> events) {
             const std::span<const store::StoreEvent> stored = stage.store_events();
             if (!stored.empty()) {
@@ -118,21 +93,20 @@ bool CycleExchange::commit() {
 
 void CycleExchange::flush(wal::Lsn up_to) {
     up_to = std::min(up_to, writer().durable_lsn());
-    if (up_to <= store_lsn_) {
+    const store::StoreLsn stored = store_lsn();
+    if (up_to <= stored) {
         return;
     }
     store::StoreBatch batch;
-    batch.first_lsn = store_lsn_ + 1;
+    batch.first_lsn = stored + 1;
     batch.last_lsn = up_to;
     while (flushed_events_ < events_.size() && events_[flushed_events_].lsn <= up_to) {
         batch.events.push_back(events_[flushed_events_++]);
     }
     store_.apply(batch);
     ++flushes_;
-    store_lsn_ = up_to;
     // As the flush worker's commit: the store point advances and segments wholly in the store go.
     path_->stored(up_to);
-    release_floor_ = std::max(release_floor_, up_to + 1);
 }
 
 const Acks& CycleExchange::lose_power() {

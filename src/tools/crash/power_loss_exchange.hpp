@@ -56,7 +56,7 @@ class CycleExchange {
     std::size_t held_replies() const { return held_replies_; }
 
     wal::Lsn durable_lsn() const { return writer().durable_lsn(); }
-    store::StoreLsn store_lsn() const { return store_lsn_; }
+    store::StoreLsn store_lsn() const { return path_->store_point().frontier(); }
     // Writes the events of LSNs store_lsn()+1 .. up_to (at most durable_lsn()) into the store in
     // one batch, as the flush worker does, and releases the WAL segments below it. Throws
     // store::StoreError.
@@ -64,7 +64,7 @@ class CycleExchange {
     std::uint64_t flushes() const { return flushes_; }
     // The highest LSN given to WalWriter::release_below(): no segment at or after the one that
     // holds it can have been deleted.
-    wal::Lsn release_floor() const { return release_floor_; }
+    wal::Lsn release_floor() const { return store_lsn() + 1; }
 
     // After a failed commit: no more records are taken, the writer stops, and the gates send
     // what the log made durable and drop the rest, as the shard threads do when the WAL fails.
@@ -88,8 +88,6 @@ class CycleExchange {
     std::vector<store::StoreEvent> events_;
     std::size_t flushed_events_ = 0;
     std::size_t held_replies_ = 0;
-    store::StoreLsn store_lsn_ = 0;
-    wal::Lsn release_floor_ = 0;
     wal::Lsn appended_lsn_ = 0;
     std::uint64_t flushes_ = 0;
     std::uint64_t next_request_id_ = 1;
