@@ -24,11 +24,21 @@ case "$flavour" in
     *) echo "build.sh: unknown flavour '$flavour' (release, asan, tsan or fuzz)" >&2; exit 2 ;;
 esac
 
+# ccache makes a fresh clone's second build, and every tree that shares sources, mostly hits.
+# CCACHE_BASEDIR turns absolute paths under the checkout into relative ones, so two checkouts (or
+# a CI clone at another path) share the cache.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+    export CCACHE_NOHASHDIR=1
+fi
+
 generator=()
 if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then
     generator=(-G Ninja)
 fi
-if ! cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}" -DEXCHANGED_TESTS=ON >"$dir.configure.log" 2>&1; then
+if ! cmake -S . -B "$dir" "${generator[@]}" "${launcher[@]}" "${flags[@]}" -DEXCHANGED_TESTS=ON >"$dir.configure.log" 2>&1; then
     cat "$dir.configure.log" >&2
     echo "build.sh: configuring $dir failed (log above)" >&2
     exit 1

@@ -12,6 +12,8 @@ packages=(
     # initdb and the server, for the store tests' throw-away cluster (scripts/pg-test-cluster.sh).
     postgresql
     clang libclang-rt-14-dev
+    # The compiler cache: scripts/build.sh uses it when present, so rebuilds of the four trees are quick.
+    ccache
     # systemd-analyze, for the test that verifies systemd/exchanged.service (it skips without).
     systemd
 )
