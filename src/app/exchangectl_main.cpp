@@ -19,6 +19,8 @@ constexpr Subcommand kSubcommands[] = {
     {"bench", "match", exchanged::tools::bench_match_main,
      "bench match [--orders N] [--seed S] [--workload mix|liquibook|lobster] [--data FILE] [--rate "
      "R] [--json]"},
+    {"lobster", "check", exchanged::tools::lobster_check_main,
+     "lobster check --message FILE [--orderbook FILE | --no-orderbook]"},
     {"bench", "jitter", exchanged::tools::bench_jitter_main,
      "bench jitter [--seconds S] [--rate R [--work-ns W]] [--json]"},
     {"wal", "dump", exchanged::tools::wal_main, "wal dump PATH [--from LSN] [--salvage]"},

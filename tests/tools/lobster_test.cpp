@@ -3,11 +3,9 @@
 // order we know must trade against exactly that order, and our book (a subset of the real one)
 // must never show a better price than the real book did.
 #include <catch2/catch.hpp>
-#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -17,6 +15,7 @@
 
 #include "book/matcher.hpp"
 #include "tools/workloads/lobster.hpp"
+#include "tools/workloads/lobster_check.hpp"
 
 namespace exchanged::tools::lobster {
 namespace {
@@ -70,159 +69,6 @@ bool sample_present() {
     }
     WARN("test skipped: LOBSTER sample not found at " << kSampleDir);
     return false;
-}
-
-struct Replay {
-    std::size_t commands_applied = 0;
-    std::uint64_t executions_checked = 0;
-    std::uint64_t execution_mismatches = 0;
-    std::uint64_t unexpected_trades = 0;  // trades by commands that are not executions
-    std::uint64_t top_violations = 0;     // our top better or deeper than the real one
-    std::uint64_t trades = 0;
-    std::uint64_t fills_expected = 0;  // distinct makers over all aggressors
-    std::string first_problem;
-    std::string first_execution_mismatch;
-};
-
-// Applies the conversion to a fresh matcher message by message, checking every execution against
-// its expected maker and, after every message, our top of book against the real one.
-Replay replay(const std::vector<Message>& messages, const std::vector<TopOfBook>& tops,
-              const Conversion& c) {
-    Replay r;
-    book::Matcher matcher(c.instruments, c.limits);
-    std::vector<book::Event> events;
-    std::vector<book::Event> trades;
-    std::size_t next_execution = 0;
-    const auto problem = [&](std::uint64_t& counter, const std::string& what) {
-        if (&counter == &r.execution_mismatches && counter == 0) {
-            r.first_execution_mismatch = what;
-        }
-        if (counter++ == 0 && r.first_problem.empty()) {
-            r.first_problem = what;
-        }
-    };
-    const InstrumentId instrument = c.instruments.front().id;
-
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        const Message& m = messages[i];
-        for (; r.commands_applied < c.commands.size() &&
-               c.message_of_command[r.commands_applied] == i;
-             ++r.commands_applied) {
-            const std::size_t index = r.commands_applied;
-            events.clear();
-            matcher.apply(c.commands[index], events);
-            trades.clear();
-            for (const book::Event& e : events) {
-                if (e.type == book::EventType::Trade) {
-                    trades.push_back(e);
-                }
-            }
-            const std::size_t first = next_execution;
-            while (next_execution < c.executions.size() &&
-                   c.executions[next_execution].command == index) {
-                ++next_execution;
-            }
-            if (first == next_execution) {
-                if (!trades.empty()) {
-                    // Type-1 orders never crossed the real book, so they cannot cross its subset.
-                    problem(r.unexpected_trades, "line " + std::to_string(m.line) + ": a type " +
-                                                     std::to_string(static_cast<int>(m.type)) +
-                                                     " message traded");
-                }
-                continue;
-            }
-            // Each expected maker traded exactly once, for its quantity at its price, and nothing
-            // else traded. A run's executions may name one order twice: compare totals.
-            std::map<OrderId, std::pair<Quantity, Price>> want;
-            for (std::size_t k = first; k < next_execution; ++k) {
-                const ExpectedExecution& x = c.executions[k];
-                want[x.maker_order_id].first += x.quantity;
-                want[x.maker_order_id].second = x.price;
-                r.executions_checked += 1;
-                if (x.price != messages[x.message].price) {
-                    problem(r.execution_mismatches,
-                            "line " + std::to_string(messages[x.message].line) +
-                                ": our order's price differs from the message's");
-                }
-            }
-            bool ok = trades.size() == want.size();
-            for (const book::Event& t : trades) {
-                const auto it = want.find(t.maker_order_id);
-                ok = ok && it != want.end() && it->second.first == t.quantity &&
-                     it->second.second == t.price;
-            }
-            if (!ok) {
-                std::ostringstream what;
-                what << "line " << m.line << ": expected";
-                for (const auto& [maker, fill] : want) {
-                    what << " maker " << maker << " qty " << fill.first << " at " << fill.second
-                         << ";";
-                }
-                what << " got " << trades.size() << " trades";
-                for (const book::Event& t : trades) {
-                    what << "; maker " << t.maker_order_id << " qty " << t.quantity << " at "
-                         << t.price;
-                }
-                problem(r.execution_mismatches, what.str());
-            }
-            r.fills_expected += want.size();
-        }
-        // A subset of the real book: never a better price, and at the real best never more size.
-        const TopOfBook& real = tops[i];
-        const auto bids = matcher.levels(instrument, Side::Buy, 1);
-        const auto asks = matcher.levels(instrument, Side::Sell, 1);
-        const bool bid_ok =
-            bids.empty() ||
-            (real.bid && (bids[0].price < *real.bid ||
-                          (bids[0].price == *real.bid && bids[0].total <= real.bid_size)));
-        const bool ask_ok =
-            asks.empty() ||
-            (real.ask && (asks[0].price > *real.ask ||
-                          (asks[0].price == *real.ask && asks[0].total <= real.ask_size)));
-        if (!bid_ok || !ask_ok) {
-            std::ostringstream what;
-            what << "line " << m.line << ": our top ";
-            what << (bids.empty() ? 0 : bids[0].total) << "@" << (bids.empty() ? 0 : bids[0].price)
-                 << " / " << (asks.empty() ? 0 : asks[0].total) << "@"
-                 << (asks.empty() ? 0 : asks[0].price) << " is better than LOBSTER's "
-                 << real.bid_size << "@" << real.bid.value_or(0) << " / " << real.ask_size << "@"
-                 << real.ask.value_or(0);
-            problem(r.top_violations, what.str());
-        }
-    }
-    r.trades = matcher.next_trade_id() - 1;
-    return r;
-}
-
-void report(const char* mode, const std::vector<Message>& messages, const Conversion& c,
-            const Replay& r) {
-    const ConversionCounts& n = c.counts;
-    std::printf("LOBSTER replay, %s: %zu messages (type 1: %" PRIu64 ", 2: %" PRIu64 ", 3: %" PRIu64
-                ", 4: %" PRIu64 ", 5: %" PRIu64 ", 7: %" PRIu64 ")\n",
-                mode, messages.size(), n.messages_by_type[1], n.messages_by_type[2],
-                n.messages_by_type[3], n.messages_by_type[4], n.messages_by_type[5],
-                n.messages_by_type[7]);
-    std::printf("  commands %zu: new %" PRIu64 ", replace %" PRIu64 ", cancel %" PRIu64
-                ", reconciliation cancel %" PRIu64 ", aggressor %" PRIu64 " (for %" PRIu64
-                " executions, %" PRIu64 " of them in multi-order sweeps); most resting %zu\n",
-                c.commands.size(), n.new_orders, n.replaces, n.cancels, n.reconcile_cancels,
-                n.aggressors, n.executions, n.grouped_executions, n.max_resting);
-    std::printf("  skipped unknown orders: partial cancel %" PRIu64 ", delete %" PRIu64
-                ", execution %" PRIu64 "; skipped hidden %" PRIu64 ", halt %" PRIu64 "\n",
-                n.unknown_partial_cancels, n.unknown_deletes, n.unknown_executions,
-                n.hidden_skipped, n.halts_skipped);
-    std::printf("  executions checked %" PRIu64 ", mismatched %" PRIu64 ", trades %" PRIu64
-                " (expected %" PRIu64 "), unexpected trades %" PRIu64
-                ", top-of-book violations %" PRIu64 "\n",
-                r.executions_checked, r.execution_mismatches, r.trades, r.fills_expected,
-                r.unexpected_trades, r.top_violations);
-    if (!r.first_problem.empty()) {
-        std::printf("  first problem: %s\n", r.first_problem.c_str());
-    }
-    if (!r.first_execution_mismatch.empty()) {
-        std::printf("  first execution mismatch: %s\n", r.first_execution_mismatch.c_str());
-    }
-    std::fflush(stdout);
 }
 
 }  // namespace
@@ -429,6 +275,75 @@ TEST_CASE("lobster executions with one timestamp are one aggressor", "[tools][lo
     CHECK(fills == std::vector<std::pair<OrderId, Quantity>>{{1, 4}, {2, 10}, {3, 2}});
 }
 
+// A $5 stock, far outside the AMZN sample's prices: the instrument comes from the data, so the
+// day replays (a fixed $100-$400 band rejected every order of it).
+constexpr const char* kCheapDay =
+    "1.0,1,1,100,50000,-1\n"
+    "1.1,1,2,200,50100,-1\n"
+    "1.2,1,3,300,49900,1\n"
+    "2.0,4,1,40,50000,-1\n"
+    "2.1,2,2,50,50100,-1\n"
+    "2.2,3,3,300,49900,1\n";
+
+TEST_CASE("lobster instrument comes from the day's prices", "[tools][lobster]") {
+    const std::vector<Message> messages = parse(kCheapDay);
+    const book::InstrumentSpec spec = instrument_for(messages, "CHEAP");
+    CHECK(spec.symbol == "CHEAP");
+    CHECK(spec.tick_size == 100);
+    CHECK(spec.min_price == 49'900);
+    CHECK(spec.max_price == 50'100);
+    CHECK(spec.max_order_quantity == 600);
+
+    const Conversion c = convert(messages, nullptr, "CHEAP");
+    CHECK(c.counts.rejected == 0);
+    CHECK(c.counts.executions == 1);
+    const ReplayCheck r = check_replay(messages, nullptr, c);
+    CHECK(r.rejected == 0);
+    CHECK(r.passed() == 1);
+    CHECK(r.failed() == 0);
+
+    // Sub-penny prices give a finer tick; a halt's price column is not a price.
+    const std::vector<Message> fine = parse(
+        "1.0,1,1,10,12345,1\n1.1,1,2,10,12350,1\n"
+        "1.2,7,0,0,-1,-1\n");
+    CHECK(instrument_for(fine, "X").tick_size == 5);
+    CHECK_THROWS_WITH(instrument_for(parse("1.0,7,0,0,-1,-1\n"), "X"),
+                      Contains("no new limit order"));
+    // One price at 1 and one at 9,999,999 in steps of 1: too many levels for the book.
+    CHECK_THROWS_WITH(instrument_for(parse("1.0,1,1,10,1,1\n1.1,1,2,10,99999999,1\n"), "X"),
+                      Contains("price levels, more than the book's"));
+    CHECK(symbol_for("/data/MSFT_2012-06-21_34200000_57600000_message_5.csv") == "MSFT");
+    CHECK(symbol_for("day.csv") == "LOBSTER");
+}
+
+TEST_CASE("lobster check fails a replay that does not match the data", "[tools][lobster]") {
+    // The execution says $5.01 for an order that rests at $5.00: the data and our book disagree.
+    const std::vector<Message> messages = parse(
+        "1.0,1,1,100,50000,-1\n"
+        "1.1,1,2,100,50100,-1\n"
+        "2.0,4,1,40,50100,-1\n");
+    const Conversion c = convert(messages);
+    const ReplayCheck r = check_replay(messages, nullptr, c);
+    CHECK(r.executions_checked == 1);
+    CHECK(r.execution_mismatches == 1);
+    CHECK(r.failed() == 1);
+    CHECK(r.passed() == 0);
+    REQUIRE_FALSE(r.problems.empty());
+    CHECK_THAT(r.problems.front(), Contains("line 3:"));
+
+    // Our book showing a better bid than the real one is a top-of-book violation.
+    const std::vector<Message> bid = parse("1.0,1,1,100,50000,1\n");
+    std::vector<TopOfBook> tops(1);
+    tops[0].bid = 49'900;
+    tops[0].bid_size = 100;
+    const Conversion b = convert(bid);
+    const ReplayCheck t = check_replay(bid, &tops, b);
+    CHECK(t.top_violations == 1);
+    CHECK(t.failed() == 1);
+    std::vector<TopOfBook> short_tops;
+    CHECK_THROWS_WITH(check_replay(bid, &short_tops, b), Contains("0 rows for 1 messages"));
+}
+
 TEST_CASE("lobster default data paths", "[tools][lobster]") {
     const std::vector<std::string> paths = default_message_paths("/repo/build-x/bin/exchangectl");
     REQUIRE(paths.size() == 2);
@@ -447,20 +362,24 @@ TEST_CASE("lobster sample day replays with exact price-time priority", "[tools][
     // The messages alone, as the level-1 file gives them: orders cancelled below the top level
     // linger, so this pass is only reported, to show why reconciliation is needed.
     const Conversion raw = convert(messages);
-    const Replay unreconciled = replay(messages, tops, raw);
-    report("messages only", messages, raw, unreconciled);
+    const ReplayCheck unreconciled = check_replay(messages, &tops, raw);
+    print_check(stdout, "LOBSTER replay, messages only", messages, raw, unreconciled);
 
     const Conversion c = convert(messages, &tops);
-    const Replay r = replay(messages, tops, c);
-    report("reconciled with the orderbook file", messages, c, r);
-    INFO(r.first_problem);
+    const ReplayCheck r = check_replay(messages, &tops, c);
+    print_check(stdout, "LOBSTER replay, reconciled with the orderbook file", messages, c, r);
+    INFO((r.problems.empty() ? std::string() : r.problems.front()));
     REQUIRE(c.counts.rejected == 0);
+    CHECK(c.instruments.front().tick_size == 100);  // learnt from the data: $0.01
     CHECK(r.commands_applied == c.commands.size());
     CHECK(r.executions_checked == c.executions.size());
     CHECK(r.executions_checked > 1000);  // the check has to bite, not pass vacuously
     CHECK(r.execution_mismatches == 0);
     CHECK(r.unexpected_trades == 0);
     CHECK(r.top_violations == 0);
+    CHECK(r.rejected == 0);
+    CHECK(r.failed() == 0);
+    CHECK(r.passed() == r.executions_checked);
     CHECK(r.trades == r.fills_expected);
 }
 

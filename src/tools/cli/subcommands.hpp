@@ -5,6 +5,8 @@
 namespace exchanged::tools {
 
 int bench_match_main(int argc, char** argv, int first);
+// `lobster check`: a LOBSTER day replayed and compared with the data.
+int lobster_check_main(int argc, char** argv, int first);
 int bench_jitter_main(int argc, char** argv, int first);
 // `wal dump PATH` / `wal verify PATH` (argv[first - 1] names which); `bench wal`.
 int wal_main(int argc, char** argv, int first);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <system_error>
 #include <unordered_map>
 
@@ -233,9 +234,49 @@ std::vector<TopOfBook> read_orderbook(const std::string& path) {
     return parse_orderbook(in, path);
 }
 
-book::InstrumentSpec lobster_instrument() {
-    // The sample trades around $220; max order quantity far above any real order (33,570 shares).
-    return book::InstrumentSpec{kInstrument, "AMZN", 100, 1, 1'000'000, 4'000'000, 10'000'000};
+book::InstrumentSpec instrument_for(const std::vector<Message>& messages, std::string symbol) {
+    Price tick = 0;
+    Price low = 0;
+    Price high = 0;
+    // Saturates well below overflow: a garbage size must not wrap the largest order around.
+    constexpr Quantity kQuantityCap = Quantity{1} << 50;
+    Quantity total_size = 0;
+    for (const Message& m : messages) {
+        // Only new limit orders bring prices into our book: executions and cancels name orders
+        // at their own price, and hidden executions (often at half a tick) never enter it.
+        if (m.type != MessageType::NewLimit) {
+            continue;
+        }
+        tick = std::gcd(tick, m.price);
+        low = low == 0 ? m.price : std::min(low, m.price);
+        high = std::max(high, m.price);
+        total_size = std::min(kQuantityCap, total_size + std::min(m.size, kQuantityCap));
+    }
+    if (tick == 0) {
+        throw LobsterError("no new limit order (type 1): a day needs at least one to replay");
+    }
+    const Price levels = (high - low) / tick + 1;
+    if (levels > book::kMaxPriceLevels) {
+        throw LobsterError("the day's prices run from " + std::to_string(low) + " to " +
+                           std::to_string(high) + " in steps of " + std::to_string(tick) + ": " +
+                           std::to_string(levels) + " price levels, more than the book's " +
+                           std::to_string(book::kMaxPriceLevels));
+    }
+    book::InstrumentSpec spec{
+        kInstrument, std::move(symbol), tick, 1, low, high, std::max<Quantity>(total_size, 1)};
+    if (const std::string bad = book::validate(spec); !bad.empty()) {
+        throw LobsterError("the instrument learnt from the day is not usable: " + bad);
+    }
+    return spec;
+}
+
+std::string symbol_for(const std::string& path) {
+    const std::string name = std::filesystem::path(path).filename().string();
+    const std::size_t end = name.find('_');
+    if (end == 0 || end == std::string::npos) {
+        return "LOBSTER";
+    }
+    return name.substr(0, end);
 }
 
 book::MatcherLimits lobster_limits() {
@@ -252,7 +293,8 @@ namespace {
 // convert()'s working state: the shadow book, the id maps and the output being built.
 class Converter {
   public:
-    Converter(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops);
+    Converter(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops,
+              const std::string& symbol);
 
     Conversion run();
 
@@ -296,19 +338,20 @@ class Converter {
     std::vector<book::OrderView> drop_;  // reconcile()'s, kept to reuse its capacity
 };
 
-Conversion empty_conversion(std::size_t messages) {
+Conversion empty_conversion(const std::vector<Message>& messages, const std::string& symbol) {
     Conversion out;
-    out.instruments.push_back(lobster_instrument());
+    out.instruments.push_back(instrument_for(messages, symbol));
     out.limits = lobster_limits();
-    out.commands.reserve(messages);
-    out.message_of_command.reserve(messages);
+    out.commands.reserve(messages.size());
+    out.message_of_command.reserve(messages.size());
     return out;
 }
 
-Converter::Converter(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops)
+Converter::Converter(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops,
+                     const std::string& symbol)
     : messages_(messages),
       tops_(tops),
-      out_(empty_conversion(messages.size())),
+      out_(empty_conversion(messages, symbol)),
       shadow_(out_.instruments, out_.limits),
       next_client_order_id_(kRestingAccounts + 1, 0) {
     events_.reserve(256);
@@ -522,13 +565,14 @@ void Converter::reconcile(std::size_t message) {
 
 }  // namespace
 
-Conversion convert(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops) {
+Conversion convert(const std::vector<Message>& messages, const std::vector<TopOfBook>* tops,
+                   const std::string& symbol) {
     if (tops != nullptr && tops->size() != messages.size()) {
         throw LobsterError("the orderbook file has " + std::to_string(tops->size()) + " rows for " +
                            std::to_string(messages.size()) +
                            " messages; they must match one to one");
     }
-    return Converter(messages, tops).run();
+    return Converter(messages, tops, symbol).run();
 }
 
 std::string orderbook_path_for(const std::string& message_path) {
@@ -542,94 +586,6 @@ std::string orderbook_path_for(const std::string& message_path) {
     path.replace_filename(name);
     std::error_code ec;
     return std::filesystem::is_regular_file(path, ec) ? path.string() : std::string();
-}
-
-Workload make_lobster_workload(const std::string& path, std::uint64_t commands) {
-    const std::vector<Message> messages = read_messages(path);
-    const std::string orderbook = orderbook_path_for(path);
-    std::vector<TopOfBook> tops;
-    if (!orderbook.empty()) {
-        tops = read_orderbook(orderbook);
-    }
-    const Conversion day = convert(messages, orderbook.empty() ? nullptr : &tops);
-    if (day.commands.empty()) {
-        throw LobsterError(path + ": no message became a command");
-    }
-    if (day.counts.rejected != 0) {
-        throw LobsterError(path + ": " + std::to_string(day.counts.rejected) +
-                           " commands were rejected by the book; the day cannot be replayed");
-    }
-
-    Workload w;
-    w.name = "lobster";
-    w.instruments = day.instruments;
-    w.limits = day.limits;
-    w.commands.reserve(commands);
-    std::vector<ClientOrderId> next_client_order_id(kRestingAccounts + 1, 0);
-    constexpr TimestampNs kDayNs = 86'400'000'000'000;
-    std::uint64_t repetitions = 0;
-
-    const auto push = [&](Command c) {
-        c.seq = w.commands.size() + 1;
-        w.commands.push_back(c);
-        return w.commands.size() < commands;
-    };
-    bool more = commands > 0;
-    while (more) {
-        // A fresh book each time: the previous repetition's leftovers would sit in front of the
-        // next day's orders and break the replay's price-time expectations.
-        for (AccountId account = 1; more && account <= kRestingAccounts; ++account) {
-            Command mass;
-            mass.type = CommandType::MassCancel;
-            mass.instrument = kInstrument;
-            mass.account = account;
-            mass.client_order_id = ++next_client_order_id[account];
-            mass.timestamp_ns = static_cast<TimestampNs>(repetitions) * kDayNs;
-            more = push(mass);
-        }
-        // On an empty book the same commands are accepted in the same order, so the order ids
-        // they get are the first repetition's shifted by the ids every earlier one used.
-        const OrderId shift = repetitions * day.order_ids_used;
-        for (std::size_t i = 0; more && i < day.commands.size(); ++i) {
-            Command c = day.commands[i];
-            c.timestamp_ns += static_cast<TimestampNs>(repetitions) * kDayNs;
-            if (c.type == CommandType::NewOrder) {
-                c.client_order_id = ++next_client_order_id[c.account];
-            } else {
-                c.order_id += shift;
-            }
-            more = push(c);
-        }
-        ++repetitions;
-    }
-
-    const ConversionCounts& n = day.counts;
-    const std::string reconciled =
-        orderbook.empty() ? "no orderbook file, not reconciled"
-                          : std::to_string(n.reconcile_cancels) + " reconciliation cancels";
-    w.description =
-        std::filesystem::path(path).filename().string() + ": " + std::to_string(messages.size()) +
-        " messages -> " + std::to_string(day.commands.size()) + " commands a day (" +
-        std::to_string(n.new_orders) + " adds, " + std::to_string(n.cancels) + " cancels, " +
-        std::to_string(n.replaces) + " replaces, " + std::to_string(n.executions) +
-        " executions by " + std::to_string(n.aggressors) + " aggressors, " + reconciled + "), " +
-        std::to_string(repetitions) + (repetitions == 1 ? " repetition" : " repetitions");
-    return w;
-}
-
-std::vector<std::string> default_message_paths(const std::string& executable) {
-    std::vector<std::string> paths{std::string(kDefaultMessageFile)};
-    std::error_code ec;
-    std::filesystem::path exe = std::filesystem::weakly_canonical(executable, ec);
-    if (ec || exe.empty()) {
-        exe = executable;
-    }
-    // build-*/bin/exchangectl: the binary's directory, then build-*, then the repository.
-    const std::filesystem::path root = exe.parent_path().parent_path().parent_path();
-    if (!root.empty()) {
-        paths.push_back((root / kDefaultMessageFile).lexically_normal().string());
-    }
-    return paths;
 }
 
 }  // namespace exchanged::tools::lobster

@@ -63,10 +63,17 @@ std::vector<Message> read_messages(const std::string& path);
 std::vector<TopOfBook> parse_orderbook(std::istream& in, std::string_view source);
 std::vector<TopOfBook> read_orderbook(const std::string& path);
 
-// The instrument LOBSTER prices fit: tick $0.01 (100 in dollars x 10000), lot 1, a band from $100
-// to $400.
-book::InstrumentSpec lobster_instrument();
+// The instrument a day's messages fit, learnt from the data so that any ticker replays: from the
+// new limit orders (the only messages that bring prices into our book), the tick is the greatest
+// common divisor of their prices (100, $0.01, for a NASDAQ stock above $1), the price band their
+// lowest to highest price, and the largest order their total size (an aggressor sums a sweep's
+// executions of them). Throws LobsterError when the prices span more levels than the book can
+// hold (book::kMaxPriceLevels) or there is no new limit order.
+book::InstrumentSpec instrument_for(const std::vector<Message>& messages, std::string symbol);
 book::MatcherLimits lobster_limits();
+
+// The ticker in a LOBSTER file name (`AMZN_2012-06-21_..._message_1.csv` -> AMZN), or "LOBSTER".
+std::string symbol_for(const std::string& path);
 
 inline constexpr AccountId kAggressorAccount = 0;
 // Resting orders are spread over accounts 1..kRestingAccounts by LOBSTER order id.
@@ -113,8 +120,8 @@ struct Conversion {
     std::uint64_t order_ids_used = 0;
 };
 
-// Converts a day of messages into commands for instrument lobster_instrument(), learning the order
-// ids the book assigns by applying each command to a shadow matcher.
+// Converts a day of messages into commands for instrument_for(messages, symbol), learning the
+// order ids the book assigns by applying each command to a shadow matcher.
 //
 // A level-N file only records events inside the top N levels: an order pushed below them can be
 // cancelled or cut without a message, and would then linger in our book as a stale order that
@@ -123,7 +130,8 @@ struct Conversion {
 // reconciliation cancel): we stop tracking an order the moment the file may stop reporting it, so
 // the book really is a subset of the real one. Without `tops` the messages are taken as they are.
 Conversion convert(const std::vector<Message>& messages,
-                   const std::vector<TopOfBook>* tops = nullptr);
+                   const std::vector<TopOfBook>* tops = nullptr,
+                   const std::string& symbol = "LOBSTER");
 
 // The orderbook file beside a message file (`_message_` replaced by `_orderbook_`), or empty.
 std::string orderbook_path_for(const std::string& message_path);
