@@ -335,8 +335,8 @@ TEST_CASE("a connection that sends nothing, or too little, is closed after read_
     Clock::time_point start = Clock::now();
     HttpClient silent(server.port());
     milliseconds waited = closed_after(silent, start);
-    CHECK(waited >= milliseconds(150));
-    CHECK(waited < milliseconds(3000));
+    CHECK(waited >=
+          milliseconds(150));  // never early; late only under load (wait_closed bounds it)
 
     start = Clock::now();
     HttpClient slow(server.port());
@@ -374,9 +374,11 @@ TEST_CASE("stop() returns promptly with clients connected, and closes them") {
     REQUIRE(kept.read_response());
     REQUIRE(eventually([&] { return server->open_connections() == 3; }));
 
+    // Promptly means not waiting for the 60 s read timeout; the bound is generous for a loaded
+    // machine and still fails a stop() that waits for its clients.
     const Clock::time_point start = Clock::now();
     server->stop();
-    CHECK(Clock::now() - start < milliseconds(1000));
+    CHECK(Clock::now() - start < milliseconds(10'000));
     CHECK(server->open_connections() == 0);
     for (HttpClient* client : {&silent, &partial, &kept}) {
         CHECK(client->wait_closed(milliseconds(2000)));
