@@ -226,7 +226,8 @@ TEST_CASE("exchangectl load journals every ack, verify passes after a restart", 
     REQUIRE(daemon.process->stop() == 0);
 }
 
-TEST_CASE("exchangectl load fails a run in which no order was accepted", "[tools][daemon]") {
+TEST_CASE("exchangectl load fails a run in which no order was accepted, or that stopped early",
+          "[tools][daemon]") {
     test::TempDir dir;
     const std::string config = write_config(dir);
     // The client trades an instrument the daemon does not list: the matcher rejects every order.
@@ -247,6 +248,13 @@ TEST_CASE("exchangectl load fails a run in which no order was accepted", "[tools
     CHECK(json_number(load.out, "orders_per_sec") == 0);
     CHECK(load.out.find("\"rejected_by_reason\":{\"unknown_instrument\":200}") !=
           std::string::npos);
+    // A journal that cannot be written stops the run: the report is partial, so the run fails.
+    const test::CommandResult full =
+        ctl(dir, {"load", "--connect", daemon.address, "--orders", "20000", "--connections", "2",
+                  "--json", "--config", config, "--journal", "/dev/full"});
+    INFO(full.out << full.err);
+    CHECK(full.exit_code == 1);
+    CHECK(full.err.find("--journal: writing '/dev/full' failed") != std::string::npos);
     REQUIRE(daemon.process->stop() == 0);
 }
 

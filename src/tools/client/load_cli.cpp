@@ -1,7 +1,8 @@
 // exchangectl load: flags, the plan from the profile, and the report (text or one JSON object).
-// Exit codes (tools/exit_codes.hpp): 0 done, 1 could not start or not one order was accepted (every
-// order refused or rejected: a run that measured nothing must not pass for one that did),
-// 3 connection lost, 4 timed out.
+// Exit codes (tools/exit_codes.hpp): 0 done, 1 could not start, stopped early for another reason
+// (the journal could not be written) or not one order was accepted (every order refused or
+// rejected: a run that measured nothing must not pass for one that did), 3 connection lost,
+// 4 timed out.
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -83,6 +84,15 @@ int load_main(int argc, char** argv, int first) {
                      " orders were acknowledged\n",
                      answered, plan.orders);
         return kExitTimeout;
+    }
+    // Any other early end (the journal could not be written, an unexpected error on one connection,
+    // which stops the others): the report is partial, so the run failed.
+    if (!totals.errors.empty() || answered < plan.orders) {
+        std::fprintf(stderr,
+                     "incomplete: the run stopped after %" PRIu64 " of %" PRIu64
+                     " orders were acknowledged (the reason is above)\n",
+                     answered, plan.orders);
+        return kExitRefused;
     }
     if (totals.accepted == 0) {
         std::fprintf(stderr,
