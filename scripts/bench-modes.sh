@@ -4,7 +4,8 @@
 # fixed offered rate, then kill -9 cycles (scripts/crash-test.sh) counting the acknowledged orders
 # each scheme loses. Prints a Markdown table for docs/benchmarks.md.
 #   scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N] [--seed S]
-#                          [--schemes "async hybrid wal batch_sync wal_batch"]
+#                          [--schemes "async hybrid wal batch_sync wal_batch"] [--json]
+#                          [--no-stall-probe]
 # Every scheme is config/standard.ini with its [persistence] preset and these knobs in common:
 # store batches of 1000 records or 10 ms, and critical_order_threshold = 98, so that the 2% of the
 # load's orders above 98 lots (quantities are 1..100 lots) are critical.
@@ -14,17 +15,27 @@
 #                                   one record waits (what arrives during it forms the next batch)
 #   batch_sync  mode = batch_sync   ack at match, no WAL, critical orders after the store
 #   wal_batch   mode = wal_batch    group commit of 100 records or 1 ms (standard.ini)
+# Beside every load runs the stall probe of docs/benchmarks.md (`exchangectl bench jitter --rate`,
+# a thread that only spins on an open-loop schedule, in one-second runs until the load ends): the
+# worst second's p99 and the longest stall it saw flag runs where the machine froze. The probe spins
+# one CPU; --no-stall-probe leaves it out (to see what it costs).
+# Throughput and ack latency are the load's accepted orders only (refusals have their own columns).
+# --json prints one JSON object per scheme per line instead of the table (docs/benchmarks.md lists
+# the keys).
 set -uo pipefail
 
-orders=500000 rate=20000 cycles=20 crash_orders=200000 seed=1
+orders=500000 rate=20000 cycles=20 crash_orders=200000 seed=1 json=0 stall_probe=1
 schemes="async hybrid wal batch_sync wal_batch"
 usage() {
     echo "usage: scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N]" \
-        "[--seed S] [--schemes \"async hybrid wal batch_sync wal_batch\"]" >&2
+        "[--seed S] [--schemes \"async hybrid wal batch_sync wal_batch\"] [--json]" \
+        "[--no-stall-probe]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
     case $1 in
+        --json) json=1; shift; continue ;;
+        --no-stall-probe) stall_probe=0; shift; continue ;;
         --orders) orders=${2:-} ;;
         --rate) rate=${2:-} ;;
         --cycles) cycles=${2:-} ;;
@@ -45,7 +56,7 @@ for scheme in $schemes; do
     esac
 done
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 if [ ! -x build/bin/exchanged ] || [ ! -x build/bin/exchangectl ]; then
     { ./scripts/setup-deps.sh && ./scripts/build.sh release exchanged exchangectl; } >&2 || exit 1
 fi
@@ -84,35 +95,85 @@ batch_timeout_ms = 0" ;;
     ' config/standard.ini >"$2"
 }
 
-# run_load PROFILE RATE NAME: one load on a fresh data directory; the JSON line goes to NAME.json.
+# stall_probe UNTIL_PID NAME: one-second runs of the probe until process UNTIL_PID ends, one JSON
+# line each in NAME.stall.
+stall_probe() {
+    while kill -0 "$1" 2>/dev/null; do
+        build/bin/exchangectl bench jitter --rate 10000 --work-ns 100 --seconds 1 --json \
+            >>"$dir/$2.stall" 2>/dev/null || break
+    done
+}
+
+# run_load PROFILE RATE NAME: one load on a fresh data directory; the JSON line goes to NAME.json,
+# its exit code to NAME.exit, the probe's lines (if on) to NAME.stall.
 run_load() {
-    local data=$dir/data-$3 port
+    local data=$dir/data-$3 port load probe=
     rm -rf "$data"
+    : >"$dir/$3.stall"
     port=$((20000 + RANDOM % 20000))
     build/bin/exchanged --config "$1" --data-dir "$data" --listen "127.0.0.1:$port" \
         --admin-listen 127.0.0.1:0 >"$dir/$3.log" 2>&1 &
     daemon=$!
     for _ in $(seq 600); do
-        grep -q "ready:" "$dir/$3.log" && break
+        grep -qs "ready:" "$dir/$3.log" && break
         sleep 0.1
     done
     build/bin/exchangectl load --connect "127.0.0.1:$port" --orders "$orders" --connections 2 \
-        --rate "$2" --config "$1" --seed "$seed" --json >"$dir/$3.json" 2>"$dir/$3.err"
+        --rate "$2" --config "$1" --seed "$seed" --json >"$dir/$3.json" 2>"$dir/$3.err" &
+    load=$!
+    if [ "$stall_probe" -eq 1 ]; then
+        stall_probe "$load" "$3" &
+        probe=$!
+    fi
+    wait "$load"
+    echo $? >"$dir/$3.exit"
+    [ -n "$probe" ] && wait "$probe"
+    if [ "$(cat "$dir/$3.exit")" -ne 0 ]; then
+        echo "bench-modes: $3: exchangectl load exited $(cat "$dir/$3.exit"):" \
+            "$(grep -v '^load: ' "$dir/$3.err" | tail -n 1)" >&2
+    fi
     kill -TERM "$daemon"
     wait "$daemon" 2>/dev/null
     daemon=
 }
 
-json() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" "$1"; }
+# value FILE KEY: the number (or true/false) after "KEY": in a one-line JSON object, or null.
+value() {
+    local v
+    v=$(sed -nE "s/.*\"$2\":(-?[0-9.]+|true|false).*/\1/p" "$1" 2>/dev/null | head -n 1)
+    echo "${v:-null}"
+}
 
-echo "bench-modes: orders=$orders rate=$rate cycles=$cycles crash_orders=$crash_orders seed=$seed" >&2
-echo "| scheme | mode | saturated orders/s | mean ack (saturated) | p99 ack (saturated) |" \
-    "mean ack at $rate/s | p99 ack at $rate/s | acked orders lost over $cycles kill -9 |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+# stall NAME...: the worst one-second p99 and the longest stall (µs) over the probes' runs.
+stall() {
+    local name files=()
+    for name in "$@"; do
+        files+=("$dir/$name.stall")
+    done
+    cat "${files[@]}" 2>/dev/null | awk '
+        match($0, /"p99_ns":[0-9]+/) { p = substr($0, RSTART + 9, RLENGTH - 9) + 0; if (p > p99) p99 = p; n++ }
+        match($0, /"max_ns":[0-9]+/) { m = substr($0, RSTART + 9, RLENGTH - 9) + 0; if (m > max) max = m }
+        END { if (n == 0) print "null null"; else printf "%.1f %.1f\n", p99 / 1000, max / 1000 }'
+}
+
+# us_as_ms VALUE: microseconds as "N.NN ms", or "?" for null.
+us_as_ms() {
+    if [ "$1" = null ]; then echo "?"; else awk -v v="$1" 'BEGIN { printf "%.2f ms", v / 1000 }'; fi
+}
+
+echo "bench-modes: orders=$orders rate=$rate cycles=$cycles crash_orders=$crash_orders seed=$seed" \
+    "stall_probe=$stall_probe" >&2
+if [ "$json" -eq 0 ]; then
+    echo "| scheme | mode | load avg | saturated accepted/s | refused (saturated) |" \
+        "mean ack (saturated) | p99 ack (saturated) | mean ack at $rate/s | p99 ack at $rate/s |" \
+        "acked orders lost over $cycles kill -9 | loss ms (worst cycle) | stall p99 / max |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+fi
 for scheme in $schemes; do
     profile=$dir/$scheme.ini
     write_profile "$scheme" "$profile"
     mode=$(sed -n 's/^mode = //p' "$profile")
+    load_avg=$(cut -d" " -f1 /proc/loadavg)
     echo "bench-modes: $scheme: saturated load ($(cut -d" " -f1-3 /proc/loadavg) load average)" >&2
     run_load "$profile" 0 "$scheme-saturated"
     echo "bench-modes: $scheme: $rate orders/s" >&2
@@ -121,14 +182,52 @@ for scheme in $schemes; do
     ./scripts/crash-test.sh --config "$profile" --cycles "$cycles" --seed "$seed" \
         --orders "$crash_orders" --rate "$rate" >"$dir/$scheme-crash.out" 2>&1
     crash_status=$?
-    lost=$(sed -n 's/^acknowledged orders lost: \([0-9]* of [0-9]*\).*/\1/p' "$dir/$scheme-crash.out")
-    [ "$crash_status" -eq 0 ] || lost="$lost (crash-test FAILED: $(tail -n 1 "$dir/$scheme-crash.out"))"
+    # "acknowledged orders lost: N of M over C kill -9 cycles[; worst cycle X ms of acked flow]"
+    summary=$(grep '^acknowledged orders lost: ' "$dir/$scheme-crash.out" | tail -n 1)
+    lost=$(sed -nE 's/^acknowledged orders lost: ([0-9]+) of .*/\1/p' <<<"$summary")
+    acked=$(sed -nE 's/^acknowledged orders lost: [0-9]+ of ([0-9]+).*/\1/p' <<<"$summary")
+    loss_ms=$(sed -nE 's/.*; worst cycle ([0-9.]+) ms of acked flow.*/\1/p' <<<"$summary")
+    lost=${lost:-null} acked=${acked:-null} loss_ms=${loss_ms:-null}
+    crash_ok=false
+    [ "$crash_status" -eq 0 ] && crash_ok=true
+    [ "$crash_status" -eq 0 ] || echo "bench-modes: $scheme: crash-test FAILED:" \
+        "$(tail -n 1 "$dir/$scheme-crash.out")" >&2
     s=$dir/$scheme-saturated.json r=$dir/$scheme-rate.json
-    awk -v scheme="$scheme" -v mode="$mode" -v lost="${lost:-?}" \
-        -v tput="$(json "$s" orders_per_sec)" -v s_mean="$(json "$s" mean_us)" \
-        -v s_p99="$(json "$s" p99_us)" -v r_mean="$(json "$r" mean_us)" \
-        -v r_p99="$(json "$r" p99_us)" 'BEGIN {
-            printf "| %s | %s | %.0f | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %s |\n", scheme, mode,
-                tput, s_mean / 1000, s_p99 / 1000, r_mean / 1000, r_p99 / 1000, lost
+    read -r stall_p99 stall_max <<<"$(stall "$scheme-saturated" "$scheme-rate")"
+    read -r s_stall_p99 _ <<<"$(stall "$scheme-saturated")"
+    read -r r_stall_p99 _ <<<"$(stall "$scheme-rate")"
+    if [ "$json" -eq 1 ]; then
+        printf '{"scheme":"%s","mode":"%s","load_avg":%s,' "$scheme" "$mode" "$load_avg"
+        printf '"saturated_accepted_per_sec":%s,"saturated_refused":%s,' \
+            "$(value "$s" orders_per_sec)" "$(value "$s" refused)"
+        printf '"saturated_rejected":%s,"saturated_mean_us":%s,"saturated_p99_us":%s,' \
+            "$(value "$s" rejected)" "$(value "$s" mean_us)" "$(value "$s" p99_us)"
+        printf '"saturated_exit":%s,' "$(cat "$dir/$scheme-saturated.exit")"
+        printf '"rate_offered":%s,"rate_accepted_per_sec":%s,"rate_refused":%s,' \
+            "$rate" "$(value "$r" orders_per_sec)" "$(value "$r" refused)"
+        printf '"rate_mean_us":%s,"rate_p99_us":%s,"rate_exit":%s,' \
+            "$(value "$r" mean_us)" "$(value "$r" p99_us)" "$(cat "$dir/$scheme-rate.exit")"
+        printf '"cycles":%s,"acked":%s,"lost":%s,"loss_ms":%s,"crash_ok":%s,' \
+            "$cycles" "$acked" "$lost" "$loss_ms" "$crash_ok"
+        printf '"stall_p99_us":%s,"stall_max_us":%s,' "$stall_p99" "$stall_max"
+        printf '"saturated_stall_p99_us":%s,"rate_stall_p99_us":%s}\n' "$s_stall_p99" "$r_stall_p99"
+        continue
+    fi
+    lost_text="$lost of $acked"
+    [ "$crash_ok" = true ] || lost_text="$lost_text (crash-test FAILED: $(tail -n 1 "$dir/$scheme-crash.out"))"
+    loss_ms_text=$([ "$loss_ms" = null ] && echo "?" || echo "$loss_ms ms")
+    stall_text="$(us_as_ms "$stall_p99") / $(us_as_ms "$stall_max")"
+    [ "$stall_probe" -eq 1 ] || stall_text="off"
+    awk -v scheme="$scheme" -v mode="$mode" -v load_avg="$load_avg" \
+        -v tput="$(value "$s" orders_per_sec)" -v refused="$(value "$s" refused)" \
+        -v s_mean="$(value "$s" mean_us)" -v s_p99="$(value "$s" p99_us)" \
+        -v r_mean="$(value "$r" mean_us)" -v r_p99="$(value "$r" p99_us)" -v lost="$lost_text" \
+        -v loss_ms="$loss_ms_text" -v stall="$stall_text" '
+        function ms(v) { return v == "null" ? "?" : sprintf("%.2f ms", v / 1000) }
+        function n(v) { return v == "null" ? "?" : sprintf("%.0f", v) }
+        BEGIN {
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", scheme, mode,
+                load_avg, n(tput), n(refused), ms(s_mean), ms(s_p99), ms(r_mean), ms(r_p99), lost,
+                loss_ms, stall
         }'
 done

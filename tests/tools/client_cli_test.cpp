@@ -167,7 +167,9 @@ TEST_CASE("exchangectl load journals every ack, verify passes after a restart", 
         INFO(load.out << load.err);
         REQUIRE(load.exit_code == 0);
         CHECK(json_number(load.out, "sent") == 5000);
-        CHECK(json_number(load.out, "accepted") + json_number(load.out, "rejected") == 5000);
+        CHECK(json_number(load.out, "accepted") + json_number(load.out, "rejected") +
+                  json_number(load.out, "refused") ==
+              5000);
         CHECK(json_number(load.out, "accepted") > 4000);
         CHECK(json_number(load.out, "fills") > 0);
         CHECK(json_number(load.out, "orders_per_sec") > 0);
@@ -176,6 +178,7 @@ TEST_CASE("exchangectl load journals every ack, verify passes after a restart", 
         CHECK(json_number(load.out, "p99_us") >= json_number(load.out, "p50_us"));
         CHECK(json_number(load.out, "p999_us") >= json_number(load.out, "p99_us"));
         CHECK(load.out.find("\"rejected_by_reason\":{") != std::string::npos);
+        CHECK(load.out.find("\"refused_by_reason\":{") != std::string::npos);
         CHECK(std::count(load.out.begin(), load.out.end(), '\n') == 1);
         CHECK(count_lines_starting(journal, "accepted ") +
                   count_lines_starting(journal, "rejected ") ==
@@ -220,6 +223,38 @@ TEST_CASE("exchangectl load journals every ack, verify passes after a restart", 
     CHECK(failed.exit_code == 1);
     CHECK(failed.out.find("FAIL line " + std::to_string(changed_line) + ": ") == 0);
     CHECK(last_line(failed.out) == std::to_string(accepted + fills - 1) + " passed, 1 failed");
+    REQUIRE(daemon.process->stop() == 0);
+}
+
+TEST_CASE("exchangectl load fails a run in which no order was accepted, or that stopped early",
+          "[tools][daemon]") {
+    test::TempDir dir;
+    const std::string config = write_config(dir);
+    // The client trades an instrument the daemon does not list: the matcher rejects every order.
+    const std::string unknown =
+        dir.write("unknown.ini",
+                  "[instruments]\nTSLA = id=9 tick_size=100 lot_size=1 min_price=1000000 "
+                  "max_price=4000000 max_order_quantity=1000000\n" +
+                      test::kAliceAndBob);
+    Daemon daemon = start_daemon(dir, config, "daemon.out");
+    const test::CommandResult load =
+        ctl(dir, {"load", "--connect", daemon.address, "--orders", "200", "--connections", "2",
+                  "--json", "--config", unknown});
+    INFO(load.out << load.err);
+    CHECK(load.exit_code == 1);
+    CHECK(load.err.find("no order was accepted: 0 refused, 200 rejected of 200 sent") !=
+          std::string::npos);
+    CHECK(json_number(load.out, "accepted") == 0);
+    CHECK(json_number(load.out, "orders_per_sec") == 0);
+    CHECK(load.out.find("\"rejected_by_reason\":{\"unknown_instrument\":200}") !=
+          std::string::npos);
+    // A journal that cannot be written stops the run: the report is partial, so the run fails.
+    const test::CommandResult full =
+        ctl(dir, {"load", "--connect", daemon.address, "--orders", "20000", "--connections", "2",
+                  "--json", "--config", config, "--journal", "/dev/full"});
+    INFO(full.out << full.err);
+    CHECK(full.exit_code == 1);
+    CHECK(full.err.find("--journal: writing '/dev/full' failed") != std::string::npos);
     REQUIRE(daemon.process->stop() == 0);
 }
 

@@ -1,5 +1,8 @@
 // exchangectl load: flags, the plan from the profile, and the report (text or one JSON object).
-// Exit codes (tools/exit_codes.hpp): 0 done, 1 could not start, 3 connection lost, 4 timed out.
+// Exit codes (tools/exit_codes.hpp): 0 done, 1 could not start, stopped early for another reason
+// (the journal could not be written) or not one order was accepted (every order refused or
+// rejected: a run that measured nothing must not pass for one that did), 3 connection lost,
+// 4 timed out.
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -11,6 +14,7 @@
 #include "tools/client/client_profile.hpp"
 #include "tools/client/journal_writer.hpp"
 #include "tools/client/load_generator.hpp"
+#include "tools/client/load_report.hpp"
 
 namespace exchanged::tools {
 namespace {
@@ -20,60 +24,6 @@ constexpr CliOption kOptions[] = {
     {"journal", true}, {"json", false},  {"config", true},      {"seed", true},
     {"id-base", true}, {"window", true}, {"timeout", true},
 };
-
-double micros(std::uint64_t nanoseconds) {
-    return static_cast<double>(nanoseconds) / 1000.0;
-}
-
-void print_json(const LoadPlan& plan, const LoadTotals& totals) {
-    const double acked = static_cast<double>(totals.accepted + totals.rejected);
-    std::printf("{\"orders\":%" PRIu64
-                ",\"connections\":%u,\"rate\":%.0f,\"window\":%u,"
-                "\"seed\":%" PRIu64 ",\"id_base\":%" PRIu64 ",\"sent\":%" PRIu64
-                ",\"accepted\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"rejected_by_reason\":{",
-                plan.orders, plan.connections, plan.rate, plan.window, plan.seed, plan.id_base,
-                totals.sent, totals.accepted, totals.rejected);
-    bool first = true;
-    for (const auto& [reason, count] : totals.rejected_by_reason) {
-        std::printf("%s\"%s\":%" PRIu64, first ? "" : ",", reason.c_str(), count);
-        first = false;
-    }
-    std::printf("},\"fills\":%" PRIu64 ",\"cancelled\":%" PRIu64
-                ",\"elapsed_s\":%.3f,\"orders_per_sec\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-                "\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,\"connection_lost\":%s,"
-                "\"timed_out\":%s}\n",
-                totals.fills, totals.cancelled, totals.elapsed_s,
-                totals.elapsed_s > 0 ? acked / totals.elapsed_s : 0.0,
-                micros(totals.latency.percentile(0.50)), micros(totals.latency.percentile(0.99)),
-                micros(totals.latency.percentile(0.999)), micros(totals.latency.max()),
-                totals.latency.mean() / 1000.0, totals.connection_lost ? "true" : "false",
-                totals.timed_out ? "true" : "false");
-}
-
-void print_text(const LoadPlan& plan, const LoadTotals& totals) {
-    const double acked = static_cast<double>(totals.accepted + totals.rejected);
-    std::printf("load: %" PRIu64 " orders over %u connections to %s, %s, seed %" PRIu64 "\n",
-                plan.orders, plan.connections, plan.target.c_str(),
-                plan.rate > 0
-                    ? ("open loop at " + std::to_string(static_cast<std::uint64_t>(plan.rate)) +
-                       " orders/s")
-                          .c_str()
-                    : ("closed loop, window " + std::to_string(plan.window)).c_str(),
-                plan.seed);
-    std::printf("  sent %" PRIu64 ", accepted %" PRIu64 ", rejected %" PRIu64 ", fills %" PRIu64
-                ", cancelled %" PRIu64 "\n",
-                totals.sent, totals.accepted, totals.rejected, totals.fills, totals.cancelled);
-    for (const auto& [reason, count] : totals.rejected_by_reason) {
-        std::printf("    rejected %s: %" PRIu64 "\n", reason.c_str(), count);
-    }
-    std::printf("  throughput: %.0f orders/s (%.3f s)\n",
-                totals.elapsed_s > 0 ? acked / totals.elapsed_s : 0.0, totals.elapsed_s);
-    std::printf(
-        "  latency to first reply%s: p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-        plan.rate > 0 ? " (from scheduled send time)" : "", micros(totals.latency.percentile(0.50)),
-        micros(totals.latency.percentile(0.99)), micros(totals.latency.percentile(0.999)),
-        micros(totals.latency.max()));
-}
 
 }  // namespace
 
@@ -116,24 +66,40 @@ int load_main(int argc, char** argv, int first) {
     if (totals.failed_to_start) {
         return kExitRefused;
     }
-    if (args.has("json")) {
-        print_json(plan, totals);
-    } else {
-        print_text(plan, totals);
-    }
+    const std::string report =
+        args.has("json") ? load_report_json(plan, totals) : load_report_text(plan, totals);
+    std::fputs(report.c_str(), stdout);
+    std::fflush(stdout);
+    const std::uint64_t answered = totals.accepted + totals.rejected + totals.refused;
     if (totals.connection_lost) {
         std::fprintf(stderr,
                      "connection lost: the daemon went away after %" PRIu64 " of %" PRIu64
                      " orders were acknowledged\n",
-                     totals.accepted + totals.rejected, plan.orders);
+                     answered, plan.orders);
         return kExitConnectionLost;
     }
     if (totals.timed_out) {
         std::fprintf(stderr,
                      "timed out: replies stopped after %" PRIu64 " of %" PRIu64
                      " orders were acknowledged\n",
-                     totals.accepted + totals.rejected, plan.orders);
+                     answered, plan.orders);
         return kExitTimeout;
+    }
+    // Any other early end (the journal could not be written, an unexpected error on one connection,
+    // which stops the others): the report is partial, so the run failed.
+    if (!totals.errors.empty() || answered < plan.orders) {
+        std::fprintf(stderr,
+                     "incomplete: the run stopped after %" PRIu64 " of %" PRIu64
+                     " orders were acknowledged (the reason is above)\n",
+                     answered, plan.orders);
+        return kExitRefused;
+    }
+    if (totals.accepted == 0) {
+        std::fprintf(stderr,
+                     "no order was accepted: %" PRIu64 " refused, %" PRIu64 " rejected of %" PRIu64
+                     " sent (see the reasons in the report)\n",
+                     totals.refused, totals.rejected, totals.sent);
+        return kExitRefused;
     }
     return kExitOk;
 }

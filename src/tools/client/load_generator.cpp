@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "common/random.hpp"
@@ -29,7 +30,9 @@ struct Shared {
     std::atomic<bool> stop{false};
     std::atomic<std::uint32_t> finished{0};  // connections that have all their first replies
     std::atomic<std::uint64_t> sent{0};
-    std::atomic<std::uint64_t> acknowledged{0};
+    std::atomic<std::uint64_t> acknowledged{0};  // first replies of any kind
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> refused{0};
     Clock::time_point start;  // written once, before `started` is set
     std::atomic<bool> started{false};
 };
@@ -210,34 +213,63 @@ class Worker {
             journal_block_ += journal_line(account_.name, message);
         }
         if (const auto* a = std::get_if<net::Accepted>(&message)) {
-            if (first_reply(a->client_order_id)) {
-                ++result_.totals.accepted;
-            }
+            count_first_reply(a->client_order_id, OrderOutcome::Accepted, {});
         } else if (const auto* r = std::get_if<net::Rejected>(&message)) {
-            if (r->request_type == net::MessageType::NewOrder && first_reply(r->client_id)) {
-                ++result_.totals.rejected;
-                ++result_.totals.rejected_by_reason[std::string(net::to_string(r->reason))];
+            if (r->request_type == net::MessageType::NewOrder) {
+                count_first_reply(
+                    r->client_id,
+                    is_refusal(r->reason) ? OrderOutcome::Refused : OrderOutcome::Rejected,
+                    net::to_string(r->reason));
             }
-        } else if (std::holds_alternative<net::Fill>(message)) {
+        } else if (const auto* f = std::get_if<net::Fill>(&message)) {
             ++result_.totals.fills;
+            // The daemon sends Accepted first; a Fill before it would still mean the order was
+            // taken (and for an order already answered this counts nothing).
+            count_first_reply(f->client_order_id, OrderOutcome::Accepted, {});
         } else if (std::holds_alternative<net::Cancelled>(message)) {
             ++result_.totals.cancelled;
         }
     }
 
-    // Records the latency of order `id` if it is one of ours still waiting for its first reply.
-    bool first_reply(ClientOrderId id) {
+    void count_first_reply(ClientOrderId id, OrderOutcome outcome, std::string_view reason) {
+        const std::optional<std::uint64_t> latency_ns = first_reply(id);
+        if (!latency_ns) {
+            return;
+        }
+        LoadTotals& totals = result_.totals;
+        switch (outcome) {
+            case OrderOutcome::Accepted:
+                ++totals.accepted;
+                totals.latency.record(*latency_ns);
+                shared_.accepted.fetch_add(1, std::memory_order_relaxed);
+                break;
+            case OrderOutcome::Rejected:
+                ++totals.rejected;
+                ++totals.rejected_by_reason[std::string(reason)];
+                break;
+            case OrderOutcome::Refused:
+                ++totals.refused;
+                ++totals.refused_by_reason[std::string(reason)];
+                shared_.refused.fetch_add(1, std::memory_order_relaxed);
+                totals.refused_latency.record(*latency_ns);
+                break;
+        }
+    }
+
+    // The latency of order `id` if it is one of ours still waiting for its first reply, which
+    // this is; nothing otherwise.
+    std::optional<std::uint64_t> first_reply(ClientOrderId id) {
         if (id < plan_.id_base + index_ || (id - plan_.id_base - index_) % plan_.connections != 0) {
-            return false;
+            return std::nullopt;
         }
         const std::uint64_t k = (id - plan_.id_base - index_) / plan_.connections;
         if (k < oldest_ || k >= next_ || acked_[k % plan_.window]) {
-            return false;
+            return std::nullopt;
         }
         const Clock::time_point now = Clock::now();
-        result_.totals.latency.record(static_cast<std::uint64_t>(
+        const auto latency_ns = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(now - times_[k % plan_.window])
-                .count()));
+                .count());
         result_.last_reply = now;
         acked_[k % plan_.window] = true;
         while (oldest_ < next_ && acked_[oldest_ % plan_.window]) {
@@ -245,7 +277,7 @@ class Worker {
             ++oldest_;
         }
         shared_.acknowledged.fetch_add(1, std::memory_order_relaxed);
-        return true;
+        return latency_ns;
     }
 
     const LoadPlan& plan_;
@@ -267,19 +299,27 @@ class Worker {
     WorkerResult result_;
 };
 
-void print_progress(const Shared& shared, std::uint64_t total, std::uint64_t& last_acked,
+// One line a second: the interval's rate counts accepted orders only, like the report.
+void print_progress(const Shared& shared, std::uint64_t total, std::uint64_t& last_accepted,
                     double interval_s) {
-    const std::uint64_t acked = shared.acknowledged.load();
+    const std::uint64_t accepted = shared.accepted.load();
     const double elapsed = std::chrono::duration<double>(Clock::now() - shared.start).count();
     std::fprintf(stderr,
                  "load: %.0fs sent %" PRIu64 " acknowledged %" PRIu64 " of %" PRIu64
-                 " (%.0f orders/s)\n",
-                 elapsed, shared.sent.load(), acked, total,
-                 static_cast<double>(acked - last_acked) / interval_s);
-    last_acked = acked;
+                 ", accepted %" PRIu64 ", refused %" PRIu64 " (%.0f accepted/s)\n",
+                 elapsed, shared.sent.load(), shared.acknowledged.load(), total, accepted,
+                 shared.refused.load(), static_cast<double>(accepted - last_accepted) / interval_s);
+    last_accepted = accepted;
 }
 
 }  // namespace
+
+bool is_refusal(net::RejectCode code) {
+    return static_cast<std::uint8_t>(code) >=
+               static_cast<std::uint8_t>(net::RejectCode::NotLoggedIn) ||
+           code == net::reject_code(book::RejectReason::Busy) ||
+           code == net::reject_code(book::RejectReason::Unavailable);
+}
 
 LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
     Shared shared;
@@ -306,7 +346,7 @@ LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
         });
     }
     // Progress and journal flushes once a second until every thread is done.
-    std::uint64_t last_acked = 0;
+    std::uint64_t last_accepted = 0;
     Clock::time_point next_tick = Clock::now() + std::chrono::seconds(1);
     std::atomic<std::uint32_t> done{0};
     std::thread waiter([&] {
@@ -319,7 +359,7 @@ LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (Clock::now() >= next_tick && shared.started.load(std::memory_order_acquire) &&
             !start_failed.load()) {
-            print_progress(shared, plan.orders, last_acked, 1.0);
+            print_progress(shared, plan.orders, last_accepted, 1.0);
             if (journal != nullptr) {
                 journal->flush();
             }
@@ -341,9 +381,14 @@ LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
         for (const auto& [reason, count] : part.rejected_by_reason) {
             totals.rejected_by_reason[reason] += count;
         }
+        totals.refused += part.refused;
+        for (const auto& [reason, count] : part.refused_by_reason) {
+            totals.refused_by_reason[reason] += count;
+        }
         totals.fills += part.fills;
         totals.cancelled += part.cancelled;
         totals.latency.merge(part.latency);
+        totals.refused_latency.merge(part.refused_latency);
         totals.connection_lost = totals.connection_lost || part.connection_lost;
         totals.timed_out = totals.timed_out || part.timed_out;
         totals.failed_to_start = totals.failed_to_start || part.failed_to_start;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "book/instrument_spec.hpp"
+#include "net/protocol.hpp"
 #include "tools/client/latency_histogram.hpp"
 
 namespace exchanged::tools {
@@ -41,15 +42,32 @@ struct LoadPlan {
     std::vector<LoadAccount> accounts;  // connection c logs in as accounts[c % size]
 };
 
+// What the first reply to an order says happened to it.
+enum class OrderOutcome : std::uint8_t {
+    Accepted,  // Accepted (or a Fill): the order was taken and the book has it
+    Rejected,  // the matcher turned it down for what it is (bad price, duplicate id, book full)
+    Refused,   // the daemon did not take it at all (busy, unavailable, throttled, not logged in)
+};
+
+// A Rejected is a refusal when no matcher looked at the order: the gateway's own codes (200 and
+// up: not_logged_in, throttled, and any the gateway adds later) and the two the shard gives before
+// logging (busy: a queue was full; unavailable: the daemon stopped taking orders). Refusals say
+// nothing about the order and a client may send it again, so they are neither throughput nor ack
+// latency. book_full is a rejection: the matcher decided it, after the command was logged.
+bool is_refusal(net::RejectCode code);
+
 struct LoadTotals {
     std::uint64_t sent = 0;
     std::uint64_t accepted = 0;
     std::uint64_t rejected = 0;
     std::map<std::string, std::uint64_t> rejected_by_reason;
+    std::uint64_t refused = 0;
+    std::map<std::string, std::uint64_t> refused_by_reason;
     std::uint64_t fills = 0;
     std::uint64_t cancelled = 0;
-    LatencyHistogram latency;
-    double elapsed_s = 0;  // from the start to the last first-reply
+    LatencyHistogram latency;          // to the first reply, accepted orders only
+    LatencyHistogram refused_latency;  // to the refusal
+    double elapsed_s = 0;              // from the start to the last first-reply
     bool connection_lost = false;
     bool timed_out = false;
     bool failed_to_start = false;     // could not connect or log in
