@@ -15,10 +15,10 @@
 #                                   one record waits (what arrives during it forms the next batch)
 #   batch_sync  mode = batch_sync   ack at match, no WAL, critical orders after the store
 #   wal_batch   mode = wal_batch    group commit of 100 records or 1 ms (standard.ini)
-# Beside every load runs the stall probe of docs/benchmarks.md (`exchangectl bench jitter --rate`,
-# a thread that only spins on an open-loop schedule, in one-second runs until the load ends): the
-# worst second's p99 and the longest stall it saw flag runs where the machine froze. The probe spins
-# one CPU; --no-stall-probe leaves it out (to see what it costs).
+# Beside every load runs the stall probe of docs/benchmarks.md (`exchangectl bench jitter
+# --period-us 1000`, a thread that sleeps to a 1 ms schedule and records how late it wakes, in
+# one-second runs until the load ends): the worst second's p99 lateness and the latest wake-up flag
+# runs where the machine froze. It costs one wake-up a millisecond; --no-stall-probe leaves it out.
 # Throughput and ack latency are the load's accepted orders only (refusals have their own columns).
 # --json prints one JSON object per scheme per line instead of the table (docs/benchmarks.md lists
 # the keys).
@@ -99,7 +99,7 @@ batch_timeout_ms = 0" ;;
 # line each in NAME.stall.
 stall_probe() {
     while kill -0 "$1" 2>/dev/null; do
-        build/bin/exchangectl bench jitter --rate 10000 --work-ns 100 --seconds 1 --json \
+        build/bin/exchangectl bench jitter --period-us 1000 --seconds 1 --json \
             >>"$dir/$2.stall" 2>/dev/null || break
     done
 }

@@ -22,7 +22,7 @@ constexpr Subcommand kSubcommands[] = {
     {"lobster", "check", exchanged::tools::lobster_check_main,
      "lobster check --message FILE [--orderbook FILE | --no-orderbook]"},
     {"bench", "jitter", exchanged::tools::bench_jitter_main,
-     "bench jitter [--seconds S] [--rate R [--work-ns W]] [--json]"},
+     "bench jitter [--seconds S] [--rate R [--work-ns W] | --period-us P] [--json]"},
     {"wal", "dump", exchanged::tools::wal_main, "wal dump PATH [--from LSN] [--salvage]"},
     {"wal", "verify", exchanged::tools::wal_main, "wal verify PATH [--salvage]"},
     {"bench", "wal", exchanged::tools::bench_wal_main,

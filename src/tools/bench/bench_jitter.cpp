@@ -1,7 +1,12 @@
 // exchangectl bench jitter: how often this machine takes the CPU away from a spinning thread, and
 // for how long; with --rate, the open-loop percentiles of a command that only spins. An open-loop
 // latency percentile can never be better than this noise floor, so the matching benchmark's
-// open-loop numbers are read next to it (docs/benchmarks.md).
+// open-loop numbers are read next to it (docs/benchmarks.md). With --period-us, a thread that
+// sleeps to an absolute schedule and records how late it wakes: the stall probe run beside the
+// end-to-end benchmarks, cheap enough (one wake-up per period) not to take a core from them.
+#include <sys/prctl.h>
+#include <time.h>
+
 #include <cinttypes>
 #include <cstdio>
 #include <vector>
@@ -14,7 +19,7 @@ namespace exchanged::tools {
 namespace {
 
 constexpr CliOption kOptions[] = {
-    {"seconds", true}, {"rate", true}, {"work-ns", true}, {"json", false}};
+    {"seconds", true}, {"rate", true}, {"work-ns", true}, {"period-us", true}, {"json", false}};
 constexpr std::uint64_t kStallThresholdNs = 1'000;
 
 // The open-loop schedule of bench match with a command that only spins for `work_ns`: the best
@@ -53,6 +58,55 @@ int run_null_open_loop(double rate, std::uint64_t work_ns, std::uint64_t seconds
     return 0;
 }
 
+std::uint64_t monotonic_ns() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+// Sleeps to every period's absolute deadline and records how late each wake-up was. A frozen
+// machine shows as late wake-ups; the wake-up cost itself (tens of µs in a guest) is the floor.
+int run_sleep_probe(std::uint64_t period_us, std::uint64_t seconds, bool json) {
+    // The default 50 µs timer slack would be read as lateness.
+    ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    const std::uint64_t period_ns = period_us * 1'000;
+    const std::uint64_t wakeups = seconds * 1'000'000 / period_us;
+    LatencyRecorder recorder(wakeups);
+    constexpr std::uint64_t kLateNs = 1'000'000;
+    std::uint64_t late = 0;
+    std::uint64_t due = monotonic_ns();
+    for (std::uint64_t i = 0; i < wakeups; ++i) {
+        due += period_ns;
+        timespec at{};
+        at.tv_sec = static_cast<time_t>(due / 1'000'000'000u);
+        at.tv_nsec = static_cast<long>(due % 1'000'000'000u);
+        while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) != 0) {
+        }
+        const std::uint64_t woke = monotonic_ns();
+        const std::uint64_t lateness = woke > due ? woke - due : 0;
+        late += lateness > kLateNs ? 1 : 0;
+        recorder.record(lateness);
+        if (woke > due + period_ns) {
+            due = woke - woke % period_ns;  // a stall: resume the schedule, do not burst
+        }
+    }
+    const LatencyRecorder::Summary s = recorder.summarize();
+    if (json) {
+        std::printf("{\"period_us\":%" PRIu64 ",\"seconds\":%" PRIu64 ",\"wakeups\":%" PRIu64
+                    ",\"late_over_1ms\":%" PRIu64 ",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
+                    ",\"p999_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 "}\n",
+                    period_us, seconds, s.count, late, s.p50, s.p99, s.p999, s.max);
+    } else {
+        std::printf("bench jitter: a thread sleeping to a %" PRIu64
+                    " us schedule woke late by p50 %" PRIu64 " ns  p99 %" PRIu64
+                    " ns  p99.9 %" PRIu64 " ns  max %" PRIu64 " ns; %" PRIu64 " of %" PRIu64
+                    " wake-ups over 1 ms late\n",
+                    period_us, s.p50, s.p99, s.p999, s.max, late, s.count);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int bench_jitter_main(int argc, char** argv, int first) {
@@ -61,6 +115,13 @@ int bench_jitter_main(int argc, char** argv, int first) {
         throw CliError("unexpected argument '" + args.positional().front() + "'");
     }
     const std::uint64_t seconds = args.unsigned_or("seconds", 5, 1, 3600);
+    if (args.has("period-us")) {
+        if (args.has("rate") || args.has("work-ns")) {
+            throw CliError("--period-us (the sleeping probe) excludes --rate and --work-ns");
+        }
+        return run_sleep_probe(args.unsigned_or("period-us", 1000, 10, 1'000'000), seconds,
+                               args.has("json"));
+    }
     if (args.has("rate")) {
         const auto rate = static_cast<double>(args.unsigned_or("rate", 0, 1, 100'000'000));
         return run_null_open_loop(rate, args.unsigned_or("work-ns", 100, 0, 1'000'000), seconds,
