@@ -274,7 +274,8 @@ bool FlushWorker::step(bool draining) {
         }
         const Clock::time_point now = Clock::now();
         const bool due = draining || frontier - committed >= options_.batch_lsns ||
-                         now - pending_since_ >= options_.batch_timeout;
+                         now - pending_since_ >= options_.batch_timeout ||
+                         (options_.awaited && options_.awaited() > committed);
         if (!due) {
             return false;
         }

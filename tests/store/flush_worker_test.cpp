@@ -134,6 +134,36 @@ struct Harness {
 
 }  // namespace
 
+TEST_CASE("flush: an acknowledgement held for the store cuts the batch at once", "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1000;
+    h.options.batch_timeout = std::chrono::hours(1);
+    std::atomic<StoreLsn> awaited{0};
+    h.options.awaited = [&] { return awaited.load(); };
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    for (StoreLsn lsn = 1; lsn <= 3; ++lsn) {
+        push(*h.pointers[0], lsn);
+    }
+    h.frontier = 3;
+    // Nothing waits: neither size nor age makes the three records due.
+    REQUIRE(eventually([&] { return worker.stats().uncommitted == 3; }));
+    CHECK(h.store.batches().empty());
+    awaited = 2;  // a critical order's reply at LSN 2 is held for the store
+    REQUIRE(eventually([&] { return h.committed.load() == 3; }));
+    const auto batches = h.store.batches();
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].first_lsn == 1);
+    CHECK(batches[0].last_lsn == 3);  // everything flushable goes, not only what is awaited
+    // Once the store covers it, an old request makes no more batches due.
+    push(*h.pointers[0], 4);
+    h.frontier = 4;
+    REQUIRE(eventually([&] { return worker.stats().uncommitted == 1; }));
+    CHECK(h.store.batches().size() == 1);
+    CHECK(worker.flush_and_stop(1s));
+    CHECK(h.store.batches().size() == 2);
+}
+
 TEST_CASE("flush: a batch is cut at batch_lsns records, not before", "[store][flush]") {
     Harness h;
     h.options.batch_lsns = 10;
