@@ -12,6 +12,8 @@ namespace {
 
 // How often an idle worker looks at the frontier: a quarter of the batch timeout, within bounds.
 // Polling keeps the shards free of wake-up system calls; 200 µs is noise next to a commit.
+constexpr std::chrono::microseconds kAwaitedPoll{200};
+
 std::chrono::microseconds poll_interval(std::chrono::milliseconds timeout) {
     const auto quarter = std::chrono::duration_cast<std::chrono::microseconds>(timeout) / 4;
     return std::clamp(quarter, std::chrono::microseconds(200), std::chrono::microseconds(2000));
@@ -87,7 +89,10 @@ void FlushWorker::run() {
             if (fatal_) {
                 cv_.wait(lock, [this] { return stopping_; });
             } else {
-                cv_.wait_for(lock, poll, [this] { return stopping_; });
+                // A held ack waits for records the WAL has not made durable yet: look again soon
+                // rather than a quarter of the batch timeout later.
+                const bool awaited = options_.awaited && options_.awaited() > store_lsn();
+                cv_.wait_for(lock, awaited ? kAwaitedPoll : poll, [this] { return stopping_; });
             }
         }
     }
