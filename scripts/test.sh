@@ -141,6 +141,19 @@ echo "=== mutation checks: exchangectl crash power-loss --test-fault NAME"
 for fault in skip_wal_fdatasync skip_dir_fsync early_acks; do
     run_mutation "$fault"
 done
+# A store batch acknowledged before its commit only matters where the store is the durability
+# point (no WAL): the daemon test kills the daemon right after a critical order's ack.
+mutation_test="the kill -9 check catches a critical ack sent before the store commit"
+if build/bin/test_engine_daemon "$mutation_test" >/dev/null 2>&1; then
+    echo "mutation store_ack_before_commit: caught (exchanged without a WAL: a critical order" \
+        "acknowledged before its store commit is unknown after kill -9 and restart)"
+    passed=$((passed + 1))
+else
+    echo "mutation store_ack_before_commit: NOT caught (build/bin/test_engine_daemon" \
+        "\"$mutation_test\" failed)"
+    failed=$((failed + 1))
+    status=1
+fi
 if [ "$long" = 1 ]; then
     run_crash_test --profile standard --cycles 20 --orders 300000
     run_crash_test --profile regulatory --cycles 20 --orders 300000
