@@ -460,6 +460,11 @@ int run(int argc, char** argv) {
             throw CliError("--test-fault: '" + name + "' is not one of " +
                            exchanged::test_fault::names());
         }
+        if (*fault == exchanged::test_fault::Fault::SkipWalFdatasync ||
+            *fault == exchanged::test_fault::Fault::SkipDirectorySync) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on the simulated storage only (exchangectl crash power-loss)");
+        }
         exchanged::test_fault::arm(*fault);
     }
     const exchanged::Config config = load_from_args(args);

@@ -110,4 +110,11 @@ TEST_CASE("exchangectl crash power-loss --test-fault fails loudly and names the 
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.err, Contains("--test-fault: 'slow_disk' is not one of skip_wal_fdatasync"));
+
+    // A fault these cycles cannot exercise is refused rather than "passing" unnoticed.
+    const test::CommandResult elsewhere = test::ctl(
+        dir, {"crash", "power-loss", "--cycles", "1", "--test-fault", "store_ack_before_commit"});
+    INFO(elsewhere.out << elsewhere.err);
+    CHECK(elsewhere.exit_code == 2);
+    CHECK_THAT(elsewhere.err, Contains("acts in the daemon's flush worker"));
 }

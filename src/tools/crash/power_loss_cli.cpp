@@ -86,6 +86,10 @@ int power_loss_main(int argc, char** argv, int first) {
         if (!fault) {
             throw CliError("--test-fault: '" + name + "' is not one of " + test_fault::names());
         }
+        if (*fault == test_fault::Fault::StoreAckBeforeCommit) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts in the daemon's flush worker, which these cycles do not run");
+        }
         test_fault::arm(*fault);
         fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
     }
