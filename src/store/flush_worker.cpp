@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <thread>
 #include <utility>
+
+#include "common/test_fault.hpp"
 
 namespace exchanged::store {
 
@@ -379,6 +382,12 @@ void FlushWorker::collect(StoreLsn last) {
 }
 
 bool FlushWorker::commit() {
+    if (test_fault::armed(test_fault::Fault::StoreAckBeforeCommit) && options_.on_committed) {
+        // Mutation check: the store point, and the acks that wait for it, move before the commit,
+        // which then comes a second late, as from a slow store.
+        options_.on_committed(batch_.last_lsn);
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     const Clock::time_point begin = Clock::now();
     try {
         store_.apply(batch_);

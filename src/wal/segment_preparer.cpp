@@ -76,6 +76,15 @@ void SegmentPreparer::remove_later(std::vector<std::string> names) {
     changed_.notify_all();
 }
 
+void SegmentPreparer::wait_idle() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] {
+        return stop_ || !thread_.joinable() ||
+               (!busy_ && to_remove_.empty() &&
+                !(spare_requested_ && !spare_ready_ && error_.empty()));
+    });
+}
+
 void SegmentPreparer::run() {
     std::unique_lock lock(mutex_);
     while (true) {
@@ -101,6 +110,7 @@ void SegmentPreparer::run() {
         std::vector<std::string> remove_now;
         remove_now.swap(to_remove_);
         const bool make_spare = spare_requested_ && !spare_ready_ && error_.empty();
+        busy_ = true;
         lock.unlock();
         std::string failure;
         try {
@@ -114,6 +124,7 @@ void SegmentPreparer::run() {
             failure = e.what();
         }
         lock.lock();
+        busy_ = false;
         if (!failure.empty()) {
             error_ = "preparing the spare WAL segment failed: " + failure;
         } else if (make_spare) {

@@ -33,6 +33,9 @@ class SegmentPreparer {
     void request_spare();
     // Deletes these files in the background.
     void remove_later(std::vector<std::string> names);
+    // Blocks until everything asked of the thread so far is done (a simulation that must replay
+    // exactly needs the directory changes at known points).
+    void wait_idle();
     void stop();
 
   private:
@@ -45,6 +48,7 @@ class SegmentPreparer {
     bool spare_ready_ = false;
     bool spare_requested_ = false;
     bool stop_ = false;
+    bool busy_ = false;  // working outside the lock
     std::string error_;
     std::vector<std::string> to_remove_;
     std::thread thread_;
