@@ -227,10 +227,9 @@ void RowPlan::change(OrderSlot& slot, const StoreEvent& e, std::size_t index, Or
     }
 }
 
-bool RowPlan::refuse_missing(std::size_t index, const char* what, OrderId order_id) {
+void RowPlan::refuse_missing(std::size_t index, const char* what, OrderId order_id) {
     refusal_ = RowRefusal{index, std::string(what) + " order " + std::to_string(order_id) +
                                      ", which the store does not hold open"};
-    return false;
 }
 
 void RowPlan::add_batch_steps(StoreLsn last_lsn) {

@@ -1,8 +1,8 @@
 // What a batch does to the tables, decided once for every backend (docs/store.md "Event to
 // rows"): the row steps in the order they must run, each with its values in the column order of
 // its statement. A backend only binds and runs them, so SQLite and PostgreSQL cannot drift apart.
-// Every event step is an insert, and no two insert the same key, so a backend may run them grouped
-// by table in multi-row statements.
+// Every event step is an insert whose outcome does not depend on the others' order (a duplicate
+// key fails wherever it runs), so a backend may run them grouped by table in multi-row statements.
 #pragma once
 
 #include <cstddef>
@@ -91,7 +91,7 @@ class RowPlan {
     // Applies a change to an open order: rewrites the batch's row of the order, or appends one.
     void change(OrderSlot& slot, const StoreEvent& e, std::size_t index, OrderId order_id,
                 ChangeKind kind, std::int64_t pos);
-    bool refuse_missing(std::size_t index, const char* what, OrderId order_id);
+    void refuse_missing(std::size_t index, const char* what, OrderId order_id);
     void add_batch_steps(StoreLsn last_lsn);
     std::uint32_t add(RowOp op, std::size_t event, std::span<const std::int64_t> values);
 
