@@ -48,6 +48,7 @@ class ScriptedStore final : public Store {
     StoreState load(std::uint32_t, std::uint32_t) override { return {}; }
     void read_orders(const std::function<void(const StoredOrder&)>&) override {}
     void read_trades(const std::function<void(const StoredTrade&)>&) override {}
+    void fold() override {}
     std::string describe() const override { return "scripted"; }
 
     void fail_next(int count) {
