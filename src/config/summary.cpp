@@ -11,10 +11,10 @@ std::string wal_line(const PersistenceConfig& p) {
     if (!p.enable_wal) {
         return "off";
     }
-    return std::string(p.wal_sync ? "on, fdatasync" : "on, no fsync") + ", group commit " +
-           std::to_string(p.batch_size) + " records or " + ms(p.batch_timeout_ms) +
-           ", segments of " + std::to_string(p.wal_segment_bytes >> 20) + " MiB in " +
-           p.wal_path.string();
+    // Start-up refuses wal_sync = false with a WAL (config/resolve.cpp): every batch is synced.
+    return std::string("on, fdatasync") + ", group commit " + std::to_string(p.batch_size) +
+           " records or " + ms(p.batch_timeout_ms) + ", segments of " +
+           std::to_string(p.wal_segment_bytes >> 20) + " MiB in " + p.wal_path.string();
 }
 
 std::string store_line(const PersistenceConfig& p) {
