@@ -27,6 +27,13 @@ std::string store_line(const PersistenceConfig& p) {
     return text;
 }
 
+std::string store_failure_line(const Config& c) {
+    if (c.store_is_durability_point()) {
+        return "a durability point: a failed write or sync under the store stops the daemon";
+    }
+    return "a checkpoint of the WAL: a failed write is retried (a failed sync stops the daemon)";
+}
+
 template <typename Range, typename Name>
 std::string list(const Range& items, Name name) {
     std::string text = std::to_string(items.size()) + ":";
@@ -72,6 +79,7 @@ std::string describe_config(const Config& c) {
     line("loss window", describe_loss_window(c));
     line("wal", wal_line(p));
     line("store", store_line(p));
+    line("store fails", store_failure_line(c));
     line("instruments", list(c.instruments, [](const auto& s) { return s.symbol; }));
     line("accounts", list(c.accounts, [](const auto& a) { return a.name; }));
     const std::string admin =
