@@ -118,7 +118,7 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
     if (rows_.unsequenced()) {
         throw StoreError(step_context(name_, batch, *rows_.unsequenced()) + kUnsequencedMessage);
     }
-    transaction.commit();
+    commit_batch(transaction, batch, range);
     return true;
 }
 
