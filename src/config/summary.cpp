@@ -28,6 +28,11 @@ std::string store_line(const PersistenceConfig& p) {
 }
 
 std::string store_failure_line(const Config& c) {
+    if (c.persistence.store == StoreKind::Postgresql) {
+        // The server owns its fsync; the daemon sees a rolled-back batch or a lost connection.
+        return std::string(c.store_is_durability_point() ? "a durability point" : "a checkpoint") +
+               ": a failed batch is retried, a COMMIT of unknown outcome resolved by store_lsn";
+    }
     if (c.store_is_durability_point()) {
         return "a durability point: a failed write or sync under the store stops the daemon";
     }
