@@ -302,9 +302,10 @@ int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopR
     const store::FlushStats& flushed = report.flushed;
     if (shutdown.failed(service::StopCause::StoreFailed)) {
         spdlog::error(
-            "exiting: the store file is damaged (store at LSN {}{}); repair it as "
-            "docs/recovery.md (Store corruption) says, then start again",
-            flushed.store_lsn,
+            "exiting after a store failure: {} (store at LSN {}{}); a damaged file is repaired "
+            "as docs/recovery.md (Store corruption) says, a failed write or sync means checking "
+            "the disk (docs/durability.md: When the store fails); then start again",
+            shutdown.reason(), flushed.store_lsn,
             with_wal
                 ? std::string("; the WAL keeps every record above it")
                 : fmt::format("; {} records acknowledged above it are lost (no WAL keeps them)",
@@ -444,6 +445,9 @@ int serve(const Config& config, bool salvage) {
 int run(int argc, char** argv) {
     // Before any thread exists, so that every later thread inherits the mask.
     exchanged::app::block_shutdown_signals();
+    // A file size limit (ulimit -f) then fails the write with EFBIG, which the WAL and the store
+    // report and stop on as an I/O error, instead of killing the daemon in the middle of it.
+    std::signal(SIGXFSZ, SIG_IGN);
     exchanged::ops::start_stderr_logging();  // until serve() applies [logging]
     const CliArgs args = CliArgs::parse(argc, argv, 1, kOptions);
     if (args.has("help")) {

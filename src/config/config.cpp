@@ -87,6 +87,11 @@ AckPoint Config::critical_ack_after() const {
     return AckPoint::Store;
 }
 
+bool Config::store_is_durability_point() const {
+    return !persistence.enable_wal || persistence.ack_after == AckPoint::Store ||
+           critical_ack_after() == AckPoint::Store || safety.sync_all_trades;
+}
+
 namespace config_detail {
 
 int ParsedFile::line_of(std::string_view section, std::string_view key) const {

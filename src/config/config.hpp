@@ -159,6 +159,10 @@ struct Config {
     // Where an acknowledgement of a critical order (above the threshold, or a liquidation)
     // waits: the next stronger point when sync_for_critical is set.
     AckPoint critical_ack_after() const;
+    // Some acknowledgement waits for the store, or without a WAL the store is the only durable
+    // copy: then a failed write under the store stops the daemon instead of being retried
+    // (docs/durability.md: When the store fails).
+    bool store_is_durability_point() const;
 };
 
 // Command-line values that replace the file's, applied before paths are resolved and checked.

@@ -101,7 +101,8 @@ class Resolver {
             p.enable_wal = preset.enable_wal;
         }
         if (!parsed_.has("persistence", "wal_sync")) {
-            p.wal_sync = preset.wal_sync;
+            // A WAL turned on over a preset without one is synced: the writer has no other mode.
+            p.wal_sync = preset.wal_sync || p.enable_wal;
         }
         if (!parsed_.has("safety", "sync_for_critical")) {
             config_.safety.sync_for_critical = preset.sync_for_critical;
@@ -126,6 +127,14 @@ class Resolver {
             fail_either("persistence", "ack_after", "wal_sync",
                         "ack_after = wal needs wal_sync = true: an ack after an unsynced write "
                         "promises nothing" +
+                            mode);
+        }
+        // The WAL writer fdatasyncs every group commit; there is no unsynced WAL to offer, and
+        // a profile that asked for one must not start believing it got it.
+        if (p.enable_wal && !p.wal_sync) {
+            fail_either("persistence", "wal_sync", "enable_wal",
+                        "wal_sync = false is not supported: the WAL writer fdatasyncs every group "
+                        "commit; set wal_sync = true, or enable_wal = false to run without a WAL" +
                             mode);
         }
         if (p.store == StoreKind::Postgresql && p.store_dsn.empty()) {

@@ -11,10 +11,10 @@ std::string wal_line(const PersistenceConfig& p) {
     if (!p.enable_wal) {
         return "off";
     }
-    return std::string(p.wal_sync ? "on, fdatasync" : "on, no fsync") + ", group commit " +
-           std::to_string(p.batch_size) + " records or " + ms(p.batch_timeout_ms) +
-           ", segments of " + std::to_string(p.wal_segment_bytes >> 20) + " MiB in " +
-           p.wal_path.string();
+    // Start-up refuses wal_sync = false with a WAL (config/resolve.cpp): every batch is synced.
+    return std::string("on, fdatasync") + ", group commit " + std::to_string(p.batch_size) +
+           " records or " + ms(p.batch_timeout_ms) + ", segments of " +
+           std::to_string(p.wal_segment_bytes >> 20) + " MiB in " + p.wal_path.string();
 }
 
 std::string store_line(const PersistenceConfig& p) {
@@ -25,6 +25,18 @@ std::string store_line(const PersistenceConfig& p) {
         text += ", check on start " + std::string(to_string(p.store_check_on_start));
     }
     return text;
+}
+
+std::string store_failure_line(const Config& c) {
+    if (c.persistence.store == StoreKind::Postgresql) {
+        // The server owns its fsync; the daemon sees a rolled-back batch or a lost connection.
+        return std::string(c.store_is_durability_point() ? "a durability point" : "a checkpoint") +
+               ": a failed batch is retried, a COMMIT of unknown outcome resolved by store_lsn";
+    }
+    if (c.store_is_durability_point()) {
+        return "a durability point: a failed write or sync under the store stops the daemon";
+    }
+    return "a checkpoint of the WAL: a failed write is retried (a failed sync stops the daemon)";
 }
 
 template <typename Range, typename Name>
@@ -72,6 +84,7 @@ std::string describe_config(const Config& c) {
     line("loss window", describe_loss_window(c));
     line("wal", wal_line(p));
     line("store", store_line(p));
+    line("store fails", store_failure_line(c));
     line("instruments", list(c.instruments, [](const auto& s) { return s.symbol; }));
     line("accounts", list(c.accounts, [](const auto& a) { return a.name; }));
     const std::string admin =

@@ -36,6 +36,7 @@ store::FlushOptions flush_options(const exchanged::Config& config) {
     // Catching up after a stall: large transactions, but bounded so one commit stays short.
     options.max_batch_lsns =
         std::max<std::uint32_t>(config.persistence.store_batch_size * 16, 65536);
+    options.io_errors_fatal = config.store_is_durability_point();
     return options;
 }
 

@@ -194,6 +194,16 @@ bool FlushWorker::catch_up_step(bool draining) {
         } catch (const StoreCorruptError& error) {
             fail_fatally(error);
             return false;
+        } catch (const StoreIoError& error) {
+            if (is_fatal(error)) {
+                fail_fatally(error);
+                return false;
+            }
+            note_failure(error);
+            if (!draining) {
+                wait_backoff(Clock::time_point::max());
+            }
+            return false;
         } catch (const StoreError& error) {
             note_failure(error);
             if (!draining) {
@@ -394,6 +404,13 @@ bool FlushWorker::commit() {
     } catch (const StoreCorruptError& error) {
         fail_fatally(error);
         return false;
+    } catch (const StoreIoError& error) {
+        if (is_fatal(error)) {
+            fail_fatally(error);
+        } else {
+            note_failure(error);
+        }
+        return false;
     } catch (const StoreError& error) {
         note_failure(error);
         return false;
@@ -447,7 +464,11 @@ void FlushWorker::note_failure(const StoreError& error) {
     }
 }
 
-void FlushWorker::fail_fatally(const StoreCorruptError& error) {
+bool FlushWorker::is_fatal(const StoreIoError& error) const {
+    return error.sync_failed() || options_.io_errors_fatal;
+}
+
+void FlushWorker::fail_fatally(const StoreError& error) {
     fatal_ = true;
     batch_ready_ = false;
     {

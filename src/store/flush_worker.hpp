@@ -12,7 +12,9 @@
 // exponential backoff, logging a warning each warn_every; the feeds fill meanwhile and the shards
 // decide what to refuse (service/shard_stage.cpp). A damaged database file
 // (StoreCorruptError) is different: no retry can help, so the worker stops writing and calls
-// on_fatal once.
+// on_fatal once. So is a failed write or sync under the store (StoreIoError) when the store is a
+// durability point (io_errors_fatal), and a failed sync always: a retried fsync can succeed
+// without the data having reached the disk.
 #pragma once
 
 #include <atomic>
@@ -39,6 +41,10 @@ struct FlushOptions {
     std::chrono::milliseconds retry_initial{10};
     std::chrono::milliseconds retry_max{2000};
     std::chrono::milliseconds warn_every{10000};
+    // A StoreIoError (a failed write, a full disk) is fatal instead of retried: set where acks
+    // wait for the store, or the store is the only durable copy (engine::flush_options). A
+    // failed sync is fatal either way.
+    bool io_errors_fatal = false;
     // Every LSN at or below the returned one has all its events in the feeds. Called on the
     // worker thread.
     std::function<StoreLsn()> frontier;
@@ -56,7 +62,8 @@ struct FlushOptions {
     std::function<void(StoreLsn up_to)> catch_up;
     std::function<void()> catch_up_done;
     std::function<StoreLsn()> next_lsn;
-    // The store file is damaged (StoreCorruptError): the worker writes nothing more, and its
+    // The store file is damaged (StoreCorruptError), or its storage failed where that is fatal
+    // (StoreIoError, see io_errors_fatal): the worker writes nothing more, and its
     // owner should stop (with a WAL nothing is lost: the next start replays the tail once the
     // store is repaired). Called once, on the worker thread.
     std::function<void(const std::string& error)> on_fatal;
@@ -118,7 +125,9 @@ class FlushWorker {
     void collect(StoreLsn last);
     bool commit();
     void note_failure(const StoreError& error);
-    void fail_fatally(const StoreCorruptError& error);
+    void fail_fatally(const StoreError& error);
+    // Whether `error` ends the worker (fail_fatally) rather than being retried.
+    bool is_fatal(const StoreIoError& error) const;
     void wait_backoff(Clock::time_point not_after);
 
     static constexpr std::size_t kMaxArrivals = 4096;

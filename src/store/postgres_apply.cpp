@@ -107,7 +107,7 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
         throw StoreError(step_context(name_, batch, rows_.refusal()->event) +
                          rows_.refusal()->message);
     }
-    transaction.commit();
+    commit_batch(transaction, batch, range);
     rows_.committed(batch.last_lsn);
     return true;
 }

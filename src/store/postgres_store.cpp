@@ -1,5 +1,7 @@
 #include "store/postgres_store.hpp"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <string>
 
@@ -122,6 +124,45 @@ StoreLsn PostgresStore::read_store_lsn() {
         throw StoreError(name_ + ": read store_lsn: the meta row is missing");
     }
     return result.u64(0, 0);
+}
+
+void PostgresStore::commit_batch(PgTransaction& transaction, const StoreBatch& batch,
+                                 const std::string& range) {
+    std::string lost;
+    try {
+        if (options_.before_commit) {
+            options_.before_commit();
+        }
+        transaction.commit();
+        if (!options_.lose_commit_reply) {
+            return;
+        }
+        connection_->mark_broken();
+        lost = "(test fault: the answer to COMMIT was dropped)";
+    } catch (const StoreError& error) {
+        if (PQstatus(connection_->handle()) == CONNECTION_OK) {
+            throw;  // the server answered: it rolled the transaction back
+        }
+        lost = error.what();
+    }
+    // The server committed the transaction or it did not; store_lsn, which the batch set, says
+    // which. Retrying blindly would be right too (a batch at or below store_lsn is skipped), but
+    // the log should say what happened.
+    const std::string unknown =
+        name_ + ": apply " + range + ": the connection was lost during COMMIT (" + lost + ")";
+    StoreLsn committed = 0;
+    try {
+        connected();
+        committed = read_store_lsn();
+    } catch (const StoreError& error) {
+        throw StoreError(unknown + "; whether it committed is unknown until the server answers (" +
+                         error.what() + "); the batch is kept and retried");
+    }
+    if (committed >= batch.last_lsn) {
+        return;
+    }
+    throw StoreError(unknown + "; store_lsn is " + std::to_string(committed) +
+                     " after reconnecting, so it did not commit; the batch is retried");
 }
 
 StoreLsn PostgresStore::store_lsn() {

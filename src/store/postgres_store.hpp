@@ -7,6 +7,7 @@
 // at a time: the flush worker, or recovery. How a batch becomes statements: postgres_apply.cpp.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,9 +20,15 @@
 namespace exchanged::store {
 
 class PgConnection;
+class PgTransaction;
 
 struct PostgresStoreOptions {
     bool audit_log = false;  // also write every event to audit_log
+    // Test faults of a batch's COMMIT (tests/store/postgres_test.cpp): called just before it is
+    // sent (a test terminates the session there); and, when set, a COMMIT that succeeded is
+    // treated as though the connection broke before its answer arrived.
+    std::function<void()> before_commit{};
+    bool lose_commit_reply = false;
 };
 
 class PostgresStore final : public Store {
@@ -70,6 +77,11 @@ class PostgresStore final : public Store {
     void fold_in_transaction(PgConnection& c);
     // Folds, then loads rows_'s open orders from the store at `lsn`, in apply's transaction.
     void load_open_orders(StoreLsn lsn);
+    // Commits a batch's transaction. When the connection breaks while the COMMIT is in flight
+    // its outcome is unknown: reconnects and reads store_lsn, returns when the batch committed,
+    // throws StoreError (the batch is then retried) when it did not or the server cannot be asked.
+    void commit_batch(PgTransaction& transaction, const StoreBatch& batch,
+                      const std::string& range);
 
     PostgresStoreOptions options_;
     std::string name_;  // "postgresql:" and the DSN without its password

@@ -371,6 +371,13 @@ SqliteCheckReport check_sqlite_file(const std::filesystem::path& path, SqliteChe
         read_through(path);
         SqliteDb db(path);
         db.exec("PRAGMA busy_timeout = 5000", "set busy_timeout");
+        // A file another process holds (the daemon, in exclusive locking mode) is in use, not
+        // damaged: say so instead of reporting "database is locked" as a finding.
+        const int probe =
+            sqlite3_exec(db.handle(), "PRAGMA schema_version", nullptr, nullptr, nullptr);
+        if ((probe & 0xFF) == SQLITE_BUSY || (probe & 0xFF) == SQLITE_LOCKED) {
+            db.fail("store check");
+        }
         const std::vector<std::string> lines =
             run_check(db.handle(), std::string("PRAGMA ") + pragma_name(level) + "(" +
                                        std::to_string(kMaxProblems) + ")");

@@ -6,6 +6,10 @@
 
 namespace exchanged::store {
 
+const char* const kStoreInUse =
+    "; the store is in use by another process (the daemon holds its store exclusively while it "
+    "runs): stop exchanged first, or read a copy (docs/store.md: One process at a time)";
+
 void throw_sqlite_error(int code, const std::string& message) {
     const int primary = code & 0xFF;
     if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
@@ -13,10 +17,17 @@ void throw_sqlite_error(int code, const std::string& message) {
                                 "; the store file is damaged: `exchangectl store check` shows "
                                 "where, docs/recovery.md (Store corruption) what to do");
     }
+    if (primary == SQLITE_IOERR || primary == SQLITE_FULL) {
+        const bool sync_failed = code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_DIR_FSYNC;
+        throw StoreIoError(message, sync_failed);
+    }
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        throw StoreError(message + kStoreInUse);
+    }
     throw StoreError(message);
 }
 
-SqliteDb::SqliteDb(const std::filesystem::path& path) : path_(path) {
+SqliteDb::SqliteDb(const std::filesystem::path& path, bool exclusive) : path_(path) {
     const int rc =
         sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -27,6 +38,13 @@ SqliteDb::SqliteDb(const std::filesystem::path& path) : path_(path) {
         throw_sqlite_error(rc, path.string() + ": open: " + message);
     }
     sqlite3_extended_result_codes(db_, 1);
+    // Before anything reads the file: a WAL database opened in exclusive mode keeps its wal-index
+    // in heap memory and never opens or maps the -shm file, so a -shm left missing, empty or
+    // garbage by a power cut (or a file system whose shared mmap misbehaves) cannot stop the open
+    // (docs/store.md: One process at a time). The price: one process at a time holds the file.
+    if (exclusive) {
+        exec("PRAGMA locking_mode = EXCLUSIVE", "set locking_mode=EXCLUSIVE");
+    }
 }
 
 SqliteDb::~SqliteDb() {

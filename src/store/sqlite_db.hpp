@@ -17,8 +17,13 @@ namespace exchanged::store {
 
 class SqliteDb;
 
+// Added to the message of SQLITE_BUSY / SQLITE_LOCKED: with locking_mode = EXCLUSIVE that means
+// another process has the store open.
+extern const char* const kStoreInUse;
+
 // Throws StoreCorruptError when `code` (an SQLite result code, extended or primary) says the file
-// is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), adding what to do about it; StoreError otherwise.
+// is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), adding what to do about it; StoreIoError for a
+// failed write or sync (SQLITE_IOERR, SQLITE_FULL); StoreError otherwise.
 [[noreturn]] void throw_sqlite_error(int code, const std::string& message);
 
 // A prepared statement. Bind parameters (1-based), step() until it returns false, read columns
@@ -59,8 +64,10 @@ class SqliteStatement {
 
 class SqliteDb {
   public:
-    // Opens (creating if missing) the database file. Throws StoreError.
-    explicit SqliteDb(const std::filesystem::path& path);
+    // Opens (creating if missing) the database file, in exclusive locking mode unless
+    // `exclusive` is false (tests that look at the file through a second connection while it is
+    // open). Throws StoreError.
+    explicit SqliteDb(const std::filesystem::path& path, bool exclusive = true);
     ~SqliteDb();
     SqliteDb(const SqliteDb&) = delete;
     SqliteDb& operator=(const SqliteDb&) = delete;

@@ -10,10 +10,11 @@
 namespace exchanged::store {
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, const SqliteStoreOptions& options)
-    : options_(options), db_(std::make_unique<SqliteDb>(path)) {
+    : options_(options), db_(std::make_unique<SqliteDb>(path, options.exclusive)) {
     db_->exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout.count()),
               "set busy_timeout");
-    // The first statement that reads the file: a file that is not a database fails here.
+    // The first statement that reads the file: a file that is not a database fails here, and a
+    // file another process holds (SqliteDb opens in exclusive locking mode) after busy_timeout.
     SqliteStatement journal(*db_, "PRAGMA journal_mode = WAL");
     const std::string mode = journal.step() ? journal.column_text(0) : "";
     if (mode != "wal") {

@@ -1,6 +1,9 @@
 // The embedded SQLite backend of the primary store: one database file in WAL journal mode with
-// synchronous=FULL, so a committed batch survives a power cut. Statements are prepared once (after
-// migrate()) and reused by every batch. One thread at a time: the flush worker, or recovery.
+// synchronous=FULL, so a committed batch survives a power cut, and exclusive locking mode, so the
+// wal-index lives in memory and no -shm file is needed to open it again. One process holds the
+// file at a time; another one's open fails with "in use" once busy_timeout has passed. Statements
+// are prepared once (after migrate()) and reused by every batch. One thread at a time: the flush
+// worker, or recovery.
 #pragma once
 
 #include <chrono>
@@ -18,6 +21,9 @@ struct SqliteStatements;
 struct SqliteStoreOptions {
     bool audit_log = false;  // also write every event to audit_log
     std::chrono::milliseconds busy_timeout{5000};
+    // Exclusive locking mode (no -shm file; one process at a time). Only tests that read the file
+    // through a connection of their own while the store is open turn it off.
+    bool exclusive = true;
 };
 
 class SqliteStore final : public Store {

@@ -106,6 +106,22 @@ class StoreCorruptError : public StoreError {
     using StoreError::StoreError;
 };
 
+// The storage under the store failed a write or a sync (SQLite: SQLITE_IOERR, SQLITE_FULL). What
+// reached the disk is then uncertain: a retried fsync can report success for pages the kernel
+// already dropped (PostgreSQL's 2018 "fsyncgate"). A failed sync is never retried; any other
+// such failure is fatal wherever the store is a durability point (docs/durability.md: When the
+// store fails), and retried elsewhere.
+class StoreIoError : public StoreError {
+  public:
+    StoreIoError(const std::string& message, bool sync_failed)
+        : StoreError(message), sync_failed_(sync_failed) {}
+    // An fsync (of the file or of its directory) failed.
+    bool sync_failed() const { return sync_failed_; }
+
+  private:
+    bool sync_failed_;
+};
+
 class Store {
   public:
     virtual ~Store() = default;

@@ -207,6 +207,21 @@ TEST_CASE("contradicting knobs refuse at the key that was set", "[config][errors
                   "admin_listen and listen are both 127.0.0.1:9100");
 }
 
+// The WAL writer always fdatasyncs: a profile asking for an unsynced WAL must not start (nor have
+// --check-config report "no fsync") as though it got one.
+TEST_CASE("wal_sync = false with a WAL is refused", "[config][errors]") {
+    check_failure("[persistence]\nmode = async\nenable_wal = true\nwal_sync = false\n" + kTail, 4,
+                  "[persistence] wal_sync", "wal_sync = false is not supported");
+    check_failure("[persistence]\nmode = batch_sync\nwal_sync = false\nenable_wal = true\n" + kTail,
+                  3, "[persistence] wal_sync", "enable_wal = false to run without a WAL");
+    // Without a WAL the key means nothing (hft.ini keeps it for a one-line switch).
+    TempDir dir;
+    const Config config = load_config(dir.write(
+        "ok.ini",
+        "[persistence]\nmode = batch_sync\nenable_wal = false\nwal_sync = false\n" + kTail));
+    CHECK_FALSE(config.persistence.enable_wal);
+}
+
 TEST_CASE("syntax errors and unreadable files refuse", "[config][errors]") {
     check_failure("[server\nio_threads = 1\n" + kTail, 1, "", "cannot parse the line");
     check_failure("[server]\njust words\n" + kTail, 2, "", "cannot parse the line");

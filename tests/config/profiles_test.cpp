@@ -75,6 +75,27 @@ TEST_CASE("the regulatory profile parses replication but leaves it off", "[confi
     CHECK(to_string(config.replication.replicas[1]) == "10.0.0.3:9200");
 }
 
+// Where some ack waits for the store, or no WAL backs it, a failed write under the store is fatal
+// (store::FlushOptions::io_errors_fatal); --check-config says which.
+TEST_CASE("the profiles say whether the store is a durability point", "[config][profiles]") {
+    const Config standard = load_config(profile_path("standard"));
+    CHECK_FALSE(standard.store_is_durability_point());
+    CHECK(describe_config(standard).find("a checkpoint of the WAL") != std::string::npos);
+    for (const char* name : {"hft", "regulatory"}) {
+        INFO(name);
+        const Config config = load_config(profile_path(name));
+        CHECK(config.store_is_durability_point());
+        CHECK(describe_config(config).find("store fails  a durability point") != std::string::npos);
+        CHECK(describe_config(config).find("no fsync") == std::string::npos);
+    }
+    Config custom = standard;
+    custom.safety.sync_all_trades = true;
+    CHECK(custom.store_is_durability_point());
+    custom = standard;
+    custom.persistence.ack_after = AckPoint::Store;
+    CHECK(custom.store_is_durability_point());
+}
+
 TEST_CASE("overrides replace the file's data_dir and listen", "[config][profiles]") {
     ConfigOverrides overrides;
     overrides.data_dir = "/tmp/exchanged-override";

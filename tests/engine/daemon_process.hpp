@@ -26,6 +26,7 @@ class DaemonProcess {
     // SIGTERM, then wait().
     int stop();
     std::string output() const;
+    pid_t pid() const { return pid_; }
 
   private:
     std::filesystem::path output_;

@@ -39,6 +39,12 @@ class ScriptedStore final : public Store {
             --fail_next_;
             throw StoreError("scripted: database is locked");
         }
+        if (io_fail_next_ > 0) {
+            --io_fail_next_;
+            throw StoreIoError(
+                io_sync_ ? "scripted: disk I/O error (fsync)" : "scripted: disk I/O error (write)",
+                io_sync_);
+        }
         const BatchPlan plan = plan_batch(batch, lsn_);
         if (!plan.skip) {
             batches_.push_back(batch);
@@ -54,6 +60,12 @@ class ScriptedStore final : public Store {
     void fail_next(int count) {
         std::lock_guard lock(mutex_);
         fail_next_ = count;
+    }
+    // The next `count` applies fail with a StoreIoError, of an fsync when `sync`.
+    void fail_io_next(int count, bool sync) {
+        std::lock_guard lock(mutex_);
+        io_fail_next_ = count;
+        io_sync_ = sync;
     }
     void corrupt() {
         std::lock_guard lock(mutex_);
@@ -72,6 +84,8 @@ class ScriptedStore final : public Store {
     std::mutex mutex_;
     StoreLsn lsn_ = 0;
     int fail_next_ = 0;
+    int io_fail_next_ = 0;
+    bool io_sync_ = false;
     bool corrupt_ = false;
     int attempts_ = 0;
     std::vector<StoreBatch> batches_;
@@ -314,6 +328,73 @@ TEST_CASE("flush: a damaged store file stops the worker at once and is reported 
     CHECK(std::chrono::steady_clock::now() - begin < 1s);
     CHECK(h.store.attempts() == 1);
     CHECK(worker.store_lsn() == 0);
+}
+
+// Where acks wait for the store (or it is the only durable copy) a failed write under it is not
+// retried: what reached the disk is unknown, and a retry that succeeds would claim it all.
+TEST_CASE("flush: an I/O error is fatal where the store is a durability point",
+          "[store][flush][fatal]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.retry_initial = 1ms;
+    h.options.io_errors_fatal = true;
+    std::atomic<int> fatal_calls{0};
+    std::string fatal;
+    h.options.on_fatal = [&](const std::string& error) {
+        fatal = error;
+        ++fatal_calls;
+    };
+    h.store.fail_io_next(1, false);
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    push(*h.pointers[0], 1);
+    h.frontier = 1;
+    REQUIRE(eventually([&] { return fatal_calls.load() == 1; }));
+    CHECK_THAT(fatal, Catch::Contains("disk I/O error (write)"));
+    // The store would take the batch now; the worker must not try.
+    CHECK_FALSE(worker.flush_and_stop(5s));
+    CHECK(h.store.attempts() == 1);
+    CHECK(fatal_calls.load() == 1);
+    CHECK(worker.store_lsn() == 0);
+    CHECK(h.committed.load() == 0);
+}
+
+TEST_CASE(
+    "flush: where the store is not a durability point an I/O error is retried, a failed "
+    "sync never",
+    "[store][flush][fatal]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.retry_initial = 1ms;
+    h.options.io_errors_fatal = false;
+    std::atomic<int> fatal_calls{0};
+    std::string fatal;
+    h.options.on_fatal = [&](const std::string& error) {
+        fatal = error;
+        ++fatal_calls;
+    };
+    FlushWorker worker(h.store, h.pointers, h.options);
+    SECTION("a failed write is retried until the store takes the batch") {
+        h.store.fail_io_next(2, false);
+        worker.start();
+        push(*h.pointers[0], 1);
+        h.frontier = 1;
+        REQUIRE(eventually([&] { return h.committed.load() == 1; }));
+        CHECK(h.store.attempts() == 3);
+        CHECK(fatal_calls.load() == 0);
+        CHECK(worker.flush_and_stop(5s));
+    }
+    SECTION("a failed fsync stops the worker after one attempt") {
+        h.store.fail_io_next(1, true);
+        worker.start();
+        push(*h.pointers[0], 1);
+        h.frontier = 1;
+        REQUIRE(eventually([&] { return fatal_calls.load() == 1; }));
+        CHECK_THAT(fatal, Catch::Contains("(fsync)"));
+        CHECK_FALSE(worker.flush_and_stop(5s));
+        CHECK(h.store.attempts() == 1);
+        CHECK(worker.store_lsn() == 0);
+    }
 }
 
 TEST_CASE("flush: events of several shards merge in LSN order", "[store][flush]") {

@@ -56,10 +56,13 @@ STORE_BACKEND_TEST("store: a schema newer than the code is refused", "[store]") 
 TEST_CASE("store: the SQLite file runs in WAL journal mode", "[store][sqlite]") {
     TempDir dir;
     const auto path = dir.path() / "store.sqlite";
-    SqliteStore store(path);
-    CHECK(store.schema_version() == 0);
-    store.migrate();
-    CHECK(store.schema_version() == SqliteStore::latest_schema_version());
+    {
+        SqliteStore store(path);
+        CHECK(store.schema_version() == 0);
+        store.migrate();
+        CHECK(store.schema_version() == SqliteStore::latest_schema_version());
+    }
+    // Read through a connection of the test's own: closing the store released its exclusive lock.
     sqlite3* other = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
@@ -104,7 +107,7 @@ TEST_CASE("store: a locked database refuses a batch with a clear error", "[store
     sqlite3* other = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
     REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
-    SqliteStore store(path, SqliteStoreOptions{false, std::chrono::milliseconds(50)});
+    SqliteStore store(path, SqliteStoreOptions{false, std::chrono::milliseconds(50), false});
     store.migrate();
     StoreBatch batch{1, 1, {}};
     CHECK_THROWS_WITH(store.apply(batch), Contains("store.sqlite") && Contains("BEGIN IMMEDIATE") &&

@@ -147,6 +147,46 @@ TEST_CASE("store: a PostgreSQL store reconnects after losing its session", "[sto
     });
 }
 
+// A COMMIT whose answer is lost may have committed or not; the store asks store_lsn after
+// reconnecting instead of guessing (docs/durability.md: When the store fails).
+TEST_CASE("store: a PostgreSQL COMMIT of unknown outcome is resolved by reading store_lsn",
+          "[store][postgresql]") {
+    test::run_on(BackendKind::Postgresql, [](TestDatabase& db) {
+        PostgresStoreOptions options;
+        PostgresStore* self = nullptr;
+        bool kill_before_commit = false;
+        options.before_commit = [&] {
+            if (kill_before_commit) {
+                kill_before_commit = false;
+                terminate_session(db, self->backend_pid());
+            }
+        };
+        SECTION("the session dies before COMMIT arrives: not committed, said so, retried") {
+            PostgresStore store(db.postgres_dsn(), options);
+            self = &store;
+            store.migrate();
+            kill_before_commit = true;
+            const StoreBatch batch{1, 1, {{1, 0, 0, accepted(1, 1)}}};
+            CHECK_THROWS_WITH(store.apply(batch),
+                              Contains("apply batch 1..1") && Contains("lost during COMMIT") &&
+                                  Contains("store_lsn is 0") && Contains("did not commit"));
+            CHECK(store.store_lsn() == 0);
+            store.apply(batch);
+            CHECK(store.store_lsn() == 1);
+            CHECK(db.count("SELECT count(*) FROM orders") == 1);
+        }
+        SECTION("the answer to a COMMIT that succeeded is lost: committed, no error") {
+            options.lose_commit_reply = true;
+            PostgresStore store(db.postgres_dsn(), options);
+            self = &store;
+            store.migrate();
+            store.apply(StoreBatch{1, 2, {{1, 0, 0, accepted(1, 1)}, {2, 0, 0, accepted(2, 2)}}});
+            CHECK(store.store_lsn() == 2);
+            CHECK(db.count("SELECT count(*) FROM orders") == 2);
+        }
+    });
+}
+
 TEST_CASE("store: open_store opens and migrates a PostgreSQL store", "[store][postgresql]") {
     test::run_on(BackendKind::Postgresql, [](TestDatabase& db) {
         StoreSettings settings;

@@ -54,7 +54,10 @@ TestDatabase::~TestDatabase() {
 
 std::unique_ptr<Store> TestDatabase::open(bool audit_log) const {
     if (kind_ == BackendKind::Sqlite) {
-        return std::make_unique<SqliteStore>(sqlite_path_, SqliteStoreOptions{audit_log, {}});
+        // Shared locking: the tests read the file through a connection of their own while the
+        // store is open (the exclusive open is tested in migration_test.cpp).
+        return std::make_unique<SqliteStore>(sqlite_path_,
+                                             SqliteStoreOptions{audit_log, {}, false});
     }
     return std::make_unique<PostgresStore>(postgres_dsn_, PostgresStoreOptions{audit_log});
 }
