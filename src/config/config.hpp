@@ -120,6 +120,11 @@ struct SafetyConfig {
     // orders/s.
     std::uint32_t checkpoint_interval = 100'000;
     bool enable_audit_log = false;
+    // The loss window in time, for profiles that acknowledge before anything durable has the
+    // record (ack_after = match without a synced WAL): while the oldest acknowledged record the
+    // store has not committed is older than this, new orders are refused as unavailable. 0: no
+    // bound (and the only value for profiles whose acks wait for the WAL or the store).
+    std::uint32_t max_unflushed_ms = 0;
 };
 
 struct ReplicationConfig {
@@ -159,6 +164,9 @@ struct Config {
     // Where an acknowledgement of a critical order (above the threshold, or a liquidation)
     // waits: the next stronger point when sync_for_critical is set.
     AckPoint critical_ack_after() const;
+    // Whether an acknowledged record can exist only in memory until the store commits it, so
+    // that [safety] max_unflushed_ms applies.
+    bool acks_before_durable() const;
 };
 
 // Command-line values that replace the file's, applied before paths are resolved and checked.
