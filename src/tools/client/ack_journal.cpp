@@ -109,6 +109,13 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
             return std::nullopt;
         }
         const std::string_view key = token.substr(0, eq);
+        if (key == "at_us" && record.at_us == 0) {
+            if (!read_integer(token.substr(eq + 1), record.at_us) || record.at_us <= 0) {
+                error = "bad value for 'at_us': '" + std::string(token.substr(eq + 1)) + "'";
+                return std::nullopt;
+            }
+            continue;
+        }
         Field* field = nullptr;
         for (Field& candidate : fields) {
             if (candidate.key == key) {

@@ -31,6 +31,9 @@ struct JournalRecord {
     net::Liquidity liquidity = net::Liquidity::Maker;
     std::string reason;   // Cancelled, Rejected
     std::string request;  // Rejected: the rejected message's type, e.g. new_order
+    // Optional trailing `at_us=`, any kind: when the load received the reply, in microseconds
+    // since the epoch (what `store lost` measures a loss in time by); 0 when the line has none.
+    std::int64_t at_us = 0;
 };
 
 // The journal line for a server message received on `account`'s session, with its newline; empty

@@ -1,5 +1,6 @@
 #include "tools/store/lost_acks.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -83,6 +84,10 @@ class Classifier {
         if (line.kind == JournalKind::Rejected) {
             return true;  // decided before the log: nothing of it can be lost
         }
+        if (line.kind == JournalKind::Accepted && line.at_us != 0) {
+            result_.accepted_span.add(line.at_us);
+            ++result_.accepted_timed;
+        }
         const store::ShardId shard = layout_.shard_of(line.instrument);
         const Finding finding = find(shard, line);
         if (finding.found == Found::Contradicts) {
@@ -106,6 +111,11 @@ class Classifier {
             fail(number, text, std::string("not in the store, but ") + promise);
         }
         count_lost(line.kind);
+        if (line.at_us != 0) {
+            result_.lost_span.add(line.at_us);
+        } else {
+            ++result_.lost_untimed;
+        }
         return false;
     }
 
@@ -167,6 +177,13 @@ class Classifier {
 };
 
 }  // namespace
+
+void TimeSpan::add(std::int64_t at_us) {
+    if (empty() || at_us < first_us) {
+        first_us = at_us;
+    }
+    last_us = std::max(last_us, at_us);
+}
 
 LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
                         const engine::ShardLayout& layout, const ProfileNames& names,
