@@ -1,5 +1,7 @@
 #include "service/shard_stage.hpp"
 
+#include "service/pipeline_clock.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -25,7 +27,8 @@ ShardStageStats ShardStage::stats() const {
     return {refused_store_behind_.load(std::memory_order_relaxed),
             feed_full_waits_.load(std::memory_order_relaxed),
             feed_overflows_.load(std::memory_order_relaxed),
-            refused_unflushed_.load(std::memory_order_relaxed), unflushed_.last_age_ns()};
+            refused_unflushed_.load(std::memory_order_relaxed),
+            unflushed_.age_at(store_point_.frontier(), PipelineClock().now())};
 }
 
 ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {

@@ -47,7 +47,7 @@ struct ShardStageStats {
     std::uint64_t feed_full_waits = 0;       // a command's events waited for room in the feed
     std::uint64_t feed_overflows = 0;        // the feed switched to drop mode
     std::uint64_t refused_unflushed = 0;     // refused: the loss window reached max_unflushed_ms
-    TimestampNs unflushed_age_ns = 0;        // the oldest uncommitted record's age, last looked at
+    TimestampNs unflushed_age_ns = 0;        // the oldest uncommitted record's age, now
 };
 
 class ShardStage {

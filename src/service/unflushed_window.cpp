@@ -17,6 +17,7 @@ void UnflushedWindow::logged(wal::Lsn last_lsn, TimestampNs now) {
         Bucket& newest = at(size_ - 1);
         if (now - newest.first_stamp < bucket_span_ns_ || size_ == ring_.size()) {
             newest.last_lsn = std::max(newest.last_lsn, last_lsn);
+            publish(newest.last_lsn);
             return;
         }
     }
@@ -24,6 +25,22 @@ void UnflushedWindow::logged(wal::Lsn last_lsn, TimestampNs now) {
     fresh.first_stamp = now;
     fresh.last_lsn = last_lsn;
     ++size_;
+    publish(last_lsn);
+}
+
+void UnflushedWindow::publish(wal::Lsn newest) {
+    if (newest != 0) {
+        newest_lsn_.store(newest, std::memory_order_relaxed);
+    }
+    oldest_stamp_.store(size_ == 0 ? 0 : at(0).first_stamp, std::memory_order_relaxed);
+}
+
+TimestampNs UnflushedWindow::age_at(wal::Lsn store_lsn, TimestampNs now) const {
+    const TimestampNs oldest = oldest_stamp_.load(std::memory_order_relaxed);
+    if (oldest == 0 || newest_lsn_.load(std::memory_order_relaxed) <= store_lsn) {
+        return 0;
+    }
+    return std::max<TimestampNs>(0, now - oldest);
 }
 
 TimestampNs UnflushedWindow::age(wal::Lsn store_lsn, TimestampNs now) {
@@ -31,9 +48,8 @@ TimestampNs UnflushedWindow::age(wal::Lsn store_lsn, TimestampNs now) {
         head_ = (head_ + 1) % ring_.size();
         --size_;
     }
-    const TimestampNs age = size_ == 0 ? 0 : std::max<TimestampNs>(0, now - at(0).first_stamp);
-    last_age_ns_.store(age, std::memory_order_relaxed);
-    return age;
+    publish(0);
+    return size_ == 0 ? 0 : std::max<TimestampNs>(0, now - at(0).first_stamp);
 }
 
 }  // namespace exchanged::service

@@ -39,8 +39,11 @@ class UnflushedWindow {
     bool exceeded(wal::Lsn store_lsn, TimestampNs now) {
         return enabled() && age(store_lsn, now) > max_age_ns_;
     }
-    // The age found by the last age() call, for the metrics thread.
-    TimestampNs last_age_ns() const { return last_age_ns_.load(std::memory_order_relaxed); }
+    // Any thread (the metrics): the age at `now` of the oldest record uncommitted when the shard
+    // last looked, 0 once the store has everything the shard logged. Between commands it may
+    // over-estimate (the store may since have committed that record, not the newer ones) but
+    // never under-estimates, and it keeps growing while a stalled store holds a record.
+    TimestampNs age_at(wal::Lsn store_lsn, TimestampNs now) const;
 
   private:
     struct Bucket {
@@ -49,13 +52,16 @@ class UnflushedWindow {
     };
 
     Bucket& at(std::size_t index) { return ring_[(head_ + index) % ring_.size()]; }
+    void publish(wal::Lsn newest);
 
     TimestampNs max_age_ns_;
     TimestampNs bucket_span_ns_;
     std::vector<Bucket> ring_;
     std::size_t head_ = 0;  // the oldest bucket
     std::size_t size_ = 0;
-    std::atomic<TimestampNs> last_age_ns_{0};
+    // For age_at(): the oldest bucket's stamp (0: none) and the newest LSN logged.
+    std::atomic<TimestampNs> oldest_stamp_{0};
+    std::atomic<wal::Lsn> newest_lsn_{0};
 };
 
 }  // namespace exchanged::service

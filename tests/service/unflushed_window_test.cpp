@@ -32,7 +32,6 @@ TEST_CASE("UnflushedWindow ages the oldest record the store has not committed",
     CHECK(window.age(0, kStart + 9 * kMs) == 9 * kMs);
     CHECK_FALSE(window.exceeded(0, kStart + 10 * kMs));
     CHECK(window.exceeded(0, kStart + 10 * kMs + 1));
-    CHECK(window.last_age_ns() == 10 * kMs + 1);
 
     // The store committed LSN 1: the oldest left is LSN 2, stamped at 4 ms.
     CHECK(window.age(1, kStart + 11 * kMs) == 7 * kMs);
@@ -74,4 +73,20 @@ TEST_CASE("UnflushedWindow with a full ring folds new records into the newest bu
     // Room again: a new record opens its own bucket.
     window.logged(9, kStart + 100 * kMs);
     CHECK(window.age(8, kStart + 105 * kMs) == 5 * kMs);
+}
+
+TEST_CASE("UnflushedWindow reports its age to another thread without under-estimating it",
+          "[service][unflushed]") {
+    UnflushedWindow window(10 * kMs);
+    CHECK(window.age_at(0, kStart) == 0);
+    window.logged(1, kStart);
+    window.logged(2, kStart + 5 * kMs);
+    // A stalled store: the age keeps growing with no command on the shard.
+    CHECK(window.age_at(0, kStart + 50 * kMs) == 50 * kMs);
+    // The store committed LSN 1 since the shard last looked: still the older stamp, never less.
+    CHECK(window.age_at(1, kStart + 50 * kMs) == 50 * kMs);
+    // Once the shard looked, the oldest is LSN 2; once the store has everything, 0.
+    window.age(1, kStart + 50 * kMs);
+    CHECK(window.age_at(1, kStart + 50 * kMs) == 45 * kMs);
+    CHECK(window.age_at(2, kStart + 50 * kMs) == 0);
 }
