@@ -187,4 +187,19 @@ TEST_CASE("store lost: the loss in time spans the lost lines' receive times", "[
     CHECK(timed.lost.lost_span.last_us == at_us - 1000);
     CHECK(timed.lost.lost_span.ms() >= static_cast<double>(timed.lost.lost() - 1));
     CHECK(timed.lost.accepted_timed == count_lines(x.journal(), "accepted "));
+    CHECK_FALSE(timed.lost.lost_span_by_ack);
+
+    // With the daemon's stamps on every line (here 2 ms apart), those measure the loss.
+    std::istringstream again(x.journal());
+    std::string acked;
+    std::int64_t ack_us = 1'700'000'000'000'000;
+    for (std::string line; std::getline(again, line); ack_us += 2000) {
+        acked +=
+            line + " ack_us=" + std::to_string(ack_us) + " at_us=" + std::to_string(ack_us) + "\n";
+    }
+    const Split by_ack = split(x, acked);
+    REQUIRE(by_ack.lost.failures.empty());
+    CHECK(by_ack.lost.lost_span_by_ack);
+    CHECK(by_ack.lost.lost_span.last_us == ack_us - 2000);
+    CHECK(by_ack.lost.lost_span.ms() == Approx(2.0 * timed.lost.lost_span.ms()));
 }

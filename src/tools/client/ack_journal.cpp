@@ -109,9 +109,13 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
             return std::nullopt;
         }
         const std::string_view key = token.substr(0, eq);
-        if (key == "at_us" && record.at_us == 0) {
-            if (!read_integer(token.substr(eq + 1), record.at_us) || record.at_us <= 0) {
-                error = "bad value for 'at_us': '" + std::string(token.substr(eq + 1)) + "'";
+        if (std::int64_t* stamp = key == "at_us"    ? &record.at_us
+                                  : key == "ack_us" ? &record.ack_us
+                                                    : nullptr;
+            stamp != nullptr && *stamp == 0) {
+            if (!read_integer(token.substr(eq + 1), *stamp) || *stamp <= 0) {
+                error = "bad value for '" + std::string(key) + "': '" +
+                        std::string(token.substr(eq + 1)) + "'";
                 return std::nullopt;
             }
             continue;

@@ -233,16 +233,31 @@ class Worker {
         }
     }
 
-    // With the time it arrived, so that a crash's loss can be measured in time (`store lost`).
+    // With the daemon's stamp and the time it arrived, so that a crash's loss can be measured in
+    // time (`store lost`).
     void append_journal_line(const net::Message& message) {
         std::string line = journal_line(account_.name, message);
         if (line.empty()) {
             return;
         }
+        const TimestampNs ack_ns = std::visit(
+            [](const auto& m) -> TimestampNs {
+                if constexpr (requires { m.timestamp_ns; }) {
+                    return m.timestamp_ns;
+                } else {
+                    return 0;
+                }
+            },
+            message);
         const auto at_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-        line.insert(line.size() - 1, " at_us=" + std::to_string(at_us));
+        std::string stamps;
+        if (ack_ns > 0) {
+            stamps += " ack_us=" + std::to_string(ack_ns / 1000);
+        }
+        stamps += " at_us=" + std::to_string(at_us);
+        line.insert(line.size() - 1, stamps);
         journal_block_ += line;
     }
 

@@ -46,9 +46,11 @@ struct LostAcks {
     std::uint64_t lost_fills = 0;
     std::uint64_t lost_cancelled = 0;
     std::vector<std::string> failures;  // `FAIL line L: <line>: <why>`
-    // The loss in time, from the lines' receive times (at_us): the span from the first lost
-    // acknowledgement to the last. Lines without one are counted in lost_untimed.
+    // The loss in time: the span from the first lost acknowledgement to the last, by the
+    // daemon's stamps (ack_us) when every lost line has one, otherwise by the receive times
+    // (at_us). Lines without the stamp used are counted in lost_untimed.
     TimeSpan lost_span;
+    bool lost_span_by_ack = false;
     std::uint64_t lost_untimed = 0;
     // Every accepted line's receive time, for the rate the run's acknowledgements came at.
     TimeSpan accepted_span;

@@ -145,9 +145,10 @@ int run(const CliArgs& args, const std::string& journal_path) {
     const double lost_ms = lost.lost_span.ms();
     if (bounds.max_ms > 0) {
         std::printf(
-            "lost in time: %.3f ms of acknowledged flow (the window allows %.0f ms with "
-            "tolerance)%s\n",
-            lost_ms, bounds.max_ms, lost.lost_untimed > 0 ? "; some lost lines have no at_us" : "");
+            "lost in time: %.3f ms of acknowledged flow, by the %s (the window allows "
+            "%.0f ms with tolerance)%s\n",
+            lost_ms, lost.lost_span_by_ack ? "daemon's ack stamps" : "receive times", bounds.max_ms,
+            lost.lost_untimed > 0 ? "; some lost lines have no time stamp" : "");
     }
     if (!lost.failures.empty()) {
         std::printf("store-lost: FAIL (%zu lines break the rules)\n", lost.failures.size());
