@@ -23,7 +23,7 @@ for want in 'batch_timeout_ms = 60000' 'batch_size = 1000000' 'max_unflushed_ms 
     fi
 done
 
-out=$(scripts/crash-test.sh --config "$tmp/planted.ini" --cycles 1 --orders 40000 --rate 20000 \
+out=$(scripts/crash-test.sh --config "$tmp/planted.ini" --cycles 1 --orders 80000 --rate 40000 \
     --stated-ms 10 --seed 1 2>&1)
 rc=$?
 echo "$out"

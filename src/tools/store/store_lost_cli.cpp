@@ -22,9 +22,9 @@
 namespace exchanged::tools {
 namespace {
 
-constexpr CliOption kOptions[] = {{"config", true}, {"data-dir", true},    {"journal", true},
-                                  {"kept", true},   {"max-lost", true},    {"stated-ms", true},
-                                  {"rate", true},   {"tolerance-ms", true}};
+constexpr CliOption kOptions[] = {{"config", true}, {"data-dir", true},     {"journal", true},
+                                  {"kept", true},   {"max-lost", true},     {"stated-ms", true},
+                                  {"rate", true},   {"tolerance-ms", true}, {"burst", true}};
 
 // The client stamps a line when it reads the reply, a little after the daemon sent it; the
 // tolerance absorbs that jitter, not a window that is too small.
@@ -93,10 +93,15 @@ Bounds loss_bounds(const exchanged::Config& profile, const CliArgs& args, const 
         bounds.max_ms = static_cast<double>(window.ms + tolerance);
         const double rate = ack_rate(args, lost);
         char text[160];
+        // A client behind its schedule catches up with up to its window of orders at once, and
+        // a shard behind its queue acknowledges them within a fraction of a millisecond.
+        const std::uint64_t burst = args.unsigned_or("burst", 0);
         if (rate > 0) {
-            bounds.max_lost = static_cast<std::uint64_t>(std::ceil(rate * bounds.max_ms / 1000.0));
-            std::snprintf(text, sizeof(text), "%.0f orders/s x (%" PRIu64 " + %" PRIu64 ") ms",
-                          rate, window.ms, tolerance);
+            bounds.max_lost =
+                static_cast<std::uint64_t>(std::ceil(rate * bounds.max_ms / 1000.0)) + burst;
+            std::snprintf(text, sizeof(text),
+                          "%.0f orders/s x (%" PRIu64 " + %" PRIu64 ") ms + a burst of %" PRIu64,
+                          rate, window.ms, tolerance, burst);
             bounds.why = text;
         } else {
             bounds.max_lost = feed_bound(profile);
