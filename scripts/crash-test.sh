@@ -183,8 +183,8 @@ for cycle in $(seq "$cycles"); do
     worst_ms=$(awk -v a="$worst_ms" -v b="${lost_ms:-0}" 'BEGIN { print (b > a ? b : a) }')
     if [ -z "$why" ]; then
         passed=$((passed + 1))
-        echo "cycle $cycle: PASS (${acked:-0} orders acknowledged, ${lost:-0} of them lost" \
-            "${lost_ms:+over $lost_ms ms of acknowledged flow};" \
+        echo "cycle $cycle: PASS (${acked:-0} orders acknowledged, ${lost:-0} of them" \
+            "lost${lost_ms:+ over $lost_ms ms of acknowledged flow};" \
             "${checkpoints:-0} live state hashes matched by the replay)"
     else
         failed=$((failed + 1))
