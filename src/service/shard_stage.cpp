@@ -1,11 +1,11 @@
 #include "service/shard_stage.hpp"
 
-#include "service/pipeline_clock.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <optional>
 #include <thread>
+
+#include "service/pipeline_clock.hpp"
 
 namespace exchanged::service {
 
