@@ -40,6 +40,16 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
                         return static_cast<double>(service.runner_stats().refused_store_behind);
                     });
     metrics.counter(
+        "exchanged_orders_refused_unflushed_total",
+        "Orders refused as unavailable because the oldest acknowledged record the "
+        "store has not committed was older than max_unflushed_ms",
+        [&service] { return static_cast<double>(service.runner_stats().refused_unflushed); });
+    metrics.gauge(
+        "exchanged_unflushed_age_seconds",
+        "Age of the oldest acknowledged record the store has not committed, as the "
+        "busiest shard last saw it (0 without max_unflushed_ms)",
+        [&service] { return static_cast<double>(service.runner_stats().unflushed_age_ns) / 1e9; });
+    metrics.counter(
         "exchanged_store_feed_overflows_total",
         "Commands whose events a full feed dropped (the WAL rebuilds them)",
         [&service] { return static_cast<double>(service.runner_stats().feed_overflows); });

@@ -382,10 +382,9 @@ service::RecoveredBooks books_from_store(const Config& config, const engine::Sha
                                          store::Store& primary) {
     engine::ReplayStart state = engine::load_from_store(primary, layout);
     exchanged::ops::log_milestone(
-        "no WAL (enable_wal = false): books loaded from the store at LSN {}; acks at match may "
-        "be lost up to the unflushed batch ({} records or {} ms)",
-        state.after_lsn, config.persistence.store_batch_size,
-        config.persistence.store_batch_timeout_ms);
+        "no WAL (enable_wal = false): books loaded from the store at LSN {}; a crash may lose "
+        "{}",
+        state.after_lsn, describe_loss_window(config));
     return service::RecoveredBooks{std::move(state.matchers), std::move(state.next_seq),
                                    state.after_lsn + 1, state.after_lsn};
 }

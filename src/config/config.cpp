@@ -73,6 +73,11 @@ std::string_view to_string(LogLevel level) {
     return "?";
 }
 
+bool Config::acks_before_durable() const {
+    return persistence.ack_after == AckPoint::Match &&
+           !(persistence.enable_wal && persistence.wal_sync);
+}
+
 AckPoint Config::critical_ack_after() const {
     if (!safety.sync_for_critical) {
         return persistence.ack_after;

@@ -120,6 +120,11 @@ struct SafetyConfig {
     // orders/s.
     std::uint32_t checkpoint_interval = 100'000;
     bool enable_audit_log = false;
+    // The loss window in time, for profiles that acknowledge before anything durable has the
+    // record (ack_after = match without a synced WAL): while the oldest acknowledged record the
+    // store has not committed is older than this, new orders are refused as unavailable. 0: no
+    // bound (and the only value for profiles whose acks wait for the WAL or the store).
+    std::uint32_t max_unflushed_ms = 0;
 };
 
 struct ReplicationConfig {
@@ -163,6 +168,9 @@ struct Config {
     // copy: then a failed write under the store stops the daemon instead of being retried
     // (docs/durability.md: When the store fails).
     bool store_is_durability_point() const;
+    // Whether an acknowledged record can exist only in memory until the store commits it, so
+    // that [safety] max_unflushed_ms applies.
+    bool acks_before_durable() const;
 };
 
 // Command-line values that replace the file's, applied before paths are resolved and checked.

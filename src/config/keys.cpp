@@ -85,6 +85,7 @@ constexpr KeySpec kKeys[] = {
     {"safety", "sync_all_trades", [](Config& c, std::string_view v) { c.safety.sync_all_trades = parse_bool(v); }},
     {"safety", "enable_checksums", [](Config& c, std::string_view v) { c.safety.enable_checksums = parse_bool(v); }},
     {"safety", "checkpoint_interval", [](Config& c, std::string_view v) { c.safety.checkpoint_interval = parse_whole_as<u32>(v, 1, 1000000000); }},
+    {"safety", "max_unflushed_ms", [](Config& c, std::string_view v) { c.safety.max_unflushed_ms = parse_whole_as<u32>(v, 0, 600000); }},
     {"safety", "enable_audit_log", [](Config& c, std::string_view v) { c.safety.enable_audit_log = parse_bool(v); }},
 
     {"replication", "enabled", [](Config& c, std::string_view v) { c.replication.enabled = parse_bool(v); refuse_replication(c.replication.enabled); }},

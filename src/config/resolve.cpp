@@ -1,5 +1,6 @@
 // The resolution pass: command-line overrides, the mode's presets, paths, and every rule that spans
 // more than one key. Each check names the line of the key an operator should look at.
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -42,6 +43,7 @@ class Resolver {
         apply_overrides();
         apply_presets();
         check_persistence();
+        check_unflushed_window();
         check_server();
         check_instruments();
         check_accounts();
@@ -113,6 +115,44 @@ class Resolver {
         }
         if (!p.enable_wal && !parsed_.has("persistence", "store_batch_timeout_ms")) {
             p.store_batch_timeout_ms = p.batch_timeout_ms;
+        }
+        if (!parsed_.has("safety", "max_unflushed_ms")) {
+            config_.safety.max_unflushed_ms = default_max_unflushed_ms();
+        }
+    }
+
+    // The seed's batch sync promises at most 10 ms of data; async promises little, but a bound
+    // that keeps a stalled store from turning into minutes of lost acks. Either leaves room for
+    // two store batches, so a store that keeps up never reaches it.
+    std::uint32_t default_max_unflushed_ms() const {
+        if (!config_.acks_before_durable()) {
+            return 0;
+        }
+        const std::uint32_t floor = config_.persistence.mode == PersistenceMode::Async ? 1000 : 10;
+        return std::max(floor, 2 * config_.persistence.store_batch_timeout_ms);
+    }
+
+    void check_unflushed_window() const {
+        const std::uint32_t window = config_.safety.max_unflushed_ms;
+        if (window == 0) {
+            return;
+        }
+        if (!config_.acks_before_durable()) {
+            fail("safety", "max_unflushed_ms",
+                 "applies only to profiles that acknowledge before anything durable holds the "
+                 "order (ack_after = match without a synced WAL); this one acknowledges after " +
+                     std::string(to_string(config_.persistence.ack_after)) +
+                     (config_.persistence.enable_wal ? " with a synced WAL" : "") +
+                     ", so set 0 or remove the key");
+        }
+        const std::uint32_t batch = config_.persistence.store_batch_timeout_ms;
+        if (window <= batch) {
+            fail("safety", "max_unflushed_ms",
+                 std::to_string(window) +
+                     " ms is not above [persistence] store_batch_timeout_ms (" +
+                     std::to_string(batch) +
+                     " ms): a store batch may wait that long, so new orders would be refused while "
+                     "each batch fills");
         }
     }
 

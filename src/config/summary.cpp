@@ -59,9 +59,15 @@ std::string describe_loss_window(const Config& config) {
         return "acknowledged orders not yet covered by a WAL fsync (up to " +
                ms(p.batch_timeout_ms) + " or " + std::to_string(p.batch_size) + " records)";
     }
-    return "acknowledged orders not yet committed to the store (up to " +
-           ms(p.store_batch_timeout_ms) + " or " + std::to_string(p.store_batch_size) +
-           " records, plus flush lag)";
+    if (config.safety.max_unflushed_ms == 0) {
+        return "acknowledged orders not yet committed to the store (up to " +
+               ms(p.store_batch_timeout_ms) + " or " + std::to_string(p.store_batch_size) +
+               " records, plus flush lag; unbounded in time: max_unflushed_ms = 0)";
+    }
+    return "acknowledged orders not yet committed to the store, at most " +
+           ms(config.safety.max_unflushed_ms) +
+           " of acknowledged flow (max_unflushed_ms; new orders are refused while older ones "
+           "wait longer)";
 }
 
 std::string describe_config(const Config& c) {

@@ -22,6 +22,8 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
     settings.stage.gate_capacity = std::size_t{config.server.shard_queue_capacity} * 4;
     settings.stage.critical_order_threshold = config.safety.critical_order_threshold;
     settings.stage.sync_all_trades = config.safety.sync_all_trades;
+    settings.stage.max_unflushed_ns =
+        config.acks_before_durable() ? TimestampNs{config.safety.max_unflushed_ms} * 1'000'000 : 0;
     settings.store_queue_events = config.persistence.store_queue_events;
     return settings;
 }

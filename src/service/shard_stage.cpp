@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
+
+#include "service/pipeline_clock.hpp"
 
 namespace exchanged::service {
 
@@ -12,6 +15,8 @@ ShardStage::ShardStage(engine::Shard& shard, ReplySink& sink, const engine::Comm
     : shard_(shard),
       log_(log),
       options_(options),
+      store_point_(points[AckPoint::Store]),
+      unflushed_(options.max_unflushed_ns),
       gate_(sink, points, normal, critical, options.gate_capacity) {
     // A command's events: accepted, trades, a cancel. Sweeps of many makers grow it once.
     events_.reserve(256);
@@ -21,7 +26,9 @@ ShardStage::ShardStage(engine::Shard& shard, ReplySink& sink, const engine::Comm
 ShardStageStats ShardStage::stats() const {
     return {refused_store_behind_.load(std::memory_order_relaxed),
             feed_full_waits_.load(std::memory_order_relaxed),
-            feed_overflows_.load(std::memory_order_relaxed)};
+            feed_overflows_.load(std::memory_order_relaxed),
+            refused_unflushed_.load(std::memory_order_relaxed),
+            unflushed_.age_at(store_point_.frontier(), PipelineClock().now())};
 }
 
 ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
@@ -30,11 +37,27 @@ ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
     origin.session = request.session;
     origin.request_type = request.request_type;
     origin.client_request_id = request.client_request_id;
-    origin.critical = command.type == book::CommandType::NewOrder &&
-                      ((command.flags & book::order_flags::kLiquidation) != 0 ||
-                       (options_.critical_order_threshold > 0 &&
-                        command.quantity > options_.critical_order_threshold));
+    const bool above_threshold = options_.critical_order_threshold > 0 &&
+                                 command.quantity > options_.critical_order_threshold;
+    // A replace to a quantity above the threshold puts as much at stake as a new order of it.
+    origin.critical =
+        (command.type == book::CommandType::NewOrder &&
+         ((command.flags & book::order_flags::kLiquidation) != 0 || above_threshold)) ||
+        (command.type == book::CommandType::Replace && above_threshold);
     return origin;
+}
+
+// Cancels only shrink what a crash could take, so they go through while the window is past its
+// bound; a new order, or a replace that raises an order's quantity, would add to it.
+bool ShardStage::widens_window(const book::Command& command) const {
+    if (command.type == book::CommandType::NewOrder) {
+        return true;
+    }
+    if (command.type != book::CommandType::Replace) {
+        return false;
+    }
+    const std::optional<book::OrderView> order = shard_.matcher().find_order(command.order_id);
+    return order && command.quantity > order->leaves;
 }
 
 std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& request,
@@ -48,6 +71,10 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
     const book::Command& command = request.command;
     ReplyOrigin origin = origin_of(request);
     if (origin.critical && !options_.critical_reachable) {
+        engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (unflushed_.enabled() && widens_window(command) &&
+               unflushed_.exceeded(store_point_.frontier(), now)) {
+        refused_unflushed_.fetch_add(1, std::memory_order_relaxed);
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
     } else if (!feed_has_room()) {
         refused_store_behind_.fetch_add(1, std::memory_order_relaxed);
@@ -67,9 +94,14 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
             return event.event.type == book::EventType::Trade;
         });
     }
+    wal::Lsn command_lsn = 0;
     for (const engine::ShardEvent& event : events_) {
-        last_lsn_ = std::max(last_lsn_, event.lsn);
+        command_lsn = std::max(command_lsn, event.lsn);
         gate_.push(event, origin);
+    }
+    if (command_lsn != 0) {
+        last_lsn_ = std::max(last_lsn_, command_lsn);
+        unflushed_.logged(command_lsn, now);
     }
     return events_;
 }

@@ -18,6 +18,7 @@
 #include "service/durability_point.hpp"
 #include "service/release_gate.hpp"
 #include "service/shard_queue.hpp"
+#include "service/unflushed_window.hpp"
 #include "store/event_feed.hpp"
 #include "store/store.hpp"
 
@@ -35,12 +36,18 @@ struct ShardStageOptions {
     // Whether a critical order can ever be acknowledged: false when its point is the WAL and
     // there is none, nor a store behind the shard. Such orders are refused as unavailable.
     bool critical_reachable = true;
+    // [safety] max_unflushed_ms in ns (0: none): while the oldest acknowledged record the store
+    // has not committed is older, new orders and replaces that raise a quantity are refused as
+    // unavailable; cancels still go through (service/unflushed_window.hpp).
+    TimestampNs max_unflushed_ns = 0;
 };
 
 struct ShardStageStats {
     std::uint64_t refused_store_behind = 0;  // refused: the store feed had no room
     std::uint64_t feed_full_waits = 0;       // a command's events waited for room in the feed
     std::uint64_t feed_overflows = 0;        // the feed switched to drop mode
+    std::uint64_t refused_unflushed = 0;     // refused: the loss window reached max_unflushed_ms
+    TimestampNs unflushed_age_ns = 0;        // the oldest uncommitted record's age, now
 };
 
 class ShardStage {
@@ -66,6 +73,7 @@ class ShardStage {
 
   private:
     ReplyOrigin origin_of(const ShardRequest& request) const;
+    bool widens_window(const book::Command& command) const;
     bool feed_has_room() const;
     void collect_store_events(const book::Command& command);
     void feed_store();
@@ -74,12 +82,15 @@ class ShardStage {
     engine::Shard& shard_;
     const engine::CommandLog& log_;
     const ShardStageOptions options_;
+    const DurabilityPoint& store_point_;
+    UnflushedWindow unflushed_;
     ReleaseGate gate_;
     std::vector<engine::ShardEvent> events_;       // one command's events, reused
     std::vector<store::StoreEvent> store_events_;  // the same for the store, reused
     std::atomic<std::uint64_t> refused_store_behind_{0};
     std::atomic<std::uint64_t> feed_full_waits_{0};
     std::atomic<std::uint64_t> feed_overflows_{0};
+    std::atomic<std::uint64_t> refused_unflushed_{0};
     wal::Lsn last_lsn_ = 0;  // the newest LSN this shard logged
 };
 

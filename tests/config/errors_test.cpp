@@ -222,6 +222,25 @@ TEST_CASE("wal_sync = false with a WAL is refused", "[config][errors]") {
     CHECK_FALSE(config.persistence.enable_wal);
 }
 
+TEST_CASE("max_unflushed_ms refuses where it cannot apply or could never be met",
+          "[config][errors]") {
+    // Acks after the WAL (standard) or the store: nothing acknowledged waits for the store alone.
+    check_failure("[safety]\nmax_unflushed_ms = 10\n" + kTail, 2, "[safety] max_unflushed_ms",
+                  "applies only to profiles that acknowledge before anything durable");
+    check_failure(
+        "[persistence]\nmode = async\nack_after = store\n[safety]\nmax_unflushed_ms = 10\n" + kTail,
+        5, "[safety] max_unflushed_ms", "acknowledges after store");
+    // Not above the store's batch timeout: each batch would refuse orders while it fills.
+    check_failure(
+        "[persistence]\nmode = batch_sync\nstore_batch_timeout_ms = 20\n[safety]\n"
+        "max_unflushed_ms = 20\n" +
+            kTail,
+        5, "[safety] max_unflushed_ms",
+        "20 ms is not above [persistence] store_batch_timeout_ms (20 ms)");
+    check_failure("[persistence]\nmode = async\n[safety]\nmax_unflushed_ms = 600001\n" + kTail, 4,
+                  "[safety] max_unflushed_ms", "600000");
+}
+
 TEST_CASE("syntax errors and unreadable files refuse", "[config][errors]") {
     check_failure("[server\nio_threads = 1\n" + kTail, 1, "", "cannot parse the line");
     check_failure("[server]\njust words\n" + kTail, 2, "", "cannot parse the line");

@@ -107,3 +107,21 @@ TEST_CASE("checkpoints follow checkpoint_interval and only with checksums on",
     CHECK(engine::checkpoint_every(
               load_text("[safety]\nenable_checksums = false\ncheckpoint_interval = 1000\n")) == 0);
 }
+
+TEST_CASE("max_unflushed_ms defaults by what the acknowledgement waits for", "[config][presets]") {
+    // Acks at match, store the only copy: bounded, with room for two store batches.
+    CHECK(load_text("[persistence]\nmode = batch_sync\n").safety.max_unflushed_ms == 10);
+    CHECK(load_text("[persistence]\nmode = batch_sync\nbatch_timeout_ms = 40\n")
+              .safety.max_unflushed_ms == 80);
+    CHECK(load_text("[persistence]\nmode = async\n").safety.max_unflushed_ms == 1000);
+    // Acks after the WAL, or at match with a synced WAL behind them: the window is the WAL's.
+    CHECK(load_text("[persistence]\nmode = wal_batch\n").safety.max_unflushed_ms == 0);
+    CHECK(load_text("[persistence]\nmode = hybrid_sync\n").safety.max_unflushed_ms == 0);
+    const Config match_with_wal = load_text("[persistence]\nmode = wal_batch\nack_after = match\n");
+    CHECK_FALSE(match_with_wal.acks_before_durable());
+    CHECK(match_with_wal.safety.max_unflushed_ms == 0);
+    // 0 turns the bound off, and the summary says so.
+    const Config off = load_text("[persistence]\nmode = async\n[safety]\nmax_unflushed_ms = 0\n");
+    CHECK(off.safety.max_unflushed_ms == 0);
+    CHECK(describe_loss_window(off).find("unbounded in time") != std::string::npos);
+}

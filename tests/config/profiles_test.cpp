@@ -44,7 +44,7 @@ TEST_CASE("the standard profile acks after the WAL fsync", "[config][profiles]")
     CHECK(config.logging.file.empty());
 }
 
-TEST_CASE("the hft profile acks at match with a batch-sized loss window", "[config][profiles]") {
+TEST_CASE("the hft profile acks at match with a 10 ms loss window", "[config][profiles]") {
     const Config config = load_config(profile_path("hft"));
     CHECK(config.persistence.mode == PersistenceMode::BatchSync);
     CHECK(config.persistence.ack_after == AckPoint::Match);
@@ -53,8 +53,11 @@ TEST_CASE("the hft profile acks at match with a batch-sized loss window", "[conf
     CHECK(config.critical_ack_after() == AckPoint::Store);
     // With no WAL the group-commit knobs drive the store.
     CHECK(config.persistence.store_batch_size == 1000);
-    CHECK(config.persistence.store_batch_timeout_ms == 10);
-    CHECK(describe_loss_window(config).find("10 ms") != std::string::npos);
+    CHECK(config.persistence.store_batch_timeout_ms == 2);
+    CHECK(config.acks_before_durable());
+    CHECK(config.safety.max_unflushed_ms == 10);
+    CHECK(describe_loss_window(config).find("at most 10 ms of acknowledged flow") !=
+          std::string::npos);
     CHECK(config.instruments.size() == 4);
     CHECK(config.accounts.size() == 3);
 }

@@ -165,3 +165,121 @@ TEST_CASE("ShardStage with sync_all_trades holds a trading command's replies for
     CHECK(sent[3].target == kAliceAccount);
     CHECK(as<net::Fill>(sent[3]).leaves == 2);
 }
+
+namespace {
+
+constexpr TimestampNs kMs = 1'000'000;
+
+ShardRequest amend(net::MessageType type, book::CommandType command_type, net::SessionId session,
+                   AccountId account, OrderId order_id, Price price, Quantity quantity) {
+    ShardRequest request;
+    request.kind = ShardRequest::Kind::Command;
+    request.request_type = type;
+    request.session = session;
+    request.command.type = command_type;
+    request.command.instrument = kInstrument;
+    request.command.account = account;
+    request.command.order_id = order_id;
+    request.command.price = price;
+    request.command.quantity = quantity;
+    return request;
+}
+
+ShardRequest cancel(net::SessionId session, AccountId account, OrderId order_id) {
+    return amend(net::MessageType::Cancel, book::CommandType::Cancel, session, account, order_id, 0,
+                 0);
+}
+
+ShardRequest replace(net::SessionId session, AccountId account, OrderId order_id, Price price,
+                     Quantity quantity) {
+    return amend(net::MessageType::Replace, book::CommandType::Replace, session, account, order_id,
+                 price, quantity);
+}
+
+bool refused_unavailable(std::span<const engine::ShardEvent> events) {
+    return events.size() == 1 && events[0].lsn == 0 &&
+           events[0].event.type == book::EventType::Rejected &&
+           events[0].event.reject_reason == book::RejectReason::Unavailable;
+}
+
+}  // namespace
+
+TEST_CASE("ShardStage refuses orders that would widen a loss window past max_unflushed_ms",
+          "[service][stage][unflushed]") {
+    ShardStageOptions options;
+    options.max_unflushed_ns = 10 * kMs;
+    StageRig rig(AckPoint::Match, AckPoint::Store, options);
+
+    // Two resting orders, acked at match at 0 and 1 ms; the store has neither.
+    const auto first =
+        rig.stage.handle(new_order(kAlice, kAliceAccount, 1, Side::Buy, 10, 5), kNow);
+    const OrderId first_id = first[0].event.order_id;
+    const auto second =
+        rig.stage.handle(new_order(kAlice, kAliceAccount, 2, Side::Buy, 11, 5), kNow + kMs);
+    const OrderId second_id = second[0].event.order_id;
+    CHECK(rig.stage.stats().refused_unflushed == 0);
+
+    // At 10 ms the oldest is exactly at the bound: still taken.
+    CHECK_FALSE(refused_unavailable(
+        rig.stage.handle(new_order(kBob, kBobAccount, 3, Side::Sell, 900, 1), kNow + 10 * kMs)));
+
+    // Past it: new orders and a replace that raises a quantity are refused, cancels and a replace
+    // that lowers one go through.
+    const TimestampNs late = kNow + 10 * kMs + 1;
+    CHECK(refused_unavailable(
+        rig.stage.handle(new_order(kBob, kBobAccount, 4, Side::Sell, 900, 1), late)));
+    CHECK(refused_unavailable(
+        rig.stage.handle(replace(kAlice, kAliceAccount, first_id, 10, 6), late)));
+    CHECK(rig.stage.stats().refused_unflushed == 2);
+    const auto lowered = rig.stage.handle(replace(kAlice, kAliceAccount, first_id, 10, 4), late);
+    REQUIRE_FALSE(lowered.empty());
+    CHECK(lowered[0].event.type == book::EventType::Replaced);
+    const auto cancelled = rig.stage.handle(cancel(kAlice, kAliceAccount, second_id), late);
+    REQUIRE_FALSE(cancelled.empty());
+    CHECK(cancelled[0].event.type == book::EventType::Cancelled);
+
+    // The store committed the first order (LSN 1): the oldest left was acked at 1 ms.
+    rig.log.set_durable(1);
+    rig.store_point.advance(1);
+    CHECK_FALSE(refused_unavailable(
+        rig.stage.handle(new_order(kBob, kBobAccount, 5, Side::Sell, 900, 1), late)));
+    CHECK(rig.stage.stats().refused_unflushed == 2);
+}
+
+TEST_CASE("ShardStage without max_unflushed_ms never refuses for the loss window",
+          "[service][stage][unflushed]") {
+    StageRig rig(AckPoint::Match, AckPoint::Store);
+    rig.stage.handle(new_order(kAlice, kAliceAccount, 1, Side::Buy, 10, 5), kNow);
+    CHECK_FALSE(refused_unavailable(rig.stage.handle(
+        new_order(kAlice, kAliceAccount, 2, Side::Buy, 10, 5), kNow + 1000 * kMs)));
+    CHECK(rig.stage.stats().refused_unflushed == 0);
+}
+
+TEST_CASE("ShardStage treats a replace to a quantity above the threshold as critical",
+          "[service][stage]") {
+    ShardStageOptions options;
+    options.critical_order_threshold = 100;
+    StageRig rig(AckPoint::Match, AckPoint::Store, options);
+
+    const auto placed =
+        rig.stage.handle(new_order(kAlice, kAliceAccount, 1, Side::Buy, 10, 50), kNow);
+    rig.stage.gate().release();
+    REQUIRE(rig.sink.size() == 1);
+    const OrderId order_id = placed[0].event.order_id;
+
+    // Up to the threshold: acked at match.
+    rig.stage.handle(replace(kAlice, kAliceAccount, order_id, 10, 100), kNow + 1);
+    rig.stage.gate().release();
+    CHECK(rig.sink.size() == 2);
+    // Above it: held until the store has it.
+    const auto raised =
+        rig.stage.handle(replace(kAlice, kAliceAccount, order_id, 10, 101), kNow + 2);
+    REQUIRE_FALSE(raised.empty());
+    CHECK(raised[0].event.type == book::EventType::Replaced);
+    rig.stage.gate().release();
+    CHECK(rig.sink.size() == 2);
+    rig.log.set_durable(raised[0].lsn);
+    rig.store_point.advance(raised[0].lsn);
+    rig.stage.gate().release();
+    CHECK(rig.sink.size() == 3);
+}

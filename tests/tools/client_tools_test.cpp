@@ -130,6 +130,27 @@ TEST_CASE("journal lines read back as what was written", "[tools][journal]") {
     CHECK(journal_line("alice", net::OrderStatus{}).empty());
 }
 
+TEST_CASE("journal lines may end with the time they were received", "[tools][journal]") {
+    std::string error;
+    const auto line = tools::parse_journal_line(
+        "cancelled account=alice instrument=1 order_id=7 client_order_id=3 qty=5 reason=user "
+        "ack_us=1700000000120000 at_us=1700000000123456",
+        error);
+    INFO(error);
+    REQUIRE(line);
+    CHECK(line->ack_us == 1'700'000'000'120'000);
+    CHECK(line->at_us == 1'700'000'000'123'456);
+    CHECK(line->reason == "user");
+    for (const char* bad : {" at_us=0", " at_us=x", " at_us=1 at_us=2", " ack_us=-1"}) {
+        INFO(bad);
+        CHECK_FALSE(tools::parse_journal_line(
+            std::string("cancelled account=alice instrument=1 order_id=7 client_order_id=3 qty=5 "
+                        "reason=user") +
+                bad,
+            error));
+    }
+}
+
 TEST_CASE("damaged journal lines are refused with the reason", "[tools][journal]") {
     std::string error;
     CHECK_FALSE(parse_journal_line("shipped account=a", error));

@@ -160,3 +160,46 @@ TEST_CASE("store lost: rejected lines are kept and unreadable lines fail", "[too
     CHECK(result.kept == x.journal() + rejected);
     CHECK_THAT(failures(result.lost), Contains("not a journal line"));
 }
+
+TEST_CASE("store lost: the loss in time spans the lost lines' receive times", "[tools][store]") {
+    test::TempDir dir;
+    test::MiniExchange x(dir);
+    test::trade_scenario(x);
+    x.fill_store(3);
+    // Each line received a millisecond after the one before it.
+    std::istringstream in(x.journal());
+    std::string stamped;
+    std::int64_t at_us = 1'700'000'000'000'000;
+    for (std::string line; std::getline(in, line); at_us += 1000) {
+        stamped += line + " at_us=" + std::to_string(at_us) + "\n";
+    }
+    const Split plain = split(x, x.journal());
+    const Split timed = split(x, stamped);
+    INFO(failures(timed.lost));
+    REQUIRE(timed.lost.failures.empty());
+    REQUIRE(timed.lost.lost() > 1);
+    CHECK(timed.lost.lost() == plain.lost.lost());
+    CHECK(timed.lost.lost_untimed == 0);
+    CHECK(plain.lost.lost_untimed == plain.lost.lost());
+    CHECK(plain.lost.lost_span.empty());
+    // The kept lines carry their stamps, and the lost ones are the journal's tail.
+    CHECK_THAT(timed.kept, Contains(" at_us="));
+    CHECK(timed.lost.lost_span.last_us == at_us - 1000);
+    CHECK(timed.lost.lost_span.ms() >= static_cast<double>(timed.lost.lost() - 1));
+    CHECK(timed.lost.accepted_timed == count_lines(x.journal(), "accepted "));
+    CHECK_FALSE(timed.lost.lost_span_by_ack);
+
+    // With the daemon's stamps on every line (here 2 ms apart), those measure the loss.
+    std::istringstream again(x.journal());
+    std::string acked;
+    std::int64_t ack_us = 1'700'000'000'000'000;
+    for (std::string line; std::getline(again, line); ack_us += 2000) {
+        acked +=
+            line + " ack_us=" + std::to_string(ack_us) + " at_us=" + std::to_string(ack_us) + "\n";
+    }
+    const Split by_ack = split(x, acked);
+    REQUIRE(by_ack.lost.failures.empty());
+    CHECK(by_ack.lost.lost_span_by_ack);
+    CHECK(by_ack.lost.lost_span.last_us == ack_us - 2000);
+    CHECK(by_ack.lost.lost_span.ms() == Approx(2.0 * timed.lost.lost_span.ms()));
+}

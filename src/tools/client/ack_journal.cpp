@@ -109,6 +109,17 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
             return std::nullopt;
         }
         const std::string_view key = token.substr(0, eq);
+        if (std::int64_t* stamp = key == "at_us"    ? &record.at_us
+                                  : key == "ack_us" ? &record.ack_us
+                                                    : nullptr;
+            stamp != nullptr && *stamp == 0) {
+            if (!read_integer(token.substr(eq + 1), *stamp) || *stamp <= 0) {
+                error = "bad value for '" + std::string(key) + "': '" +
+                        std::string(token.substr(eq + 1)) + "'";
+                return std::nullopt;
+            }
+            continue;
+        }
         Field* field = nullptr;
         for (Field& candidate : fields) {
             if (candidate.key == key) {

@@ -31,6 +31,12 @@ struct JournalRecord {
     net::Liquidity liquidity = net::Liquidity::Maker;
     std::string reason;   // Cancelled, Rejected
     std::string request;  // Rejected: the rejected message's type, e.g. new_order
+    // Optional trailing fields, any kind, in microseconds since the epoch (0 when absent):
+    // `ack_us=`, the daemon's stamp on the reply (when the shard acknowledged it, the clock the
+    // loss window is kept by), and `at_us=`, when the load received it. `store lost` measures a
+    // loss in time by them.
+    std::int64_t ack_us = 0;
+    std::int64_t at_us = 0;
 };
 
 // The journal line for a server message received on `account`'s session, with its newline; empty

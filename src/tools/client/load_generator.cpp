@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 
@@ -210,7 +212,7 @@ class Worker {
 
     void handle(const net::Message& message) {
         if (journal_ != nullptr) {
-            journal_block_ += journal_line(account_.name, message);
+            append_journal_line(message);
         }
         if (const auto* a = std::get_if<net::Accepted>(&message)) {
             count_first_reply(a->client_order_id, OrderOutcome::Accepted, {});
@@ -229,6 +231,34 @@ class Worker {
         } else if (std::holds_alternative<net::Cancelled>(message)) {
             ++result_.totals.cancelled;
         }
+    }
+
+    // With the daemon's stamp and the time it arrived, so that a crash's loss can be measured in
+    // time (`store lost`).
+    void append_journal_line(const net::Message& message) {
+        std::string line = journal_line(account_.name, message);
+        if (line.empty()) {
+            return;
+        }
+        const TimestampNs ack_ns = std::visit(
+            [](const auto& m) -> TimestampNs {
+                if constexpr (requires { m.timestamp_ns; }) {
+                    return m.timestamp_ns;
+                } else {
+                    return 0;
+                }
+            },
+            message);
+        const auto at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        std::string stamps;
+        if (ack_ns > 0) {
+            stamps += " ack_us=" + std::to_string(ack_ns / 1000);
+        }
+        stamps += " at_us=" + std::to_string(at_us);
+        line.insert(line.size() - 1, stamps);
+        journal_block_ += line;
     }
 
     void count_first_reply(ClientOrderId id, OrderOutcome outcome, std::string_view reason) {

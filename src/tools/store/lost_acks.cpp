@@ -1,5 +1,6 @@
 #include "tools/store/lost_acks.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -83,6 +84,10 @@ class Classifier {
         if (line.kind == JournalKind::Rejected) {
             return true;  // decided before the log: nothing of it can be lost
         }
+        if (line.kind == JournalKind::Accepted && line.at_us != 0) {
+            result_.accepted_span.add(line.at_us);
+            ++result_.accepted_timed;
+        }
         const store::ShardId shard = layout_.shard_of(line.instrument);
         const Finding finding = find(shard, line);
         if (finding.found == Found::Contradicts) {
@@ -106,6 +111,16 @@ class Classifier {
             fail(number, text, std::string("not in the store, but ") + promise);
         }
         count_lost(line.kind);
+        if (line.ack_us != 0) {
+            ack_span_.add(line.ack_us);
+        } else {
+            ++no_ack_;
+        }
+        if (line.at_us != 0) {
+            at_span_.add(line.at_us);
+        } else {
+            ++no_at_;
+        }
         return false;
     }
 
@@ -115,6 +130,13 @@ class Classifier {
     }
 
     LostAcks& result() { return result_; }
+
+    // The daemon's stamps are the window's own clock; the receive times add the delivery's jitter.
+    void settle_lost_span() {
+        result_.lost_span_by_ack = no_ack_ == 0 && !ack_span_.empty();
+        result_.lost_span = result_.lost_span_by_ack ? ack_span_ : at_span_;
+        result_.lost_untimed = result_.lost_span_by_ack ? 0 : no_at_;
+    }
 
   private:
     Finding find(store::ShardId shard, const JournalRecord& line) const {
@@ -164,9 +186,20 @@ class Classifier {
     const LossRules& rules_;
     std::map<std::pair<std::string, store::ShardId>, std::optional<std::uint64_t>> first_missing_;
     LostAcks result_;
+    TimeSpan ack_span_;
+    TimeSpan at_span_;
+    std::uint64_t no_ack_ = 0;
+    std::uint64_t no_at_ = 0;
 };
 
 }  // namespace
+
+void TimeSpan::add(std::int64_t at_us) {
+    if (empty() || at_us < first_us) {
+        first_us = at_us;
+    }
+    last_us = std::max(last_us, at_us);
+}
 
 LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
                         const engine::ShardLayout& layout, const ProfileNames& names,
@@ -187,6 +220,7 @@ LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
             ++classifier.result().kept;
         }
     }
+    classifier.settle_lost_span();
     LostAcks result = std::move(classifier.result());
     result.lines = number;
     return result;

@@ -29,6 +29,16 @@ struct LossRules {
     bool trades_durable = false;
 };
 
+// The earliest and latest of some microsecond stamps (empty until the first).
+struct TimeSpan {
+    std::int64_t first_us = 0;
+    std::int64_t last_us = 0;
+
+    bool empty() const { return first_us == 0; }
+    void add(std::int64_t at_us);
+    double ms() const { return empty() ? 0.0 : static_cast<double>(last_us - first_us) / 1000.0; }
+};
+
 struct LostAcks {
     std::uint64_t lines = 0;
     std::uint64_t kept = 0;  // written to `kept`: present in the store, and every rejected line
@@ -36,6 +46,15 @@ struct LostAcks {
     std::uint64_t lost_fills = 0;
     std::uint64_t lost_cancelled = 0;
     std::vector<std::string> failures;  // `FAIL line L: <line>: <why>`
+    // The loss in time: the span from the first lost acknowledgement to the last, by the
+    // daemon's stamps (ack_us) when every lost line has one, otherwise by the receive times
+    // (at_us). Lines without the stamp used are counted in lost_untimed.
+    TimeSpan lost_span;
+    bool lost_span_by_ack = false;
+    std::uint64_t lost_untimed = 0;
+    // Every accepted line's receive time, for the rate the run's acknowledgements came at.
+    TimeSpan accepted_span;
+    std::uint64_t accepted_timed = 0;
 
     std::uint64_t lost() const { return lost_accepted + lost_fills + lost_cancelled; }
 };
