@@ -1,7 +1,12 @@
 // The rules of `exchangectl verify` without the network: what an acknowledgement journal promises
 // about the daemon's state after a restart (docs/tools.md). The journal is read first, which finds
-// the faults visible in the journal alone (a fill seen twice, a trade id or order id used for two
-// different things); then each accepted order is compared with the daemon's OrderStatus for it.
+// the faults visible in the journal alone (one trade journaled twice with different contents, a
+// trade id or order id used for two different things, a mass cancel whose count differs from its
+// cancels); then each accepted order, with every fill, cancel and replace the journal has for it,
+// is compared with the daemon's OrderStatus for it.
+//
+// Several sessions of one account each receive the account's maker fills, so the same fill can be
+// journaled once per session: an identical repeat is the same effect, seen again, and counts once.
 #pragma once
 
 #include <cstddef>
@@ -30,15 +35,35 @@ struct JournaledOrder {
     Side side = Side::Buy;
     Price price = 0;
     Quantity quantity = 0;
-    Quantity filled = 0;     // sum of the journal's fills for it
-    bool cancelled = false;  // a Cancelled for it is in the journal
+    Quantity filled = 0;        // sum of the journal's distinct fills for it
+    bool cancelled = false;     // a Cancelled for it is in the journal
+    bool fully_filled = false;  // a fill left it no open quantity
+    // The last Replaced for it, in journal order (one session sends an order's replaces, and a
+    // session's lines keep their order): the price and open quantity it set.
+    bool replaced = false;
+    Price replaced_price = 0;
+    Quantity replaced_leaves = 0;
+
+    // The largest open quantity the order may still have: fills after the journal ended can only
+    // lower it.
+    Quantity open_at_most() const { return replaced ? replaced_leaves : quantity - filled; }
+    // The price it rests at if it still rests.
+    Price resting_price() const { return replaced ? replaced_price : price; }
+};
+
+// What one journal line added.
+enum class LineEffect : std::uint8_t {
+    New,        // a new effect (or a line that promises nothing, a Rejected)
+    Duplicate,  // the same effect already journaled by another session: counted once
+    Failed,     // unreadable or contradicting an earlier line: a failure was recorded
 };
 
 class JournalCheck {
   public:
     // Feeds the journal line by line (numbers from 1); an unparsable line is a failure.
-    void add_line(std::size_t line_number, std::string_view line);
-    // Attributes fills to their orders; call once after the last line.
+    LineEffect add_line(std::size_t line_number, std::string_view line);
+    // Attributes fills, cancels and replaces to their orders and checks each mass cancel's count;
+    // call once after the last line.
     void finish_journal();
 
     const std::vector<JournaledOrder>& orders() const { return orders_; }
@@ -49,12 +74,31 @@ class JournalCheck {
 
     std::uint64_t passed() const { return passed_; }
     const std::vector<std::string>& failures() const { return failures_; }
+    // Lines that repeated an effect already journaled (the other sessions' copies of maker fills).
+    std::uint64_t duplicates() const { return duplicates_; }
 
   private:
     struct FillSeen {  // the first fill with a given trade key
         std::size_t line;
         OrderId order_id;
+        std::string account;
+        Side side;
+        Price price;
+        Quantity quantity;
+        Quantity leaves;
     };
+    struct CancelSeen {
+        std::size_t line;
+        Quantity quantity;
+    };
+    struct MassCancelSeen {
+        std::size_t line;
+        InstrumentId instrument;
+        Quantity count;  // summed over the shards' MassCancelled lines of one request
+    };
+    LineEffect add_fill(std::size_t line, const JournalRecord& record);
+    LineEffect add_cancel(std::size_t line, const JournalRecord& record);
+    void check_mass_cancels();
     void fail(std::size_t line, const std::string& reason);
     std::string describe(const JournaledOrder& order) const;
 
@@ -66,15 +110,29 @@ class JournalCheck {
         OrderId order_id;
         Side side;
         Quantity quantity;
+        Quantity leaves;
     };
     std::vector<CompactFill> fills_;
-    std::vector<std::pair<InstrumentId, OrderId>> cancels_;
+    struct CompactReplace {
+        std::size_t line;
+        InstrumentId instrument;
+        OrderId order_id;
+        Price price;
+        Quantity leaves;
+    };
+    std::vector<CompactReplace> replaces_;
+    // (instrument, order id) -> its Cancelled.
+    std::map<std::pair<InstrumentId, OrderId>, CancelSeen> cancels_;
+    // (account, request id) -> the cancels that named it, and the MassCancelled lines for it.
+    std::map<std::pair<std::string, std::uint64_t>, Quantity> cancels_by_request_;
+    std::map<std::pair<std::string, std::uint64_t>, MassCancelSeen> mass_cancels_;
     // (account, instrument, client order id) and (instrument, order id) -> index in orders_.
     std::map<std::tuple<std::string, InstrumentId, ClientOrderId>, std::size_t> by_client_id_;
     std::map<std::pair<InstrumentId, OrderId>, std::size_t> by_order_id_;
     // (instrument, trade id, liquidity) -> the first fill seen with it.
     std::map<std::tuple<InstrumentId, TradeId, net::Liquidity>, FillSeen> trades_;
     std::uint64_t passed_ = 0;
+    std::uint64_t duplicates_ = 0;
     std::vector<std::string> failures_;
 };
 

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "book/command.hpp"
 #include "tools/client/ack_journal.hpp"
 
 namespace exchanged::tools {
@@ -83,6 +84,9 @@ class Classifier {
         if (line.kind == JournalKind::Rejected) {
             return true;  // decided before the log: nothing of it can be lost
         }
+        if (line.kind == JournalKind::MassCancelled) {
+            return mass_cancel_kept(line);
+        }
         const store::ShardId shard = layout_.shard_of(line.instrument);
         const Finding finding = find(shard, line);
         if (finding.found == Found::Contradicts) {
@@ -125,10 +129,30 @@ class Classifier {
                 return find_fill(line, rows_.find_trade(shard, line.trade_id), names_);
             case JournalKind::Cancelled:
                 return find_cancelled(rows_.find_order(shard, line.order_id));
+            case JournalKind::Replaced:
+                // The row keeps only the last replace's price, so an order row is all there is.
+                return rows_.find_order(shard, line.order_id) == nullptr
+                           ? Finding{Found::Missing, {}}
+                           : Finding{};
+            case JournalKind::MassCancelled:
             case JournalKind::Rejected:
                 break;
         }
         return {};
+    }
+
+    // A MassCancelled has no row of its own. It follows its cancels in its shard's order, so it
+    // is kept when nothing before it on its shard (every shard, for all instruments) was lost:
+    // the kept journal's mass cancel counts then still match its kept cancels.
+    bool mass_cancel_kept(const JournalRecord& line) const {
+        for (const auto& [key, first_missing] : first_missing_) {
+            const bool its_shard = line.instrument == book::kAllInstruments ||
+                                   key.second == layout_.shard_of(line.instrument);
+            if (key.first == line.account && its_shard && first_missing) {
+                return false;
+            }
+        }
+        return true;
     }
 
     const char* broken_promise(const JournalRecord& line) const {
@@ -153,6 +177,10 @@ class Classifier {
             case JournalKind::Cancelled:
                 ++result_.lost_cancelled;
                 break;
+            case JournalKind::Replaced:
+                ++result_.lost_replaced;
+                break;
+            case JournalKind::MassCancelled:
             case JournalKind::Rejected:
                 break;
         }

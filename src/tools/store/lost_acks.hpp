@@ -35,9 +35,12 @@ struct LostAcks {
     std::uint64_t lost_accepted = 0;
     std::uint64_t lost_fills = 0;
     std::uint64_t lost_cancelled = 0;
+    std::uint64_t lost_replaced = 0;
     std::vector<std::string> failures;  // `FAIL line L: <line>: <why>`
 
-    std::uint64_t lost() const { return lost_accepted + lost_fills + lost_cancelled; }
+    std::uint64_t lost() const {
+        return lost_accepted + lost_fills + lost_cancelled + lost_replaced;
+    }
 };
 
 // Reads `journal` line by line and writes each line the store holds to `kept`, so that the kept
