@@ -481,3 +481,35 @@ TEST_CASE("verify: a mass cancel must have as many cancels as it counted", "[too
     CHECK(short_one.failures()[0].find(
               "the daemon said 2 orders were cancelled, the journal has 1") != std::string::npos);
 }
+
+TEST_CASE("verify: a replace sent without an answer may or may not have moved the order",
+          "[tools][verify]") {
+    const net::Replace request{1, 900, 7, 2'000'100, 12};
+    const std::string order = journal_line("alice", accepted(107, 7, Side::Sell, 10));
+    const std::string sent = replace_request_line("alice", request);
+    net::OrderStatus moved;
+    SECTION("unanswered: either state passes") {
+        JournalCheck check = journal_of({order, sent});
+        const JournaledOrder& o = check.orders()[0];
+        moved = resting(o, 12);
+        moved.price = 2'000'100;
+        check.check_status(o, moved);
+        check.check_status(o, resting(o, 10));
+        CHECK(check.failures().empty());
+    }
+    SECTION("rejected: the order must not have moved") {
+        net::Rejected r;
+        r.reason = net::reject_code(book::RejectReason::UnknownOrder);
+        r.instrument = 1;
+        r.client_id = 900;
+        r.order_id = 7;
+        r.request_type = net::MessageType::Replace;
+        JournalCheck check = journal_of({order, sent, journal_line("alice", r)});
+        const JournaledOrder& o = check.orders()[0];
+        moved = resting(o, 10);
+        moved.price = 2'000'100;
+        check.check_status(o, moved);
+        REQUIRE(check.failures().size() == 1);
+        CHECK(check.failures()[0].find("a replace was lost or changed") != std::string::npos);
+    }
+}

@@ -93,6 +93,20 @@ std::string journal_line(std::string_view account, const net::Message& message) 
     return std::string(line, std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(line)));
 }
 
+std::string replace_request_line(std::string_view account, const net::Replace& replace) {
+    char line[256];
+    const int length =
+        std::snprintf(line, sizeof(line),
+                      "replace_sent account=%.*s instrument=%" PRIu32 " order_id=%" PRIu64
+                      " request_id=%" PRIu64 " price=%" PRId64 " qty=%" PRId64 "\n",
+                      static_cast<int>(account.size()), account.data(), replace.instrument,
+                      replace.order_id, replace.client_request_id, replace.price, replace.quantity);
+    if (length <= 0) {
+        return {};
+    }
+    return std::string(line, std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(line)));
+}
+
 std::optional<JournalRecord> parse_journal_line(std::string_view line, std::string& error) {
     const std::size_t space = line.find(' ');
     const std::string_view kind = line.substr(0, space);
@@ -114,6 +128,9 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
         record.kind = JournalKind::Replaced;
         fields = {{"account"},    {"instrument"}, {"order_id"}, {"client_order_id"},
                   {"request_id"}, {"price"},      {"leaves"}};
+    } else if (kind == "replace_sent") {
+        record.kind = JournalKind::ReplaceSent;
+        fields = {{"account"}, {"instrument"}, {"order_id"}, {"request_id"}, {"price"}, {"qty"}};
     } else if (kind == "mass_cancelled") {
         record.kind = JournalKind::MassCancelled;
         fields = {{"account"}, {"instrument"}, {"request_id"}, {"count"}};

@@ -21,7 +21,8 @@ enum class JournalKind : std::uint8_t {
     Cancelled,
     Replaced,
     MassCancelled,
-    Rejected
+    Rejected,
+    ReplaceSent,  // a Replace the load sent: until its answer comes, the order may or may not move
 };
 
 // One parsed line. Fields a kind does not have stay 0 or empty.
@@ -47,6 +48,10 @@ struct JournalRecord {
 // The journal line for a server message received on `account`'s session, with its newline; empty
 // for messages the journal does not keep (OrderStatus, LoginAccepted, ...).
 std::string journal_line(std::string_view account, const net::Message& message);
+
+// The journal line for a Replace sent on `account`'s session, with its newline. A kill can take
+// the Replaced after the daemon logged the replace, so the checks must know what was asked.
+std::string replace_request_line(std::string_view account, const net::Replace& replace);
 
 // Parses one line (without its newline). Returns nothing and sets `error` when the line is not a
 // journal record: an unknown kind, a missing, unknown, repeated or malformed field. Unknown

@@ -68,7 +68,13 @@ LineEffect JournalCheck::add_line(std::size_t line_number, std::string_view line
             return add_fill(line_number, *record);
         case JournalKind::Cancelled:
             return add_cancel(line_number, *record);
+        case JournalKind::ReplaceSent:
+            replace_requests_.push_back(ReplaceRequest{record->account, record->request_id,
+                                                       record->instrument, record->order_id,
+                                                       record->price, record->quantity});
+            return LineEffect::New;
         case JournalKind::Replaced:
+            answered_replaces_.emplace(record->account, record->request_id);
             replaces_.push_back(CompactReplace{line_number, record->instrument, record->order_id,
                                                record->price, record->leaves});
             return LineEffect::New;
@@ -83,6 +89,9 @@ LineEffect JournalCheck::add_line(std::size_t line_number, std::string_view line
             return LineEffect::New;
         }
         case JournalKind::Rejected:
+            if (record->request == "replace") {
+                answered_replaces_.emplace(record->account, record->client_order_id);
+            }
             return LineEffect::New;  // a rejected message changed nothing: nothing to check
     }
     return LineEffect::New;
@@ -174,6 +183,16 @@ void JournalCheck::finish_journal() {
             target.replaced_leaves = replace.leaves;
         }
     }
+    for (const ReplaceRequest& request : replace_requests_) {
+        const auto order = by_order_id_.find({request.instrument, request.order_id});
+        if (order == by_order_id_.end() ||
+            answered_replaces_.count({request.account, request.request_id}) != 0) {
+            continue;
+        }
+        JournaledOrder& target = orders_[order->second];
+        target.unanswered_prices.push_back(request.price);
+        target.unanswered_leaves = std::max(target.unanswered_leaves, request.quantity);
+    }
     for (const auto& [key, cancel] : cancels_) {
         if (const auto order = by_order_id_.find(key); order != by_order_id_.end()) {
             orders_[order->second].cancelled = true;
@@ -184,6 +203,9 @@ void JournalCheck::finish_journal() {
     fills_.shrink_to_fit();
     replaces_.clear();
     replaces_.shrink_to_fit();
+    replace_requests_.clear();
+    replace_requests_.shrink_to_fit();
+    answered_replaces_.clear();
     cancels_.clear();
     cancels_by_request_.clear();
     mass_cancels_.clear();
@@ -230,7 +252,7 @@ void JournalCheck::check_status(const JournaledOrder& order, const net::OrderSta
         if (status.side != order.side) {
             problem = "resting as a " + std::string(side_name(status.side)) + ", accepted as a " +
                       std::string(side_name(order.side));
-        } else if (status.price != order.resting_price()) {
+        } else if (!order.may_rest_at(status.price)) {
             problem = "resting at price " + std::to_string(status.price) + ", " +
                       (order.replaced ? "replaced to " : "accepted at ") +
                       std::to_string(order.resting_price()) + ": a replace was lost or changed";

@@ -9,10 +9,12 @@
 // journaled once per session: an identical repeat is the same effect, seen again, and counts once.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -44,11 +46,23 @@ struct JournaledOrder {
     Price replaced_price = 0;
     Quantity replaced_leaves = 0;
 
+    // Replaces sent for it that got no answer (the kill took it): the daemon may have applied
+    // any of them.
+    std::vector<Price> unanswered_prices;
+    Quantity unanswered_leaves = 0;  // the largest of them
+
     // The largest open quantity the order may still have: fills after the journal ended can only
     // lower it.
-    Quantity open_at_most() const { return replaced ? replaced_leaves : quantity - filled; }
-    // The price it rests at if it still rests.
+    Quantity open_at_most() const {
+        return std::max(replaced ? replaced_leaves : quantity - filled, unanswered_leaves);
+    }
+    // The price it rests at if it still rests, unless an unanswered replace moved it.
     Price resting_price() const { return replaced ? replaced_price : price; }
+    bool may_rest_at(Price at) const {
+        return at == resting_price() ||
+               std::find(unanswered_prices.begin(), unanswered_prices.end(), at) !=
+                   unanswered_prices.end();
+    }
 };
 
 // What one journal line added.
@@ -121,6 +135,17 @@ class JournalCheck {
         Quantity leaves;
     };
     std::vector<CompactReplace> replaces_;
+    struct ReplaceRequest {
+        std::string account;
+        std::uint64_t request_id;
+        InstrumentId instrument;
+        OrderId order_id;
+        Price price;
+        Quantity quantity;
+    };
+    std::vector<ReplaceRequest> replace_requests_;
+    // (account, request id) of each Replaced, and of each Rejected of a replace.
+    std::set<std::pair<std::string, std::uint64_t>> answered_replaces_;
     // (instrument, order id) -> its Cancelled.
     std::map<std::pair<InstrumentId, OrderId>, CancelSeen> cancels_;
     // (account, request id) -> the cancels that named it, and the MassCancelled lines for it.

@@ -283,7 +283,11 @@ class Worker {
                 if (targets_.empty()) {
                     continue;
                 }
-                connection_->queue(replace_of(targets_.pick(mix_random_), request_id));
+                const net::Replace replace = replace_of(targets_.pick(mix_random_), request_id);
+                connection_->queue(replace);
+                if (journal_ != nullptr) {
+                    journal_block_ += replace_request_line(account_.name, replace);
+                }
                 ++result_.totals.replaces_sent;
             } else {
                 const book::InstrumentSpec& spec =

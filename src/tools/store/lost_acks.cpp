@@ -32,9 +32,10 @@ Finding find_accepted(const JournalRecord& line, const store::StoredOrder* row,
     if (row == nullptr) {
         return {Found::Missing, {}};
     }
+    // Not the price: a later replace moves the row's (store verify checks it against the last one).
     if (!same_account(names, line.account, row->account) || row->instrument != line.instrument ||
         row->client_order_id != line.client_order_id || row->side != line.side ||
-        row->price != line.price || row->quantity != line.quantity) {
+        row->quantity != line.quantity) {
         return contradicts("the store's order " + std::to_string(row->order_id) +
                            " has other fields (client_order_id " +
                            std::to_string(row->client_order_id) + ", price " +
@@ -81,8 +82,8 @@ class Classifier {
 
     // Returns whether the line is kept.
     bool add(std::uint64_t number, std::string_view text, const JournalRecord& line) {
-        if (line.kind == JournalKind::Rejected) {
-            return true;  // decided before the log: nothing of it can be lost
+        if (line.kind == JournalKind::Rejected || line.kind == JournalKind::ReplaceSent) {
+            return true;  // decided before the log, or a request: nothing of it can be lost
         }
         if (line.kind == JournalKind::MassCancelled) {
             return mass_cancel_kept(line);
@@ -136,6 +137,7 @@ class Classifier {
                            : Finding{};
             case JournalKind::MassCancelled:
             case JournalKind::Rejected:
+            case JournalKind::ReplaceSent:
                 break;
         }
         return {};
@@ -182,6 +184,7 @@ class Classifier {
                 break;
             case JournalKind::MassCancelled:
             case JournalKind::Rejected:
+            case JournalKind::ReplaceSent:
                 break;
         }
     }
