@@ -2,8 +2,10 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "book/command.hpp"
 #include "tools/client/ack_journal.hpp"
@@ -89,7 +91,7 @@ class Classifier {
             return mass_cancel_kept(line);
         }
         const store::ShardId shard = layout_.shard_of(line.instrument);
-        const Finding finding = find(shard, line);
+        const Finding finding = find(number, shard, line);
         if (finding.found == Found::Contradicts) {
             fail(number, text, finding.why);
             return false;
@@ -121,8 +123,42 @@ class Classifier {
 
     LostAcks& result() { return result_; }
 
+    // A Replaced line has no row of its own, and its order's row keeps only the last replace. So
+    // it is present when a later line of its account and shard is (a loss is a tail), and
+    // otherwise when its order's row has finished or rests at its price with no more open. Reads
+    // the journal backwards, once, before the lines are added.
+    void decide_replaces(const std::vector<std::optional<JournalRecord>>& lines) {
+        std::set<std::pair<std::string, store::ShardId>> later_present;
+        for (std::size_t i = lines.size(); i-- > 0;) {
+            const std::optional<JournalRecord>& line = lines[i];
+            if (!line || line->kind == JournalKind::Rejected ||
+                line->kind == JournalKind::ReplaceSent ||
+                line->kind == JournalKind::MassCancelled) {
+                continue;
+            }
+            const store::ShardId shard = layout_.shard_of(line->instrument);
+            const auto key = std::make_pair(line->account, shard);
+            bool present = false;
+            if (line->kind == JournalKind::Replaced) {
+                const store::StoredOrder* row = rows_.find_order(shard, line->order_id);
+                present =
+                    row != nullptr &&
+                    (later_present.count(key) != 0 || row->state != store::StoredOrderState::Open ||
+                     (row->price == line->price && row->leaves <= line->leaves));
+                if (present) {
+                    replaced_present_.insert(i + 1);
+                }
+            } else {
+                present = find(i + 1, shard, *line).found == Found::Present;
+            }
+            if (present) {
+                later_present.insert(key);
+            }
+        }
+    }
+
   private:
-    Finding find(store::ShardId shard, const JournalRecord& line) const {
+    Finding find(std::uint64_t number, store::ShardId shard, const JournalRecord& line) const {
         switch (line.kind) {
             case JournalKind::Accepted:
                 return find_accepted(line, rows_.find_order(shard, line.order_id), names_);
@@ -131,10 +167,8 @@ class Classifier {
             case JournalKind::Cancelled:
                 return find_cancelled(rows_.find_order(shard, line.order_id));
             case JournalKind::Replaced:
-                // The row keeps only the last replace's price, so an order row is all there is.
-                return rows_.find_order(shard, line.order_id) == nullptr
-                           ? Finding{Found::Missing, {}}
-                           : Finding{};
+                return replaced_present_.count(number) != 0 ? Finding{}
+                                                            : Finding{Found::Missing, {}};
             case JournalKind::MassCancelled:
             case JournalKind::Rejected:
             case JournalKind::ReplaceSent:
@@ -194,6 +228,7 @@ class Classifier {
     const ProfileNames& names_;
     const LossRules& rules_;
     std::map<std::pair<std::string, store::ShardId>, std::optional<std::uint64_t>> first_missing_;
+    std::set<std::uint64_t> replaced_present_;  // line numbers
     LostAcks result_;
 };
 
@@ -203,14 +238,24 @@ LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
                         const engine::ShardLayout& layout, const ProfileNames& names,
                         const LossRules& rules, std::ostream& kept) {
     Classifier classifier(rows, layout, names, rules);
-    std::string text;
-    std::uint64_t number = 0;
-    while (std::getline(journal, text)) {
-        ++number;
+    // Held whole: a Replaced line's verdict depends on the lines after it.
+    std::vector<std::string> texts;
+    std::vector<std::optional<JournalRecord>> lines;
+    std::vector<std::string> errors;
+    for (std::string text; std::getline(journal, text);) {
         std::string error;
-        const std::optional<JournalRecord> line = parse_journal_line(text, error);
+        lines.push_back(parse_journal_line(text, error));
+        texts.push_back(std::move(text));
+        errors.push_back(std::move(error));
+    }
+    classifier.decide_replaces(lines);
+    std::uint64_t number = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        number = i + 1;
+        const std::string& text = texts[i];
+        const std::optional<JournalRecord>& line = lines[i];
         if (!line) {
-            classifier.fail(number, text, "not a journal line: " + error);
+            classifier.fail(number, text, "not a journal line: " + errors[i]);
             continue;
         }
         if (classifier.add(number, text, *line)) {
