@@ -97,6 +97,14 @@ class Classifier {
             return false;
         }
         std::optional<std::uint64_t>& first_missing = first_missing_[{line.account, shard}];
+        // After a loss, a Replaced line that only its row vouches for is taken as lost: a lost
+        // replace to the order's own price looks the same. Dropping it is safe, since its
+        // replace_sent then counts as unanswered; one a later line vouches for, that line checks.
+        if (finding.found == Found::Present && first_missing &&
+            line.kind == JournalKind::Replaced) {
+            count_lost(line.kind);
+            return false;
+        }
         if (finding.found == Found::Present) {
             if (first_missing) {
                 fail(number, text,
@@ -151,7 +159,8 @@ class Classifier {
             } else {
                 present = find(i + 1, shard, *line).found == Found::Present;
             }
-            if (present) {
+            // Only a line with a row of its own vouches for the lines before it.
+            if (present && line->kind != JournalKind::Replaced) {
                 later_present.insert(key);
             }
         }
