@@ -33,7 +33,7 @@ constexpr std::size_t kMaxTargets = 4096;
 // At most this many other requests follow one new order, so the window still bounds what is sent.
 constexpr int kMaxOthersPerOrder = 8;
 // Cancel, Replace and MassCancel ids: a range of their own, apart from the client order ids.
-constexpr std::uint64_t kRequestIdBit = 1ULL << 62;
+constexpr std::uint64_t kRequestIdBit = 1ULL << 63;
 
 struct Shared {
     std::atomic<bool> stop{false};
