@@ -497,6 +497,16 @@ TEST_CASE("verify: a replace sent without an answer may or may not have moved th
         check.check_status(o, resting(o, 10));
         CHECK(check.failures().empty());
     }
+    SECTION("unanswered: fills beyond the accepted quantity pass, as after a raise") {
+        JournalCheck check = journal_of(
+            {order, sent,
+             journal_line("alice", fill(7, 9, Side::Sell, 11, 1, net::Liquidity::Maker))});
+        const JournaledOrder& o = check.orders()[0];
+        moved = resting(o, 1);
+        moved.price = 2'000'100;
+        check.check_status(o, moved);
+        CHECK(check.failures().empty());
+    }
     SECTION("rejected: the order must not have moved") {
         net::Rejected r;
         r.reason = net::reject_code(book::RejectReason::UnknownOrder);

@@ -239,7 +239,7 @@ void JournalCheck::fail_order(const JournaledOrder& order, const std::string& re
 void JournalCheck::check_status(const JournaledOrder& order, const net::OrderStatus& status) {
     const std::string state(net::to_string(status.state));
     std::string problem;
-    if (!order.replaced && order.filled > order.quantity) {
+    if (order.never_replaced() && order.filled > order.quantity) {
         problem = "the journal has fills for " + std::to_string(order.filled) +
                   " of a quantity of " + std::to_string(order.quantity);
     } else if (status.state == net::OrderState::NotFound) {
@@ -256,7 +256,8 @@ void JournalCheck::check_status(const JournaledOrder& order, const net::OrderSta
             problem = "resting at price " + std::to_string(status.price) + ", " +
                       (order.replaced ? "replaced to " : "accepted at ") +
                       std::to_string(order.resting_price()) + ": a replace was lost or changed";
-        } else if (order.fully_filled || (!order.replaced && order.filled == order.quantity)) {
+        } else if (order.fully_filled ||
+                   (order.never_replaced() && order.filled == order.quantity)) {
             problem = "resting, but the journal has it fully filled: a fill was lost";
         } else if (order.cancelled) {
             problem = "resting, but the journal has it cancelled: a cancel was lost";

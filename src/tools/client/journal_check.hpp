@@ -56,6 +56,9 @@ struct JournaledOrder {
     Quantity open_at_most() const {
         return std::max(replaced ? replaced_leaves : quantity - filled, unanswered_leaves);
     }
+    // Only then do its fills add up to at most its quantity, and to all of it once filled: a
+    // replace (even one whose answer a kill took) can raise the open quantity.
+    bool never_replaced() const { return !replaced && unanswered_prices.empty(); }
     // The price it rests at if it still rests, unless an unanswered replace moved it.
     Price resting_price() const { return replaced ? replaced_price : price; }
     bool may_rest_at(Price at) const {

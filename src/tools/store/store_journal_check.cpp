@@ -143,7 +143,7 @@ class Verifier {
         }
         d.compare("quantity", order.quantity, row->quantity);
         const std::string state(state_name(row->state));
-        if (!order.replaced && order.filled > order.quantity) {
+        if (order.never_replaced() && order.filled > order.quantity) {
             d.add("the journal has fills for " + std::to_string(order.filled) +
                   " of a quantity of " + std::to_string(order.quantity));
         } else if (row->leaves > order.open_at_most()) {
@@ -161,7 +161,7 @@ class Verifier {
             d.add("cancelled in the journal, " + state + " in the store");
         }
         const bool fully_filled =
-            order.fully_filled || (!order.replaced && order.filled == order.quantity);
+            order.fully_filled || (order.never_replaced() && order.filled == order.quantity);
         if (fully_filled && row->state != store::StoredOrderState::Filled) {
             d.add("fully filled in the journal, " + state + " in the store");
         }
