@@ -20,10 +20,14 @@
 #   - after the restart, `exchangectl verify`: the live daemon knows every kept acknowledgement.
 # A cycle also fails when `exchangectl load` fails for any reason other than the kill (exit 0 or 3,
 # connection lost, are expected), and when nothing was acknowledged before the kill.
+# The load mixes new orders with cancels and replaces of its own resting orders and mass cancels
+# (--mix, as `exchangectl load --mix`; --mix new=1 sends new orders only), so every kind of reply
+# is journaled and each is checked by store verify and verify after the kill.
 # Prints one line per cycle, the acknowledged orders lost (count, and ms of acknowledged flow), and
 # `N passed, M failed`; exits non-zero on any failure.
 #   scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE] [--cycles N]
-#                         [--seed S] [--orders N] [--rate R] [--stated-ms MS] [--tolerance-ms MS]
+#                         [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]
+#                         [--tolerance-ms MS]
 # --stated-ms checks the loss against a window other than the profile's max_unflushed_ms (a test
 # claims a smaller one to see the check fail); --tolerance-ms is store lost's (default 5).
 # The seed fixes the kill moments and the order flow's seed; the seed of a run is printed first.
@@ -31,9 +35,11 @@ set -uo pipefail
 
 profile=standard config= cycles=3 seed=$((RANDOM * 32768 + RANDOM)) orders=200000 rate=50000
 stated_ms= tolerance_ms=
+mix=new=80,cancel=10,replace=8,mass_cancel=1
 usage() {
     echo "usage: scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE]" \
-        "[--cycles N] [--seed S] [--orders N] [--rate R] [--stated-ms MS] [--tolerance-ms MS]" >&2
+        "[--cycles N] [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]" \
+        "[--tolerance-ms MS]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -46,6 +52,7 @@ while [ $# -gt 0 ]; do
         --rate) rate=${2:-} ;;
         --stated-ms) stated_ms=${2:-} ;;
         --tolerance-ms) tolerance_ms=${2:-} ;;
+        --mix) mix=${2:-} ;;
         *) usage ;;
     esac
     shift 2 || usage
@@ -91,7 +98,7 @@ if ! window=$(build/bin/exchanged --config "$config" --check-config 2>&1); then
     exit 2
 fi
 window=$(sed -n 's/^  loss window  //p' <<<"$window")
-echo "crash-test: config=$config cycles=$cycles seed=$seed orders=$orders rate=$rate"
+echo "crash-test: config=$config cycles=$cycles seed=$seed orders=$orders rate=$rate mix=$mix"
 echo "crash-test: loss window: $window${stated_ms:+ (checked against a stated $stated_ms ms)}"
 # The profile as given, with a checkpoint (the live state hash, in the WAL) every 1000 commands.
 awk '/^checkpoint_interval *=/ { next } { print } /^\[safety\]/ { print "checkpoint_interval = 1000" }' \
@@ -135,7 +142,8 @@ for cycle in $(seq "$cycles"); do
     else
         build/bin/exchangectl load --connect "127.0.0.1:$port" --orders "$orders" \
             --connections 2 --rate "$rate" --journal "$dir/run-$cycle.journal" --config "$config" \
-            --seed "$((seed + cycle))" --json >"$dir/load-$cycle.json" 2>"$dir/load-$cycle.err" &
+            --seed "$((seed + cycle))" --mix "$mix" --json >"$dir/load-$cycle.json" \
+            2>"$dir/load-$cycle.err" &
         load=$!
         # Kill between 0.2 and 1.5 s into the load: acknowledgements are flowing by then.
         sleep "$(awk -v r="$RANDOM" 'BEGIN {printf "%.3f", 0.2 + (r % 1300) / 1000}')"

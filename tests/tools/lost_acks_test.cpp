@@ -203,3 +203,29 @@ TEST_CASE("store lost: the loss in time spans the lost lines' receive times", "[
     CHECK(by_ack.lost.lost_span.last_us == ack_us - 2000);
     CHECK(by_ack.lost.lost_span.ms() == Approx(2.0 * timed.lost.lost_span.ms()));
 }
+
+TEST_CASE("store lost: a mass cancel is kept only while nothing before it on its shard is lost",
+          "[tools][store]") {
+    test::TempDir dir;
+    test::MiniExchange x(dir);
+    test::trade_scenario(x);
+    const std::string extra =
+        "replace_sent account=alice instrument=1 order_id=1 request_id=8 price=1 qty=1\n"
+        "mass_cancelled account=alice instrument=1 request_id=9 count=0\n";
+    SECTION("everything in the store: both kept") {
+        x.fill_store();
+        const Split result = split(x, x.journal() + extra);
+        INFO(failures(result.lost));
+        CHECK(result.lost.failures.empty());
+        CHECK(count_lines(result.kept, "mass_cancelled ") == 1);
+        CHECK(count_lines(result.kept, "replace_sent ") == 1);
+    }
+    SECTION("alice's lines lost: the mass cancel after them goes too, the request stays") {
+        x.fill_store(0);
+        const Split result = split(x, x.journal() + extra);
+        INFO(failures(result.lost));
+        CHECK(result.lost.failures.empty());
+        CHECK(count_lines(result.kept, "mass_cancelled ") == 0);
+        CHECK(count_lines(result.kept, "replace_sent ") == 1);
+    }
+}

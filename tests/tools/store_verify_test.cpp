@@ -139,11 +139,32 @@ TEST_CASE("store verify: a journal that disagrees with the store fails", "[tools
                    Contains(edit.expected));
     }
     // Line 3 is the taker's fill of trade 1: journaled again, or again for another instrument.
+    // Journaled again as it was (another session's copy) it is the same trade, counted once; with
+    // other contents it fails.
     const std::string fill = nth_line(x.journal(), 3);
+    const tools::StoreVerifyResult repeated = verify(x, x.journal() + fill + "\n");
+    CHECK(repeated.failures.empty());
+    CHECK(repeated.passed == verify(x, x.journal()).passed);
+    CHECK_THAT(all_failures(verify(x, x.journal() + edited(fill, " qty=", " qty=1") + "\n")),
+               Contains("FAIL line 12: fill instrument=1 trade_id=1 taker order_id=" +
+                        std::to_string(s.b1) +
+                        ": the same trade for the same order already on line 3 with other "
+                        "contents"));
+    // A fill the store never had (a planted trade id), and a replace it never had.
     CHECK_THAT(
-        all_failures(verify(x, x.journal() + fill + "\n")),
-        Contains("FAIL line 12: fill instrument=1 trade_id=1 taker order_id=" +
-                 std::to_string(s.b1) + ": the same trade for the same order already on line 3"));
+        all_failures(verify(x, x.journal() + edited(fill, "trade_id=1", "trade_id=77") + "\n")),
+        Contains("trade_id=77 taker order_id=" + std::to_string(s.b1) +
+                 ": not in the store (shard 0): an acknowledged trade was lost"));
+    CHECK_THAT(
+        all_failures(verify(x, x.journal() + "replaced account=alice instrument=1 order_id=" +
+                                   std::to_string(s.a1) +
+                                   " client_order_id=1 request_id=5 price=1 leaves=1\n")),
+        Contains("price (replaced) 1 in the journal"));
+    // A replace sent without an answer may or may not have happened: the row's price passes.
+    const std::string unanswered =
+        "replace_sent account=alice instrument=1 order_id=" + std::to_string(s.a1) +
+        " request_id=5 price=1 qty=1\n";
+    CHECK(verify(x, x.journal() + unanswered).failures.empty());
     CHECK_THAT(all_failures(verify(x, x.journal() + edited(fill, "instrument=1", "instrument=2"))),
                Contains("FAIL line 12: fill account=bob instrument=2 trade_id=1 taker order_id=" +
                         std::to_string(s.b1) +

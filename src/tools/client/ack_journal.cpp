@@ -15,11 +15,18 @@ std::string_view side_text(Side side) {
 
 // The fields each kind must have, in the order journal_line writes them.
 struct Field {
-    Field(std::string_view name) : key(name) {}  // NOLINT: braced lists of names build these
+    Field(std::string_view name, bool is_optional = false)  // NOLINT: braced lists build these
+        : key(name), optional(is_optional) {}
     std::string_view key;
+    bool optional = false;  // added after journals were already written: older lines lack it
     bool seen = false;
     std::string_view value;
 };
+
+bool all_seen(const std::vector<Field>& fields) {
+    return std::all_of(fields.begin(), fields.end(),
+                       [](const Field& field) { return field.seen || field.optional; });
+}
 
 template <typename Integer>
 bool read_integer(std::string_view text, Integer& out) {
@@ -51,12 +58,25 @@ std::string journal_line(std::string_view account, const net::Message& message) 
                           f->leaves, f->liquidity == net::Liquidity::Taker ? "taker" : "maker");
     } else if (const auto* c = std::get_if<net::Cancelled>(&message)) {
         const std::string_view reason = book::to_string(c->reason);
+        length = std::snprintf(
+            line, sizeof(line),
+            "cancelled account=%.*s instrument=%" PRIu32 " order_id=%" PRIu64
+            " client_order_id=%" PRIu64 " qty=%" PRId64 " reason=%.*s request_id=%" PRIu64 "\n",
+            account_size, account.data(), c->instrument, c->order_id, c->client_order_id,
+            c->quantity, static_cast<int>(reason.size()), reason.data(), c->client_request_id);
+    } else if (const auto* p = std::get_if<net::Replaced>(&message)) {
         length = std::snprintf(line, sizeof(line),
-                               "cancelled account=%.*s instrument=%" PRIu32 " order_id=%" PRIu64
-                               " client_order_id=%" PRIu64 " qty=%" PRId64 " reason=%.*s\n",
-                               account_size, account.data(), c->instrument, c->order_id,
-                               c->client_order_id, c->quantity, static_cast<int>(reason.size()),
-                               reason.data());
+                               "replaced account=%.*s instrument=%" PRIu32 " order_id=%" PRIu64
+                               " client_order_id=%" PRIu64 " request_id=%" PRIu64 " price=%" PRId64
+                               " leaves=%" PRId64 "\n",
+                               account_size, account.data(), p->instrument, p->order_id,
+                               p->client_order_id, p->client_request_id, p->price, p->leaves);
+    } else if (const auto* m = std::get_if<net::MassCancelled>(&message)) {
+        length = std::snprintf(line, sizeof(line),
+                               "mass_cancelled account=%.*s instrument=%" PRIu32
+                               " request_id=%" PRIu64 " count=%" PRIu32 "\n",
+                               account_size, account.data(), m->instrument, m->client_request_id,
+                               m->cancelled_count);
     } else if (const auto* r = std::get_if<net::Rejected>(&message)) {
         const std::string_view reason = net::to_string(r->reason);
         const std::string_view request = net::to_string(r->request_type);
@@ -67,6 +87,20 @@ std::string journal_line(std::string_view account, const net::Message& message) 
                                r->order_id, static_cast<int>(request.size()), request.data(),
                                static_cast<int>(reason.size()), reason.data());
     }
+    if (length <= 0) {
+        return {};
+    }
+    return std::string(line, std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(line)));
+}
+
+std::string replace_request_line(std::string_view account, const net::Replace& replace) {
+    char line[256];
+    const int length =
+        std::snprintf(line, sizeof(line),
+                      "replace_sent account=%.*s instrument=%" PRIu32 " order_id=%" PRIu64
+                      " request_id=%" PRIu64 " price=%" PRId64 " qty=%" PRId64 "\n",
+                      static_cast<int>(account.size()), account.data(), replace.instrument,
+                      replace.order_id, replace.client_request_id, replace.price, replace.quantity);
     if (length <= 0) {
         return {};
     }
@@ -88,8 +122,18 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
                   {"side"},    {"price"},      {"qty"},      {"leaves"},   {"liquidity"}};
     } else if (kind == "cancelled") {
         record.kind = JournalKind::Cancelled;
-        fields = {{"account"},         {"instrument"}, {"order_id"},
-                  {"client_order_id"}, {"qty"},        {"reason"}};
+        fields = {{"account"}, {"instrument"}, {"order_id"},        {"client_order_id"},
+                  {"qty"},     {"reason"},     {"request_id", true}};
+    } else if (kind == "replaced") {
+        record.kind = JournalKind::Replaced;
+        fields = {{"account"},    {"instrument"}, {"order_id"}, {"client_order_id"},
+                  {"request_id"}, {"price"},      {"leaves"}};
+    } else if (kind == "replace_sent") {
+        record.kind = JournalKind::ReplaceSent;
+        fields = {{"account"}, {"instrument"}, {"order_id"}, {"request_id"}, {"price"}, {"qty"}};
+    } else if (kind == "mass_cancelled") {
+        record.kind = JournalKind::MassCancelled;
+        fields = {{"account"}, {"instrument"}, {"request_id"}, {"count"}};
     } else if (kind == "rejected") {
         record.kind = JournalKind::Rejected;
         fields = {{"account"},  {"instrument"}, {"client_id"},
@@ -126,6 +170,9 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
                 field = &candidate;
             }
         }
+        if (field == nullptr && all_seen(fields)) {
+            continue;  // a field a newer writer appended
+        }
         if (field == nullptr || field->seen) {
             error = std::string(field == nullptr ? "unknown" : "repeated") + " field '" +
                     std::string(key) + "'";
@@ -135,6 +182,9 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
         field->value = token.substr(eq + 1);
     }
     for (const Field& field : fields) {
+        if (!field.seen && field.optional) {
+            continue;
+        }
         if (!field.seen) {
             error = "missing field '" + std::string(field.key) + "'";
             return std::nullopt;
@@ -154,8 +204,10 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
             ok = read_integer(v, record.trade_id);
         } else if (field.key == "price") {
             ok = read_integer(v, record.price);
-        } else if (field.key == "qty") {
+        } else if (field.key == "qty" || field.key == "count") {
             ok = read_integer(v, record.quantity);
+        } else if (field.key == "request_id") {
+            ok = read_integer(v, record.request_id);
         } else if (field.key == "leaves") {
             ok = read_integer(v, record.leaves);
         } else if (field.key == "side") {

@@ -17,9 +17,18 @@ bool starts_with(std::string_view line, std::string_view prefix) {
 }  // namespace
 
 std::string JournalContents::summary() const {
-    return std::to_string(lines) + " lines: " + std::to_string(accepted_lines) + " accepted, " +
-           std::to_string(fills.size()) + " fills, " + std::to_string(cancelled_lines) +
-           " cancelled, " + std::to_string(rejected_lines) + " rejected";
+    std::string text = std::to_string(lines) + " lines: " + std::to_string(accepted_lines) +
+                       " accepted, " + std::to_string(fills.size()) + " fills, " +
+                       std::to_string(cancelled_lines) + " cancelled, " +
+                       std::to_string(rejected_lines) + " rejected";
+    if (replaced_lines + mass_cancelled_lines > 0) {
+        text += ", " + std::to_string(replaced_lines) + " replaced, " +
+                std::to_string(mass_cancelled_lines) + " mass cancels";
+    }
+    if (check.duplicates() > 0) {
+        text += " (" + std::to_string(check.duplicates()) + " repeats from other sessions)";
+    }
+    return text;
 }
 
 JournalContents read_journal(std::istream& in) {
@@ -27,11 +36,14 @@ JournalContents read_journal(std::istream& in) {
     std::string line;
     for (std::size_t number = 1; std::getline(in, line); ++number) {
         journal.lines = number;
-        journal.check.add_line(number, line);
+        const LineEffect effect = journal.check.add_line(number, line);
         journal.accepted_lines += starts_with(line, "accepted ") ? 1 : 0;
         journal.cancelled_lines += starts_with(line, "cancelled ") ? 1 : 0;
         journal.rejected_lines += starts_with(line, "rejected ") ? 1 : 0;
-        if (!starts_with(line, "fill ")) {
+        journal.replaced_lines += starts_with(line, "replaced ") ? 1 : 0;
+        journal.mass_cancelled_lines += starts_with(line, "mass_cancelled ") ? 1 : 0;
+        // Another session's copy of a fill is the same trade: the store checks count it once.
+        if (!starts_with(line, "fill ") || effect == LineEffect::Duplicate) {
             continue;
         }
         // A malformed line is already a failure of JournalCheck's; it has nothing to compare.

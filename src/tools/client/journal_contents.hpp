@@ -30,13 +30,17 @@ struct JournalFill {
 
 struct JournalContents {
     JournalCheck check;              // finish_journal() already called
-    std::vector<JournalFill> fills;  // every well-formed fill line, in file order
+    std::vector<JournalFill> fills;  // every well-formed fill line, in file order, repeats
+                                     // from other sessions left out
     std::uint64_t lines = 0;
     std::uint64_t accepted_lines = 0;
     std::uint64_t cancelled_lines = 0;
     std::uint64_t rejected_lines = 0;
+    std::uint64_t replaced_lines = 0;
+    std::uint64_t mass_cancelled_lines = 0;
 
-    // "N lines: A accepted, F fills, C cancelled, R rejected"
+    // "N lines: A accepted, F fills, C cancelled, R rejected[, P replaced, M mass cancels]", F
+    // counting each trade once however many sessions journaled it.
     std::string summary() const;
 };
 

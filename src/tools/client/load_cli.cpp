@@ -22,7 +22,7 @@ namespace {
 constexpr CliOption kOptions[] = {
     {"connect", true}, {"orders", true}, {"connections", true}, {"rate", true},
     {"journal", true}, {"json", false},  {"config", true},      {"seed", true},
-    {"id-base", true}, {"window", true}, {"timeout", true},
+    {"id-base", true}, {"window", true}, {"timeout", true},     {"mix", true},
 };
 
 }  // namespace
@@ -44,6 +44,13 @@ int load_main(int argc, char** argv, int first) {
     plan.seed = args.unsigned_or("seed", 1);
     plan.id_base = args.unsigned_or("id-base", clock_id_base());
     plan.reply_timeout = std::chrono::milliseconds(args.unsigned_or("timeout", 10, 1, 3600) * 1000);
+    if (const auto mix = args.text("mix")) {
+        try {
+            plan.mix = parse_load_mix(*mix);
+        } catch (const std::invalid_argument& error) {
+            throw CliError(error.what());
+        }
+    }
     const exchanged::Config profile = load_client_profile(args);
     plan.instruments = profile.instruments;
     for (const exchanged::AccountConfig& account : profile.accounts) {
@@ -70,6 +77,14 @@ int load_main(int argc, char** argv, int first) {
         args.has("json") ? load_report_json(plan, totals) : load_report_text(plan, totals);
     std::fputs(report.c_str(), stdout);
     std::fflush(stdout);
+    if (!plan.mix.only_new_orders()) {
+        std::fprintf(stderr,
+                     "mix: sent %" PRIu64 " cancels, %" PRIu64 " replaces, %" PRIu64
+                     " mass cancels; got %" PRIu64 " cancelled, %" PRIu64 " replaced, %" PRIu64
+                     " mass cancelled\n",
+                     totals.cancels_sent, totals.replaces_sent, totals.mass_cancels_sent,
+                     totals.cancelled, totals.replaced, totals.mass_cancelled);
+    }
     const std::uint64_t answered = totals.accepted + totals.rejected + totals.refused;
     if (totals.connection_lost) {
         std::fprintf(stderr,

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "common/random.hpp"
 #include "tools/client/ack_journal.hpp"
@@ -27,6 +30,12 @@ constexpr std::int64_t kMaxLots = 100;
 constexpr std::size_t kJournalBlockBytes = 256 * 1024;
 // Replies handled per turn before sending again, so a flood of replies cannot starve sending.
 constexpr int kRepliesPerTurn = 1024;
+// The mix's own resting orders a connection remembers as targets; older ones are forgotten.
+constexpr std::size_t kMaxTargets = 4096;
+// At most this many other requests follow one new order, so the window still bounds what is sent.
+constexpr int kMaxOthersPerOrder = 8;
+// Cancel, Replace and MassCancel ids: a range of their own, apart from the client order ids.
+constexpr std::uint64_t kRequestIdBit = 1ULL << 63;
 
 struct Shared {
     std::atomic<bool> stop{false};
@@ -79,6 +88,59 @@ class OrderStream {
     std::optional<Side> fixed_side_;
 };
 
+// The connection's own resting orders, as targets for the mix's cancels and replaces.
+class Targets {
+  public:
+    struct Order {
+        InstrumentId instrument;
+        OrderId order_id;
+        Side side;
+        Price price;
+        Quantity leaves;
+    };
+
+    void add(const Order& order) {
+        if (orders_.size() == kMaxTargets) {
+            remove(orders_.front().instrument, orders_.front().order_id);
+        }
+        index_[key(order.instrument, order.order_id)] = orders_.size();
+        orders_.push_back(order);
+    }
+    void remove(InstrumentId instrument, OrderId order_id) {
+        const auto it = index_.find(key(instrument, order_id));
+        if (it == index_.end()) {
+            return;
+        }
+        const std::size_t at = it->second;
+        index_.erase(it);
+        if (at + 1 != orders_.size()) {
+            orders_[at] = orders_.back();
+            index_[key(orders_[at].instrument, orders_[at].order_id)] = at;
+        }
+        orders_.pop_back();
+    }
+    void remove_instrument(InstrumentId instrument) {
+        for (std::size_t i = orders_.size(); i-- > 0;) {
+            if (i < orders_.size() && orders_[i].instrument == instrument) {
+                remove(instrument, orders_[i].order_id);
+            }
+        }
+    }
+    Order* find(InstrumentId instrument, OrderId order_id) {
+        const auto it = index_.find(key(instrument, order_id));
+        return it == index_.end() ? nullptr : &orders_[it->second];
+    }
+    bool empty() const { return orders_.empty(); }
+    const Order& pick(SplitMix64& random) const { return orders_[random.below(orders_.size())]; }
+
+  private:
+    static std::uint64_t key(InstrumentId instrument, OrderId order_id) {
+        return (static_cast<std::uint64_t>(instrument) << 44) ^ order_id;
+    }
+    std::vector<Order> orders_;
+    std::unordered_map<std::uint64_t, std::size_t> index_;
+};
+
 struct WorkerResult {
     LoadTotals totals;
     Clock::time_point last_reply;
@@ -93,6 +155,7 @@ class Worker {
           journal_(journal),
           account_(plan.accounts[index % plan.accounts.size()]),
           stream_(plan, index),
+          mix_random_(plan.seed * 0xbf58476d1ce4e5b9ULL + index),
           orders_(plan.orders / plan.connections +
                   (index < plan.orders % plan.connections ? 1 : 0)),
           times_(plan.window),
@@ -167,6 +230,9 @@ class Worker {
                 const ClientOrderId id = plan_.id_base + index_ + next_ * plan_.connections;
                 connection_->queue(stream_.next(id));
                 times_[next_ % plan_.window] = plan_.rate > 0 ? scheduled(next_) : now;
+                if (!plan_.mix.only_new_orders()) {
+                    queue_others();
+                }
                 ++next_;
                 ++queued;
             }
@@ -193,6 +259,101 @@ class Worker {
         shared_.finished.fetch_add(1);
     }
 
+    // Draws from the mix until it says "new order": every other request it draws is sent now, so
+    // over a run the requests come in the mix's proportions.
+    void queue_others() {
+        const LoadMix& mix = plan_.mix;
+        const std::uint64_t total = mix.new_order + mix.cancel + mix.replace + mix.mass_cancel;
+        for (int n = 0; n < kMaxOthersPerOrder; ++n) {
+            std::uint64_t draw = mix_random_.below(total);
+            if (draw < mix.new_order) {
+                return;
+            }
+            draw -= mix.new_order;
+            const std::uint64_t request_id =
+                kRequestIdBit | (plan_.id_base + index_ + requests_ * plan_.connections);
+            ++requests_;
+            if (draw < mix.cancel) {
+                if (targets_.empty()) {
+                    continue;
+                }
+                const Targets::Order target = targets_.pick(mix_random_);
+                connection_->queue(net::Cancel{target.instrument, request_id, target.order_id});
+                targets_.remove(target.instrument, target.order_id);
+                ++result_.totals.cancels_sent;
+            } else if (draw < mix.cancel + mix.replace) {
+                if (targets_.empty()) {
+                    continue;
+                }
+                const net::Replace replace = replace_of(targets_.pick(mix_random_), request_id);
+                connection_->queue(replace);
+                if (journal_ != nullptr) {
+                    journal_block_ += replace_request_line(account_.name, replace);
+                }
+                ++result_.totals.replaces_sent;
+            } else {
+                const book::InstrumentSpec& spec =
+                    plan_.instruments[mix_random_.below(plan_.instruments.size())];
+                connection_->queue(net::MassCancel{spec.id, request_id});
+                targets_.remove_instrument(spec.id);
+                ++result_.totals.mass_cancels_sent;
+            }
+        }
+    }
+
+    // A tick away from where it rests, or the same price with a lot more or less: either keeps or
+    // loses time priority, and a move toward the other side can trade.
+    net::Replace replace_of(const Targets::Order& target, std::uint64_t request_id) {
+        const book::InstrumentSpec* spec = &plan_.instruments.front();
+        for (const book::InstrumentSpec& candidate : plan_.instruments) {
+            if (candidate.id == target.instrument) {
+                spec = &candidate;
+            }
+        }
+        net::Replace replace{target.instrument, request_id, target.order_id, target.price,
+                             target.leaves};
+        switch (mix_random_.below(3)) {
+            case 0:
+                replace.price = std::clamp(
+                    target.price + spec->tick_size * (mix_random_.below(2) == 0 ? 1 : -1),
+                    spec->min_price, spec->max_price);
+                break;
+            case 1:
+                replace.quantity = std::max(spec->lot_size, target.leaves - spec->lot_size);
+                break;
+            default:
+                replace.quantity =
+                    std::min(target.leaves + spec->lot_size,
+                             spec->max_order_quantity / spec->lot_size * spec->lot_size);
+                break;
+        }
+        return replace;
+    }
+
+    // Keeps the mix's targets: the connection's own orders while they rest.
+    void track(const net::Message& message) {
+        if (const auto* a = std::get_if<net::Accepted>(&message)) {
+            targets_.add({a->instrument, a->order_id, a->side, a->price, a->quantity});
+        } else if (const auto* f = std::get_if<net::Fill>(&message)) {
+            if (Targets::Order* order = targets_.find(f->instrument, f->order_id)) {
+                order->leaves = f->leaves;
+                if (f->leaves == 0) {
+                    targets_.remove(f->instrument, f->order_id);
+                }
+            }
+        } else if (const auto* c = std::get_if<net::Cancelled>(&message)) {
+            targets_.remove(c->instrument, c->order_id);
+        } else if (const auto* r = std::get_if<net::Replaced>(&message)) {
+            ++result_.totals.replaced;
+            if (Targets::Order* order = targets_.find(r->instrument, r->order_id)) {
+                order->price = r->price;
+                order->leaves = r->leaves;
+            }
+        } else if (std::holds_alternative<net::MassCancelled>(message)) {
+            ++result_.totals.mass_cancelled;
+        }
+    }
+
     // Waits for replies until `deadline`, then handles what else already arrived (bounded).
     void handle_replies(Clock::time_point deadline) {
         std::optional<net::Message> message = connection_->receive(deadline);
@@ -213,6 +374,9 @@ class Worker {
     void handle(const net::Message& message) {
         if (journal_ != nullptr) {
             append_journal_line(message);
+        }
+        if (!plan_.mix.only_new_orders()) {
+            track(message);
         }
         if (const auto* a = std::get_if<net::Accepted>(&message)) {
             count_first_reply(a->client_order_id, OrderOutcome::Accepted, {});
@@ -316,6 +480,9 @@ class Worker {
     JournalWriter* journal_;
     const LoadAccount& account_;
     OrderStream stream_;
+    SplitMix64 mix_random_;
+    Targets targets_;
+    std::uint64_t requests_ = 0;  // cancels, replaces and mass cancels sent
     std::uint64_t orders_;
     std::optional<ClientConnection> connection_;
     // Per order in the window (index k % window): its send (or scheduled) time and whether its
@@ -349,6 +516,43 @@ bool is_refusal(net::RejectCode code) {
                static_cast<std::uint8_t>(net::RejectCode::NotLoggedIn) ||
            code == net::reject_code(book::RejectReason::Busy) ||
            code == net::reject_code(book::RejectReason::Unavailable);
+}
+
+LoadMix parse_load_mix(const std::string& text) {
+    LoadMix mix{0, 0, 0, 0};
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const std::size_t comma = rest.find(',');
+        const std::string_view part = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+        const std::size_t eq = part.find('=');
+        const std::string_view name = part.substr(0, eq);
+        std::uint32_t weight = 0;
+        const std::string_view value =
+            eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), weight);
+        if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+            weight > 1'000'000) {
+            throw std::invalid_argument("--mix: '" + std::string(part) +
+                                        "' is not NAME=WEIGHT (a whole number up to 1000000)");
+        }
+        if (name == "new") {
+            mix.new_order = weight;
+        } else if (name == "cancel") {
+            mix.cancel = weight;
+        } else if (name == "replace") {
+            mix.replace = weight;
+        } else if (name == "mass_cancel") {
+            mix.mass_cancel = weight;
+        } else {
+            throw std::invalid_argument("--mix: unknown request '" + std::string(name) +
+                                        "' (new, cancel, replace or mass_cancel)");
+        }
+    }
+    if (mix.new_order == 0) {
+        throw std::invalid_argument("--mix: new must have a weight above 0 (--orders counts them)");
+    }
+    return mix;
 }
 
 LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
@@ -417,6 +621,11 @@ LoadTotals run_load(const LoadPlan& plan, JournalWriter* journal) {
         }
         totals.fills += part.fills;
         totals.cancelled += part.cancelled;
+        totals.cancels_sent += part.cancels_sent;
+        totals.replaces_sent += part.replaces_sent;
+        totals.mass_cancels_sent += part.mass_cancels_sent;
+        totals.replaced += part.replaced;
+        totals.mass_cancelled += part.mass_cancelled;
         totals.latency.merge(part.latency);
         totals.refused_latency.merge(part.refused_latency);
         totals.connection_lost = totals.connection_lost || part.connection_lost;

@@ -24,6 +24,21 @@ struct LoadAccount {
     std::string secret;
 };
 
+// `--mix new=N,cancel=N,replace=N,mass_cancel=N`: the relative weights of the requests a
+// connection sends. Cancels and replaces target the connection's own resting orders; a mass cancel
+// clears one instrument of its account. `--orders` counts new orders; the others come between them.
+struct LoadMix {
+    std::uint32_t new_order = 1;
+    std::uint32_t cancel = 0;
+    std::uint32_t replace = 0;
+    std::uint32_t mass_cancel = 0;
+
+    bool only_new_orders() const { return cancel + replace + mass_cancel == 0; }
+};
+// Throws std::invalid_argument naming the bad part: an unknown name, a weight that is not a
+// number, or no new orders at all.
+LoadMix parse_load_mix(const std::string& text);
+
 struct LoadPlan {
     std::string target;  // HOST:PORT
     std::uint64_t orders = 0;
@@ -40,6 +55,7 @@ struct LoadPlan {
     std::chrono::milliseconds reply_timeout{10000};
     std::vector<book::InstrumentSpec> instruments;
     std::vector<LoadAccount> accounts;  // connection c logs in as accounts[c % size]
+    LoadMix mix;
 };
 
 // What the first reply to an order says happened to it.
@@ -65,6 +81,11 @@ struct LoadTotals {
     std::map<std::string, std::uint64_t> refused_by_reason;
     std::uint64_t fills = 0;
     std::uint64_t cancelled = 0;
+    std::uint64_t cancels_sent = 0;  // the mix's other requests, and what they got back
+    std::uint64_t replaces_sent = 0;
+    std::uint64_t mass_cancels_sent = 0;
+    std::uint64_t replaced = 0;
+    std::uint64_t mass_cancelled = 0;
     LatencyHistogram latency;          // to the first reply, accepted orders only
     LatencyHistogram refused_latency;  // to the refusal
     double elapsed_s = 0;              // from the start to the last first-reply

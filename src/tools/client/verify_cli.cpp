@@ -1,6 +1,8 @@
 // exchangectl verify: checks a restarted daemon against an acknowledgement journal. The journal's
 // own consistency is checked first (tools/journal_check.hpp); then, per account in the journal, one
-// session asks for the status of every accepted order, pipelined, and compares the answers. Each
+// session asks for the status of every accepted order, pipelined, and compares the answers with
+// what the journal's fills, cancels and replaces left of each order. Fills count through their
+// orders: the daemon keeps no trades, so each trade itself is checked by `store verify`. Each
 // failure is one line; the last line is `N passed, M failed`; exit 0 only when M is 0.
 #include <cinttypes>
 #include <cstdio>
@@ -108,6 +110,12 @@ int verify_main(int argc, char** argv, int first) {
         check.add_line(number, line);
     }
     check.finish_journal();
+    if (check.duplicates() > 0) {
+        std::printf("journal: %" PRIu64
+                    " lines repeat an effect another session of the account already journaled "
+                    "(counted once)\n",
+                    check.duplicates());
+    }
 
     std::map<std::string, AccountRun> accounts;
     for (std::size_t i = 0; i < check.orders().size(); ++i) {

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "book/command.hpp"
 #include "tools/client/ack_journal.hpp"
 
 namespace exchanged::tools {
@@ -32,9 +35,10 @@ Finding find_accepted(const JournalRecord& line, const store::StoredOrder* row,
     if (row == nullptr) {
         return {Found::Missing, {}};
     }
+    // Not the price: a later replace moves the row's (store verify checks it against the last one).
     if (!same_account(names, line.account, row->account) || row->instrument != line.instrument ||
         row->client_order_id != line.client_order_id || row->side != line.side ||
-        row->price != line.price || row->quantity != line.quantity) {
+        row->quantity != line.quantity) {
         return contradicts("the store's order " + std::to_string(row->order_id) +
                            " has other fields (client_order_id " +
                            std::to_string(row->client_order_id) + ", price " +
@@ -81,20 +85,31 @@ class Classifier {
 
     // Returns whether the line is kept.
     bool add(std::uint64_t number, std::string_view text, const JournalRecord& line) {
-        if (line.kind == JournalKind::Rejected) {
-            return true;  // decided before the log: nothing of it can be lost
+        if (line.kind == JournalKind::Rejected || line.kind == JournalKind::ReplaceSent) {
+            return true;  // decided before the log, or a request: nothing of it can be lost
+        }
+        if (line.kind == JournalKind::MassCancelled) {
+            return mass_cancel_kept(line);
         }
         if (line.kind == JournalKind::Accepted && line.at_us != 0) {
             result_.accepted_span.add(line.at_us);
             ++result_.accepted_timed;
         }
         const store::ShardId shard = layout_.shard_of(line.instrument);
-        const Finding finding = find(shard, line);
+        const Finding finding = find(number, shard, line);
         if (finding.found == Found::Contradicts) {
             fail(number, text, finding.why);
             return false;
         }
         std::optional<std::uint64_t>& first_missing = first_missing_[{line.account, shard}];
+        // After a loss, a Replaced line that only its row vouches for is taken as lost: a lost
+        // replace to the order's own price looks the same. Dropping it is safe, since its
+        // replace_sent then counts as unanswered; one a later line vouches for, that line checks.
+        if (finding.found == Found::Present && first_missing &&
+            line.kind == JournalKind::Replaced) {
+            count_lost(line.kind);
+            return false;
+        }
         if (finding.found == Found::Present) {
             if (first_missing) {
                 fail(number, text,
@@ -138,8 +153,43 @@ class Classifier {
         result_.lost_untimed = result_.lost_span_by_ack ? 0 : no_at_;
     }
 
+    // A Replaced line has no row of its own, and its order's row keeps only the last replace. So
+    // it is present when a later line of its account and shard is (a loss is a tail), and
+    // otherwise when its order's row has finished or rests at its price with no more open. Reads
+    // the journal backwards, once, before the lines are added.
+    void decide_replaces(const std::vector<std::optional<JournalRecord>>& lines) {
+        std::set<std::pair<std::string, store::ShardId>> later_present;
+        for (std::size_t i = lines.size(); i-- > 0;) {
+            const std::optional<JournalRecord>& line = lines[i];
+            if (!line || line->kind == JournalKind::Rejected ||
+                line->kind == JournalKind::ReplaceSent ||
+                line->kind == JournalKind::MassCancelled) {
+                continue;
+            }
+            const store::ShardId shard = layout_.shard_of(line->instrument);
+            const auto key = std::make_pair(line->account, shard);
+            bool present = false;
+            if (line->kind == JournalKind::Replaced) {
+                const store::StoredOrder* row = rows_.find_order(shard, line->order_id);
+                present =
+                    row != nullptr &&
+                    (later_present.count(key) != 0 || row->state != store::StoredOrderState::Open ||
+                     (row->price == line->price && row->leaves <= line->leaves));
+                if (present) {
+                    replaced_present_.insert(i + 1);
+                }
+            } else {
+                present = find(i + 1, shard, *line).found == Found::Present;
+            }
+            // Only a line with a row of its own vouches for the lines before it.
+            if (present && line->kind != JournalKind::Replaced) {
+                later_present.insert(key);
+            }
+        }
+    }
+
   private:
-    Finding find(store::ShardId shard, const JournalRecord& line) const {
+    Finding find(std::uint64_t number, store::ShardId shard, const JournalRecord& line) const {
         switch (line.kind) {
             case JournalKind::Accepted:
                 return find_accepted(line, rows_.find_order(shard, line.order_id), names_);
@@ -147,10 +197,29 @@ class Classifier {
                 return find_fill(line, rows_.find_trade(shard, line.trade_id), names_);
             case JournalKind::Cancelled:
                 return find_cancelled(rows_.find_order(shard, line.order_id));
+            case JournalKind::Replaced:
+                return replaced_present_.count(number) != 0 ? Finding{}
+                                                            : Finding{Found::Missing, {}};
+            case JournalKind::MassCancelled:
             case JournalKind::Rejected:
+            case JournalKind::ReplaceSent:
                 break;
         }
         return {};
+    }
+
+    // A MassCancelled has no row of its own. It follows its cancels in its shard's order, so it
+    // is kept when nothing before it on its shard (every shard, for all instruments) was lost:
+    // the kept journal's mass cancel counts then still match its kept cancels.
+    bool mass_cancel_kept(const JournalRecord& line) const {
+        for (const auto& [key, first_missing] : first_missing_) {
+            const bool its_shard = line.instrument == book::kAllInstruments ||
+                                   key.second == layout_.shard_of(line.instrument);
+            if (key.first == line.account && its_shard && first_missing) {
+                return false;
+            }
+        }
+        return true;
     }
 
     const char* broken_promise(const JournalRecord& line) const {
@@ -175,7 +244,12 @@ class Classifier {
             case JournalKind::Cancelled:
                 ++result_.lost_cancelled;
                 break;
+            case JournalKind::Replaced:
+                ++result_.lost_replaced;
+                break;
+            case JournalKind::MassCancelled:
             case JournalKind::Rejected:
+            case JournalKind::ReplaceSent:
                 break;
         }
     }
@@ -185,6 +259,7 @@ class Classifier {
     const ProfileNames& names_;
     const LossRules& rules_;
     std::map<std::pair<std::string, store::ShardId>, std::optional<std::uint64_t>> first_missing_;
+    std::set<std::uint64_t> replaced_present_;  // line numbers
     LostAcks result_;
     TimeSpan ack_span_;
     TimeSpan at_span_;
@@ -205,14 +280,24 @@ LostAcks find_lost_acks(std::istream& journal, const StoreRows& rows,
                         const engine::ShardLayout& layout, const ProfileNames& names,
                         const LossRules& rules, std::ostream& kept) {
     Classifier classifier(rows, layout, names, rules);
-    std::string text;
-    std::uint64_t number = 0;
-    while (std::getline(journal, text)) {
-        ++number;
+    // Held whole: a Replaced line's verdict depends on the lines after it.
+    std::vector<std::string> texts;
+    std::vector<std::optional<JournalRecord>> lines;
+    std::vector<std::string> errors;
+    for (std::string text; std::getline(journal, text);) {
         std::string error;
-        const std::optional<JournalRecord> line = parse_journal_line(text, error);
+        lines.push_back(parse_journal_line(text, error));
+        texts.push_back(std::move(text));
+        errors.push_back(std::move(error));
+    }
+    classifier.decide_replaces(lines);
+    std::uint64_t number = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        number = i + 1;
+        const std::string& text = texts[i];
+        const std::optional<JournalRecord>& line = lines[i];
         if (!line) {
-            classifier.fail(number, text, "not a journal line: " + error);
+            classifier.fail(number, text, "not a journal line: " + errors[i]);
             continue;
         }
         if (classifier.add(number, text, *line)) {

@@ -45,6 +45,7 @@ struct LostAcks {
     std::uint64_t lost_accepted = 0;
     std::uint64_t lost_fills = 0;
     std::uint64_t lost_cancelled = 0;
+    std::uint64_t lost_replaced = 0;
     std::vector<std::string> failures;  // `FAIL line L: <line>: <why>`
     // The loss in time: the span from the first lost acknowledgement to the last, by the
     // daemon's stamps (ack_us) when every lost line has one, otherwise by the receive times
@@ -56,7 +57,9 @@ struct LostAcks {
     TimeSpan accepted_span;
     std::uint64_t accepted_timed = 0;
 
-    std::uint64_t lost() const { return lost_accepted + lost_fills + lost_cancelled; }
+    std::uint64_t lost() const {
+        return lost_accepted + lost_fills + lost_cancelled + lost_replaced;
+    }
 };
 
 // Reads `journal` line by line and writes each line the store holds to `kept`, so that the kept
