@@ -156,7 +156,11 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
         if (std::int64_t* stamp = key == "at_us"    ? &record.at_us
                                   : key == "ack_us" ? &record.ack_us
                                                     : nullptr;
-            stamp != nullptr && *stamp == 0) {
+            stamp != nullptr) {
+            if (*stamp != 0) {
+                error = "repeated field '" + std::string(key) + "'";
+                return std::nullopt;
+            }
             if (!read_integer(token.substr(eq + 1), *stamp) || *stamp <= 0) {
                 error = "bad value for '" + std::string(key) + "': '" +
                         std::string(token.substr(eq + 1)) + "'";
