@@ -3,8 +3,9 @@
 # the Release tree, an AddressSanitizer+UBSan tree and a ThreadSanitizer tree (incrementally), then
 # runs every test through ctest: all tests in Release and under ASan/UBSan, the concurrency tests
 # under TSan, the protocol decoder's fuzz target (clang) for a bounded time, and a short kill -9
-# crash cycle (scripts/crash-test.sh), the power-loss cycles (exchangectl crash power-loss) and the
-# disk-corruption trials (scripts/corruption-test.sh); `--long` runs many more. Ends with one line
+# crash cycle (scripts/crash-test.sh), the power-loss cycles (exchangectl crash power-loss), the
+# mutation checks (power-loss with each test-only fault must fail) and the disk-corruption trials
+# (scripts/corruption-test.sh); `--long` runs many more. Ends with one line
 # "N passed, M failed" and a non-zero exit on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -118,6 +119,40 @@ if [ "$long" = 1 ]; then
 else
     run_scenario power-loss build/bin/exchangectl crash power-loss --cycles 300 --seed 1
     run_scenario corruption ./scripts/corruption-test.sh --trials 3 --seed 1
+fi
+# Mutation checks (docs/tools.md): each test-only fault removes one durability step; the
+# power-loss cycles must then fail and say why, or they prove nothing about that step.
+run_mutation() {
+    local fault=$1 out code why
+    out=$(build/bin/exchangectl crash power-loss --cycles 20 --seed 1 --per-seed 5 \
+        --test-fault "$fault" 2>/dev/null)
+    code=$?
+    why=$(grep -m 1 '^FAIL ' <<<"$out" | sed -E 's/^FAIL [^:]*: //')
+    if [ "$code" -eq 1 ] && [ -n "$why" ]; then
+        echo "mutation $fault: caught (power-loss failed: $why)"
+        passed=$((passed + 1))
+    else
+        echo "mutation $fault: NOT caught (power-loss exited $code with no failed cycle)"
+        failed=$((failed + 1))
+        status=1
+    fi
+}
+echo "=== mutation checks: exchangectl crash power-loss --test-fault NAME"
+for fault in skip_wal_fdatasync skip_dir_fsync early_acks; do
+    run_mutation "$fault"
+done
+# A store batch acknowledged before its commit only matters where the store is the durability
+# point (no WAL): the daemon test kills the daemon right after a critical order's ack.
+mutation_test="the kill -9 check catches a critical ack sent before the store commit"
+if build/bin/test_engine_daemon "$mutation_test" >/dev/null 2>&1; then
+    echo "mutation store_ack_before_commit: caught (exchanged without a WAL: a critical order" \
+        "acknowledged before its store commit is unknown after kill -9 and restart)"
+    passed=$((passed + 1))
+else
+    echo "mutation store_ack_before_commit: NOT caught (build/bin/test_engine_daemon" \
+        "\"$mutation_test\" failed)"
+    failed=$((failed + 1))
+    status=1
 fi
 if [ "$long" = 1 ]; then
     run_crash_test --profile standard --cycles 20 --orders 300000

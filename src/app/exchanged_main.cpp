@@ -31,6 +31,7 @@
 #include "app/daemon_metrics.hpp"
 #include "app/shutdown_signal.hpp"
 #include "common/cli_args.hpp"
+#include "common/test_fault.hpp"
 #include "config/config.hpp"
 #include "config/summary.hpp"
 #include "engine/recovery.hpp"
@@ -60,6 +61,7 @@ using exchanged::Config;
 constexpr CliOption kOptions[] = {
     {"config", true},        {"data-dir", true}, {"listen", true},   {"admin-listen", true},
     {"check-config", false}, {"recover", false}, {"salvage", false}, {"help", false},
+    {"test-fault", true},  // hidden: docs/tools.md, "Mutation checks"
 };
 
 constexpr std::string_view kUsage =
@@ -447,6 +449,23 @@ int run(int argc, char** argv) {
     if (args.has("help")) {
         print_usage(stdout);
         return 0;
+    }
+    if (args.has("test-fault")) {
+        // Breaks a durability step on purpose so a test can show its check catches that; never
+        // in production (the flag is not in the usage text, and arming warns on stderr).
+        const std::string name = args.text_or("test-fault", "");
+        const std::optional<exchanged::test_fault::Fault> fault =
+            exchanged::test_fault::parse(name);
+        if (!fault) {
+            throw CliError("--test-fault: '" + name + "' is not one of " +
+                           exchanged::test_fault::names());
+        }
+        if (*fault == exchanged::test_fault::Fault::SkipWalFdatasync ||
+            *fault == exchanged::test_fault::Fault::SkipDirectorySync) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on the simulated storage only (exchangectl crash power-loss)");
+        }
+        exchanged::test_fault::arm(*fault);
     }
     const exchanged::Config config = load_from_args(args);
     if (args.has("check-config")) {

@@ -21,6 +21,12 @@ bool StorePoint::wait(wal::Lsn lsn) const {
     return !failed() || frontier() >= lsn;
 }
 
+void StorePoint::awaited_by_reply(wal::Lsn lsn) const noexcept {
+    wal::Lsn seen = awaited_.load(std::memory_order_relaxed);
+    while (lsn > seen && !awaited_.compare_exchange_weak(seen, lsn, std::memory_order_relaxed)) {
+    }
+}
+
 void StorePoint::advance(wal::Lsn lsn) {
     const wal::Lsn before = lsn_.load(std::memory_order_relaxed);
     EXCHANGED_INVARIANT(lsn >= before, "store LSN never decreases", lsn, before);

@@ -34,6 +34,9 @@ class DurabilityPoint {
     // Blocks while `lsn` is above the frontier, for a while at most; false once it never will be
     // reached. The shard thread calls it only when its gate is full.
     virtual bool wait(wal::Lsn lsn) const = 0;
+    // A reply is now held until `lsn` reaches the point. A point whose producer batches (the
+    // store) uses it to commit sooner; the others need not know. Shard threads; no system call.
+    virtual void awaited_by_reply(wal::Lsn /*lsn*/) const noexcept {}
 
     // Before any thread starts: what to call when the frontier moved (wakes a shard thread).
     void on_advance(std::function<void()> waker) { wakers_.push_back(std::move(waker)); }
@@ -80,12 +83,18 @@ class StorePoint final : public DurabilityPoint {
     wal::Lsn frontier() const noexcept override { return lsn_.load(std::memory_order_acquire); }
     bool failed() const noexcept override { return log_.failed(); }
     bool wait(wal::Lsn lsn) const override;
+    void awaited_by_reply(wal::Lsn lsn) const noexcept override;
+    // The highest LSN a held reply waits for (the flush worker cuts its batch early below it).
+    wal::Lsn awaited() const noexcept { return awaited_.load(std::memory_order_relaxed); }
     // The store committed everything up to `lsn`; checks the invariants, then wakes the gates.
     void advance(wal::Lsn lsn);
 
   private:
     const engine::CommandLog& log_;
     std::atomic<wal::Lsn> lsn_;
+    // Raised by the shard threads' gates, read by the flush worker: a hint about urgency, so
+    // relaxed order is enough (the LSN's events reach the worker through the feeds).
+    mutable std::atomic<wal::Lsn> awaited_{0};
 };
 
 // The points a release gate may wait for, by AckPoint.

@@ -55,6 +55,7 @@ store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& 
     store::FlushOptions options = engine::flush_options(config);
     OrderPath& path = *path_;
     options.frontier = [&path] { return path.store_frontier(); };
+    options.awaited = [&path] { return path.store_point().awaited(); };
     if (path.wal_writer() != nullptr) {
         auto catch_up = std::make_shared<engine::StoreCatchUp>(store, config.persistence.wal_path,
                                                                layout, environment_.salvage);

@@ -119,6 +119,7 @@ void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint
     slot.target = target;
     slot.message = message;
     ++count_;
+    points_[point].awaited_by_reply(lsn);
 }
 
 void ReleaseGate::send(bool to_account, std::uint64_t target, const net::Message& message) {

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <thread>
 #include <utility>
+
+#include "common/test_fault.hpp"
 
 namespace exchanged::store {
 
@@ -12,6 +15,8 @@ namespace {
 
 // How often an idle worker looks at the frontier: a quarter of the batch timeout, within bounds.
 // Polling keeps the shards free of wake-up system calls; 200 µs is noise next to a commit.
+constexpr std::chrono::microseconds kAwaitedPoll{200};
+
 std::chrono::microseconds poll_interval(std::chrono::milliseconds timeout) {
     const auto quarter = std::chrono::duration_cast<std::chrono::microseconds>(timeout) / 4;
     return std::clamp(quarter, std::chrono::microseconds(200), std::chrono::microseconds(2000));
@@ -87,7 +92,10 @@ void FlushWorker::run() {
             if (fatal_) {
                 cv_.wait(lock, [this] { return stopping_; });
             } else {
-                cv_.wait_for(lock, poll, [this] { return stopping_; });
+                // A held ack waits for records the WAL has not made durable yet: look again soon
+                // rather than a quarter of the batch timeout later.
+                const bool awaited = options_.awaited && options_.awaited() > store_lsn();
+                cv_.wait_for(lock, awaited ? kAwaitedPoll : poll, [this] { return stopping_; });
             }
         }
     }
@@ -274,7 +282,8 @@ bool FlushWorker::step(bool draining) {
         }
         const Clock::time_point now = Clock::now();
         const bool due = draining || frontier - committed >= options_.batch_lsns ||
-                         now - pending_since_ >= options_.batch_timeout;
+                         now - pending_since_ >= options_.batch_timeout ||
+                         (options_.awaited && options_.awaited() > committed);
         if (!due) {
             return false;
         }
@@ -373,6 +382,12 @@ void FlushWorker::collect(StoreLsn last) {
 }
 
 bool FlushWorker::commit() {
+    if (test_fault::armed(test_fault::Fault::StoreAckBeforeCommit) && options_.on_committed) {
+        // Mutation check: the store point, and the acks that wait for it, move before the commit,
+        // which then comes a second late, as from a slow store.
+        options_.on_committed(batch_.last_lsn);
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     const Clock::time_point begin = Clock::now();
     try {
         store_.apply(batch_);

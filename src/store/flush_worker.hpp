@@ -42,6 +42,10 @@ struct FlushOptions {
     // Every LSN at or below the returned one has all its events in the feeds. Called on the
     // worker thread.
     std::function<StoreLsn()> frontier;
+    // The highest LSN an acknowledgement is held for until the store commits it (critical and
+    // store-gated orders). While it is above store_lsn a batch is due at once, whatever its size
+    // or age: such an ack waits for one commit, not for batch_timeout on top. Unset: none wait.
+    std::function<StoreLsn()> awaited;
     // After each commit, on the worker thread: wake the release gates, recycle the WAL.
     std::function<void(StoreLsn store_lsn)> on_committed;
     // With a WAL: rebuilds the events of records store_lsn+1 .. up_to from it and writes them to

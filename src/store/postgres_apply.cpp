@@ -1,15 +1,11 @@
 // PostgresStore::apply(): one batch into rows, in one transaction, with the same rows and the same
 // refusals as SqliteStore::apply() (docs/store.md): both run the batch's row plan (row_plan.hpp).
 // Round trips per batch: BEGIN with the meta row locked, every statement in one pipeline, COMMIT.
-// The COMMIT is not pipelined: an update that found no open order is only seen in its result, and
-// must keep the batch out.
 //
-// Most rows are inserts, so a batch first goes the bulk way: all its new orders in one statement
-// ahead of the per-order updates, its trades and audit rows in one statement each after them. That
-// is only the same as applying the events in order when no update names an order accepted later
-// in the batch, which is checked first. A bulk batch that fails is rolled back and applied again
-// strictly in event order, one statement per row, so that the failure reported is the one of the
-// first failing event, exactly as SQLite reports it.
+// Every event's step is an insert, so a batch first goes the bulk way: its new orders, order
+// changes, trades and audit rows in one statement per table. A bulk batch that fails is rolled
+// back and applied again strictly in event order, one statement per row, so that the failure
+// reported is the one of the first failing event, exactly as SQLite reports it.
 #include <limits>
 #include <optional>
 #include <span>
@@ -32,12 +28,8 @@ PgStatement statement_for(RowOp op) {
     switch (op) {
         case RowOp::InsertOrder:
             return PgStatement::InsertOrder;
-        case RowOp::TradeOrder:
-            return PgStatement::TradeOrder;
-        case RowOp::CancelOrder:
-            return PgStatement::CancelOrder;
-        case RowOp::ReplaceOrder:
-            return PgStatement::ReplaceOrder;
+        case RowOp::AppendChange:
+            return PgStatement::AppendChange;
         case RowOp::InsertTrade:
             return PgStatement::InsertTrade;
         case RowOp::InsertAudit:
@@ -69,17 +61,13 @@ void send_bulk_insert(PgPipeline& pipeline, PgStatement statement, PgArrayColumn
     const RowStep& step = rows.steps()[failure.tag];
     const std::string context = step_context(name, batch, step.event);
     if (failure.row_count) {
-        throw StoreError(context + missing_row_message(rows, step));
+        throw StoreError(context + missing_row_message(step));
     }
     throw StoreError(context + "execute " + pg_statement(statement_for(step.op)).name + ": " +
                      failure.message);
 }
 
 }  // namespace
-
-std::size_t PostgresStore::OrderKeyHash::operator()(const OrderKey& key) const {
-    return std::hash<std::uint64_t>{}(key.order_id * 0x9e3779b97f4a7c15ULL ^ key.shard);
-}
 
 void PostgresStore::apply(const StoreBatch& batch) {
     ready();
@@ -98,15 +86,15 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
     if (transaction.begin_result().rows() != 1) {
         throw StoreError(name_ + ": apply " + range + ": the meta row is missing");
     }
-    const BatchPlan plan = plan_batch(batch, transaction.begin_result().u64(0, 0));
+    const StoreLsn lsn = transaction.begin_result().u64(0, 0);
+    const BatchPlan plan = plan_batch(batch, lsn);
     if (plan.skip) {
         return true;  // the transaction rolls back: nothing was written
     }
-    rows_.build(batch, plan.first, options_.audit_log);
-    // An event without a seq is refused in order, after the events before it: the strict way.
-    if (bulk && (rows_.unsequenced() || !bulk_is_in_order(batch, plan.first))) {
-        return false;
+    if (!rows_.open_orders().loaded_at(lsn)) {
+        load_open_orders(lsn);
     }
+    rows_.build(batch, plan.first, options_.audit_log);
     const std::optional<PgPipeline::Failure> failure =
         bulk ? send_with_bulk_inserts() : send_in_event_order();
     if (failure) {
@@ -115,46 +103,12 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
         }
         throw_refused_step(name_, batch, rows_, *failure);
     }
-    if (rows_.unsequenced()) {
-        throw StoreError(step_context(name_, batch, *rows_.unsequenced()) + kUnsequencedMessage);
+    if (rows_.refusal()) {
+        throw StoreError(step_context(name_, batch, rows_.refusal()->event) +
+                         rows_.refusal()->message);
     }
     transaction.commit();
-    return true;
-}
-
-bool PostgresStore::bulk_is_in_order(const StoreBatch& batch, std::size_t first) {
-    accepted_at_.clear();
-    for (std::size_t i = first; i < batch.events.size(); ++i) {
-        const StoreEvent& e = batch.events[i];
-        if (e.event.type == book::EventType::Accepted) {
-            accepted_at_.try_emplace(OrderKey{e.shard, e.event.order_id}, i);
-        }
-    }
-    const auto accepted_later = [&](ShardId shard, OrderId order_id, std::size_t i) {
-        const auto found = accepted_at_.find(OrderKey{shard, order_id});
-        return found != accepted_at_.end() && found->second > i;
-    };
-    for (std::size_t i = first; i < batch.events.size(); ++i) {
-        const StoreEvent& e = batch.events[i];
-        switch (e.event.type) {
-            case book::EventType::Trade:
-                if (accepted_later(e.shard, e.event.maker_order_id, i) ||
-                    accepted_later(e.shard, e.event.order_id, i)) {
-                    return false;
-                }
-                break;
-            case book::EventType::Cancelled:
-            case book::EventType::Replaced:
-                if (accepted_later(e.shard, e.event.order_id, i)) {
-                    return false;
-                }
-                break;
-            case book::EventType::Accepted:
-            case book::EventType::Rejected:
-            case book::EventType::MassCancelled:
-                break;
-        }
-    }
+    rows_.committed(batch.last_lsn);
     return true;
 }
 
@@ -166,9 +120,8 @@ PgArrayColumns* PostgresStore::bulk_rows_for(RowOp op) {
             return &trades_;
         case RowOp::InsertAudit:
             return &audits_;
-        case RowOp::TradeOrder:
-        case RowOp::CancelOrder:
-        case RowOp::ReplaceOrder:
+        case RowOp::AppendChange:
+            return &changes_;
         case RowOp::RaiseCounters:
         case RowOp::SetStoreLsn:
             return nullptr;
@@ -178,6 +131,7 @@ PgArrayColumns* PostgresStore::bulk_rows_for(RowOp op) {
 
 std::optional<PgPipeline::Failure> PostgresStore::send_with_bulk_inserts() {
     orders_.clear();
+    changes_.clear();
     trades_.clear();
     audits_.clear();
     const std::span<const RowStep> steps = rows_.steps();
@@ -188,11 +142,7 @@ std::optional<PgPipeline::Failure> PostgresStore::send_with_bulk_inserts() {
     }
     PgPipeline pipeline(*connection_);
     send_bulk_insert(pipeline, PgStatement::InsertOrders, orders_);
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-        if (steps[i].event != kBatchStep && bulk_rows_for(steps[i].op) == nullptr) {
-            send_step(pipeline, rows_, i);  // the order updates, in event order
-        }
-    }
+    send_bulk_insert(pipeline, PgStatement::AppendChanges, changes_);
     send_bulk_insert(pipeline, PgStatement::InsertTrades, trades_);
     send_bulk_insert(pipeline, PgStatement::InsertAudits, audits_);
     for (std::size_t i = 0; i < steps.size(); ++i) {

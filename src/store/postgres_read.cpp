@@ -6,6 +6,7 @@
 namespace exchanged::store {
 
 void PostgresStore::read_orders(const std::function<void(const StoredOrder&)>& visit) {
+    fold();
     PgConnection& c = ready();
     c.stream(
         "SELECT shard, order_id, account, instrument, client_order_id, side, price, quantity, "

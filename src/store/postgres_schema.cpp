@@ -95,7 +95,25 @@ CREATE TABLE audit_log (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kVersion1};
+// Version 2, as in SQLite (sqlite_schema.cpp): changes of orders are appended, and folded into
+// orders before anything reads them.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE order_changes (
+    lsn      BIGINT NOT NULL,
+    pos      BIGINT NOT NULL,
+    shard    BIGINT NOT NULL,
+    order_id BIGINT NOT NULL,
+    kind     BIGINT NOT NULL,
+    state    BIGINT NOT NULL,
+    price    BIGINT NOT NULL,
+    leaves   BIGINT NOT NULL,
+    executed BIGINT NOT NULL,
+    priority BIGINT NOT NULL,
+    PRIMARY KEY (lsn, pos)
+);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kVersion1, kVersion2};
 
 }  // namespace
 

@@ -21,32 +21,26 @@ constexpr std::array<PgStatementText, static_cast<std::size_t>(PgStatement::Coun
      4, false},
     {"insert_order",
      "INSERT INTO orders (shard, order_id, account, instrument, client_order_id, side, price, "
-     "quantity, leaves, flags, priority, accepted_lsn) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-     12, false},
+     "quantity, leaves, executed, state, flags, priority, accepted_lsn, finished_lsn, "
+     "finished_pos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+     "nullif($15, 0), nullif($16, -1))",
+     16, false},
     {"insert_orders",
      "INSERT INTO orders (shard, order_id, account, instrument, client_order_id, side, price, "
-     "quantity, leaves, flags, priority, accepted_lsn) "
-     "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-     12, true},
-    {"trade_order",
-     "UPDATE orders SET leaves = $3, executed = executed + $4, "
-     "state = CASE WHEN $3 = 0 THEN 1 ELSE 0 END, "
-     "finished_lsn = CASE WHEN $3 = 0 THEN $5 END, "
-     "finished_pos = CASE WHEN $3 = 0 THEN $6 END "
-     "WHERE shard = $1 AND order_id = $2 AND state = 0",
-     6, false},
-    {"cancel_order",
-     "UPDATE orders SET leaves = 0, state = 2, finished_lsn = $3, finished_pos = $4 "
-     "WHERE shard = $1 AND order_id = $2 AND state = 0",
-     4, false},
-    // The matcher keeps time priority only for a same-price replace that does not add quantity;
-    // the right-hand sides read the row as it was before this update.
-    {"replace_order",
-     "UPDATE orders SET price = $3, leaves = $4, "
-     "priority = CASE WHEN price = $3 AND $5 <= leaves THEN priority ELSE $6 END "
-     "WHERE shard = $1 AND order_id = $2 AND state = 0",
-     6, false},
+     "quantity, leaves, executed, state, flags, priority, accepted_lsn, finished_lsn, "
+     "finished_pos) SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, "
+     "nullif(c15, 0), nullif(c16, -1) FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+     "$12, $13, $14, $15, $16) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, "
+     "c15, c16)",
+     16, true},
+    {"append_change",
+     "INSERT INTO order_changes (lsn, pos, shard, order_id, kind, state, price, leaves, "
+     "executed, priority) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+     10, false},
+    {"append_changes",
+     "INSERT INTO order_changes (lsn, pos, shard, order_id, kind, state, price, leaves, "
+     "executed, priority) SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+     10, true},
     {"insert_trade",
      "INSERT INTO trades (shard, trade_id, instrument, price, quantity, taker_order_id, "
      "taker_account, taker_side, maker_order_id, maker_account, maker_side, lsn, seq, "

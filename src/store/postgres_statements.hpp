@@ -13,11 +13,10 @@ enum class PgStatement : std::uint8_t {
     GetStoreLsn,     // -> store_lsn
     SetStoreLsn,     // $1 lsn
     RaiseCounters,   // $1 shard $2 next_seq $3 next_order_id $4 next_trade_id
-    InsertOrder,     // $1 .. $12: see postgres_statements.cpp
+    InsertOrder,     // $1 .. $16 as the orders columns (row_plan.hpp: NULLs as 0 and -1)
     InsertOrders,    // the same columns as int8[], one element per row
-    TradeOrder,      // $1 shard $2 order $3 leaves $4 traded $5 lsn $6 pos
-    CancelOrder,     // $1 shard $2 order $3 lsn $4 pos
-    ReplaceOrder,    // $1 shard $2 order $3 price $4 leaves $5 quantity $6 seq
+    AppendChange,    // $1 .. $10 as the order_changes columns
+    AppendChanges,   // the same as int8[]
     InsertTrade,     // $1 .. $14 as the trades columns
     InsertTrades,    // the same as int8[]
     InsertAudit,     // $1 .. $19 as the audit_log columns

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "store/order_fold.hpp"
 #include "store/postgres_connection.hpp"
 #include "store/postgres_dsn.hpp"
 #include "store/postgres_schema.hpp"
@@ -128,7 +129,33 @@ StoreLsn PostgresStore::store_lsn() {
     return read_store_lsn();
 }
 
+void PostgresStore::fold() {
+    PgConnection& c = ready();
+    PgTransaction transaction(c, "BEGIN; SELECT store_lsn FROM meta WHERE id = 0 FOR UPDATE",
+                              "fold order_changes");
+    fold_in_transaction(c);
+    transaction.commit();
+}
+
+void PostgresStore::fold_in_transaction(PgConnection& c) {
+    c.exec(kFoldOrderChanges, "fold order_changes");
+    c.exec(kClearOrderChanges, "fold order_changes");
+}
+
+void PostgresStore::load_open_orders(StoreLsn lsn) {
+    PgConnection& c = *connection_;
+    fold_in_transaction(c);
+    OpenOrders& open = rows_.open_orders();
+    open.clear();
+    c.stream(kOpenOrderColumns, "load open orders", [&](const PgResult& row) {
+        open.add(static_cast<ShardId>(row.i64(0, 0)), row.u64(0, 1),
+                 OpenOrder{row.i64(0, 2), row.i64(0, 3), row.i64(0, 4), row.u64(0, 5)});
+    });
+    open.mark_loaded(lsn);
+}
+
 StoreState PostgresStore::load(std::uint32_t shard_count, std::uint32_t client_order_id_window) {
+    fold();
     PgConnection& c = ready();
     // One snapshot for every query, as one SQLite read transaction gives.
     PgTransaction transaction(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "load");

@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "store/postgres_columns.hpp"
 #include "store/postgres_pipeline.hpp"
@@ -41,6 +40,7 @@ class PostgresStore final : public Store {
     int backend_pid() const;
 
     void migrate() override;
+    void fold() override;
     StoreLsn store_lsn() override;
     void apply(const StoreBatch& batch) override;
     StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) override;
@@ -49,24 +49,13 @@ class PostgresStore final : public Store {
     std::string describe() const override;
 
   private:
-    struct OrderKey {
-        ShardId shard = 0;
-        OrderId order_id = 0;
-        friend bool operator==(const OrderKey&, const OrderKey&) = default;
-    };
-    struct OrderKeyHash {
-        std::size_t operator()(const OrderKey& key) const;
-    };
-
     // One attempt in one transaction. Returns false when `bulk` cannot apply the batch as the
     // events in order would (rolled back: try strictly); a strict attempt throws its failure.
     bool apply_once(const StoreBatch& batch, const std::string& range, bool bulk);
-    // No event from `first` on names an order accepted after it in the batch.
-    bool bulk_is_in_order(const StoreBatch& batch, std::size_t first);
     // The columns a bulk insert collects the rows of `op` in; null for a step sent on its own.
     PgArrayColumns* bulk_rows_for(RowOp op);
     // Sends rows_ in one pipeline and returns its first failure: the bulk way (new orders, order
-    // updates, trades, audit rows, counters and store_lsn), or every step on its own in plan
+    // changes, trades, audit rows, counters and store_lsn), or every step on its own in plan
     // order.
     std::optional<PgPipeline::Failure> send_with_bulk_inserts();
     std::optional<PgPipeline::Failure> send_in_event_order();
@@ -77,6 +66,10 @@ class PostgresStore final : public Store {
     PgConnection& ready();
     void prepare_statements();
     StoreLsn read_store_lsn();
+    // In the caller's transaction, holding the meta row's lock.
+    void fold_in_transaction(PgConnection& c);
+    // Folds, then loads rows_'s open orders from the store at `lsn`, in apply's transaction.
+    void load_open_orders(StoreLsn lsn);
 
     PostgresStoreOptions options_;
     std::string name_;  // "postgresql:" and the DSN without its password
@@ -84,8 +77,8 @@ class PostgresStore final : public Store {
     bool migrated_ = false;
     // Per batch, reused.
     RowPlan rows_;
-    std::unordered_map<OrderKey, std::size_t, OrderKeyHash> accepted_at_;
     PgArrayColumns orders_{kOrderColumns};
+    PgArrayColumns changes_{kChangeColumns};
     PgArrayColumns trades_{kTradeColumns};
     PgArrayColumns audits_{kAuditColumns};
 };

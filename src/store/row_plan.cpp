@@ -1,6 +1,8 @@
 #include "store/row_plan.hpp"
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 
 namespace exchanged::store {
 namespace {
@@ -17,6 +19,7 @@ std::int64_t reason_of(const book::Event& e) {
                                                 : static_cast<std::int64_t>(e.reject_reason);
 }
 
+// As accepted: open, nothing executed, not finished (order_column: 0 and -1 for NULL).
 std::array<std::int64_t, kOrderColumns> order_row(const StoreEvent& e) {
     const book::Event& ev = e.event;
     return {std::int64_t{e.shard},
@@ -28,9 +31,13 @@ std::array<std::int64_t, kOrderColumns> order_row(const StoreEvent& e) {
             ev.price,
             ev.quantity,
             ev.leaves,
+            0,
+            static_cast<std::int64_t>(StoredOrderState::Open),
             std::int64_t{e.order_flags},
             i64(ev.seq),
-            i64(e.lsn)};
+            i64(e.lsn),
+            0,
+            -1};
 }
 
 std::array<std::int64_t, kTradeColumns> trade_row(const StoreEvent& e) {
@@ -77,25 +84,14 @@ std::array<std::int64_t, kAuditColumns> audit_row(const StoreEvent& e, std::int6
 }  // namespace
 
 bool must_touch_one_row(RowOp op) {
-    switch (op) {
-        case RowOp::TradeOrder:
-        case RowOp::CancelOrder:
-        case RowOp::ReplaceOrder:
-        case RowOp::SetStoreLsn:
-            return true;
-        case RowOp::InsertOrder:
-        case RowOp::InsertTrade:
-        case RowOp::InsertAudit:
-        case RowOp::RaiseCounters:
-            return false;
-    }
-    return false;
+    return op == RowOp::SetStoreLsn;
 }
 
 void RowPlan::build(const StoreBatch& batch, std::size_t first, bool audit_log) {
     steps_.clear();
     values_.clear();
-    unsequenced_.reset();
+    refusal_.reset();
+    open_.begin_batch();
     for (ShardCounters& c : counters_) {
         c = ShardCounters{};
     }
@@ -106,11 +102,16 @@ void RowPlan::build(const StoreBatch& batch, std::size_t first, bool audit_log) 
         position = e.lsn == lsn ? position + 1 : 0;
         lsn = e.lsn;
         if (e.event.seq == 0) {
-            unsequenced_ = i;
+            refusal_ = RowRefusal{i,
+                                  "an event without a seq (a command refused before it was "
+                                  "logged)"};
             return;
         }
         raise_counters(counters_, e);
         add_event(e, i, position, audit_log);
+        if (refusal_) {
+            return;
+        }
     }
     add_batch_steps(batch.last_lsn);
 }
@@ -118,35 +119,60 @@ void RowPlan::build(const StoreBatch& batch, std::size_t first, bool audit_log) 
 void RowPlan::add_event(const StoreEvent& e, std::size_t index, std::int64_t position,
                         bool audit_log) {
     const book::Event& ev = e.event;
-    const std::int64_t shard = e.shard;
     const std::int64_t finish_pos = 2 * position;  // the taker of a trade finishes after its maker
     switch (ev.type) {
-        case book::EventType::Accepted:
-            add(RowOp::InsertOrder, index, "", order_row(e));
+        case book::EventType::Accepted: {
+            const std::uint32_t row = add(RowOp::InsertOrder, index, order_row(e));
+            open_.open(e.shard, ev.order_id, OpenOrder{ev.price, ev.leaves, 0, ev.seq},
+                       PendingRow{true, row});
             break;
+        }
         case book::EventType::Trade: {
             // The maker first: when one trade fills both sides, the matcher finishes it first.
-            const std::int64_t maker[] = {shard,           i64(ev.maker_order_id),
-                                          ev.maker_leaves, ev.quantity,
-                                          i64(e.lsn),      finish_pos};
-            add(RowOp::TradeOrder, index, "trade with maker", maker);
-            const std::int64_t taker[] = {shard,       i64(ev.order_id), ev.leaves,
-                                          ev.quantity, i64(e.lsn),       finish_pos + 1};
-            add(RowOp::TradeOrder, index, "trade with taker", taker);
-            add(RowOp::InsertTrade, index, "", trade_row(e));
+            OrderSlot* maker = open_.find(e.shard, ev.maker_order_id);
+            if (maker == nullptr) {
+                refuse_missing(index, "trade with maker", ev.maker_order_id);
+                return;
+            }
+            maker->order.leaves = ev.maker_leaves;
+            maker->order.executed += ev.quantity;
+            change(*maker, e, index, ev.maker_order_id, ChangeKind::Trade, finish_pos);
+            OrderSlot* taker = open_.find(e.shard, ev.order_id);
+            if (taker == nullptr) {
+                refuse_missing(index, "trade with taker", ev.order_id);
+                return;
+            }
+            taker->order.leaves = ev.leaves;
+            taker->order.executed += ev.quantity;
+            change(*taker, e, index, ev.order_id, ChangeKind::Trade, finish_pos + 1);
+            add(RowOp::InsertTrade, index, trade_row(e));
             break;
         }
         case book::EventType::Cancelled: {
-            const std::int64_t cancel[] = {shard, i64(ev.order_id), i64(e.lsn), finish_pos};
-            add(RowOp::CancelOrder, index, "cancel of", cancel);
+            OrderSlot* order = open_.find(e.shard, ev.order_id);
+            if (order == nullptr) {
+                refuse_missing(index, "cancel of", ev.order_id);
+                return;
+            }
+            order->order.leaves = 0;
+            change(*order, e, index, ev.order_id, ChangeKind::Cancel, finish_pos);
             break;
         }
         case book::EventType::Replaced: {
-            // The statement compares price and quantity with the stored row: the event alone
-            // cannot tell whether the order kept its time priority.
-            const std::int64_t replace[] = {shard,     i64(ev.order_id), ev.price,
-                                            ev.leaves, ev.quantity,      i64(ev.seq)};
-            add(RowOp::ReplaceOrder, index, "replace of", replace);
+            OrderSlot* order = open_.find(e.shard, ev.order_id);
+            if (order == nullptr) {
+                refuse_missing(index, "replace of", ev.order_id);
+                return;
+            }
+            // The matcher keeps time priority only for a same-price replace that does not add
+            // quantity (docs/matching.md).
+            OpenOrder& o = order->order;
+            if (o.price != ev.price || ev.quantity > o.leaves) {
+                o.priority = ev.seq;
+            }
+            o.price = ev.price;
+            o.leaves = ev.leaves;
+            change(*order, e, index, ev.order_id, ChangeKind::Replace, finish_pos);
             break;
         }
         case book::EventType::Rejected:
@@ -154,8 +180,56 @@ void RowPlan::add_event(const StoreEvent& e, std::size_t index, std::int64_t pos
             break;
     }
     if (audit_log) {
-        add(RowOp::InsertAudit, index, "", audit_row(e, position));
+        add(RowOp::InsertAudit, index, audit_row(e, position));
     }
+}
+
+void RowPlan::change(OrderSlot& slot, const StoreEvent& e, std::size_t index, OrderId order_id,
+                     ChangeKind kind, std::int64_t pos) {
+    const OpenOrder& o = slot.order;
+    StoredOrderState state = StoredOrderState::Open;
+    if (kind == ChangeKind::Cancel) {
+        state = StoredOrderState::Cancelled;
+    } else if (o.leaves == 0) {
+        state = StoredOrderState::Filled;
+    }
+    const bool finished = state != StoredOrderState::Open;
+    const std::int64_t lsn = i64(e.lsn);
+    if (slot.row && slot.row->insert) {
+        std::int64_t* row = values_.data() + slot.row->first;
+        namespace c = order_column;
+        row[c::kPrice] = o.price;
+        row[c::kLeaves] = o.leaves;
+        row[c::kExecuted] = o.executed;
+        row[c::kState] = static_cast<std::int64_t>(state);
+        row[c::kPriority] = i64(o.priority);
+        row[c::kFinishedLsn] = finished ? lsn : 0;
+        row[c::kFinishedPos] = finished ? pos : -1;
+    } else {
+        const std::int64_t values[kChangeColumns] = {lsn,
+                                                     pos,
+                                                     std::int64_t{e.shard},
+                                                     i64(order_id),
+                                                     static_cast<std::int64_t>(kind),
+                                                     static_cast<std::int64_t>(state),
+                                                     o.price,
+                                                     o.leaves,
+                                                     o.executed,
+                                                     i64(o.priority)};
+        if (slot.row) {
+            std::copy(std::begin(values), std::end(values), values_.begin() + slot.row->first);
+        } else {
+            slot.row = PendingRow{false, add(RowOp::AppendChange, index, values)};
+        }
+    }
+    if (finished) {
+        open_.close(e.shard, order_id);  // `slot` is gone from here on
+    }
+}
+
+void RowPlan::refuse_missing(std::size_t index, const char* what, OrderId order_id) {
+    refusal_ = RowRefusal{index, std::string(what) + " order " + std::to_string(order_id) +
+                                     ", which the store does not hold open"};
 }
 
 void RowPlan::add_batch_steps(StoreLsn last_lsn) {
@@ -164,18 +238,18 @@ void RowPlan::add_batch_steps(StoreLsn last_lsn) {
         if (c.touched) {
             const std::int64_t counters[] = {i64(shard), i64(c.next_seq), i64(c.next_order_id),
                                              i64(c.next_trade_id)};
-            add(RowOp::RaiseCounters, kBatchStep, "", counters);
+            add(RowOp::RaiseCounters, kBatchStep, counters);
         }
     }
     const std::int64_t lsn[] = {i64(last_lsn)};
-    add(RowOp::SetStoreLsn, kBatchStep, "", lsn);
+    add(RowOp::SetStoreLsn, kBatchStep, lsn);
 }
 
-void RowPlan::add(RowOp op, std::size_t event, const char* what,
-                  std::span<const std::int64_t> values) {
-    steps_.push_back(RowStep{op, event, what, static_cast<std::uint32_t>(values_.size()),
-                             static_cast<std::uint32_t>(values.size())});
+std::uint32_t RowPlan::add(RowOp op, std::size_t event, std::span<const std::int64_t> values) {
+    const auto first = static_cast<std::uint32_t>(values_.size());
+    steps_.push_back(RowStep{op, event, first, static_cast<std::uint32_t>(values.size())});
     values_.insert(values_.end(), values.begin(), values.end());
+    return first;
 }
 
 std::string step_context(const std::string& database, const StoreBatch& batch, std::size_t event) {
@@ -187,13 +261,11 @@ std::string step_context(const std::string& database, const StoreBatch& batch, s
     return database + ": LSN " + std::to_string(e.lsn) + " shard " + std::to_string(e.shard) + ": ";
 }
 
-std::string missing_row_message(const RowPlan& plan, const RowStep& step) {
+std::string missing_row_message(const RowStep& step) {
     if (step.op == RowOp::SetStoreLsn) {
         return "set store_lsn: the meta row is missing";
     }
-    const auto order_id = static_cast<std::uint64_t>(plan.values(step)[1]);
-    return std::string(step.what) + " order " + std::to_string(order_id) +
-           ", which the store does not hold open";
+    return "a row step touched no row";
 }
 
 }  // namespace exchanged::store

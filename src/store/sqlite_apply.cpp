@@ -1,5 +1,6 @@
-// SqliteStore::apply(): one batch into rows, in one transaction: the steps of the batch's row plan
-// (row_plan.hpp), run one statement each in plan order.
+// SqliteStore::apply(): one batch into rows, in one transaction: the batch's row plan
+// (row_plan.hpp), its inserts grouped by table into multi-row statements, then the batch's own
+// steps (counters, store_lsn).
 #include <sqlite3.h>
 
 #include <string>
@@ -12,26 +13,21 @@
 namespace exchanged::store {
 namespace {
 
-SqliteStatement& statement_for(SqliteStatements& s, RowOp op) {
+SqliteBulkInsert* bulk_insert_for(SqliteStatements& s, RowOp op) {
     switch (op) {
         case RowOp::InsertOrder:
-            return s.insert_order;
-        case RowOp::TradeOrder:
-            return s.trade_order;
-        case RowOp::CancelOrder:
-            return s.cancel_order;
-        case RowOp::ReplaceOrder:
-            return s.replace_order;
+            return &s.insert_orders;
+        case RowOp::AppendChange:
+            return &s.append_changes;
         case RowOp::InsertTrade:
-            return s.insert_trade;
+            return &s.insert_trades;
         case RowOp::InsertAudit:
-            return s.insert_audit;
+            return &s.insert_audits;
         case RowOp::RaiseCounters:
-            return s.raise_counters;
         case RowOp::SetStoreLsn:
-            return s.set_store_lsn;
+            return nullptr;
     }
-    throw StoreError("internal: a row step without an SQLite statement");
+    return nullptr;
 }
 
 }  // namespace
@@ -39,23 +35,43 @@ SqliteStatement& statement_for(SqliteStatements& s, RowOp op) {
 void SqliteStore::apply(const StoreBatch& batch) {
     SqliteStatements& s = statements();
     SqliteTransaction transaction(s.begin_write, s.commit, s.rollback);
-    const BatchPlan plan = plan_batch(batch, store_lsn());
+    const StoreLsn lsn = store_lsn();
+    const BatchPlan plan = plan_batch(batch, lsn);
     if (plan.skip) {
         return;  // the transaction rolls back: nothing was written
     }
-    rows_.build(batch, plan.first, options_.audit_log);
-    for (const RowStep& step : rows_.steps()) {
-        run_step(batch, step);
+    if (!rows_.open_orders().loaded_at(lsn)) {
+        load_open_orders(lsn);
     }
-    if (rows_.unsequenced()) {
-        throw StoreError(step_context(db_->path().string(), batch, *rows_.unsequenced()) +
-                         kUnsequencedMessage);
+    rows_.build(batch, plan.first, options_.audit_log);
+    const auto inserts = {&s.insert_orders, &s.append_changes, &s.insert_trades, &s.insert_audits};
+    for (SqliteBulkInsert* insert : inserts) {
+        insert->discard();  // rows of an earlier batch that failed midway
+    }
+    for (const RowStep& step : rows_.steps()) {
+        if (SqliteBulkInsert* insert = bulk_insert_for(s, step.op)) {
+            insert->add(rows_.values(step));
+        }
+    }
+    for (SqliteBulkInsert* insert : inserts) {
+        insert->flush();
+    }
+    for (const RowStep& step : rows_.steps()) {
+        if (step.event == kBatchStep) {
+            run_step(batch, step);
+        }
+    }
+    if (rows_.refusal()) {
+        throw StoreError(step_context(db_->path().string(), batch, rows_.refusal()->event) +
+                         rows_.refusal()->message);
     }
     transaction.commit();
+    rows_.committed(batch.last_lsn);
 }
 
 void SqliteStore::run_step(const StoreBatch& batch, const RowStep& step) {
-    SqliteStatement& statement = statement_for(*statements_, step.op);
+    SqliteStatement& statement =
+        step.op == RowOp::SetStoreLsn ? statements_->set_store_lsn : statements_->raise_counters;
     const std::span<const std::int64_t> values = rows_.values(step);
     for (std::size_t i = 0; i < values.size(); ++i) {
         statement.bind(static_cast<int>(i + 1), values[i]);
@@ -63,7 +79,7 @@ void SqliteStore::run_step(const StoreBatch& batch, const RowStep& step) {
     statement.run();
     if (must_touch_one_row(step.op) && sqlite3_changes(db_->handle()) != 1) {
         throw StoreError(step_context(db_->path().string(), batch, step.event) +
-                         missing_row_message(rows_, step));
+                         missing_row_message(step));
     }
 }
 

@@ -7,6 +7,7 @@
 namespace exchanged::store {
 
 void SqliteStore::read_orders(const std::function<void(const StoredOrder&)>& visit) {
+    fold();
     SqliteStatements& s = statements();
     SqliteTransaction transaction(s.begin_read, s.commit, s.rollback);
     SqliteStatement rows(*db_,

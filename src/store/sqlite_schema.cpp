@@ -91,7 +91,28 @@ CREATE TABLE audit_log (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kVersion1};
+// Version 2 (docs/store.md "Schema v2"): a batch no longer updates an order's row in place. It
+// inserts the order once, as the batch leaves it, and appends every later batch's change of it
+// here (one row per order and batch: its columns after the batch); fold_order_changes() moves
+// them into orders before anything reads orders. The key is the change's place in the event
+// stream, so rows arrive in key order: appends, no index on the hot path.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE order_changes (
+    lsn      INTEGER NOT NULL,
+    pos      INTEGER NOT NULL,
+    shard    INTEGER NOT NULL,
+    order_id INTEGER NOT NULL,
+    kind     INTEGER NOT NULL,
+    state    INTEGER NOT NULL,
+    price    INTEGER NOT NULL,
+    leaves   INTEGER NOT NULL,
+    executed INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    PRIMARY KEY (lsn, pos)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kVersion1, kVersion2};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Every statement SqliteStore runs, prepared once against the migrated schema.
 #pragma once
 
+#include "store/sqlite_bulk_insert.hpp"
 #include "store/sqlite_db.hpp"
 
 namespace exchanged::store {
@@ -13,17 +14,19 @@ struct SqliteStatements {
     SqliteStatement commit;
     SqliteStatement rollback;
 
-    // set_store_lsn down to insert_audit run a batch's row steps: they take the values of their
-    // RowOp (row_plan.hpp) in order.
+    // set_store_lsn down to insert_audits run a batch's row steps: they take the values of
+    // their RowOp (row_plan.hpp) in order.
     SqliteStatement get_store_lsn;
     SqliteStatement set_store_lsn;   // ?1 lsn
     SqliteStatement raise_counters;  // ?1 shard ?2 next_seq ?3 next_order_id ?4 next_trade_id
-    SqliteStatement insert_order;    // see sqlite_statements.cpp for the parameters
-    SqliteStatement trade_order;     // ?1 shard ?2 order ?3 leaves ?4 traded ?5 lsn ?6 pos
-    SqliteStatement cancel_order;    // ?1 shard ?2 order ?3 lsn ?4 pos
-    SqliteStatement replace_order;   // ?1 shard ?2 order ?3 price ?4 leaves ?5 quantity ?6 seq
-    SqliteStatement insert_trade;
-    SqliteStatement insert_audit;
+    SqliteBulkInsert insert_orders;
+    SqliteBulkInsert append_changes;
+    SqliteBulkInsert insert_trades;
+    SqliteBulkInsert insert_audits;
+
+    SqliteStatement fold_changes;  // order_fold.hpp
+    SqliteStatement clear_changes;
+    SqliteStatement open_order_columns;  // -> shard, order_id, price, leaves, executed, priority
 
     SqliteStatement max_shard;        // -> highest shard in shard_meta, or NULL
     SqliteStatement shard_counters;   // ?1 shard -> next_seq, next_order_id, next_trade_id

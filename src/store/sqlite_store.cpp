@@ -92,7 +92,36 @@ StoreLsn SqliteStore::store_lsn() {
     return lsn;
 }
 
+void SqliteStore::fold() {
+    SqliteStatements& s = statements();
+    SqliteTransaction transaction(s.begin_write, s.commit, s.rollback);
+    fold_in_transaction();
+    transaction.commit();
+}
+
+void SqliteStore::fold_in_transaction() {
+    SqliteStatements& s = statements();
+    s.fold_changes.run();
+    s.clear_changes.run();
+}
+
+void SqliteStore::load_open_orders(StoreLsn lsn) {
+    fold_in_transaction();
+    OpenOrders& open = rows_.open_orders();
+    open.clear();
+    SqliteStatement& rows = statements_->open_order_columns;
+    rows.reset();
+    while (rows.step()) {
+        open.add(static_cast<ShardId>(rows.column_int(0)), rows.column_u64(1),
+                 OpenOrder{rows.column_int(2), rows.column_int(3), rows.column_int(4),
+                           rows.column_u64(5)});
+    }
+    rows.reset();
+    open.mark_loaded(lsn);
+}
+
 StoreState SqliteStore::load(std::uint32_t shard_count, std::uint32_t client_order_id_window) {
+    fold();
     SqliteStatements& s = statements();
     SqliteTransaction transaction(s.begin_read, s.commit, s.rollback);
     StoreState state;

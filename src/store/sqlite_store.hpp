@@ -33,6 +33,7 @@ class SqliteStore final : public Store {
     int schema_version();
 
     void migrate() override;
+    void fold() override;
     StoreLsn store_lsn() override;
     void apply(const StoreBatch& batch) override;
     StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) override;
@@ -42,8 +43,11 @@ class SqliteStore final : public Store {
 
   private:
     SqliteStatements& statements();
-    // Runs one step of rows_, refusing the batch when it did not find the row it must update.
+    // Runs one of the batch's own steps, refusing the batch when it did not find the meta row.
     void run_step(const StoreBatch& batch, const RowStep& step);
+    void fold_in_transaction();
+    // Folds, then loads rows_'s open orders from the store at `lsn`, in the caller's transaction.
+    void load_open_orders(StoreLsn lsn);
 
     SqliteStoreOptions options_;
     std::unique_ptr<SqliteDb> db_;

@@ -128,7 +128,12 @@ class Store {
     // and next seq. Throws StoreError when the store holds a shard at or above shard_count.
     virtual StoreState load(std::uint32_t shard_count, std::uint32_t client_order_id_window) = 0;
 
-    // Every order / trade row, ordered by (shard, id), in one read transaction each.
+    // Folds the order changes that batches append (docs/store.md "Schema v2") into the order rows,
+    // in one transaction; idempotent. load() and read_orders() do it first: only a reader of the
+    // tables themselves (a test, an operator's query) needs to call it.
+    virtual void fold() = 0;
+
+    // Every order / trade row, ordered by (shard, id), in one read transaction each. Folds first.
     virtual void read_orders(const std::function<void(const StoredOrder&)>& visit) = 0;
     virtual void read_trades(const std::function<void(const StoredTrade&)>& visit) = 0;
 

@@ -144,6 +144,15 @@ std::string SegmentPreparer::recycle(const std::string& name) {
     return recycled;
 }
 
+void SegmentPreparer::wait_idle() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] {
+        return stop_ || !thread_.joinable() ||
+               (!busy_ && to_retire_.empty() &&
+                !(spare_requested_ && !spare_ready_ && recycled_ready_.empty() && error_.empty()));
+    });
+}
+
 void SegmentPreparer::run() {
     std::unique_lock lock(mutex_);
     while (true) {
@@ -166,6 +175,7 @@ void SegmentPreparer::run() {
             }
             return;
         }
+        busy_ = true;
         std::string failure;
         for (const std::string& name : retire_now) {
             const bool keep = recycled_ready_.size() < max_recycled_ && error_.empty();
@@ -187,11 +197,13 @@ void SegmentPreparer::run() {
         }
         if (!failure.empty()) {
             error_ = "recycling or removing an obsolete WAL segment failed: " + failure;
+            busy_ = false;
             changed_.notify_all();
             continue;
         }
-        const bool make_spare = zero_fill_needed();
-        if (!make_spare) {
+        if (!zero_fill_needed()) {
+            busy_ = false;
+            changed_.notify_all();
             continue;
         }
         lock.unlock();
@@ -201,6 +213,7 @@ void SegmentPreparer::run() {
             failure = e.what();
         }
         lock.lock();
+        busy_ = false;
         if (!failure.empty()) {
             error_ = "preparing the spare WAL segment failed: " + failure;
         } else {

@@ -50,6 +50,9 @@ class SegmentPreparer {
     // Recycles these obsolete segments (up to max_recycled kept) or deletes them, in the
     // background.
     void retire_later(std::vector<std::string> names);
+    // Blocks until everything asked of the thread so far is done (a simulation that must replay
+    // exactly needs the directory changes at known points).
+    void wait_idle();
     void stop();
     PreparerStats stats() const;
 
@@ -68,6 +71,7 @@ class SegmentPreparer {
     bool spare_ready_ = false;
     bool spare_requested_ = false;
     bool stop_ = false;
+    bool busy_ = false;  // working outside the lock
     std::string error_;
     std::vector<std::string> to_retire_;
     std::deque<std::string> recycled_ready_;

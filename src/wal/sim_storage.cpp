@@ -9,6 +9,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/test_fault.hpp"
+
 namespace exchanged::wal {
 namespace {
 
@@ -63,7 +65,7 @@ void SimStorage::set_sync_latency(std::chrono::microseconds latency) {
 std::uint64_t SimStorage::unsynced_bytes() {
     std::lock_guard lock(mutex_);
     std::uint64_t total = 0;
-    for (const auto& [name, file] : files_) {
+    for (const auto& [inode, file] : inodes_) {
         for (const Extent& extent : file.unsynced) {
             total += extent.bytes;
         }
@@ -76,7 +78,7 @@ std::string SimStorage::lose_power(PowerLoss mode) {
     std::string what;
     if (mode == PowerLoss::TornPrefix) {
         std::uint64_t total = 0;
-        for (const auto& [name, file] : files_) {
+        for (const auto& [inode, file] : inodes_) {
             for (const Extent& extent : file.unsynced) {
                 total += extent.bytes;
             }
@@ -84,8 +86,19 @@ std::string SimStorage::lose_power(PowerLoss mode) {
         std::uint64_t budget = total == 0 ? 0 : rng_() % (total + 1);
         what = "torn prefix: kept up to " + std::to_string(budget) + " of " +
                std::to_string(total) + " unsynced bytes";
-        // Files in name order stand in for the order the kernel happened to write them back.
-        for (auto& [name, file] : files_) {
+        // Files in name order (then unlinked ones) stand in for the order the kernel happened to
+        // write them back.
+        std::vector<std::uint64_t> order;
+        for (const auto& [name, inode] : names_) {
+            order.push_back(inode);
+        }
+        for (const auto& [inode, file] : inodes_) {
+            if (std::find(order.begin(), order.end(), inode) == order.end()) {
+                order.push_back(inode);
+            }
+        }
+        for (const std::uint64_t inode : order) {
+            File& file = inodes_[inode];
             for (const Extent& extent : file.unsynced) {
                 std::uint64_t keep = std::min(budget, extent.bytes);
                 budget -= keep;
@@ -101,20 +114,27 @@ std::string SimStorage::lose_power(PowerLoss mode) {
     } else {
         what = "dropped all unsynced bytes";
     }
-    for (auto& [name, file] : files_) {
+    for (auto& [inode, file] : inodes_) {
         file.current = file.synced;
         file.unsynced.clear();
     }
+    // Names created, renamed or removed since the directory's last fsync revert.
+    if (names_ != durable_names_) {
+        what += "; the directory reverted to its last sync";
+    }
+    names_ = durable_names_;
+    directory_sync_pending_ = false;
+    drop_unreachable_locked();
     if (mode == PowerLoss::FlipSyncedBit) {
         std::vector<std::string> candidates;
-        for (const auto& [name, file] : files_) {
-            if (!file.synced.empty()) {
+        for (const auto& [name, inode] : names_) {
+            if (!inodes_[inode].synced.empty()) {
                 candidates.push_back(name);
             }
         }
         if (!candidates.empty()) {
             const std::string& name = candidates[rng_() % candidates.size()];
-            File& file = files_[name];
+            File& file = inodes_[names_[name]];
             const std::uint64_t offset = rng_() % file.synced.size();
             const int bit = static_cast<int>(rng_() % 8);
             file.synced[offset] ^= static_cast<std::byte>(1u << bit);
@@ -143,11 +163,37 @@ std::vector<std::byte> SimStorage::contents(const std::string& name) {
 }
 
 SimStorage::File& SimStorage::file_locked(const std::string& name) {
-    auto it = files_.find(name);
-    if (it == files_.end()) {
+    auto it = names_.find(name);
+    if (it == names_.end()) {
         throw WalError(errno_message("sim: open " + name, ENOENT));
     }
-    return it->second;
+    return inodes_.at(it->second);
+}
+
+void SimStorage::sync_data_locked(File& file) {
+    if (test_fault::armed(test_fault::Fault::SkipWalFdatasync)) {
+        return;  // mutation check: the data stays in the (simulated) page cache only
+    }
+    file.synced = file.current;
+    file.unsynced.clear();
+}
+
+void SimStorage::sync_directory_locked() {
+    if (test_fault::armed(test_fault::Fault::SkipDirectorySync)) {
+        return;  // mutation check: new and renamed names stay volatile
+    }
+    durable_names_ = names_;
+    drop_unreachable_locked();
+}
+
+void SimStorage::drop_unreachable_locked() {
+    std::erase_if(inodes_, [this](const auto& entry) {
+        const auto named = [&](const Directory& directory) {
+            return std::any_of(directory.begin(), directory.end(),
+                               [&](const auto& name) { return name.second == entry.first; });
+        };
+        return !named(names_) && !named(durable_names_);
+    });
 }
 
 void SimStorage::check_alive_locked(const std::string& what) {
@@ -159,7 +205,7 @@ void SimStorage::check_alive_locked(const std::string& what) {
 std::vector<std::string> SimStorage::list_files() {
     std::lock_guard lock(mutex_);
     std::vector<std::string> names;
-    for (const auto& [name, file] : files_) {
+    for (const auto& [name, inode] : names_) {
         names.push_back(name);
     }
     return names;
@@ -183,10 +229,15 @@ void SimStorage::read(const std::string& name, std::uint64_t offset, std::span<s
 void SimStorage::create_zeroed(const std::string& name, std::uint64_t bytes) {
     std::lock_guard lock(mutex_);
     check_alive_locked("create " + name);
-    File& file = files_[name];
+    // O_CREAT | O_TRUNC: an existing name keeps its inode.
+    auto [entry, created] = names_.try_emplace(name, next_inode_);
+    next_inode_ += created ? 1 : 0;
+    File& file = inodes_[entry->second];
+    // The zeros are written and fsynced before the file is used (not a WAL data sync).
     file.current.assign(bytes, std::byte{0});
     file.synced = file.current;
     file.unsynced.clear();
+    sync_directory_locked();
 }
 
 void SimStorage::write_durable(const std::string& name, std::uint64_t offset,
@@ -199,26 +250,30 @@ void SimStorage::write_durable(const std::string& name, std::uint64_t offset,
     }
     std::copy(data.begin(), data.end(), file.current.begin() + static_cast<std::ptrdiff_t>(offset));
     // fdatasync makes the whole file durable, earlier unsynced writes included.
-    file.synced = file.current;
-    file.unsynced.clear();
+    sync_data_locked(file);
 }
 
-void SimStorage::rename(const std::string& from, const std::string& to, bool /*sync_directory*/) {
+void SimStorage::rename(const std::string& from, const std::string& to, bool sync_directory) {
     std::lock_guard lock(mutex_);
     check_alive_locked("rename " + from);
-    auto node = files_.extract(from);
+    auto node = names_.extract(from);
     if (node.empty()) {
         throw WalError(errno_message("sim: rename " + from, ENOENT));
     }
     node.key() = to;
-    files_.erase(to);
-    files_.insert(std::move(node));
+    names_.erase(to);
+    names_.insert(std::move(node));
+    if (sync_directory) {
+        sync_directory_locked();
+    }
+    drop_unreachable_locked();
 }
 
 void SimStorage::remove(const std::string& name) {
     std::lock_guard lock(mutex_);
     check_alive_locked("remove " + name);
-    files_.erase(name);
+    names_.erase(name);
+    drop_unreachable_locked();
 }
 
 void SimStorage::start_async(int wake_fd) {
@@ -231,10 +286,11 @@ void SimStorage::stop_async() {
     wake_fd_ = -1;
 }
 
-void SimStorage::set_active(const std::string& name, bool /*sync_directory_next*/) {
+void SimStorage::set_active(const std::string& name, bool sync_directory_next) {
     std::lock_guard lock(mutex_);
     file_locked(name);
     active_name_ = name;
+    directory_sync_pending_ = directory_sync_pending_ || sync_directory_next;
 }
 
 void SimStorage::submit(std::uint64_t offset, std::span<const std::byte> data) {
@@ -250,11 +306,12 @@ BatchOutcome SimStorage::complete_locked(const Pending& pending) {
     if (crashed_) {
         return BatchOutcome{false, "write" + where + ": the simulated machine has crashed"};
     }
-    auto it = files_.find(pending.name);
-    if (it == files_.end() || pending.offset + pending.data.size() > it->second.current.size()) {
+    auto it = names_.find(pending.name);
+    if (it == names_.end() ||
+        pending.offset + pending.data.size() > inodes_.at(it->second).current.size()) {
         return BatchOutcome{false, errno_message("write " + where, EIO)};
     }
-    File& file = it->second;
+    File& file = inodes_.at(it->second);
     std::copy(pending.data.begin(), pending.data.end(),
               file.current.begin() + static_cast<std::ptrdiff_t>(pending.offset));
     file.unsynced.push_back(Extent{pending.offset, pending.data.size()});
@@ -268,8 +325,12 @@ BatchOutcome SimStorage::complete_locked(const Pending& pending) {
         fail_sync_errno_ = 0;
         return BatchOutcome{false, errno_message("fdatasync " + where, error)};
     }
-    file.synced = file.current;
-    file.unsynced.clear();
+    sync_data_locked(file);
+    if (directory_sync_pending_) {
+        // Linked after the fdatasync, as UringStorage does: the renamed segment's name.
+        sync_directory_locked();
+        directory_sync_pending_ = false;
+    }
     return BatchOutcome{};
 }
 

@@ -8,7 +8,11 @@
 // but its sync never completes, and from then on every operation fails as if the process had died.
 // All randomness comes from the seed, so a failing case is reproducible from its seed.
 //
-// Directory operations (create, rename, remove) are durable at once; the simulation is about data.
+// Directory entries are volatile too, as on a real file system: a name created, renamed or removed
+// reverts on a power loss unless the directory was fsynced after it (create_zeroed, rename with
+// sync_directory, or a group commit after set_active(..., true)). Files are inodes under names, so
+// a renamed file keeps its data under whichever name survives, and a file whose every surviving
+// name is gone is lost with its data.
 #pragma once
 
 #include <chrono>
@@ -67,11 +71,12 @@ class SimStorage final : public Storage {
         std::uint64_t offset;
         std::uint64_t bytes;
     };
-    struct File {
+    struct File {                        // an inode
         std::vector<std::byte> current;  // what reads return
         std::vector<std::byte> synced;   // what survives power loss
         std::vector<Extent> unsynced;    // writes since the last sync, in order
     };
+    using Directory = std::map<std::string, std::uint64_t>;  // name -> inode
     struct Pending {
         std::string name;
         std::uint64_t offset = 0;
@@ -82,11 +87,20 @@ class SimStorage final : public Storage {
     File& file_locked(const std::string& name);
     void check_alive_locked(const std::string& what);
     BatchOutcome complete_locked(const Pending& pending);
+    // The only places a file's data and the directory become durable (and where the mutation
+    // checks' faults skip them).
+    void sync_data_locked(File& file);
+    void sync_directory_locked();
+    void drop_unreachable_locked();
 
     std::mutex mutex_;
     std::mt19937_64 rng_;
-    std::map<std::string, File> files_;
-    std::uint64_t crash_countdown_ = 0;  // 0: no crash scheduled
+    std::map<std::uint64_t, File> inodes_;
+    Directory names_;          // the directory as reads see it
+    Directory durable_names_;  // the directory as of its last fsync: what a power loss leaves
+    std::uint64_t next_inode_ = 1;
+    bool directory_sync_pending_ = false;  // the next group commit also fsyncs the directory
+    std::uint64_t crash_countdown_ = 0;    // 0: no crash scheduled
     bool crashed_ = false;
     int fail_sync_errno_ = 0;
     std::chrono::microseconds sync_latency_{0};

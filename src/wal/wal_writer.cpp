@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "common/test_fault.hpp"
 #include "wal/record_format.hpp"
 #include "wal/segment_format.hpp"
 
@@ -419,6 +420,11 @@ void WalWriter::submit(Batch& batch) {
         active_segment_bytes_ > batch_end ? active_segment_bytes_ - batch_end : 0));
     std::memset(batch.buffer.get() + batch.used, 0, marker);
     storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used + marker});
+    if (test_fault::armed(test_fault::Fault::EarlyAcks)) {
+        // Mutation check: the batch counts as durable (its acks leave) before its sync completed.
+        durable_lsn_.store(batch.last_lsn, std::memory_order_release);
+        signal_durable_fd();
+    }
     in_flight_ = &batch;
     filling_ = &batch == batches_[0].get() ? batches_[1].get() : batches_[0].get();
     assert(filling_->records == 0);

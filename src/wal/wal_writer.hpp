@@ -120,6 +120,9 @@ class WalWriter {
     // Recycles (up to max_recycled_segments) or deletes, in the background, the segments whose
     // records all lie below `lsn` (clamped to what is durable). The active segment always stays.
     void release_below(Lsn lsn);
+    // Blocks until the background segment work asked for so far (spare, deletions) is done; for
+    // simulations that must replay exactly.
+    void wait_background_idle() { preparer_.wait_idle(); }
     // Commits everything already handed over, then stops the threads. Idempotent.
     void close();
     WalStats stats() const;

@@ -157,6 +157,41 @@ TEST_CASE("a profile without a WAL acks at match and critical orders after the s
     CHECK(third.daemon->stop() == 0);
 }
 
+// The mutation check for the test above (docs/tools.md, "Mutation checks"): with the store point
+// moved before the commit (the hidden --test-fault store_ack_before_commit), the critical order's
+// ack comes before the store has it, and the check "SIGKILL right after the ack loses nothing"
+// must fail: after the restart the order is unknown.
+TEST_CASE("the kill -9 check catches a critical ack sent before the store commit",
+          "[engine][daemon][mutation]") {
+    test::TempDir dir;
+    const std::string config =
+        write_config(dir,
+                     "[persistence]\nmode = batch_sync\n"
+                     "[safety]\ncritical_order_threshold = 100\nsync_for_critical = true\n");
+    {
+        test::ServingDaemon run = test::serve_daemon(dir, config, "faulty.out",
+                                                     {"--test-fault", "store_ack_before_commit"});
+        INFO(run.daemon->output());
+        CHECK(run.daemon->output().find("TEST FAULT 'store_ack_before_commit' ARMED") !=
+              std::string::npos);
+        test::WireClient alice(run.port);
+        alice.login("alice", "alice-secret");
+        alice.expect<LoginAccepted>();
+        alice.send(buy(1, 500));
+        CHECK(alice.expect<Accepted>().client_order_id == 1);
+        run.daemon->signal(SIGKILL);
+        CHECK(run.daemon->wait() == 128 + SIGKILL);
+    }
+    test::ServingDaemon again = test::serve_daemon(dir, config, "again.out");
+    test::WireClient alice(again.port);
+    alice.login("alice", "alice-secret");
+    alice.expect<LoginAccepted>();
+    alice.send(OrderStatusRequest{1, 1});
+    // What the check above requires (Resting) does not hold: it catches the fault.
+    CHECK(alice.expect<OrderStatus>().state == OrderState::NotFound);
+    CHECK(again.daemon->stop() == 0);
+}
+
 TEST_CASE("ack_after = store without a WAL acknowledges only what the store holds",
           "[engine][daemon]") {
     test::TempDir dir;

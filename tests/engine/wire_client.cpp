@@ -76,11 +76,17 @@ void WireClient::login(std::string_view account, std::string_view secret) {
 
 ServingDaemon serve_daemon(const TempDir& dir, const std::string& config,
                            const std::string& output_name) {
+    return serve_daemon(dir, config, output_name, {});
+}
+
+ServingDaemon serve_daemon(const TempDir& dir, const std::string& config,
+                           const std::string& output_name, const std::vector<std::string>& extra) {
     const std::uint16_t port = free_port();
-    auto daemon = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"--config", config, "--data-dir", (dir.path() / "data").string(),
-                                 "--listen", "127.0.0.1:" + std::to_string(port)},
-        dir.path() / output_name);
+    std::vector<std::string> args{"--config",   config,
+                                  "--data-dir", (dir.path() / "data").string(),
+                                  "--listen",   "127.0.0.1:" + std::to_string(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto daemon = std::make_unique<DaemonProcess>(args, dir.path() / output_name);
     INFO(daemon->output());
     REQUIRE(daemon->await("exchanged: ready:"));
     REQUIRE(daemon->output().find("listen=127.0.0.1:" + std::to_string(port)) != std::string::npos);

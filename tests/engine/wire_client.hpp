@@ -59,5 +59,8 @@ struct ServingDaemon {
 // its output in dir/output_name, and waits until it is ready.
 ServingDaemon serve_daemon(const TempDir& dir, const std::string& config,
                            const std::string& output_name);
+// The same with more flags for the daemon (e.g. a mutation check's --test-fault).
+ServingDaemon serve_daemon(const TempDir& dir, const std::string& config,
+                           const std::string& output_name, const std::vector<std::string>& extra);
 
 }  // namespace exchanged::test

@@ -126,6 +126,9 @@ TEST_CASE("ReleaseGate holds critical orders for the critical point", "[service]
     // Critical by the origin (above the threshold) and by the event (a liquidation).
     rig.gate.push(accepted(1, 1), origin(/*critical=*/true));
     rig.gate.push(accepted(2, 2, /*critical=*/true), origin());
+    // The store hears that replies wait for it, so it commits without waiting for a full batch.
+    CHECK(rig.store.awaited == 2);
+    CHECK(rig.wal.awaited == 0);
 
     // The WAL being durable is not enough for a point of `store`.
     rig.wal.set_frontier(100);
@@ -141,6 +144,7 @@ TEST_CASE("ReleaseGate holds critical orders for the critical point", "[service]
 TEST_CASE("ReleaseGate holds store_sync replies for the store point", "[service][gate]") {
     GateRig rig(AckPoint::Wal, AckPoint::Wal);
     rig.gate.push(accepted(3, 1), origin(false, /*store_sync=*/true));
+    CHECK(rig.store.awaited == 3);
 
     rig.wal.set_frontier(3);
     CHECK(rig.gate.release() == 0);

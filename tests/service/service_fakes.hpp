@@ -6,6 +6,7 @@
 // lock, so the runner tests can share these with a ShardRunner under ThreadSanitizer.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -75,12 +76,16 @@ class FakePoint final : public DurabilityPoint {
         }
         return frontier() >= lsn;
     }
+    void awaited_by_reply(wal::Lsn lsn) const noexcept override {
+        awaited = std::max(awaited, lsn);
+    }
 
     void set_frontier(wal::Lsn lsn) { frontier_.store(lsn, std::memory_order_release); }
     void fail() { failed_.store(true, std::memory_order_release); }
 
     std::function<void(wal::Lsn)> on_wait;
     mutable std::vector<wal::Lsn> waits;
+    mutable wal::Lsn awaited = 0;  // the highest LSN a held reply waits for
 
   private:
     std::atomic<wal::Lsn> frontier_{0};

@@ -48,6 +48,7 @@ class ScriptedStore final : public Store {
     StoreState load(std::uint32_t, std::uint32_t) override { return {}; }
     void read_orders(const std::function<void(const StoredOrder&)>&) override {}
     void read_trades(const std::function<void(const StoredTrade&)>&) override {}
+    void fold() override {}
     std::string describe() const override { return "scripted"; }
 
     void fail_next(int count) {
@@ -134,6 +135,36 @@ struct Harness {
 
 }  // namespace
 
+TEST_CASE("flush: an acknowledgement held for the store cuts the batch at once", "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1000;
+    h.options.batch_timeout = std::chrono::hours(1);
+    std::atomic<StoreLsn> awaited{0};
+    h.options.awaited = [&] { return awaited.load(); };
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    for (StoreLsn lsn = 1; lsn <= 3; ++lsn) {
+        push(*h.pointers[0], lsn);
+    }
+    h.frontier = 3;
+    // Nothing waits: neither size nor age makes the three records due.
+    REQUIRE(eventually([&] { return worker.stats().uncommitted == 3; }));
+    CHECK(h.store.batches().empty());
+    awaited = 2;  // a critical order's reply at LSN 2 is held for the store
+    REQUIRE(eventually([&] { return h.committed.load() == 3; }));
+    const auto batches = h.store.batches();
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].first_lsn == 1);
+    CHECK(batches[0].last_lsn == 3);  // everything flushable goes, not only what is awaited
+    // Once the store covers it, an old request makes no more batches due.
+    push(*h.pointers[0], 4);
+    h.frontier = 4;
+    REQUIRE(eventually([&] { return worker.stats().uncommitted == 1; }));
+    CHECK(h.store.batches().size() == 1);
+    CHECK(worker.flush_and_stop(1s));
+    CHECK(h.store.batches().size() == 2);
+}
+
 TEST_CASE("flush: a batch is cut at batch_lsns records, not before", "[store][flush]") {
     Harness h;
     h.options.batch_lsns = 10;
@@ -144,9 +175,10 @@ TEST_CASE("flush: a batch is cut at batch_lsns records, not before", "[store][fl
         push(*h.pointers[0], lsn);
     }
     h.frontier = 9;
-    std::this_thread::sleep_for(30ms);
+    // Once the worker has seen all nine records, a worker that cut early would commit exactly
+    // those nine (its batch ends at the frontier it saw), so the one-batch check below fails.
+    REQUIRE(eventually([&] { return worker.stats().uncommitted == 9; }));
     CHECK(h.store.batches().empty());
-    CHECK(worker.stats().uncommitted == 9);
     push(*h.pointers[0], 10);
     h.frontier = 10;
     REQUIRE(eventually([&] { return h.committed.load() == 10; }));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/cli_args.hpp"
+#include "common/test_fault.hpp"
 #include "tools/cli/subcommands.hpp"
 #include "tools/crash/power_loss_cycles.hpp"
 
@@ -57,9 +58,9 @@ unsigned long long ull(std::uint64_t value) {
 }  // namespace
 
 int power_loss_main(int argc, char** argv, int first) {
-    static constexpr CliOption kOptions[] = {{"cycles", true},   {"seed", true},
-                                             {"per-seed", true}, {"mode", true},
-                                             {"json", false},    {"store-dir", true}};
+    static constexpr CliOption kOptions[] = {
+        {"cycles", true}, {"seed", true},      {"per-seed", true},  {"mode", true},
+        {"json", false},  {"store-dir", true}, {"test-fault", true}};
     const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
     if (!args.positional().empty()) {
         throw CliError("unexpected argument '" + args.positional()[0] + "'");
@@ -76,9 +77,26 @@ int power_loss_main(int argc, char** argv, int first) {
         throw CliError("--store-dir: '" + options.scratch_dir.string() + "' is not a directory");
     }
 
+    // Hidden (docs/tools.md, "Mutation checks"): breaks one durability step on purpose, so that
+    // a test can show these cycles fail without it.
+    std::string fault_note;
+    if (args.has("test-fault")) {
+        const std::string name = args.text_or("test-fault", "");
+        const std::optional<test_fault::Fault> fault = test_fault::parse(name);
+        if (!fault) {
+            throw CliError("--test-fault: '" + name + "' is not one of " + test_fault::names());
+        }
+        if (*fault == test_fault::Fault::StoreAckBeforeCommit) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts in the daemon's flush worker, which these cycles do not run");
+        }
+        test_fault::arm(*fault);
+        fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
+    }
+
     if (!json) {
-        std::printf("power-loss: %llu cycles from seed %llu, up to %u per seed, mode %s\n",
-                    ull(cycles), ull(first_seed), per_seed, modes.name.c_str());
+        std::printf("power-loss: %llu cycles from seed %llu, up to %u per seed, mode %s%s\n",
+                    ull(cycles), ull(first_seed), per_seed, modes.name.c_str(), fault_note.c_str());
         std::fflush(stdout);
     }
     const auto start = std::chrono::steady_clock::now();
@@ -106,7 +124,8 @@ int power_loss_main(int argc, char** argv, int first) {
             }
             line += "\n  reproduce: exchangectl crash power-loss --seed " + std::to_string(seed) +
                     " --cycles " + std::to_string(std::max(outcome.failed_cycle, 1u)) +
-                    " --per-seed " + std::to_string(per_seed) + " --mode " + modes.name;
+                    " --per-seed " + std::to_string(per_seed) + " --mode " + modes.name +
+                    (fault_note.empty() ? "" : " --test-fault " + args.text_or("test-fault", ""));
             std::fprintf(json ? stderr : stdout, "%s\n", line.c_str());
             std::fflush(json ? stderr : stdout);
             failures.push_back(line);

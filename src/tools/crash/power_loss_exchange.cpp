@@ -35,6 +35,7 @@ CycleExchange::CycleExchange(const PowerLossSetup& setup, wal::Storage& disk, st
     // the log (zeroing a torn tail) and what lies wholly in the store is released.
     path_ = std::make_unique<service::OrderPath>(cycle_settings(setup), setup.layout,
                                                  std::move(books), &disk_, sink_, shutdown_);
+    disk_.set_background_wait([this] { writer().wait_background_idle(); });
     // Its thread must be waiting before the first command arrives; otherwise it could take part
     // of the first step on its own and commit it early, at a point thread timing chooses.
     if (!disk_.wait_idle()) {
@@ -47,6 +48,7 @@ CycleExchange::~CycleExchange() {
     // already and close() only joins it.
     disk_.run_freely();
     writer().close();
+    disk_.set_background_wait(nullptr);
 }
 
 std::span<const engine::ShardEvent> CycleExchange::send(const book::Command& command,

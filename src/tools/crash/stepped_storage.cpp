@@ -28,6 +28,11 @@ void SteppedStorage::run_freely() {
     changed_.notify_all();
 }
 
+void SteppedStorage::set_background_wait(std::function<void()> wait) {
+    std::lock_guard lock(mutex_);
+    background_wait_ = std::move(wait);
+}
+
 void SteppedStorage::submit(std::uint64_t offset, std::span<const std::byte> data) {
     {
         std::lock_guard lock(mutex_);
@@ -41,7 +46,11 @@ std::optional<wal::BatchOutcome> SteppedStorage::wait(std::int64_t timeout_ns) {
     if (in_flight_ || free_) {
         // A batch in flight completes as the inner storage says; holding it back would only
         // stall the writer, not change what the batch holds.
+        const std::function<void()> background_wait = free_ ? nullptr : background_wait_;
         lock.unlock();
+        if (background_wait) {
+            background_wait();
+        }
         std::optional<wal::BatchOutcome> outcome = inner_.wait(timeout_ns);
         if (outcome) {
             lock.lock();

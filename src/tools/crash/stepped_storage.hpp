@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -34,6 +35,11 @@ class SteppedStorage final : public wal::Storage {
     bool commit();
     // Stops holding the writer back, for WalWriter::close(), which must find it running freely.
     void run_freely();
+    // Called on the writer's thread before each batch completes: waits for the writer's
+    // background segment work (WalWriter::wait_background_idle), whose directory changes a
+    // power loss keeps only if a directory sync came after them. Their place relative to the
+    // crash then follows from the steps, not from thread timing.
+    void set_background_wait(std::function<void()> wait);
 
     // --- wal::Storage: forwarded ---
     std::vector<std::string> list_files() override { return inner_.list_files(); }
@@ -71,6 +77,7 @@ class SteppedStorage final : public wal::Storage {
     bool go_ = false;         // the owner let it take what was handed over
     bool failed_ = false;     // a batch failed: the writer has stopped for good
     bool free_ = false;       // run_freely() was called
+    std::function<void()> background_wait_;
 };
 
 }  // namespace exchanged::tools
