@@ -93,6 +93,8 @@ struct PersistenceConfig {
     std::uint32_t batch_timeout_ms = 1;
     std::filesystem::path wal_path = "wal";  // absolute once loaded (relative ones join data_dir)
     std::uint64_t wal_segment_bytes = 64ull << 20;
+    // Obsolete segments kept to be reused as the next ones (no zero-fill at rotation); 0: none.
+    std::uint32_t wal_max_recycled_segments = 1;
     StoreKind store = StoreKind::Sqlite;
     std::filesystem::path store_path = "exchanged.sqlite";  // sqlite; absolute once loaded
     std::string store_dsn;                                  // postgresql

@@ -72,6 +72,7 @@ constexpr KeySpec kKeys[] = {
     {"persistence", "wal_sync", [](Config& c, std::string_view v) { c.persistence.wal_sync = parse_bool(v); }},
     {"persistence", "wal_compression", [](Config&, std::string_view v) { check_wal_compression(v); }},
     {"persistence", "wal_segment_bytes", [](Config& c, std::string_view v) { c.persistence.wal_segment_bytes = parse_segment_bytes(v); }},
+    {"persistence", "wal_max_recycled_segments", [](Config& c, std::string_view v) { c.persistence.wal_max_recycled_segments = parse_whole_as<u32>(v, 0, 64); }},
     {"persistence", "store", [](Config& c, std::string_view v) { c.persistence.store = parse_choice<StoreKind>(v, {{"sqlite", StoreKind::Sqlite}, {"postgresql", StoreKind::Postgresql}}); }},
     {"persistence", "store_path", [](Config& c, std::string_view v) { c.persistence.store_path = v; }},
     {"persistence", "store_dsn", [](Config& c, std::string_view v) { c.persistence.store_dsn = v; }},

@@ -12,6 +12,7 @@ std::uint64_t checkpoint_every(const exchanged::Config& config) {
 wal::WalOptions wal_options(const exchanged::Config& config, bool salvage) {
     wal::WalOptions options;
     options.segment_bytes = config.persistence.wal_segment_bytes;
+    options.max_recycled_segments = config.persistence.wal_max_recycled_segments;
     options.batch_size = config.persistence.batch_size;
     options.batch_timeout_ms = config.persistence.batch_timeout_ms;
     options.salvage = salvage;

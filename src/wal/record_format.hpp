@@ -21,6 +21,10 @@
 namespace exchanged::wal {
 
 inline constexpr std::size_t kRecordHeaderBytes = 18;
+// Zero bytes the writer puts after every batch, in the same write. A recycled segment still holds
+// its earlier life's records (valid CRCs, older LSNs) after the live ones; the marker ends the live
+// records explicitly. The next batch starts on it and overwrites it.
+inline constexpr std::size_t kEndMarkerBytes = 8;
 
 constexpr std::size_t record_bytes_for(std::size_t payload_bytes) {
     return kRecordHeaderBytes + payload_bytes;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/little_endian.hpp"
 #include "wal/record_format.hpp"
 #include "wal/segment_format.hpp"
 
@@ -36,6 +37,29 @@ std::uint64_t dirty_end(const std::vector<std::byte>& bytes, std::uint64_t from)
         --end;
     }
     return end;
+}
+
+// End of the bytes a torn write may have left from `from` on: up to the next valid record of any
+// LSN (a recycled segment's earlier life, which no write of this life reached) or the end of the
+// file, without the zeros before it. Zeroing that much at recovery leaves the end marker in place.
+std::uint64_t torn_end(const std::vector<std::byte>& bytes, std::uint64_t from,
+                       std::uint32_t max_record_bytes) {
+    const std::span<const std::byte> all(bytes);
+    std::uint64_t stale_at = bytes.size();
+    for (std::uint64_t at = std::max<std::uint64_t>(from + 1, kSegmentHeaderBytes);
+         at + kRecordHeaderBytes <= all.size(); ++at) {
+        const auto length = load_le<std::uint32_t>(all.data() + at);
+        DecodedRecord record;
+        if (length >= kRecordHeaderBytes && length <= max_record_bytes &&
+            decode_record(all.subspan(at), max_record_bytes, &record) == DecodeStatus::Ok) {
+            stale_at = at;
+            break;
+        }
+    }
+    while (stale_at > from && bytes[stale_at - 1] == std::byte{0}) {
+        --stale_at;
+    }
+    return stale_at;
 }
 
 // Where the scan stands; carried from one step to the next and across segments.
@@ -82,10 +106,14 @@ class Scanner {
         return segment.status == HeaderStatus::Ok ? segment.header.max_record_bytes
                                                   : fallback_max_record_bytes_;
     }
-    // First record after `offset` in segment `index` (or at the start of a later segment) that
-    // passes its CRC with an LSN at or after `min_lsn`.
+    // First record from `offset` on in segment `index` (or, unless this_segment_only, at the
+    // start of a later segment) that passes its CRC with an LSN that could continue the log from
+    // `min_lsn` there: at or after it, and no further ahead than the bytes from `offset` could
+    // hold records (each takes at least a header). A recycled segment's earlier life has valid
+    // records with other LSNs; they never count.
     std::optional<ValidRecordAt> find_valid_after(std::size_t index, const LoadedSegment& segment,
-                                                  std::uint64_t offset, Lsn min_lsn);
+                                                  std::uint64_t offset, Lsn min_lsn,
+                                                  bool this_segment_only = false);
 
     // A header that fails to decode: the log's end unless valid records follow. With salvage
     // and records in this very segment, fills `header` in for them (Step::ThisSegment).
@@ -175,16 +203,30 @@ LoadedSegment Scanner::load(std::size_t index) {
 
 std::optional<ValidRecordAt> Scanner::find_valid_after(std::size_t index,
                                                        const LoadedSegment& segment,
-                                                       std::uint64_t offset, Lsn min_lsn) {
+                                                       std::uint64_t offset, Lsn min_lsn,
+                                                       bool this_segment_only) {
     const std::uint32_t limit = max_record_bytes(segment);
     const std::span<const std::byte> all(segment.bytes);
-    for (std::uint64_t at = std::max<std::uint64_t>(offset, kSegmentHeaderBytes);
-         at + kRecordHeaderBytes <= all.size(); ++at) {
+    const std::uint64_t from = std::max<std::uint64_t>(offset, kSegmentHeaderBytes);
+    for (std::uint64_t at = from; at + kRecordHeaderBytes <= all.size(); ++at) {
+        // Length and LSN first: cheap, and they rule out almost every offset of stale bytes
+        // before the CRC is computed.
+        const auto length = load_le<std::uint32_t>(all.data() + at);
+        if (length < kRecordHeaderBytes || length > limit || length > all.size() - at) {
+            continue;
+        }
+        const auto lsn = load_le<Lsn>(all.data() + at + 8);
+        const std::uint64_t room = (at - from + 1) / kRecordHeaderBytes;
+        if (lsn < min_lsn || lsn - min_lsn > room || lsn - min_lsn >= kPlausibleLsnDistance) {
+            continue;
+        }
         DecodedRecord record;
-        if (decode_record(all.subspan(at), limit, &record) == DecodeStatus::Ok &&
-            record.lsn >= min_lsn && record.lsn - min_lsn < kPlausibleLsnDistance) {
+        if (decode_record(all.subspan(at), limit, &record) == DecodeStatus::Ok) {
             return ValidRecordAt{index, at, record.lsn};
         }
+    }
+    if (this_segment_only) {
+        return std::nullopt;
     }
     for (std::size_t later = index + 1; later < names_.size(); ++later) {
         const LoadedSegment next = load(later);
@@ -233,7 +275,11 @@ ScanResult Scanner::run() {
 
 Step Scanner::handle_bad_header(const LoadedSegment& segment, SegmentHeader& header,
                                 ScanState& state) {
-    const auto later = find_valid_after(state.index, segment, kSegmentHeaderBytes, state.expected);
+    // Before the first segment fixes the expected LSN, the file name bounds the records it can
+    // hold (a recycled file renamed into place before its first write was durable holds only
+    // older ones).
+    const Lsn min_lsn = state.expected != 0 ? state.expected : segment.name_lsn;
+    const auto later = find_valid_after(state.index, segment, kSegmentHeaderBytes, min_lsn);
     if (!later) {
         end_torn_at_header(segment, state.index);
         return Step::Stop;
@@ -353,8 +399,13 @@ bool Scanner::read_records(const LoadedSegment& segment, const SegmentHeader& he
             }
             continue;
         }
-        if (status == DecodeStatus::Zero && dirty_end(segment.bytes, offset) == offset) {
-            break;  // clean end of this segment
+        if (status == DecodeStatus::Zero &&
+            (dirty_end(segment.bytes, offset) == offset ||
+             !find_valid_after(state.index, segment, offset + 1, state.expected, true))) {
+            // The writer's end marker (or the zero fill): the clean end of this segment. Bytes
+            // after it that hold no record continuing the log are a recycled segment's earlier
+            // life, not damage.
+            break;
         }
         step = handle_damage(segment, status, record, offset, state);
         if (step != Step::ThisSegment) {
@@ -402,7 +453,7 @@ Step Scanner::handle_damage(const LoadedSegment& segment, DecodeStatus status,
 void Scanner::end_torn_at_header(const LoadedSegment& segment, std::size_t index) {
     result_.end = LogEnd::TornTail;
     drop_segments_from(index);
-    result_.torn_bytes += dirty_end(segment.bytes, 0);
+    result_.torn_bytes += torn_end(segment.bytes, 0, max_record_bytes(segment));
     if (!result_.segments.empty()) {
         result_.tail_segment = result_.segments.back().name;
         result_.tail_offset = result_.tail_dirty_end = result_.segments.back().end_offset;
@@ -416,7 +467,7 @@ void Scanner::end_torn_in_segment(const LoadedSegment& segment, std::uint64_t of
     result_.end = LogEnd::TornTail;
     result_.tail_segment = segment.name;
     result_.tail_offset = offset;
-    result_.tail_dirty_end = dirty_end(segment.bytes, offset);
+    result_.tail_dirty_end = torn_end(segment.bytes, offset, max_record_bytes(segment));
     result_.torn_bytes = result_.tail_dirty_end - offset;
     drop_segments_from(index + 1);
 }

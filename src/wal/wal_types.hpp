@@ -23,6 +23,7 @@ class WalError : public std::runtime_error {
 inline constexpr std::uint32_t kMaxPayloadBytesLimit = 64 * 1024;
 inline constexpr std::uint64_t kMinSegmentBytes = 16 * 1024;
 inline constexpr std::uint64_t kMaxSegmentBytes = 1ull << 34;  // 16 GiB
+inline constexpr std::uint32_t kMaxRecycledSegments = 64;
 
 // Formats "<what>: <strerror(errno_value)>".
 std::string errno_message(const std::string& what, int errno_value);

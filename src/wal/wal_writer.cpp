@@ -16,8 +16,9 @@
 namespace exchanged::wal {
 
 struct WalWriter::Batch {
+    // The buffer holds `bytes` of header and records plus the end marker.
     explicit Batch(std::size_t bytes)
-        : buffer(std::make_unique<std::byte[]>(bytes)), capacity(bytes) {}
+        : buffer(std::make_unique<std::byte[]>(bytes + kEndMarkerBytes)), capacity(bytes) {}
 
     void reset() {
         used = 0;
@@ -78,6 +79,10 @@ void validate(const WalOptions& options) {
         bad("queue_capacity " + std::to_string(options.queue_capacity) +
             " must be a power of two in [2, 16777216]");
     }
+    if (options.max_recycled_segments > kMaxRecycledSegments) {
+        bad("max_recycled_segments " + std::to_string(options.max_recycled_segments) +
+            " is above the limit " + std::to_string(kMaxRecycledSegments));
+    }
     if (options.batch_size == 0) {
         bad("batch_size must be at least 1");
     }
@@ -111,7 +116,7 @@ WalWriter::WalWriter(Storage& storage, WalOptions options)
     : storage_(storage),
       options_((validate(options), std::move(options))),
       max_record_bytes_(static_cast<std::uint32_t>(record_bytes_for(options_.max_payload_bytes))),
-      preparer_(storage, options_.segment_bytes) {
+      preparer_(storage, options_.segment_bytes, options_.max_recycled_segments) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
     durable_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0 || durable_fd_ < 0) {
@@ -262,8 +267,17 @@ std::string WalWriter::failure() const {
 }
 
 WalStats WalWriter::stats() const {
-    std::lock_guard lock(stats_mutex_);
-    return stats_;
+    WalStats stats;
+    {
+        std::lock_guard lock(stats_mutex_);
+        stats = stats_;
+    }
+    const PreparerStats prepared = preparer_.stats();
+    stats.rotations_recycled = prepared.took_recycled;
+    stats.rotations_zero_filled = prepared.took_zero_filled;
+    stats.segments_recycled = prepared.recycled;
+    stats.segments_zero_filled = prepared.zero_filled;
+    return stats;
 }
 
 void WalWriter::release_below(Lsn lsn) {
@@ -279,7 +293,7 @@ void WalWriter::release_below(Lsn lsn) {
         segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(drop));
     }
     if (!obsolete.empty()) {
-        preparer_.remove_later(std::move(obsolete));
+        preparer_.retire_later(std::move(obsolete));
     }
 }
 
@@ -398,7 +412,14 @@ void WalWriter::submit(Batch& batch) {
         fail(e.what());
         return;
     }
-    storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used});
+    // The end marker rides in the same write; a segment's last bytes may have no room for it, and
+    // then the reader stops there anyway (no record fits).
+    const std::uint64_t batch_end = batch.file_offset + batch.used;
+    const auto marker = static_cast<std::size_t>(std::min<std::uint64_t>(
+        kEndMarkerBytes,
+        active_segment_bytes_ > batch_end ? active_segment_bytes_ - batch_end : 0));
+    std::memset(batch.buffer.get() + batch.used, 0, marker);
+    storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used + marker});
     if (test_fault::armed(test_fault::Fault::EarlyAcks)) {
         // Mutation check: the batch counts as durable (its acks leave) before its sync completed.
         durable_lsn_.store(batch.last_lsn, std::memory_order_release);

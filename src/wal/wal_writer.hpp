@@ -42,6 +42,9 @@ struct WalOptions {
     std::uint32_t batch_timeout_ms = 2;
     bool commit_when_idle = true;
     std::uint64_t batch_bytes_max = 4ull << 20;  // one batch buffer (two are allocated)
+    // Obsolete segments kept (renamed wal-recycled-<n>.tmp) to become the next segments instead
+    // of zero-filling new ones; 0 deletes them and zero-fills every spare.
+    std::uint32_t max_recycled_segments = 1;
     bool salvage = false;  // open a log with corruption in the middle, skipping the damage
     // Called on the writer thread; must be quick and must not call back into the writer.
     std::function<void(Lsn durable_lsn)> on_durable;
@@ -82,7 +85,11 @@ struct WalStats {
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;
     std::uint64_t rotations = 0;
-    std::uint64_t rotation_stalls = 0;  // rotations that had to wait for the spare
+    std::uint64_t rotation_stalls = 0;        // rotations that had to wait for the spare
+    std::uint64_t rotations_recycled = 0;     // into a recycled segment
+    std::uint64_t rotations_zero_filled = 0;  // into a zero-filled spare
+    std::uint64_t segments_recycled = 0;      // obsolete segments kept for reuse
+    std::uint64_t segments_zero_filled = 0;   // spares zero-filled (the one made at open included)
 };
 
 class WalWriter {
@@ -110,8 +117,8 @@ class WalWriter {
     // First LSN the next append gets (a hint: producers race for it).
     Lsn next_lsn() const noexcept { return ring_->claimed_end(); }
 
-    // Deletes, in the background, the segments whose records all lie below `lsn` (clamped to
-    // what is durable). The active segment always stays.
+    // Recycles (up to max_recycled_segments) or deletes, in the background, the segments whose
+    // records all lie below `lsn` (clamped to what is durable). The active segment always stays.
     void release_below(Lsn lsn);
     // Blocks until the background segment work asked for so far (spare, deletions) is done; for
     // simulations that must replay exactly.

@@ -109,6 +109,10 @@ TEST_CASE("an out-of-range number refuses with the range", "[config][errors]") {
                   "[server] max_sessions", "is outside 1..100000");
     check_failure("[persistence]\nwal_segment_bytes = 1048577\n" + kTail, 2,
                   "[persistence] wal_segment_bytes", "not a multiple of 4096");
+    check_failure("[persistence]\nwal_max_recycled_segments = 65\n" + kTail, 2,
+                  "[persistence] wal_max_recycled_segments", "65 is outside 0..64");
+    check_failure("[persistence]\nwal_max_recycled_segments = -1\n" + kTail, 2,
+                  "[persistence] wal_max_recycled_segments", "not a whole number");
     check_failure("[safety]\ncheckpoint_interval = 0\n" + kTail, 2, "[safety] checkpoint_interval",
                   "0 is outside 1..1000000000");
 }

@@ -1,16 +1,19 @@
 // `exchangectl bench wal`: this machine's fdatasync latency, then the WAL's durable throughput and
 // hand-over-to-durable latency at saturation, then latency at an offered rate (open loop: each
-// record's latency counts from its scheduled time, so a stalled writer cannot hide its backlog).
+// record's latency counts from its scheduled time, so a stalled writer cannot hide its backlog)
+// over a run long enough to rotate segments several times, beside the ideal one-batch writer.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -158,7 +161,7 @@ Percentiles model_one_batch_in_flight(const std::string& dir, double rate, doubl
 struct DurableLog {
     explicit DurableLog(std::size_t capacity) { events.reserve(capacity); }
     void record(wal::Lsn lsn) {
-        if (events.size() < events.capacity()) {
+        if (recording.load(std::memory_order_acquire) && events.size() < events.capacity()) {
             events.emplace_back(lsn, now_ns());
         }
     }
@@ -170,6 +173,7 @@ struct DurableLog {
         return *cursor < events.size() ? events[*cursor].second : -1;
     }
     std::vector<std::pair<wal::Lsn, std::int64_t>> events;
+    std::atomic<bool> recording{true};
 };
 
 struct PhaseResult {
@@ -179,10 +183,80 @@ struct PhaseResult {
     Percentiles latency;
     std::uint64_t batches = 0;
     std::uint64_t busy_retries = 0;
+    // Segment handling during the measured records (the warm-up excluded).
+    std::uint64_t rotations = 0;
+    std::uint64_t rotations_recycled = 0;
+    std::uint64_t rotations_zero_filled = 0;
+    std::uint64_t rotation_stalls = 0;
+    std::uint64_t segments_zero_filled = 0;
+    std::uint64_t segments_recycled = 0;
 };
 
-wal::WalOptions bench_options(std::uint32_t payload_bytes) {
+struct SegmentSettings {
+    std::uint64_t segment_bytes = 64ull << 20;
+    std::uint32_t max_recycled = 1;
+    // Fill the log until segments are recycled before measuring: the steady state of a daemon
+    // that has run for a few segments, not a fresh log's first zero-fills.
+    bool warm_up = false;
+};
+
+// Stands in for the store's checkpoint: releases everything durable every 100 ms, so obsolete
+// segments are recycled (or deleted) as they would be behind a store that keeps up.
+class Releaser {
+  public:
+    explicit Releaser(wal::WalWriter& writer)
+        : thread_([this, &writer] {
+              std::unique_lock lock(mutex_);
+              while (!stop_) {
+                  stopped_.wait_for(lock, std::chrono::milliseconds(100));
+                  writer.release_below(writer.durable_lsn() + 1);
+              }
+          }) {}
+    ~Releaser() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        stopped_.notify_all();
+        thread_.join();
+    }
+    Releaser(const Releaser&) = delete;
+    Releaser& operator=(const Releaser&) = delete;
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable stopped_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+void warm_up(wal::WalWriter& writer, std::uint32_t payload_bytes, std::uint32_t max_recycled) {
+    const std::vector<std::byte> payload(payload_bytes, std::byte{0x5A});
+    wal::Lsn last = 0;
+    while (writer.stats().rotations < 3) {
+        for (int i = 0; i < 10'000; ++i) {
+            wal::AppendResult result;
+            while ((result = writer.try_append(1, payload)).status == wal::AppendStatus::Busy) {
+                std::this_thread::yield();
+            }
+            if (result.status != wal::AppendStatus::Ok) {
+                throw wal::WalError("WAL failed during the warm-up: " + writer.failure());
+            }
+            last = result.lsn;
+        }
+        writer.wait_durable(last);
+        writer.release_below(writer.durable_lsn() + 1);
+    }
+    // The segment before the active one is recycled in the background.
+    while (max_recycled > 0 && writer.stats().segments_recycled < 2) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+wal::WalOptions bench_options(std::uint32_t payload_bytes, const SegmentSettings& segments) {
     wal::WalOptions options;
+    options.segment_bytes = segments.segment_bytes;
+    options.max_recycled_segments = segments.max_recycled;
     options.max_payload_bytes = std::max<std::uint32_t>(payload_bytes, 1);
     options.queue_capacity = 1u << 17;
     options.batch_bytes_max = 8ull << 20;
@@ -195,13 +269,21 @@ wal::WalOptions bench_options(std::uint32_t payload_bytes) {
 // Producers append `records` records; `schedule_ns` (open loop, one producer) gives each record's
 // planned hand-over time, or is empty for "as fast as possible".
 PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32_t payload_bytes,
-                      unsigned producers, double rate) {
+                      unsigned producers, double rate, const SegmentSettings& segments) {
     std::filesystem::create_directories(dir);
     wal::UringStorage storage(dir);
     DurableLog durable(records + 16);
-    wal::WalOptions options = bench_options(payload_bytes);
+    wal::WalOptions options = bench_options(payload_bytes, segments);
     options.on_durable = [&durable](wal::Lsn lsn) { durable.record(lsn); };
     wal::WalWriter writer(storage, options);
+    if (segments.warm_up) {
+        durable.recording = false;
+        warm_up(writer, payload_bytes, segments.max_recycled);
+        durable.recording = true;
+    }
+    const wal::WalStats before = writer.stats();
+    std::optional<Releaser> releaser;
+    releaser.emplace(writer);
     const wal::Lsn base = writer.next_lsn();
     std::vector<std::int64_t> start_ns(records, 0);
     std::atomic<std::uint64_t> busy{0};
@@ -253,11 +335,18 @@ PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32
         throw wal::WalError("WAL failed during the benchmark: " + writer.failure());
     }
     const wal::WalStats stats = writer.stats();
+    releaser.reset();
     writer.close();
 
     PhaseResult result;
     result.records = records;
-    result.batches = stats.batches;
+    result.batches = stats.batches - before.batches;
+    result.rotations = stats.rotations - before.rotations;
+    result.rotations_recycled = stats.rotations_recycled - before.rotations_recycled;
+    result.rotations_zero_filled = stats.rotations_zero_filled - before.rotations_zero_filled;
+    result.rotation_stalls = stats.rotation_stalls - before.rotation_stalls;
+    result.segments_zero_filled = stats.segments_zero_filled - before.segments_zero_filled;
+    result.segments_recycled = stats.segments_recycled - before.segments_recycled;
     result.busy_retries = busy.load();
     std::vector<std::int64_t> latencies;
     latencies.reserve(records);
@@ -279,9 +368,16 @@ PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32
 }  // namespace
 
 int bench_wal_main(int argc, char** argv, int first) {
-    static constexpr CliOption kOptions[] = {{"records", true},   {"record-bytes", true},
-                                             {"producers", true}, {"rate", true},
-                                             {"dir", true},       {"json", false}};
+    static constexpr CliOption kOptions[] = {{"records", true},
+                                             {"record-bytes", true},
+                                             {"producers", true},
+                                             {"rate", true},
+                                             {"dir", true},
+                                             {"json", false},
+                                             {"offered-seconds", true},
+                                             {"floor-seconds", true},
+                                             {"segment-mib", true},
+                                             {"max-recycled", true}};
     const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
     if (!args.positional().empty()) {
         throw CliError("unexpected argument '" + args.positional()[0] + "'");
@@ -292,6 +388,15 @@ int bench_wal_main(int argc, char** argv, int first) {
     const auto producers = static_cast<unsigned>(args.unsigned_or("producers", 1, 1, 64));
     const double rate = static_cast<double>(args.unsigned_or("rate", 100'000, 0, 10'000'000));
     const bool json = args.has("json");
+    const std::uint64_t offered_seconds = args.unsigned_or("offered-seconds", 30, 1, 3600);
+    const std::uint64_t floor_seconds = args.unsigned_or("floor-seconds", offered_seconds, 1, 3600);
+    SegmentSettings segments;
+    segments.segment_bytes = args.unsigned_or("segment-mib", 64, 1, 1024) << 20;
+    segments.max_recycled = static_cast<std::uint32_t>(
+        args.unsigned_or("max-recycled", 1, 0, wal::kMaxRecycledSegments));
+    if (rate > 0 && rate * static_cast<double>(offered_seconds) > 100e6) {
+        throw CliError("--rate times --offered-seconds is above 100,000,000 records");
+    }
 
     std::string dir;
     bool remove_dir = false;
@@ -323,9 +428,11 @@ int bench_wal_main(int argc, char** argv, int first) {
     } cleanup{dir, remove_dir};
 
     const double fdatasync_p50_us = measure_fdatasync_p50_us(dir);
-    const Percentiles floor = rate > 0 ? model_one_batch_in_flight(dir, rate, 2.0) : Percentiles{};
+    const Percentiles floor =
+        rate > 0 ? model_one_batch_in_flight(dir, rate, static_cast<double>(floor_seconds))
+                 : Percentiles{};
     const PhaseResult saturation =
-        run_phase(dir + "/saturation", records, payload_bytes, producers, 0);
+        run_phase(dir + "/saturation", records, payload_bytes, producers, 0, segments);
     PhaseResult offered;
     {
         // Let the saturation phase's writeback settle so it does not land in the next phase's
@@ -335,15 +442,18 @@ int bench_wal_main(int argc, char** argv, int first) {
         ::sync();
     }
     if (rate > 0) {
-        // Two seconds of offered load at most, so the run stays short.
         const auto offered_records =
-            static_cast<std::uint64_t>(std::min<double>(static_cast<double>(records), rate * 2.0));
+            static_cast<std::uint64_t>(rate * static_cast<double>(offered_seconds));
+        SegmentSettings offered_segments = segments;
+        offered_segments.warm_up = true;
         offered = run_phase(dir + "/offered", std::max<std::uint64_t>(offered_records, 1000),
-                            payload_bytes, 1, rate);
+                            payload_bytes, 1, rate, offered_segments);
     }
 
     const double p50_ratio = offered.latency.p50_us / fdatasync_p50_us;
     const double p99_ratio = offered.latency.p99_us / fdatasync_p50_us;
+    const double p50_over_floor = floor.p50_us > 0 ? offered.latency.p50_us / floor.p50_us : 0;
+    const double p99_over_floor = floor.p99_us > 0 ? offered.latency.p99_us / floor.p99_us : 0;
     if (json) {
         std::printf(
             "{\"fdatasync_p50_us\": %.1f, \"records\": %llu, \"record_bytes\": %u, \"producers\": "
@@ -355,14 +465,28 @@ int bench_wal_main(int argc, char** argv, int first) {
             "%llu, "
             "\"durable_p50_us\": %.1f, \"durable_p99_us\": %.1f, \"durable_p999_us\": %.1f, "
             "\"durable_max_us\": %.1f, \"p50_over_fdatasync\": %.2f, \"p99_over_fdatasync\": "
-            "%.2f, \"disk_floor_p50_us\": %.1f, \"disk_floor_p99_us\": %.1f}\n",
+            "%.2f, \"disk_floor_p50_us\": %.1f, \"disk_floor_p99_us\": %.1f, "
+            "\"p50_over_floor\": %.2f, \"p99_over_floor\": %.2f, \"offered_seconds\": %llu, "
+            "\"floor_seconds\": %llu, \"segment_bytes\": %llu, \"max_recycled_segments\": %u, "
+            "\"offered_rotations\": %llu, \"offered_rotations_recycled\": %llu, "
+            "\"offered_rotations_zero_filled\": %llu, \"offered_rotation_stalls\": %llu, "
+            "\"offered_segments_zero_filled\": %llu, \"offered_segments_recycled\": %llu}\n",
             fdatasync_p50_us, static_cast<unsigned long long>(records), payload_bytes, producers,
             saturation.records_per_sec, static_cast<unsigned long long>(saturation.batches),
             static_cast<unsigned long long>(saturation.busy_retries), saturation.latency.p50_us,
             saturation.latency.p99_us, saturation.latency.p999_us, rate,
             static_cast<unsigned long long>(offered.records), offered.latency.p50_us,
             offered.latency.p99_us, offered.latency.p999_us, offered.latency.max_us, p50_ratio,
-            p99_ratio, floor.p50_us, floor.p99_us);
+            p99_ratio, floor.p50_us, floor.p99_us, p50_over_floor, p99_over_floor,
+            static_cast<unsigned long long>(offered_seconds),
+            static_cast<unsigned long long>(floor_seconds),
+            static_cast<unsigned long long>(segments.segment_bytes), segments.max_recycled,
+            static_cast<unsigned long long>(offered.rotations),
+            static_cast<unsigned long long>(offered.rotations_recycled),
+            static_cast<unsigned long long>(offered.rotations_zero_filled),
+            static_cast<unsigned long long>(offered.rotation_stalls),
+            static_cast<unsigned long long>(offered.segments_zero_filled),
+            static_cast<unsigned long long>(offered.segments_recycled));
         return 0;
     }
     std::printf("fdatasync p50 (1000 x 64 B write + fdatasync): %.1f us\n", fdatasync_p50_us);
@@ -382,11 +506,23 @@ int bench_wal_main(int argc, char** argv, int first) {
             offered.latency.p50_us, p50_ratio, offered.latency.p99_us, p99_ratio,
             offered.latency.p999_us, offered.latency.max_us);
         std::printf(
-            "  disk floor (2 s of back-to-back write + fdatasync, one batch in flight): p50 %.1f "
-            "us "
-            "(%.2fx)  p99 %.1f us (%.2fx)\n",
-            floor.p50_us, floor.p50_us / fdatasync_p50_us, floor.p99_us,
-            floor.p99_us / fdatasync_p50_us);
+            "  disk floor (%llu s of back-to-back write + fdatasync, one batch in flight): p50 "
+            "%.1f us (%.2fx)  p99 %.1f us (%.2fx)\n",
+            static_cast<unsigned long long>(floor_seconds), floor.p50_us,
+            floor.p50_us / fdatasync_p50_us, floor.p99_us, floor.p99_us / fdatasync_p50_us);
+        std::printf("  WAL over the ideal writer: p50 %.2fx  p99 %.2fx\n", p50_over_floor,
+                    p99_over_floor);
+        std::printf(
+            "  segments of %llu MiB during the offered phase (after a warm-up): %llu rotations "
+            "(%llu into recycled segments, %llu into zero-filled spares, %llu waited for the "
+            "spare), %llu segments recycled, %llu zero-filled\n",
+            static_cast<unsigned long long>(segments.segment_bytes >> 20),
+            static_cast<unsigned long long>(offered.rotations),
+            static_cast<unsigned long long>(offered.rotations_recycled),
+            static_cast<unsigned long long>(offered.rotations_zero_filled),
+            static_cast<unsigned long long>(offered.rotation_stalls),
+            static_cast<unsigned long long>(offered.segments_recycled),
+            static_cast<unsigned long long>(offered.segments_zero_filled));
     }
     return 0;
 }
