@@ -33,12 +33,23 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
     metrics.counter("exchanged_store_failures_total",
                     "Store transactions that failed (each is retried)",
                     [&flush] { return static_cast<double>(flush.stats().failures); });
+    metrics.histogram("exchanged_store_commit_seconds",
+                      "Duration of each successful store batch transaction",
+                      [&flush] { return flush.commit_seconds().snapshot(); });
 
     const service::OrderService& service = parts.service;
     metrics.counter("exchanged_orders_refused_store_behind_total",
                     "Orders refused as unavailable because the store feed was full", [&service] {
                         return static_cast<double>(service.runner_stats().refused_store_behind);
                     });
+    metrics.counter(
+        "exchanged_orders_refused_total",
+        "Commands refused before they were logged, by the reply's reason", "reason=\"busy\"",
+        [&service] { return static_cast<double>(service.runner_stats().refused_busy); });
+    metrics.counter(
+        "exchanged_orders_refused_total",
+        "Commands refused before they were logged, by the reply's reason", "reason=\"unavailable\"",
+        [&service] { return static_cast<double>(service.runner_stats().refused_unavailable); });
     metrics.counter(
         "exchanged_store_feed_overflows_total",
         "Commands whose events a full feed dropped (the WAL rebuilds them)",
@@ -57,6 +68,16 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
                         [writer] { return static_cast<double>(writer->stats().batches); });
         metrics.counter("exchanged_wal_records_total", "Records written to the WAL",
                         [writer] { return static_cast<double>(writer->stats().records); });
+        metrics.gauge("exchanged_wal_segment_bytes",
+                      "Bytes of the WAL segments kept on disk (until the store has their records)",
+                      [writer] { return static_cast<double>(writer->segment_bytes()); });
+        metrics.gauge("exchanged_wal_failed", "1 once a WAL write or fdatasync failed (fatal)",
+                      [writer] { return writer->state() == wal::WalState::Failed ? 1.0 : 0.0; });
+        metrics.histogram("exchanged_wal_sync_seconds",
+                          "Seconds from a group commit's submission to its write + fdatasync done",
+                          [writer] { return writer->sync_seconds().snapshot(); });
+        metrics.histogram("exchanged_wal_group_commit_records", "Records per WAL group commit",
+                          [writer] { return writer->batch_records().snapshot(); });
     }
 
     const net::Gateway& gateway = parts.gateway;

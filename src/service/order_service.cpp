@@ -34,6 +34,8 @@ ShardRunnerStats OrderService::runner_stats() const {
         total.refused_store_behind += one.refused_store_behind;
         total.feed_full_waits += one.feed_full_waits;
         total.feed_overflows += one.feed_overflows;
+        total.refused_busy += one.refused_busy;
+        total.refused_unavailable += one.refused_unavailable;
     }
     return total;
 }

@@ -21,7 +21,9 @@ ShardStage::ShardStage(engine::Shard& shard, ReplySink& sink, const engine::Comm
 ShardStageStats ShardStage::stats() const {
     return {refused_store_behind_.load(std::memory_order_relaxed),
             feed_full_waits_.load(std::memory_order_relaxed),
-            feed_overflows_.load(std::memory_order_relaxed)};
+            feed_overflows_.load(std::memory_order_relaxed),
+            refused_busy_.load(std::memory_order_relaxed),
+            refused_unavailable_.load(std::memory_order_relaxed)};
 }
 
 ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
@@ -69,9 +71,23 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
     }
     for (const engine::ShardEvent& event : events_) {
         last_lsn_ = std::max(last_lsn_, event.lsn);
+        if (event.lsn == 0 && event.event.type == book::EventType::Rejected) {
+            count_refusal(event.event.reject_reason);
+        }
         gate_.push(event, origin);
     }
     return events_;
+}
+
+// Only this shard's thread writes the counters, so a load and a store do (no locked increment).
+void ShardStage::count_refusal(book::RejectReason reason) {
+    std::atomic<std::uint64_t>* counter = reason == book::RejectReason::Busy ? &refused_busy_
+                                          : reason == book::RejectReason::Unavailable
+                                              ? &refused_unavailable_
+                                              : nullptr;
+    if (counter != nullptr) {
+        counter->store(counter->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 }
 
 // A command's events must fit in the feed; a command is only taken when a few thousand events

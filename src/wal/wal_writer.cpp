@@ -39,6 +39,7 @@ struct WalWriter::Batch {
         false;            // the batch begins with the segment header; rename the spare first
     bool sealed = false;  // no more records fit (buffer or segment full)
     std::chrono::steady_clock::time_point first_record_at;
+    std::chrono::steady_clock::time_point submitted_at;
 };
 
 namespace {
@@ -168,7 +169,7 @@ Lsn WalWriter::recover() {
         }
     }
     for (const SegmentInfo& info : scan.segments) {
-        segments_.push_back(Segment{info.name, info.first_lsn});
+        segments_.push_back(Segment{info.name, info.first_lsn, info.segment_bytes});
     }
     log_id_ = scan.log_id != 0 ? scan.log_id : make_log_id();
     if (!scan.segments.empty()) {
@@ -263,6 +264,15 @@ std::string WalWriter::failure() const {
 WalStats WalWriter::stats() const {
     std::lock_guard lock(stats_mutex_);
     return stats_;
+}
+
+std::uint64_t WalWriter::segment_bytes() const {
+    std::lock_guard lock(segments_mutex_);
+    std::uint64_t total = 0;
+    for (const Segment& segment : segments_) {
+        total += segment.bytes;
+    }
+    return total;
 }
 
 void WalWriter::release_below(Lsn lsn) {
@@ -385,7 +395,8 @@ void WalWriter::submit(Batch& batch) {
             storage_.set_active(batch.segment, true);
             {
                 std::lock_guard lock(segments_mutex_);
-                segments_.push_back(Segment{batch.segment, batch.last_lsn - batch.records + 1});
+                segments_.push_back(Segment{batch.segment, batch.last_lsn - batch.records + 1,
+                                            options_.segment_bytes});
             }
             std::lock_guard lock(stats_mutex_);
             ++stats_.rotations;
@@ -397,6 +408,7 @@ void WalWriter::submit(Batch& batch) {
         fail(e.what());
         return;
     }
+    batch.submitted_at = std::chrono::steady_clock::now();
     storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used});
     in_flight_ = &batch;
     filling_ = &batch == batches_[0].get() ? batches_[1].get() : batches_[0].get();
@@ -410,6 +422,10 @@ void WalWriter::complete(const BatchOutcome& outcome) {
         return;
     }
     const Lsn durable = in_flight_->last_lsn;
+    sync_seconds_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - in_flight_->submitted_at)
+            .count());
+    batch_records_.observe(static_cast<double>(in_flight_->records));
     {
         std::lock_guard lock(stats_mutex_);
         ++stats_.batches;
