@@ -50,6 +50,14 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
         "exchanged_orders_refused_total",
         "Commands refused before they were logged, by the reply's reason", "reason=\"unavailable\"",
         [&service] { return static_cast<double>(service.runner_stats().refused_unavailable); });
+    for (const AckPoint point : {AckPoint::Match, AckPoint::Wal, AckPoint::Store}) {
+        metrics.histogram(
+            "exchanged_ack_latency_seconds",
+            "Seconds from a command's stamp on its shard to its reply leaving the release gate, by "
+            "the durability point the reply waited for",
+            "point=\"" + std::string(to_string(point)) + "\"",
+            [&service, point] { return service.ack_latency(point); });
+    }
     metrics.counter(
         "exchanged_store_feed_overflows_total",
         "Commands whose events a full feed dropped (the WAL rebuilds them)",

@@ -40,6 +40,14 @@ ShardRunnerStats OrderService::runner_stats() const {
     return total;
 }
 
+HistogramSnapshot OrderService::ack_latency(AckPoint point) const {
+    HistogramSnapshot total = Histogram(latency_bounds_seconds()).snapshot();
+    for (const ShardRunner* runner : runners_) {
+        total.merge(runner->stage().gate().ack_latency(point).snapshot());
+    }
+    return total;
+}
+
 ShardRequest make_shard_request(net::SessionId session, AccountId account,
                                 book::SelfTradePrevention self_trade,
                                 const net::ClientRequest& request) {

@@ -102,7 +102,7 @@ wait_for 30 "the daemon is not ready (daemon.log)" daemon_ready
 curl -sf "http://127.0.0.1:$admin_port/metrics" >"$scratch/scrape.txt" ||
     fail "GET /metrics on 127.0.0.1:$admin_port failed"
 for family in exchanged_wal_sync_seconds exchanged_wal_group_commit_records \
-    exchanged_store_commit_seconds; do
+    exchanged_store_commit_seconds exchanged_ack_latency_seconds; do
     grep -q "^# TYPE $family histogram$" "$scratch/scrape.txt" || fail "no histogram $family"
 done
 promtool check metrics <"$scratch/scrape.txt" || fail "promtool check metrics refused the scrape"
