@@ -18,6 +18,25 @@ fi
 promtool check rules "$rules"
 promtool test rules "$tests"
 
+# Every alert links to a section of docs/operations.md that exists (GitHub's anchor of a heading:
+# lower case, spaces as dashes).
+docs="$(dirname "$rules")/../../docs/operations.md"
+[ -f "$docs" ] || { echo "FAIL: no $docs next to $rules" >&2; exit 1; }
+alerts=$(grep -c '^\s*- alert:' "$rules")
+links=$(grep -oE 'runbook_url: "docs/operations.md#[a-z0-9-]+"' "$rules" | sed -E 's/.*#([a-z0-9-]+)"/\1/')
+[ "$(wc -l <<<"$links")" -eq "$alerts" ] || {
+    echo "FAIL: $alerts alerts but $(wc -l <<<"$links") runbook_url links to docs/operations.md" >&2
+    exit 1
+}
+anchors=$(grep -E '^#+ ' "$docs" | sed -E 's/^#+ //' | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-\n')
+for link in $links; do
+    grep -qx "$link" <<<"$anchors" || {
+        echo "FAIL: runbook_url docs/operations.md#$link: no such section in $docs" >&2
+        exit 1
+    }
+done
+echo "ok: every alert's runbook_url names a section of docs/operations.md"
+
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp "$tests" "$scratch/$(basename "$tests")"

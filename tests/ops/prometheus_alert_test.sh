@@ -107,6 +107,14 @@ for family in exchanged_wal_sync_seconds exchanged_wal_group_commit_records \
 done
 promtool check metrics <"$scratch/scrape.txt" || fail "promtool check metrics refused the scrape"
 echo "ok: promtool check metrics accepts the scrape"
+# Every series the rules read is one the daemon exports (a misspelt name would never fire).
+names=$(grep -v '^\s*#' "$rules" | grep -oE 'exchanged_[a-z0-9_]+' | grep -vE '^exchanged_?$' | sort -u)
+[ -n "$names" ] || fail "no exchanged_* series found in $rules"
+for name in $names; do
+    grep -qE "^$name(\{| )" "$scratch/scrape.txt" ||
+        fail "$rules reads $name, which the daemon does not export"
+done
+echo "ok: the daemon exports every series the rules read:" $names
 
 # The shipped rules with every `for:` shortened to 1 s.
 sed -E 's/^(\s+for: ).*/\11s/' "$rules" >"$scratch/exchanged.rules.yml"
