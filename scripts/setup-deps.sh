@@ -16,6 +16,9 @@ packages=(
     ccache
     # systemd-analyze, for the test that verifies systemd/exchanged.service (it skips without).
     systemd
+    # promtool and a throw-away server, for the tests of ops/prometheus/exchanged.rules.yml (they
+    # skip without), and curl, with which that test asks the server for its alerts.
+    prometheus curl
 )
 
 missing=()

@@ -33,6 +33,9 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
     metrics.counter("exchanged_store_failures_total",
                     "Store transactions that failed (each is retried)",
                     [&flush] { return static_cast<double>(flush.stats().failures); });
+    metrics.histogram("exchanged_store_commit_seconds",
+                      "Duration of each successful store batch transaction",
+                      [&flush] { return flush.commit_seconds().snapshot(); });
 
     const service::OrderService& service = parts.service;
     metrics.counter("exchanged_orders_refused_store_behind_total",
@@ -49,6 +52,22 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
         "Age of the oldest acknowledged record the store has not committed, as the "
         "busiest shard last saw it (0 without max_unflushed_ms)",
         [&service] { return static_cast<double>(service.runner_stats().unflushed_age_ns) / 1e9; });
+    metrics.counter(
+        "exchanged_orders_refused_total",
+        "Commands refused before they were logged, by the reply's reason", "reason=\"busy\"",
+        [&service] { return static_cast<double>(service.runner_stats().refused_busy); });
+    metrics.counter(
+        "exchanged_orders_refused_total",
+        "Commands refused before they were logged, by the reply's reason", "reason=\"unavailable\"",
+        [&service] { return static_cast<double>(service.runner_stats().refused_unavailable); });
+    for (const AckPoint point : {AckPoint::Match, AckPoint::Wal, AckPoint::Store}) {
+        metrics.histogram(
+            "exchanged_ack_latency_seconds",
+            "Seconds from a command's stamp on its shard to its reply leaving the release gate, by "
+            "the durability point the reply waited for",
+            "point=\"" + std::string(to_string(point)) + "\"",
+            [&service, point] { return service.ack_latency(point); });
+    }
     metrics.counter(
         "exchanged_store_feed_overflows_total",
         "Commands whose events a full feed dropped (the WAL rebuilds them)",
@@ -67,6 +86,16 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
                         [writer] { return static_cast<double>(writer->stats().batches); });
         metrics.counter("exchanged_wal_records_total", "Records written to the WAL",
                         [writer] { return static_cast<double>(writer->stats().records); });
+        metrics.gauge("exchanged_wal_segment_bytes",
+                      "Bytes of the WAL segments kept on disk (until the store has their records)",
+                      [writer] { return static_cast<double>(writer->segment_bytes()); });
+        metrics.gauge("exchanged_wal_failed", "1 once a WAL write or fdatasync failed (fatal)",
+                      [writer] { return writer->state() == wal::WalState::Failed ? 1.0 : 0.0; });
+        metrics.histogram("exchanged_wal_sync_seconds",
+                          "Seconds from a group commit's submission to its write + fdatasync done",
+                          [writer] { return writer->sync_seconds().snapshot(); });
+        metrics.histogram("exchanged_wal_group_commit_records", "Records per WAL group commit",
+                          [writer] { return writer->batch_records().snapshot(); });
     }
 
     const net::Gateway& gateway = parts.gateway;

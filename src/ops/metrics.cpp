@@ -102,6 +102,58 @@ void append_value(std::string& out, double value) {
     out.append(buffer.data(), result.ptr);
 }
 
+// A bucket bound as Go's strconv.FormatFloat(v, 'g', -1, 64) writes it, which is what the official
+// client libraries put in `le` (0.0001, 1e-05), so series keep their identity across exporters.
+void append_bound(std::string& out, double bound) {
+    std::array<char, 32> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), bound,
+                                      std::chars_format::general);
+    out.append(buffer.data(), result.ptr);
+}
+
+void append_series_name(std::string& out, std::string_view name, std::string_view suffix,
+                        std::string_view labels, std::string_view extra_label) {
+    out += name;
+    out += suffix;
+    if (!labels.empty() || !extra_label.empty()) {
+        out += '{';
+        out += labels;
+        if (!labels.empty() && !extra_label.empty()) {
+            out += ',';
+        }
+        out += extra_label;
+        out += '}';
+    }
+    out += ' ';
+}
+
+void append_histogram(std::string& out, std::string_view name, std::string_view labels,
+                      const HistogramSnapshot& h) {
+    if (h.counts.size() != h.upper_bounds.size() + 1) {
+        throw std::logic_error("histogram " + std::string(name) +
+                               ": the snapshot's counts do not match its bounds");
+    }
+    std::string le;
+    for (std::size_t i = 0; i <= h.upper_bounds.size(); ++i) {
+        le = "le=\"";
+        if (i < h.upper_bounds.size()) {
+            append_bound(le, h.upper_bounds[i]);
+        } else {
+            le += "+Inf";
+        }
+        le += '"';
+        append_series_name(out, name, "_bucket", labels, le);
+        append_value(out, static_cast<double>(h.counts[i]));
+        out += '\n';
+    }
+    append_series_name(out, name, "_sum", labels, {});
+    append_value(out, h.sum);
+    out += '\n';
+    append_series_name(out, name, "_count", labels, {});
+    append_value(out, static_cast<double>(h.count()));
+    out += '\n';
+}
+
 }  // namespace
 
 bool valid_metric_name(std::string_view name) {
@@ -127,7 +179,21 @@ void Metrics::gauge(std::string name, std::string help, std::string labels, Read
     add(Type::Gauge, std::move(name), std::move(help), std::move(labels), std::move(read));
 }
 
-void Metrics::add(Type type, std::string name, std::string help, std::string labels, Read read) {
+void Metrics::histogram(std::string name, std::string help, ReadHistogram read) {
+    histogram(std::move(name), std::move(help), {}, std::move(read));
+}
+
+void Metrics::histogram(std::string name, std::string help, std::string labels,
+                        ReadHistogram read) {
+    if (labels == "le" || labels.starts_with("le=") || labels.find(",le=") != std::string::npos) {
+        throw std::invalid_argument("histogram " + name +
+                                    ": the label le is reserved for the bucket bounds");
+    }
+    add(Type::Histogram, std::move(name), std::move(help), std::move(labels), {}, std::move(read));
+}
+
+void Metrics::add(Type type, std::string name, std::string help, std::string labels, Read read,
+                  ReadHistogram read_histogram) {
     if (sealed()) {
         throw std::logic_error("metric " + name +
                                " registered after the registry was sealed (the admin server "
@@ -140,7 +206,7 @@ void Metrics::add(Type type, std::string name, std::string help, std::string lab
     if (const std::string error = label_set_error(labels); !error.empty()) {
         throw std::invalid_argument("metric " + name + ": bad labels '" + labels + "': " + error);
     }
-    if (!read) {
+    if (type == Type::Histogram ? !read_histogram : !read) {
         throw std::invalid_argument("metric " + name + ": no read callback");
     }
     auto family = std::find_if(families_.begin(), families_.end(),
@@ -151,7 +217,7 @@ void Metrics::add(Type type, std::string name, std::string help, std::string lab
     } else {
         if (family->type != type) {
             throw std::invalid_argument("metric " + name +
-                                        " registered both as a counter and as a gauge");
+                                        " registered with two types (counter, gauge, histogram)");
         }
         if (family->help != help) {
             throw std::invalid_argument("metric " + name + " registered with two help texts");
@@ -164,7 +230,7 @@ void Metrics::add(Type type, std::string name, std::string help, std::string lab
                                         " registered twice");
         }
     }
-    family->series.push_back(Series{std::move(labels), std::move(read)});
+    family->series.push_back(Series{std::move(labels), std::move(read), std::move(read_histogram)});
 }
 
 std::string Metrics::render() const {
@@ -176,8 +242,14 @@ std::string Metrics::render() const {
         append_help(out, family.help);
         out += "\n# TYPE ";
         out += family.name;
-        out += family.type == Type::Counter ? " counter\n" : " gauge\n";
+        out += family.type == Type::Counter ? " counter\n"
+               : family.type == Type::Gauge ? " gauge\n"
+                                            : " histogram\n";
         for (const Series& series : family.series) {
+            if (family.type == Type::Histogram) {
+                append_histogram(out, family.name, series.labels, series.read_histogram());
+                continue;
+            }
             out += family.name;
             if (!series.labels.empty()) {
                 out += '{';

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/histogram.hpp"
+
 namespace exchanged::ops {
 
 class Metrics {
@@ -25,6 +27,8 @@ class Metrics {
     // Called at every scrape on the admin thread: must be quick, must not block, and should read
     // atomics (or other thread-safe state). One that throws makes that scrape fail (HTTP 500).
     using Read = std::function<double()>;
+    // The same for a histogram: the cumulative buckets, the sum and (as the +Inf bucket) the count.
+    using ReadHistogram = std::function<HistogramSnapshot()>;
 
     Metrics() = default;
     Metrics(const Metrics&) = delete;
@@ -39,6 +43,10 @@ class Metrics {
     // one HELP/TYPE block, so every series of a name must give the same help and type.
     void counter(std::string name, std::string help, std::string labels, Read read);
     void gauge(std::string name, std::string help, std::string labels, Read read);
+    // A distribution, rendered as NAME_bucket{le="..."}, NAME_sum and NAME_count. `labels` may not
+    // use `le`, which the buckets carry.
+    void histogram(std::string name, std::string help, ReadHistogram read);
+    void histogram(std::string name, std::string help, std::string labels, ReadHistogram read);
     // All of the above throw std::invalid_argument, naming the metric, for a name that is not
     // [a-zA-Z_:][a-zA-Z0-9_:]*, a malformed label set, a series registered twice, or a name
     // reused with another type or help; and std::logic_error once the registry is sealed.
@@ -53,10 +61,11 @@ class Metrics {
     std::string render() const;
 
   private:
-    enum class Type { Counter, Gauge };
+    enum class Type { Counter, Gauge, Histogram };
     struct Series {
         std::string labels;
-        Read read;
+        Read read;                     // counters and gauges
+        ReadHistogram read_histogram;  // histograms
     };
     struct Family {
         std::string name;
@@ -65,7 +74,8 @@ class Metrics {
         std::vector<Series> series;
     };
 
-    void add(Type type, std::string name, std::string help, std::string labels, Read read);
+    void add(Type type, std::string name, std::string help, std::string labels, Read read,
+             ReadHistogram read_histogram = {});
 
     std::vector<Family> families_;
     mutable std::atomic<bool> sealed_{false};

@@ -36,6 +36,16 @@ ShardRunnerStats OrderService::runner_stats() const {
         total.feed_overflows += one.feed_overflows;
         total.refused_unflushed += one.refused_unflushed;
         total.unflushed_age_ns = std::max(total.unflushed_age_ns, one.unflushed_age_ns);
+        total.refused_busy += one.refused_busy;
+        total.refused_unavailable += one.refused_unavailable;
+    }
+    return total;
+}
+
+HistogramSnapshot OrderService::ack_latency(AckPoint point) const {
+    HistogramSnapshot total = Histogram(latency_bounds_seconds()).snapshot();
+    for (const ShardRunner* runner : runners_) {
+        total.merge(runner->stage().gate().ack_latency(point).snapshot());
     }
     return total;
 }

@@ -44,6 +44,8 @@ class OrderService final : public net::OrderSink, public ReplySink {
     void stop_accepting() { accepting_.store(false, std::memory_order_release); }
     // Summed over the shards (any thread).
     ShardRunnerStats runner_stats() const;
+    // Every shard's acknowledgement latency at `point`, added up (the scrape's thread).
+    HistogramSnapshot ack_latency(AckPoint point) const;
 
     // net::OrderSink, on io threads.
     net::SubmitResult submit(net::SessionId session, AccountId account,

@@ -1,5 +1,6 @@
 #include "service/release_gate.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/invariant.hpp"
@@ -76,7 +77,7 @@ void ReleaseGate::push(const engine::ShardEvent& event, const ReplyOrigin& origi
     if (event.lsn == 0) {
         point = AckPoint::Match;
     }
-    queue(event.lsn, point, false, origin.session, reply_for(e, origin));
+    queue(event.lsn, point, false, origin.session, reply_for(e, origin), e.timestamp_ns);
     if (e.type == book::EventType::Trade) {
         // The resting side: its owner may be on any session of its account, or on none.
         const net::Fill maker{opposite(e.side), e.instrument,
@@ -84,16 +85,16 @@ void ReleaseGate::push(const engine::ShardEvent& event, const ReplyOrigin& origi
                               e.trade_id,       e.price,
                               e.quantity,       e.maker_leaves,
                               e.timestamp_ns,   net::Liquidity::Maker};
-        queue(event.lsn, point, true, e.maker_account, maker);
+        queue(event.lsn, point, true, e.maker_account, maker, e.timestamp_ns);
     }
 }
 
 void ReleaseGate::push_reply(wal::Lsn after, net::SessionId session, const net::Message& message) {
-    queue(after, after != 0 ? normal_ : AckPoint::Match, false, session, message);
+    queue(after, after != 0 ? normal_ : AckPoint::Match, false, session, message, 0);
 }
 
 void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
-                        const net::Message& message) {
+                        const net::Message& message, TimestampNs stamped_ns) {
     if (lsn != 0) {
         // The FIFO releases in order only because LSNs arrive in order: one shard thread claims
         // them one after another.
@@ -101,8 +102,12 @@ void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint
                             last_queued_lsn_);
         last_queued_lsn_ = lsn;
     }
+    const bool timed = clock_ != nullptr && stamped_ns != 0;
     if (count_ == 0 && point == AckPoint::Match) {
         send(to_account, target, message);
+        if (timed) {
+            ack_latency_[static_cast<std::size_t>(point)].observe(0);
+        }
         return;
     }
     if (count_ == ring_.size()) {
@@ -110,6 +115,9 @@ void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint
     }
     if (count_ == 0 && lsn <= frontiers().reached(point)) {
         send(to_account, target, message);
+        if (timed) {
+            ack_latency_[static_cast<std::size_t>(point)].observe(0);
+        }
         return;
     }
     Held& slot = ring_[(head_ + count_) % ring_.size()];
@@ -117,6 +125,7 @@ void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint
     slot.point = point;
     slot.to_account = to_account;
     slot.target = target;
+    slot.stamped_ns = timed ? stamped_ns : 0;
     slot.message = message;
     ++count_;
     points_[point].awaited_by_reply(lsn);
@@ -159,6 +168,7 @@ std::size_t ReleaseGate::release() {
     }
     const Frontiers now = frontiers();
     std::size_t sent = 0;
+    TimestampNs released_ns = 0;  // read once, at the first timed reply released
     while (count_ > 0) {
         Held& held = ring_[head_];
         if (!now.ready(held)) {
@@ -171,6 +181,15 @@ std::size_t ReleaseGate::release() {
         } else {
             send(held.to_account, held.target, held.message);
             ++sent;
+            if (held.stamped_ns != 0) {
+                if (released_ns == 0) {
+                    released_ns = clock_->now();
+                }
+                // The realtime clock may step back: a negative wait counts as 0.
+                const TimestampNs waited = std::max<TimestampNs>(0, released_ns - held.stamped_ns);
+                ack_latency_[static_cast<std::size_t>(held.point)].observe(
+                    static_cast<double>(waited) * 1e-9);
+            }
         }
         head_ = (head_ + 1) % ring_.size();
         --count_;

@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/histogram.hpp"
 #include "config/config.hpp"
 #include "engine/shard.hpp"
 #include "net/gateway.hpp"
 #include "net/protocol.hpp"
 #include "service/durability_point.hpp"
+#include "service/pipeline_clock.hpp"
 
 namespace exchanged::service {
 
@@ -64,12 +66,23 @@ class ReleaseGate {
     bool empty() const { return count_ == 0; }
     const ReleaseGateStats& stats() const { return stats_; }
 
+    // From now on, times each acknowledgement from its command's stamp to its release, by the
+    // point it waited for, reading `clock` (the one that stamps commands; it must outlive the
+    // gate) once per release() that sends something. Replies sent while their command is handled
+    // (nothing to wait for) count as 0. Before any thread starts.
+    void measure_ack_latency(const PipelineClock& clock) { clock_ = &clock; }
+    // Written by the shard thread, read by any (the scrape).
+    const Histogram& ack_latency(AckPoint point) const {
+        return ack_latency_[static_cast<std::size_t>(point)];
+    }
+
   private:
     struct Held {
         wal::Lsn lsn = 0;
         AckPoint point = AckPoint::Match;
         bool to_account = false;
-        std::uint64_t target = 0;  // a session id, or an account id when to_account
+        std::uint64_t target = 0;    // a session id, or an account id when to_account
+        TimestampNs stamped_ns = 0;  // the command's stamp; 0: not timed
         net::Message message;
     };
 
@@ -85,7 +98,7 @@ class ReleaseGate {
     };
 
     void queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
-               const net::Message& message);
+               const net::Message& message, TimestampNs stamped_ns);
     void send(bool to_account, std::uint64_t target, const net::Message& message);
     Frontiers frontiers() const;
     void make_room();
@@ -101,6 +114,10 @@ class ReleaseGate {
     // What frontiers() saw last, to check that no point ever moves back.
     mutable std::array<wal::Lsn, DurabilityPoints::kCount> seen_{};
     ReleaseGateStats stats_;
+    const PipelineClock* clock_ = nullptr;
+    std::array<Histogram, DurabilityPoints::kCount> ack_latency_{
+        Histogram(latency_bounds_seconds()), Histogram(latency_bounds_seconds()),
+        Histogram(latency_bounds_seconds())};
 };
 
 // The reply to the command's own session for one event (for a Trade, the taker's Fill).

@@ -35,7 +35,9 @@ ShardRunner::ShardRunner(ShardStage& stage, const PipelineClock& clock,
     : stage_(stage),
       clock_(clock),
       options_(options),
-      queue_(options.queue_capacity, 0, options.producers) {}
+      queue_(options.queue_capacity, 0, options.producers) {
+    stage_.gate().measure_ack_latency(clock_);
+}
 
 ShardRunner::~ShardRunner() {
     if (thread_.joinable()) {

@@ -28,7 +28,9 @@ ShardStageStats ShardStage::stats() const {
             feed_full_waits_.load(std::memory_order_relaxed),
             feed_overflows_.load(std::memory_order_relaxed),
             refused_unflushed_.load(std::memory_order_relaxed),
-            unflushed_.age_at(store_point_.frontier(), PipelineClock().now())};
+            unflushed_.age_at(store_point_.frontier(), PipelineClock().now()),
+            refused_busy_.load(std::memory_order_relaxed),
+            refused_unavailable_.load(std::memory_order_relaxed)};
 }
 
 ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
@@ -97,6 +99,9 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
     wal::Lsn command_lsn = 0;
     for (const engine::ShardEvent& event : events_) {
         command_lsn = std::max(command_lsn, event.lsn);
+        if (event.lsn == 0 && event.event.type == book::EventType::Rejected) {
+            count_refusal(event.event.reject_reason);
+        }
         gate_.push(event, origin);
     }
     if (command_lsn != 0) {
@@ -104,6 +109,17 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
         unflushed_.logged(command_lsn, now);
     }
     return events_;
+}
+
+// Only this shard's thread writes the counters, so a load and a store do (no locked increment).
+void ShardStage::count_refusal(book::RejectReason reason) {
+    std::atomic<std::uint64_t>* counter = reason == book::RejectReason::Busy ? &refused_busy_
+                                          : reason == book::RejectReason::Unavailable
+                                              ? &refused_unavailable_
+                                              : nullptr;
+    if (counter != nullptr) {
+        counter->store(counter->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 }
 
 // A command's events must fit in the feed; a command is only taken when a few thousand events

@@ -48,6 +48,10 @@ struct ShardStageStats {
     std::uint64_t feed_overflows = 0;        // the feed switched to drop mode
     std::uint64_t refused_unflushed = 0;     // refused: the loss window reached max_unflushed_ms
     TimestampNs unflushed_age_ns = 0;        // the oldest uncommitted record's age, now
+    // Every command refused before it was logged, whatever refused it (the WAL queue, the WAL
+    // failing, the store feed, a critical order with no reachable point): what the client saw.
+    std::uint64_t refused_busy = 0;
+    std::uint64_t refused_unavailable = 0;
 };
 
 class ShardStage {
@@ -77,6 +81,7 @@ class ShardStage {
     bool feed_has_room() const;
     void collect_store_events(const book::Command& command);
     void feed_store();
+    void count_refusal(book::RejectReason reason);
     void answer_status(const ShardRequest& request);
 
     engine::Shard& shard_;
@@ -91,6 +96,8 @@ class ShardStage {
     std::atomic<std::uint64_t> feed_full_waits_{0};
     std::atomic<std::uint64_t> feed_overflows_{0};
     std::atomic<std::uint64_t> refused_unflushed_{0};
+    std::atomic<std::uint64_t> refused_busy_{0};
+    std::atomic<std::uint64_t> refused_unavailable_{0};
     wal::Lsn last_lsn_ = 0;  // the newest LSN this shard logged
 };
 

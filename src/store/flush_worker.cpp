@@ -416,6 +416,7 @@ bool FlushWorker::commit() {
         return false;
     }
     const Clock::time_point end = Clock::now();
+    commit_seconds_.observe(std::chrono::duration<double>(end - begin).count());
     batch_ready_ = false;
     store_lsn_.store(batch_.last_lsn, std::memory_order_release);
     const bool was_down = backoff_.count() > 0;

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/histogram.hpp"
 #include "store/event_feed.hpp"
 #include "store/store.hpp"
 
@@ -104,6 +105,9 @@ class FlushWorker {
     StoreLsn store_lsn() const { return store_lsn_.load(std::memory_order_acquire); }
     const std::atomic<StoreLsn>& store_lsn_atomic() const { return store_lsn_; }
     FlushStats stats() const;
+    // Seconds per successful batch transaction (catch-up steps from the WAL are not in it); any
+    // thread reads.
+    const Histogram& commit_seconds() const { return commit_seconds_; }
 
   private:
     using Clock = std::chrono::steady_clock;
@@ -157,6 +161,7 @@ class FlushWorker {
     bool stopping_ = false;
     Clock::time_point give_up_at_{};
     FlushStats stats_;
+    Histogram commit_seconds_{latency_bounds_seconds()};
     std::thread thread_;
 };
 

@@ -41,6 +41,7 @@ struct WalWriter::Batch {
         false;            // the batch begins with the segment header; rename the spare first
     bool sealed = false;  // no more records fit (buffer or segment full)
     std::chrono::steady_clock::time_point first_record_at;
+    std::chrono::steady_clock::time_point submitted_at;
 };
 
 namespace {
@@ -174,7 +175,7 @@ Lsn WalWriter::recover() {
         }
     }
     for (const SegmentInfo& info : scan.segments) {
-        segments_.push_back(Segment{info.name, info.first_lsn});
+        segments_.push_back(Segment{info.name, info.first_lsn, info.segment_bytes});
     }
     log_id_ = scan.log_id != 0 ? scan.log_id : make_log_id();
     if (!scan.segments.empty()) {
@@ -278,6 +279,15 @@ WalStats WalWriter::stats() const {
     stats.segments_recycled = prepared.recycled;
     stats.segments_zero_filled = prepared.zero_filled;
     return stats;
+}
+
+std::uint64_t WalWriter::segment_bytes() const {
+    std::lock_guard lock(segments_mutex_);
+    std::uint64_t total = 0;
+    for (const Segment& segment : segments_) {
+        total += segment.bytes;
+    }
+    return total;
 }
 
 void WalWriter::release_below(Lsn lsn) {
@@ -400,7 +410,8 @@ void WalWriter::submit(Batch& batch) {
             storage_.set_active(batch.segment, true);
             {
                 std::lock_guard lock(segments_mutex_);
-                segments_.push_back(Segment{batch.segment, batch.last_lsn - batch.records + 1});
+                segments_.push_back(Segment{batch.segment, batch.last_lsn - batch.records + 1,
+                                            options_.segment_bytes});
             }
             std::lock_guard lock(stats_mutex_);
             ++stats_.rotations;
@@ -419,6 +430,7 @@ void WalWriter::submit(Batch& batch) {
         kEndMarkerBytes,
         active_segment_bytes_ > batch_end ? active_segment_bytes_ - batch_end : 0));
     std::memset(batch.buffer.get() + batch.used, 0, marker);
+    batch.submitted_at = std::chrono::steady_clock::now();
     storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used + marker});
     if (test_fault::armed(test_fault::Fault::EarlyAcks)) {
         // Mutation check: the batch counts as durable (its acks leave) before its sync completed.
@@ -437,6 +449,10 @@ void WalWriter::complete(const BatchOutcome& outcome) {
         return;
     }
     const Lsn durable = in_flight_->last_lsn;
+    sync_seconds_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - in_flight_->submitted_at)
+            .count());
+    batch_records_.observe(static_cast<double>(in_flight_->records));
     {
         std::lock_guard lock(stats_mutex_);
         ++stats_.batches;

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/histogram.hpp"
 #include "wal/record_ring.hpp"
 #include "wal/segment_preparer.hpp"
 #include "wal/storage.hpp"
@@ -126,12 +127,20 @@ class WalWriter {
     // Commits everything already handed over, then stops the threads. Idempotent.
     void close();
     WalStats stats() const;
+    // The size of the segments the log keeps (each preallocated in full), without the spare:
+    // what the store's progress lets release_below() delete.
+    std::uint64_t segment_bytes() const;
+    // Written by the writer thread, read by any (the scrape): seconds from a batch's submission
+    // to its write + fdatasync completing, and records per group commit.
+    const Histogram& sync_seconds() const { return sync_seconds_; }
+    const Histogram& batch_records() const { return batch_records_; }
 
   private:
     struct Batch;
     struct Segment {
         std::string name;
         Lsn first_lsn;
+        std::uint64_t bytes;
     };
 
     Lsn recover();
@@ -181,6 +190,8 @@ class WalWriter {
     std::string failure_;
     mutable std::mutex stats_mutex_;
     WalStats stats_;
+    Histogram sync_seconds_{latency_bounds_seconds()};
+    Histogram batch_records_{count_bounds()};
     std::thread thread_;
     std::once_flag close_once_;
 };

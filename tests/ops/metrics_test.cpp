@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ops/metrics.hpp"
 
@@ -133,7 +134,7 @@ TEST_CASE("a name is one family: one type, one help, each label set once") {
 
     CHECK(refusal([&] {
               metrics.gauge("c_total", "Counts.", [] { return 1.0; });
-          }).find("both as a counter and as a gauge") != std::string::npos);
+          }).find("registered with two types") != std::string::npos);
     CHECK(refusal([&] {
               metrics.gauge("g", "Other help.", "s=\"1\"", [] { return 1.0; });
           }).find("two help texts") != std::string::npos);
@@ -168,4 +169,76 @@ TEST_CASE("a callback's exception reaches the caller of render()") {
     Metrics metrics;
     metrics.gauge("broken", "Throws.", []() -> double { throw std::runtime_error("no value"); });
     CHECK_THROWS_WITH(metrics.render(), "no value");
+}
+
+TEST_CASE("a histogram counts each value in the first bucket whose bound holds it") {
+    exchanged::Histogram histogram({0.001, 0.01, 0.1});
+    for (double v : {0.0005, 0.001, 0.002, 0.05, 0.05, 3.0}) {
+        histogram.observe(v);
+    }
+    const exchanged::HistogramSnapshot snapshot = histogram.snapshot();
+    CHECK(snapshot.upper_bounds == std::vector<double>{0.001, 0.01, 0.1});
+    // Cumulative: le=0.001 holds 0.0005 and 0.001 (bounds are inclusive), +Inf holds all six.
+    CHECK(snapshot.counts == std::vector<std::uint64_t>{2, 3, 5, 6});
+    CHECK(snapshot.count() == 6);
+    CHECK(snapshot.sum == Approx(3.1035));
+
+    exchanged::HistogramSnapshot twice = snapshot;
+    twice.merge(snapshot);
+    CHECK(twice.counts == std::vector<std::uint64_t>{4, 6, 10, 12});
+    exchanged::HistogramSnapshot other = exchanged::Histogram({1.0}).snapshot();
+    CHECK_THROWS_AS(twice.merge(other), std::invalid_argument);
+}
+
+TEST_CASE("a histogram refuses bounds that are empty, unordered or infinite") {
+    CHECK_THROWS_AS(exchanged::Histogram({}), std::invalid_argument);
+    CHECK_THROWS_AS(exchanged::Histogram({1.0, 1.0}), std::invalid_argument);
+    CHECK_THROWS_AS(exchanged::Histogram({2.0, 1.0}), std::invalid_argument);
+    CHECK_THROWS_AS(exchanged::Histogram({1.0, std::numeric_limits<double>::infinity()}),
+                    std::invalid_argument);
+}
+
+TEST_CASE("histograms render as _bucket with le, _sum and _count") {
+    Metrics metrics;
+    exchanged::Histogram fsync({0.0001, 0.001});
+    fsync.observe(0.00005);
+    fsync.observe(0.0005);
+    fsync.observe(0.5);
+    exchanged::Histogram shard1({0.5});
+    shard1.observe(0.25);
+    metrics.histogram("wal_fsync_seconds", "fsync latency.", [&] { return fsync.snapshot(); });
+    metrics.histogram("ack_seconds", "Ack latency.", "point=\"wal\"",
+                      [&] { return shard1.snapshot(); });
+    const std::string expected = R"(# HELP wal_fsync_seconds fsync latency.
+# TYPE wal_fsync_seconds histogram
+wal_fsync_seconds_bucket{le="0.0001"} 1
+wal_fsync_seconds_bucket{le="0.001"} 2
+wal_fsync_seconds_bucket{le="+Inf"} 3
+wal_fsync_seconds_sum 0.50055
+wal_fsync_seconds_count 3
+# HELP ack_seconds Ack latency.
+# TYPE ack_seconds histogram
+ack_seconds_bucket{point="wal",le="0.5"} 1
+ack_seconds_bucket{point="wal",le="+Inf"} 1
+ack_seconds_sum{point="wal"} 0.25
+ack_seconds_count{point="wal"} 1
+)";
+    CHECK(metrics.render() == expected);
+}
+
+TEST_CASE("a histogram may not use the label le, nor share a name with a counter") {
+    Metrics metrics;
+    auto read = [] { return exchanged::Histogram({1.0}).snapshot(); };
+    CHECK(refusal([&] {
+              metrics.histogram("h", "help", "le=\"1\"", read);
+          }).find("le is reserved") != std::string::npos);
+    CHECK(refusal([&] {
+              metrics.histogram("h", "help", "a=\"x\",le=\"1\"", read);
+          }).find("le is reserved") != std::string::npos);
+    metrics.counter("c_total", "help", [] { return 0.0; });
+    CHECK(refusal([&] { metrics.histogram("c_total", "help", read); }).find("two types") !=
+          std::string::npos);
+    CHECK(refusal([&] {
+              metrics.histogram("h", "help", Metrics::ReadHistogram{});
+          }).find("no read callback") != std::string::npos);
 }

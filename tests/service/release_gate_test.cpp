@@ -285,3 +285,76 @@ TEST_CASE("ReleaseGate push_reply waits behind earlier acks", "[service][gate]")
     CHECK(as<net::OrderStatus>(sent[2]).client_order_id == 2);
     CHECK(sent[2].target == kSession);
 }
+
+namespace {
+
+TimestampNs fake_now_ns = 0;
+TimestampNs read_fake_now() {
+    return fake_now_ns;
+}
+
+}  // namespace
+
+TEST_CASE("ReleaseGate times each ack from its command's stamp to its release, by point",
+          "[service][gate]") {
+    GateRig rig(AckPoint::Match, AckPoint::Wal);
+    const PipelineClock clock(&read_fake_now);
+    rig.gate.measure_ack_latency(clock);
+
+    // A match-point reply leaves while its command is handled: 0.
+    engine::ShardEvent normal = accepted(1, 1);
+    normal.event.timestamp_ns = 1'000'000'000;
+    rig.gate.push(normal, origin());
+    // A critical order waits 3 ms for the WAL; the normal order after it queues behind it and is
+    // timed at the point it waited for itself (match), 2 ms after its own stamp.
+    engine::ShardEvent critical = accepted(2, 2, true);
+    critical.event.timestamp_ns = 1'000'000'000;
+    rig.gate.push(critical, origin());
+    engine::ShardEvent behind = accepted(3, 3);
+    behind.event.timestamp_ns = 1'001'000'000;
+    rig.gate.push(behind, origin());
+    fake_now_ns = 1'003'000'000;
+    rig.wal.set_frontier(3);
+    CHECK(rig.gate.release() == 2);
+
+    const HistogramSnapshot match = rig.gate.ack_latency(AckPoint::Match).snapshot();
+    const HistogramSnapshot wal = rig.gate.ack_latency(AckPoint::Wal).snapshot();
+    CHECK(match.count() == 2);
+    CHECK(match.sum == Approx(0.002));
+    CHECK(wal.count() == 1);
+    CHECK(wal.sum == Approx(0.003));
+    // 3 ms lies in the bucket le=0.005, not in le=0.0025.
+    const auto bucket = [&](double le) {
+        for (std::size_t i = 0; i < wal.upper_bounds.size(); ++i) {
+            if (wal.upper_bounds[i] == le) {
+                return wal.counts[i];
+            }
+        }
+        FAIL("no bucket " << le);
+        return std::uint64_t{0};
+    };
+    CHECK(bucket(0.0025) == 0);
+    CHECK(bucket(0.005) == 1);
+    CHECK(rig.gate.ack_latency(AckPoint::Store).snapshot().count() == 0);
+
+    // A clock that stepped back counts as 0, not as a negative wait.
+    engine::ShardEvent late = accepted(4, 4, true);
+    late.event.timestamp_ns = 2'000'000'000;
+    rig.gate.push(late, origin());
+    rig.wal.set_frontier(4);
+    CHECK(rig.gate.release() == 1);
+    const HistogramSnapshot after = rig.gate.ack_latency(AckPoint::Wal).snapshot();
+    CHECK(after.count() == 2);
+    CHECK(after.counts.front() == 1);
+    CHECK(after.sum == Approx(0.003));
+}
+
+TEST_CASE("ReleaseGate times nothing unless asked", "[service][gate]") {
+    GateRig rig(AckPoint::Wal, AckPoint::Wal);
+    engine::ShardEvent event = accepted(1, 1);
+    event.event.timestamp_ns = 5;
+    rig.gate.push(event, origin());
+    rig.wal.set_frontier(1);
+    CHECK(rig.gate.release() == 1);
+    CHECK(rig.gate.ack_latency(AckPoint::Wal).snapshot().count() == 0);
+}

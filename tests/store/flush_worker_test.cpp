@@ -252,6 +252,9 @@ TEST_CASE("flush: a failing store gets the same batch again, once it works it is
     const FlushStats stats = worker.stats();
     CHECK(stats.failures == 5);
     CHECK(stats.store_up);
+    // The commit-latency histogram times the successful transactions only, not the failures.
+    CHECK(worker.commit_seconds().snapshot().count() == stats.batches);
+    CHECK(stats.batches == batches.size());
     {
         std::lock_guard lock(h.mutex);
         REQUIRE(h.warnings.size() == 1);  // one per warn_every, not one per attempt

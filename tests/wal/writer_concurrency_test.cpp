@@ -63,6 +63,18 @@ void run_producers(Storage& storage, const WalOptions& options) {
         writer.close();
         CHECK(writer.state() == WalState::Closed);
         CHECK(durable_callbacks.load() == writer.stats().batches);
+        // The histograms on /metrics: one sync time and one group size per group commit, and the
+        // group sizes add up to every record.
+        const WalStats stats = writer.stats();
+        const exchanged::HistogramSnapshot sizes = writer.batch_records().snapshot();
+        const exchanged::HistogramSnapshot syncs = writer.sync_seconds().snapshot();
+        CHECK(sizes.count() == stats.batches);
+        CHECK(sizes.sum == static_cast<double>(total));
+        CHECK(syncs.count() == stats.batches);
+        CHECK(syncs.sum >= 0);
+        // The log keeps at least the active segment, of the configured size.
+        CHECK(writer.segment_bytes() >= options.segment_bytes);
+        CHECK(writer.segment_bytes() % options.segment_bytes == 0);
     }
     for (int p = 0; p < kProducers; ++p) {
         REQUIRE(lsns[p].size() == kRecordsPerProducer);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The shipped alerting rules as Prometheus's own tool sees them:
+#   check_prometheus_rules.sh RULES_FILE RULES_TEST_FILE
+# `promtool check rules` (syntax, PromQL, templates), then `promtool test rules` (every alert with
+# synthetic series, firing and not), then the same unit tests against copies of the rules with a
+# planted fault each, which must fail: a test that cannot fail proves nothing.
+# Exit 77 (ctest: skipped) without promtool (Debian package prometheus).
+set -euo pipefail
+
+rules=$1
+tests=$2
+
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "test skipped: promtool not found (Debian package prometheus; scripts/setup-deps.sh)"
+    exit 77
+fi
+
+promtool check rules "$rules"
+promtool test rules "$tests"
+
+# Every alert links to a section of docs/operations.md that exists (GitHub's anchor of a heading:
+# lower case, spaces as dashes).
+docs="$(dirname "$rules")/../../docs/operations.md"
+[ -f "$docs" ] || { echo "FAIL: no $docs next to $rules" >&2; exit 1; }
+alerts=$(grep -c '^\s*- alert:' "$rules")
+links=$(grep -oE 'runbook_url: "docs/operations.md#[a-z0-9-]+"' "$rules" | sed -E 's/.*#([a-z0-9-]+)"/\1/')
+[ "$(wc -l <<<"$links")" -eq "$alerts" ] || {
+    echo "FAIL: $alerts alerts but $(wc -l <<<"$links") runbook_url links to docs/operations.md" >&2
+    exit 1
+}
+anchors=$(grep -E '^#+ ' "$docs" | sed -E 's/^#+ //' | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-\n')
+for link in $links; do
+    grep -qx "$link" <<<"$anchors" || {
+        echo "FAIL: runbook_url docs/operations.md#$link: no such section in $docs" >&2
+        exit 1
+    }
+done
+echo "ok: every alert's runbook_url names a section of docs/operations.md"
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cp "$tests" "$scratch/$(basename "$tests")"
+planted() {  # planted DESCRIPTION SED_EXPRESSION
+    sed -E "$2" "$rules" >"$scratch/$(basename "$rules")"
+    if cmp -s "$rules" "$scratch/$(basename "$rules")"; then
+        echo "FAIL: the planted fault '$1' changed nothing in $rules" >&2
+        exit 1
+    fi
+    if (cd "$scratch" && promtool test rules "$(basename "$tests")") >"$scratch/out" 2>&1; then
+        echo "FAIL: promtool test rules passed with a planted fault: $1" >&2
+        exit 1
+    fi
+    echo "ok: the unit tests catch: $1"
+}
+planted "WAL threshold raised to 2 GB" 's/exchanged_wal_segment_bytes > 1e9/exchanged_wal_segment_bytes > 2e9/'
+planted "uncommitted threshold at or above 10,000" 's/uncommitted_records > 10000/uncommitted_records >= 10000/'
+planted "store-down alert without its for:" '/alert: ExchangedStoreDown/,/severity/{/for:/d}'
+planted "refusal rate ignores the gateway" 's/\+ sum by \(instance\) \(rate\(exchanged_requests_refused_total\[5m\]\)\)//'
+planted "fsync p99 threshold at 100 ms" 's/> 0.01$/> 0.1/'
+echo "ok: promtool check rules and test rules on $rules"
