@@ -5,12 +5,14 @@
 #   scripts/pg-test-cluster.sh start DIR   initdb in DIR, start the server, print its DSN
 #   scripts/pg-test-cluster.sh dsn DIR     print the DSN again
 #   scripts/pg-test-cluster.sh stop DIR    stop the server (fast) and remove DIR
+#   scripts/pg-test-cluster.sh pause DIR   stop the server (fast) and keep DIR: a store outage
+#   scripts/pg-test-cluster.sh resume DIR  start a paused server again, on the same socket
 # As root (here and in CI) initdb and the server run as the postgres user, because initdb refuses
 # to run as root.
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 start DIR | dsn DIR | stop DIR" >&2
+    echo "usage: $0 start DIR | dsn DIR | stop DIR | pause DIR | resume DIR" >&2
     exit 2
 }
 
@@ -129,9 +131,26 @@ stop() {
     rm -rf "$dir"
 }
 
+pause() {
+    dsn >/dev/null
+    as_owner "$(find_bindir)/pg_ctl" --pgdata="$dir/data" --mode=fast --wait stop >/dev/null
+}
+
+resume() {
+    dsn >/dev/null
+    if ! as_owner "$(find_bindir)/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
+        --timeout=60 start >/dev/null; then
+        tail -n 20 "$dir/server.log" >&2 || true
+        echo "pg-test-cluster: the server did not start again (log above)" >&2
+        exit 1
+    fi
+}
+
 case "$command" in
     start) start ;;
     dsn) dsn ;;
     stop) stop ;;
+    pause) pause ;;
+    resume) resume ;;
     *) usage ;;
 esac

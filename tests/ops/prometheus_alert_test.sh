@@ -3,36 +3,47 @@
 # unavailable and ExchangedStoreDown must fire, then resolve once the store is back. On the way,
 # `promtool check metrics` must accept a real scrape.
 #   prometheus_alert_test.sh RULES_FILE BUILT_EXCHANGED BUILT_EXCHANGECTL
-# The outage is real: a sqlite3 shell holds the store's write lock (BEGIN IMMEDIATE) while
-# `exchangectl load` keeps orders coming, so the flush worker's transactions wait out SQLite's
-# busy timeout (5 s) and fail. The rules are loaded from a copy whose `for:` durations are 1 s
-# (the shipped 1 minute would make the test slow); everything else is as shipped. Prometheus runs
-# from its own temporary directory on a free loopback port and is stopped at the end (never the
-# system service). Exit 77 (ctest: skipped) without prometheus, promtool, curl or sqlite3.
+# The outage is real: the daemon runs the standard profile (acks after the WAL, so the store is
+# not a durability point and its failures are retried) on a throw-away PostgreSQL cluster of its
+# own (scripts/pg-test-cluster.sh), which is stopped while `exchangectl load` keeps orders coming
+# and started again. (A SQLite store cannot be taken away from a running daemon: it holds the file
+# exclusively, and a write error under it stops the daemon where the store is a durability point.)
+# The rules are loaded from a copy whose `for:` durations are 1 s (the shipped 1 minute would make
+# the test slow); everything else is as shipped. Prometheus runs from its own temporary directory
+# on a free loopback port and is stopped at the end (never the system service). Exit 77 (ctest:
+# skipped) without prometheus, promtool, curl or the PostgreSQL server binaries.
 set -euo pipefail
 
 rules=$1
 exchanged=$2
 exchangectl=$3
 
-for tool in prometheus promtool curl sqlite3; do
+pg_cluster="$(cd "$(dirname "$0")/../.." && pwd)/scripts/pg-test-cluster.sh"
+
+for tool in prometheus promtool curl; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "test skipped: $tool not found (scripts/setup-deps.sh installs it)"
         exit 77
     fi
 done
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "test skipped: no PostgreSQL server binaries (scripts/setup-deps.sh installs them)"
+    exit 77
+fi
 
 scratch=$(mktemp -d)
+# Its own directory: the server runs as the postgres user, which cannot enter $scratch (mode 700).
+pg_dir=$(mktemp -d /tmp/alert-pg.XXXXXX)
 pids=()
 cleanup() {
     local status=$?
-    exec 3>&- 2>/dev/null || true
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
     for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    "$pg_cluster" stop "$pg_dir" >/dev/null 2>&1 || rm -rf "$pg_dir"
     if [ "$status" -ne 0 ]; then
         for log in daemon.log prometheus.log load.log; do
             [ -f "$scratch/$log" ] && { echo "--- $log (tail)"; tail -n 30 "$scratch/$log"; }
@@ -71,6 +82,8 @@ wait_for() {
     done
 }
 
+dsn=$("$pg_cluster" start "$pg_dir") || fail "the throw-away PostgreSQL did not start"
+
 listen_port=$(free_port)
 admin_port=$(free_port)
 prom_port=$(free_port)
@@ -80,8 +93,10 @@ cat >"$scratch/profile.ini" <<INI
 admin_listen = 127.0.0.1:$admin_port
 heartbeat_interval_ms = 60000
 [persistence]
-mode = hybrid_sync
+mode = wal_batch
 store_batch_timeout_ms = 5
+store = postgresql
+store_dsn = $dsn
 [engine]
 max_orders = 65536
 client_order_id_window = 65536
@@ -157,17 +172,12 @@ alert_state() {  # the state of ExchangedStoreDown: firing, pending or none
     --connections 2 --orders 6000 --rate 100 --timeout 120 >"$scratch/load.log" 2>&1 &
 pids+=($!)
 
-mkfifo "$scratch/lock.sql"
-sqlite3 "$scratch/data/exchanged.sqlite" <"$scratch/lock.sql" >/dev/null 2>&1 &
-pids+=($!)
-exec 3>"$scratch/lock.sql"
-echo "BEGIN IMMEDIATE;" >&3
+"$pg_cluster" pause "$pg_dir" || fail "could not stop the PostgreSQL server"
 firing() { [ "$(alert_state)" = firing ]; }
-wait_for 40 "ExchangedStoreDown did not fire while the store was locked" firing
+wait_for 40 "ExchangedStoreDown did not fire while the store's server was down" firing
 echo "ok: ExchangedStoreDown fires while the store is unavailable"
 
-echo "ROLLBACK;" >&3
-exec 3>&-
+"$pg_cluster" resume "$pg_dir" || fail "could not start the PostgreSQL server again"
 resolved() { [ "$(alert_state)" = none ]; }
 wait_for 40 "ExchangedStoreDown did not resolve once the store was back" resolved
 echo "ok: ExchangedStoreDown resolves once the store is back"
