@@ -544,3 +544,27 @@ TEST_CASE("verify: a replace sent without an answer may or may not have moved th
         CHECK(check.failures()[0].find("a replace was lost or changed") != std::string::npos);
     }
 }
+
+TEST_CASE("verify excuses only orders older than the daemon's finished-order memory",
+          "[tools][verify]") {
+    // Both orders trade on instrument 1; with a window of one finished order per shard the daemon
+    // may have forgotten alice's (bob's was accepted after it), never bob's, the newest.
+    JournalCheck check = standard_journal();
+    check.mark_forgettable(1, [](InstrumentId) { return 0; });
+    const JournaledOrder& sell = check.orders()[0];
+    const JournaledOrder& buy = check.orders()[1];
+    CHECK(sell.may_be_forgotten);
+    CHECK_FALSE(buy.may_be_forgotten);
+    net::OrderStatus unknown;
+    check.check_status(sell, unknown);
+    CHECK(check.failures().empty());
+    CHECK(check.forgotten() == 1);
+    check.check_status(buy, unknown);
+    REQUIRE(check.failures().size() == 1);
+    CHECK(check.failures().back().find("not_found") != std::string::npos);
+    // On different shards each is the newest of its own: neither is excused.
+    JournalCheck split = standard_journal();
+    split.mark_forgettable(1, [n = 0](InstrumentId) mutable { return n++; });
+    CHECK_FALSE(split.orders()[0].may_be_forgotten);
+    CHECK_FALSE(split.orders()[1].may_be_forgotten);
+}

@@ -242,6 +242,9 @@ void JournalCheck::check_status(const JournaledOrder& order, const net::OrderSta
     if (order.never_replaced() && order.filled > order.quantity) {
         problem = "the journal has fills for " + std::to_string(order.filled) +
                   " of a quantity of " + std::to_string(order.quantity);
+    } else if (status.state == net::OrderState::NotFound && order.may_be_forgotten) {
+        ++forgotten_;
+        return;
     } else if (status.state == net::OrderState::NotFound) {
         problem = "the daemon does not know it (state not_found): an acknowledged order was lost";
     } else if (status.order_id != order.order_id) {

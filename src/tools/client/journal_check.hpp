@@ -51,6 +51,10 @@ struct JournaledOrder {
     std::vector<Price> unanswered_prices;
     Quantity unanswered_leaves = 0;  // the largest of them
 
+    // At least client_order_id_window orders were accepted on its shard after it: once finished,
+    // the daemon may have forgotten it (it remembers only that many finished orders per shard).
+    bool may_be_forgotten = false;
+
     // The largest open quantity the order may still have: fills after the journal ended can only
     // lower it.
     Quantity open_at_most() const {
@@ -84,12 +88,27 @@ class JournalCheck {
     void finish_journal();
 
     const std::vector<JournaledOrder>& orders() const { return orders_; }
+    // Marks the orders a daemon that remembers `window` finished orders per shard may have
+    // forgotten: those with at least `window` later accepted orders on the same shard. A journal
+    // may only undercount the later ones (acks a kill took), so the mark is never wrong.
+    template <typename ShardOf>
+    void mark_forgettable(std::size_t window, ShardOf shard_of) {
+        std::map<std::uint64_t, std::size_t> later;
+        for (auto it = orders_.rbegin(); it != orders_.rend(); ++it) {
+            std::size_t& count = later[shard_of(it->instrument)];
+            it->may_be_forgotten = count >= window;
+            ++count;
+        }
+    }
     // Checks one order against the daemon's answer to an OrderStatusRequest for it.
     void check_status(const JournaledOrder& order, const net::OrderStatus& status);
     // The order could not be checked (for example the status request was rejected).
     void fail_order(const JournaledOrder& order, const std::string& reason);
 
     std::uint64_t passed() const { return passed_; }
+    // Orders the daemon did not know that it may have forgotten (mark_forgettable): neither
+    // passed nor failed here; `store verify` checks them against the store.
+    std::uint64_t forgotten() const { return forgotten_; }
     const std::vector<std::string>& failures() const { return failures_; }
     // Lines that repeated an effect already journaled (the other sessions' copies of maker fills).
     std::uint64_t duplicates() const { return duplicates_; }
@@ -160,6 +179,7 @@ class JournalCheck {
     // (instrument, trade id, liquidity) -> the first fill seen with it.
     std::map<std::tuple<InstrumentId, TradeId, net::Liquidity>, FillSeen> trades_;
     std::uint64_t passed_ = 0;
+    std::uint64_t forgotten_ = 0;
     std::uint64_t duplicates_ = 0;
     std::vector<std::string> failures_;
 };
