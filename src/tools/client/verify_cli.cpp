@@ -162,10 +162,11 @@ int verify_main(int argc, char** argv, int first) {
     }
     if (check.forgotten() > 0) {
         std::printf("%" PRIu64
-                    " orders not known to the daemon were accepted more than client_order_id_window"
-                    " (%" PRIu64
-                    ") orders before the journal's end on their shard: the daemon keeps"
-                    " no record of finished orders that old, so only store verify checks them\n",
+                    " orders not known to the daemon had at least three quarters of"
+                    " client_order_id_window (%" PRIu64
+                    ") later orders on their shard: the daemon"
+                    " may keep no record of finished orders that old, so only store verify checks"
+                    " them\n",
                     check.forgotten(), std::uint64_t{profile.engine.client_order_id_window});
     }
     std::printf("%" PRIu64 " passed, %zu failed\n", check.passed(), check.failures().size());
