@@ -76,10 +76,10 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
     } else if (unflushed_.enabled() && widens_window(command) &&
                unflushed_.exceeded(store_point_.frontier(), now)) {
-        refused_unflushed_.fetch_add(1, std::memory_order_relaxed);
+        add_one(refused_unflushed_);
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
     } else if (!feed_has_room()) {
-        refused_store_behind_.fetch_add(1, std::memory_order_relaxed);
+        add_one(refused_store_behind_);
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
     } else if (options_.feed != nullptr) {
         options_.feed->set_in_flight(log_.next_lsn());
@@ -111,14 +111,17 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
     return events_;
 }
 
-// Only this shard's thread writes the counters, so a load and a store do (no locked increment).
+// Only this shard's thread writes its counters, so a load and a store do (no locked increment);
+// other threads only read them.
+void ShardStage::add_one(std::atomic<std::uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 void ShardStage::count_refusal(book::RejectReason reason) {
-    std::atomic<std::uint64_t>* counter = reason == book::RejectReason::Busy ? &refused_busy_
-                                          : reason == book::RejectReason::Unavailable
-                                              ? &refused_unavailable_
-                                              : nullptr;
-    if (counter != nullptr) {
-        counter->store(counter->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (reason == book::RejectReason::Busy) {
+        add_one(refused_busy_);
+    } else if (reason == book::RejectReason::Unavailable) {
+        add_one(refused_unavailable_);
     }
 }
 
@@ -151,7 +154,7 @@ void ShardStage::feed_store() {
             return;
         }
         if (!options_.feed->try_push(store_events_)) {
-            feed_overflows_.fetch_add(1, std::memory_order_relaxed);
+            add_one(feed_overflows_);
             options_.feed->set_dropping(true);
         }
         return;
@@ -170,7 +173,7 @@ void ShardStage::feed_store() {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
     if (waited) {
-        feed_full_waits_.fetch_add(1, std::memory_order_relaxed);
+        add_one(feed_full_waits_);
     }
 }
 

@@ -81,6 +81,7 @@ class ShardStage {
     bool feed_has_room() const;
     void collect_store_events(const book::Command& command);
     void feed_store();
+    static void add_one(std::atomic<std::uint64_t>& counter);
     void count_refusal(book::RejectReason reason);
     void answer_status(const ShardRequest& request);
 

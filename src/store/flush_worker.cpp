@@ -191,20 +191,11 @@ bool FlushWorker::catch_up_step(bool draining) {
         const StoreLsn step = std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
         try {
             options_.catch_up(step);
-        } catch (const StoreCorruptError& error) {
-            fail_fatally(error);
-            return false;
-        } catch (const StoreIoError& error) {
+        } catch (const StoreError& error) {
             if (is_fatal(error)) {
                 fail_fatally(error);
                 return false;
             }
-            note_failure(error);
-            if (!draining) {
-                wait_backoff(Clock::time_point::max());
-            }
-            return false;
-        } catch (const StoreError& error) {
             note_failure(error);
             if (!draining) {
                 wait_backoff(Clock::time_point::max());
@@ -401,18 +392,12 @@ bool FlushWorker::commit() {
     const Clock::time_point begin = Clock::now();
     try {
         store_.apply(batch_);
-    } catch (const StoreCorruptError& error) {
-        fail_fatally(error);
-        return false;
-    } catch (const StoreIoError& error) {
+    } catch (const StoreError& error) {
         if (is_fatal(error)) {
             fail_fatally(error);
         } else {
             note_failure(error);
         }
-        return false;
-    } catch (const StoreError& error) {
-        note_failure(error);
         return false;
     }
     const Clock::time_point end = Clock::now();
@@ -465,8 +450,14 @@ void FlushWorker::note_failure(const StoreError& error) {
     }
 }
 
-bool FlushWorker::is_fatal(const StoreIoError& error) const {
-    return error.sync_failed() || options_.io_errors_fatal;
+// A damaged file cannot be repaired by retrying; neither can a failed fsync (its dirty pages may
+// be gone), nor any I/O error where the store is a durability point. The rest is retried.
+bool FlushWorker::is_fatal(const StoreError& error) const {
+    if (dynamic_cast<const StoreCorruptError*>(&error) != nullptr) {
+        return true;
+    }
+    const auto* io = dynamic_cast<const StoreIoError*>(&error);
+    return io != nullptr && (io->sync_failed() || options_.io_errors_fatal);
 }
 
 void FlushWorker::fail_fatally(const StoreError& error) {

@@ -131,7 +131,7 @@ class FlushWorker {
     void note_failure(const StoreError& error);
     void fail_fatally(const StoreError& error);
     // Whether `error` ends the worker (fail_fatally) rather than being retried.
-    bool is_fatal(const StoreIoError& error) const;
+    bool is_fatal(const StoreError& error) const;
     void wait_backoff(Clock::time_point not_after);
 
     static constexpr std::size_t kMaxArrivals = 4096;
