@@ -128,23 +128,24 @@ void RowPlan::add_event(const StoreEvent& e, std::size_t index, std::int64_t pos
             break;
         }
         case book::EventType::Trade: {
+            // One side of the trade; false when the store does not hold that order open.
+            const auto fill = [&](const char* what, OrderId order_id, Quantity leaves,
+                                  std::int64_t pos) {
+                OrderSlot* side = open_.find(e.shard, order_id);
+                if (side == nullptr) {
+                    refuse_missing(index, what, order_id);
+                    return false;
+                }
+                side->order.leaves = leaves;
+                side->order.executed += ev.quantity;
+                change(*side, e, index, order_id, ChangeKind::Trade, pos);
+                return true;
+            };
             // The maker first: when one trade fills both sides, the matcher finishes it first.
-            OrderSlot* maker = open_.find(e.shard, ev.maker_order_id);
-            if (maker == nullptr) {
-                refuse_missing(index, "trade with maker", ev.maker_order_id);
+            if (!fill("trade with maker", ev.maker_order_id, ev.maker_leaves, finish_pos) ||
+                !fill("trade with taker", ev.order_id, ev.leaves, finish_pos + 1)) {
                 return;
             }
-            maker->order.leaves = ev.maker_leaves;
-            maker->order.executed += ev.quantity;
-            change(*maker, e, index, ev.maker_order_id, ChangeKind::Trade, finish_pos);
-            OrderSlot* taker = open_.find(e.shard, ev.order_id);
-            if (taker == nullptr) {
-                refuse_missing(index, "trade with taker", ev.order_id);
-                return;
-            }
-            taker->order.leaves = ev.leaves;
-            taker->order.executed += ev.quantity;
-            change(*taker, e, index, ev.order_id, ChangeKind::Trade, finish_pos + 1);
             add(RowOp::InsertTrade, index, trade_row(e));
             break;
         }
