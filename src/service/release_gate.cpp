@@ -1,7 +1,6 @@
 #include "service/release_gate.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "common/invariant.hpp"
 
@@ -60,11 +59,7 @@ net::Message reply_for(const book::Event& e, const ReplyOrigin& origin) {
 
 ReleaseGate::ReleaseGate(ReplySink& sink, const DurabilityPoints& points, AckPoint normal,
                          AckPoint critical, std::size_t capacity)
-    : sink_(sink), points_(points), normal_(normal), critical_(critical), ring_(capacity) {
-    if (capacity == 0) {
-        throw std::invalid_argument("release gate capacity must be above 0");
-    }
-}
+    : sink_(sink), points_(points), normal_(normal), critical_(critical), held_(capacity) {}
 
 void ReleaseGate::push(const engine::ShardEvent& event, const ReplyOrigin& origin) {
     const book::Event& e = event.event;
@@ -77,142 +72,157 @@ void ReleaseGate::push(const engine::ShardEvent& event, const ReplyOrigin& origi
     if (event.lsn == 0) {
         point = AckPoint::Match;
     }
-    queue(event.lsn, point, false, origin.session, reply_for(e, origin), e.timestamp_ns);
+    HeldReply reply;
+    reply.lsn = event.lsn;
+    reply.point = point;
+    reply.account = origin.account;
+    reply.target = origin.session;
+    reply.stamped_ns = e.timestamp_ns;
+    reply.message = reply_for(e, origin);
+    queue(reply);
     if (e.type == book::EventType::Trade) {
-        // The resting side: its owner may be on any session of its account, or on none.
-        const net::Fill maker{opposite(e.side), e.instrument,
-                              e.maker_order_id, e.maker_client_order_id,
-                              e.trade_id,       e.price,
-                              e.quantity,       e.maker_leaves,
-                              e.timestamp_ns,   net::Liquidity::Maker};
-        queue(event.lsn, point, true, e.maker_account, maker, e.timestamp_ns);
+        // The resting side: its owner may be on any session of its account, or on none. It
+        // depends on the command that traded, so it waits for that command's point, in order with
+        // the maker account's other replies.
+        reply.account = e.maker_account;
+        reply.to_account = true;
+        reply.target = e.maker_account;
+        reply.message = net::Fill{opposite(e.side), e.instrument,
+                                  e.maker_order_id, e.maker_client_order_id,
+                                  e.trade_id,       e.price,
+                                  e.quantity,       e.maker_leaves,
+                                  e.timestamp_ns,   net::Liquidity::Maker};
+        queue(reply);
     }
 }
 
-void ReleaseGate::push_reply(wal::Lsn after, net::SessionId session, const net::Message& message) {
-    queue(after, after != 0 ? normal_ : AckPoint::Match, false, session, message, 0);
+void ReleaseGate::push_reply(wal::Lsn after, net::SessionId session, AccountId account,
+                             const net::Message& message) {
+    HeldReply reply;
+    reply.lsn = after;
+    reply.point = after != 0 ? normal_ : AckPoint::Match;
+    reply.account = account;
+    reply.target = session;
+    reply.message = message;
+    queue(reply);
 }
 
-void ReleaseGate::queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
-                        const net::Message& message, TimestampNs stamped_ns) {
-    if (lsn != 0) {
-        // The FIFO releases in order only because LSNs arrive in order: one shard thread claims
-        // them one after another.
-        EXCHANGED_INVARIANT(lsn >= last_queued_lsn_, "replies reach a gate in LSN order", lsn,
-                            last_queued_lsn_);
-        last_queued_lsn_ = lsn;
+void ReleaseGate::queue(const HeldReply& reply) {
+    if (reply.lsn != 0) {
+        // Each point's heap of blocked replies is a sorted queue in the common case only because
+        // LSNs arrive in order: one shard thread claims them one after another.
+        EXCHANGED_INVARIANT(reply.lsn >= last_queued_lsn_, "replies reach a gate in LSN order",
+                            reply.lsn, last_queued_lsn_);
+        last_queued_lsn_ = reply.lsn;
     }
-    const bool timed = clock_ != nullptr && stamped_ns != 0;
-    if (count_ == 0 && point == AckPoint::Match) {
-        send(to_account, target, message);
-        if (timed) {
-            ack_latency_[static_cast<std::size_t>(point)].observe(0);
+    const bool timed = clock_ != nullptr && reply.stamped_ns != 0;
+    // Nothing of its account waits before it: it goes now if its point allows.
+    const auto send_now = [&] {
+        if (held_.holds(reply.account)) {
+            return false;
         }
-        return;
-    }
-    if (count_ == ring_.size()) {
-        make_room();
-    }
-    if (count_ == 0 && lsn <= frontiers().reached(point)) {
-        send(to_account, target, message);
-        if (timed) {
-            ack_latency_[static_cast<std::size_t>(point)].observe(0);
+        return reply.point == AckPoint::Match || reply.lsn <= reached(reply.point);
+    };
+    if (!send_now()) {
+        if (held_.full()) {
+            make_room();
         }
-        return;
+        if (!send_now()) {
+            held_.hold(reply);
+            points_[reply.point].awaited_by_reply(reply.lsn);
+            return;
+        }
     }
-    Held& slot = ring_[(head_ + count_) % ring_.size()];
-    slot.lsn = lsn;
-    slot.point = point;
-    slot.to_account = to_account;
-    slot.target = target;
-    slot.stamped_ns = timed ? stamped_ns : 0;
-    slot.message = message;
-    ++count_;
-    points_[point].awaited_by_reply(lsn);
+    send(reply);
+    if (timed) {
+        ack_latency_[static_cast<std::size_t>(reply.point)].observe(0);
+    }
 }
 
-void ReleaseGate::send(bool to_account, std::uint64_t target, const net::Message& message) {
+void ReleaseGate::send(const HeldReply& reply) {
     ++stats_.released;
-    if (to_account) {
-        sink_.to_account(static_cast<AccountId>(target), message);
+    if (reply.to_account) {
+        sink_.to_account(static_cast<AccountId>(reply.target), reply.message);
     } else {
-        sink_.to_session(target, message);
+        sink_.to_session(reply.target, reply.message);
     }
+}
+
+wal::Lsn ReleaseGate::reached(AckPoint point) const {
+    const auto i = static_cast<std::size_t>(point);
+    const wal::Lsn lsn = points_[point].frontier();
+    EXCHANGED_INVARIANT(lsn >= seen_[i], "a durability frontier never decreases", lsn, seen_[i]);
+    seen_[i] = lsn;
+    return lsn;
 }
 
 ReleaseGate::Frontiers ReleaseGate::frontiers() const {
     Frontiers out;
     for (std::size_t i = 0; i < DurabilityPoints::kCount; ++i) {
-        const DurabilityPoint& point = points_[static_cast<AckPoint>(i)];
+        const auto point = static_cast<AckPoint>(i);
         // failed() first: a point that fails after its frontier was read would otherwise let a
         // reply above the frontier count as failed-and-dropped when it had in fact been reached.
-        out.failed[i] = point.failed();
-        out.lsn[i] = point.frontier();
-        EXCHANGED_INVARIANT(out.lsn[i] >= seen_[i], "a durability frontier never decreases",
-                            out.lsn[i], seen_[i]);
-        seen_[i] = out.lsn[i];
+        out.failed[i] = points_[point].failed();
+        out.lsn[i] = reached(point);
     }
     return out;
 }
 
 bool ReleaseGate::has_ready() const {
-    if (count_ == 0) {
+    if (held_.empty()) {
         return false;
     }
-    return frontiers().ready(ring_[head_]);
+    const Frontiers now = frontiers();
+    return held_.any_ready([&](const HeldReply& held) { return now.ready(held); });
 }
 
 std::size_t ReleaseGate::release() {
-    if (count_ == 0) {
+    if (held_.empty()) {
         return 0;
     }
     const Frontiers now = frontiers();
     std::size_t sent = 0;
     TimestampNs released_ns = 0;  // read once, at the first timed reply released
-    while (count_ > 0) {
-        Held& held = ring_[head_];
-        if (!now.ready(held)) {
-            break;
-        }
-        if (held.lsn > now.reached(held.point)) {
-            // The log failed before this record was durable: it was never acknowledged and must
-            // not be now; the daemon is going down and recovery decides what survived.
-            ++stats_.dropped;
-        } else {
-            send(held.to_account, held.target, held.message);
-            ++sent;
-            if (held.stamped_ns != 0) {
-                if (released_ns == 0) {
-                    released_ns = clock_->now();
-                }
-                // The realtime clock may step back: a negative wait counts as 0.
-                const TimestampNs waited = std::max<TimestampNs>(0, released_ns - held.stamped_ns);
-                ack_latency_[static_cast<std::size_t>(held.point)].observe(
-                    static_cast<double>(waited) * 1e-9);
-            }
-        }
-        head_ = (head_ + 1) % ring_.size();
-        --count_;
-    }
+    held_.release([&](const HeldReply& held) { return now.ready(held); },
+                  [&](const HeldReply& held) {
+                      if (held.lsn > now.reached(held.point)) {
+                          // The log failed before this record was durable: it was never
+                          // acknowledged and must not be now; the daemon is going down and
+                          // recovery decides what survived.
+                          ++stats_.dropped;
+                          return;
+                      }
+                      send(held);
+                      ++sent;
+                      if (clock_ != nullptr && held.stamped_ns != 0) {
+                          if (released_ns == 0) {
+                              released_ns = clock_->now();
+                          }
+                          // The realtime clock may step back: a negative wait counts as 0.
+                          const TimestampNs waited =
+                              std::max<TimestampNs>(0, released_ns - held.stamped_ns);
+                          ack_latency_[static_cast<std::size_t>(held.point)].observe(
+                              static_cast<double>(waited) * 1e-9);
+                      }
+                  });
     return sent;
 }
 
 void ReleaseGate::make_room() {
     ++stats_.full_waits;
-    while (count_ == ring_.size()) {
+    while (held_.full()) {
         release();
-        if (count_ < ring_.size()) {
+        if (!held_.full()) {
             return;
         }
         // Every held record was handed to the WAL (or the store's feed), so its point is reached
         // unless the log fails; either way wait() returns and release() then makes progress.
-        const Held& head = ring_[head_];
-        if (!points_[head.point].wait(head.lsn)) {
+        const HeldReply& oldest = held_.oldest_blocked();
+        if (!points_[oldest.point].wait(oldest.lsn)) {
             release();
-            if (count_ == ring_.size()) {
+            if (held_.full()) {
                 // Closed with the head not durable cannot happen (close commits all); be safe.
-                head_ = (head_ + 1) % ring_.size();
-                --count_;
+                held_.discard_oldest_blocked();
                 ++stats_.dropped;
             }
         }

@@ -2,16 +2,16 @@
 // until the durability point the profile promises is reached. One gate per shard, used only by
 // that shard's thread (and by the owner after the thread has joined).
 //
-// Replies leave in the order they were produced: a reply that need not wait still queues behind
-// one that must while the FIFO is not empty, so a client never sees a later ack before an earlier
-// one of the same shard. A reply gated at point P is released once P's frontier covers its LSN
-// (service/durability_point.hpp).
+// A reply gated at point P leaves once P's frontier covers its LSN
+// (service/durability_point.hpp) and every earlier reply of the same account has left: a client
+// never sees a later ack before an earlier one, and a maker fill never overtakes an earlier reply
+// to a session of the maker's account, while one account's critical order waiting for the store
+// holds back no other account's replies (service/held_replies.hpp).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "common/histogram.hpp"
 #include "config/config.hpp"
@@ -19,6 +19,7 @@
 #include "net/gateway.hpp"
 #include "net/protocol.hpp"
 #include "service/durability_point.hpp"
+#include "service/held_replies.hpp"
 #include "service/pipeline_clock.hpp"
 
 namespace exchanged::service {
@@ -34,6 +35,7 @@ class ReplySink {
 // What the command behind a batch of events was, for the fields the book does not carry.
 struct ReplyOrigin {
     net::SessionId session = 0;
+    AccountId account = 0;  // the session's: its replies leave in order with the account's others
     net::MessageType request_type = net::MessageType::NewOrder;
     std::uint64_t client_request_id = 0;  // Cancel, Replace, MassCancel
     bool critical = false;                // a liquidation, or above critical_order_threshold
@@ -50,20 +52,22 @@ struct ReleaseGateStats {
 class ReleaseGate {
   public:
     // `capacity` replies can wait at once; a full gate makes the shard thread wait for the point
-    // its oldest reply needs. `points` must outlive the gate.
+    // its oldest blocked reply needs. `points` must outlive the gate.
     ReleaseGate(ReplySink& sink, const DurabilityPoints& points, AckPoint normal, AckPoint critical,
                 std::size_t capacity);
 
     // Translates one shard event into its replies and queues or sends them.
     void push(const engine::ShardEvent& event, const ReplyOrigin& origin);
-    // A reply that reads state: it must not leave before the acks of the commands before it.
-    void push_reply(wal::Lsn after, net::SessionId session, const net::Message& message);
+    // A reply that reads state: it must not leave before the commands up to `after` reached the
+    // normal point, nor before the earlier replies of `account` (the session's).
+    void push_reply(wal::Lsn after, net::SessionId session, AccountId account,
+                    const net::Message& message);
 
     // Sends every reply whose point has been reached. Returns how many left.
     std::size_t release();
     // Whether release() would send something now.
     bool has_ready() const;
-    bool empty() const { return count_ == 0; }
+    bool empty() const { return held_.empty(); }
     const ReleaseGateStats& stats() const { return stats_; }
 
     // From now on, times each acknowledgement from its command's stamp to its release, by the
@@ -77,29 +81,21 @@ class ReleaseGate {
     }
 
   private:
-    struct Held {
-        wal::Lsn lsn = 0;
-        AckPoint point = AckPoint::Match;
-        bool to_account = false;
-        std::uint64_t target = 0;    // a session id, or an account id when to_account
-        TimestampNs stamped_ns = 0;  // the command's stamp; 0: not timed
-        net::Message message;
-    };
-
     // The frontiers of every point, read once per release.
     struct Frontiers {
         std::array<wal::Lsn, DurabilityPoints::kCount> lsn{};
         std::array<bool, DurabilityPoints::kCount> failed{};
         wal::Lsn reached(AckPoint point) const { return lsn[static_cast<std::size_t>(point)]; }
-        bool ready(const Held& held) const {
+        bool ready(const HeldReply& held) const {
             const auto i = static_cast<std::size_t>(held.point);
             return held.lsn <= lsn[i] || failed[i];
         }
     };
 
-    void queue(wal::Lsn lsn, AckPoint point, bool to_account, std::uint64_t target,
-               const net::Message& message, TimestampNs stamped_ns);
-    void send(bool to_account, std::uint64_t target, const net::Message& message);
+    void queue(const HeldReply& reply);
+    void send(const HeldReply& reply);
+    // One point's frontier, read now; and every point's.
+    wal::Lsn reached(AckPoint point) const;
     Frontiers frontiers() const;
     void make_room();
 
@@ -107,9 +103,7 @@ class ReleaseGate {
     const DurabilityPoints& points_;
     const AckPoint normal_;
     const AckPoint critical_;
-    std::vector<Held> ring_;  // allocated once
-    std::size_t head_ = 0;
-    std::size_t count_ = 0;
+    HeldReplies held_;              // allocated once
     wal::Lsn last_queued_lsn_ = 0;  // replies are queued in LSN order (refusals, LSN 0, apart)
     // What frontiers() saw last, to check that no point ever moves back.
     mutable std::array<wal::Lsn, DurabilityPoints::kCount> seen_{};

@@ -37,6 +37,7 @@ ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
     const book::Command& command = request.command;
     ReplyOrigin origin;
     origin.session = request.session;
+    origin.account = command.account;
     origin.request_type = request.request_type;
     origin.client_request_id = request.client_request_id;
     const bool above_threshold = options_.critical_order_threshold > 0 &&
@@ -197,7 +198,7 @@ void ShardStage::answer_status(const ShardRequest& request) {
         status.order_id = lookup.order_id;
     }
     // It reads state that may include commands not yet durable: it waits behind their acks.
-    gate_.push_reply(last_lsn_, request.session, status);
+    gate_.push_reply(last_lsn_, request.session, q.account, status);
 }
 
 }  // namespace exchanged::service

@@ -262,7 +262,7 @@ TEST_CASE("ReleaseGate push_reply waits behind earlier acks", "[service][gate]")
     // A status read on an empty, caught-up shard answers at once.
     net::OrderStatus early;
     early.client_order_id = 1;
-    rig.gate.push_reply(0, kSession, early);
+    rig.gate.push_reply(0, kSession, 0, early);
     REQUIRE(rig.sink.size() == 1);
     CHECK(as<net::OrderStatus>(rig.sink.sent()[0]).client_order_id == 1);
 
@@ -272,7 +272,7 @@ TEST_CASE("ReleaseGate push_reply waits behind earlier acks", "[service][gate]")
     net::OrderStatus status;
     status.state = net::OrderState::Resting;
     status.client_order_id = 2;
-    rig.gate.push_reply(4, kSession, status);
+    rig.gate.push_reply(4, kSession, 0, status);
     rig.wal.set_frontier(3);
     CHECK(rig.gate.release() == 0);
     CHECK(rig.sink.size() == 1);

@@ -1,0 +1,139 @@
+// The replies a release gate holds, ordered per account (docs/durability.md: Reply order): a
+// reply may leave once its own durability point covers its LSN and every earlier reply of the
+// same account has left. A session belongs to one account and a maker fill goes to its account's
+// sessions, so ordering per account keeps every session's replies in order without making one
+// account wait for another's critical orders.
+//
+// The replies of one account form a chain (a singly-linked list through fixed slots, in the order
+// they were held). Only a chain's head can be blocked by its point alone; the heads wait in one
+// min-heap per point ordered by LSN, since each point's frontier covers LSNs in ascending order.
+// Releasing looks at the heap tops only and walks a chain while its replies are ready, so its
+// cost is the replies that leave plus a logarithm per chain head that changes, however many wait.
+// Memory is fixed at construction; nothing allocates afterwards.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common/fixed_hash_map.hpp"
+#include "common/types.hpp"
+#include "config/config.hpp"
+#include "net/protocol.hpp"
+#include "service/durability_point.hpp"
+#include "wal/wal_types.hpp"
+
+namespace exchanged::service {
+
+struct HeldReply {
+    wal::Lsn lsn = 0;
+    AckPoint point = AckPoint::Match;
+    AccountId account = 0;  // whose replies it must not overtake
+    bool to_account = false;
+    std::uint64_t target = 0;    // a session id, or an account id when to_account
+    TimestampNs stamped_ns = 0;  // the command's stamp; 0: not timed
+    net::Message message;
+};
+
+class HeldReplies {
+  public:
+    explicit HeldReplies(std::size_t capacity);
+
+    std::size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    bool full() const { return count_ == slots_.size(); }
+    // Whether `account` has a reply waiting: a new reply of it must queue behind.
+    bool holds(AccountId account) const { return chains_.find(account) != nullptr; }
+
+    // Queues `reply` behind its account's earlier replies. Not when full().
+    void hold(const HeldReply& reply);
+
+    // Hands every reply whose turn has come to `leave` (removing it), in chain order per account.
+    // `ready(reply)` says whether its point allows it to go; for one point it must hold for every
+    // LSN up to some bound and for none above (a frontier, or everything once the point failed).
+    template <typename Ready, typename Leave>
+    void release(const Ready& ready, const Leave& leave);
+    // Whether release() would hand out something under `ready`.
+    template <typename Ready>
+    bool any_ready(const Ready& ready) const;
+
+    // The blocked chain head with the lowest LSN: what a full gate waits for. Not when empty().
+    const HeldReply& oldest_blocked() const { return slots_[oldest_head()].reply; }
+    // Removes oldest_blocked() without checking its point (its point failed and it will never be
+    // sent); the next reply of its account becomes the head.
+    void discard_oldest_blocked();
+
+  private:
+    using SlotIndex = std::uint32_t;
+    static constexpr SlotIndex kNoSlot = UINT32_MAX;
+
+    struct Slot {
+        HeldReply reply;
+        std::uint64_t seq = 0;  // the order replies were held in: ties between equal LSNs
+        SlotIndex next = kNoSlot;
+    };
+    struct Chain {
+        SlotIndex head = kNoSlot;
+        SlotIndex tail = kNoSlot;
+    };
+    // A chain head waiting for its point. The key is copied so the heap compares without
+    // touching the slots.
+    struct Waiting {
+        wal::Lsn lsn = 0;
+        std::uint64_t seq = 0;
+        SlotIndex slot = kNoSlot;
+    };
+    // std heaps keep the greatest on top: "after" puts the lowest (lsn, seq) there.
+    static bool after(const Waiting& a, const Waiting& b) {
+        return a.lsn != b.lsn ? a.lsn > b.lsn : a.seq > b.seq;
+    }
+    using Heap = std::vector<Waiting>;
+
+    void wait_for_point(SlotIndex slot);
+    Heap& heap_of(AckPoint point) { return waiting_[static_cast<std::size_t>(point)]; }
+    SlotIndex oldest_head() const;
+    // Frees the head `slot` of `chain` (whose account is `account`); returns the next slot.
+    SlotIndex free_head(AccountId account, Chain& chain, SlotIndex slot);
+
+    std::vector<Slot> slots_;
+    std::vector<SlotIndex> free_;  // a stack of unused slots
+    FixedHashMap<AccountId, Chain> chains_;
+    std::array<Heap, DurabilityPoints::kCount> waiting_;
+    std::size_t count_ = 0;
+    std::uint64_t next_seq_ = 0;
+};
+
+template <typename Ready, typename Leave>
+void HeldReplies::release(const Ready& ready, const Leave& leave) {
+    for (Heap& heap : waiting_) {
+        while (!heap.empty() && ready(slots_[heap.front().slot].reply)) {
+            SlotIndex slot = heap.front().slot;
+            std::pop_heap(heap.begin(), heap.end(), after);
+            heap.pop_back();
+            const AccountId account = slots_[slot].reply.account;
+            Chain* chain = chains_.find(account);
+            // Walk the chain while its replies may go. One that may not becomes the head and
+            // waits in its point's heap, where this pass will not look again: under the same
+            // frontiers it stays blocked.
+            while (slot != kNoSlot) {
+                leave(slots_[slot].reply);
+                slot = free_head(account, *chain, slot);
+                if (slot != kNoSlot && !ready(slots_[slot].reply)) {
+                    wait_for_point(slot);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+template <typename Ready>
+bool HeldReplies::any_ready(const Ready& ready) const {
+    return std::any_of(waiting_.begin(), waiting_.end(), [&](const Heap& heap) {
+        return !heap.empty() && ready(slots_[heap.front().slot].reply);
+    });
+}
+
+}  // namespace exchanged::service
