@@ -1,6 +1,7 @@
 // The release gate alone: shard events pushed by hand, durability points moved by hand, and a sink
 // that records what left. The gate's promise is that no reply leaves before the point its profile
-// names covers its LSN, and that replies leave in the order they were produced.
+// names covers its LSN, and that an account's replies leave in the order they were produced
+// (release_gate_order_test.cpp checks the rule against a model under random load).
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -56,6 +57,7 @@ engine::ShardEvent refused(ClientOrderId id) {
 ReplyOrigin origin(bool critical = false, bool store_sync = false) {
     ReplyOrigin out;
     out.session = kSession;
+    out.account = 1;
     out.critical = critical;
     out.store_sync = store_sync;
     return out;
@@ -104,8 +106,10 @@ TEST_CASE("ReleaseGate holds a wal-gated reply until the wal frontier covers its
     CHECK(rig.gate.empty());
 }
 
-TEST_CASE("ReleaseGate sends in FIFO order: a match-gated reply queues behind a held one",
-          "[service][gate]") {
+TEST_CASE(
+    "ReleaseGate sends an account's replies in order: a match-gated reply queues behind a held "
+    "one",
+    "[service][gate]") {
     // Normal orders ack at `match`, critical ones at `wal`: the critical order is held, and the
     // normal order after it must not overtake it.
     GateRig rig(AckPoint::Match, AckPoint::Wal);
@@ -139,6 +143,60 @@ TEST_CASE("ReleaseGate holds critical orders for the critical point", "[service]
     rig.store.set_frontier(2);
     CHECK(rig.gate.release() == 1);
     CHECK(accepted_ids(rig.sink) == std::vector<ClientOrderId>{1, 2});
+}
+
+TEST_CASE(
+    "ReleaseGate lets another account's replies leave while one account's critical order waits "
+    "for the store",
+    "[service][gate]") {
+    GateRig rig(AckPoint::Wal, AckPoint::Store);
+    ReplyOrigin alice = origin(/*critical=*/true);
+    alice.session = 21;
+    alice.account = 1;
+    ReplyOrigin bob = origin();
+    bob.session = 22;
+    bob.account = 2;
+    rig.gate.push(accepted(1, 1), alice);  // critical: waits for the store
+    rig.gate.push(accepted(2, 2), bob);
+    alice.critical = false;
+    rig.gate.push(accepted(3, 3), alice);  // normal, but behind Alice's critical ack
+    rig.gate.push(accepted(4, 4), bob);
+
+    // The WAL has everything; the store nothing yet. Bob's acks go, Alice's wait.
+    rig.wal.set_frontier(4);
+    CHECK(rig.gate.has_ready());
+    CHECK(rig.gate.release() == 2);
+    CHECK(accepted_ids(rig.sink) == std::vector<ClientOrderId>{2, 4});
+    CHECK_FALSE(rig.gate.has_ready());
+    CHECK(rig.gate.release() == 0);
+
+    // A maker fill to Alice's account from Bob's trade queues behind her acks as well; Bob's
+    // taker fill does not.
+    engine::ShardEvent trade;
+    trade.lsn = 5;
+    trade.event.type = book::EventType::Trade;
+    trade.event.instrument = kInstrument;
+    trade.event.client_order_id = 5;
+    trade.event.trade_id = 50;
+    trade.event.maker_account = 1;
+    rig.gate.push(trade, bob);
+    rig.wal.set_frontier(5);
+    CHECK(rig.gate.release() == 1);
+    REQUIRE(rig.sink.size() == 3);
+    CHECK(rig.sink.sent()[2].target == 22);
+    CHECK(as<net::Fill>(rig.sink.sent()[2]).liquidity == net::Liquidity::Taker);
+
+    // The store has Alice's critical order: her acks and the maker fill leave, in order.
+    rig.store.set_frontier(1);
+    CHECK(rig.gate.release() == 3);
+    const std::vector<SentReply> sent = rig.sink.sent();
+    REQUIRE(sent.size() == 6);
+    CHECK(as<net::Accepted>(sent[3]).client_order_id == 1);
+    CHECK(as<net::Accepted>(sent[4]).client_order_id == 3);
+    CHECK(sent[5].to_account);
+    CHECK(sent[5].target == 1);
+    CHECK(as<net::Fill>(sent[5]).liquidity == net::Liquidity::Maker);
+    CHECK(rig.gate.empty());
 }
 
 TEST_CASE("ReleaseGate holds store_sync replies for the store point", "[service][gate]") {
@@ -262,7 +320,7 @@ TEST_CASE("ReleaseGate push_reply waits behind earlier acks", "[service][gate]")
     // A status read on an empty, caught-up shard answers at once.
     net::OrderStatus early;
     early.client_order_id = 1;
-    rig.gate.push_reply(0, kSession, 0, early);
+    rig.gate.push_reply(0, kSession, 1, early);
     REQUIRE(rig.sink.size() == 1);
     CHECK(as<net::OrderStatus>(rig.sink.sent()[0]).client_order_id == 1);
 
@@ -272,7 +330,7 @@ TEST_CASE("ReleaseGate push_reply waits behind earlier acks", "[service][gate]")
     net::OrderStatus status;
     status.state = net::OrderState::Resting;
     status.client_order_id = 2;
-    rig.gate.push_reply(4, kSession, 0, status);
+    rig.gate.push_reply(4, kSession, 1, status);
     rig.wal.set_frontier(3);
     CHECK(rig.gate.release() == 0);
     CHECK(rig.sink.size() == 1);

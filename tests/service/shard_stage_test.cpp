@@ -283,3 +283,31 @@ TEST_CASE("ShardStage treats a replace to a quantity above the threshold as crit
     rig.stage.gate().release();
     CHECK(rig.sink.size() == 3);
 }
+
+TEST_CASE("ShardStage orders replies per account: a critical order holds back only its own",
+          "[service][stage]") {
+    ShardStageOptions options;
+    options.critical_order_threshold = 100;
+    StageRig rig(AckPoint::Wal, AckPoint::Store, options);
+
+    rig.stage.handle(new_order(kAlice, kAliceAccount, 1, Side::Buy, 10, 200), kNow);  // critical
+    rig.stage.handle(new_order(kBob, kBobAccount, 1, Side::Buy, 9, 5), kNow + 1);
+    rig.stage.handle(new_order(kAlice, kAliceAccount, 2, Side::Buy, 8, 5), kNow + 2);
+    rig.log.set_durable(3);
+    CHECK(rig.stage.gate().release() == 1);
+    REQUIRE(rig.sink.size() == 1);
+    CHECK(rig.sink.sent()[0].target == kBob);
+
+    // Bob's status read describes only what Bob's acks already covered: it leaves at once.
+    rig.stage.handle(status_request(kBob, kBobAccount, 1), kNow + 3);
+    REQUIRE(rig.sink.size() == 2);
+    CHECK(as<net::OrderStatus>(rig.sink.sent()[1]).state == net::OrderState::Resting);
+
+    rig.store_point.advance(1);
+    CHECK(rig.stage.gate().release() == 2);
+    const std::vector<SentReply> sent = rig.sink.sent();
+    REQUIRE(sent.size() == 4);
+    CHECK(sent[2].target == kAlice);
+    CHECK(as<net::Accepted>(sent[2]).client_order_id == 1);
+    CHECK(as<net::Accepted>(sent[3]).client_order_id == 2);
+}
