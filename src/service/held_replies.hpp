@@ -45,7 +45,7 @@ class HeldReplies {
     bool empty() const { return count_ == 0; }
     bool full() const { return count_ == slots_.size(); }
     // Whether `account` has a reply waiting: a new reply of it must queue behind.
-    bool holds(AccountId account) const { return chains_.find(account) != nullptr; }
+    bool holds(AccountId account) const { return count_ != 0 && chains_.find(account) != nullptr; }
 
     // Queues `reply` behind its account's earlier replies. Not when full().
     void hold(const HeldReply& reply);

@@ -109,32 +109,29 @@ void ReleaseGate::push_reply(wal::Lsn after, net::SessionId session, AccountId a
 
 void ReleaseGate::queue(const HeldReply& reply) {
     if (reply.lsn != 0) {
-        // Each point's heap of blocked replies is a sorted queue in the common case only because
-        // LSNs arrive in order: one shard thread claims them one after another.
+        // One shard thread claims LSNs one after another: a lower LSN than the last one queued
+        // means the gate is shared or fed out of order, and its acks could not be trusted.
         EXCHANGED_INVARIANT(reply.lsn >= last_queued_lsn_, "replies reach a gate in LSN order",
                             reply.lsn, last_queued_lsn_);
         last_queued_lsn_ = reply.lsn;
     }
-    const bool timed = clock_ != nullptr && reply.stamped_ns != 0;
     // Nothing of its account waits before it: it goes now if its point allows.
-    const auto send_now = [&] {
-        if (held_.holds(reply.account)) {
-            return false;
-        }
-        return reply.point == AckPoint::Match || reply.lsn <= reached(reply.point);
+    const auto may_leave_now = [&] {
+        return !held_.holds(reply.account) &&
+               (reply.point == AckPoint::Match || reply.lsn <= reached(reply.point));
     };
-    if (!send_now()) {
-        if (held_.full()) {
-            make_room();
-        }
-        if (!send_now()) {
-            held_.hold(reply);
-            points_[reply.point].awaited_by_reply(reply.lsn);
-            return;
-        }
+    bool leave = may_leave_now();
+    if (!leave && held_.full()) {
+        make_room();
+        leave = may_leave_now();
+    }
+    if (!leave) {
+        held_.hold(reply);
+        points_[reply.point].awaited_by_reply(reply.lsn);
+        return;
     }
     send(reply);
-    if (timed) {
+    if (clock_ != nullptr && reply.stamped_ns != 0) {
         ack_latency_[static_cast<std::size_t>(reply.point)].observe(0);
     }
 }
