@@ -155,3 +155,60 @@ TEST_CASE("ShardRunner::drain_and_join handles everything queued before it stops
         CHECK(as<net::Accepted>(sent[i]).client_order_id == i + 1);
     }
 }
+
+TEST_CASE("ShardRunner sends one account's acks while another's critical order waits for the store",
+          "[service][runner]") {
+    ShardStageOptions options;
+    options.critical_order_threshold = 100;
+    StageRig rig(AckPoint::Wal, AckPoint::Store, options);
+    rig.log.set_durable(1'000'000);  // the WAL keeps up; only the store is behind
+    const PipelineClock clock;
+    ShardRunner runner(rig.stage, clock, runner_options(4096, 2));
+    runner.start();
+
+    constexpr net::SessionId kAlice = 1;
+    constexpr net::SessionId kBob = 2;
+    constexpr std::size_t kEach = 1000;
+    // Alice's first order is critical: it and everything of hers after it wait for the store.
+    push(runner, new_order(kAlice, 1, 1, Side::Buy, 10, 200));
+    REQUIRE(eventually([&] { return rig.log.next_lsn() == 2; }));
+    std::thread alice([&] {
+        for (std::size_t i = 2; i <= kEach; ++i) {
+            push(runner, new_order(kAlice, 1, i, Side::Buy, 10, 1));
+        }
+    });
+    std::thread bob([&] {
+        for (std::size_t i = 1; i <= kEach; ++i) {
+            push(runner, new_order(kBob, 2, i, Side::Sell, 20, 1));
+        }
+    });
+    alice.join();
+    bob.join();
+    const auto count = [&](net::SessionId session) {
+        std::size_t n = 0;
+        for (const SentReply& reply : rig.sink.sent()) {
+            n += reply.target == session ? 1 : 0;
+        }
+        return n;
+    };
+    CHECK(eventually([&] { return count(kBob) == kEach; }));
+    CHECK(count(kAlice) == 0);
+
+    // What the flush worker does after a commit: move the store's frontier, then wake the shard.
+    REQUIRE(eventually([&] { return rig.log.next_lsn() == 2 * kEach + 1; }));
+    rig.store_point.advance(1);
+    runner.notify();
+    CHECK(eventually([&] { return count(kAlice) == kEach; }));
+    runner.drain_and_join();
+
+    std::map<std::uint64_t, std::vector<ClientOrderId>> by_session;
+    for (const SentReply& reply : rig.sink.sent()) {
+        by_session[reply.target].push_back(as<net::Accepted>(reply).client_order_id);
+    }
+    std::vector<ClientOrderId> expected;
+    for (std::size_t i = 1; i <= kEach; ++i) {
+        expected.push_back(i);
+    }
+    CHECK(by_session[kAlice] == expected);
+    CHECK(by_session[kBob] == expected);
+}
