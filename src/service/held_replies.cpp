@@ -1,12 +1,54 @@
 #include "service/held_replies.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/invariant.hpp"
 
 namespace exchanged::service {
 
-HeldReplies::HeldReplies(std::size_t capacity) : slots_(capacity), chains_(capacity) {
+namespace {
+
+// Chain heads that arrive in LSN order fit here; the rest go to a heap of the gate's capacity,
+// whose memory is reserved but touched only when used.
+constexpr std::size_t kFifoCapacity = 4096;
+
+}  // namespace
+
+HeldReplies::PointQueue::PointQueue(std::size_t fifo_capacity, std::size_t heap_capacity)
+    : fifo_(fifo_capacity) {
+    heap_.reserve(heap_capacity);
+}
+
+void HeldReplies::PointQueue::push(const Waiting& waiting) {
+    if (fifo_count_ < fifo_.size()) {
+        const std::size_t back = (fifo_head_ + fifo_count_ + fifo_.size() - 1) % fifo_.size();
+        if (fifo_count_ == 0 || !after(fifo_[back], waiting)) {
+            fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = waiting;
+            ++fifo_count_;
+            return;
+        }
+    }
+    heap_.push_back(waiting);
+    std::push_heap(heap_.begin(), heap_.end(), after);
+}
+
+void HeldReplies::PointQueue::pop() {
+    if (from_fifo()) {
+        fifo_head_ = (fifo_head_ + 1) % fifo_.size();
+        --fifo_count_;
+        return;
+    }
+    std::pop_heap(heap_.begin(), heap_.end(), after);
+    heap_.pop_back();
+}
+
+HeldReplies::HeldReplies(std::size_t capacity)
+    : slots_(capacity),
+      chains_(capacity),
+      waiting_{PointQueue(std::min(capacity, kFifoCapacity), capacity),
+               PointQueue(std::min(capacity, kFifoCapacity), capacity),
+               PointQueue(std::min(capacity, kFifoCapacity), capacity)} {
     if (capacity == 0 || capacity >= kNoSlot) {
         throw std::invalid_argument("release gate capacity must be between 1 and 2^32 - 2");
     }
@@ -14,10 +56,6 @@ HeldReplies::HeldReplies(std::size_t capacity) : slots_(capacity), chains_(capac
     // Slot 0 on top: the first replies use the first slots.
     for (std::size_t i = capacity; i-- > 0;) {
         free_.push_back(static_cast<SlotIndex>(i));
-    }
-    // Every held reply may be a chain head of one point at once (one reply per account).
-    for (Heap& heap : waiting_) {
-        heap.reserve(capacity);
     }
 }
 
@@ -45,9 +83,7 @@ void HeldReplies::hold(const HeldReply& reply) {
 
 void HeldReplies::wait_for_point(SlotIndex slot) {
     const Slot& s = slots_[slot];
-    Heap& heap = heap_of(s.reply.point);
-    heap.push_back(Waiting{s.reply.lsn, s.seq, slot});
-    std::push_heap(heap.begin(), heap.end(), after);
+    queue_of(s.reply.point).push(Waiting{s.reply.lsn, s.seq, slot});
 }
 
 HeldReplies::SlotIndex HeldReplies::free_head(AccountId account, Chain& chain, SlotIndex slot) {
@@ -64,9 +100,9 @@ HeldReplies::SlotIndex HeldReplies::free_head(AccountId account, Chain& chain, S
 
 HeldReplies::SlotIndex HeldReplies::oldest_head() const {
     const Waiting* oldest = nullptr;
-    for (const Heap& heap : waiting_) {
-        if (!heap.empty() && (oldest == nullptr || after(*oldest, heap.front()))) {
-            oldest = &heap.front();
+    for (const PointQueue& queue : waiting_) {
+        if (!queue.empty() && (oldest == nullptr || after(*oldest, queue.front()))) {
+            oldest = &queue.front();
         }
     }
     EXCHANGED_INVARIANT(oldest != nullptr, "a release gate that holds replies has a chain head",
@@ -76,9 +112,7 @@ HeldReplies::SlotIndex HeldReplies::oldest_head() const {
 
 void HeldReplies::discard_oldest_blocked() {
     const SlotIndex slot = oldest_head();
-    Heap& heap = heap_of(slots_[slot].reply.point);
-    std::pop_heap(heap.begin(), heap.end(), after);
-    heap.pop_back();
+    queue_of(slots_[slot].reply.point).pop();
     const AccountId account = slots_[slot].reply.account;
     const SlotIndex next = free_head(account, *chains_.find(account), slot);
     if (next != kNoSlot) {

@@ -6,9 +6,11 @@
 //
 // The replies of one account form a chain (a singly-linked list through fixed slots, in the order
 // they were held). Only a chain's head can be blocked by its point alone; the heads wait in one
-// min-heap per point ordered by LSN, since each point's frontier covers LSNs in ascending order.
-// Releasing looks at the heap tops only and walks a chain while its replies are ready, so its
-// cost is the replies that leave plus a logarithm per chain head that changes, however many wait.
+// queue per point ordered by LSN, since each point's frontier covers LSNs in ascending order.
+// Releasing looks at the queues' fronts only and walks a chain while its replies are ready, so
+// its cost is the replies that leave plus a queue step per chain head that changes, however many
+// wait. A head usually arrives in LSN order (replies are held in LSN order) and goes to a FIFO;
+// one that does not (the next reply of a chain whose head just left) goes to a min-heap.
 // Memory is fixed at construction; nothing allocates afterwards.
 #pragma once
 
@@ -78,21 +80,41 @@ class HeldReplies {
         SlotIndex head = kNoSlot;
         SlotIndex tail = kNoSlot;
     };
-    // A chain head waiting for its point. The key is copied so the heap compares without
+    // A chain head waiting for its point. The key is copied so the queues compare without
     // touching the slots.
     struct Waiting {
         wal::Lsn lsn = 0;
         std::uint64_t seq = 0;
         SlotIndex slot = kNoSlot;
     };
-    // std heaps keep the greatest on top: "after" puts the lowest (lsn, seq) there.
+    // Whether `a` comes after `b`: by LSN, then by the order they were held.
     static bool after(const Waiting& a, const Waiting& b) {
         return a.lsn != b.lsn ? a.lsn > b.lsn : a.seq > b.seq;
     }
-    using Heap = std::vector<Waiting>;
+
+    // The chain heads waiting for one point, lowest LSN first: a FIFO of the heads that arrived
+    // in LSN order (O(1)), and a min-heap for the others and for a full FIFO (O(log n)).
+    class PointQueue {
+      public:
+        PointQueue(std::size_t fifo_capacity, std::size_t heap_capacity);
+        bool empty() const { return fifo_count_ == 0 && heap_.empty(); }
+        void push(const Waiting& waiting);
+        // The lowest. Not when empty().
+        const Waiting& front() const { return from_fifo() ? fifo_[fifo_head_] : heap_.front(); }
+        void pop();
+
+      private:
+        bool from_fifo() const {
+            return fifo_count_ != 0 && (heap_.empty() || !after(fifo_[fifo_head_], heap_.front()));
+        }
+        std::vector<Waiting> fifo_;  // a ring
+        std::size_t fifo_head_ = 0;
+        std::size_t fifo_count_ = 0;
+        std::vector<Waiting> heap_;  // std heaps keep the greatest on top: ordered by after()
+    };
 
     void wait_for_point(SlotIndex slot);
-    Heap& heap_of(AckPoint point) { return waiting_[static_cast<std::size_t>(point)]; }
+    PointQueue& queue_of(AckPoint point) { return waiting_[static_cast<std::size_t>(point)]; }
     SlotIndex oldest_head() const;
     // Frees the head `slot` of `chain` (whose account is `account`); returns the next slot.
     SlotIndex free_head(AccountId account, Chain& chain, SlotIndex slot);
@@ -100,22 +122,21 @@ class HeldReplies {
     std::vector<Slot> slots_;
     std::vector<SlotIndex> free_;  // a stack of unused slots
     FixedHashMap<AccountId, Chain> chains_;
-    std::array<Heap, DurabilityPoints::kCount> waiting_;
+    std::array<PointQueue, DurabilityPoints::kCount> waiting_;
     std::size_t count_ = 0;
     std::uint64_t next_seq_ = 0;
 };
 
 template <typename Ready, typename Leave>
 void HeldReplies::release(const Ready& ready, const Leave& leave) {
-    for (Heap& heap : waiting_) {
-        while (!heap.empty() && ready(slots_[heap.front().slot].reply)) {
-            SlotIndex slot = heap.front().slot;
-            std::pop_heap(heap.begin(), heap.end(), after);
-            heap.pop_back();
+    for (PointQueue& queue : waiting_) {
+        while (!queue.empty() && ready(slots_[queue.front().slot].reply)) {
+            SlotIndex slot = queue.front().slot;
+            queue.pop();
             const AccountId account = slots_[slot].reply.account;
             Chain* chain = chains_.find(account);
             // Walk the chain while its replies may go. One that may not becomes the head and
-            // waits in its point's heap, where this pass will not look again: under the same
+            // waits in its point's queue, where this pass will not look again: under the same
             // frontiers it stays blocked.
             while (slot != kNoSlot) {
                 leave(slots_[slot].reply);
@@ -131,8 +152,8 @@ void HeldReplies::release(const Ready& ready, const Leave& leave) {
 
 template <typename Ready>
 bool HeldReplies::any_ready(const Ready& ready) const {
-    return std::any_of(waiting_.begin(), waiting_.end(), [&](const Heap& heap) {
-        return !heap.empty() && ready(slots_[heap.front().slot].reply);
+    return std::any_of(waiting_.begin(), waiting_.end(), [&](const PointQueue& queue) {
+        return !queue.empty() && ready(slots_[queue.front().slot].reply);
     });
 }
 
