@@ -72,13 +72,8 @@ void ReleaseGate::push(const engine::ShardEvent& event, const ReplyOrigin& origi
     if (event.lsn == 0) {
         point = AckPoint::Match;
     }
-    HeldReply reply;
-    reply.lsn = event.lsn;
-    reply.point = point;
-    reply.account = origin.account;
-    reply.target = origin.session;
-    reply.stamped_ns = e.timestamp_ns;
-    reply.message = reply_for(e, origin);
+    HeldReply reply{event.lsn,      point,          origin.account,      false,
+                    origin.session, e.timestamp_ns, reply_for(e, origin)};
     queue(reply);
     if (e.type == book::EventType::Trade) {
         // The resting side: its owner may be on any session of its account, or on none. It
