@@ -142,8 +142,10 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
 std::string describe_store_recovery(const engine::StoreRecoveryResult& result,
                                     const store::Store& primary) {
     return fmt::format(
-        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n",
-        primary.describe(), result.loaded_lsn, result.events_written, result.batches);
+        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n"
+        "  phases       {}\n",
+        primary.describe(), result.loaded_lsn, result.events_written, result.batches,
+        engine::describe_phases(result));
 }
 
 // Whether a data directory has never been served from: no SQLite store file and no WAL. Recovery

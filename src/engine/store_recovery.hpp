@@ -4,9 +4,11 @@
 // log and the matchers equal those of a full replay (same state hash).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "engine/recovery.hpp"
 #include "engine/shard_layout.hpp"
@@ -19,7 +21,16 @@ struct StoreRecoveryResult {
     store::StoreLsn loaded_lsn = 0;  // the store_lsn the state was loaded at
     std::uint64_t events_written = 0;
     std::uint64_t batches = 0;
+    // Where the time went, beside replay.elapsed (which includes store_write and
+    // replay.match_estimate): loading the state from the store before the replay, and the store's
+    // batch transactions (inserts, commit and its sync) during it.
+    std::chrono::nanoseconds load{0};
+    std::chrono::nanoseconds store_write{0};
 };
+
+// The phases of a store recovery in one report line: load, read and check (the rest), decode and
+// match, store write.
+std::string describe_phases(const StoreRecoveryResult& result);
 
 // Loads every shard's state from the store at store_lsn, replays the WAL records above it through
 // the matchers and writes their events to the store (exactly once). Fails (BadRecord) when the WAL
