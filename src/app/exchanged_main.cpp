@@ -117,9 +117,11 @@ std::unique_ptr<store::Store> open_primary_store(const exchanged::Config& config
 
 // Loads the store's state and replays the WAL tail above it into the matchers and the store, with
 // a progress line about every second of a long replay.
+// `write_store`: --recover writes the tail into the store itself; a start leaves that to the flush
+// worker, in the background, and serves as soon as the books are rebuilt.
 engine::StoreRecoveryResult replay(const exchanged::Config& config,
                                    const engine::ShardLayout& layout, store::Store& primary,
-                                   bool salvage) {
+                                   bool salvage, bool write_store) {
     engine::RecoveryOptions options;
     options.salvage = salvage;
     options.on_progress = [](const engine::RecoveryProgress& progress) {
@@ -131,7 +133,10 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
         exchanged::ops::service_notifier().progress(line, std::chrono::seconds(60));
     };
     try {
-        return engine::recover_from_store(primary, config.persistence.wal_path, layout, options);
+        return write_store ? engine::recover_from_store(primary, config.persistence.wal_path,
+                                                        layout, options)
+                           : engine::rebuild_from_store(primary, config.persistence.wal_path,
+                                                        layout, options);
     } catch (const std::invalid_argument& error) {
         // The loader checks what the matcher checks, so this means the two drifted apart.
         throw exchanged::ConfigError(config.source_path + ": " + error.what(), config.source_path,
@@ -179,7 +184,7 @@ int recover(const exchanged::Config& config, bool salvage) {
             static_cast<unsigned long long>(state.after_lsn));
         return 0;
     }
-    const engine::StoreRecoveryResult result = replay(config, layout, *primary, salvage);
+    const engine::StoreRecoveryResult result = replay(config, layout, *primary, salvage, true);
     std::printf("exchanged: recover: profile=%s wal=%s\n%s%s", config.profile.c_str(),
                 config.persistence.wal_path.c_str(),
                 describe_store_recovery(result, *primary).c_str(),
@@ -395,7 +400,7 @@ service::RecoveredBooks books_from_store(const Config& config, const engine::Sha
 std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
                                                       const engine::ShardLayout& layout,
                                                       store::Store& primary, bool salvage) {
-    engine::StoreRecoveryResult recovered = replay(config, layout, primary, salvage);
+    engine::StoreRecoveryResult recovered = replay(config, layout, primary, salvage, false);
     std::string report = engine::describe(recovered.replay, layout);
     if (!report.empty() && report.back() == '\n') {
         report.pop_back();  // the log adds its own
@@ -411,9 +416,14 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
         spdlog::warn("--salvage skipped damage in the WAL; what was lost:\n{}", report);
     }
     exchanged::ops::log_milestone(
-        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s",
+        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s (load from "
+        "the store {:.3f} s){}",
         recovered.loaded_lsn, recovered.replay.records, wal::to_string(recovered.replay.log.end),
-        std::chrono::duration<double>(recovered.replay.elapsed).count());
+        std::chrono::duration<double>(recovered.replay.elapsed).count(),
+        std::chrono::duration<double>(recovered.load).count(),
+        recovered.replay.last_lsn > recovered.loaded_lsn
+            ? "; the flush worker writes the tail into the store in the background"
+            : "");
     service::RecoveredBooks books;
     books.matchers = std::move(recovered.replay.matchers);
     for (const engine::ShardReplay& shard : recovered.replay.shards) {

@@ -41,6 +41,9 @@ struct RecoveryOptions {
     // Records above this LSN are read (the log's end is still classified) but not replayed; 0:
     // replay to the end. The flush worker's catch-up reads a live WAL only up to what is durable.
     wal::Lsn stop_after_lsn = 0;
+    // Records per store transaction when the tail goes into the store (recover_from_store); 0:
+    // the default there.
+    std::uint64_t store_batch_lsns = 0;
 };
 
 enum class RecoveryStatus : std::uint8_t {

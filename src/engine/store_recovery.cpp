@@ -37,7 +37,11 @@ namespace {
 // Replays from `start` through `replay` (a replay_log over a directory or a storage) and writes
 // the events to the store.
 template <typename Replay>
-StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Replay& replay) {
+StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Replay& replay,
+                                store::StoreLsn batch_lsns) {
+    if (batch_lsns == 0) {
+        batch_lsns = kRecoveryBatchLsns;
+    }
     StoreRecoveryResult out;
     out.loaded_lsn = start.after_lsn;
 
@@ -59,7 +63,7 @@ StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Re
     const ReplayEventSink on_events = [&](wal::Lsn lsn, ShardId shard, std::uint8_t flags,
                                           std::span<const book::Event> events) {
         // A batch covers whole commands: flush before this one when the batch is full.
-        if (lsn - batch.first_lsn >= kRecoveryBatchLsns) {
+        if (lsn - batch.first_lsn >= batch_lsns) {
             write(lsn - 1);
         }
         for (const book::Event& event : events) {
@@ -96,10 +100,12 @@ StoreRecoveryResult recover_from_store(store::Store& store, const std::filesyste
                                        const ShardLayout& layout, const RecoveryOptions& options) {
     std::chrono::nanoseconds load{0};
     ReplayStart start = timed_load(store, layout, load);
-    StoreRecoveryResult out =
-        replay_into(store, std::move(start), [&](ReplayStart from, const ReplayEventSink& sink) {
+    StoreRecoveryResult out = replay_into(
+        store, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
             return replay_log(wal_dir, layout, options, std::move(from), sink);
-        });
+        },
+        options.store_batch_lsns);
     out.load = load;
     return out;
 }
@@ -108,11 +114,22 @@ StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storag
                                        const ShardLayout& layout, const RecoveryOptions& options) {
     std::chrono::nanoseconds load{0};
     ReplayStart start = timed_load(store, layout, load);
-    StoreRecoveryResult out =
-        replay_into(store, std::move(start), [&](ReplayStart from, const ReplayEventSink& sink) {
+    StoreRecoveryResult out = replay_into(
+        store, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
             return replay_log(storage, layout, options, std::move(from), sink);
-        });
+        },
+        options.store_batch_lsns);
     out.load = load;
+    return out;
+}
+
+StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesystem::path& wal_dir,
+                                       const ShardLayout& layout, const RecoveryOptions& options) {
+    StoreRecoveryResult out;
+    ReplayStart start = timed_load(store, layout, out.load);
+    out.loaded_lsn = start.after_lsn;
+    out.replay = replay_log(wal_dir, layout, options, std::move(start), nullptr);
     return out;
 }
 
@@ -147,10 +164,12 @@ void StoreCatchUp::advance(store::StoreLsn up_to) {
     options.salvage = salvage_;
     ReplayStart start = std::move(*state_);
     state_.reset();  // until the replay succeeds, the matchers are in flight
-    StoreRecoveryResult result =
-        replay_into(store_, std::move(start), [&](ReplayStart from, const ReplayEventSink& sink) {
+    StoreRecoveryResult result = replay_into(
+        store_, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
             return replay_log(wal_dir_, layout_, options, std::move(from), sink);
-        });
+        },
+        0);
     // The live log's end (a batch being written) may look torn or damaged; only the records up
     // to `up_to` matter, and they are durable.
     if (result.replay.last_lsn < up_to) {

@@ -43,6 +43,13 @@ StoreRecoveryResult recover_from_store(store::Store& store, const std::filesyste
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
                                        const ShardLayout& layout, const RecoveryOptions& options);
 
+// The daemon's start-up: loads the state at store_lsn and replays the WAL tail above it into the
+// matchers only, at matching speed; the store stays at store_lsn, and the flush worker writes the
+// tail into it from the WAL in the background (store::FlushOptions::resume_from). The WAL keeps
+// every segment the store has not passed, so a crash before the store caught up loses nothing.
+StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesystem::path& wal_dir,
+                                       const ShardLayout& layout, const RecoveryOptions& options);
+
 // How the flush worker rebuilds events its feeds dropped: writes the events of the WAL records
 // store_lsn+1 .. up_to into the store, from a live WAL (records up to `up_to` must be durable), in
 // steps. The matchers stay in memory between steps, so a step replays only its own records; they
