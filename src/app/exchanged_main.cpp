@@ -3,6 +3,7 @@
 // them, starts the gateway, and serves until SIGINT/SIGTERM or a failure of the order path.
 // `--recover` only recovers and reports. Exit codes: 0 clean, 1 runtime failure (a corrupt log, a
 // checkpoint mismatch, a WAL failure while serving), 2 configuration or usage error.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -415,11 +416,13 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
         // The operator chose this, but the log must say what it cost, every time.
         spdlog::warn("--salvage skipped damage in the WAL; what was lost:\n{}", report);
     }
+    const double replay_seconds = std::chrono::duration<double>(recovered.replay.elapsed).count();
     exchanged::ops::log_milestone(
-        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s (load from "
-        "the store {:.3f} s){}",
+        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s, {:.0f} "
+        "records/s (load from the store {:.3f} s){}",
         recovered.loaded_lsn, recovered.replay.records, wal::to_string(recovered.replay.log.end),
-        std::chrono::duration<double>(recovered.replay.elapsed).count(),
+        replay_seconds,
+        static_cast<double>(recovered.replay.records) / std::max(replay_seconds, 1e-9),
         std::chrono::duration<double>(recovered.load).count(),
         recovered.replay.last_lsn > recovered.loaded_lsn
             ? "; the flush worker writes the tail into the store in the background"
