@@ -125,6 +125,7 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
                                    bool salvage, bool write_store) {
     engine::RecoveryOptions options;
     options.salvage = salvage;
+    options.map_segments = true;  // no writer has the log open yet
     options.on_progress = [](const engine::RecoveryProgress& progress) {
         const std::string line =
             fmt::format("recover: {} records replayed (LSN {}), {:.1f} s", progress.records,

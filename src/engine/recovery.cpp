@@ -274,6 +274,7 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
     scan_options.salvage = options.salvage;
     scan_options.from_lsn = after_lsn + 1;
     scan_options.to_lsn = options.stop_after_lsn;
+    scan_options.map_files = options.map_segments;
     result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
         replayer.on_record(record);
     });

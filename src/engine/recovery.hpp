@@ -44,6 +44,9 @@ struct RecoveryOptions {
     // Records per store transaction when the tail goes into the store (recover_from_store); 0:
     // the default there.
     std::uint64_t store_batch_lsns = 0;
+    // Map the segments instead of reading them into buffers (wal::ScanOptions::map_files): only
+    // where no writer has the log open (--recover, start-up), not for a live log's catch-up.
+    bool map_segments = false;
 };
 
 enum class RecoveryStatus : std::uint8_t {
