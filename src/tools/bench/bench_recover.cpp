@@ -17,13 +17,13 @@
 #include <thread>
 
 #include "common/cli_args.hpp"
+#include "config/config.hpp"
 #include "engine/command_record.hpp"
 #include "engine/shard_layout.hpp"
 #include "engine/startup.hpp"
 #include "engine/store_recovery.hpp"
 #include "store/open_store.hpp"
 #include "tools/cli/subcommands.hpp"
-#include "tools/store/store_from_config.hpp"
 #include "tools/workloads/match_workloads.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
@@ -86,7 +86,12 @@ int bench_recover_main(int argc, char** argv, int first) {
     const std::uint64_t tail = args.unsigned_or("tail", 1'000'000, 1, 100'000'000);
     const std::uint64_t stored = args.unsigned_or("store-records", 100'000, 0, 100'000'000);
     const std::uint64_t seed = args.unsigned_or("seed", 1);
-    const exchanged::Config config = load_store_profile(args);
+    // --data-dir replaces [server] data_dir, as exchanged's own flag does, so the WAL and the store
+    // land where `exchanged --data-dir` looks for them.
+    exchanged::ConfigOverrides overrides;
+    overrides.data_dir = args.text("data-dir");
+    const exchanged::Config config =
+        exchanged::load_config(args.text_or("config", "config/standard.ini"), overrides);
     if (!config.persistence.enable_wal) {
         throw CliError("profile " + config.source_path + " has enable_wal = false: no WAL tail");
     }
