@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace exchanged::engine {
@@ -18,15 +20,35 @@ constexpr store::StoreLsn kRecoveryBatchLsns = 20000;
 }  // namespace
 
 ReplayStart load_from_store(store::Store& store, const ShardLayout& layout) {
-    store::StoreState state = store.load(layout.shard_count, layout.limits.client_order_id_window);
+    // Building a matcher touches all of its preallocated pools (max_orders slots), which takes
+    // about as long as reading the store's state: do both at once.
     ReplayStart start;
-    start.after_lsn = state.store_lsn;
     start.matchers.reserve(layout.shard_count);
+    std::exception_ptr build_error;
+    std::thread builder([&] {
+        try {
+            for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
+                start.matchers.push_back(layout.make_matcher(shard));
+            }
+        } catch (...) {
+            build_error = std::current_exception();
+        }
+    });
+    store::StoreState state;
+    try {
+        state = store.load(layout.shard_count, layout.limits.client_order_id_window);
+    } catch (...) {
+        builder.join();
+        throw;
+    }
+    builder.join();
+    if (build_error) {
+        std::rethrow_exception(build_error);
+    }
+    start.after_lsn = state.store_lsn;
     start.next_seq.reserve(layout.shard_count);
     for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
-        book::Matcher matcher = layout.make_matcher(shard);
-        matcher.restore(state.shards[shard].snapshot);
-        start.matchers.push_back(std::move(matcher));
+        start.matchers[shard].restore(state.shards[shard].snapshot);
         start.next_seq.push_back(state.shards[shard].next_seq);
     }
     return start;
