@@ -116,10 +116,10 @@ std::unique_ptr<store::Store> open_primary_store(const exchanged::Config& config
     return opened;
 }
 
-// Loads the store's state and replays the WAL tail above it into the matchers and the store, with
-// a progress line about every second of a long replay.
-// `write_store`: --recover writes the tail into the store itself; a start leaves that to the flush
-// worker, in the background, and serves as soon as the books are rebuilt.
+// Loads the store's state and replays the WAL tail above it into the matchers, with a progress
+// line about every second of a long replay. `write_store`: --recover also writes the tail into the
+// store; a start leaves that to the flush worker, in the background, and serves as soon as the
+// books are rebuilt (docs/recovery.md: Start-up).
 engine::StoreRecoveryResult replay(const exchanged::Config& config,
                                    const engine::ShardLayout& layout, store::Store& primary,
                                    bool salvage, bool write_store) {
