@@ -30,6 +30,8 @@ constexpr Subcommand kSubcommands[] = {
     {"bench", "store", exchanged::tools::bench_store_main,
      "bench store [--backend sqlite|postgresql] [--dsn DSN] [--path FILE] [--events N] "
      "[--batch-events B] [--seed S] [--audit-log] [--json]"},
+    {"bench", "recover", exchanged::tools::bench_recover_main,
+     "bench recover --data-dir DIR [--config FILE] [--tail N] [--store-records N] [--seed S]"},
     {"order", "", exchanged::tools::order_main,
      "order --connect HOST:PORT --account A [--secret S] [--config FILE] --instrument SYM|ID "
      "--side buy|sell --price P --qty Q [--type limit|market] [--tif gtc|ioc|fok] "

@@ -3,6 +3,7 @@
 // them, starts the gateway, and serves until SIGINT/SIGTERM or a failure of the order path.
 // `--recover` only recovers and reports. Exit codes: 0 clean, 1 runtime failure (a corrupt log, a
 // checkpoint mismatch, a WAL failure while serving), 2 configuration or usage error.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -115,13 +116,16 @@ std::unique_ptr<store::Store> open_primary_store(const exchanged::Config& config
     return opened;
 }
 
-// Loads the store's state and replays the WAL tail above it into the matchers and the store, with
-// a progress line about every second of a long replay.
+// Loads the store's state and replays the WAL tail above it into the matchers, with a progress
+// line about every second of a long replay. `write_store`: --recover also writes the tail into the
+// store; a start leaves that to the flush worker, in the background, and serves as soon as the
+// books are rebuilt (docs/recovery.md: Start-up).
 engine::StoreRecoveryResult replay(const exchanged::Config& config,
                                    const engine::ShardLayout& layout, store::Store& primary,
-                                   bool salvage) {
+                                   bool salvage, bool write_store) {
     engine::RecoveryOptions options;
     options.salvage = salvage;
+    options.map_segments = true;  // no writer has the log open yet
     options.on_progress = [](const engine::RecoveryProgress& progress) {
         const std::string line =
             fmt::format("recover: {} records replayed (LSN {}), {:.1f} s", progress.records,
@@ -131,7 +135,10 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
         exchanged::ops::service_notifier().progress(line, std::chrono::seconds(60));
     };
     try {
-        return engine::recover_from_store(primary, config.persistence.wal_path, layout, options);
+        return write_store ? engine::recover_from_store(primary, config.persistence.wal_path,
+                                                        layout, options)
+                           : engine::rebuild_from_store(primary, config.persistence.wal_path,
+                                                        layout, options);
     } catch (const std::invalid_argument& error) {
         // The loader checks what the matcher checks, so this means the two drifted apart.
         throw exchanged::ConfigError(config.source_path + ": " + error.what(), config.source_path,
@@ -142,8 +149,10 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
 std::string describe_store_recovery(const engine::StoreRecoveryResult& result,
                                     const store::Store& primary) {
     return fmt::format(
-        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n",
-        primary.describe(), result.loaded_lsn, result.events_written, result.batches);
+        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n"
+        "  phases       {}\n",
+        primary.describe(), result.loaded_lsn, result.events_written, result.batches,
+        engine::describe_phases(result));
 }
 
 // Whether a data directory has never been served from: no SQLite store file and no WAL. Recovery
@@ -177,7 +186,7 @@ int recover(const exchanged::Config& config, bool salvage) {
             static_cast<unsigned long long>(state.after_lsn));
         return 0;
     }
-    const engine::StoreRecoveryResult result = replay(config, layout, *primary, salvage);
+    const engine::StoreRecoveryResult result = replay(config, layout, *primary, salvage, true);
     std::printf("exchanged: recover: profile=%s wal=%s\n%s%s", config.profile.c_str(),
                 config.persistence.wal_path.c_str(),
                 describe_store_recovery(result, *primary).c_str(),
@@ -393,7 +402,7 @@ service::RecoveredBooks books_from_store(const Config& config, const engine::Sha
 std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
                                                       const engine::ShardLayout& layout,
                                                       store::Store& primary, bool salvage) {
-    engine::StoreRecoveryResult recovered = replay(config, layout, primary, salvage);
+    engine::StoreRecoveryResult recovered = replay(config, layout, primary, salvage, false);
     std::string report = engine::describe(recovered.replay, layout);
     if (!report.empty() && report.back() == '\n') {
         report.pop_back();  // the log adds its own
@@ -408,10 +417,17 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
         // The operator chose this, but the log must say what it cost, every time.
         spdlog::warn("--salvage skipped damage in the WAL; what was lost:\n{}", report);
     }
+    const double replay_seconds = std::chrono::duration<double>(recovered.replay.elapsed).count();
     exchanged::ops::log_milestone(
-        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s",
+        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s, {:.0f} "
+        "records/s (load from the store {:.3f} s){}",
         recovered.loaded_lsn, recovered.replay.records, wal::to_string(recovered.replay.log.end),
-        std::chrono::duration<double>(recovered.replay.elapsed).count());
+        replay_seconds,
+        static_cast<double>(recovered.replay.records) / std::max(replay_seconds, 1e-9),
+        std::chrono::duration<double>(recovered.load).count(),
+        recovered.replay.last_lsn > recovered.loaded_lsn
+            ? "; the flush worker writes the tail into the store in the background"
+            : "");
     service::RecoveredBooks books;
     books.matchers = std::move(recovered.replay.matchers);
     for (const engine::ShardReplay& shard : recovered.replay.shards) {

@@ -64,7 +64,11 @@ class Replayer {
         }
         switch (record.type) {
             case kCommandRecordType:
-                apply_command(record);
+                if (++commands_seen_ % kMatchSampleEvery == 0) {
+                    apply_command_timed(record);
+                } else {
+                    apply_command(record);
+                }
                 break;
             case kCheckpointRecordType:
                 check_checkpoint(record);
@@ -102,7 +106,14 @@ class Replayer {
         return false;
     }
 
-    void apply_command(const wal::RecordView& record) {
+    void apply_command_timed(const wal::RecordView& record) {
+        const Clock::time_point before = Clock::now();
+        apply_command(record, &before);
+    }
+
+    // `timed_from`: add the time from it to just before the sink to the match estimate.
+    void apply_command(const wal::RecordView& record,
+                       const Clock::time_point* timed_from = nullptr) {
         CommandRecord decoded;
         try {
             decoded = decode_command(record.lsn, record.payload);
@@ -147,6 +158,9 @@ class Replayer {
         }
         events_.clear();
         result_.matchers[decoded.shard].apply(command, events_);
+        if (timed_from != nullptr) {
+            result_.match_estimate += (Clock::now() - *timed_from) * kMatchSampleEvery;
+        }
         if (on_events_) {
             on_events_(record.lsn, decoded.shard, command.flags, events_);
         }
@@ -204,6 +218,7 @@ class Replayer {
     const ReplayEventSink& on_events_;
     Clock::time_point last_progress_;
     bool records_lost_ = false;  // salvage skipped damage somewhere before the current record
+    std::uint64_t commands_seen_ = 0;
     std::vector<book::Event> events_;
 };
 
@@ -259,6 +274,7 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
     scan_options.salvage = options.salvage;
     scan_options.from_lsn = after_lsn + 1;
     scan_options.to_lsn = options.stop_after_lsn;
+    scan_options.map_files = options.map_segments;
     result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
         replayer.on_record(record);
     });

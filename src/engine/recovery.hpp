@@ -41,6 +41,12 @@ struct RecoveryOptions {
     // Records above this LSN are read (the log's end is still classified) but not replayed; 0:
     // replay to the end. The flush worker's catch-up reads a live WAL only up to what is durable.
     wal::Lsn stop_after_lsn = 0;
+    // Records per store transaction when the tail goes into the store (recover_from_store); 0:
+    // the default there.
+    std::uint64_t store_batch_lsns = 0;
+    // Map the segments instead of reading them into buffers (wal::ScanOptions::map_files): only
+    // where no writer has the log open (--recover, start-up), not for a live log's catch-up.
+    bool map_segments = false;
 };
 
 enum class RecoveryStatus : std::uint8_t {
@@ -75,12 +81,18 @@ struct RecoveryResult {
     // checked, since the store already holds them. Damage there loses nothing of the books.
     wal::Lsn started_after_lsn = 0;
     std::chrono::nanoseconds elapsed{0};
+    // Decoding and matching the commands, estimated from every kMatchSampleEvery-th command (a
+    // clock read per record would cost a few percent of the replay); the events' sink is not in it.
+    std::chrono::nanoseconds match_estimate{0};
 
     std::vector<ShardReplay> shards;      // by shard id
     std::vector<book::Matcher> matchers;  // by shard id; the state after the last record replayed
 
     bool ok() const { return status == RecoveryStatus::Ok; }
 };
+
+// One command in this many is timed for RecoveryResult::match_estimate.
+inline constexpr std::uint64_t kMatchSampleEvery = 64;
 
 // Where a replay starts: after `after_lsn`, from these matchers and seqs (a state loaded from the
 // store). The default is the empty state before LSN 1.

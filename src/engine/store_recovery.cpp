@@ -1,7 +1,12 @@
 #include "engine/store_recovery.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace exchanged::engine {
@@ -15,15 +20,35 @@ constexpr store::StoreLsn kRecoveryBatchLsns = 20000;
 }  // namespace
 
 ReplayStart load_from_store(store::Store& store, const ShardLayout& layout) {
-    store::StoreState state = store.load(layout.shard_count, layout.limits.client_order_id_window);
+    // Building a matcher touches all of its preallocated pools (max_orders slots), which takes
+    // about as long as reading the store's state: do both at once.
     ReplayStart start;
-    start.after_lsn = state.store_lsn;
     start.matchers.reserve(layout.shard_count);
+    std::exception_ptr build_error;
+    std::thread builder([&] {
+        try {
+            for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
+                start.matchers.push_back(layout.make_matcher(shard));
+            }
+        } catch (...) {
+            build_error = std::current_exception();
+        }
+    });
+    store::StoreState state;
+    try {
+        state = store.load(layout.shard_count, layout.limits.client_order_id_window);
+    } catch (...) {
+        builder.join();
+        throw;
+    }
+    builder.join();
+    if (build_error) {
+        std::rethrow_exception(build_error);
+    }
+    start.after_lsn = state.store_lsn;
     start.next_seq.reserve(layout.shard_count);
     for (ShardId shard = 0; shard < layout.shard_count; ++shard) {
-        book::Matcher matcher = layout.make_matcher(shard);
-        matcher.restore(state.shards[shard].snapshot);
-        start.matchers.push_back(std::move(matcher));
+        start.matchers[shard].restore(state.shards[shard].snapshot);
         start.next_seq.push_back(state.shards[shard].next_seq);
     }
     return start;
@@ -34,7 +59,11 @@ namespace {
 // Replays from `start` through `replay` (a replay_log over a directory or a storage) and writes
 // the events to the store.
 template <typename Replay>
-StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Replay& replay) {
+StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Replay& replay,
+                                store::StoreLsn batch_lsns) {
+    if (batch_lsns == 0) {
+        batch_lsns = kRecoveryBatchLsns;
+    }
     StoreRecoveryResult out;
     out.loaded_lsn = start.after_lsn;
 
@@ -45,7 +74,9 @@ StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Re
             return;
         }
         batch.last_lsn = last;
+        const auto before = std::chrono::steady_clock::now();
         store.apply(batch);
+        out.store_write += std::chrono::steady_clock::now() - before;
         out.events_written += batch.events.size();
         ++out.batches;
         batch.events.clear();
@@ -54,7 +85,7 @@ StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Re
     const ReplayEventSink on_events = [&](wal::Lsn lsn, ShardId shard, std::uint8_t flags,
                                           std::span<const book::Event> events) {
         // A batch covers whole commands: flush before this one when the batch is full.
-        if (lsn - batch.first_lsn >= kRecoveryBatchLsns) {
+        if (lsn - batch.first_lsn >= batch_lsns) {
             write(lsn - 1);
         }
         for (const book::Event& event : events) {
@@ -70,20 +101,73 @@ StoreRecoveryResult replay_into(store::Store& store, ReplayStart start, const Re
 
 }  // namespace
 
+namespace {
+
+// load_from_store, timed.
+ReplayStart timed_load(store::Store& store, const ShardLayout& layout,
+                       std::chrono::nanoseconds& took) {
+    const auto before = std::chrono::steady_clock::now();
+    ReplayStart start = load_from_store(store, layout);
+    took = std::chrono::steady_clock::now() - before;
+    return start;
+}
+
+double seconds(std::chrono::nanoseconds span) {
+    return std::chrono::duration<double>(span).count();
+}
+
+}  // namespace
+
 StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
                                        const ShardLayout& layout, const RecoveryOptions& options) {
-    return replay_into(store, load_from_store(store, layout),
-                       [&](ReplayStart start, const ReplayEventSink& sink) {
-                           return replay_log(wal_dir, layout, options, std::move(start), sink);
-                       });
+    std::chrono::nanoseconds load{0};
+    ReplayStart start = timed_load(store, layout, load);
+    StoreRecoveryResult out = replay_into(
+        store, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
+            return replay_log(wal_dir, layout, options, std::move(from), sink);
+        },
+        options.store_batch_lsns);
+    out.load = load;
+    return out;
 }
 
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
                                        const ShardLayout& layout, const RecoveryOptions& options) {
-    return replay_into(store, load_from_store(store, layout),
-                       [&](ReplayStart start, const ReplayEventSink& sink) {
-                           return replay_log(storage, layout, options, std::move(start), sink);
-                       });
+    std::chrono::nanoseconds load{0};
+    ReplayStart start = timed_load(store, layout, load);
+    StoreRecoveryResult out = replay_into(
+        store, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
+            return replay_log(storage, layout, options, std::move(from), sink);
+        },
+        options.store_batch_lsns);
+    out.load = load;
+    return out;
+}
+
+StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesystem::path& wal_dir,
+                                       const ShardLayout& layout, const RecoveryOptions& options) {
+    StoreRecoveryResult out;
+    ReplayStart start = timed_load(store, layout, out.load);
+    out.loaded_lsn = start.after_lsn;
+    out.replay = replay_log(wal_dir, layout, options, std::move(start), nullptr);
+    return out;
+}
+
+std::string describe_phases(const StoreRecoveryResult& result) {
+    const std::chrono::nanoseconds replay = result.replay.elapsed;
+    const std::chrono::nanoseconds match = std::min(result.replay.match_estimate, replay);
+    const std::chrono::nanoseconds store = std::min(result.store_write, replay - match);
+    const std::chrono::nanoseconds rest = replay - match - store;
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "load from the store %.3f s; replay %.3f s = read and check %.3f s + decode and "
+                  "match %.3f s (sampled) + store write %.3f s (%llu batches, commit and sync "
+                  "included)",
+                  seconds(result.load), seconds(replay), seconds(rest), seconds(match),
+                  seconds(store), static_cast<unsigned long long>(result.batches));
+    return text;
 }
 
 StoreCatchUp::StoreCatchUp(store::Store& store, std::filesystem::path wal_dir,
@@ -102,10 +186,12 @@ void StoreCatchUp::advance(store::StoreLsn up_to) {
     options.salvage = salvage_;
     ReplayStart start = std::move(*state_);
     state_.reset();  // until the replay succeeds, the matchers are in flight
-    StoreRecoveryResult result =
-        replay_into(store_, std::move(start), [&](ReplayStart from, const ReplayEventSink& sink) {
+    StoreRecoveryResult result = replay_into(
+        store_, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
             return replay_log(wal_dir_, layout_, options, std::move(from), sink);
-        });
+        },
+        0);
     // The live log's end (a batch being written) may look torn or damaged; only the records up
     // to `up_to` matter, and they are durable.
     if (result.replay.last_lsn < up_to) {

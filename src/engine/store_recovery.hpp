@@ -4,9 +4,11 @@
 // log and the matchers equal those of a full replay (same state hash).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "engine/recovery.hpp"
 #include "engine/shard_layout.hpp"
@@ -19,7 +21,16 @@ struct StoreRecoveryResult {
     store::StoreLsn loaded_lsn = 0;  // the store_lsn the state was loaded at
     std::uint64_t events_written = 0;
     std::uint64_t batches = 0;
+    // Where the time went, beside replay.elapsed (which includes store_write and
+    // replay.match_estimate): loading the state from the store before the replay, and the store's
+    // batch transactions (inserts, commit and its sync) during it.
+    std::chrono::nanoseconds load{0};
+    std::chrono::nanoseconds store_write{0};
 };
+
+// The phases of a store recovery in one report line: load, read and check (the rest), decode and
+// match, store write.
+std::string describe_phases(const StoreRecoveryResult& result);
 
 // Loads every shard's state from the store at store_lsn, replays the WAL records above it through
 // the matchers and writes their events to the store (exactly once). Fails (BadRecord) when the WAL
@@ -30,6 +41,13 @@ StoreRecoveryResult recover_from_store(store::Store& store, const std::filesyste
 
 // The same on a log in `storage` (tests, simulated storage).
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
+                                       const ShardLayout& layout, const RecoveryOptions& options);
+
+// The daemon's start-up: loads the state at store_lsn and replays the WAL tail above it into the
+// matchers only, at matching speed; the store stays at store_lsn, and the flush worker writes the
+// tail into it from the WAL in the background (store::FlushOptions::resume_from). The WAL keeps
+// every segment the store has not passed, so a crash before the store caught up loses nothing.
+StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesystem::path& wal_dir,
                                        const ShardLayout& layout, const RecoveryOptions& options);
 
 // How the flush worker rebuilds events its feeds dropped: writes the events of the WAL records

@@ -62,6 +62,8 @@ store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& 
         options.catch_up = [catch_up](store::StoreLsn up_to) { catch_up->advance(up_to); };
         options.catch_up_done = [catch_up] { catch_up->reset(); };
         options.next_lsn = [&path] { return path.log().next_lsn(); };
+        // Start-up may leave the WAL tail above the store's LSN to this worker.
+        options.resume_from = path.log().next_lsn();
     }
     options.on_committed = [&path](store::StoreLsn lsn) { path.stored(lsn); };
     options.on_fatal = [this](const std::string& error) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -38,6 +40,18 @@ FlushWorker::FlushWorker(Store& store, std::vector<EventFeed*> feeds, FlushOptio
     stats_.store_lsn = start;
     stats_.frontier = start;
     batch_.events.reserve(std::size_t{options_.batch_lsns} * 4);
+    if (options_.resume_from > start + 1) {
+        if (!options_.catch_up) {
+            throw std::invalid_argument("flush worker: the store is at LSN " +
+                                        std::to_string(start) + " but the feeds start at LSN " +
+                                        std::to_string(options_.resume_from) +
+                                        ", and there is no WAL to fill the gap from");
+        }
+        mode_ = Mode::Resuming;
+        resume_from_ = options_.resume_from;
+        starting_up_ = true;
+        stats_.catching_up = true;
+    }
 }
 
 FlushWorker::~FlushWorker() {
@@ -47,6 +61,11 @@ FlushWorker::~FlushWorker() {
 }
 
 void FlushWorker::start() {
+    if (starting_up_ && options_.info) {
+        options_.info("the store is at LSN " + std::to_string(store_lsn()) +
+                      "; writing the WAL tail up to LSN " + std::to_string(resume_from_ - 1) +
+                      " into it in the background");
+    }
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "store-flush");
         run();
@@ -188,7 +207,10 @@ bool FlushWorker::catch_up_step(bool draining) {
         return false;  // commands below the resume point are still being matched
     }
     if (goal > store_lsn()) {
-        const StoreLsn step = std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
+        // Start-up's tail in one call: each call scans the whole log, and nothing acknowledged
+        // waits for these records (catch_up commits them in transactions of its own size).
+        const StoreLsn step =
+            starting_up_ ? goal : std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
         try {
             options_.catch_up(step);
         } catch (const StoreError& error) {
@@ -209,6 +231,7 @@ bool FlushWorker::catch_up_step(bool draining) {
             return false;
         }
         committed_by_catch_up(step);
+        starting_up_ = false;
         if (step < goal && (mode_ == Mode::Resuming || goal - step > options_.max_batch_lsns)) {
             return true;  // more steps before the feeds may fill again
         }

@@ -61,6 +61,11 @@ struct FlushOptions {
     // Called in steps of at most max_batch_lsns records, so progress (and the acks waiting for
     // it) shows step by step; catch_up_done when the feeds are whole again.
     std::function<void(StoreLsn up_to)> catch_up;
+    // The first LSN the feeds will carry (the log's next LSN at start). When the store is below
+    // it at start (start-up rebuilt the books from the WAL tail without writing the tail into the
+    // store: engine::rebuild_from_store), the worker first writes store_lsn+1 .. resume_from-1
+    // with catch_up, in one call, then batches from the feeds. 0: the feeds continue the store.
+    StoreLsn resume_from = 0;
     std::function<void()> catch_up_done;
     std::function<StoreLsn()> next_lsn;
     // The store file is damaged (StoreCorruptError), or its storage failed where that is fatal
@@ -152,6 +157,7 @@ class FlushWorker {
     bool fatal_ = false;  // the store is damaged: write nothing more
     Mode mode_ = Mode::Normal;
     StoreLsn resume_from_ = 0;
+    bool starting_up_ = false;  // the catch-up of the tail start-up left to the worker
     std::chrono::milliseconds backoff_{0};
     Clock::time_point last_warning_{};
     std::uint64_t failures_since_warning_ = 0;

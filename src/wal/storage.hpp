@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,13 @@ struct BatchOutcome {
     std::string error;  // names the file and errno when !ok
 };
 
+// A whole file mapped read-only (recovery's scan: no copy into a buffer the scan first zeroes).
+class MappedFile {
+  public:
+    virtual ~MappedFile() = default;
+    virtual std::span<const std::byte> bytes() const = 0;
+};
+
 class Storage {
   public:
     virtual ~Storage() = default;
@@ -32,6 +40,10 @@ class Storage {
     virtual std::uint64_t file_bytes(const std::string& name) = 0;
     // Reads exactly out.size() bytes at `offset`; the range must lie inside the file.
     virtual void read(const std::string& name, std::uint64_t offset, std::span<std::byte> out) = 0;
+    // The whole file mapped, or nullptr where the storage cannot map (the caller then read()s).
+    // Only for files nothing writes, truncates or recycles while the mapping lives (a log no
+    // writer has open).
+    virtual std::unique_ptr<MappedFile> map_whole(const std::string& /*name*/) { return nullptr; }
     // Creates (or replaces) `name` with `bytes` zero bytes actually written (not a sparse hole, so
     // a later fdatasync has no allocation to journal), then makes file and directory entry durable.
     virtual void create_zeroed(const std::string& name, std::uint64_t bytes) = 0;

@@ -24,6 +24,7 @@ class UringStorage final : public Storage {
     std::vector<std::string> list_files() override;
     std::uint64_t file_bytes(const std::string& name) override;
     void read(const std::string& name, std::uint64_t offset, std::span<std::byte> out) override;
+    std::unique_ptr<MappedFile> map_whole(const std::string& name) override;
     void create_zeroed(const std::string& name, std::uint64_t bytes) override;
     void write_durable(const std::string& name, std::uint64_t offset,
                        std::span<const std::byte> data) override;

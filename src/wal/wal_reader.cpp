@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <memory>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "common/little_endian.hpp"
@@ -19,7 +21,9 @@ constexpr Lsn kPlausibleLsnDistance = 1ull << 32;
 struct LoadedSegment {
     std::string name;
     Lsn name_lsn = 0;
-    std::vector<std::byte> bytes;
+    std::span<const std::byte> bytes;  // the file: in `mapped`, or read into `buffer`
+    std::unique_ptr<MappedFile> mapped;
+    std::vector<std::byte> buffer;
     SegmentHeader header;
     HeaderStatus status = HeaderStatus::AllZero;
     std::string problem;
@@ -31,7 +35,7 @@ struct ValidRecordAt {
     Lsn lsn;
 };
 
-std::uint64_t dirty_end(const std::vector<std::byte>& bytes, std::uint64_t from) {
+std::uint64_t dirty_end(std::span<const std::byte> bytes, std::uint64_t from) {
     std::uint64_t end = bytes.size();
     while (end > from && bytes[end - 1] == std::byte{0}) {
         --end;
@@ -42,7 +46,7 @@ std::uint64_t dirty_end(const std::vector<std::byte>& bytes, std::uint64_t from)
 // End of the bytes a torn write may have left from `from` on: up to the next valid record of any
 // LSN (a recycled segment's earlier life, which no write of this life reached) or the end of the
 // file, without the zeros before it. Zeroing that much at recovery leaves the end marker in place.
-std::uint64_t torn_end(const std::vector<std::byte>& bytes, std::uint64_t from,
+std::uint64_t torn_end(std::span<const std::byte> bytes, std::uint64_t from,
                        std::uint32_t max_record_bytes) {
     const std::span<const std::byte> all(bytes);
     std::uint64_t stale_at = bytes.size();
@@ -190,8 +194,17 @@ LoadedSegment Scanner::load(std::size_t index) {
         segment.problem = "file is " + std::to_string(bytes) + " bytes, larger than any segment";
         return segment;
     }
-    segment.bytes.resize(bytes);
-    storage_.read(segment.name, 0, segment.bytes);
+    if (options_.map_files) {
+        segment.mapped = storage_.map_whole(segment.name);
+    }
+    if (segment.mapped != nullptr && segment.mapped->bytes().size() == bytes) {
+        segment.bytes = segment.mapped->bytes();
+    } else {
+        segment.mapped.reset();
+        segment.buffer.resize(bytes);
+        storage_.read(segment.name, 0, segment.buffer);
+        segment.bytes = segment.buffer;
+    }
     if (bytes < kSegmentHeaderBytes) {
         segment.status = HeaderStatus::BadField;
         segment.problem = "file is " + std::to_string(bytes) + " bytes, shorter than a header";

@@ -32,6 +32,9 @@ struct ScanOptions {
     // what is durable.
     Lsn to_lsn = 0;
     bool salvage = false;  // skip corrupt regions instead of stopping at the first
+    // Map each segment instead of reading it into a buffer (Storage::map_whole): no copy, no
+    // zero-filled 64 MiB buffer per segment. Only for a log no writer has open.
+    bool map_files = false;
 };
 
 struct RecordView {

@@ -159,6 +159,9 @@ WalWriter::~WalWriter() {
 Lsn WalWriter::recover() {
     ScanOptions scan_options;
     scan_options.salvage = options_.salvage;
+    // Nothing writes the log before this scan ends (the writer is its only writer), so the
+    // segments can be mapped rather than copied: a start scans a long log twice (replay, here).
+    scan_options.map_files = true;
     const ScanResult scan = scan_log(storage_, scan_options, nullptr);
     if (scan.end == LogEnd::Corrupt && (!options_.salvage || scan.stopped_at_damage)) {
         throw WalError("WAL recovery refused: " + scan.error);

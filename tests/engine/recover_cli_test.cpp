@@ -21,6 +21,7 @@
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "minimal_config.hpp"
+#include "store/sqlite_store.hpp"
 #include "temp_file.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
@@ -83,7 +84,79 @@ wal::Lsn write_log(const Config& config, std::size_t commands, std::uint64_t che
     return writer.durable_lsn();
 }
 
+// Every order and trade row of the store in `data_dir`, one line each, and its store_lsn.
+std::string store_rows(const std::string& data_dir) {
+    store::SqliteStore store(std::filesystem::path(data_dir) / "exchanged.sqlite");
+    store.migrate();  // a no-op on the daemon's file; the store refuses reads before it
+    std::ostringstream out;
+    out << "store_lsn " << store.store_lsn() << "\n";
+    store.read_orders([&](const store::StoredOrder& o) {
+        out << "order " << o.shard << ' ' << o.order_id << ' ' << o.account << ' '
+            << o.client_order_id << ' ' << static_cast<int>(o.side) << ' ' << o.price << ' '
+            << o.quantity << ' ' << o.leaves << ' ' << o.executed << ' '
+            << static_cast<int>(o.state) << ' ' << o.priority << ' ' << o.accepted_lsn << ' '
+            << o.finished_lsn << "\n";
+    });
+    store.read_trades([&](const store::StoredTrade& t) {
+        out << "trade " << t.shard << ' ' << t.trade_id << ' ' << t.price << ' ' << t.quantity
+            << ' ' << t.taker_order_id << ' ' << t.maker_order_id << ' ' << t.lsn << ' ' << t.seq
+            << "\n";
+    });
+    return out.str();
+}
+
 }  // namespace
+
+TEST_CASE(
+    "a start leaves the WAL tail to the flush worker, and a kill before it is written loses "
+    "nothing",
+    "[engine][cli][recover]") {
+    test::TempDir dir;
+    const std::string config_path = write_config(dir);
+    const std::string data_dir = (dir.path() / "data").string();
+    const Config config =
+        load_config(config_path, ConfigOverrides{data_dir, std::nullopt, std::nullopt});
+    REQUIRE(write_log(config, 3'000, 100) == 3'030);
+    // The reference: --recover writes the tail into the store itself.
+    const std::string reference_dir = (dir.path() / "reference").string();
+    std::filesystem::copy(data_dir, reference_dir, std::filesystem::copy_options::recursive);
+    const Run reference =
+        run(dir, {"--config", config_path, "--data-dir", reference_dir, "--recover"});
+    INFO(reference.output);
+    REQUIRE(reference.exit_code == 0);
+    const std::string expected = store_rows(reference_dir);
+    REQUIRE_THAT(expected, Catch::StartsWith("store_lsn 3030\n") && Catch::Contains("trade "));
+
+    const std::vector<std::string> start = {
+        "--config", config_path, "--data-dir",
+        data_dir,   "--listen",  "127.0.0.1:" + std::to_string(test::free_port())};
+    SECTION("stopped once the store caught up") {
+        test::DaemonProcess daemon(start, dir.path() / "start.out");
+        REQUIRE(daemon.await("exchanged: ready:"));
+        REQUIRE(daemon.await("store caught up from the WAL to LSN 3030"));
+        CHECK(daemon.stop() == 0);
+        const std::string output = daemon.output();
+        INFO(output);
+        CHECK_THAT(output, Catch::Contains("recovered from the store at LSN 0 plus 3030 WAL "
+                                           "records (log clean)") &&
+                               Catch::Contains("the flush worker writes the tail into the store "
+                                               "in the background"));
+        CHECK_THAT(output, Catch::Contains("store at LSN 3030)"));
+        CHECK(store_rows(data_dir) == expected);
+    }
+    SECTION("killed at once: the next --recover finds the rest in the WAL") {
+        {
+            test::DaemonProcess daemon(start, dir.path() / "start.out");
+            REQUIRE(daemon.await("exchanged: ready:"));
+            daemon.signal(SIGKILL);
+            daemon.wait();
+        }
+        const Run after = run(dir, {"--config", config_path, "--data-dir", data_dir, "--recover"});
+        INFO(after.output);
+        CHECK(after.exit_code == 0);
+        CHECK(store_rows(data_dir) == expected);
+    }
+}
 
 TEST_CASE("exchanged --recover replays a real log and reports it", "[engine][cli][recover]") {
     test::TempDir dir;

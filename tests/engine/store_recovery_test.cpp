@@ -4,6 +4,7 @@
 // replay would have written.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -54,6 +55,36 @@ using OrderRow =
 using TradeRow =
     std::tuple<std::uint32_t, TradeId, InstrumentId, Price, Quantity, OrderId, AccountId, int,
                OrderId, AccountId, int, std::uint64_t, SequenceNumber, TimestampNs>;
+
+// The store as a recovery killed after `applies` batch transactions sees it: every apply after
+// those fails before it changes anything, as a process that died there would leave the file.
+class StoreDyingAfter final : public store::Store {
+  public:
+    StoreDyingAfter(store::Store& real, int applies) : real_(real), left_(applies) {}
+    void migrate() override { real_.migrate(); }
+    store::StoreLsn store_lsn() override { return real_.store_lsn(); }
+    void apply(const store::StoreBatch& batch) override {
+        if (left_-- <= 0) {
+            throw store::StoreError("killed");
+        }
+        real_.apply(batch);
+    }
+    store::StoreState load(std::uint32_t shards, std::uint32_t window) override {
+        return real_.load(shards, window);
+    }
+    void fold() override { real_.fold(); }
+    void read_orders(const std::function<void(const store::StoredOrder&)>& visit) override {
+        real_.read_orders(visit);
+    }
+    void read_trades(const std::function<void(const store::StoredTrade&)>& visit) override {
+        real_.read_trades(visit);
+    }
+    std::string describe() const override { return real_.describe(); }
+
+  private:
+    store::Store& real_;
+    int left_;
+};
 
 std::vector<OrderRow> order_rows(store::Store& store) {
     std::vector<OrderRow> rows;
@@ -225,5 +256,53 @@ TEST_CASE("a store ahead of the WAL, or a WAL missing records above it, is refus
         REQUIRE(result.replay.status == RecoveryStatus::BadRecord);
         CHECK(result.replay.error.find("store holds up to LSN 300") != std::string::npos);
         CHECK(primary.store_lsn() == 300);
+    }
+}
+
+TEST_CASE("a recovery killed between its store transactions restarts from the store's LSN",
+          "[engine][store-recovery]") {
+    SimStorage sim(7);
+    const auto stream_config = book::testing::make_stream_config(7);
+    const ShardLayout layout = stream_layout(stream_config, 2);
+    {
+        wal::WalWriter writer(sim, small_wal());
+        ShardDriver driver(layout, writer, 97, 7);
+        REQUIRE(driver.run(3'000));
+        writer.close();
+    }
+    const RecoveryResult full = recover(sim, layout, {});
+    REQUIRE(full.ok());
+    RecoveryOptions options;
+    options.store_batch_lsns = 200;  // several transactions, so the kill can fall between them
+
+    exchanged::test::TempDir reference_dir;
+    store::SqliteStore reference(reference_dir.path() / "reference.sqlite");
+    reference.migrate();
+    REQUIRE(recover_from_store(reference, sim, layout, options).replay.ok());
+
+    for (const int survived : {0, 1, 3}) {
+        INFO("killed after " << survived << " store transactions");
+        exchanged::test::TempDir dir;
+        store::SqliteStore primary(dir.path() / "store.sqlite");
+        primary.migrate();
+        fill_store_to(primary, sim, layout, 100);
+        StoreDyingAfter dying(primary, survived);
+        CHECK_THROWS_AS(recover_from_store(dying, sim, layout, options), store::StoreError);
+        // Each transaction advanced store_lsn with its events (about 200 records each; a
+        // checkpoint record can stretch one), so the store holds whole batches and no more.
+        const Lsn left_at = primary.store_lsn();
+        CHECK(left_at >= 100 + static_cast<Lsn>(survived) * 200);
+        CHECK(left_at <= 100 + static_cast<Lsn>(survived) * 210);
+        CHECK(left_at < full.last_lsn);
+
+        const StoreRecoveryResult again = recover_from_store(primary, sim, layout, options);
+        INFO(again.replay.error);
+        REQUIRE(again.replay.ok());
+        CHECK(again.loaded_lsn == left_at);
+        CHECK(again.replay.records == full.last_lsn - left_at);
+        require_same_matchers(again.replay.matchers, full.matchers);
+        CHECK(primary.store_lsn() == full.last_lsn);
+        CHECK(order_rows(primary) == order_rows(reference));
+        CHECK(trade_rows(primary) == trade_rows(reference));
     }
 }

@@ -457,3 +457,105 @@ TEST_CASE("flush: the frontier holds back a command still in flight", "[store][f
     }
     CHECK(worker.flush_and_stop(1s));
 }
+
+TEST_CASE("flush: a WAL tail start-up left behind is caught up first, then the feeds' batches",
+          "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.max_batch_lsns = 4;  // start-up's catch-up is one call all the same
+    std::mutex calls_mutex;
+    std::vector<StoreLsn> calls;
+    h.options.catch_up = [&](StoreLsn up_to) {
+        {
+            std::lock_guard lock(calls_mutex);
+            calls.push_back(up_to);
+        }
+        StoreBatch batch;
+        batch.first_lsn = h.store.store_lsn() + 1;
+        batch.last_lsn = up_to;
+        for (StoreLsn lsn = batch.first_lsn; lsn <= up_to; ++lsn) {
+            batch.events.push_back(event_at(lsn));
+        }
+        h.store.apply(batch);
+    };
+    h.options.next_lsn = [] { return StoreLsn{11}; };
+    h.options.resume_from = 11;  // the books were rebuilt up to LSN 10, the store is at 0
+    h.frontier = 10;
+    FlushWorker worker(h.store, h.pointers, h.options);
+    CHECK(worker.stats().catching_up);
+    // Commands matched after the start arrive while the tail is still being written.
+    push(*h.pointers[0], 11);
+    push(*h.pointers[0], 12);
+    h.frontier = 12;
+    worker.start();
+    REQUIRE(eventually([&] { return worker.store_lsn() == 12; }));
+    CHECK(worker.flush_and_stop(1s));
+    {
+        std::lock_guard lock(calls_mutex);
+        CHECK(calls == std::vector<StoreLsn>{10});
+    }
+    const std::vector<StoreBatch> batches = h.store.batches();
+    REQUIRE(batches.size() >= 2);
+    CHECK(batches[0].first_lsn == 1);
+    CHECK(batches[0].last_lsn == 10);
+    CHECK(batches[0].events.size() == 10);
+    StoreLsn next = 11;
+    for (std::size_t i = 1; i < batches.size(); ++i) {
+        CHECK(batches[i].first_lsn == next);
+        for (const StoreEvent& e : batches[i].events) {
+            CHECK(e.lsn == next++);
+        }
+    }
+    CHECK(next == 13);
+    CHECK_FALSE(worker.stats().catching_up);
+    std::lock_guard lock(h.mutex);
+    REQUIRE(!h.infos.empty());
+    CHECK(h.infos.front().find("writing the WAL tail up to LSN 10") != std::string::npos);
+}
+
+TEST_CASE("flush: start-up's catch-up that fails midway is retried from where the store is",
+          "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.retry_initial = 1ms;
+    h.options.retry_max = 2ms;
+    std::atomic<int> calls{0};
+    h.options.catch_up = [&](StoreLsn up_to) {
+        // The first call commits LSNs 1..4 in a transaction of its own, then the store fails.
+        const int call = ++calls;
+        StoreBatch batch;
+        batch.first_lsn = h.store.store_lsn() + 1;
+        batch.last_lsn = call == 1 ? 4 : up_to;
+        for (StoreLsn lsn = batch.first_lsn; lsn <= batch.last_lsn; ++lsn) {
+            batch.events.push_back(event_at(lsn));
+        }
+        h.store.apply(batch);
+        if (call == 1) {
+            throw StoreError("scripted: database is locked");
+        }
+    };
+    h.options.next_lsn = [] { return StoreLsn{11}; };
+    h.options.resume_from = 11;
+    h.frontier = 10;
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    REQUIRE(eventually([&] { return worker.store_lsn() == 10; }));
+    CHECK(worker.flush_and_stop(1s));
+    CHECK(calls == 2);
+    const std::vector<StoreBatch> batches = h.store.batches();
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].last_lsn == 4);
+    CHECK(batches[1].first_lsn == 5);  // the retry went on from the store's LSN
+    CHECK(batches[1].last_lsn == 10);
+    CHECK(worker.stats().failures >= 1);
+}
+
+TEST_CASE("flush: a store behind the feeds without a WAL to fill the gap is refused",
+          "[store][flush]") {
+    Harness h;
+    h.options.resume_from = 5;
+    CHECK_THROWS_WITH(FlushWorker(h.store, h.pointers, h.options),
+                      Catch::Contains("no WAL to fill the gap"));
+    h.options.resume_from = 1;  // the feeds continue the store: nothing to fill
+    CHECK_NOTHROW(FlushWorker(h.store, h.pointers, h.options));
+}

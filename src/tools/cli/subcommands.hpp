@@ -13,6 +13,8 @@ int wal_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
 // `bench store`: the primary store's batch throughput and commit latency.
 int bench_store_main(int argc, char** argv, int first);
+// `bench recover`: prepares a data directory with a WAL tail above the store for `--recover`.
+int bench_recover_main(int argc, char** argv, int first);
 // Client commands against a running daemon (docs/tools.md).
 int order_main(int argc, char** argv, int first);
 int cancel_main(int argc, char** argv, int first);
