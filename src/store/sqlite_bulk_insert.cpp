@@ -2,8 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <utility>
-
 namespace exchanged::store {
 namespace {
 
@@ -30,47 +28,46 @@ std::string plain_value(std::size_t, int parameter) {
 
 SqliteBulkInsert::SqliteBulkInsert(SqliteDb& db, std::string_view head, std::size_t columns,
                                    std::string (*value_sql)(std::size_t, int))
-    : db_(&db),
-      columns_(columns),
-      many_(db, insert_sql(head, columns, kRowsPerStatement, value_sql)),
-      one_(db, insert_sql(head, columns, 1, value_sql)) {}
-
-void SqliteBulkInsert::add(std::span<const std::int64_t> row) {
-    pending_[count_++] = row;
-    if (count_ == kRowsPerStatement) {
-        for (std::size_t slot = 0; slot < count_; ++slot) {
-            bind_row(many_, slot, pending_[slot]);
-        }
-        try {
-            many_.run();
-        } catch (const StoreError&) {
-            // The failed statement left nothing behind. While the transaction is still open, the
-            // rows go again one by one, so that the error names the statement of one row, not
-            // sixteen; when SQLite has rolled the transaction back, one row more would commit
-            // on its own.
-            if (sqlite3_get_autocommit(db_->handle()) != 0) {
-                throw;
-            }
-            flush();
-            throw;  // a multi-row failure that no single row repeats: report it as it was
-        }
-        count_ = 0;
+    : db_(&db), columns_(columns) {
+    statements_.reserve(kRowsPerStatement.size());
+    for (const std::size_t rows : kRowsPerStatement) {
+        statements_.emplace_back(db, insert_sql(head, columns, rows, value_sql));
     }
 }
 
 void SqliteBulkInsert::flush() {
-    const std::size_t count = std::exchange(count_, 0);
-    for (std::size_t slot = 0; slot < count; ++slot) {
-        bind_row(one_, 0, pending_[slot]);
-        one_.run();
+    std::span<const std::span<const std::int64_t>> rest = pending_;
+    for (std::size_t size = 0; size < kRowsPerStatement.size(); ++size) {
+        const std::size_t rows = kRowsPerStatement[size];
+        while (rest.size() >= rows) {
+            run(statements_[size], rest.first(rows));
+            rest = rest.subspan(rows);
+        }
     }
+    pending_.clear();
 }
 
-void SqliteBulkInsert::bind_row(SqliteStatement& statement, std::size_t slot,
-                                std::span<const std::int64_t> row) {
-    const int base = static_cast<int>(slot * columns_);
-    for (std::size_t c = 0; c < columns_; ++c) {
-        statement.bind(base + static_cast<int>(c) + 1, row[c]);
+void SqliteBulkInsert::run(SqliteStatement& statement,
+                           std::span<const std::span<const std::int64_t>> rows) {
+    int parameter = 1;
+    for (const std::span<const std::int64_t> row : rows) {
+        for (std::size_t c = 0; c < columns_; ++c) {
+            statement.bind(parameter++, row[c]);
+        }
+    }
+    try {
+        statement.run();
+    } catch (const StoreError&) {
+        // The failed statement left nothing behind. While the transaction is still open, its
+        // rows go again one by one, so that the error names the statement of one row, not many;
+        // when SQLite has rolled the transaction back, one row more would commit on its own.
+        if (rows.size() == 1 || sqlite3_get_autocommit(db_->handle()) != 0) {
+            throw;
+        }
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            run(statements_.back(), rows.subspan(r, 1));
+        }
+        throw;  // a multi-row failure that no single row repeats: report it as it was
     }
 }
 
