@@ -3,7 +3,6 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <array>
 #include <utility>
 
 #include "store/postgres_connection.hpp"
@@ -20,8 +19,6 @@ constexpr std::string_view kTrailer{"\377\377", 2};
 // The data goes to libpq in messages of at most this size, so its output buffer stays small.
 constexpr std::size_t kChunkBytes = 64 * 1024;
 
-constexpr std::array<PgNullWhen, 2> kOrderNulls = {
-    {{order_column::kFinishedLsn, 0}, {order_column::kFinishedPos, -1}}};
 
 const PgCopyTable kOrders{
     "orders",
@@ -59,11 +56,6 @@ void put_big_endian(std::string& out, std::uint64_t value, int bytes) {
     out.append(buffer, static_cast<std::size_t>(bytes));
 }
 
-bool stands_for_null(const PgCopyTable& table, std::size_t column, std::int64_t value) {
-    return std::any_of(table.nulls.begin(), table.nulls.end(),
-                       [&](const PgNullWhen& n) { return n.column == column && n.value == value; });
-}
-
 }  // namespace
 
 const PgCopyTable& pg_copy_orders() {
@@ -96,7 +88,7 @@ void PgCopyRows::add_row(std::span<const std::int64_t> values) {
     }
     put_big_endian(bytes_, values.size(), 2);
     for (std::size_t c = 0; c < values.size(); ++c) {
-        if (stands_for_null(*table_, c, values[c])) {
+        if (stands_for_null(table_->nulls, c, values[c])) {
             put_big_endian(bytes_, 0xffffffffU, 4);  // length -1: NULL
             continue;
         }

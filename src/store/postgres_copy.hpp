@@ -14,23 +14,18 @@
 #include <string>
 #include <string_view>
 
+#include "store/row_plan.hpp"
+
 namespace exchanged::store {
 
 class PgConnection;
-
-// A column whose value `value` stands for NULL (row_plan.hpp: an open order's finished_lsn 0 and
-// finished_pos -1).
-struct PgNullWhen {
-    std::size_t column = 0;
-    std::int64_t value = 0;
-};
 
 // One table as COPY writes it: the statement, its column count, and its NULL stand-ins.
 struct PgCopyTable {
     const char* name;  // the table, for messages
     const char* sql;   // "COPY t (a, b) FROM STDIN (FORMAT binary)"
     std::size_t columns;
-    std::span<const PgNullWhen> nulls;
+    std::span<const NullWhen> nulls;  // row_plan.hpp
 };
 
 // The tables a batch writes by COPY, with the columns of row_plan.hpp in their order.

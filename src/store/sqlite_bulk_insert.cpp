@@ -5,15 +5,14 @@
 namespace exchanged::store {
 namespace {
 
-std::string insert_sql(std::string_view head, std::size_t columns, std::size_t rows,
-                       std::string (*value_sql)(std::size_t, int)) {
+std::string insert_sql(std::string_view head, std::size_t columns, std::size_t rows) {
     std::string sql(head);
     sql += " VALUES ";
     int parameter = 1;
     for (std::size_t r = 0; r < rows; ++r) {
         sql += r == 0 ? "(" : ", (";
         for (std::size_t c = 0; c < columns; ++c) {
-            sql += (c == 0 ? "" : ", ") + value_sql(c, parameter++);
+            sql += (c == 0 ? "?" : ", ?") + std::to_string(parameter++);
         }
         sql += ')';
     }
@@ -22,53 +21,61 @@ std::string insert_sql(std::string_view head, std::size_t columns, std::size_t r
 
 }  // namespace
 
-std::string plain_value(std::size_t, int parameter) {
-    return "?" + std::to_string(parameter);
-}
-
 SqliteBulkInsert::SqliteBulkInsert(SqliteDb& db, std::string_view head, std::size_t columns,
-                                   std::string (*value_sql)(std::size_t, int))
-    : db_(&db), columns_(columns) {
+                                   std::span<const NullWhen> nulls)
+    : db_(&db), columns_(columns), nulls_(nulls) {
     statements_.reserve(kRowsPerStatement.size());
     for (const std::size_t rows : kRowsPerStatement) {
-        statements_.emplace_back(db, insert_sql(head, columns, rows, value_sql));
+        statements_.emplace_back(db, insert_sql(head, columns, rows));
     }
 }
 
-void SqliteBulkInsert::flush() {
+bool SqliteBulkInsert::flush() {
     std::span<const std::span<const std::int64_t>> rest = pending_;
     for (std::size_t size = 0; size < kRowsPerStatement.size(); ++size) {
         const std::size_t rows = kRowsPerStatement[size];
         while (rest.size() >= rows) {
-            run(statements_[size], rest.first(rows));
+            if (!run(statements_[size], rest.first(rows))) {
+                pending_.clear();
+                return false;
+            }
             rest = rest.subspan(rows);
         }
     }
     pending_.clear();
+    return true;
 }
 
-void SqliteBulkInsert::run(SqliteStatement& statement,
+void SqliteBulkInsert::insert_one(std::span<const std::int64_t> row) {
+    const std::span<const std::int64_t> rows[] = {row};
+    // A statement of one row throws whatever its failure.
+    static_cast<void>(run(statements_.back(), rows));
+}
+
+bool SqliteBulkInsert::run(SqliteStatement& statement,
                            std::span<const std::span<const std::int64_t>> rows) {
     int parameter = 1;
     for (const std::span<const std::int64_t> row : rows) {
         for (std::size_t c = 0; c < columns_; ++c) {
-            statement.bind(parameter++, row[c]);
+            if (!nulls_.empty() && stands_for_null(nulls_, c, row[c])) {
+                statement.bind_null(parameter++);
+            } else {
+                statement.bind(parameter++, row[c]);
+            }
         }
     }
     try {
         statement.run();
     } catch (const StoreError&) {
-        // The failed statement left nothing behind. While the transaction is still open, its
-        // rows go again one by one, so that the error names the statement of one row, not many;
-        // when SQLite has rolled the transaction back, one row more would commit on its own.
-        if (rows.size() == 1 || sqlite3_get_autocommit(db_->handle()) != 0) {
+        // A row of many broke a constraint: which one is for the strict retry to say, whose
+        // statements have one row each.
+        const bool refused = (sqlite3_extended_errcode(db_->handle()) & 0xFF) == SQLITE_CONSTRAINT;
+        if (rows.size() == 1 || !refused || sqlite3_get_autocommit(db_->handle()) == 0) {
             throw;
         }
-        for (std::size_t r = 0; r < rows.size(); ++r) {
-            run(statements_.back(), rows.subspan(r, 1));
-        }
-        throw;  // a multi-row failure that no single row repeats: report it as it was
+        return false;
     }
+    return true;
 }
 
 }  // namespace exchanged::store
