@@ -19,7 +19,6 @@ constexpr std::string_view kTrailer{"\377\377", 2};
 // The data goes to libpq in messages of at most this size, so its output buffer stays small.
 constexpr std::size_t kChunkBytes = 64 * 1024;
 
-
 const PgCopyTable kOrders{
     "orders",
     "COPY orders (shard, order_id, account, instrument, client_order_id, side, price, quantity, "
