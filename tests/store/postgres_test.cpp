@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "store/open_store.hpp"
+#include "store/postgres_copy.hpp"
 #include "store/postgres_dsn.hpp"
 #include "store/postgres_store.hpp"
 #include "store_backends.hpp"
@@ -91,6 +92,35 @@ TEST_CASE("store: a PostgreSQL DSN is named without its password", "[store][post
         dsn_with_option("postgresql://h/db", "options", "-csearch_path=x");
     CHECK(with_schema == "postgresql://h/db?options=-csearch_path%3Dx");
     CHECK_THAT(redact_dsn(with_schema), Contains("options=-csearch_path=x"));
+}
+
+// The bytes of COPY's binary format (postgresql.org/docs/15/sql-copy.html, "Binary Format"); the
+// tests against a server check that PostgreSQL reads them as SQLite's rows.
+TEST_CASE("store: a batch's rows in COPY's binary format", "[store][postgresql]") {
+    PgCopyRows rows(pg_copy_orders());
+    std::int64_t values[kOrderColumns] = {};
+    values[0] = 1;                            // shard
+    values[1] = -2;                           // an unsigned id above 2^63, as its bits
+    values[order_column::kFinishedLsn] = 0;   // NULL: still open
+    values[order_column::kFinishedPos] = -1;  // NULL
+    rows.add_row(values);
+    CHECK(rows.rows() == 1);
+    const std::string_view data = rows.finish();
+    const std::string_view header("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    REQUIRE(data.size() == 19 + 2 + 14 * 12 + 2 * 4 + 2);
+    CHECK(data.substr(0, 19) == header);
+    CHECK(data.substr(19, 2) == std::string_view("\0\20", 2));  // 16 fields
+    CHECK(data.substr(21, 12) == std::string_view("\0\0\0\10\0\0\0\0\0\0\0\1", 12));
+    CHECK(data.substr(33, 12) == std::string_view("\0\0\0\10\377\377\377\377\377\377\377\376", 12));
+    CHECK(data.substr(21 + 14 * 12, 8) == std::string_view("\377\377\377\377\377\377\377\377", 8));
+    CHECK(data.substr(data.size() - 2) == std::string_view("\377\377", 2));  // the end
+    // Reused for the next batch: the same header, no rows.
+    rows.clear();
+    CHECK(rows.finish() == std::string(header) + "\377\377");
+    CHECK_THROWS_WITH(rows.add_row(values), Contains("internal"));
+    rows.clear();
+    CHECK_THROWS_WITH(rows.add_row(std::span<const std::int64_t>(values, 3)),
+                      Contains("3 values for 16 columns of orders"));
 }
 
 TEST_CASE("store: a PostgreSQL server that cannot be reached gives a clear error",
