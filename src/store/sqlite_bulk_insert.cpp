@@ -35,7 +35,7 @@ bool SqliteBulkInsert::flush() {
     for (std::size_t size = 0; size < kRowsPerStatement.size(); ++size) {
         const std::size_t rows = kRowsPerStatement[size];
         while (rest.size() >= rows) {
-            if (!run(statements_[size], rest.first(rows))) {
+            if (!run(statements_[size], rest.first(rows), false)) {
                 pending_.clear();
                 return false;
             }
@@ -48,12 +48,11 @@ bool SqliteBulkInsert::flush() {
 
 void SqliteBulkInsert::insert_one(std::span<const std::int64_t> row) {
     const std::span<const std::int64_t> rows[] = {row};
-    // A statement of one row throws whatever its failure.
-    static_cast<void>(run(statements_.back(), rows));
+    static_cast<void>(run(statements_.back(), rows, true));
 }
 
 bool SqliteBulkInsert::run(SqliteStatement& statement,
-                           std::span<const std::span<const std::int64_t>> rows) {
+                           std::span<const std::span<const std::int64_t>> rows, bool strict) {
     int parameter = 1;
     for (const std::span<const std::int64_t> row : rows) {
         for (std::size_t c = 0; c < columns_; ++c) {
@@ -67,10 +66,10 @@ bool SqliteBulkInsert::run(SqliteStatement& statement,
     try {
         statement.run();
     } catch (const StoreError&) {
-        // A row of many broke a constraint: which one is for the strict retry to say, whose
-        // statements have one row each.
+        // A row broke a constraint, and SQLite rolled the transaction back: which row, and
+        // whether an earlier event of the batch fails first, is for the strict retry to say.
         const bool refused = (sqlite3_extended_errcode(db_->handle()) & 0xFF) == SQLITE_CONSTRAINT;
-        if (rows.size() == 1 || !refused || sqlite3_get_autocommit(db_->handle()) == 0) {
+        if (strict || !refused || sqlite3_get_autocommit(db_->handle()) == 0) {
             throw;
         }
         return false;

@@ -43,8 +43,10 @@ class SqliteBulkInsert {
     void insert_one(std::span<const std::int64_t> row);
 
   private:
-    // Writes `rows` with `statement`, which takes exactly that many; false as flush().
-    bool run(SqliteStatement& statement, std::span<const std::span<const std::int64_t>> rows);
+    // Writes `rows` with `statement`, which takes exactly that many; false as flush(), unless
+    // `strict`: then every failure throws.
+    bool run(SqliteStatement& statement, std::span<const std::span<const std::int64_t>> rows,
+             bool strict);
 
     SqliteDb* db_;
     std::size_t columns_;
