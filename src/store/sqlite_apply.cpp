@@ -1,6 +1,6 @@
 // SqliteStore::apply(): one batch into rows, in one transaction: the batch's row plan
 // (row_plan.hpp), its inserts grouped by table into multi-row statements, then the batch's own
-// steps (counters, store_lsn). A batch whose multi-row insert breaks a constraint (which rolls the
+// steps (counters, store_lsn). A batch one of whose inserts breaks a constraint (which rolls the
 // transaction back: INSERT OR ROLLBACK) is applied again strictly in event order, one row per
 // statement, so that the failure reported is the first failing event's, as in PostgreSQL.
 #include <sqlite3.h>
