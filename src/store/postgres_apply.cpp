@@ -1,28 +1,25 @@
 // PostgresStore::apply(): one batch into rows, in one transaction, with the same rows and the same
 // refusals as SqliteStore::apply() (docs/store.md): both run the batch's row plan (row_plan.hpp).
-// Round trips per batch: BEGIN with the meta row locked, every statement in one pipeline, COMMIT.
+// Round trips per batch: BEGIN with the meta row locked, two per table the batch writes (COPY),
+// one pipeline for the counters and store_lsn, COMMIT.
 //
 // Every event's step is an insert, so a batch first goes the bulk way: its new orders, order
-// changes, trades and audit rows in one statement per table. A bulk batch that fails is rolled
-// back and applied again strictly in event order, one statement per row, so that the failure
-// reported is the one of the first failing event, exactly as SQLite reports it.
-#include <limits>
+// changes, trades and audit rows by one COPY per table (postgres_copy.hpp). A bulk batch that
+// fails is rolled back and applied again strictly in event order, one statement per row, so that
+// the failure reported is the one of the first failing event, exactly as SQLite reports it.
 #include <optional>
 #include <span>
 #include <string>
 
 #include "store/batch_plan.hpp"
 #include "store/postgres_connection.hpp"
+#include "store/postgres_copy.hpp"
 #include "store/postgres_pipeline.hpp"
 #include "store/postgres_statements.hpp"
 #include "store/postgres_store.hpp"
 
 namespace exchanged::store {
 namespace {
-
-// The pipeline tag of a bulk insert, which stands for many steps. Only a bulk attempt sends one,
-// and its failures are reported by the strict attempt that follows, whose tags are step indexes.
-constexpr std::size_t kBulkInsert = std::numeric_limits<std::size_t>::max();
 
 PgStatement statement_for(RowOp op) {
     switch (op) {
@@ -46,13 +43,6 @@ void send_step(PgPipeline& pipeline, const RowPlan& rows, std::size_t index) {
     const RowStep& step = rows.steps()[index];
     pipeline.send(pg_statement(statement_for(step.op)).name, PgParams(rows.values(step)), index,
                   must_touch_one_row(step.op) ? 1 : -1);
-}
-
-void send_bulk_insert(PgPipeline& pipeline, PgStatement statement, PgArrayColumns& rows) {
-    if (rows.rows() != 0) {
-        pipeline.send(pg_statement(statement).name, PgParams(rows.finish()), kBulkInsert,
-                      static_cast<std::int64_t>(rows.rows()));
-    }
 }
 
 // The failure of a strict attempt, worded as SQLite words it.
@@ -95,12 +85,11 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
         load_open_orders(lsn);
     }
     rows_.build(batch, plan.first, options_.audit_log);
-    const std::optional<PgPipeline::Failure> failure =
-        bulk ? send_with_bulk_inserts() : send_in_event_order();
-    if (failure) {
-        if (bulk) {
+    if (bulk) {
+        if (!send_with_copy(range)) {
             return false;  // rolled back; the strict way finds and reports the failing event
         }
+    } else if (const std::optional<PgPipeline::Failure> failure = send_in_event_order()) {
         throw_refused_step(name_, batch, rows_, *failure);
     }
     if (rows_.refusal()) {
@@ -112,7 +101,7 @@ bool PostgresStore::apply_once(const StoreBatch& batch, const std::string& range
     return true;
 }
 
-PgArrayColumns* PostgresStore::bulk_rows_for(RowOp op) {
+PgCopyRows* PostgresStore::copy_rows_for(RowOp op) {
     switch (op) {
         case RowOp::InsertOrder:
             return &orders_;
@@ -129,28 +118,30 @@ PgArrayColumns* PostgresStore::bulk_rows_for(RowOp op) {
     return nullptr;
 }
 
-std::optional<PgPipeline::Failure> PostgresStore::send_with_bulk_inserts() {
-    orders_.clear();
-    changes_.clear();
-    trades_.clear();
-    audits_.clear();
+bool PostgresStore::send_with_copy(const std::string& range) {
+    PgCopyRows* const tables[] = {&orders_, &changes_, &trades_, &audits_};
+    for (PgCopyRows* rows : tables) {
+        rows->clear();
+    }
     const std::span<const RowStep> steps = rows_.steps();
     for (const RowStep& step : steps) {
-        if (PgArrayColumns* columns = bulk_rows_for(step.op)) {
-            columns->add_row(rows_.values(step));
+        if (PgCopyRows* rows = copy_rows_for(step.op)) {
+            rows->add_row(rows_.values(step));
+        }
+    }
+    for (PgCopyRows* rows : tables) {
+        if (rows->rows() != 0 &&
+            pg_copy_in(*connection_, *rows, "apply " + range, options_.during_copy)) {
+            return false;
         }
     }
     PgPipeline pipeline(*connection_);
-    send_bulk_insert(pipeline, PgStatement::InsertOrders, orders_);
-    send_bulk_insert(pipeline, PgStatement::AppendChanges, changes_);
-    send_bulk_insert(pipeline, PgStatement::InsertTrades, trades_);
-    send_bulk_insert(pipeline, PgStatement::InsertAudits, audits_);
     for (std::size_t i = 0; i < steps.size(); ++i) {
         if (steps[i].event == kBatchStep) {
             send_step(pipeline, rows_, i);  // counters and store_lsn, last as in the plan
         }
     }
-    return pipeline.finish();
+    return !pipeline.finish();
 }
 
 std::optional<PgPipeline::Failure> PostgresStore::send_in_event_order() {

@@ -10,8 +10,7 @@
 namespace exchanged::store {
 namespace {
 
-constexpr Oid kInt8Oid = 20;         // pg_type.oid of int8 (bigint)
-constexpr Oid kInt8ArrayOid = 1016;  // and of int8[]
+constexpr Oid kInt8Oid = 20;  // pg_type.oid of int8 (bigint)
 
 // A store has no logger of its own; notices such as "relation already exists, skipping" carry
 // nothing the caller could act on.
@@ -41,14 +40,6 @@ PgParams::PgParams(std::span<const std::int64_t> values) : count_(checked_count(
         pointers_[i] = bytes_[i];
         lengths_[i] = 8;
         formats_[i] = 1;
-    }
-}
-
-PgParams::PgParams(std::span<const std::string> texts) : count_(checked_count(texts.size())) {
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        pointers_[i] = texts[i].c_str();
-        lengths_[i] = static_cast<int>(texts[i].size());
-        formats_[i] = 0;
     }
 }
 
@@ -181,10 +172,10 @@ PgResult PgConnection::query(std::string_view sql, std::string_view step) {
 }
 
 void PgConnection::prepare(const char* statement, std::string_view sql, int param_count,
-                           bool arrays, std::string_view step) {
+                           std::string_view step) {
     Oid types[kPgMaxParams];
     for (int i = 0; i < param_count; ++i) {
-        types[i] = arrays ? kInt8ArrayOid : kInt8Oid;
+        types[i] = kInt8Oid;
     }
     PgResult result(PQprepare(conn_, statement, std::string(sql).c_str(), param_count, types));
     check(result, step);

@@ -21,12 +21,10 @@ namespace exchanged::store {
 // At most this many parameters per statement (the audit log insert has 19).
 inline constexpr std::size_t kPgMaxParams = 24;
 
-// Parameters as libpq wants them: 8-byte big-endian int8 values in binary format, or text (the
-// strings must outlive the call that sends them).
+// Parameters as libpq wants them: 8-byte big-endian int8 values in binary format.
 class PgParams {
   public:
     explicit PgParams(std::span<const std::int64_t> values);
-    explicit PgParams(std::span<const std::string> texts);
     int count() const { return count_; }
     const char* const* values() const { return pointers_; }
     const int* lengths() const { return lengths_; }
@@ -89,8 +87,8 @@ class PgConnection {
     void exec(std::string_view sql, std::string_view step);
     // Runs one or more statements; returns the last one's result (rows or command).
     PgResult query(std::string_view sql, std::string_view step);
-    // Every parameter is int8, or int8[] when `arrays`.
-    void prepare(const char* statement, std::string_view sql, int param_count, bool arrays,
+    // Every parameter is int8.
+    void prepare(const char* statement, std::string_view sql, int param_count,
                  std::string_view step);
     PgResult exec_prepared(const char* statement, std::span<const std::int64_t> params,
                            std::string_view step);

@@ -1,6 +1,7 @@
 // Every statement PostgresStore runs more than once, prepared on each (re)connection after
-// migrate(). Parameters are all int8 ($1 ...), or all int8[] for the bulk inserts;
-// pg_statement(s).name is the server-side name.
+// migrate(). Parameters are all int8 ($1 ...); pg_statement(s).name is the server-side name. A
+// batch's rows go by COPY (postgres_copy.hpp); the one-row inserts here are for the strict retry
+// of a batch that failed, which names the failing event.
 #pragma once
 
 #include <cstdint>
@@ -14,13 +15,9 @@ enum class PgStatement : std::uint8_t {
     SetStoreLsn,     // $1 lsn
     RaiseCounters,   // $1 shard $2 next_seq $3 next_order_id $4 next_trade_id
     InsertOrder,     // $1 .. $16 as the orders columns (row_plan.hpp: NULLs as 0 and -1)
-    InsertOrders,    // the same columns as int8[], one element per row
     AppendChange,    // $1 .. $10 as the order_changes columns
-    AppendChanges,   // the same as int8[]
     InsertTrade,     // $1 .. $14 as the trades columns
-    InsertTrades,    // the same as int8[]
     InsertAudit,     // $1 .. $19 as the audit_log columns
-    InsertAudits,    // the same as int8[]
     MaxShard,        // -> highest shard in shard_meta, or NULL
     ShardCounters,   // $1 shard -> next_seq, next_order_id, next_trade_id
     OpenOrders,      // $1 shard
@@ -32,7 +29,6 @@ struct PgStatementText {
     const char* name;
     const char* sql;
     int params;
-    bool arrays;  // the parameters are int8[], not int8
 };
 
 const PgStatementText& pg_statement(PgStatement statement);

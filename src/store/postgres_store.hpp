@@ -1,10 +1,11 @@
 // The PostgreSQL backend of the primary store (production): the same tables, rows and semantics as
 // SqliteStore, over one libpq connection. A batch is one transaction that locks the meta row, so
 // two writers cannot both apply it; its statements are prepared once per session and sent in
-// pipeline mode, so a batch costs a few round trips whatever its size. Commits use the server's
-// synchronous_commit (on by default). A lost connection fails the call that meets it with a
-// StoreError; the next call reconnects, so a failed batch can simply be applied again. One thread
-// at a time: the flush worker, or recovery. How a batch becomes statements: postgres_apply.cpp.
+// pipeline mode, and its rows go by COPY, so a batch costs a few round trips whatever its size.
+// Commits use the server's synchronous_commit (on by default). A lost connection fails the call
+// that meets it with a StoreError; the next call reconnects, so a failed batch can simply be
+// applied again. One thread at a time: the flush worker, or recovery. How a batch becomes
+// statements: postgres_apply.cpp.
 #pragma once
 
 #include <functional>
@@ -12,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "store/postgres_columns.hpp"
+#include "store/postgres_copy.hpp"
 #include "store/postgres_pipeline.hpp"
 #include "store/row_plan.hpp"
 #include "store/store.hpp"
@@ -29,6 +30,9 @@ struct PostgresStoreOptions {
     // treated as though the connection broke before its answer arrived.
     std::function<void()> before_commit{};
     bool lose_commit_reply = false;
+    // Called in the middle of each COPY of a batch: its rows sent, the COPY not yet ended (a test
+    // terminates the session there).
+    std::function<void()> during_copy{};
 };
 
 class PostgresStore final : public Store {
@@ -59,12 +63,13 @@ class PostgresStore final : public Store {
     // One attempt in one transaction. Returns false when `bulk` cannot apply the batch as the
     // events in order would (rolled back: try strictly); a strict attempt throws its failure.
     bool apply_once(const StoreBatch& batch, const std::string& range, bool bulk);
-    // The columns a bulk insert collects the rows of `op` in; null for a step sent on its own.
-    PgArrayColumns* bulk_rows_for(RowOp op);
-    // Sends rows_ in one pipeline and returns its first failure: the bulk way (new orders, order
-    // changes, trades, audit rows, counters and store_lsn), or every step on its own in plan
-    // order.
-    std::optional<PgPipeline::Failure> send_with_bulk_inserts();
+    // The COPY that collects the rows of `op`; null for a step sent on its own.
+    PgCopyRows* copy_rows_for(RowOp op);
+    // The bulk way: new orders, order changes, trades and audit rows by one COPY per table, then
+    // counters and store_lsn in one pipeline. False when the server refused any of it (the
+    // transaction is then aborted).
+    bool send_with_copy(const std::string& range);
+    // The strict way: every step on its own in plan order, in one pipeline; its first failure.
     std::optional<PgPipeline::Failure> send_in_event_order();
     // The connection, reconnected (and its statements prepared again after migrate()) when it was
     // lost.
@@ -89,10 +94,10 @@ class PostgresStore final : public Store {
     bool migrated_ = false;
     // Per batch, reused.
     RowPlan rows_;
-    PgArrayColumns orders_{kOrderColumns};
-    PgArrayColumns changes_{kChangeColumns};
-    PgArrayColumns trades_{kTradeColumns};
-    PgArrayColumns audits_{kAuditColumns};
+    PgCopyRows orders_{pg_copy_orders()};
+    PgCopyRows changes_{pg_copy_changes()};
+    PgCopyRows trades_{pg_copy_trades()};
+    PgCopyRows audits_{pg_copy_audits()};
 };
 
 }  // namespace exchanged::store

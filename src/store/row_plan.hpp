@@ -5,6 +5,7 @@
 // key fails wherever it runs), so a backend may run them grouped by table in multi-row statements.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -31,6 +32,26 @@ namespace order_column {
 inline constexpr std::size_t kPrice = 6, kLeaves = 8, kExecuted = 9, kState = 10, kPriority = 12,
                              kFinishedLsn = 14, kFinishedPos = 15;
 }
+// A value that stands for NULL in one column. A backend binds or sends NULL itself rather than
+// asking the database to turn the value into NULL (SQLite: a function such as nullif() in an
+// INSERT makes it keep a statement journal, a copy of every page the statement changes).
+struct NullWhen {
+    std::size_t column = 0;
+    std::int64_t value = 0;
+};
+inline constexpr std::array<NullWhen, 2> kOrderNulls = {
+    {{order_column::kFinishedLsn, 0}, {order_column::kFinishedPos, -1}}};
+// Whether `value` in `column` stands for NULL.
+inline bool stands_for_null(std::span<const NullWhen> nulls, std::size_t column,
+                            std::int64_t value) {
+    for (const NullWhen& n : nulls) {
+        if (n.column == column && n.value == value) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // What an order_changes row records (its kind column); the row holds the order's columns after it.
 enum class ChangeKind : std::int64_t { Trade = 1, Cancel = 2, Replace = 3 };
 

@@ -1,6 +1,8 @@
 // SqliteStore::apply(): one batch into rows, in one transaction: the batch's row plan
 // (row_plan.hpp), its inserts grouped by table into multi-row statements, then the batch's own
-// steps (counters, store_lsn).
+// steps (counters, store_lsn). A batch one of whose inserts breaks a constraint (which rolls the
+// transaction back: INSERT OR ROLLBACK) is applied again strictly in event order, one row per
+// statement, so that the failure reported is the first failing event's, as in PostgreSQL.
 #include <sqlite3.h>
 
 #include <string>
@@ -33,12 +35,18 @@ SqliteBulkInsert* bulk_insert_for(SqliteStatements& s, RowOp op) {
 }  // namespace
 
 void SqliteStore::apply(const StoreBatch& batch) {
+    if (!apply_once(batch, true)) {
+        apply_once(batch, false);
+    }
+}
+
+bool SqliteStore::apply_once(const StoreBatch& batch, bool bulk) {
     SqliteStatements& s = statements();
     SqliteTransaction transaction(s.begin_write, s.commit, s.rollback);
     const StoreLsn lsn = store_lsn();
     const BatchPlan plan = plan_batch(batch, lsn);
     if (plan.skip) {
-        return;  // the transaction rolls back: nothing was written
+        return true;  // the transaction rolls back: nothing was written
     }
     if (!rows_.open_orders().loaded_at(lsn)) {
         load_open_orders(lsn);
@@ -50,11 +58,17 @@ void SqliteStore::apply(const StoreBatch& batch) {
     }
     for (const RowStep& step : rows_.steps()) {
         if (SqliteBulkInsert* insert = bulk_insert_for(s, step.op)) {
-            insert->add(rows_.values(step));
+            if (bulk) {
+                insert->add(rows_.values(step));
+            } else {
+                insert->insert_one(rows_.values(step));
+            }
         }
     }
     for (SqliteBulkInsert* insert : inserts) {
-        insert->flush();
+        if (!insert->flush()) {
+            return false;  // rolled back; the strict way finds and reports the failing event
+        }
     }
     for (const RowStep& step : rows_.steps()) {
         if (step.event == kBatchStep) {
@@ -67,6 +81,7 @@ void SqliteStore::apply(const StoreBatch& batch) {
     }
     transaction.commit();
     rows_.committed(batch.last_lsn);
+    return true;
 }
 
 void SqliteStore::run_step(const StoreBatch& batch, const RowStep& step) {

@@ -6,21 +6,6 @@
 #include "store/row_plan.hpp"
 
 namespace exchanged::store {
-namespace {
-
-// An open order's finished_lsn and finished_pos come as 0 and -1 (row_plan.hpp).
-std::string order_value(std::size_t column, int parameter) {
-    const std::string p = "?" + std::to_string(parameter);
-    if (column == order_column::kFinishedLsn) {
-        return "nullif(" + p + ", 0)";
-    }
-    if (column == order_column::kFinishedPos) {
-        return "nullif(" + p + ", -1)";
-    }
-    return p;
-}
-
-}  // namespace
 
 SqliteStatements::SqliteStatements(SqliteDb& db)
     : begin_write(db, "BEGIN IMMEDIATE"),
@@ -35,25 +20,28 @@ SqliteStatements::SqliteStatements(SqliteDb& db)
                      "next_seq = max(next_seq, excluded.next_seq), "
                      "next_order_id = max(next_order_id, excluded.next_order_id), "
                      "next_trade_id = max(next_trade_id, excluded.next_trade_id)"),
-      insert_orders(db,
-                    "INSERT INTO orders (shard, order_id, account, instrument, client_order_id, "
-                    "side, price, quantity, leaves, executed, state, flags, priority, "
-                    "accepted_lsn, finished_lsn, finished_pos)",
-                    kOrderColumns, order_value),
-      append_changes(db,
-                     "INSERT INTO order_changes (lsn, pos, shard, order_id, kind, state, price, "
-                     "leaves, executed, priority)",
-                     kChangeColumns, plain_value),
+      insert_orders(
+          db,
+          "INSERT OR ROLLBACK INTO orders (shard, order_id, account, instrument, client_order_id, "
+          "side, price, quantity, leaves, executed, state, flags, priority, "
+          "accepted_lsn, finished_lsn, finished_pos)",
+          kOrderColumns, kOrderNulls),
+      append_changes(
+          db,
+          "INSERT OR ROLLBACK INTO order_changes (lsn, pos, shard, order_id, kind, state, price, "
+          "leaves, executed, priority)",
+          kChangeColumns),
       insert_trades(db,
-                    "INSERT INTO trades (shard, trade_id, instrument, price, quantity, "
+                    "INSERT OR ROLLBACK INTO trades (shard, trade_id, instrument, price, quantity, "
                     "taker_order_id, taker_account, taker_side, maker_order_id, maker_account, "
                     "maker_side, lsn, seq, timestamp_ns)",
-                    kTradeColumns, plain_value),
-      insert_audits(db,
-                    "INSERT INTO audit_log (lsn, position, shard, seq, timestamp_ns, type, "
-                    "reason, side, account, instrument, order_id, client_order_id, price, "
-                    "quantity, leaves, trade_id, maker_order_id, maker_account, maker_leaves)",
-                    kAuditColumns, plain_value),
+                    kTradeColumns),
+      insert_audits(
+          db,
+          "INSERT OR ROLLBACK INTO audit_log (lsn, position, shard, seq, timestamp_ns, type, "
+          "reason, side, account, instrument, order_id, client_order_id, price, "
+          "quantity, leaves, trade_id, maker_order_id, maker_account, maker_leaves)",
+          kAuditColumns),
       fold_changes(db, kFoldOrderChanges),
       clear_changes(db, kClearOrderChanges),
       open_order_columns(db, kOpenOrderColumns),

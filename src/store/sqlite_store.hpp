@@ -49,6 +49,10 @@ class SqliteStore final : public Store {
 
   private:
     SqliteStatements& statements();
+    // One attempt in one transaction. Returns false when `bulk` cannot apply the batch as the
+    // events in order would (SQLite rolled it back: try strictly); a strict attempt throws its
+    // failure.
+    bool apply_once(const StoreBatch& batch, bool bulk);
     // Runs one of the batch's own steps, refusing the batch when it did not find the meta row.
     void run_step(const StoreBatch& batch, const RowStep& step);
     void fold_in_transaction();

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "store/open_store.hpp"
+#include "store/postgres_copy.hpp"
 #include "store/postgres_dsn.hpp"
 #include "store/postgres_store.hpp"
 #include "store_backends.hpp"
@@ -91,6 +92,35 @@ TEST_CASE("store: a PostgreSQL DSN is named without its password", "[store][post
         dsn_with_option("postgresql://h/db", "options", "-csearch_path=x");
     CHECK(with_schema == "postgresql://h/db?options=-csearch_path%3Dx");
     CHECK_THAT(redact_dsn(with_schema), Contains("options=-csearch_path=x"));
+}
+
+// The bytes of COPY's binary format (postgresql.org/docs/15/sql-copy.html, "Binary Format"); the
+// tests against a server check that PostgreSQL reads them as SQLite's rows.
+TEST_CASE("store: a batch's rows in COPY's binary format", "[store][postgresql]") {
+    PgCopyRows rows(pg_copy_orders());
+    std::int64_t values[kOrderColumns] = {};
+    values[0] = 1;                            // shard
+    values[1] = -2;                           // an unsigned id above 2^63, as its bits
+    values[order_column::kFinishedLsn] = 0;   // NULL: still open
+    values[order_column::kFinishedPos] = -1;  // NULL
+    rows.add_row(values);
+    CHECK(rows.rows() == 1);
+    const std::string_view data = rows.finish();
+    const std::string_view header("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    REQUIRE(data.size() == 19 + 2 + 14 * 12 + 2 * 4 + 2);
+    CHECK(data.substr(0, 19) == header);
+    CHECK(data.substr(19, 2) == std::string_view("\0\20", 2));  // 16 fields
+    CHECK(data.substr(21, 12) == std::string_view("\0\0\0\10\0\0\0\0\0\0\0\1", 12));
+    CHECK(data.substr(33, 12) == std::string_view("\0\0\0\10\377\377\377\377\377\377\377\376", 12));
+    CHECK(data.substr(21 + 14 * 12, 8) == std::string_view("\377\377\377\377\377\377\377\377", 8));
+    CHECK(data.substr(data.size() - 2) == std::string_view("\377\377", 2));  // the end
+    // Reused for the next batch: the same header, no rows.
+    rows.clear();
+    CHECK(rows.finish() == std::string(header) + "\377\377");
+    CHECK_THROWS_WITH(rows.add_row(values), Contains("internal"));
+    rows.clear();
+    CHECK_THROWS_WITH(rows.add_row(std::span<const std::int64_t>(values, 3)),
+                      Contains("3 values for 16 columns of orders"));
 }
 
 TEST_CASE("store: a PostgreSQL server that cannot be reached gives a clear error",
@@ -183,6 +213,98 @@ TEST_CASE("store: a PostgreSQL COMMIT of unknown outcome is resolved by reading 
             store.apply(StoreBatch{1, 2, {{1, 0, 0, accepted(1, 1)}, {2, 0, 0, accepted(2, 2)}}});
             CHECK(store.store_lsn() == 2);
             CHECK(db.count("SELECT count(*) FROM orders") == 2);
+        }
+    });
+}
+
+// A batch's rows go by COPY, one per table, inside the batch's transaction: a COPY that fails,
+// however far it got, leaves nothing of the batch and store_lsn where it was.
+TEST_CASE("store: a PostgreSQL batch that fails during its COPY leaves nothing behind",
+          "[store][postgresql]") {
+    test::run_on(BackendKind::Postgresql, [](TestDatabase& db) {
+        book::Event trade;
+        trade.type = book::EventType::Trade;
+        trade.instrument = 1;
+        trade.order_id = 3;
+        trade.maker_order_id = 1;
+        trade.trade_id = 1;
+        trade.quantity = 4;
+        trade.leaves = 6;
+        trade.maker_leaves = 6;
+        const auto trade_at = [&](SequenceNumber seq) {
+            book::Event e = trade;
+            e.seq = seq;
+            return e;
+        };
+        const auto count = [&](const char* table) {
+            return db.count(std::string("SELECT count(*) FROM ") + table);
+        };
+        SECTION("the session ends with the rows sent and the COPY not ended") {
+            PostgresStoreOptions options;
+            PostgresStore* self = nullptr;
+            int copies = 0;
+            int kill_at = 0;  // the COPY to end the session in, counted from 1
+            options.during_copy = [&] {
+                if (++copies == kill_at) {
+                    terminate_session(db, self->backend_pid());
+                }
+            };
+            PostgresStore store(db.postgres_dsn(), options);
+            self = &store;
+            store.migrate();
+            store.apply(StoreBatch{1, 1, {{1, 0, 0, accepted(1, 1)}}});
+            // Orders, order changes, trades: the third COPY dies, after two went in.
+            const StoreBatch batch{
+                2,
+                3,
+                {{2, 0, 0, accepted(2, 2)}, {3, 0, 0, accepted(3, 3)}, {3, 0, 0, trade_at(3)}}};
+            copies = 0;
+            kill_at = 3;
+            CHECK_THROWS_WITH(store.apply(batch), Contains(db.name_in_errors()) &&
+                                                      Contains("apply batch 2..3") &&
+                                                      Contains("copy into trades"));
+            CHECK(copies == 3);
+            CHECK(store.store_lsn() == 1);
+            CHECK(count("orders") == 1);
+            CHECK(count("order_changes") == 0);
+            CHECK(count("trades") == 0);
+            // The retry of the same batch lands exactly once.
+            kill_at = 0;
+            store.apply(batch);
+            CHECK(store.store_lsn() == 3);
+            CHECK(count("orders") == 3);
+            CHECK(count("order_changes") == 1);
+            CHECK(count("trades") == 1);
+        }
+        SECTION("the server refuses a row of the last COPY, after the others went in") {
+            auto store = db.open_migrated(true);
+            store->apply(StoreBatch{1,
+                                    3,
+                                    {{1, 0, 0, accepted(1, 1)},
+                                     {2, 0, 0, accepted(2, 2)},
+                                     {3, 0, 0, accepted(3, 3)},
+                                     {3, 0, 0, trade_at(3)}}});
+            // Trade id 1 again: the trades COPY fails on its key, after the batch's orders went in
+            // by theirs.
+            book::Event again = trade_at(5);
+            again.order_id = 5;
+            again.maker_order_id = 4;
+            const StoreBatch batch{
+                4, 5, {{4, 0, 0, accepted(4, 4)}, {5, 0, 0, accepted(5, 5)}, {5, 0, 0, again}}};
+            CHECK_THROWS_WITH(store->apply(batch),
+                              Contains(db.name_in_errors()) && Contains("LSN 5 shard 0") &&
+                                  Contains("insert_trade") && Contains("duplicate key"));
+            CHECK(store->store_lsn() == 3);
+            CHECK(count("orders") == 3);
+            CHECK(count("trades") == 1);
+            CHECK(count("audit_log") == 4);
+            again.trade_id = 2;
+            store->apply(StoreBatch{
+                4, 5, {{4, 0, 0, accepted(4, 4)}, {5, 0, 0, accepted(5, 5)}, {5, 0, 0, again}}});
+            CHECK(store->store_lsn() == 5);
+            CHECK(count("orders") == 5);
+            CHECK(count("trades") == 2);
+            CHECK(count("audit_log") == 7);
         }
     });
 }

@@ -5,13 +5,17 @@
 // on its own. Producing the events is not timed. SQLite writes a scratch file (--path, or one in a
 // temporary directory) and PostgreSQL a scratch schema of the --dsn database (the DSN's own
 // `options` are replaced to point search_path at it); both are removed afterwards.
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -90,6 +94,8 @@ class Scratch {
     virtual ~Scratch() = default;
     virtual std::unique_ptr<store::Store> open(bool audit_log) = 0;
     virtual std::string where() const = 0;
+    // The server process that serves `store`, if any.
+    virtual int server_pid(store::Store&) const { return 0; }
 };
 
 class SqliteScratch final : public Scratch {
@@ -150,6 +156,9 @@ class PostgresScratch final : public Scratch {
     std::unique_ptr<store::Store> open(bool audit_log) override {
         return std::make_unique<store::PostgresStore>(dsn_, store::PostgresStoreOptions{audit_log});
     }
+    int server_pid(store::Store& store) const override {
+        return static_cast<store::PostgresStore&>(store).backend_pid();
+    }
     std::string where() const override {
         return "postgresql:" + store::redact_dsn(dsn_) + " (scratch schema " + schema_ + ")";
     }
@@ -159,6 +168,37 @@ class PostgresScratch final : public Scratch {
     std::string schema_;
     std::string dsn_;
 };
+
+// The CPU time of this thread: what the batches cost the writer itself, apart from waiting for
+// the disk or the server, and less disturbed than wall time on a loaded machine.
+double thread_cpu_seconds() {
+    timespec now{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+// The CPU time, user and system, of a process on this machine (a PostgreSQL server's backend
+// when the server runs here too); nullopt when /proc does not show it.
+std::optional<double> process_cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (pid <= 0 || !std::getline(in, stat)) {
+        return std::nullopt;
+    }
+    // After the command name in parentheses: state is field 3, utime and stime fields 14 and 15.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    for (int n = 3; n <= 15 && fields >> field; ++n) {
+        if (n == 14) {
+            utime = std::stoull(field);
+        } else if (n == 15) {
+            stime = std::stoull(field);
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 double percentile_ms(const std::vector<double>& sorted_ms, double q) {
     if (sorted_ms.empty()) {
@@ -209,6 +249,9 @@ int bench_store_main(int argc, char** argv, int first) {
 
     std::vector<double> latencies_ms;
     latencies_ms.reserve(stream.batches.size());
+    const int server_pid = scratch->server_pid(*store);
+    const std::optional<double> server_cpu_start = process_cpu_seconds(server_pid);
+    const double cpu_start = thread_cpu_seconds();
     const Clock::time_point start = Clock::now();
     for (const store::StoreBatch& batch : stream.batches) {
         const Clock::time_point before = Clock::now();
@@ -217,12 +260,21 @@ int bench_store_main(int argc, char** argv, int first) {
             std::chrono::duration<double, std::milli>(Clock::now() - before).count());
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const double cpu_seconds = thread_cpu_seconds() - cpu_start;
+    const std::optional<double> server_cpu_end = process_cpu_seconds(server_pid);
     const Clock::time_point load_start = Clock::now();
     const store::StoreState state = store->load(1, stream.client_order_id_window);
     const double load_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
 
     std::sort(latencies_ms.begin(), latencies_ms.end());
+    const double cpu_ms_per_batch = cpu_seconds * 1000 / static_cast<double>(stream.batches.size());
+    // Clock ticks (10 ms): meaningful over a run of a second or more.
+    std::string server_cpu = "null";
+    if (server_cpu_start && server_cpu_end) {
+        server_cpu = std::to_string((*server_cpu_end - *server_cpu_start) * 1000 /
+                                    static_cast<double>(stream.batches.size()));
+    }
     const double events_per_sec = static_cast<double>(stream.events) / seconds;
     const double rows_per_sec = static_cast<double>(stream.row_writes) / seconds;
     const double batches_per_sec = static_cast<double>(stream.batches.size()) / seconds;
@@ -235,12 +287,13 @@ int bench_store_main(int argc, char** argv, int first) {
             "{\"backend\": \"%s\", \"events\": %llu, \"batches\": %zu, \"batch_events\": %llu, "
             "\"audit_log\": %s, \"seed\": %llu, \"seconds\": %.3f, \"events_per_sec\": %.0f, "
             "\"row_writes_per_sec\": %.0f, \"batches_per_sec\": %.1f, \"batch_p50_ms\": %.2f, "
-            "\"batch_p99_ms\": %.2f, \"batch_max_ms\": %.2f, \"load_ms\": %.1f, "
+            "\"batch_p99_ms\": %.2f, \"batch_max_ms\": %.2f, \"writer_cpu_ms_per_batch\": %.3f, "
+            "\"server_cpu_ms_per_batch\": %s, \"load_ms\": %.1f, "
             "\"resting_orders\": %zu}\n",
             backend.c_str(), static_cast<unsigned long long>(stream.events), stream.batches.size(),
             static_cast<unsigned long long>(batch_events), audit_log ? "true" : "false",
             static_cast<unsigned long long>(seed), seconds, events_per_sec, rows_per_sec,
-            batches_per_sec, p50, p99, max, load_ms, resting);
+            batches_per_sec, p50, p99, max, cpu_ms_per_batch, server_cpu.c_str(), load_ms, resting);
         return 0;
     }
     std::printf("bench store: %s\n", scratch->where().c_str());
@@ -253,6 +306,11 @@ int bench_store_main(int argc, char** argv, int first) {
     std::printf("  %.0f events/s, %.0f row writes/s, %.1f batches/s (%.2f s)\n", events_per_sec,
                 rows_per_sec, batches_per_sec, seconds);
     std::printf("  batch apply + commit: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", p50, p99, max);
+    std::printf("  the writer's own CPU: %.3f ms per batch", cpu_ms_per_batch);
+    if (server_cpu != "null") {
+        std::printf(", its server process's: %s ms", server_cpu.c_str());
+    }
+    std::printf("\n");
     std::printf("  load of the final state (%zu resting orders): %.1f ms\n", resting, load_ms);
     return 0;
 }
