@@ -3,7 +3,9 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <exception>
 #include <limits>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -75,6 +77,60 @@ FlushStats FlushWorker::stats() const {
     return out;
 }
 
+SnapshotRequest FlushWorker::request_snapshot(std::filesystem::path target,
+                                              std::function<void(const SnapshotResult&)> done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return SnapshotRequest::Stopped;
+        }
+        if (snapshot_busy_) {
+            return SnapshotRequest::Busy;
+        }
+        snapshot_busy_ = true;
+        snapshot_pending_ = true;
+        snapshot_target_ = std::move(target);
+        snapshot_done_ = std::move(done);
+    }
+    cv_.notify_all();
+    return SnapshotRequest::Accepted;
+}
+
+void FlushWorker::serve_snapshot(const std::string& refusal) {
+    SnapshotResult result;
+    std::function<void(const SnapshotResult&)> done;
+    {
+        std::lock_guard lock(mutex_);
+        if (!snapshot_pending_) {
+            return;
+        }
+        snapshot_pending_ = false;
+        result.path = snapshot_target_;
+        done = std::move(snapshot_done_);
+    }
+    if (!refusal.empty()) {
+        result.error = refusal;
+    } else {
+        // Between two batches on the store's own thread: nothing writes while it copies.
+        try {
+            result.store_lsn = store_.snapshot_into(result.path);
+            result.ok = true;
+        } catch (const std::exception& error) {
+            result.error = error.what();
+        }
+    }
+    try {
+        done(result);
+    } catch (const std::exception& error) {
+        if (options_.warn) {
+            options_.warn(std::string("store snapshot: answering the request failed: ") +
+                          error.what());
+        }
+    }
+    std::lock_guard lock(mutex_);
+    snapshot_busy_ = false;
+}
+
 void FlushWorker::run() {
     const auto poll = poll_interval(options_.batch_timeout);
     for (;;) {
@@ -84,18 +140,23 @@ void FlushWorker::run() {
             stopping = stopping_;
         }
         if (stopping) {
+            serve_snapshot("store snapshot: the daemon is stopping");
             drain();
             return;
         }
+        serve_snapshot(fatal_ ? "store snapshot: the flush worker stopped after a fatal store "
+                                "error (see the daemon's log)"
+                              : "");
         if (!step(false)) {
             std::unique_lock lock(mutex_);
             if (fatal_) {
-                cv_.wait(lock, [this] { return stopping_; });
+                cv_.wait(lock, [this] { return stopping_ || snapshot_pending_; });
             } else {
                 // A held ack waits for records the WAL has not made durable yet: look again soon
                 // rather than a quarter of the batch timeout later.
                 const bool awaited = options_.awaited && options_.awaited() > store_lsn();
-                cv_.wait_for(lock, awaited ? kAwaitedPoll : poll, [this] { return stopping_; });
+                cv_.wait_for(lock, awaited ? kAwaitedPoll : poll,
+                             [this] { return stopping_ || snapshot_pending_; });
             }
         }
     }
