@@ -116,31 +116,21 @@ Snapshot take_snapshot(const exchanged::Config& profile, const fs::path& target,
     return Snapshot{lsn, "offline"};
 }
 
-struct Segment {
-    wal::Lsn first = 0;
-    std::string name;
-};
-
-std::vector<Segment> list_segments(const fs::path& wal_dir) {
-    std::vector<Segment> segments;
+std::vector<std::string> list_segment_names(const fs::path& wal_dir) {
+    std::vector<std::string> names;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(wal_dir, error)) {
-        const std::string name = entry.path().filename().string();
-        if (const auto first = wal::parse_segment_file_name(name)) {
-            segments.push_back(Segment{*first, name});
-        }
+        names.push_back(entry.path().filename().string());
     }
     if (error) {
         throw std::runtime_error("cannot list the WAL directory " + wal_dir.string() + ": " +
                                  error.message());
     }
-    std::sort(segments.begin(), segments.end(),
-              [](const Segment& a, const Segment& b) { return a.first < b.first; });
-    return segments;
+    return names;
 }
 
 std::string gap_message(std::uint64_t store_lsn, wal::Lsn starts_at) {
-    return "the WAL copied starts at LSN " + std::to_string(starts_at) +
+    return "the WAL starts at LSN " + std::to_string(starts_at) +
            " but the store snapshot holds LSNs only up to " + std::to_string(store_lsn) +
            ": records " + std::to_string(store_lsn + 1) + ".." + std::to_string(starts_at - 1) +
            " are missing (the daemon released their segment once its store passed them); no "
@@ -150,65 +140,29 @@ std::string gap_message(std::uint64_t store_lsn, wal::Lsn starts_at) {
 // Copies the segments that hold store_lsn+1 onwards; returns the files for the manifest.
 std::vector<BackupFile> copy_wal(const fs::path& wal_dir, std::uint64_t store_lsn,
                                  const fs::path& to) {
-    const std::vector<Segment> segments = list_segments(wal_dir);
-    // The newest segment starting at or below store_lsn+1 holds the first record needed.
-    std::size_t from = segments.size();
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-        if (segments[i].first <= store_lsn + 1) {
-            from = i;
-        }
-    }
-    if (from == segments.size()) {
-        if (segments.empty()) {
-            if (store_lsn == 0) {
-                return {};
-            }
-            throw std::runtime_error("no WAL segment in " + wal_dir.string() +
-                                     ": the records above the store's LSN " +
-                                     std::to_string(store_lsn) + " cannot be backed up");
-        }
-        throw std::runtime_error(gap_message(store_lsn, segments.front().first));
+    const std::vector<std::string> names =
+        wal_segments_to_copy(list_segment_names(wal_dir), store_lsn);
+    if (names.empty()) {
+        return {};
     }
     fs::create_directories(to);
     std::vector<BackupFile> files;
-    for (std::size_t i = from; i < segments.size(); ++i) {
+    for (const std::string& name : names) {
         FileSum sum;
         try {
-            sum = copy_file_durably(wal_dir / segments[i].name, to / segments[i].name);
+            sum = copy_file_durably(wal_dir / name, to / name);
         } catch (const std::system_error& error) {
             if (error.code() == std::errc::no_such_file_or_directory) {
-                throw std::runtime_error("WAL segment " + segments[i].name +
+                throw std::runtime_error("WAL segment " + name +
                                          " was released while the backup copied the log (the "
                                          "store passed it): no backup was written, run it again");
             }
             throw;
         }
-        files.push_back(
-            BackupFile{std::string(kWalDirName) + "/" + segments[i].name, sum.bytes, sum.crc32c});
+        files.push_back(BackupFile{std::string(kWalDirName) + "/" + name, sum.bytes, sum.crc32c});
     }
     fsync_path(to);
     return files;
-}
-
-// The copied log read back: it must be whole from store_lsn+1 (a torn tail is fine: the daemon
-// was appending to it), or the backup would restore to less than it claims.
-wal::ScanResult check_copied_wal(const fs::path& wal_copy, std::uint64_t store_lsn) {
-    wal::UringStorage storage(wal_copy.string());
-    const wal::ScanResult scan = wal::scan_log(storage, {}, [](const wal::RecordView&) {});
-    if (scan.end == wal::LogEnd::Corrupt) {
-        throw std::runtime_error("the WAL copied is not whole: " + scan.describe() +
-                                 "; no backup was written, run it again");
-    }
-    const wal::Lsn starts_at = scan.segments.empty() ? 0 : scan.segments.front().first_lsn;
-    if (starts_at > store_lsn + 1) {
-        throw std::runtime_error(gap_message(store_lsn, starts_at));
-    }
-    if (scan.records > 0 && scan.last_lsn < store_lsn) {
-        throw std::runtime_error("the WAL copied ends at LSN " + std::to_string(scan.last_lsn) +
-                                 ", before the store snapshot's LSN " + std::to_string(store_lsn) +
-                                 ": the WAL directory does not belong to this store");
-    }
-    return scan;
 }
 
 std::string backend_name(StoreKind kind) {
@@ -247,6 +201,56 @@ class PartialDir {
 
 }  // namespace
 
+std::vector<std::string> wal_segments_to_copy(const std::vector<std::string>& names,
+                                              std::uint64_t store_lsn) {
+    std::vector<std::pair<wal::Lsn, std::string>> segments;
+    for (const std::string& name : names) {
+        if (const auto first = wal::parse_segment_file_name(name)) {
+            segments.emplace_back(*first, name);
+        }
+    }
+    std::sort(segments.begin(), segments.end());
+    // The newest segment starting at or below store_lsn+1 holds the first record needed.
+    std::size_t from = segments.size();
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (segments[i].first <= store_lsn + 1) {
+            from = i;
+        }
+    }
+    if (from == segments.size()) {
+        if (segments.empty() && store_lsn == 0) {
+            return {};
+        }
+        if (segments.empty()) {
+            throw std::runtime_error("no WAL segment: the records above the store's LSN " +
+                                     std::to_string(store_lsn) +
+                                     " cannot be backed up; no backup was written");
+        }
+        throw std::runtime_error(gap_message(store_lsn, segments.front().first));
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < segments.size(); ++i) {
+        out.push_back(segments[i].second);
+    }
+    return out;
+}
+
+void check_wal_covers(const wal::ScanResult& scan, std::uint64_t store_lsn) {
+    if (scan.end == wal::LogEnd::Corrupt) {
+        throw std::runtime_error("the WAL copied is not whole: " + scan.describe() +
+                                 "; no backup was written, run it again");
+    }
+    const wal::Lsn starts_at = scan.segments.empty() ? 0 : scan.segments.front().first_lsn;
+    if (starts_at > store_lsn + 1) {
+        throw std::runtime_error(gap_message(store_lsn, starts_at));
+    }
+    if (scan.records > 0 && scan.last_lsn < store_lsn) {
+        throw std::runtime_error("the WAL copied ends at LSN " + std::to_string(scan.last_lsn) +
+                                 ", before the store snapshot's LSN " + std::to_string(store_lsn) +
+                                 ": the WAL directory does not belong to this store");
+    }
+}
+
 CreatedBackup create_backup(const exchanged::Config& profile, const CreateOptions& options) {
     fs::create_directories(options.to);
     BackupManifest manifest;
@@ -266,6 +270,9 @@ CreatedBackup create_backup(const exchanged::Config& profile, const CreateOption
     say(options, "store: snapshot at LSN " + std::to_string(snapshot.store_lsn) + ", " +
                      std::to_string(store_sum.bytes) + " bytes");
 
+    if (options.before_wal_copy) {
+        options.before_wal_copy(snapshot.store_lsn);
+    }
     if (profile.persistence.enable_wal) {
         const fs::path wal_copy = partial.path() / kWalDirName;
         for (BackupFile& file :
@@ -273,7 +280,9 @@ CreatedBackup create_backup(const exchanged::Config& profile, const CreateOption
             manifest.files.push_back(std::move(file));
         }
         if (fs::exists(wal_copy)) {
-            const wal::ScanResult scan = check_copied_wal(wal_copy, snapshot.store_lsn);
+            wal::UringStorage storage(wal_copy.string());
+            const wal::ScanResult scan = wal::scan_log(storage, {}, [](const wal::RecordView&) {});
+            check_wal_covers(scan, snapshot.store_lsn);
             manifest.wal_first_lsn = scan.records > 0 ? scan.first_lsn : 0;
             manifest.wal_last_lsn = scan.records > 0 ? scan.last_lsn : 0;
             say(options, "wal: " + std::to_string(manifest.files.size() - 1) +

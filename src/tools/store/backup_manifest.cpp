@@ -3,18 +3,22 @@
 #include <ctime>
 #include <exception>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
+#include "common/crc32c.hpp"
 #include "common/json_text.hpp"
 
 namespace exchanged::tools {
 namespace {
 
 namespace pt = boost::property_tree;
+
+constexpr const char* kSelfChecksumField = "manifest_crc32c";
 
 std::string hex32(std::uint32_t value) {
     char text[16];
@@ -62,8 +66,12 @@ std::string to_json(const BackupManifest& m) {
         out << (i == 0 ? "\n" : ",\n") << "    {\"name\": " << json_string(f.name)
             << ", \"bytes\": " << f.bytes << ", \"crc32c\": \"" << hex32(f.crc32c) << "\"}";
     }
-    out << "\n  ]\n}\n";
-    return out.str();
+    out << "\n  ]";
+    // The manifest's own checksum, over every byte before this field: a flipped byte anywhere
+    // in it is caught and the manifest named, not a file whose listed checksum it changed.
+    const std::string body = out.str();
+    return body + ",\n  \"" + kSelfChecksumField + "\": \"" +
+           hex32(crc32c(body.data(), body.size())) + "\"\n}\n";
 }
 
 std::string to_json(const VerifiedMark& mark) {
@@ -78,8 +86,29 @@ std::string to_json(const VerifiedMark& mark) {
     return out.str();
 }
 
+// The manifest's text must end in its own checksum field, and that must match the text before it.
+void check_self_checksum(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string marker = ",\n  \"" + std::string(kSelfChecksumField) + "\": \"";
+    const std::size_t at = text.rfind(marker);
+    if (at == std::string::npos || text.size() < at + marker.size() + 8) {
+        throw std::runtime_error(file.string() + ": damaged: its checksum field \"" +
+                                 kSelfChecksumField + "\" is missing");
+    }
+    const std::string stored = text.substr(at + marker.size(), 8);
+    const std::string actual = hex32(crc32c(text.data(), at));
+    if (stored != actual || text.substr(at + marker.size() + 8) != "\"\n}\n") {
+        throw std::runtime_error(file.string() + ": damaged: CRC32C " + actual +
+                                 ", its checksum field says " + stored);
+    }
+}
+
 BackupManifest read_manifest(const std::filesystem::path& backup_dir) {
     const std::filesystem::path file = backup_dir / kManifestName;
+    if (std::filesystem::exists(file)) {
+        check_self_checksum(file);
+    }
     const pt::ptree tree = read_json_file(file);
     BackupManifest m;
     m.format = field<int>(tree, "format", file);
