@@ -231,17 +231,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void call_post(const PostHandler& handler, const Request& request) {
         const unsigned version = request.version();
         const bool keep_alive = request.keep_alive();
-        auto self = shared_from_this();
+        // The reply moves its reference to the connection into the posted handler, so that the
+        // connection is only ever released on the admin thread; a second call does nothing.
+        auto self = std::make_shared<std::shared_ptr<Connection>>(shared_from_this());
         AdminReply reply = [self, version, keep_alive](unsigned status, std::string body) {
-            asio::post(self->stream_.get_executor(), [self, version, keep_alive, status,
-                                                      body = std::move(body)]() mutable {
-                if (self->closed_) {
+            std::shared_ptr<Connection> connection = std::exchange(*self, nullptr);
+            if (!connection) {
+                return;
+            }
+            auto executor = connection->stream_.get_executor();
+            asio::post(executor, [connection = std::move(connection), version, keep_alive, status,
+                                  body = std::move(body)]() mutable {
+                if (connection->closed_) {
                     return;
                 }
                 Response response = make_response(static_cast<http::status>(status), version,
                                                   kJsonContentType, std::move(body));
                 response.keep_alive(keep_alive);
-                self->write(std::move(response), !keep_alive);
+                connection->write(std::move(response), !keep_alive);
             });
         };
         try {
