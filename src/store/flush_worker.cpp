@@ -119,6 +119,11 @@ void FlushWorker::serve_snapshot(const std::string& refusal) {
             result.error = error.what();
         }
     }
+    {
+        // Free before answering: whoever got the answer may ask again at once.
+        std::lock_guard lock(mutex_);
+        snapshot_busy_ = false;
+    }
     try {
         done(result);
     } catch (const std::exception& error) {
@@ -127,8 +132,6 @@ void FlushWorker::serve_snapshot(const std::string& refusal) {
                           error.what());
         }
     }
-    std::lock_guard lock(mutex_);
-    snapshot_busy_ = false;
 }
 
 void FlushWorker::run() {
