@@ -3,8 +3,9 @@
 # and fails on anything it says about them.
 #   verify_systemd_units.sh [--plant-fault] BUILT_EXCHANGECTL UNIT_FILE...
 # --plant-fault misspells a key in each copy (OnCalendar, Type), to show the check fails then.
-# The units name /usr/local/bin/exchangectl, which a build machine need not have installed: the
-# check runs on copies in a scratch directory whose ExecStart lines name the built binary instead.
+# The units name /usr/local/bin/exchangectl and /usr/local/share/exchanged/scripts/, which a build
+# machine need not have installed: the check runs on copies in a scratch directory whose ExecStart
+# lines name the built binary and this checkout's scripts instead.
 # Everything else is verified as shipped. Exit 77 (ctest: skipped) without systemd-analyze.
 set -euo pipefail
 
@@ -21,14 +22,17 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     exit 77
 fi
 
+scripts=$(cd "$(dirname "$0")/../../scripts" && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 copies=()
 for unit in "$@"; do
     copy="$scratch/$(basename "$unit")"
-    sed "s|/usr/local/bin/exchangectl |$binary |" "$unit" >"$copy"
-    if [[ $unit == *.service ]] && ! grep -q "^ExecStart=$binary " "$copy"; then
-        echo "FAIL: no 'ExecStart=/usr/local/bin/exchangectl ...' line to rewrite in $unit" >&2
+    sed -e "s|^ExecStart=/usr/local/bin/exchangectl |ExecStart=$binary |" \
+        -e "s|^ExecStart=/usr/local/share/exchanged/scripts/|ExecStart=$scripts/|" "$unit" >"$copy"
+    if [[ $unit == *.service ]] && ! grep -Eq "^ExecStart=($binary|$scripts/)" "$copy"; then
+        echo "FAIL: no ExecStart line naming /usr/local/bin/exchangectl or" \
+            "/usr/local/share/exchanged/scripts/ to rewrite in $unit" >&2
         exit 1
     fi
     if [ "$plant" -eq 1 ]; then
