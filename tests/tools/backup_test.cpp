@@ -5,6 +5,8 @@
 // refusing a data directory in use.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "temp_file.hpp"
 #include "tools/store/backup_catalog.hpp"
 #include "tools/store/backup_create.hpp"
+#include "tools/store/backup_files.hpp"
 #include "tools/store/backup_restore.hpp"
 #include "wal/segment_format.hpp"
 
@@ -204,6 +207,30 @@ TEST_CASE("backup create: a WAL that does not reach back to the snapshot is refu
     CHECK_THROWS_WITH(create_backup(t.x.profile(), options),
                       Catch::Matchers::Contains("cannot be backed up"));
     CHECK(fs::is_empty(options.to));
+}
+
+TEST_CASE("backup files: a copy skipping zero runs has the same bytes and checksum, as holes",
+          "[tools][backup]") {
+    test::TempDir dir;
+    std::string bytes(8 << 20, '\0');
+    bytes.replace(1000, 5, "hello");  // records at the start of a preallocated segment
+    const std::string source = dir.write("segment", bytes);
+    const FileSum want = checksum_file(source);
+    const FileSum sparse = copy_file_durably(source, dir.path() / "sparse", ZeroRuns::Skip);
+    const FileSum dense = copy_file_durably(source, dir.path() / "dense");
+    CHECK(sparse.bytes == want.bytes);
+    CHECK(sparse.crc32c == want.crc32c);
+    CHECK(dense.crc32c == want.crc32c);
+    CHECK(checksum_file(dir.path() / "sparse").crc32c == want.crc32c);
+    CHECK(fs::file_size(dir.path() / "sparse") == bytes.size());
+    struct stat sparse_stat {};
+    struct stat dense_stat {};
+    REQUIRE(::stat((dir.path() / "sparse").c_str(), &sparse_stat) == 0);
+    REQUIRE(::stat((dir.path() / "dense").c_str(), &dense_stat) == 0);
+    CHECK(sparse_stat.st_blocks * 512 < 2 << 20);  // the 7 MiB of zeros after the first MiB
+    CHECK(dense_stat.st_blocks * 512 >= static_cast<blkcnt_t>(bytes.size()));
+    // An existing target is never overwritten.
+    CHECK_THROWS(copy_file_durably(source, dir.path() / "dense"));
 }
 
 TEST_CASE("backup prune: older than the retention goes, never the newest, never the last verified",

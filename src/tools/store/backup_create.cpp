@@ -150,7 +150,7 @@ std::vector<BackupFile> copy_wal(const fs::path& wal_dir, std::uint64_t store_ls
     for (const std::string& name : names) {
         FileSum sum;
         try {
-            sum = copy_file_durably(wal_dir / name, to / name);
+            sum = copy_file_durably(wal_dir / name, to / name, ZeroRuns::Skip);
         } catch (const std::system_error& error) {
             if (error.code() == std::errc::no_such_file_or_directory) {
                 throw std::runtime_error("WAL segment " + name +

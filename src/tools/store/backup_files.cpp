@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -73,19 +74,35 @@ void sync(const Fd& fd, const std::filesystem::path& path) {
 
 }  // namespace
 
-FileSum copy_file_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+FileSum copy_file_durably(const std::filesystem::path& from, const std::filesystem::path& to,
+                          ZeroRuns zeros) {
     const Fd in(from, O_RDONLY);
     const Fd out(to, O_WRONLY | O_CREAT | O_EXCL, 0640);
     std::vector<char> buffer(kChunkBytes);
     FileSum sum;
+    bool hole_at_end = false;
     for (;;) {
         const std::size_t n = read_some(in, buffer, from);
         if (n == 0) {
             break;
         }
-        write_all(out, buffer.data(), n, to);
+        const bool all_zero = zeros == ZeroRuns::Skip &&
+                              std::all_of(buffer.begin(), buffer.begin() + static_cast<long>(n),
+                                          [](char c) { return c == 0; });
+        if (all_zero) {
+            if (::lseek(out.get(), static_cast<off_t>(n), SEEK_CUR) < 0) {
+                fail("cannot seek in", to);
+            }
+        } else {
+            write_all(out, buffer.data(), n, to);
+        }
+        hole_at_end = all_zero;
         sum.crc32c = crc32c_extend(sum.crc32c, buffer.data(), n);
         sum.bytes += n;
+    }
+    // A hole at the end exists only once the size says so.
+    if (hole_at_end && ::ftruncate(out.get(), static_cast<off_t>(sum.bytes)) != 0) {
+        fail("cannot set the size of", to);
     }
     sync(out, to);
     return sum;

@@ -13,9 +13,16 @@ struct FileSum {
     std::uint32_t crc32c = 0;
 };
 
+enum class ZeroRuns : std::uint8_t {
+    Write,  // every byte written: the copy is as dense as a preallocated WAL segment must be
+    Skip,   // runs of zeros become holes: a backup's preallocated segments cost only their records
+};
+
 // Copies `from` into the new file `to` (refusing an existing one), fsyncs it and returns the
-// copy's size and CRC32C. Throws std::system_error naming the file and the step.
-FileSum copy_file_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+// copy's size and CRC32C (the same either way). Throws std::system_error naming the file and the
+// step.
+FileSum copy_file_durably(const std::filesystem::path& from, const std::filesystem::path& to,
+                          ZeroRuns zeros = ZeroRuns::Write);
 
 // Size and CRC32C of a file. Throws std::system_error naming it.
 FileSum checksum_file(const std::filesystem::path& file);

@@ -32,10 +32,11 @@ bool is_wal_file(const BackupFile& file) {
 }
 
 // Copies the backup's store and WAL files into `store_path` and `wal_dir`; segments already in
-// wal_dir are kept when `keep_existing`.
+// wal_dir are kept when `keep_existing`. `segment_zeros`: Write where a daemon will append to the
+// segments (it expects them preallocated), Skip for a scratch copy that is only read.
 void place_files(const fs::path& backup_dir, const BackupManifest& manifest,
                  const fs::path& store_path, const fs::path& wal_dir, bool keep_existing,
-                 const std::function<void(const std::string&)>& say) {
+                 ZeroRuns segment_zeros, const std::function<void(const std::string&)>& say) {
     fs::create_directories(store_path.parent_path());
     copy_file_durably(backup_dir / kStoreFileName, store_path);
     fsync_path(store_path.parent_path());
@@ -51,7 +52,7 @@ void place_files(const fs::path& backup_dir, const BackupManifest& manifest,
             ++kept;
             continue;
         }
-        copy_file_durably(backup_dir / file.name, target);
+        copy_file_durably(backup_dir / file.name, target, segment_zeros);
         ++copied;
     }
     if (copied > 0) {
@@ -116,7 +117,7 @@ VerifyOutcome verify_backup(const fs::path& backup_dir,
         const engine::ShardLayout layout = engine::make_shard_layout(profile);
         const fs::path store_path = scratch.path() / "data" / "exchanged.sqlite";
         const fs::path wal_dir = scratch.path() / "data" / "wal";
-        place_files(backup_dir, manifest, store_path, wal_dir, false, nullptr);
+        place_files(backup_dir, manifest, store_path, wal_dir, false, ZeroRuns::Skip, nullptr);
 
         store::SqliteStore store(store_path);
         store.migrate();
@@ -188,7 +189,8 @@ void restore_backup(const fs::path& backup_dir, const exchanged::Config& target,
         std::error_code ignored;
         fs::remove(store_path.string() + suffix, ignored);
     }
-    place_files(backup_dir, manifest, store_path, target.persistence.wal_path, true, say);
+    place_files(backup_dir, manifest, store_path, target.persistence.wal_path, true,
+                ZeroRuns::Write, say);
 }
 
 }  // namespace exchanged::tools
