@@ -44,6 +44,8 @@ ops::PostHandler backup_endpoint(store::FlushWorker& flush, std::filesystem::pat
         const std::filesystem::path target = staging_file(staging_dir);
         auto done = [reply](const store::SnapshotResult& result) {
             if (!result.ok) {
+                std::error_code ignored;
+                std::filesystem::remove(result.path, ignored);  // what a failed copy left
                 spdlog::error("backup: store snapshot failed: {}", result.error);
                 reply(500, error_body(result.error));
                 return;

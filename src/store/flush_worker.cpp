@@ -115,6 +115,16 @@ void FlushWorker::serve_snapshot(const std::string& refusal) {
         try {
             result.store_lsn = store_.snapshot_into(result.path);
             result.ok = true;
+        } catch (const StoreError& error) {
+            result.error = error.what();
+            // Reading the live store found it damaged, or an fsync failed on the data's disk:
+            // as for a batch, never carry on (a write error, say a full disk, only fails the
+            // copy).
+            const auto* io = dynamic_cast<const StoreIoError*>(&error);
+            if (dynamic_cast<const StoreCorruptError*>(&error) != nullptr ||
+                (io != nullptr && io->sync_failed())) {
+                fail_fatally(error);
+            }
         } catch (const std::exception& error) {
             result.error = error.what();
         }

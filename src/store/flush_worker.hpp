@@ -118,7 +118,8 @@ class FlushWorker {
 
     // Any thread: asks for Store::snapshot_into(target) between two batches, so the copy holds
     // exactly the store at one store_lsn. The worker writes no batch while it copies (the feeds
-    // buffer meanwhile); the caller is not blocked. One at a time.
+    // buffer meanwhile); the caller is not blocked. One at a time. A copy that finds the store
+    // damaged (StoreCorruptError) or whose fsync fails is fatal, as a batch's would be.
     SnapshotRequest request_snapshot(std::filesystem::path target,
                                      std::function<void(const SnapshotResult&)> done);
 

@@ -61,6 +61,9 @@ class SnapshotStore final : public Store {
         }
         if (fail_) {
             snapshotting_ = false;
+            if (fail_sync_) {
+                throw StoreIoError(target.string() + ": disk I/O error (fsync)", true);
+            }
             throw StoreError(target.string() + ": scripted failure");
         }
         const StoreLsn lsn = lsn_.load();
@@ -78,7 +81,10 @@ class SnapshotStore final : public Store {
         std::unique_lock lock(mutex_);
         return cv_.wait_for(lock, 5s, [this] { return entered_; });
     }
-    void fail_snapshots() { fail_ = true; }
+    void fail_snapshots(bool sync = false) {
+        fail_sync_ = sync;
+        fail_ = true;
+    }
     bool overlapped() const { return overlapped_; }
 
   private:
@@ -87,6 +93,7 @@ class SnapshotStore final : public Store {
     std::atomic<bool> snapshotting_{false};
     std::atomic<bool> overlapped_{false};
     std::atomic<bool> fail_{false};
+    std::atomic<bool> fail_sync_{false};
     std::mutex mutex_;
     std::condition_variable cv_;
     bool hold_ = false;
@@ -211,4 +218,30 @@ TEST_CASE("snapshot: a failed copy is answered with the error, and the worker go
     frontier = 1;
     CHECK(worker.flush_and_stop(1s));
     CHECK(store.store_lsn() == 1);
+}
+
+TEST_CASE("snapshot: a failed fsync while copying is fatal, as for a batch", "[store][backup]") {
+    SnapshotStore store;
+    store.fail_snapshots(true);
+    EventFeed feed(1024);
+    std::atomic<StoreLsn> frontier{0};
+    std::atomic<int> fatal{0};
+    FlushOptions options;
+    options.batch_lsns = 1;
+    options.frontier = [&] { return frontier.load(); };
+    options.on_fatal = [&](const std::string&) { ++fatal; };
+    FlushWorker worker(store, {&feed}, options);
+    worker.start();
+    Answer answer;
+    REQUIRE(worker.request_snapshot("/nowhere/x", answer.callback()) == SnapshotRequest::Accepted);
+    const std::optional<SnapshotResult> got = answer.wait();
+    REQUIRE(got);
+    CHECK_FALSE(got->ok);
+    CHECK(got->error == "/nowhere/x: disk I/O error (fsync)");
+    CHECK(fatal == 1);
+    // The worker writes nothing more.
+    push(feed, 1);
+    frontier = 1;
+    CHECK_FALSE(worker.flush_and_stop(100ms));
+    CHECK(store.store_lsn() == 0);
 }
