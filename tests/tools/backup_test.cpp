@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -274,4 +275,20 @@ TEST_CASE("backup prune: older than the retention goes, never the newest, never 
                                     entry("y", now, false)};
     broken[1].dir = "broken";
     CHECK(names(plan_prune(broken, now, 7 * day)) == std::vector<std::string>{"x"});
+}
+
+TEST_CASE("backup prune: unfinished directories a crashed create left go after a day",
+          "[tools][backup]") {
+    test::TempDir dir;
+    fs::create_directories(dir.path() / ".partial-old" / "wal");
+    fs::create_directories(dir.path() / ".partial-new");
+    fs::create_directories(dir.path() / "20261204T000000Z-5");
+    fs::last_write_time(dir.path() / ".partial-old",
+                        fs::file_time_type::clock::now() - std::chrono::hours(25));
+    CHECK(stale_partials(dir.path(), 86400) == std::vector<fs::path>{dir.path() / ".partial-old"});
+    // Unfinished directories are never listed as backups.
+    const std::vector<BackupEntry> listed = list_backups(dir.path());
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].dir.filename() == "20261204T000000Z-5");
+    CHECK_FALSE(listed[0].manifest);  // no manifest: unreadable, shown as such, never pruned
 }

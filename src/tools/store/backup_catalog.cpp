@@ -1,6 +1,7 @@
 #include "tools/store/backup_catalog.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <system_error>
@@ -37,6 +38,25 @@ std::vector<BackupEntry> list_backups(const fs::path& in) {
     std::sort(out.begin(), out.end(), [](const BackupEntry& a, const BackupEntry& b) {
         return a.created_at != b.created_at ? a.created_at < b.created_at : a.dir < b.dir;
     });
+    return out;
+}
+
+std::vector<fs::path> stale_partials(const fs::path& in, std::int64_t older_than_seconds) {
+    std::vector<fs::path> out;
+    std::error_code error;
+    const auto now = fs::file_time_type::clock::now();
+    for (const auto& item : fs::directory_iterator(in, error)) {
+        const std::string name = item.path().filename().string();
+        if (!item.is_directory() || name.rfind(".partial-", 0) != 0) {
+            continue;
+        }
+        std::error_code time_error;
+        const auto changed = fs::last_write_time(item.path(), time_error);
+        if (!time_error && now - changed > std::chrono::seconds(older_than_seconds)) {
+            out.push_back(item.path());
+        }
+    }
+    std::sort(out.begin(), out.end());
     return out;
 }
 

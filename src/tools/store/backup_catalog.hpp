@@ -27,6 +27,11 @@ struct BackupEntry {
 // ones and are left out). Throws std::runtime_error when `in` cannot be listed.
 std::vector<BackupEntry> list_backups(const std::filesystem::path& in);
 
+// Directories under `in` a `backup create` left unfinished (`.partial-*`, from a crash or a kill)
+// and last changed more than `older_than_seconds` ago: prune deletes them.
+std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& in,
+                                                  std::int64_t older_than_seconds);
+
 // The entries prune deletes: readable backups created before now - keep_seconds, except the
 // newest backup and the newest verified one. Unreadable ones are never deleted (an operator
 // looks at them).

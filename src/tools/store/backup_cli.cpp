@@ -167,6 +167,14 @@ int backup_prune_main(int argc, char** argv, int first) {
         const std::vector<BackupEntry> backups = list_backups(in);
         const auto doomed = plan_prune(backups, static_cast<std::int64_t>(std::time(nullptr)),
                                        static_cast<std::int64_t>(keep_days) * 86400);
+        // A create that died mid-way left these; a day is far longer than any create takes.
+        for (const fs::path& partial : stale_partials(in, 86400)) {
+            if (!args.has("dry-run")) {
+                fs::remove_all(partial);
+            }
+            std::printf("%s %s (unfinished)\n", args.has("dry-run") ? "would delete" : "deleted",
+                        partial.c_str());
+        }
         for (const BackupEntry* entry : doomed) {
             if (!args.has("dry-run")) {
                 fs::remove_all(entry->dir);
