@@ -25,9 +25,8 @@ namespace exchanged::ops {
 // ("ok" or "unhealthy" when empty). Called on the admin thread at each request: quick, no blocking.
 using HealthCheck = std::function<std::pair<bool, std::string>()>;
 
-// The answer to a POST: its HTTP status and body (text or JSON, see AdminReply's content type).
-// Callable from any thread, at most once, before the server is destroyed; after stop() it is
-// dropped.
+// The answer to a POST: its HTTP status and its body, sent as application/json. Callable from any
+// thread, at most once, before the server is destroyed; after stop() it is dropped.
 using AdminReply = std::function<void(unsigned status, std::string body)>;
 // A POST endpoint: called on the admin thread; must not block (hand the work to another thread
 // and call `reply` from there). The body of the request is ignored.
