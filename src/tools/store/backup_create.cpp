@@ -53,8 +53,14 @@ Snapshot online_snapshot(const exchanged::Config& profile, const fs::path& targe
     }
     say(options, "store: in use by the daemon; asking it for a snapshot (POST /backup on " +
                      admin.host + ":" + std::to_string(admin.port) + ")");
-    const AdminAnswer answer =
-        admin_post(admin.host, admin.port, "/backup", options.snapshot_timeout);
+    AdminAnswer answer;
+    try {
+        answer = admin_post(admin.host, admin.port, "/backup", options.snapshot_timeout);
+    } catch (const std::runtime_error& error) {
+        throw std::runtime_error(std::string(error.what()) +
+                                 " (a process holds the store but its admin endpoint did not "
+                                 "answer: a daemon still recovering answers once it is ready)");
+    }
     namespace pt = boost::property_tree;
     pt::ptree tree;
     std::istringstream body(answer.body);
