@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+// Boost 1.74's JSON parser pulls in boost/bind.hpp, which otherwise prints a deprecation note.
+#define BOOST_BIND_GLOBAL_PLACEHOLDERS
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
@@ -79,6 +81,17 @@ Snapshot online_snapshot(const exchanged::Config& profile, const fs::path& targe
     const auto lsn = tree.get_optional<std::uint64_t>("store_lsn");
     if (staged.empty() || !lsn) {
         throw std::runtime_error("POST /backup answered without path or store_lsn: " + answer.body);
+    }
+    // The file is deleted once copied: only ever one in the daemon's staging directory, whatever
+    // answers on the admin port.
+    const fs::path staging_dir = profile.server.data_dir / "backup-staging";
+    std::error_code canonical_error;
+    if (fs::weakly_canonical(staged.parent_path(), canonical_error) !=
+            fs::weakly_canonical(staging_dir, canonical_error) ||
+        staged.filename().string().rfind("store-", 0) != 0) {
+        throw std::runtime_error("POST /backup named " + staged.string() + ", not a file in " +
+                                 staging_dir.string() +
+                                 ": is --config/--data-dir the running daemon's?");
     }
     try {
         copy_file_durably(staged, target);

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+// Boost 1.74's JSON parser pulls in boost/bind.hpp, which otherwise prints a deprecation note.
+#define BOOST_BIND_GLOBAL_PLACEHOLDERS
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
