@@ -4,8 +4,10 @@
 # Creates the system user `exchanged`, installs build/bin/{exchanged,exchangectl} to
 # /usr/local/bin, the profiles to /etc/exchanged (an existing profile is kept: it may hold the
 # operator's edits and secrets; the shipped one is put beside it as NAME.ini.dist), the docs to
-# /usr/local/share/doc/exchanged and systemd/exchanged.service to /etc/systemd/system, then runs
-# `systemctl daemon-reload`. It neither enables nor starts the service. --dry-run prints the
+# /usr/local/share/doc/exchanged, scripts/dr-drill.sh to /usr/local/share/exchanged/scripts and
+# systemd/exchanged.service with the backup and drill units (exchanged-backup.service and .timer,
+# exchanged-dr-drill.service and .timer) to /etc/systemd/system, then runs `systemctl
+# daemon-reload`. It neither enables nor starts the service or the timers. --dry-run prints the
 # commands instead of running them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,9 +69,16 @@ run install -d -m 0755 "$doc_dir"
 run install -m 0644 README.md docs/operations.md docs/configuration.md "$doc_dir/"
 
 run install -m 0644 systemd/exchanged.service "$unit_dir/exchanged.service"
+# The drill's script, which its unit runs from here.
+run install -d -m 0755 /usr/local/share/exchanged/scripts
+run install -m 0755 scripts/dr-drill.sh /usr/local/share/exchanged/scripts/
+for unit in exchanged-backup.service exchanged-backup.timer exchanged-dr-drill.service \
+    exchanged-dr-drill.timer; do
+    run install -m 0644 "systemd/$unit" "$unit_dir/$unit"
+done
 if [ "$dry_run" -eq 1 ] || [ -d /run/systemd/system ]; then
     run systemctl daemon-reload
 else
     echo "install-service: systemd is not running here; skipped systemctl daemon-reload"
 fi
-echo "install-service: done. Start with: systemctl enable --now exchanged"
+echo "install-service: done. Start with: systemctl enable --now exchanged exchanged-backup.timer exchanged-dr-drill.timer"

@@ -29,6 +29,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "app/backup_endpoint.hpp"
 #include "app/daemon_metrics.hpp"
 #include "app/shutdown_signal.hpp"
 #include "common/cli_args.hpp"
@@ -275,6 +276,7 @@ service::PipelineEnvironment daemon_environment(wal::Storage* wal_storage, bool 
 std::unique_ptr<exchanged::ops::AdminServer> start_admin(const Config& config,
                                                          exchanged::ops::Metrics& metrics,
                                                          const exchanged::app::DaemonParts& parts,
+                                                         store::FlushWorker& flush,
                                                          std::string& ready_text) {
     if (config.server.admin_listen.port == 0) {
         return nullptr;
@@ -282,6 +284,8 @@ std::unique_ptr<exchanged::ops::AdminServer> start_admin(const Config& config,
     exchanged::app::register_daemon_metrics(metrics, parts);
     exchanged::ops::AdminOptions admin_options;
     admin_options.health = exchanged::app::daemon_health(parts);
+    admin_options.post_handlers["/backup"] =
+        exchanged::app::backup_endpoint(flush, config.server.data_dir / "backup-staging");
     auto admin = std::make_unique<exchanged::ops::AdminServer>(
         config.server.admin_listen.host, config.server.admin_listen.port, metrics, admin_options);
     admin->start();  // throws (exit 1) when the address cannot be bound
@@ -370,7 +374,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
                                             pipeline.wal_writer()};
     exchanged::ops::Metrics metrics;
     const std::unique_ptr<exchanged::ops::AdminServer> admin =
-        start_admin(config, metrics, parts, ready_text);
+        start_admin(config, metrics, parts, pipeline.flush(), ready_text);
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
     print_ready(config, ready_text + " listen=" + exchanged::to_string(bound));
 

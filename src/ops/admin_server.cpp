@@ -42,6 +42,7 @@ namespace {
 
 constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
+constexpr std::string_view kJsonContentType = "application/json";
 // Retrying accept at once after, say, EMFILE would spin the admin thread.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
@@ -96,17 +97,33 @@ Response health_response(const Shared& shared, unsigned version) {
                          kTextContentType, std::move(text));
 }
 
-Response route(const Shared& shared, const Request& request) {
-    const unsigned version = request.version();
-    if (request.method() != http::verb::get) {
-        Response response = make_response(http::status::method_not_allowed, version,
-                                          kTextContentType, "only GET is served\n");
-        response.set(http::field::allow, "GET");
-        return response;
-    }
+std::string_view request_path(const Request& request) {
     const beast::string_view target = request.target();
     std::string_view path(target.data(), target.size());
-    path = path.substr(0, path.find('?'));
+    return path.substr(0, path.find('?'));
+}
+
+// The POST handler for this request, or null when it is not a POST to one of them.
+const PostHandler* post_handler(const Shared& shared, const Request& request) {
+    if (request.method() != http::verb::post) {
+        return nullptr;
+    }
+    const auto found = shared.options.post_handlers.find(std::string(request_path(request)));
+    return found == shared.options.post_handlers.end() ? nullptr : &found->second;
+}
+
+Response route(const Shared& shared, const Request& request) {
+    const unsigned version = request.version();
+    const std::string_view path = request_path(request);
+    const bool post_path = shared.options.post_handlers.count(std::string(path)) != 0;
+    if (request.method() != http::verb::get || post_path) {
+        const char* allowed = post_path ? "POST" : "GET";
+        Response response =
+            make_response(http::status::method_not_allowed, version, kTextContentType,
+                          std::string("only ") + allowed + " is served on this path\n");
+        response.set(http::field::allow, allowed);
+        return response;
+    }
     try {
         if (path == "/metrics") {
             return make_response(http::status::ok, version, kMetricsContentType,
@@ -199,10 +216,49 @@ class Connection : public std::enable_shared_from_this<Connection> {
             return;
         }
         const Request& request = parser_->get();
+        if (const PostHandler* handler = post_handler(shared_, request)) {
+            call_post(*handler, request);
+            return;
+        }
         Response response = route(shared_, request);
         response.keep_alive(request.keep_alive());
         const bool close_after = !response.keep_alive();
         write(std::move(response), close_after);
+    }
+
+    // The handler answers later, from any thread: the reply comes back to the admin thread,
+    // which writes it unless the connection was closed meanwhile. No read is pending until then.
+    void call_post(const PostHandler& handler, const Request& request) {
+        const unsigned version = request.version();
+        const bool keep_alive = request.keep_alive();
+        // The reply moves its reference to the connection into the posted handler, so that the
+        // connection is only ever released on the admin thread; a second call does nothing.
+        auto self = std::make_shared<std::shared_ptr<Connection>>(shared_from_this());
+        AdminReply reply = [self, version, keep_alive](unsigned status, std::string body) {
+            std::shared_ptr<Connection> connection = std::exchange(*self, nullptr);
+            if (!connection) {
+                return;
+            }
+            auto executor = connection->stream_.get_executor();
+            asio::post(executor, [connection = std::move(connection), version, keep_alive, status,
+                                  body = std::move(body)]() mutable {
+                if (connection->closed_) {
+                    return;
+                }
+                Response response = make_response(static_cast<http::status>(status), version,
+                                                  kJsonContentType, std::move(body));
+                response.keep_alive(keep_alive);
+                connection->write(std::move(response), !keep_alive);
+            });
+        };
+        try {
+            handler(std::move(reply));
+        } catch (const std::exception& error) {
+            spdlog::warn("admin: POST {} failed: {}", request_path(request), error.what());
+            write(make_response(http::status::internal_server_error, version, kTextContentType,
+                                "internal error\n"),
+                  true);
+        }
     }
 
     void write(Response response, bool close_after) {

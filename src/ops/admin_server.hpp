@@ -4,14 +4,15 @@
 // threads or the shards.
 //
 // It is meant for loopback ([server] admin_listen) and is small and bounded rather than general:
-// HTTP/1.1 with keep-alive, GET only, a few connections, small requests, a read deadline. Asio and
-// Beast stay inside admin_server.cpp.
+// HTTP/1.1 with keep-alive, GET (and POST on the paths given in post_handlers), a few connections,
+// small requests, a read deadline. Asio and Beast stay inside admin_server.cpp.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +24,13 @@ namespace exchanged::ops {
 // {healthy, text}: GET /health answers 200 when healthy, 503 when not, with `text` as the body
 // ("ok" or "unhealthy" when empty). Called on the admin thread at each request: quick, no blocking.
 using HealthCheck = std::function<std::pair<bool, std::string>()>;
+
+// The answer to a POST: its HTTP status and its body, sent as application/json. Callable from any
+// thread, at most once, before the server is destroyed; after stop() it is dropped.
+using AdminReply = std::function<void(unsigned status, std::string body)>;
+// A POST endpoint: called on the admin thread; must not block (hand the work to another thread
+// and call `reply` from there). The body of the request is ignored.
+using PostHandler = std::function<void(AdminReply reply)>;
 
 struct AdminOptions {
     // Connections served at once; the ones accepted beyond it are closed at once, so a client
@@ -38,6 +46,9 @@ struct AdminOptions {
     std::uint32_t body_limit_bytes = 1024;
     // Empty: always healthy.
     HealthCheck health;
+    // POST endpoints by path, e.g. "/backup" (docs/operations.md "Backups"); answered as
+    // application/json. Every other path takes GET only.
+    std::map<std::string, PostHandler> post_handlers;
 };
 
 // Counts since start(), read with relaxed atomics: a snapshot, not a consistent cut.

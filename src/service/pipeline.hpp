@@ -64,6 +64,8 @@ class Pipeline {
 
     const OrderService& service() const { return service_; }
     const store::FlushWorker& flush() const { return *flush_; }
+    // Store snapshots for online backups (FlushWorker::request_snapshot).
+    store::FlushWorker& flush() { return *flush_; }
     const wal::WalWriter* wal_writer() const { return path_->wal_writer(); }
 
   private:

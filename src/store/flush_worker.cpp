@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <exception>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -94,6 +95,73 @@ FlushStats FlushWorker::stats() const {
     return out;
 }
 
+SnapshotRequest FlushWorker::request_snapshot(std::filesystem::path target,
+                                              std::function<void(const SnapshotResult&)> done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return SnapshotRequest::Stopped;
+        }
+        if (snapshot_busy_) {
+            return SnapshotRequest::Busy;
+        }
+        snapshot_busy_ = true;
+        snapshot_pending_ = true;
+        snapshot_target_ = std::move(target);
+        snapshot_done_ = std::move(done);
+    }
+    cv_.notify_all();
+    return SnapshotRequest::Accepted;
+}
+
+void FlushWorker::serve_snapshot(const std::string& refusal) {
+    SnapshotResult result;
+    std::function<void(const SnapshotResult&)> done;
+    {
+        std::lock_guard lock(mutex_);
+        if (!snapshot_pending_) {
+            return;
+        }
+        snapshot_pending_ = false;
+        result.path = snapshot_target_;
+        done = std::move(snapshot_done_);
+    }
+    if (!refusal.empty()) {
+        result.error = refusal;
+    } else {
+        // Between two batches on the store's own thread: nothing writes while it copies.
+        try {
+            result.store_lsn = store_.snapshot_into(result.path);
+            result.ok = true;
+        } catch (const StoreError& error) {
+            result.error = error.what();
+            // Reading the live store found it damaged, or an fsync failed on the data's disk:
+            // as for a batch, never carry on (a write error, say a full disk, only fails the
+            // copy).
+            const auto* io = dynamic_cast<const StoreIoError*>(&error);
+            if (dynamic_cast<const StoreCorruptError*>(&error) != nullptr ||
+                (io != nullptr && io->sync_failed())) {
+                fail_fatally(error);
+            }
+        } catch (const std::exception& error) {
+            result.error = error.what();
+        }
+    }
+    {
+        // Free before answering: whoever got the answer may ask again at once.
+        std::lock_guard lock(mutex_);
+        snapshot_busy_ = false;
+    }
+    try {
+        done(result);
+    } catch (const std::exception& error) {
+        if (options_.warn) {
+            options_.warn(std::string("store snapshot: answering the request failed: ") +
+                          error.what());
+        }
+    }
+}
+
 void FlushWorker::run() {
     const auto poll = poll_interval(options_.batch_timeout);
     for (;;) {
@@ -103,18 +171,23 @@ void FlushWorker::run() {
             stopping = stopping_;
         }
         if (stopping) {
+            serve_snapshot("store snapshot: the daemon is stopping");
             drain();
             return;
         }
+        serve_snapshot(fatal_ ? "store snapshot: the flush worker stopped after a fatal store "
+                                "error (see the daemon's log)"
+                              : "");
         if (!step(false)) {
             std::unique_lock lock(mutex_);
             if (fatal_) {
-                cv_.wait(lock, [this] { return stopping_; });
+                cv_.wait(lock, [this] { return stopping_ || snapshot_pending_; });
             } else {
                 // A held ack waits for records the WAL has not made durable yet: look again soon
                 // rather than a quarter of the batch timeout later.
                 const bool awaited = options_.awaited && options_.awaited() > store_lsn();
-                cv_.wait_for(lock, awaited ? kAwaitedPoll : poll, [this] { return stopping_; });
+                cv_.wait_for(lock, awaited ? kAwaitedPoll : poll,
+                             [this] { return stopping_ || snapshot_pending_; });
             }
         }
     }

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -92,6 +93,20 @@ struct FlushStats {
     bool catching_up = false;
 };
 
+// A store snapshot taken between two batches (online backups, docs/operations.md "Backups").
+struct SnapshotResult {
+    bool ok = false;
+    std::string error;  // when !ok: what failed, naming the file
+    std::filesystem::path path;
+    StoreLsn store_lsn = 0;  // the store_lsn the copy holds
+};
+
+enum class SnapshotRequest : std::uint8_t {
+    Accepted,  // `done` will be called once, on the worker thread
+    Busy,      // another snapshot is pending or running; `done` is not called
+    Stopped,   // the worker is stopping; `done` is not called
+};
+
 class FlushWorker {
   public:
     // `store` must be migrated and at `store.store_lsn()` no later than the feeds' first event.
@@ -105,6 +120,13 @@ class FlushWorker {
     // Returns false when the store stayed down past `give_up_after`: what was not written stays
     // only in the WAL (or, without one, is lost; the caller says so).
     bool flush_and_stop(std::chrono::milliseconds give_up_after);
+
+    // Any thread: asks for Store::snapshot_into(target) between two batches, so the copy holds
+    // exactly the store at one store_lsn. The worker writes no batch while it copies (the feeds
+    // buffer meanwhile); the caller is not blocked. One at a time. A copy that finds the store
+    // damaged (StoreCorruptError) or whose fsync fails is fatal, as a batch's would be.
+    SnapshotRequest request_snapshot(std::filesystem::path target,
+                                     std::function<void(const SnapshotResult&)> done);
 
     // Any thread.
     StoreLsn store_lsn() const { return store_lsn_.load(std::memory_order_acquire); }
@@ -138,6 +160,9 @@ class FlushWorker {
     // Whether `error` ends the worker (fail_fatally) rather than being retried.
     bool is_fatal(const StoreError& error) const;
     void wait_backoff(Clock::time_point not_after);
+    // Takes a requested snapshot, if any, and answers it (with `refusal` as the error instead of
+    // taking it when not empty).
+    void serve_snapshot(const std::string& refusal = {});
 
     static constexpr std::size_t kMaxArrivals = 4096;
 
@@ -165,6 +190,11 @@ class FlushWorker {
     mutable std::mutex mutex_;  // stats_, stopping_ with cv_
     std::condition_variable cv_;
     bool stopping_ = false;
+    // A snapshot asked for: pending until the worker takes it, busy until it has answered.
+    bool snapshot_pending_ = false;
+    bool snapshot_busy_ = false;
+    std::filesystem::path snapshot_target_;
+    std::function<void(const SnapshotResult&)> snapshot_done_;
     Clock::time_point give_up_at_{};
     FlushStats stats_;
     Histogram commit_seconds_{latency_bounds_seconds()};

@@ -46,6 +46,8 @@ class SqliteStore final : public Store {
     void read_orders(const std::function<void(const StoredOrder&)>& visit) override;
     void read_trades(const std::function<void(const StoredTrade&)>& visit) override;
     std::string describe() const override;
+    // VACUUM INTO: one read transaction, so the copy is the store at one store_lsn.
+    StoreLsn snapshot_into(const std::filesystem::path& target) override;
 
   private:
     SqliteStatements& statements();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -155,6 +156,15 @@ class Store {
 
     // Where the store lives, for messages: a file path, or the DSN without its password.
     virtual std::string describe() const = 0;
+
+    // Writes a consistent copy of the store into the new file `target` (online backups,
+    // docs/operations.md "Backups") and returns the store_lsn the copy holds. Call it on the
+    // store's own thread, between two batches. A backend without file copies throws StoreError.
+    virtual StoreLsn snapshot_into(const std::filesystem::path& /*target*/) {
+        throw StoreError(describe() +
+                         ": snapshot: this backend has no file snapshot (back up a "
+                         "PostgreSQL store with pg_dump, docs/operations.md)");
+    }
 };
 
 }  // namespace exchanged::store

@@ -28,6 +28,12 @@ int store_check_main(int argc, char** argv, int first);
 int reconcile_main(int argc, char** argv, int first);
 // `store lost`: after a crash, what a lossy profile's store kept of one run's journal.
 int store_lost_main(int argc, char** argv, int first);
+// `backup create|list|verify|restore|prune`: online backups of the store and the WAL.
+int backup_create_main(int argc, char** argv, int first);
+int backup_list_main(int argc, char** argv, int first);
+int backup_verify_main(int argc, char** argv, int first);
+int backup_restore_main(int argc, char** argv, int first);
+int backup_prune_main(int argc, char** argv, int first);
 // `crash power-loss`: the seed's scenario B as seeded crash cycles in one process.
 int power_loss_main(int argc, char** argv, int first);
 

@@ -1,0 +1,39 @@
+// `backup verify` and `backup restore` (docs/operations.md "Backups"). Both check every file
+// against the manifest first; verify then restores into a scratch directory, recovers it with the
+// daemon's own recovery (store at store_lsn plus the WAL copied with it) and checks the result,
+// never writing to the backup except its verified.json.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "config/config.hpp"
+#include "tools/store/backup_manifest.hpp"
+
+namespace exchanged::tools {
+
+// Every file the manifest lists, present with its size and CRC32C. Throws std::runtime_error
+// naming the first file that is missing or damaged.
+void check_backup_files(const std::filesystem::path& backup_dir, const BackupManifest& manifest);
+
+struct VerifyOutcome {
+    bool ok = false;
+    std::string failure;  // when !ok
+    VerifiedMark mark;    // when ok (also written to verified.json)
+};
+
+// Checksums, then a restore into a scratch directory, recovery, and the store's own checks.
+// `say` gets one line per step. Writes verified.json into the backup on success only.
+VerifyOutcome verify_backup(const std::filesystem::path& backup_dir,
+                            const std::function<void(const std::string&)>& say);
+
+// Copies the backup's store to `target`'s store_path and its WAL segments into target's
+// wal_path. Refuses a non-empty data_dir unless `force`; with `force` the store file (and its
+// -wal/-shm files) is replaced, WAL segments already there are kept (a WAL that survived is newer
+// than the backup's copy of it) and the backup's other segments are added. Throws
+// std::runtime_error.
+void restore_backup(const std::filesystem::path& backup_dir, const exchanged::Config& target,
+                    bool force, const std::function<void(const std::string&)>& say);
+
+}  // namespace exchanged::tools
