@@ -275,6 +275,7 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
     scan_options.from_lsn = after_lsn + 1;
     scan_options.to_lsn = options.stop_after_lsn;
     scan_options.map_files = options.map_segments;
+    scan_options.skip_segments_below_from = options.skip_replayed_segments;
     result.log = wal::scan_log(storage, scan_options, [&replayer](const wal::RecordView& record) {
         replayer.on_record(record);
     });

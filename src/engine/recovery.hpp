@@ -47,6 +47,10 @@ struct RecoveryOptions {
     // Map the segments instead of reading them into buffers (wal::ScanOptions::map_files): only
     // where no writer has the log open (--recover, start-up), not for a live log's catch-up.
     bool map_segments = false;
+    // Read only from the segment holding the first record to replay
+    // (wal::ScanOptions::skip_segments_below_from): the catch-up's steps, whose earlier records
+    // the store already has.
+    bool skip_replayed_segments = false;
 };
 
 enum class RecoveryStatus : std::uint8_t {

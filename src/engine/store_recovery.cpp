@@ -184,6 +184,7 @@ void StoreCatchUp::advance(store::StoreLsn up_to) {
     RecoveryOptions options;
     options.stop_after_lsn = up_to;
     options.salvage = salvage_;
+    options.skip_replayed_segments = true;
     ReplayStart start = std::move(*state_);
     state_.reset();  // until the replay succeeds, the matchers are in flight
     StoreRecoveryResult result = replay_into(

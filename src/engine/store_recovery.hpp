@@ -57,7 +57,8 @@ StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesyste
 class StoreCatchUp {
   public:
     // `salvage`: the daemon was started with --salvage, so the WAL may still hold damage it
-    // skipped (in any segment, also below store_lsn: every scan reads the whole log).
+    // skipped (in any segment, also below store_lsn), so its scans read the whole log; otherwise
+    // each step reads only from the segment holding the store's next record.
     StoreCatchUp(store::Store& store, std::filesystem::path wal_dir, const ShardLayout& layout,
                  bool salvage = false);
 

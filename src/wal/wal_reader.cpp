@@ -182,6 +182,14 @@ void Scanner::list_segments() {
         }
     }
     std::sort(names_.begin(), names_.end());
+    if (options_.skip_segments_below_from && !options_.salvage) {
+        // A segment's records end before the next segment's first LSN (its name).
+        std::size_t first = 0;
+        while (first + 1 < names_.size() && names_[first + 1].first <= options_.from_lsn) {
+            ++first;
+        }
+        names_.erase(names_.begin(), names_.begin() + static_cast<std::ptrdiff_t>(first));
+    }
 }
 
 LoadedSegment Scanner::load(std::size_t index) {

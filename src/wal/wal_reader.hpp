@@ -35,6 +35,11 @@ struct ScanOptions {
     // Map each segment instead of reading it into a buffer (Storage::map_whole): no copy, no
     // zero-filled 64 MiB buffer per segment. Only for a log no writer has open.
     bool map_files = false;
+    // Start at the segment that holds from_lsn: the segments wholly below it are neither read nor
+    // checked. For a reader that needs only the records from from_lsn on and has had the earlier
+    // ones already (the store's catch-up, scanning a live log step after step); never with salvage,
+    // whose skipped damage may lie anywhere.
+    bool skip_segments_below_from = false;
 };
 
 struct RecordView {
