@@ -42,7 +42,7 @@ args=(--connect "127.0.0.1:$port" --orders "$orders" --connections "$connections
 build/bin/exchangectl load "${args[@]}" >"$dir/load.json" &
 load=$!
 : >"$dir/samples"
-trap 'cp "$dir/samples" /tmp/last-flush-samples 2>/dev/null; kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'cp "$dir/samples" /tmp/last-flush-samples 2>/dev/null; cp "$dir/daemon.log" /tmp/last-flush-daemon.log 2>/dev/null; kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -rf "$dir"' EXIT
 while kill -0 "$load" 2>/dev/null; do scrape >>"$dir/samples"; sleep 0.1; done
 wait "$load"
 done_at=$(date +%s.%N)

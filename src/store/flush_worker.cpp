@@ -280,10 +280,13 @@ bool FlushWorker::catch_up_step(bool draining) {
         return false;  // commands below the resume point are still being matched
     }
     if (goal > store_lsn()) {
-        // Start-up's tail in one call: each call scans the whole log, and nothing acknowledged
-        // waits for these records (catch_up commits them in transactions of its own size).
-        const StoreLsn step =
-            starting_up_ ? goal : std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
+        // In one call when no reply waits for the store (start-up's tail, or a profile whose acks
+        // never wait for it): each call loads the log from the store's segment on, and catch_up
+        // commits in transactions of its own size. Otherwise in steps, so those replies go sooner.
+        const bool reply_waits = options_.awaited && options_.awaited() > store_lsn();
+        const StoreLsn step = starting_up_ || !reply_waits
+                                  ? goal
+                                  : std::min<StoreLsn>(goal, store_lsn() + options_.max_batch_lsns);
         try {
             options_.catch_up(step);
         } catch (const StoreError& error) {

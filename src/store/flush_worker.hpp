@@ -59,8 +59,9 @@ struct FlushOptions {
     // With a WAL: rebuilds the events of records store_lsn+1 .. up_to from it and writes them to
     // the store (throws StoreError, or std::exception when the WAL cannot supply them), and the
     // log's next LSN. When set, a feed in drop mode is caught up this way instead of waited for.
-    // Called in steps of at most max_batch_lsns records, so progress (and the acks waiting for
-    // it) shows step by step; catch_up_done when the feeds are whole again.
+    // Called in steps of at most max_batch_lsns records while a reply waits for the store (see
+    // awaited), so progress (and those acks) shows step by step, else up to the goal in one call;
+    // catch_up_done when the feeds are whole again.
     std::function<void(StoreLsn up_to)> catch_up;
     // The first LSN the feeds will carry (the log's next LSN at start). When the store is below
     // it at start (start-up rebuilt the books from the WAL tail without writing the tail into the
