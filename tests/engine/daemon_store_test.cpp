@@ -72,7 +72,9 @@ TEST_CASE("a failed write under a store that is a durability point stops the dae
         dir.write("profile.ini",
                   "[server]\nshard_queue_capacity = 1024\nheartbeat_interval_ms = 60000\n"
                   "[persistence]\nmode = batch_sync\nbatch_timeout_ms = 2\n"
-                  "[safety]\ncritical_order_threshold = 100\n"
+                  // The loss window is not under test: a slow (sanitized, loaded) run must not
+                  // have order 2 refused because order 1 took over 10 ms to reach the store.
+                  "[safety]\ncritical_order_threshold = 100\nmax_unflushed_ms = 60000\n"
                   "[engine]\nmax_orders = 65536\nclient_order_id_window = 65536\n[instruments]\n" +
                       std::string(test::kAmznInstrument) + test::kAliceAndBob);
     const std::filesystem::path store_path = dir.path() / "data" / "exchanged.sqlite";
