@@ -116,34 +116,32 @@ double seconds(std::chrono::nanoseconds span) {
     return std::chrono::duration<double>(span).count();
 }
 
-}  // namespace
-
-StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
-                                       const ShardLayout& layout, const RecoveryOptions& options) {
+// recover_from_store over either form of the log (a directory, or a Storage).
+template <typename Log>
+StoreRecoveryResult recover_from_log(store::Store& store, Log& log, const ShardLayout& layout,
+                                     const RecoveryOptions& options) {
     std::chrono::nanoseconds load{0};
     ReplayStart start = timed_load(store, layout, load);
     StoreRecoveryResult out = replay_into(
         store, std::move(start),
         [&](ReplayStart from, const ReplayEventSink& sink) {
-            return replay_log(wal_dir, layout, options, std::move(from), sink);
+            return replay_log(log, layout, options, std::move(from), sink);
         },
         options.store_batch_lsns);
     out.load = load;
     return out;
 }
 
+}  // namespace
+
+StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
+                                       const ShardLayout& layout, const RecoveryOptions& options) {
+    return recover_from_log(store, wal_dir, layout, options);
+}
+
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
                                        const ShardLayout& layout, const RecoveryOptions& options) {
-    std::chrono::nanoseconds load{0};
-    ReplayStart start = timed_load(store, layout, load);
-    StoreRecoveryResult out = replay_into(
-        store, std::move(start),
-        [&](ReplayStart from, const ReplayEventSink& sink) {
-            return replay_log(storage, layout, options, std::move(from), sink);
-        },
-        options.store_batch_lsns);
-    out.load = load;
-    return out;
+    return recover_from_log(store, storage, layout, options);
 }
 
 StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesystem::path& wal_dir,
