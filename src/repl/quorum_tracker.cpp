@@ -70,6 +70,10 @@ bool QuorumTracker::set_aside(NodeId node) const {
 }
 
 bool QuorumTracker::recompute() {
+    // A deposed leader acknowledges nothing more: the new leader's log is the one that counts.
+    if (deposed()) {
+        return false;
+    }
     // The majority-th highest durable LSN: at least `majority` nodes hold every LSN up to it.
     std::array<wal::Lsn, kMaxReplicationFactor> lsns{};
     lsns[0] = leader_lsn_;

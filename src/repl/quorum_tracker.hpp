@@ -51,10 +51,11 @@ class QuorumTracker {
     // A follower set aside (WentBackwards) counts again, from `durable_lsn`, after it re-synced.
     void readmit(NodeId node, wal::Lsn durable_lsn);
 
-    // Never decreases.
+    // Never decreases; frozen once deposed.
     wal::Lsn frontier() const { return frontier_; }
     Epoch epoch() const { return epoch_; }
-    // A follower answered under a newer epoch: this leader can acknowledge nothing more.
+    // A follower answered under a newer epoch: this leader can acknowledge nothing more (the
+    // frontier stops where it was).
     bool deposed() const { return deposed_by_ != 0; }
     Epoch deposed_by() const { return deposed_by_; }
     std::uint32_t factor() const { return factor_; }

@@ -174,3 +174,17 @@ TEST_CASE("the frontier matches a brute-force majority, never decreasing", "[rep
         }
     }
 }
+
+TEST_CASE("a deposed leader's frontier stops where it was", "[repl][quorum]") {
+    QuorumTracker tracker(3, {2, 3}, 2);
+    tracker.leader_durable(5);
+    tracker.ack(2, 2, 5);
+    REQUIRE(tracker.frontier() == 5);
+    tracker.ack(3, 3, 1);
+    REQUIRE(tracker.deposed());
+    tracker.leader_durable(9);
+    const AckResult late = tracker.ack(2, 2, 9);
+    CHECK(late.outcome == AckOutcome::Counted);
+    CHECK_FALSE(late.frontier_moved);
+    CHECK(tracker.frontier() == 5);
+}
