@@ -39,8 +39,9 @@ class FrameDecoder {
     explicit FrameDecoder(FrameDecoderOptions options = {});
 
     using FrameCallback = std::function<void(const Frame&)>;
-    // Takes all of `chunk`; calls on_frame for each frame it completes, in order. Returns false
-    // (and stops) at the first invalid frame: error() and message() then say what was wrong.
+    // Takes all of `chunk`; calls on_frame for each frame it completes, in order (on_frame must not
+    // feed this decoder again). Returns false (and stops) at the first invalid frame: error() and
+    // message() then say what was wrong.
     bool feed(std::span<const std::byte> chunk, const FrameCallback& on_frame);
 
     FrameError error() const { return error_; }

@@ -64,7 +64,8 @@ struct FrameHeader {
     std::uint32_t payload_bytes = 0;
 };
 
-// A decoded frame; `payload` points into the decoder's buffer and is valid until the next feed.
+// A decoded frame; `payload` points into the decoder's buffer and is valid only until the callback
+// it was handed to returns (the next frame reuses the buffer).
 struct Frame {
     FrameHeader header;
     std::span<const std::byte> payload;
