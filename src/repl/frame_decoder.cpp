@@ -53,7 +53,7 @@ FrameDecoder::FrameDecoder(FrameDecoderOptions options)
                                          " is outside [" + std::to_string(kMinMaxFrameBytes) +
                                          ", " + std::to_string(kMaxMaxFrameBytes) + "]"));
     }
-    buffer_.resize(max_frame_bytes_);
+    buffer_.reset(new std::byte[max_frame_bytes_]);
 }
 
 bool FrameDecoder::refuse(FrameError error, std::string message) {
@@ -71,16 +71,16 @@ bool FrameDecoder::feed(std::span<const std::byte> chunk, const FrameCallback& o
         // more than one frame, so its bound is the frame bound.
         const std::size_t want = (frame_bytes_ != 0 ? frame_bytes_ : kFrameHeaderBytes) - filled_;
         const std::size_t take = std::min(want, chunk.size());
-        std::memcpy(buffer_.data() + filled_, chunk.data(), take);
+        std::memcpy(buffer_.get() + filled_, chunk.data(), take);
         const std::size_t before = filled_;
         filled_ += take;
         chunk = chunk.subspan(take);
 
         // Garbage (another protocol, a shifted stream) is refused at its first four bytes.
         if (frame_bytes_ == 0 && before < 4 && filled_ >= 4 &&
-            load_le<std::uint32_t>(buffer_.data()) != kFrameMagic) {
+            load_le<std::uint32_t>(buffer_.get()) != kFrameMagic) {
             char hex[16];
-            std::snprintf(hex, sizeof hex, "0x%08x", load_le<std::uint32_t>(buffer_.data()));
+            std::snprintf(hex, sizeof hex, "0x%08x", load_le<std::uint32_t>(buffer_.get()));
             return refuse(FrameError::BadMagic, std::string("magic ") + hex + " is not the " +
                                                     "replication stream's (is the peer an " +
                                                     "exchanged replication port?)");
@@ -102,7 +102,7 @@ bool FrameDecoder::feed(std::span<const std::byte> chunk, const FrameCallback& o
         if (!check_payload()) {
             return false;
         }
-        const Frame frame{header_, std::span<const std::byte>(buffer_.data() + kFrameHeaderBytes,
+        const Frame frame{header_, std::span<const std::byte>(buffer_.get() + kFrameHeaderBytes,
                                                               header_.payload_bytes)};
         filled_ = 0;
         frame_bytes_ = 0;
@@ -112,7 +112,7 @@ bool FrameDecoder::feed(std::span<const std::byte> chunk, const FrameCallback& o
 }
 
 bool FrameDecoder::check_header() {
-    const std::byte* at = buffer_.data();
+    const std::byte* at = buffer_.get();
     const auto version = load_le<std::uint16_t>(at + 4);
     if (version != kFrameVersion) {
         return refuse(FrameError::BadVersion, "version " + std::to_string(version) +
@@ -188,7 +188,7 @@ bool FrameDecoder::check_header() {
 }
 
 bool FrameDecoder::check_payload() {
-    const std::byte* at = buffer_.data();
+    const std::byte* at = buffer_.get();
     const std::span<const std::byte> payload(at + kFrameHeaderBytes, header_.payload_bytes);
     const std::uint32_t frame_crc =
         crc32c_extend(load_le<std::uint32_t>(at + 32), payload.data(), payload.size());

@@ -8,9 +8,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
-#include <vector>
 
 #include "repl/frame_format.hpp"
 
@@ -57,7 +57,8 @@ class FrameDecoder {
     bool refuse(FrameError error, std::string message);
 
     std::size_t max_frame_bytes_;
-    std::vector<std::byte> buffer_;
+    // Allocated once at the bound, not zeroed: the pages a connection never fills stay untouched.
+    std::unique_ptr<std::byte[]> buffer_;
     std::size_t filled_ = 0;
     std::size_t frame_bytes_ = 0;  // of the frame being read once its header passed, else 0
     FrameHeader header_;
