@@ -21,7 +21,12 @@ namespace exchanged::wal {
 
 class RecordRing {
   public:
-    enum class Claim : std::uint8_t { Ok, Full, Closed };
+    enum class Claim : std::uint8_t {
+        Ok,
+        Full,
+        Closed,
+        NotNext,  // try_claim_exact only: the LSN asked for is not the next one
+    };
 
     // capacity: a power of two. slot_bytes: the largest encoded record.
     RecordRing(std::uint32_t capacity, std::uint32_t slot_bytes, Lsn first_lsn)
@@ -53,6 +58,24 @@ class RecordRing {
         } while (!next_.compare_exchange_weak(next, next + 1, std::memory_order_acq_rel,
                                               std::memory_order_relaxed));
         *lsn = next;
+        return Claim::Ok;
+    }
+    // Claims exactly `lsn`, for a log that copies another log's records (a replication follower):
+    // NotNext unless `lsn` is the next LSN, so a gap or a repeat is never written.
+    Claim try_claim_exact(Lsn lsn) noexcept {
+        Lsn next = next_.load(std::memory_order_relaxed);
+        do {
+            if ((next & kClosedBit) != 0) {
+                return Claim::Closed;
+            }
+            if (next != lsn) {
+                return Claim::NotNext;
+            }
+            if (next - released_.load(std::memory_order_acquire) >= capacity_) {
+                return Claim::Full;
+            }
+        } while (!next_.compare_exchange_weak(next, next + 1, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed));
         return Claim::Ok;
     }
     std::span<std::byte> slot(Lsn lsn) noexcept {

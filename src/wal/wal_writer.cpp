@@ -224,8 +224,15 @@ AppendResult WalWriter::try_append(std::uint16_t type,
         case RecordRing::Claim::Full:
             return {AppendStatus::Busy, 0};
         case RecordRing::Claim::Closed:
+        case RecordRing::Claim::NotNext:  // only from try_claim_exact
             return {state() == WalState::Failed ? AppendStatus::Failed : AppendStatus::Closed, 0};
     }
+    hand_over(lsn, type, payload);
+    return {AppendStatus::Ok, lsn};
+}
+
+void WalWriter::hand_over(Lsn lsn, std::uint16_t type,
+                          std::span<const std::byte> payload) noexcept {
     const std::size_t bytes = encode_record(lsn, type, payload, ring_->slot(lsn));
     ring_->publish(lsn, static_cast<std::uint32_t>(bytes));
     // Only a writer sleeping for this LSN costs a syscall; the CAS lets exactly one producer pay
@@ -237,7 +244,47 @@ AppendResult WalWriter::try_append(std::uint16_t type,
             break;
         }
     }
-    return {AppendStatus::Ok, lsn};
+}
+
+namespace {
+
+ReplicatedAppendResult status_only(AppendStatus status) {
+    ReplicatedAppendResult result;
+    result.status = status;
+    return result;
+}
+
+}  // namespace
+
+ReplicatedAppendResult WalWriter::append_replicated(Lsn lsn, std::uint16_t type,
+                                                    std::span<const std::byte> payload) {
+    const WalState current = state_.load(std::memory_order_acquire);
+    if (current != WalState::Running) {
+        return status_only(current == WalState::Failed ? AppendStatus::Failed
+                                                       : AppendStatus::Closed);
+    }
+    if (payload.size() > options_.max_payload_bytes) {
+        return status_only(AppendStatus::TooLarge);
+    }
+    switch (ring_->try_claim_exact(lsn)) {
+        case RecordRing::Claim::Ok:
+            hand_over(lsn, type, payload);
+            return status_only(AppendStatus::Ok);
+        case RecordRing::Claim::Full:
+            return status_only(AppendStatus::Busy);
+        case RecordRing::Claim::Closed:
+            return status_only(state() == WalState::Failed ? AppendStatus::Failed
+                                                           : AppendStatus::Closed);
+        case RecordRing::Claim::NotNext:
+            break;
+    }
+    const Lsn expected = ring_->claimed_end();
+    std::string error = "replicated record LSN " + std::to_string(lsn) +
+                        " is not the log's next LSN " + std::to_string(expected);
+    error += lsn > expected ? " (records " + std::to_string(expected) + ".." +
+                                  std::to_string(lsn - 1) + " are missing)"
+                            : " (the log already holds it)";
+    return {AppendStatus::Ok, true, expected, std::move(error)};
 }
 
 void WalWriter::wake_writer() {

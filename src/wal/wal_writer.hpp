@@ -70,6 +70,15 @@ struct AppendResult {
     Lsn lsn = 0;  // valid when status == Ok
 };
 
+// What append_replicated did: as try_append's status when the LSN was the next one; otherwise
+// nothing was written and `error` says whether records are missing before it or it repeats one.
+struct ReplicatedAppendResult {
+    AppendStatus status = AppendStatus::Ok;
+    bool not_next = false;
+    Lsn expected = 0;  // the LSN the log takes next, when not_next
+    std::string error;
+};
+
 struct RecoveryReport {
     LogEnd end = LogEnd::Clean;
     std::uint64_t log_id = 0;
@@ -107,6 +116,12 @@ class WalWriter {
     // Any thread; never blocks, never allocates, no syscall unless the writer sleeps waiting for
     // records (not while it only waits for a batch in flight).
     AppendResult try_append(std::uint16_t type, std::span<const std::byte> payload) noexcept;
+
+    // A follower's append of a record the leader logged under `lsn`: refused (not_next) unless
+    // `lsn` is exactly next_lsn(), so the follower's log never has a gap or a repeated LSN. One
+    // thread appends this way; try_append must not be used on the same log.
+    ReplicatedAppendResult append_replicated(Lsn lsn, std::uint16_t type,
+                                             std::span<const std::byte> payload);
 
     Lsn durable_lsn() const noexcept { return durable_lsn_.load(std::memory_order_acquire); }
     // Blocks until `lsn` is durable (true) or the log failed or closed first (false).
@@ -146,6 +161,7 @@ class WalWriter {
     Lsn recover();
     void begin_segment(Batch& batch, Lsn first_lsn);
     void wake_writer();
+    void hand_over(Lsn lsn, std::uint16_t type, std::span<const std::byte> payload) noexcept;
     void run();
     bool drain(Batch& batch);
     void submit(Batch& batch);

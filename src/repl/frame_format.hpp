@@ -1,0 +1,134 @@
+// The replication stream's frames: the leader sends Records to its followers, a follower says Hello
+// when it connects and Ack as its WAL's group commits make records durable, and either side sends
+// Refuse before it closes a connection it will not serve (docs/replication.md).
+//
+// One frame on the wire (little-endian, byte-packed):
+//
+//   offset 0   u32 magic          kFrameMagic ("EXRP")
+//   offset 4   u16 version        kFrameVersion
+//   offset 6   u16 kind           FrameKind
+//   offset 8   u64 epoch          the sender's leader term
+//   offset 16  u64 first_lsn      Records: LSN of the first record; 0 for the other kinds
+//   offset 24  u32 record_count   Records: records in the payload; 0 for the other kinds
+//   offset 28  u32 payload_bytes
+//   offset 32  u32 header_crc     CRC32C of bytes [0, 32)
+//   offset 36  u32 frame_crc      CRC32C of bytes [0, 32) followed by the payload
+//   offset 40  payload
+//
+// The header has a checksum of its own so that a damaged length is refused as soon as the header
+// has arrived, instead of leaving the reader waiting for bytes that will never come. A Records
+// payload is WAL records exactly as wal/record_format encodes them (each with its own CRC over its
+// LSN), so a follower appends what the leader logged, byte for byte.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wal/wal_types.hpp"
+
+namespace exchanged::repl {
+
+using Epoch = std::uint64_t;
+using NodeId = std::uint32_t;
+
+inline constexpr std::uint32_t kFrameMagic = 0x50525845;  // "EXRP" read as bytes
+inline constexpr std::uint16_t kFrameVersion = 1;
+inline constexpr std::size_t kFrameHeaderBytes = 40;
+inline constexpr std::size_t kHelloPayloadBytes = 20;  // u32 node, u64 durable LSN, u64 its epoch
+inline constexpr std::size_t kAckPayloadBytes = 8;     // u64 durable LSN
+inline constexpr std::size_t kMaxRefuseTextBytes = 200;
+// The smallest bound a decoder accepts: one header plus one record of the WAL's largest payload.
+inline constexpr std::size_t kMinMaxFrameBytes =
+    kFrameHeaderBytes + 18 + wal::kMaxPayloadBytesLimit;
+inline constexpr std::size_t kDefaultMaxFrameBytes = 4u << 20;
+
+enum class FrameKind : std::uint16_t { Hello = 1, Records = 2, Ack = 3, Refuse = 4 };
+const char* to_string(FrameKind kind);
+
+enum class RefuseReason : std::uint16_t {
+    StaleEpoch = 1,   // the frame's epoch is below one this node has promised
+    DivergedLog = 2,  // the logs disagree below the sender's position: truncate or re-sync
+    OutOfDate = 3,    // the leader no longer holds the records the follower needs: snapshot
+};
+const char* to_string(RefuseReason reason);
+
+struct FrameHeader {
+    FrameKind kind = FrameKind::Hello;
+    Epoch epoch = 0;
+    wal::Lsn first_lsn = 0;
+    std::uint32_t record_count = 0;
+    std::uint32_t payload_bytes = 0;
+};
+
+// A decoded frame; `payload` points into the decoder's buffer and is valid only until the callback
+// it was handed to returns (the next frame reuses the buffer).
+struct Frame {
+    FrameHeader header;
+    std::span<const std::byte> payload;
+};
+
+// Hello: the follower's node id, the epoch it has promised (header), how far its WAL is durable
+// and the epoch its last durable record was written under (0: no records).
+struct Hello {
+    NodeId node = 0;
+    Epoch epoch = 0;
+    wal::Lsn durable_lsn = 0;
+    Epoch last_record_epoch = 0;
+};
+struct Ack {
+    Epoch epoch = 0;
+    wal::Lsn durable_lsn = 0;
+};
+struct Refuse {
+    Epoch epoch = 0;
+    RefuseReason reason = RefuseReason::StaleEpoch;
+    std::string text;
+};
+
+// Encoders append one whole frame to `out`.
+void encode_hello(const Hello& hello, std::vector<std::byte>& out);
+void encode_ack(const Ack& ack, std::vector<std::byte>& out);
+// `text` longer than kMaxRefuseTextBytes is cut there.
+void encode_refuse(const Refuse& refuse, std::vector<std::byte>& out);
+
+// Builds one Records frame at the end of `out`: begin, add each record in LSN order, finish. The
+// records are encoded by wal::encode_record, as the WAL writes them.
+class RecordsFrameBuilder {
+  public:
+    RecordsFrameBuilder(std::vector<std::byte>& out, Epoch epoch, wal::Lsn first_lsn);
+    // The record's LSN must be first_lsn + records so far (throws std::logic_error otherwise).
+    void add(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload);
+    std::uint32_t records() const { return count_; }
+    // Bytes the frame holds so far, header included (to cut a batch at the peer's frame bound).
+    std::size_t frame_bytes() const { return out_.size() - start_; }
+    // Writes the header and checksums. At least one record must have been added.
+    void finish();
+
+  private:
+    std::vector<std::byte>& out_;
+    std::size_t start_;
+    Epoch epoch_;
+    wal::Lsn first_lsn_;
+    std::uint32_t count_ = 0;
+    bool finished_ = false;
+};
+
+// Typed views of a decoded frame of the matching kind (the decoder has checked the payload).
+Hello hello_of(const Frame& frame);
+Ack ack_of(const Frame& frame);
+Refuse refuse_of(const Frame& frame);
+
+struct RecordOfFrame {
+    wal::Lsn lsn = 0;
+    std::uint16_t type = 0;
+    std::span<const std::byte> payload;
+    std::span<const std::byte> encoded;  // the whole WAL record, header included
+};
+// The records of a decoded Records frame, in LSN order.
+std::vector<RecordOfFrame> records_of(const Frame& frame);
+
+}  // namespace exchanged::repl

@@ -1,0 +1,54 @@
+// `quorum`: the durability point of a replicated leader (docs/replication.md). Its frontier is the
+// QuorumTracker's: the highest LSN durable on a majority of the replicas, this node included. The
+// leader's WAL (on_durable) and the replication connections (their followers' Acks) feed it; each
+// move of the frontier wakes the release gates.
+//
+// Not wired into the daemon yet: there is no AckPoint for it and no replication sender to feed it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "engine/command_log.hpp"
+#include "repl/quorum_tracker.hpp"
+#include "service/durability_point.hpp"
+
+namespace exchanged::service {
+
+class QuorumPoint final : public DurabilityPoint {
+  public:
+    QuorumPoint(const engine::CommandLog& log, repl::QuorumTracker tracker);
+
+    wal::Lsn frontier() const noexcept override {
+        return frontier_.load(std::memory_order_acquire);
+    }
+    // The local WAL failed, or a follower has promised a newer leader: what is above the frontier
+    // will never be acknowledged by this node.
+    bool failed() const noexcept override {
+        return log_.failed() || deposed_.load(std::memory_order_acquire);
+    }
+    // Sleeps until the frontier covers `lsn` or the point fails, a millisecond at most.
+    bool wait(wal::Lsn lsn) const override;
+
+    // Producers (the WAL writer's on_durable, the replication connections' threads).
+    void leader_durable(wal::Lsn lsn);
+    repl::AckResult ack(repl::NodeId node, repl::Epoch epoch, wal::Lsn durable_lsn);
+    void readmit(repl::NodeId node, wal::Lsn durable_lsn);
+    // The tracker's state, copied under its lock (for status and metrics).
+    repl::QuorumTracker snapshot() const;
+
+  private:
+    // With mutex_ held: publishes the tracker's frontier and state; true when either changed.
+    bool publish();
+    void notify(bool changed);
+
+    const engine::CommandLog& log_;
+    mutable std::mutex mutex_;
+    mutable std::condition_variable moved_;
+    repl::QuorumTracker tracker_;
+    std::atomic<wal::Lsn> frontier_;
+    std::atomic<bool> deposed_{false};
+};
+
+}  // namespace exchanged::service
