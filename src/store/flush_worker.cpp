@@ -25,6 +25,16 @@ std::chrono::microseconds poll_interval(std::chrono::milliseconds timeout) {
     return std::clamp(quarter, std::chrono::microseconds(200), std::chrono::microseconds(2000));
 }
 
+// A damaged file cannot be repaired by retrying; neither can a failed fsync (its dirty pages may
+// be gone). Whatever the worker was doing, it must stop.
+bool beyond_retry(const StoreError& error) {
+    if (dynamic_cast<const StoreCorruptError*>(&error) != nullptr) {
+        return true;
+    }
+    const auto* io = dynamic_cast<const StoreIoError*>(&error);
+    return io != nullptr && io->sync_failed();
+}
+
 }  // namespace
 
 FlushWorker::FlushWorker(Store& store, std::vector<EventFeed*> feeds, FlushOptions options)
@@ -137,10 +147,8 @@ void FlushWorker::serve_snapshot(const std::string& refusal) {
             result.error = error.what();
             // Reading the live store found it damaged, or an fsync failed on the data's disk:
             // as for a batch, never carry on (a write error, say a full disk, only fails the
-            // copy).
-            const auto* io = dynamic_cast<const StoreIoError*>(&error);
-            if (dynamic_cast<const StoreCorruptError*>(&error) != nullptr ||
-                (io != nullptr && io->sync_failed())) {
+            // copy, whatever the profile: the copy is not a durability point).
+            if (beyond_retry(error)) {
                 fail_fatally(error);
             }
         } catch (const std::exception& error) {
@@ -549,14 +557,10 @@ void FlushWorker::note_failure(const StoreError& error) {
     }
 }
 
-// A damaged file cannot be repaired by retrying; neither can a failed fsync (its dirty pages may
-// be gone), nor any I/O error where the store is a durability point. The rest is retried.
+// beyond_retry, and any I/O error where the store is a durability point. The rest is retried.
 bool FlushWorker::is_fatal(const StoreError& error) const {
-    if (dynamic_cast<const StoreCorruptError*>(&error) != nullptr) {
-        return true;
-    }
-    const auto* io = dynamic_cast<const StoreIoError*>(&error);
-    return io != nullptr && (io->sync_failed() || options_.io_errors_fatal);
+    return beyond_retry(error) ||
+           (options_.io_errors_fatal && dynamic_cast<const StoreIoError*>(&error) != nullptr);
 }
 
 void FlushWorker::fail_fatally(const StoreError& error) {
