@@ -13,20 +13,10 @@ using namespace exchanged::wal;
 using exchanged::wal::test::collect;
 using exchanged::wal::test::contiguous_from_one;
 using exchanged::wal::test::payload_for;
+using exchanged::wal::test::small_segment_options;
 using exchanged::wal::test::type_for;
 
 namespace {
-
-WalOptions follower_options() {
-    WalOptions options;
-    options.segment_bytes = kMinSegmentBytes;
-    options.max_payload_bytes = 64;
-    options.queue_capacity = 256;
-    options.batch_size = 16;
-    options.batch_timeout_ms = 1;
-    options.batch_bytes_max = 8192;
-    return options;
-}
 
 // Appends the leader's records from..to (inclusive) as a follower does; stops at a failure.
 ReplicatedAppendResult replicate(WalWriter& writer, Lsn from, Lsn to) {
@@ -51,7 +41,7 @@ TEST_CASE("a follower's log holds the leader's records under the leader's LSNs",
           "[wal][replicated]") {
     SimStorage sim(16);
     {
-        WalWriter writer(sim, follower_options());
+        WalWriter writer(sim, small_segment_options());
         REQUIRE(writer.next_lsn() == 1);
         const ReplicatedAppendResult result = replicate(writer, 1, 700);
         REQUIRE(result.status == AppendStatus::Ok);
@@ -69,7 +59,7 @@ TEST_CASE("a follower's log holds the leader's records under the leader's LSNs",
 TEST_CASE("a gap or a repeated LSN is refused and writes nothing", "[wal][replicated]") {
     SimStorage sim(17);
     {
-        WalWriter writer(sim, follower_options());
+        WalWriter writer(sim, small_segment_options());
         REQUIRE(replicate(writer, 1, 10).status == AppendStatus::Ok);
 
         const std::vector<std::byte> payload = payload_for(13);
@@ -110,7 +100,7 @@ TEST_CASE("after a crash a follower's durable LSN never claims records it does n
         INFO("seed " << seed);
         std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
         SimStorage sim(static_cast<std::uint64_t>(seed) * 104729);
-        WalOptions options = follower_options();
+        WalOptions options = small_segment_options();
         options.batch_size = 1 + static_cast<std::uint32_t>(rng() % 32);
         sim.crash_at_submit(1 + rng() % 40);
 

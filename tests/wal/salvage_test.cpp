@@ -20,13 +20,7 @@ using exchanged::wal::test::type_for;
 namespace {
 
 WalOptions salvage_options(bool salvage) {
-    WalOptions options;
-    options.segment_bytes = kMinSegmentBytes;  // 16 KiB: a rotation every ~300 records
-    options.max_payload_bytes = 64;
-    options.queue_capacity = 256;
-    options.batch_size = 16;
-    options.batch_timeout_ms = 1;
-    options.batch_bytes_max = 8192;
+    WalOptions options = test::small_segment_options();
     options.salvage = salvage;
     return options;
 }

@@ -33,13 +33,7 @@ std::vector<std::pair<Lsn, std::string>> segments_of(Storage& storage) {
 TEST_CASE("a scan from an LSN may skip the segments wholly below it, and only those",
           "[wal][scan]") {
     SimStorage sim(31);
-    WalOptions options;
-    options.segment_bytes = kMinSegmentBytes;  // a rotation every ~250 records
-    options.max_payload_bytes = 64;
-    options.queue_capacity = 256;
-    options.batch_size = 16;
-    options.batch_timeout_ms = 1;
-    options.batch_bytes_max = 8192;
+    WalOptions options = test::small_segment_options();
     options.max_recycled_segments = 0;
     Lsn last = 0;
     {

@@ -15,20 +15,10 @@ using namespace exchanged::wal;
 using exchanged::wal::test::collect;
 using exchanged::wal::test::contiguous_from_one;
 using exchanged::wal::test::payload_for;
+using exchanged::wal::test::small_segment_options;
 using exchanged::wal::test::type_for;
 
 namespace {
-
-WalOptions small_options() {
-    WalOptions options;
-    options.segment_bytes = kMinSegmentBytes;  // 16 KiB: rotations every ~300 records
-    options.max_payload_bytes = 64;
-    options.queue_capacity = 256;
-    options.batch_size = 16;
-    options.batch_timeout_ms = 1;
-    options.batch_bytes_max = 8192;
-    return options;
-}
 
 // Appends records LSN from..to (inclusive, as the writer numbers them) and waits until durable.
 void append_range(WalWriter& writer, Lsn from, Lsn to) {
@@ -73,7 +63,7 @@ TEST_CASE("thousands of seeded crash points lose no durable record", "[wal][cras
         INFO("seed " << seed);
         std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
         SimStorage sim(static_cast<std::uint64_t>(seed) * 7919);
-        WalOptions options = small_options();
+        WalOptions options = small_segment_options();
         options.batch_size = 1 + static_cast<std::uint32_t>(rng() % 32);
         options.commit_when_idle = rng() % 2 == 0;
         options.batch_timeout_ms = static_cast<std::uint32_t>(rng() % 2);
@@ -132,7 +122,7 @@ TEST_CASE("thousands of seeded crash points lose no durable record", "[wal][cras
 
 TEST_CASE("a torn tail is truncated, reported, and appends continue", "[wal][recovery]") {
     SimStorage sim(1);
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     {
         WalWriter writer(sim, options);
         append_range(writer, 1, 100);
@@ -165,7 +155,7 @@ TEST_CASE("a torn tail is truncated, reported, and appends continue", "[wal][rec
 
 TEST_CASE("a bit flip in the middle is refused with its exact place", "[wal][recovery]") {
     SimStorage sim(2);
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     {
         WalWriter writer(sim, options);
         append_range(writer, 1, 100);
@@ -208,7 +198,7 @@ TEST_CASE("a bit flip in the middle is refused with its exact place", "[wal][rec
 TEST_CASE("corruption is found even when the valid records after it are in a later segment",
           "[wal][recovery]") {
     SimStorage sim(3);
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     {
         WalWriter writer(sim, options);
         append_range(writer, 1, 1000);
@@ -229,7 +219,7 @@ TEST_CASE("corruption is found even when the valid records after it are in a lat
 
 TEST_CASE("a bit flip in the last record counts as a torn tail", "[wal][recovery]") {
     SimStorage sim(4);
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     {
         WalWriter writer(sim, options);
         append_range(writer, 1, 100);
@@ -252,7 +242,7 @@ TEST_CASE("a bit flip in the last record counts as a torn tail", "[wal][recovery
 }
 
 TEST_CASE("an LSN gap, a foreign segment and a renamed segment are refused", "[wal][recovery]") {
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     SimStorage sim(5);
     SimStorage other(6);
     for (SimStorage* storage : {&sim, &other}) {
@@ -291,7 +281,7 @@ TEST_CASE("an LSN gap, a foreign segment and a renamed segment are refused", "[w
 
 TEST_CASE("an fdatasync error is fatal, named, and never retried", "[wal][failure]") {
     SimStorage sim(7);
-    WalOptions options = small_options();
+    WalOptions options = small_segment_options();
     std::string reported;
     options.on_failed = [&](const std::string& error) { reported = error; };
     WalWriter writer(sim, options);
@@ -313,7 +303,7 @@ TEST_CASE("an fdatasync error is fatal, named, and never retried", "[wal][failur
 
 TEST_CASE("appends are refused when the queue is full or the record too large", "[wal][limits]") {
     SimStorage sim(8);
-    WalOptions options = small_options();
+    WalOptions options = small_segment_options();
     options.queue_capacity = 4;
     options.commit_when_idle = false;
     options.batch_size = 1000;
@@ -334,7 +324,7 @@ TEST_CASE("appends are refused when the queue is full or the record too large", 
 TEST_CASE("release_below deletes whole segments below the LSN and the log still opens",
           "[wal][release]") {
     SimStorage sim(9);
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     Lsn cut = 0;
     {
         WalWriter writer(sim, options);
@@ -360,7 +350,7 @@ TEST_CASE("a flipped bit anywhere in synced data never yields a wrong record", "
     for (int seed = 1; seed <= 200; ++seed) {
         INFO("seed " << seed);
         SimStorage sim(static_cast<std::uint64_t>(seed));
-        const WalOptions options = small_options();
+        const WalOptions options = small_segment_options();
         {
             WalWriter writer(sim, options);
             append_range(writer, 1, 400);
@@ -374,7 +364,7 @@ TEST_CASE("a flipped bit anywhere in synced data never yields a wrong record", "
 
 TEST_CASE("a scan up to an LSN stops there and leaves what follows unread", "[wal][recovery]") {
     SimStorage sim(12);
-    const WalOptions options = small_options();
+    const WalOptions options = small_segment_options();
     {
         WalWriter writer(sim, options);
         append_range(writer, 1, 1000);

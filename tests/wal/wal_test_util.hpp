@@ -9,10 +9,25 @@
 #include <string>
 #include <vector>
 
+#include "wal/segment_format.hpp"
 #include "wal/storage.hpp"
 #include "wal/wal_reader.hpp"
+#include "wal/wal_writer.hpp"
 
 namespace exchanged::wal::test {
+
+// The smallest segments (16 KiB: a rotation every ~250-300 records) and small batches, so that a
+// few hundred records go through rotations and many group commits.
+inline WalOptions small_segment_options() {
+    WalOptions options;
+    options.segment_bytes = kMinSegmentBytes;
+    options.max_payload_bytes = 64;
+    options.queue_capacity = 256;
+    options.batch_size = 16;
+    options.batch_timeout_ms = 1;
+    options.batch_bytes_max = 8192;
+    return options;
+}
 
 inline std::uint16_t type_for(Lsn lsn) {
     return static_cast<std::uint16_t>(lsn % 7);
