@@ -513,6 +513,46 @@ TEST_CASE("flush: a WAL tail start-up left behind is caught up first, then the f
     CHECK(h.infos.front().find("writing the WAL tail up to LSN 10") != std::string::npos);
 }
 
+TEST_CASE("flush: an overflow's catch-up goes in one call unless a reply waits for the store",
+          "[store][flush]") {
+    Harness h;
+    h.options.batch_lsns = 1;
+    h.options.max_batch_lsns = 4;
+    std::mutex calls_mutex;
+    std::vector<StoreLsn> calls;
+    h.options.catch_up = [&](StoreLsn up_to) {
+        {
+            std::lock_guard lock(calls_mutex);
+            calls.push_back(up_to);
+        }
+        StoreBatch batch;
+        batch.first_lsn = h.store.store_lsn() + 1;
+        batch.last_lsn = up_to;
+        for (StoreLsn lsn = batch.first_lsn; lsn <= up_to; ++lsn) {
+            batch.events.push_back(event_at(lsn));
+        }
+        h.store.apply(batch);
+    };
+    h.options.next_lsn = [] { return StoreLsn{21}; };
+    std::vector<StoreLsn> expected;
+    SECTION("nothing waits for the store: one call, each call reading the log again") {
+        expected = {20};
+    }
+    SECTION("a reply waits for the store: steps of max_batch_lsns, each releasing replies") {
+        h.options.awaited = [] { return StoreLsn{20}; };
+        expected = {4, 8, 12, 16, 20};
+    }
+    h.frontier = 20;
+    h.pointers[0]->set_dropping(true);  // the feed lost events 1..20: the WAL has them
+    FlushWorker worker(h.store, h.pointers, h.options);
+    worker.start();
+    REQUIRE(eventually([&] { return worker.store_lsn() == 20; }));
+    CHECK(worker.flush_and_stop(1s));
+    std::lock_guard lock(calls_mutex);
+    CHECK(calls == expected);
+    CHECK(worker.stats().catch_ups == 1);
+}
+
 TEST_CASE("flush: start-up's catch-up that fails midway is retried from where the store is",
           "[store][flush]") {
     Harness h;
