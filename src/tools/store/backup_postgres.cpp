@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -175,11 +176,11 @@ void drop_store_tables(const std::string& dsn, const std::string& schema) {
 }
 
 ScratchDatabase::ScratchDatabase(const std::string& server_dsn)
-    : server_dsn_(server_dsn), name_("exchanged_verify_" + std::to_string(::getpid())) {
+    : server_dsn_(server_dsn),
+      // The time too: a verify on another host may have this pid, and its database is not ours.
+      name_("exchanged_verify_" + std::to_string(::getpid()) + "_" +
+            std::to_string(std::time(nullptr))) {
     PgConnection c(server_dsn_, connection_name(server_dsn_));
-    // One left by a verify that was killed, under a pid that is now this one's.
-    c.exec("DROP DATABASE IF EXISTS " + identifier(c, name_) + " WITH (FORCE)",
-           "drop the scratch database " + name_);
     c.exec("CREATE DATABASE " + identifier(c, name_),
            "create the scratch database " + name_ + " (the role needs CREATEDB)");
     dsn_ = store::dsn_with_option(server_dsn_, "dbname", name_);
@@ -191,7 +192,7 @@ ScratchDatabase::~ScratchDatabase() {
         c.exec("DROP DATABASE IF EXISTS " + identifier(c, name_) + " WITH (FORCE)",
                "drop the scratch database " + name_);
     } catch (const std::exception&) {
-        // The verify's own outcome stands; the next verify under this pid drops it.
+        // The verify's own outcome stands; docs/operations.md says to drop a database left so.
     }
 }
 

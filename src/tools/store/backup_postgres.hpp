@@ -49,8 +49,9 @@ void restore_postgres_dump(const std::filesystem::path& dump, const std::string&
 // named). Throws store::StoreError.
 void drop_store_tables(const std::string& dsn, const std::string& schema);
 
-// A database of its own for `backup verify`: exchanged_verify_<pid> created on the server of
-// `server_dsn` (its role needs CREATEDB) and dropped again when the object goes.
+// A database of its own for `backup verify`: exchanged_verify_<pid>_<unix time> created on the
+// server of `server_dsn` (its role needs CREATEDB) and dropped again when the object goes (a
+// verify that is killed leaves it behind).
 class ScratchDatabase {
   public:
     explicit ScratchDatabase(const std::string& server_dsn);

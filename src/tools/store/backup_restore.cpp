@@ -143,7 +143,7 @@ class RestoredTables {
     std::string schema_;
 };
 
-// The dump restored into a scratch database (options.scratch_dsn, or exchanged_verify_<pid>
+// The dump restored into a scratch database (options.scratch_dsn, or exchanged_verify_<pid>_<time>
 // created on the backup's server and dropped afterwards), then recovered and checked there.
 std::optional<std::string> verify_postgres(const fs::path& backup_dir,
                                            const BackupManifest& manifest,

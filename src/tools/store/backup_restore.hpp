@@ -25,8 +25,8 @@ struct VerifyOutcome {
 
 struct VerifyOptions {
     // A PostgreSQL backup is restored into this database, which must hold no store and is
-    // emptied again afterwards; empty: into exchanged_verify_<pid>, created on the server of the
-    // backup's store_dsn (its role needs CREATEDB) and dropped afterwards.
+    // emptied again afterwards; empty: into exchanged_verify_<pid>_<time>, created on the server
+    // of the backup's store_dsn (its role needs CREATEDB) and dropped afterwards.
     std::string scratch_dsn;
 };
 

@@ -70,9 +70,9 @@ ProcessOutcome run_process(const std::vector<std::string>& argv,
             ::_exit(127);
         }
         ::execve(args[0], args.data(), env.data());
-        const char* why = std::strerror(errno);
-        (void)!::write(2, "exec failed: ", 13);
-        (void)!::write(2, why, std::strlen(why));
+        // Only async-signal-safe calls between fork and exec: the parent may have threads.
+        static constexpr char kExecFailed[] = "exec failed\n";
+        (void)!::write(2, kExecFailed, sizeof kExecFailed - 1);
         ::_exit(127);
     }
     ::close(out);
