@@ -72,6 +72,38 @@ std::string EtcdTestCluster::endpoint(int member) const {
     return endpoints_.substr(start, endpoints_.find(',', start) - start);
 }
 
+int EtcdTestCluster::leader() const {
+    for (int member = 0; endpoints_.size() > 0; ++member) {
+        std::string url;
+        try {
+            url = endpoint(member);
+        } catch (const std::out_of_range&) {
+            break;
+        }
+        // One line: "url, id, version, db size, is leader, is learner, term, ...".
+        const std::string command =
+            "etcdctl --endpoints " + url + " --command-timeout=2s endpoint status -w simple";
+        FILE* out = ::popen(command.c_str(), "r");
+        if (out == nullptr) {
+            throw std::runtime_error("etcd test cluster: cannot run " + command);
+        }
+        char line[1024];
+        std::string text;
+        while (std::fgets(line, sizeof line, out) != nullptr) {
+            text += line;
+        }
+        ::pclose(out);
+        std::size_t field = 0;
+        for (int i = 0; i < 4 && field != std::string::npos; ++i) {
+            field = text.find(", ", field == 0 ? 0 : field + 2);
+        }
+        if (field != std::string::npos && text.compare(field + 2, 4, "true") == 0) {
+            return member;
+        }
+    }
+    return -1;
+}
+
 int EtcdTestCluster::pid_of(int member) const {
     std::ifstream file(dir_ + "/m" + std::to_string(member) + "/pid");
     int pid = 0;

@@ -18,6 +18,9 @@ class EtcdTestCluster {
     const std::string& endpoints() const { return endpoints_; }  // comma-separated
     std::string endpoint(int member) const;
 
+    // The member etcd reports as its raft leader (etcdctl endpoint status); -1 if none.
+    int leader() const;
+
     // SIGSTOP / SIGCONT / SIGKILL to one member (0-based).
     void pause(int member) const;
     void resume(int member) const;
