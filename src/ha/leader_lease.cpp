@@ -106,6 +106,10 @@ RenewResult LeaderLease::renew() {
             {Compare::Target::Mod, Compare::Result::Equal, options_.key, epoch_, ""});
         confirm.compare.push_back(
             {Compare::Target::Value, Compare::Result::Equal, options_.key, 0, value_});
+        // The read is what makes it linearizable: etcd serves a txn without any read or write
+        // (or with serializable reads only) from the member's local state, which an isolated
+        // raft leader does at once; with a read it must first hear from a majority.
+        confirm.success.push_back({TxnOp::Kind::Range, options_.key, "", 0});
         if (!etcd_.txn(confirm).succeeded) {
             validity_.lose();
             out.failure = "the key " + options_.key +

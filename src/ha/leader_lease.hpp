@@ -6,8 +6,9 @@
 //              get key". Lost: the holder is returned and the new lease revoked.
 //   take_over  the same, but the txn compares the holder seen before (its value and mod revision):
 //              it fails if anything wrote the key since.
-//   renew      a keepalive, then a read-only txn confirming the key still holds this node's record
-//              at its epoch. That txn is linearizable: a member cut off from the etcd majority
+//   renew      a keepalive, then a txn confirming the key still holds this node's record at its
+//              epoch and reading it. The read makes the txn linearizable (a txn with no read is
+//              answered from the member's own state): a member cut off from the etcd majority
 //              cannot confirm it, whatever it answers to the keepalive. Validity counts from the
 //              keepalive's send time (lease_validity.hpp).
 //   resign     forget the lease at once, then revoke it in etcd (which deletes the key).

@@ -172,4 +172,29 @@ TEST_CASE(
     cluster.resume(paused);
 }
 
+TEST_CASE(
+    "leader lease on three etcd members: a leader whose etcd member is cut off from the "
+    "majority does not renew, though that member still answers keepalives for a while",
+    "[leader_lease_etcd]") {
+    EtcdTestCluster cluster(3);
+    ETCD_SKIP_IF_UNAVAILABLE(cluster);
+    const int etcd_leader = cluster.leader();
+    REQUIRE(etcd_leader >= 0);
+    // Only etcd's raft leader is reachable: once the other two are paused it still believes it
+    // leads until its check-quorum timeout, and answers lease renewals from its own state.
+    EtcdClient etcd(parse_etcd_endpoints(cluster.endpoint(etcd_leader)),
+                    EtcdClientOptions{800ms, true});
+    LeaderLease a(etcd, {"/exchanged/leader", 5s, std::nullopt}, steady());
+    REQUIRE(a.campaign(kA).won);
+    const LeaseClock::time_point until = *a.valid_until();
+    cluster.pause((etcd_leader + 1) % 3);
+    cluster.pause((etcd_leader + 2) % 3);
+    const RenewResult cut_off = a.renew();
+    INFO(cut_off.failure);
+    CHECK_FALSE(cut_off.renewed);
+    CHECK(a.valid_until() == until);  // not extended: it runs out as counted before
+    cluster.resume((etcd_leader + 1) % 3);
+    cluster.resume((etcd_leader + 2) % 3);
+}
+
 }  // namespace exchanged::ha
