@@ -73,7 +73,7 @@ std::string EtcdTestCluster::endpoint(int member) const {
 }
 
 int EtcdTestCluster::leader() const {
-    for (int member = 0; endpoints_.size() > 0; ++member) {
+    for (int member = 0;; ++member) {
         std::string url;
         try {
             url = endpoint(member);
