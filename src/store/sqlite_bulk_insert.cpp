@@ -23,7 +23,11 @@ std::string insert_sql(std::string_view head, std::size_t columns, std::size_t r
 
 SqliteBulkInsert::SqliteBulkInsert(SqliteDb& db, std::string_view head, std::size_t columns,
                                    std::span<const NullWhen> nulls)
-    : db_(&db), columns_(columns), nulls_(nulls) {
+    : db_(&db), columns_(columns), nullable_(columns, 0), null_value_(columns, 0) {
+    for (const NullWhen& n : nulls) {
+        nullable_.at(n.column) = 1;
+        null_value_.at(n.column) = n.value;
+    }
     statements_.reserve(kRowsPerStatement.size());
     for (const std::size_t rows : kRowsPerStatement) {
         statements_.emplace_back(db, insert_sql(head, columns, rows));
@@ -53,13 +57,19 @@ void SqliteBulkInsert::insert_one(std::span<const std::int64_t> row) {
 
 bool SqliteBulkInsert::run(SqliteStatement& statement,
                            std::span<const std::span<const std::int64_t>> rows, bool strict) {
+    // The raw API: about 2,000 values per statement, where the wrapper's checks per call (reset
+    // before parameter 1, the span's bounds) were a tenth of the batch's instructions.
+    sqlite3_stmt* const handle = statement.handle();
+    sqlite3_reset(handle);  // run() leaves it reset; this only makes sure
     int parameter = 1;
     for (const std::span<const std::int64_t> row : rows) {
-        for (std::size_t c = 0; c < columns_; ++c) {
-            if (!nulls_.empty() && stands_for_null(nulls_, c, row[c])) {
-                statement.bind_null(parameter++);
-            } else {
-                statement.bind(parameter++, row[c]);
+        const std::int64_t* value = row.data();
+        for (std::size_t c = 0; c < columns_; ++c, ++parameter) {
+            const int rc = nullable_[c] != 0 && value[c] == null_value_[c]
+                               ? sqlite3_bind_null(handle, parameter)
+                               : sqlite3_bind_int64(handle, parameter, value[c]);
+            if (rc != SQLITE_OK) {
+                statement.bind_failed();
             }
         }
     }

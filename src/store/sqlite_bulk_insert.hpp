@@ -50,7 +50,10 @@ class SqliteBulkInsert {
 
     SqliteDb* db_;
     std::size_t columns_;
-    std::span<const NullWhen> nulls_;
+    // Per column: whether some value stands for NULL in it, and which (from `nulls`), so that the
+    // bind loop tests one flag per value.
+    std::vector<std::uint8_t> nullable_;
+    std::vector<std::int64_t> null_value_;
     std::vector<SqliteStatement> statements_;  // in kRowsPerStatement's order
     std::vector<std::span<const std::int64_t>> pending_;
 };
