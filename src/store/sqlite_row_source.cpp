@@ -24,6 +24,8 @@ int x_connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** ou
     if (const int rc = sqlite3_declare_vtab(db, source->schema().c_str()); rc != SQLITE_OK) {
         return rc;
     }
+    // Only the store's own statements read it: never a trigger or view that the file holds.
+    sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
     auto* table = new (std::nothrow) Table;
     if (table == nullptr) {
         return SQLITE_NOMEM;
