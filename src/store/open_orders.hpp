@@ -10,9 +10,9 @@
 
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
+#include "store/order_key_map.hpp"
 #include "store/store.hpp"
 
 namespace exchanged::store {
@@ -50,7 +50,8 @@ class OpenOrders {
 
     // The overlay of one batch.
     void begin_batch();
-    // The order as the batch has left it so far, or null when it is not open.
+    // The order as the batch has left it so far, or null when it is not open. The slot stays
+    // valid until the next find() or open().
     OrderSlot* find(ShardId shard, OrderId order_id);
     // Opens (or, for an id the batch reuses, replaces) an order the batch inserts.
     OrderSlot& open(ShardId shard, OrderId order_id, const OpenOrder& order, PendingRow row);
@@ -59,23 +60,13 @@ class OpenOrders {
     void commit(StoreLsn store_lsn);
 
   private:
-    struct Key {
-        ShardId shard = 0;
-        OrderId order_id = 0;
-        friend bool operator==(const Key&, const Key&) = default;
-    };
-    struct KeyHash {
-        std::size_t operator()(const Key& key) const {
-            return std::hash<std::uint64_t>{}((key.order_id * 0x9e3779b97f4a7c15ULL) ^ key.shard);
-        }
-    };
     struct Touched {
         bool open = false;
         OrderSlot slot;
     };
 
-    std::unordered_map<Key, OpenOrder, KeyHash> base_;
-    std::unordered_map<Key, Touched, KeyHash> overlay_;
+    OrderKeyMap<OpenOrder> base_;
+    OrderKeyMap<Touched> overlay_;
     bool loaded_ = false;
     StoreLsn lsn_ = 0;
 };

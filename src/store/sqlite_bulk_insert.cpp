@@ -5,64 +5,59 @@
 namespace exchanged::store {
 namespace {
 
-std::string insert_sql(std::string_view head, std::size_t columns, std::size_t rows) {
+std::string values_sql(std::string_view head, std::size_t columns) {
     std::string sql(head);
-    sql += " VALUES ";
-    int parameter = 1;
-    for (std::size_t r = 0; r < rows; ++r) {
-        sql += r == 0 ? "(" : ", (";
-        for (std::size_t c = 0; c < columns; ++c) {
-            sql += (c == 0 ? "?" : ", ?") + std::to_string(parameter++);
-        }
-        sql += ')';
+    sql += " VALUES (";
+    for (std::size_t c = 0; c < columns; ++c) {
+        sql += (c == 0 ? "?" : ", ?") + std::to_string(c + 1);
     }
-    return sql;
+    return sql + ")";
 }
 
 }  // namespace
 
-SqliteBulkInsert::SqliteBulkInsert(SqliteDb& db, std::string_view head, std::size_t columns,
-                                   std::span<const NullWhen> nulls)
-    : db_(&db), columns_(columns), nulls_(nulls) {
-    statements_.reserve(kRowsPerStatement.size());
-    for (const std::size_t rows : kRowsPerStatement) {
-        statements_.emplace_back(db, insert_sql(head, columns, rows));
-    }
-}
+SqliteBulkInsert::SqliteBulkInsert(SqliteDb& db, std::string_view head, std::string_view source,
+                                   std::size_t columns, std::span<const NullWhen> nulls)
+    : db_(&db),
+      columns_(columns),
+      source_(std::make_unique<SqliteRowSource>(db, std::string(source), columns, nulls)),
+      insert_all_(db, std::string(head) + " SELECT " + source_->select_list()),
+      insert_one_(db, values_sql(head, columns)) {}
 
 bool SqliteBulkInsert::flush() {
-    std::span<const std::span<const std::int64_t>> rest = pending_;
-    for (std::size_t size = 0; size < kRowsPerStatement.size(); ++size) {
-        const std::size_t rows = kRowsPerStatement[size];
-        while (rest.size() >= rows) {
-            if (!run(statements_[size], rest.first(rows), false)) {
-                pending_.clear();
-                return false;
-            }
-            rest = rest.subspan(rows);
-        }
+    if (pending_.empty()) {
+        return true;
     }
+    source_->set(pending_);
+    bool written = false;
+    try {
+        written = run(insert_all_, false);
+    } catch (...) {
+        source_->set({});
+        pending_.clear();
+        throw;
+    }
+    source_->set({});
     pending_.clear();
-    return true;
+    return written;
 }
 
 void SqliteBulkInsert::insert_one(std::span<const std::int64_t> row) {
-    const std::span<const std::int64_t> rows[] = {row};
-    static_cast<void>(run(statements_.back(), rows, true));
-}
-
-bool SqliteBulkInsert::run(SqliteStatement& statement,
-                           std::span<const std::span<const std::int64_t>> rows, bool strict) {
-    int parameter = 1;
-    for (const std::span<const std::int64_t> row : rows) {
-        for (std::size_t c = 0; c < columns_; ++c) {
-            if (!nulls_.empty() && stands_for_null(nulls_, c, row[c])) {
-                statement.bind_null(parameter++);
-            } else {
-                statement.bind(parameter++, row[c]);
-            }
+    sqlite3_stmt* const handle = insert_one_.handle();
+    sqlite3_reset(handle);
+    for (std::size_t c = 0; c < columns_; ++c) {
+        const int parameter = static_cast<int>(c + 1);
+        const int rc = source_->reads_null(c, row[c])
+                           ? sqlite3_bind_null(handle, parameter)
+                           : sqlite3_bind_int64(handle, parameter, row[c]);
+        if (rc != SQLITE_OK) {
+            insert_one_.bind_failed();
         }
     }
+    static_cast<void>(run(insert_one_, true));
+}
+
+bool SqliteBulkInsert::run(SqliteStatement& statement, bool strict) {
     try {
         statement.run();
     } catch (const StoreError&) {

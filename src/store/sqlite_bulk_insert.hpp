@@ -1,13 +1,13 @@
-// Inserting many rows of one table with few statements: rows are collected (as views of values
-// that stay put until the batch ends, no copies) and written by multi-row INSERTs prepared once,
-// the largest first: a batch's 500 orders take 3 statements of 128 rows, 3 of 32, 2 of 8 and 4
-// of one. Most of what SQLite spends per statement (reset, opening the table's and its indexes'
-// cursors, seeking each from the root) is then shared by many rows.
+// Inserting many rows of one table with one statement: rows are collected (as views of values
+// that stay put until the batch ends, no copies) and written by `INSERT ... SELECT` from a
+// virtual table that reads them in place (sqlite_row_source.hpp), prepared once. Nothing is bound
+// per value, and what SQLite spends per statement (reset, opening the table's and its indexes'
+// cursors, seeking each from the root) is shared by all of the batch's rows of the table.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,22 +15,20 @@
 
 #include "store/row_plan.hpp"
 #include "store/sqlite_db.hpp"
+#include "store/sqlite_row_source.hpp"
 
 namespace exchanged::store {
 
 class SqliteBulkInsert {
   public:
-    // Rows per statement, largest first; the last must be 1. 128 rows of the widest table (the
-    // audit log, 19 columns) bind 2,432 parameters, far below SQLite's limit of 32,766.
-    static constexpr std::array<std::size_t, 4> kRowsPerStatement = {128, 32, 8, 1};
-
-    // `head`: "INSERT OR ROLLBACK INTO t (a, b, c)"; `nulls`: the values bound as NULL. A
-    // multi-row INSERT that may stop halfway (OR ABORT, the default, or any SQL function in its
-    // values) makes SQLite keep a statement journal to undo its own rows: a copy of every page the
-    // statement changes, which spills to a temporary file beyond 64 KiB. A batch that fails is
-    // rolled back whole anyway.
-    SqliteBulkInsert(SqliteDb& db, std::string_view head, std::size_t columns,
-                     std::span<const NullWhen> nulls = {});
+    // `head`: "INSERT OR ROLLBACK INTO t (a, b, c)"; `source`: the name of the virtual table that
+    // feeds it, unique on the connection; `nulls`: the values written as NULL. A multi-row INSERT
+    // that may stop halfway (OR ABORT, the default, or any SQL function in its values) makes
+    // SQLite keep a statement journal to undo its own rows: a copy of every page the statement
+    // changes, which spills to a temporary file beyond 64 KiB. A batch that fails is rolled back
+    // whole anyway.
+    SqliteBulkInsert(SqliteDb& db, std::string_view head, std::string_view source,
+                     std::size_t columns, std::span<const NullWhen> nulls = {});
 
     // The row must stay valid until flush().
     void add(std::span<const std::int64_t> row) { pending_.push_back(row); }
@@ -43,15 +41,14 @@ class SqliteBulkInsert {
     void insert_one(std::span<const std::int64_t> row);
 
   private:
-    // Writes `rows` with `statement`, which takes exactly that many; false as flush(), unless
-    // `strict`: then every failure throws.
-    bool run(SqliteStatement& statement, std::span<const std::span<const std::int64_t>> rows,
-             bool strict);
+    // Runs `statement`; false as flush(), unless `strict`: then every failure throws.
+    bool run(SqliteStatement& statement, bool strict);
 
     SqliteDb* db_;
     std::size_t columns_;
-    std::span<const NullWhen> nulls_;
-    std::vector<SqliteStatement> statements_;  // in kRowsPerStatement's order
+    std::unique_ptr<SqliteRowSource> source_;  // before the statements that read it
+    SqliteStatement insert_all_;               // INSERT ... SELECT from source_
+    SqliteStatement insert_one_;               // INSERT ... VALUES (?1, ...)
     std::vector<std::span<const std::int64_t>> pending_;
 };
 

@@ -106,6 +106,10 @@ SqliteStatement& SqliteStatement::bind(int index, std::int64_t value) {
     return *this;
 }
 
+void SqliteStatement::bind_failed() const {
+    db_->fail("bind \"" + sql_ + "\"");
+}
+
 SqliteStatement& SqliteStatement::bind_null(int index) {
     if (index == 1) {
         sqlite3_reset(stmt_);

@@ -56,6 +56,11 @@ class SqliteStatement {
     bool column_null(int index) const;
     std::string column_text(int index) const;
 
+    // For binding many values in a loop without this class's per-call checks.
+    sqlite3_stmt* handle() const { return stmt_; }
+    // Throws the StoreError of a failed bind.
+    [[noreturn]] void bind_failed() const;
+
   private:
     SqliteDb* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;

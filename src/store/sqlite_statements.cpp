@@ -25,23 +25,23 @@ SqliteStatements::SqliteStatements(SqliteDb& db)
           "INSERT OR ROLLBACK INTO orders (shard, order_id, account, instrument, client_order_id, "
           "side, price, quantity, leaves, executed, state, flags, priority, "
           "accepted_lsn, finished_lsn, finished_pos)",
-          kOrderColumns, kOrderNulls),
+          "exchanged_batch_orders", kOrderColumns, kOrderNulls),
       append_changes(
           db,
           "INSERT OR ROLLBACK INTO order_changes (lsn, pos, shard, order_id, kind, state, price, "
           "leaves, executed, priority)",
-          kChangeColumns),
+          "exchanged_batch_changes", kChangeColumns),
       insert_trades(db,
                     "INSERT OR ROLLBACK INTO trades (shard, trade_id, instrument, price, quantity, "
                     "taker_order_id, taker_account, taker_side, maker_order_id, maker_account, "
                     "maker_side, lsn, seq, timestamp_ns)",
-                    kTradeColumns),
+                    "exchanged_batch_trades", kTradeColumns),
       insert_audits(
           db,
           "INSERT OR ROLLBACK INTO audit_log (lsn, position, shard, seq, timestamp_ns, type, "
           "reason, side, account, instrument, order_id, client_order_id, price, "
           "quantity, leaves, trade_id, maker_order_id, maker_account, maker_leaves)",
-          kAuditColumns),
+          "exchanged_batch_audit", kAuditColumns),
       fold_changes(db, kFoldOrderChanges),
       clear_changes(db, kClearOrderChanges),
       open_order_columns(db, kOpenOrderColumns),
