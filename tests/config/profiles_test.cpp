@@ -74,8 +74,9 @@ TEST_CASE("the regulatory profile parses replication but leaves it off", "[confi
     CHECK(config.safety.sync_all_trades);
     CHECK_FALSE(config.replication.enabled);
     CHECK(config.replication.factor == 3);
-    REQUIRE(config.replication.replicas.size() == 2);
-    CHECK(to_string(config.replication.replicas[1]) == "10.0.0.3:9200");
+    REQUIRE(config.replication.peers.size() == 2);
+    CHECK(config.replication.peers[1].node_id == 3);
+    CHECK(to_string(config.replication.peers[1].endpoint) == "10.0.0.3:9200");
 }
 
 // Where some ack waits for the store, or no WAL backs it, a failed write under the store is fatal
