@@ -150,6 +150,11 @@ struct ReplicationConfig {
     // from the leader's WAL files instead.
     std::uint64_t max_lag_bytes = 64ull << 20;
     std::uint64_t epoch = 1;  // the leader's term, fixed until promotion exists
+    // ack_after = quorum: while the oldest order a majority does not hold has waited this long,
+    // new orders are refused as unavailable (0: they queue until the gate is full).
+    std::uint32_t quorum_timeout_ms = 1000;
+    // A follower's answer to client logins: where the leader serves clients (port 0: not said).
+    Endpoint leader_client{"", 0};
 };
 
 struct EngineLimits {

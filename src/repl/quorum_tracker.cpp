@@ -4,6 +4,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "common/test_fault.hpp"
+
 namespace exchanged::repl {
 
 const char* to_string(AckOutcome outcome) {
@@ -85,8 +87,11 @@ bool QuorumTracker::recompute() {
     const auto end = lsns.begin() + factor_;
     const auto kth = lsns.begin() + (majority() - 1);
     std::nth_element(lsns.begin(), kth, end, std::greater<>());
-    if (*kth > frontier_) {
-        frontier_ = *kth;
+    // Mutation check: the leader alone counts as a majority.
+    const wal::Lsn reached =
+        test_fault::armed(test_fault::Fault::QuorumLeaderOnly) ? leader_lsn_ : *kth;
+    if (reached > frontier_) {
+        frontier_ = reached;
         return true;
     }
     return false;

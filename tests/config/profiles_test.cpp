@@ -115,3 +115,24 @@ TEST_CASE("overrides replace the file's data_dir and listen", "[config][profiles
     CHECK_THROWS_WITH(load_config(profile_path("standard"), overrides),
                       Catch::Contains("--listen: 'localhost' is not HOST:PORT"));
 }
+
+TEST_CASE("the cluster profiles are a leader acknowledging after a quorum and two followers",
+          "[config][profiles]") {
+    const Config leader = load_config(profile_path("cluster/node1"));
+    CHECK(leader.replication.enabled);
+    CHECK(leader.replication.role == ReplicationRole::Leader);
+    CHECK(leader.persistence.ack_after == AckPoint::Quorum);
+    CHECK(leader.critical_ack_after() == AckPoint::Quorum);
+    CHECK(leader.replication.factor == 3);
+    REQUIRE(leader.replication.peers.size() == 2);
+    CHECK(leader.replication.peers[0].node_id == 2);
+    CHECK(to_string(leader.replication.peers[0].endpoint) == "127.0.0.1:9322");
+    for (const std::string node : {"2", "3"}) {
+        const Config follower = load_config(profile_path("cluster/node" + node));
+        CHECK(follower.replication.role == ReplicationRole::Follower);
+        CHECK(follower.persistence.ack_after == AckPoint::Wal);
+        CHECK(std::to_string(follower.replication.node_id) == node);
+        CHECK(to_string(follower.replication.leader_client) == to_string(leader.server.listen));
+        CHECK_FALSE(follower.server.data_dir == leader.server.data_dir);
+    }
+}
