@@ -4,6 +4,10 @@
 // late, behind what the ship buffer holds, is caught up from the leader's WAL files.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -14,6 +18,7 @@
 #include "repl/leader_sender.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
+#include "repl/socket_io.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
 #include "wal/wal_writer.hpp"
@@ -292,4 +297,98 @@ TEST_CASE("the ship buffer keeps the newest batches and says when older ones are
     CHECK(buffer.copy_from(14, out).status == ShipBuffer::Status::Gone);
     buffer.close();
     CHECK(buffer.copy_from(21, out).status == ShipBuffer::Status::Closed);
+}
+
+namespace {
+
+std::uint16_t port_of(const Socket& socket) {
+    sockaddr_in address{};
+    socklen_t length = sizeof(address);
+    ::getsockname(socket.fd(), reinterpret_cast<sockaddr*>(&address), &length);
+    return ntohs(address.sin_port);
+}
+
+struct Warnings {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    void add(const std::string& line) {
+        std::lock_guard lock(mutex);
+        lines.push_back(line);
+    }
+    bool any(const std::string& part) {
+        std::lock_guard lock(mutex);
+        return std::any_of(lines.begin(), lines.end(),
+                           [&](const std::string& l) { return l.find(part) != std::string::npos; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a peer that sends garbage is closed with the decoder's reason, and redialled",
+          "[repl][link]") {
+    Socket listener = listen_on("127.0.0.1", 0);
+    ShipBuffer buffer(1u << 16);
+    Warnings warnings;
+    LeaderSenderOptions options;
+    options.followers = {{2, "127.0.0.1", port_of(listener)}};
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [] { return wal::Lsn{0}; };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.warn = [&](const std::string& line) { warnings.add(line); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    {
+        Socket first = accept_one(listener);
+        REQUIRE(first.valid());
+        const std::string garbage = "HTTP/1.1 200 OK\r\n\r\nnot a replication stream at all....";
+        REQUIRE(write_all(first, std::as_bytes(std::span(garbage))));
+        REQUIRE(eventually([&] { return warnings.any("magic"); }));
+    }
+    // The sender dials again after its backoff.
+    Socket second = accept_one(listener);
+    CHECK(second.valid());
+    CHECK(warnings.any("follower 2 (127.0.0.1:"));
+    second.shutdown_both();
+    sender.stop();
+    CHECK(sender.status()[0].connects >= 2);
+}
+
+TEST_CASE("a follower refuses Records of another epoch; the leader logs why and redials",
+          "[repl][link]") {
+    test::TempDir dir;
+    ShipBuffer buffer(1u << 20);
+    wal::UringStorage leader_storage((dir.path() / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    Follower two(2, dir.path() / "f2");  // follows epoch 1
+    two.receiver->start();
+    Warnings warnings;
+    LeaderSenderOptions options;
+    options.epoch = 2;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()}};
+    options.wal_dir = dir.path() / "leader";
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.warn = [&](const std::string& line) { warnings.add(line); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    append_all(leader, 1, 5);
+    REQUIRE(eventually([&] {
+        return warnings.any(
+            "refused the stream: stale epoch: Records of epoch 2, this follower "
+            "follows epoch 1");
+    }));
+    REQUIRE(eventually([&] { return sender.status()[0].connects >= 2; }));
+    CHECK(two.writer->durable_lsn() == 0);  // nothing of the other epoch was appended
+    sender.stop();
+    leader.close();
 }
