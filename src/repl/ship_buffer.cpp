@@ -99,7 +99,9 @@ ShipBuffer::Copy ShipBuffer::copy_from(wal::Lsn from, std::span<std::byte> out) 
     copy.first = at(lo).first;
     for (std::size_t i = lo; i < count_; ++i) {
         const Batch& batch = at(i);
-        if (copy.bytes + batch.bytes > out.size() || (i > lo && batch.first != copy.last + 1)) {
+        // In steps: the WAL writer's publish waits for this lock, so one copy stays short.
+        if (copy.bytes + batch.bytes > out.size() || (i > lo && batch.first != copy.last + 1) ||
+            (i > lo && copy.bytes >= kCopyStepBytes)) {
             break;
         }
         std::memcpy(out.data() + copy.bytes, bytes_.get() + batch.offset, batch.bytes);

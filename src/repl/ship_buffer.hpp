@@ -29,6 +29,9 @@ class ShipBuffer {
     // Wakes every waiting reader for good (shutdown).
     void close();
 
+    // A copy takes more batches after the first only while it holds fewer bytes than this.
+    static constexpr std::size_t kCopyStepBytes = 256 * 1024;
+
     enum class Status : std::uint8_t { Copied, NotYet, Gone, Closed };
     struct Copy {
         Status status = Status::NotYet;
@@ -37,8 +40,8 @@ class ShipBuffer {
         std::size_t bytes = 0;
     };
     // Copies whole batches, starting with the one holding `from`, into `out` (at least one batch
-    // when it fits, as many as fit). NotYet: nothing at or above `from` yet. Gone: `from` is older
-    // than what the ring still holds.
+    // when it fits, then more up to kCopyStepBytes or out's size). NotYet: nothing at or above
+    // `from` yet. Gone: `from` is older than what the ring still holds.
     Copy copy_from(wal::Lsn from, std::span<std::byte> out) const;
     // Blocks until a batch holding `from` or later is published, the buffer closes, or `timeout`.
     void wait_for(wal::Lsn from, std::chrono::milliseconds timeout) const;
