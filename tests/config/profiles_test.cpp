@@ -127,6 +127,12 @@ TEST_CASE("the cluster profiles are a leader acknowledging after a quorum and tw
     REQUIRE(leader.replication.peers.size() == 2);
     CHECK(leader.replication.peers[0].node_id == 2);
     CHECK(to_string(leader.replication.peers[0].endpoint) == "127.0.0.1:9322");
+    CHECK(describe_loss_window(leader) ==
+          "none for acknowledged orders while a majority of the replicas survives");
+    CHECK_THAT(
+        describe_config(leader),
+        Catch::Contains("replication  node 1 leader, factor 3 (majority 2), listen "
+                        "127.0.0.1:9312, epoch 1, peers 2@127.0.0.1:9322, 3@127.0.0.1:9332"));
     for (const std::string node : {"2", "3"}) {
         const Config follower = load_config(profile_path("cluster/node" + node));
         CHECK(follower.replication.role == ReplicationRole::Follower);
