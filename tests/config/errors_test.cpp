@@ -201,6 +201,11 @@ TEST_CASE("replication's keys refuse what cannot form a cluster, naming the key"
                   "8 is outside 1..7");
     check_failure("[replication]\nrole = boss\n" + kTail, 2, "[replication] role",
                   "'boss' is not one of leader | follower");
+    check_failure("[replication]\nmax_lag_bytes = 1000\n" + kTail, 2, "[replication] max_lag_bytes",
+                  "1000 is outside 1048576..");
+    check_failure("[server]\nlisten = 127.0.0.1:9300\n" + three + "listen = 127.0.0.1:9300\n" +
+                      "peers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n" + kTail,
+                  7, "[replication] listen", "[server] listen are both 127.0.0.1:9300");
     check_failure("[persistence]\nmode = async\n" + three +
                       "peers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n" + kTail,
                   4, "[replication] enabled", "needs [persistence] enable_wal = true");
