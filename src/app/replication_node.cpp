@@ -90,6 +90,11 @@ void register_replication_metrics(ops::Metrics& metrics, const repl::LeaderSende
                           const wal::Lsn acked = read().acked_lsn;
                           return static_cast<double>(shipped > acked ? shipped - acked : 0);
                       });
+        metrics.gauge("exchanged_replication_follower_ack_seconds",
+                      "From sending the newest record the follower's last ack covered to "
+                      "receiving that ack: its lag in time",
+                      labels,
+                      [read] { return static_cast<double>(read().ack_round_trip_ns) / 1e9; });
         metrics.gauge("exchanged_replication_follower_connected",
                       "1 while the leader has a live stream to the follower", labels,
                       [read] { return read().connected ? 1.0 : 0.0; });

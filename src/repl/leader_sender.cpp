@@ -32,6 +32,36 @@ struct LeaderSender::Link {
     std::atomic<wal::Lsn> sent{0};
     std::atomic<std::uint64_t> catch_ups{0};
     std::atomic<std::uint64_t> connects{0};
+    std::atomic<std::uint64_t> ack_round_trip_ns{0};
+    // When each recent frame went out, by its last LSN: a ring the sender writes and the ack
+    // reader searches (both under sent_mutex; one entry per frame, never allocated).
+    struct Sent {
+        wal::Lsn last = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::mutex sent_mutex;
+    std::array<Sent, 1024> sent_at{};
+    std::size_t sent_next = 0;
+
+    void record_sent(wal::Lsn last_lsn) {
+        std::lock_guard lock(sent_mutex);
+        sent_at[sent_next % sent_at.size()] = Sent{last_lsn, std::chrono::steady_clock::now()};
+        ++sent_next;
+    }
+    // The time since the newest frame an ack of `lsn` covers went out.
+    void record_ack(wal::Lsn lsn) {
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(sent_mutex);
+        const std::size_t held = std::min(sent_next, sent_at.size());
+        for (std::size_t i = 1; i <= held; ++i) {
+            const Sent& entry = sent_at[(sent_next - i) % sent_at.size()];
+            if (entry.last <= lsn) {
+                ack_round_trip_ns = static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(now - entry.at).count());
+                return;
+            }
+        }
+    }
 };
 
 namespace {
@@ -115,6 +145,7 @@ std::vector<FollowerStatus> LeaderSender::status() const {
         s.sent_lsn = link->sent.load();
         s.catch_ups = link->catch_ups.load();
         s.connects = link->connects.load();
+        s.ack_round_trip_ns = link->ack_round_trip_ns.load();
         out.push_back(s);
     }
     return out;
@@ -258,6 +289,7 @@ void LeaderSender::read_acks(Link& link, const Socket& socket) {
                 const AckResult result = hooks_.ack(link.address.node, ack.epoch, ack.durable_lsn);
                 if (result.outcome == AckOutcome::Counted) {
                     link.acked = ack.durable_lsn;
+                    link.record_ack(ack.durable_lsn);
                 } else if (result.outcome != AckOutcome::SetAside) {
                     warn("replication: " + result.error);
                 }
@@ -320,6 +352,7 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
             encode_records(options_.epoch, frame_first, frame_count,
                            std::span<const std::byte>(link.copy.data() + frame_start, frame_bytes),
                            link.frame);
+            link.record_sent(last);
             if (!write_all(socket, link.frame)) {
                 return false;
             }
@@ -386,6 +419,7 @@ bool LeaderSender::send_from_disk(Link& link, const Socket& socket, wal::Lsn& ne
         }
         builder->finish();
         hooks_.shipped(expected - 1);
+        link.record_sent(expected - 1);
         if (!write_all(socket, link.frame)) {
             throw ConnectionLost{};
         }

@@ -68,6 +68,9 @@ struct FollowerStatus {
     wal::Lsn sent_lsn = 0;
     std::uint64_t catch_ups = 0;  // times it was read from the WAL files
     std::uint64_t connects = 0;
+    // From sending the newest record its last Ack covered to receiving that Ack: the follower's
+    // lag in time (its network and group commit). 0 until an Ack covered a record sent.
+    std::uint64_t ack_round_trip_ns = 0;
 };
 
 class LeaderSender {

@@ -186,6 +186,7 @@ TEST_CASE("a leader's records reach two followers over TCP and their acks make t
     for (const FollowerStatus& status : sender.status()) {
         CHECK(status.connected);
         CHECK(status.sent_lsn == kRecords);
+        CHECK(status.ack_round_trip_ns > 0);
     }
     sender.stop();
     leader.close();
