@@ -60,7 +60,8 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
         "exchanged_orders_refused_total",
         "Commands refused before they were logged, by the reply's reason", "reason=\"unavailable\"",
         [&service] { return static_cast<double>(service.runner_stats().refused_unavailable); });
-    for (const AckPoint point : {AckPoint::Match, AckPoint::Wal, AckPoint::Store}) {
+    for (const AckPoint point :
+         {AckPoint::Match, AckPoint::Wal, AckPoint::Store, AckPoint::Quorum}) {
         metrics.histogram(
             "exchanged_ack_latency_seconds",
             "Seconds from a command's stamp on its shard to its reply leaving the release gate, by "

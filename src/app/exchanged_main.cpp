@@ -31,6 +31,7 @@
 
 #include "app/backup_endpoint.hpp"
 #include "app/daemon_metrics.hpp"
+#include "app/replication_node.hpp"
 #include "app/shutdown_signal.hpp"
 #include "common/cli_args.hpp"
 #include "common/test_fault.hpp"
@@ -358,8 +359,17 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         create_data_dir(config.persistence.wal_path.parent_path());
         storage = std::make_unique<wal::UringStorage>(config.persistence.wal_path.string());
     }
-    service::Pipeline pipeline(config, layout, primary, std::move(books),
-                               daemon_environment(storage.get(), salvage));
+    // A replicated leader ships each WAL batch from this buffer (docs/replication.md).
+    const std::unique_ptr<exchanged::repl::ShipBuffer> ship =
+        exchanged::app::make_ship_buffer(config);
+    service::PipelineEnvironment environment = daemon_environment(storage.get(), salvage);
+    if (ship) {
+        environment.wal_submitted = [buffer = ship.get()](wal::Lsn first, wal::Lsn last,
+                                                          std::span<const std::byte> records) {
+            buffer->publish(first, last, records);
+        };
+    }
+    service::Pipeline pipeline(config, layout, primary, std::move(books), std::move(environment));
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::service::gateway_options(config.server, config.accounts);
@@ -367,12 +377,21 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), pipeline.orders());
     pipeline.orders().set_gateway(&gateway);
     pipeline.start();
+    std::unique_ptr<exchanged::repl::LeaderSender> sender;
+    if (ship) {
+        sender = exchanged::app::start_leader_sender(config, *ship, pipeline);
+        ready_text += " role=leader node=" + std::to_string(config.replication.node_id);
+    }
     gateway.start();  // throws (exit 1) when the address cannot be bound
     IoThreads io_threads(io, config.server.io_threads);
 
     const exchanged::app::DaemonParts parts{pipeline.service(), gateway, pipeline.flush(),
                                             pipeline.wal_writer()};
     exchanged::ops::Metrics metrics;
+    if (sender) {
+        exchanged::app::register_replication_metrics(metrics, *sender, *pipeline.quorum_point(),
+                                                     pipeline.service());
+    }
     const std::unique_ptr<exchanged::ops::AdminServer> admin =
         start_admin(config, metrics, parts, pipeline.flush(), ready_text);
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
@@ -385,6 +404,9 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     }
     const service::PipelineStopReport report =
         pipeline.stop(config.persistence.enable_wal ? kStoreDrainWithWal : kStoreDrainWithoutWal);
+    if (sender) {
+        sender->stop();  // after the WAL closed: the followers had every record offered to them
+    }
     gateway.stop();
     io_threads.join();
     return stop_verdict(pipeline.shutdown(), report, config.persistence.enable_wal, signal_number);
@@ -442,9 +464,50 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
     return books;
 }
 
+// Takes no orders: its client gateway refuses every login with the leader's address.
+class FollowerSink final : public exchanged::net::OrderSink {
+  public:
+    exchanged::net::SubmitResult submit(exchanged::net::SessionId, exchanged::AccountId,
+                                        const exchanged::net::ClientRequest&) override {
+        return exchanged::net::SubmitResult::Unavailable;
+    }
+};
+
+// A replication follower (docs/replication.md): recovers its WAL, appends the leader's records
+// and acknowledges them until SIGINT/SIGTERM or a WAL failure. No matching, no store yet.
+int run_follower(const Config& config) {
+    exchanged::app::FollowerNode node(config);
+    boost::asio::io_context io;
+    exchanged::net::GatewayOptions gateway_opts =
+        exchanged::service::gateway_options(config.server, config.accounts);
+    gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
+    gateway_opts.refuse_logins = exchanged::app::FollowerNode::login_refusal(config);
+    FollowerSink sink;
+    exchanged::net::Gateway gateway(io, std::move(gateway_opts), sink);
+    node.start();
+    gateway.start();
+    IoThreads io_threads(io, 1);
+    const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
+    print_ready(config, node.describe() + " listen=" + exchanged::to_string(bound));
+    const int signal_number = exchanged::app::wait_for_shutdown(node.wake_fd());
+    exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    node.stop();
+    gateway.stop();
+    io_threads.join();
+    if (node.failed()) {
+        return 1;
+    }
+    exchanged::ops::log_milestone("stopped cleanly");
+    return 0;
+}
+
 int serve(const Config& config, bool salvage) {
     create_data_dir(config.server.data_dir);
     exchanged::ops::configure_logging(config.logging);  // a relative file is in data_dir
+    if (config.replication.enabled &&
+        config.replication.role == exchanged::ReplicationRole::Follower) {
+        return run_follower(config);
+    }
     const engine::ShardLayout layout = engine::make_shard_layout(config);
     std::unique_ptr<store::Store> primary = open_primary_store(config);
     if (!config.persistence.enable_wal) {

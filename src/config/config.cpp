@@ -31,8 +31,14 @@ std::string_view to_string(AckPoint point) {
             return "wal";
         case AckPoint::Store:
             return "store";
+        case AckPoint::Quorum:
+            return "quorum";
     }
     return "?";
+}
+
+std::string_view to_string(ReplicationRole role) {
+    return role == ReplicationRole::Leader ? "leader" : "follower";
 }
 
 std::string_view to_string(StoreCheck check) {
@@ -88,6 +94,9 @@ AckPoint Config::critical_ack_after() const {
         case AckPoint::Wal:
         case AckPoint::Store:
             return AckPoint::Store;
+        case AckPoint::Quorum:
+            // A majority of the replicas already outlives this node's store.
+            return AckPoint::Quorum;
     }
     return AckPoint::Store;
 }

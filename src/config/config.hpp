@@ -54,8 +54,8 @@ std::string to_string(const Endpoint& endpoint);
 // The seed documents' named schemes; each is a preset over the orthogonal knobs below
 // (docs/architecture.md: Durability points).
 enum class PersistenceMode : std::uint8_t { Async, HybridSync, WalBatch, BatchSync };
-// The point an acknowledgement waits for. Quorum arrives with replication.
-enum class AckPoint : std::uint8_t { Match, Wal, Store };
+// The point an acknowledgement waits for. Quorum: a majority of the replicas (a replicated leader).
+enum class AckPoint : std::uint8_t { Match, Wal, Store, Quorum };
 enum class StoreKind : std::uint8_t { Sqlite, Postgresql };
 // How start-up checks an SQLite store file for damage before loading it (docs/recovery.md).
 enum class StoreCheck : std::uint8_t { Off, Quick, Full };
@@ -129,10 +129,32 @@ struct SafetyConfig {
     std::uint32_t max_unflushed_ms = 0;
 };
 
+// Static for now: promotion (a follower becoming the leader) is not built yet.
+enum class ReplicationRole : std::uint8_t { Leader, Follower };
+std::string_view to_string(ReplicationRole role);
+
+struct ReplicationPeer {
+    std::uint32_t node_id = 0;
+    Endpoint endpoint;  // the peer's replication listen address
+    friend bool operator==(const ReplicationPeer&, const ReplicationPeer&) = default;
+};
+
 struct ReplicationConfig {
     bool enabled = false;
-    std::uint32_t factor = 1;
-    std::vector<Endpoint> replicas;
+    std::uint32_t node_id = 1;  // 1..7, unique in the cluster
+    ReplicationRole role = ReplicationRole::Leader;
+    Endpoint listen{"127.0.0.1", 9200};  // this node's replication address (followers listen)
+    std::vector<ReplicationPeer> peers;  // the other nodes
+    std::uint32_t factor = 1;            // odd, = 1 + peers
+    // The leader's in-memory buffer of shipped records; a follower further behind is caught up
+    // from the leader's WAL files instead.
+    std::uint64_t max_lag_bytes = 64ull << 20;
+    std::uint64_t epoch = 1;  // the leader's term, fixed until promotion exists
+    // ack_after = quorum: while the oldest order a majority does not hold has waited this long,
+    // new orders are refused as unavailable (0: they queue until the gate is full).
+    std::uint32_t quorum_timeout_ms = 1000;
+    // A follower's answer to client logins: where the leader serves clients (port 0: not said).
+    Endpoint leader_client{"", 0};
 };
 
 struct EngineLimits {

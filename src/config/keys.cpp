@@ -14,11 +14,36 @@ using u64 = std::uint64_t;
 constexpr u64 kMiB = 1ull << 20;
 
 AckPoint parse_ack_point(std::string_view text) {
-    if (text == "quorum") {
-        throw ValueError("'quorum' is not supported yet (it needs replication)");
+    return parse_choice<AckPoint>(text, {{"match", AckPoint::Match},
+                                         {"wal", AckPoint::Wal},
+                                         {"store", AckPoint::Store},
+                                         {"quorum", AckPoint::Quorum}});
+}
+
+// "2@10.0.0.2:9200, 3@10.0.0.3:9200": each peer's node id and replication address.
+std::vector<ReplicationPeer> parse_peers(std::string_view text) {
+    std::vector<ReplicationPeer> peers;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t stop = text.find_first_of(", \t", start);
+        const std::string_view item = text.substr(
+            start, stop == std::string_view::npos ? std::string_view::npos : stop - start);
+        if (!item.empty()) {
+            const std::size_t at = item.find('@');
+            if (at == std::string_view::npos) {
+                throw ValueError("'" + std::string(item) + "' is not id@host:port");
+            }
+            ReplicationPeer peer;
+            peer.node_id = parse_whole_as<u32>(item.substr(0, at), 1, 7);
+            peer.endpoint = parse_endpoint(item.substr(at + 1));
+            peers.push_back(peer);
+        }
+        if (stop == std::string_view::npos) {
+            break;
+        }
+        start = stop + 1;
     }
-    return parse_choice<AckPoint>(
-        text, {{"match", AckPoint::Match}, {"wal", AckPoint::Wal}, {"store", AckPoint::Store}});
+    return peers;
 }
 
 PersistenceMode parse_mode(std::string_view text) {
@@ -42,12 +67,6 @@ u64 parse_segment_bytes(std::string_view text) {
         throw ValueError(std::to_string(bytes) + " is not a multiple of 4096");
     }
     return bytes;
-}
-
-void refuse_replication(bool enabled) {
-    if (enabled) {
-        throw ValueError("replication is not supported yet; set enabled = false");
-    }
 }
 
 // clang-format off
@@ -89,9 +108,16 @@ constexpr KeySpec kKeys[] = {
     {"safety", "max_unflushed_ms", [](Config& c, std::string_view v) { c.safety.max_unflushed_ms = parse_whole_as<u32>(v, 0, 600000); }},
     {"safety", "enable_audit_log", [](Config& c, std::string_view v) { c.safety.enable_audit_log = parse_bool(v); }},
 
-    {"replication", "enabled", [](Config& c, std::string_view v) { c.replication.enabled = parse_bool(v); refuse_replication(c.replication.enabled); }},
+    {"replication", "enabled", [](Config& c, std::string_view v) { c.replication.enabled = parse_bool(v); }},
+    {"replication", "node_id", [](Config& c, std::string_view v) { c.replication.node_id = parse_whole_as<u32>(v, 1, 7); }},
+    {"replication", "role", [](Config& c, std::string_view v) { c.replication.role = parse_choice<ReplicationRole>(v, {{"leader", ReplicationRole::Leader}, {"follower", ReplicationRole::Follower}}); }},
+    {"replication", "listen", [](Config& c, std::string_view v) { c.replication.listen = parse_endpoint(v); }},
+    {"replication", "peers", [](Config& c, std::string_view v) { c.replication.peers = parse_peers(v); }},
     {"replication", "factor", [](Config& c, std::string_view v) { c.replication.factor = parse_whole_as<u32>(v, 1, 7); }},
-    {"replication", "replicas", [](Config& c, std::string_view v) { c.replication.replicas = parse_endpoint_list(v); }},
+    {"replication", "max_lag_bytes", [](Config& c, std::string_view v) { c.replication.max_lag_bytes = parse_whole(v, kMiB, 4096 * kMiB); }},
+    {"replication", "leader_client", [](Config& c, std::string_view v) { c.replication.leader_client = parse_endpoint(v); }},
+    {"replication", "quorum_timeout_ms", [](Config& c, std::string_view v) { c.replication.quorum_timeout_ms = parse_whole_as<u32>(v, 0, 600000); }},
+    {"replication", "epoch", [](Config& c, std::string_view v) { c.replication.epoch = parse_whole(v, 1, u64{1} << 62); }},
 
     {"engine", "max_orders", [](Config& c, std::string_view v) { c.engine.max_orders = parse_whole_as<u32>(v, 1, 100000000); }},
     {"engine", "max_accounts", [](Config& c, std::string_view v) { c.engine.max_accounts = parse_whole_as<u32>(v, 1, 1000000); }},

@@ -43,6 +43,7 @@ class Resolver {
         apply_overrides();
         apply_presets();
         check_persistence();
+        check_replication();
         check_unflushed_window();
         check_server();
         check_instruments();
@@ -197,6 +198,51 @@ class Resolver {
         }
         if (p.store == StoreKind::Sqlite && p.store_path.empty()) {
             fail("persistence", "store_path", "must not be empty");
+        }
+    }
+
+    void check_replication() const {
+        const ReplicationConfig& r = config_.replication;
+        const PersistenceConfig& p = config_.persistence;
+        if (p.ack_after == AckPoint::Quorum && (!r.enabled || r.role != ReplicationRole::Leader)) {
+            fail("persistence", "ack_after",
+                 "ack_after = quorum needs [replication] enabled = true and role = leader");
+        }
+        if (!r.enabled) {
+            return;
+        }
+        if (!p.enable_wal) {
+            fail("replication", "enabled",
+                 "replication ships the WAL: it needs [persistence] enable_wal = true");
+        }
+        if (r.factor % 2 == 0) {
+            fail("replication", "factor",
+                 std::to_string(r.factor) +
+                     " is even: a majority of an odd factor (1, 3, 5, 7) "
+                     "survives the loss of the rest");
+        }
+        if (r.peers.size() + 1 != r.factor) {
+            fail_either("replication", "factor", "peers",
+                        "factor " + std::to_string(r.factor) + " needs " +
+                            std::to_string(r.factor - 1) + " peers, [replication] peers lists " +
+                            std::to_string(r.peers.size()));
+        }
+        for (std::size_t i = 0; i < r.peers.size(); ++i) {
+            if (r.peers[i].node_id == r.node_id) {
+                fail_either(
+                    "replication", "peers", "node_id",
+                    "peer " + std::to_string(r.peers[i].node_id) + " has this node's own node_id");
+            }
+            for (std::size_t j = 0; j < i; ++j) {
+                if (r.peers[j].node_id == r.peers[i].node_id) {
+                    fail("replication", "peers",
+                         "node id " + std::to_string(r.peers[i].node_id) + " is listed twice");
+                }
+            }
+        }
+        if (r.listen == config_.server.listen) {
+            fail("replication", "listen",
+                 "[replication] listen and [server] listen are both " + to_string(r.listen));
         }
     }
 

@@ -52,6 +52,9 @@ std::string list(const Range& items, Name name) {
 
 std::string describe_loss_window(const Config& config) {
     const PersistenceConfig& p = config.persistence;
+    if (p.ack_after == AckPoint::Quorum) {
+        return "none for acknowledged orders while a majority of the replicas survives";
+    }
     if (p.ack_after != AckPoint::Match) {
         return "none for acknowledged orders";
     }
@@ -68,6 +71,21 @@ std::string describe_loss_window(const Config& config) {
            ms(config.safety.max_unflushed_ms) +
            " of acknowledged flow (max_unflushed_ms; new orders are refused while older ones "
            "wait longer)";
+}
+
+std::string replication_line(const ReplicationConfig& r) {
+    if (!r.enabled) {
+        return "off";
+    }
+    std::string peers;
+    for (const ReplicationPeer& peer : r.peers) {
+        peers += (peers.empty() ? "" : ", ") + std::to_string(peer.node_id) + "@" +
+                 to_string(peer.endpoint);
+    }
+    return "node " + std::to_string(r.node_id) + " " + std::string(to_string(r.role)) +
+           ", factor " + std::to_string(r.factor) + " (majority " +
+           std::to_string(r.factor / 2 + 1) + "), listen " + to_string(r.listen) + ", epoch " +
+           std::to_string(r.epoch) + (peers.empty() ? "" : ", peers " + peers);
 }
 
 std::string describe_config(const Config& c) {
@@ -101,6 +119,7 @@ std::string describe_config(const Config& c) {
     line("data_dir", c.server.data_dir.string());
     line("checks", std::string("checksums ") + (c.safety.enable_checksums ? "on" : "off") +
                        ", audit log " + (c.safety.enable_audit_log ? "on" : "off"));
+    line("replication", replication_line(c.replication));
     return text;
 }
 

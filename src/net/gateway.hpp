@@ -88,6 +88,9 @@ struct GatewayOptions {
     // client that does not read, on top of outgoing_buffer_bytes.
     int socket_send_buffer_bytes = 0;
     std::vector<GatewayAccount> accounts;
+    // Non-empty: every Login is answered LoginRejected(unavailable) with this text (at most
+    // kMaxReasonTextBytes), e.g. a replication follower naming its leader's address.
+    std::string refuse_logins;
     // Where the gateway writes why a session ended and other events worth an operator's eye. It is
     // called from io threads, concurrently. Empty: stderr.
     GatewayLog log;

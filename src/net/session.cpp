@@ -274,6 +274,13 @@ void Session::handle_login(const Login& login) {
                 std::to_string(login.protocol_version));
         return;
     }
+    if (!core_->options().refuse_logins.empty()) {
+        bump(core_->counters().logins_rejected);
+        end(LoginRejected{LoginRejectReason::Unavailable,
+                          reason_text<kMaxReasonTextBytes>(core_->options().refuse_logins)},
+            "login for '" + name + "' refused: " + core_->options().refuse_logins);
+        return;
+    }
     const GatewayAccount* account =
         core_->authenticate(login.account_name.view(), login.secret.view());
     if (account == nullptr) {

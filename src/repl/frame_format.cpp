@@ -99,6 +99,15 @@ void encode_refuse(const Refuse& refuse, std::vector<std::byte>& out) {
         {FrameKind::Refuse, refuse.epoch, 0, 0, static_cast<std::uint32_t>(2 + text_bytes)});
 }
 
+void encode_records(Epoch epoch, wal::Lsn first_lsn, std::uint32_t count,
+                    std::span<const std::byte> encoded, std::vector<std::byte>& out) {
+    const std::size_t start = begin_frame(out);
+    out.insert(out.end(), encoded.begin(), encoded.end());
+    finish_frame(
+        out, start,
+        {FrameKind::Records, epoch, first_lsn, count, static_cast<std::uint32_t>(encoded.size())});
+}
+
 RecordsFrameBuilder::RecordsFrameBuilder(std::vector<std::byte>& out, Epoch epoch,
                                          wal::Lsn first_lsn)
     : out_(out), start_(begin_frame(out)), epoch_(epoch), first_lsn_(first_lsn) {}

@@ -117,6 +117,11 @@ class RecordsFrameBuilder {
     bool finished_ = false;
 };
 
+// One Records frame of `count` records already encoded as the WAL writes them (the leader ships
+// its WAL batches' bytes as they are), LSNs first_lsn on.
+void encode_records(Epoch epoch, wal::Lsn first_lsn, std::uint32_t count,
+                    std::span<const std::byte> encoded, std::vector<std::byte>& out);
+
 // Typed views of a decoded frame of the matching kind (the decoder has checked the payload).
 Hello hello_of(const Frame& frame);
 Ack ack_of(const Frame& frame);

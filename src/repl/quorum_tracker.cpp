@@ -4,6 +4,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "common/test_fault.hpp"
+
 namespace exchanged::repl {
 
 const char* to_string(AckOutcome outcome) {
@@ -20,13 +22,15 @@ const char* to_string(AckOutcome outcome) {
             return "set aside";
         case AckOutcome::UnknownNode:
             return "unknown node";
+        case AckOutcome::BeyondShipped:
+            return "beyond shipped";
     }
     return "unknown";
 }
 
 QuorumTracker::QuorumTracker(std::uint32_t factor, const std::vector<NodeId>& followers,
                              Epoch epoch, wal::Lsn frontier)
-    : factor_(factor), epoch_(epoch), frontier_(frontier) {
+    : factor_(factor), epoch_(epoch), shipped_lsn_(frontier), frontier_(frontier) {
     if (factor < 1 || factor > kMaxReplicationFactor || factor % 2 == 0) {
         throw std::invalid_argument("replication factor " + std::to_string(factor) +
                                     " must be odd and in [1, " +
@@ -83,8 +87,11 @@ bool QuorumTracker::recompute() {
     const auto end = lsns.begin() + factor_;
     const auto kth = lsns.begin() + (majority() - 1);
     std::nth_element(lsns.begin(), kth, end, std::greater<>());
-    if (*kth > frontier_) {
-        frontier_ = *kth;
+    // Mutation check: the leader alone counts as a majority.
+    const wal::Lsn reached =
+        test_fault::armed(test_fault::Fault::QuorumLeaderOnly) ? leader_lsn_ : *kth;
+    if (reached > frontier_) {
+        frontier_ = reached;
         return true;
     }
     return false;
@@ -95,7 +102,13 @@ bool QuorumTracker::leader_durable(wal::Lsn lsn) {
         return false;
     }
     leader_lsn_ = lsn;
+    // What the leader holds durably it has logged: acks up to it are no claim about the future.
+    shipped(lsn);
     return recompute();
+}
+
+void QuorumTracker::shipped(wal::Lsn lsn) {
+    shipped_lsn_ = std::max(shipped_lsn_, lsn);
 }
 
 AckResult QuorumTracker::ack(NodeId node, Epoch epoch, wal::Lsn durable_lsn) {
@@ -121,6 +134,14 @@ AckResult QuorumTracker::ack(NodeId node, Epoch epoch, wal::Lsn durable_lsn) {
                     " was set aside after its acknowledgements went backwards; it counts again "
                     "only after a re-sync"};
     }
+    if (durable_lsn > shipped_lsn_) {
+        follower->set_aside = true;
+        return {AckOutcome::BeyondShipped, recompute(),
+                who + " acknowledged durable LSN " + std::to_string(durable_lsn) +
+                    " above the highest the leader shipped, " + std::to_string(shipped_lsn_) +
+                    " in epoch " + std::to_string(epoch) +
+                    ": it claims records that do not exist; set aside, not counted"};
+    }
     if (durable_lsn < follower->acked) {
         const std::string error = who + " acknowledged durable LSN " + std::to_string(durable_lsn) +
                                   " after " + std::to_string(follower->acked) + " in epoch " +
@@ -140,7 +161,8 @@ void QuorumTracker::readmit(NodeId node, wal::Lsn durable_lsn) {
                                     " is not a follower of this leader");
     }
     follower->set_aside = false;
-    follower->acked = durable_lsn;
+    // A re-synced follower holds at most what the leader shipped it.
+    follower->acked = std::min(durable_lsn, shipped_lsn_);
     recompute();
 }
 

@@ -27,6 +27,8 @@ enum class AckOutcome : std::uint8_t {
     WentBackwards,  // below what the follower acknowledged before: it is set aside, not trusted
     SetAside,       // from a follower set aside earlier, until readmit()
     UnknownNode,    // not one of this leader's followers
+    BeyondShipped,  // above the highest LSN the leader shipped: it claims records that do not
+                    // exist yet; set aside like WentBackwards (a follower not to be trusted)
 };
 const char* to_string(AckOutcome outcome);
 
@@ -47,6 +49,9 @@ class QuorumTracker {
     // The leader's own WAL made everything up to `lsn` durable. A lower value than before is
     // ignored (the WAL's durable LSN never decreases; callers may race to report it).
     bool leader_durable(wal::Lsn lsn);
+    // The leader shipped (or logged) every record up to `lsn`: a follower's ack above it is a
+    // lie about records that do not exist yet and sets the follower aside. Never decreases.
+    void shipped(wal::Lsn lsn);
     AckResult ack(NodeId node, Epoch epoch, wal::Lsn durable_lsn);
     // A follower set aside (WentBackwards) counts again, from `durable_lsn`, after it re-synced.
     void readmit(NodeId node, wal::Lsn durable_lsn);
@@ -61,6 +66,8 @@ class QuorumTracker {
     std::uint32_t factor() const { return factor_; }
     std::uint32_t majority() const { return factor_ / 2 + 1; }
     wal::Lsn leader_lsn() const { return leader_lsn_; }
+    // The bound on acks: the highest LSN shipped (or, at least, the leader's own durable LSN).
+    wal::Lsn shipped_lsn() const { return shipped_lsn_; }
     // What the follower's acks count for now (0 while set aside).
     wal::Lsn follower_lsn(NodeId node) const;
     bool set_aside(NodeId node) const;
@@ -79,6 +86,7 @@ class QuorumTracker {
     Epoch epoch_;
     Epoch deposed_by_ = 0;
     wal::Lsn leader_lsn_ = 0;
+    wal::Lsn shipped_lsn_ = 0;
     wal::Lsn frontier_;
     std::array<Follower, kMaxReplicationFactor - 1> followers_{};
 };

@@ -100,13 +100,15 @@ class StorePoint final : public DurabilityPoint {
 // The points a release gate may wait for, by AckPoint.
 class DurabilityPoints {
   public:
+    // Without replication nothing may wait for `quorum` (the config refuses it); its slot then
+    // holds the `wal` point, which is what a quorum of one would be.
     DurabilityPoints(const DurabilityPoint& match, const DurabilityPoint& wal,
-                     const DurabilityPoint& store)
-        : by_point_{&match, &wal, &store} {}
+                     const DurabilityPoint& store, const DurabilityPoint* quorum = nullptr)
+        : by_point_{&match, &wal, &store, quorum != nullptr ? quorum : &wal} {}
     const DurabilityPoint& operator[](AckPoint point) const {
         return *by_point_[static_cast<std::size_t>(point)];
     }
-    static constexpr std::size_t kCount = 3;
+    static constexpr std::size_t kCount = 4;
 
   private:
     std::array<const DurabilityPoint*, kCount> by_point_;

@@ -25,6 +25,19 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
     settings.stage.max_unflushed_ns =
         config.acks_before_durable() ? TimestampNs{config.safety.max_unflushed_ms} * 1'000'000 : 0;
     settings.store_queue_events = config.persistence.store_queue_events;
+    const ReplicationConfig& replication = config.replication;
+    if (replication.enabled && replication.role == ReplicationRole::Leader) {
+        settings.quorum = true;
+        settings.quorum_factor = replication.factor;
+        for (const ReplicationPeer& peer : replication.peers) {
+            settings.quorum_followers.push_back(peer.node_id);
+        }
+        settings.quorum_epoch = replication.epoch;
+        if (config.persistence.ack_after == AckPoint::Quorum) {
+            settings.stage.max_quorum_wait_ns =
+                TimestampNs{replication.quorum_timeout_ms} * 1'000'000;
+        }
+    }
     return settings;
 }
 
@@ -39,6 +52,19 @@ std::unique_ptr<engine::CommandLog> make_log(wal::WalWriter* writer, const Recov
     return std::make_unique<engine::UnloggedCommandLog>(books.next_lsn);
 }
 
+std::unique_ptr<QuorumPoint> make_quorum_point(const OrderPathSettings& settings,
+                                               const engine::CommandLog& log,
+                                               const RecoveredBooks& books) {
+    if (!settings.quorum) {
+        return nullptr;
+    }
+    // What the log held at start-up counts as already on a majority: this phase has no
+    // divergence repair, so a restarted leader's old records are not asked again.
+    return std::make_unique<QuorumPoint>(
+        log, repl::QuorumTracker(settings.quorum_factor, settings.quorum_followers,
+                                 settings.quorum_epoch, books.next_lsn - 1));
+}
+
 }  // namespace
 
 OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayout& layout,
@@ -50,7 +76,8 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
       log_(make_log(writer_.get(), books)),
       wal_point_(*log_),
       store_point_(*log_, books.store_lsn),
-      points_(match_point_, wal_point_, store_point_) {
+      quorum_point_(make_quorum_point(settings, *log_, books)),
+      points_(match_point_, wal_point_, store_point_, quorum_point_.get()) {
     EXCHANGED_INVARIANT(books.store_lsn < books.next_lsn, "the store holds no LSN the log reuses",
                         books.store_lsn, books.next_lsn);
     if (writer_ != nullptr) {
@@ -103,7 +130,12 @@ std::unique_ptr<wal::WalWriter> OrderPath::open_wal(wal::Storage* storage,
     wal::WalOptions options = settings_.wal;
     // The writer starts only after the shards exist, and calls these only for records they
     // appended, so the points are constructed by then.
-    options.on_durable = [this](wal::Lsn) { wal_point_.advanced(); };
+    options.on_durable = [this](wal::Lsn lsn) {
+        wal_point_.advanced();
+        if (quorum_point_ != nullptr) {
+            quorum_point_->leader_durable(lsn);
+        }
+    };
     options.on_failed = [this, &shutdown, on_error](const std::string& error) {
         // Fatal (docs/architecture.md: The WAL): appends are refused from now on, the shards drop
         // what can no longer be acknowledged, and the owner stops with a non-zero exit.
@@ -112,6 +144,9 @@ std::unique_ptr<wal::WalWriter> OrderPath::open_wal(wal::Storage* storage,
         }
         shutdown.fail(StopCause::WalFailed, error);
         wal_point_.advanced();
+        if (quorum_point_ != nullptr) {
+            quorum_point_->advanced();  // it fails with the log: the gates drop what it held
+        }
     };
     auto writer = std::make_unique<wal::WalWriter>(*storage, std::move(options));
     if (writer->next_lsn() != books.next_lsn) {

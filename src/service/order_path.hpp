@@ -22,6 +22,7 @@
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
 #include "service/durability_point.hpp"
+#include "service/quorum_point.hpp"
 #include "service/release_gate.hpp"
 #include "service/shard_stage.hpp"
 #include "service/shutdown.hpp"
@@ -50,6 +51,11 @@ struct OrderPathSettings {
     std::uint32_t store_queue_events = 1u << 18;
     // false: no feeds; the caller writes the store from each stage's store_events().
     bool feed_store = true;
+    // A replicated leader: the `quorum` point over these followers (factor = followers + 1).
+    bool quorum = false;
+    std::uint32_t quorum_factor = 1;
+    std::vector<std::uint32_t> quorum_followers;
+    std::uint64_t quorum_epoch = 1;
 };
 
 OrderPathSettings order_path_settings(const Config& config, bool salvage);
@@ -76,6 +82,7 @@ class OrderPath {
     const DurabilityPoints& points() const { return points_; }
     DurabilityPoint& wal_point() { return wal_point_; }
     StorePoint& store_point() { return store_point_; }
+    QuorumPoint* quorum_point() { return quorum_point_.get(); }  // null unless replicated
 
     std::size_t shard_count() const { return stages_.size(); }
     ShardStage& stage(engine::ShardId id) { return *stages_[id]; }
@@ -116,6 +123,7 @@ class OrderPath {
     MatchPoint match_point_;
     LogPoint wal_point_;
     StorePoint store_point_;
+    std::unique_ptr<QuorumPoint> quorum_point_;
     DurabilityPoints points_;
     std::vector<engine::Shard> shards_;
     std::vector<std::unique_ptr<store::EventFeed>> feeds_;

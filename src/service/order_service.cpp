@@ -38,6 +38,7 @@ ShardRunnerStats OrderService::runner_stats() const {
         total.unflushed_age_ns = std::max(total.unflushed_age_ns, one.unflushed_age_ns);
         total.refused_busy += one.refused_busy;
         total.refused_unavailable += one.refused_unavailable;
+        total.refused_no_quorum += one.refused_no_quorum;
     }
     return total;
 }

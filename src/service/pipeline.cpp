@@ -11,9 +11,11 @@ namespace exchanged::service {
 Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, store::Store& store,
                    RecoveredBooks books, PipelineEnvironment environment)
     : config_(config), environment_(std::move(environment)), service_(config, layout) {
-    path_ = std::make_unique<OrderPath>(order_path_settings(config, environment_.salvage), layout,
-                                        std::move(books), environment_.wal_storage, service_,
-                                        shutdown_, environment_.error);
+    OrderPathSettings settings = order_path_settings(config, environment_.salvage);
+    settings.wal.on_submitted = environment_.wal_submitted;
+    path_ =
+        std::make_unique<OrderPath>(settings, layout, std::move(books), environment_.wal_storage,
+                                    service_, shutdown_, environment_.error);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     std::vector<ShardRunner*> runners;
     for (engine::ShardId id = 0; id < path_->shard_count(); ++id) {
@@ -34,6 +36,9 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
     };
     path_->wal_point().on_advance(wake_shards);
     path_->store_point().on_advance(wake_shards);
+    if (path_->quorum_point() != nullptr) {
+        path_->quorum_point()->on_advance(wake_shards);
+    }
     service_.attach(path_->log(), std::move(runners));
     flush_ = std::make_unique<store::FlushWorker>(store, path_->feeds(),
                                                   flush_options(config, store, layout));

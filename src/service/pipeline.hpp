@@ -36,6 +36,9 @@ struct PipelineEnvironment {
     std::function<void(const std::string& line)> error;
     std::function<void(const std::string& line)> warn;
     std::function<void(const std::string& line)> info;
+    // A replication leader's hook for each WAL batch submitted (WalOptions::on_submitted).
+    std::function<void(wal::Lsn first, wal::Lsn last, std::span<const std::byte> records)>
+        wal_submitted;
 };
 
 struct PipelineStopReport {
@@ -67,6 +70,8 @@ class Pipeline {
     // Store snapshots for online backups (FlushWorker::request_snapshot).
     store::FlushWorker& flush() { return *flush_; }
     const wal::WalWriter* wal_writer() const { return path_->wal_writer(); }
+    // A replicated leader's `quorum` point (null otherwise), for the replication sender.
+    QuorumPoint* quorum_point() { return path_->quorum_point(); }
 
   private:
     store::FlushOptions flush_options(const Config& config, store::Store& store,

@@ -43,6 +43,11 @@ void QuorumPoint::leader_durable(wal::Lsn lsn) {
     notify(changed);
 }
 
+void QuorumPoint::shipped(wal::Lsn lsn) {
+    std::lock_guard lock(mutex_);
+    tracker_.shipped(lsn);
+}
+
 repl::AckResult QuorumPoint::ack(repl::NodeId node, repl::Epoch epoch, wal::Lsn durable_lsn) {
     repl::AckResult result;
     bool changed = false;

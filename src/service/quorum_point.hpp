@@ -3,7 +3,6 @@
 // leader's WAL (on_durable) and the replication connections (their followers' Acks) feed it; each
 // move of the frontier wakes the release gates.
 //
-// Not wired into the daemon yet: there is no AckPoint for it and no replication sender to feed it.
 #pragma once
 
 #include <atomic>
@@ -33,6 +32,8 @@ class QuorumPoint final : public DurabilityPoint {
 
     // Producers (the WAL writer's on_durable, the replication connections' threads).
     void leader_durable(wal::Lsn lsn);
+    // The replication sender shipped every record up to `lsn` (the bound on followers' acks).
+    void shipped(wal::Lsn lsn);
     repl::AckResult ack(repl::NodeId node, repl::Epoch epoch, wal::Lsn durable_lsn);
     void readmit(repl::NodeId node, wal::Lsn durable_lsn);
     // The tracker's state, copied under its lock (for status and metrics).

@@ -17,6 +17,8 @@ ShardStage::ShardStage(engine::Shard& shard, ReplySink& sink, const engine::Comm
       options_(options),
       store_point_(points[AckPoint::Store]),
       unflushed_(options.max_unflushed_ns),
+      quorum_point_(points[AckPoint::Quorum]),
+      quorum_wait_(options.max_quorum_wait_ns),
       gate_(sink, points, normal, critical, options.gate_capacity) {
     // A command's events: accepted, trades, a cancel. Sweeps of many makers grow it once.
     events_.reserve(256);
@@ -30,7 +32,8 @@ ShardStageStats ShardStage::stats() const {
             refused_unflushed_.load(std::memory_order_relaxed),
             unflushed_.age_at(store_point_.frontier(), PipelineClock().now()),
             refused_busy_.load(std::memory_order_relaxed),
-            refused_unavailable_.load(std::memory_order_relaxed)};
+            refused_unavailable_.load(std::memory_order_relaxed),
+            refused_no_quorum_.load(std::memory_order_relaxed)};
 }
 
 ReplyOrigin ShardStage::origin_of(const ShardRequest& request) const {
@@ -79,6 +82,10 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
                unflushed_.exceeded(store_point_.frontier(), now)) {
         add_one(refused_unflushed_);
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (quorum_wait_.enabled() && widens_window(command) &&
+               quorum_wait_.exceeded(quorum_point_.frontier(), now)) {
+        add_one(refused_no_quorum_);
+        engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
     } else if (!feed_has_room()) {
         add_one(refused_store_behind_);
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
@@ -108,6 +115,7 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
     if (command_lsn != 0) {
         last_lsn_ = std::max(last_lsn_, command_lsn);
         unflushed_.logged(command_lsn, now);
+        quorum_wait_.logged(command_lsn, now);
     }
     return events_;
 }

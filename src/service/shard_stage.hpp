@@ -40,6 +40,10 @@ struct ShardStageOptions {
     // has not committed is older, new orders and replaces that raise a quantity are refused as
     // unavailable; cancels still go through (service/unflushed_window.hpp).
     TimestampNs max_unflushed_ns = 0;
+    // [replication] quorum_timeout_ms in ns (0: none), for ack_after = quorum: while the oldest
+    // command a majority of the replicas does not yet hold is older, new orders are refused as
+    // unavailable (the followers are down or cut off: nothing new could be acknowledged).
+    TimestampNs max_quorum_wait_ns = 0;
 };
 
 struct ShardStageStats {
@@ -52,6 +56,7 @@ struct ShardStageStats {
     // failing, the store feed, a critical order with no reachable point): what the client saw.
     std::uint64_t refused_busy = 0;
     std::uint64_t refused_unavailable = 0;
+    std::uint64_t refused_no_quorum = 0;  // refused: no quorum within quorum_timeout_ms
 };
 
 class ShardStage {
@@ -90,6 +95,8 @@ class ShardStage {
     const ShardStageOptions options_;
     const DurabilityPoint& store_point_;
     UnflushedWindow unflushed_;
+    const DurabilityPoint& quorum_point_;
+    UnflushedWindow quorum_wait_;  // the same bound in time, against the quorum frontier
     ReleaseGate gate_;
     std::vector<engine::ShardEvent> events_;       // one command's events, reused
     std::vector<store::StoreEvent> store_events_;  // the same for the store, reused
@@ -97,6 +104,7 @@ class ShardStage {
     std::atomic<std::uint64_t> feed_full_waits_{0};
     std::atomic<std::uint64_t> feed_overflows_{0};
     std::atomic<std::uint64_t> refused_unflushed_{0};
+    std::atomic<std::uint64_t> refused_no_quorum_{0};
     std::atomic<std::uint64_t> refused_busy_{0};
     std::atomic<std::uint64_t> refused_unavailable_{0};
     wal::Lsn last_lsn_ = 0;  // the newest LSN this shard logged

@@ -482,6 +482,11 @@ void WalWriter::submit(Batch& batch) {
     std::memset(batch.buffer.get() + batch.used, 0, marker);
     batch.submitted_at = std::chrono::steady_clock::now();
     storage_.submit(batch.file_offset, {batch.buffer.get(), batch.used + marker});
+    if (options_.on_submitted) {
+        const std::size_t records_at = batch.starts_segment ? kSegmentHeaderBytes : 0;
+        options_.on_submitted(batch.last_lsn - batch.records + 1, batch.last_lsn,
+                              {batch.buffer.get() + records_at, batch.used - records_at});
+    }
     if (test_fault::armed(test_fault::Fault::EarlyAcks)) {
         // Mutation check: the batch counts as durable (its acks leave) before its sync completed.
         durable_lsn_.store(batch.last_lsn, std::memory_order_release);

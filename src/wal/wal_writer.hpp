@@ -50,6 +50,10 @@ struct WalOptions {
     // Called on the writer thread; must be quick and must not call back into the writer.
     std::function<void(Lsn durable_lsn)> on_durable;
     std::function<void(const std::string& error)> on_failed;
+    // Called on the writer thread as each batch goes to the disk (before its fdatasync), with its
+    // records exactly as encoded, LSNs first..last: a replication leader ships them from here so
+    // that its followers' fsyncs run alongside its own. Must be quick, never block, not allocate.
+    std::function<void(Lsn first, Lsn last, std::span<const std::byte> records)> on_submitted;
 };
 
 // Checks options against the limits; throws WalError naming the setting.

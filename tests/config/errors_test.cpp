@@ -126,7 +126,7 @@ TEST_CASE("bad choices and endpoints refuse", "[config][errors]") {
     check_failure("[persistence]\nmode = fast\n" + kTail, 2, "[persistence] mode",
                   "'fast' is not one of async | hybrid_sync | wal_batch | batch_sync");
     check_failure("[persistence]\nack_after = quorum\n" + kTail, 2, "[persistence] ack_after",
-                  "not supported yet");
+                  "ack_after = quorum needs [replication] enabled = true and role = leader");
     check_failure("[persistence]\nwal_compression = lz4\n" + kTail, 2,
                   "[persistence] wal_compression", "'lz4' is not supported yet");
     check_failure("[server]\nlisten = 127.0.0.1:70000\n" + kTail, 2, "[server] listen",
@@ -182,9 +182,36 @@ TEST_CASE("account mistakes refuse without echoing secrets", "[config][errors]")
     CHECK(std::string(failure.error.what()).find("hunter2") == std::string::npos);
 }
 
-TEST_CASE("enabling replication refuses", "[config][errors]") {
-    check_failure("[replication]\nfactor = 3\nenabled = true\n" + kTail, 3, "[replication] enabled",
-                  "replication is not supported yet");
+TEST_CASE("replication's keys refuse what cannot form a cluster, naming the key",
+          "[config][errors]") {
+    const std::string three = "[replication]\nenabled = true\nnode_id = 1\nfactor = 3\n";
+    check_failure(three + "peers = 2@127.0.0.1:9301\n" + kTail, 4, "[replication] factor",
+                  "factor 3 needs 2 peers, [replication] peers lists 1");
+    check_failure("[replication]\nenabled = true\nfactor = 2\npeers = 2@127.0.0.1:9301\n" + kTail,
+                  3, "[replication] factor", "2 is even");
+    check_failure(three + "peers = 2@127.0.0.1:9301, 2@127.0.0.1:9302\n" + kTail, 5,
+                  "[replication] peers", "node id 2 is listed twice");
+    check_failure(three + "peers = 1@127.0.0.1:9301, 2@127.0.0.1:9302\n" + kTail, 5,
+                  "[replication] peers", "peer 1 has this node's own node_id");
+    check_failure(three + "peers = 127.0.0.1:9301\n" + kTail, 5, "[replication] peers",
+                  "is not id@host:port");
+    check_failure(three + "peers = 9@127.0.0.1:9301\n" + kTail, 5, "[replication] peers",
+                  "9 is outside 1..7");
+    check_failure("[replication]\nnode_id = 8\n" + kTail, 2, "[replication] node_id",
+                  "8 is outside 1..7");
+    check_failure("[replication]\nrole = boss\n" + kTail, 2, "[replication] role",
+                  "'boss' is not one of leader | follower");
+    check_failure("[replication]\nmax_lag_bytes = 1000\n" + kTail, 2, "[replication] max_lag_bytes",
+                  "1000 is outside 1048576..");
+    check_failure("[server]\nlisten = 127.0.0.1:9300\n" + three + "listen = 127.0.0.1:9300\n" +
+                      "peers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n" + kTail,
+                  7, "[replication] listen", "[server] listen are both 127.0.0.1:9300");
+    check_failure("[persistence]\nmode = async\n" + three +
+                      "peers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n" + kTail,
+                  4, "[replication] enabled", "needs [persistence] enable_wal = true");
+    check_failure("[persistence]\nack_after = quorum\n" + three +
+                      "role = follower\npeers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n" + kTail,
+                  2, "[persistence] ack_after", "role = leader");
 }
 
 TEST_CASE("missing instruments or accounts refuse", "[config][errors]") {

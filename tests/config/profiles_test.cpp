@@ -74,8 +74,9 @@ TEST_CASE("the regulatory profile parses replication but leaves it off", "[confi
     CHECK(config.safety.sync_all_trades);
     CHECK_FALSE(config.replication.enabled);
     CHECK(config.replication.factor == 3);
-    REQUIRE(config.replication.replicas.size() == 2);
-    CHECK(to_string(config.replication.replicas[1]) == "10.0.0.3:9200");
+    REQUIRE(config.replication.peers.size() == 2);
+    CHECK(config.replication.peers[1].node_id == 3);
+    CHECK(to_string(config.replication.peers[1].endpoint) == "10.0.0.3:9200");
 }
 
 // Where some ack waits for the store, or no WAL backs it, a failed write under the store is fatal
@@ -113,4 +114,31 @@ TEST_CASE("overrides replace the file's data_dir and listen", "[config][profiles
     overrides.listen = "localhost";
     CHECK_THROWS_WITH(load_config(profile_path("standard"), overrides),
                       Catch::Contains("--listen: 'localhost' is not HOST:PORT"));
+}
+
+TEST_CASE("the cluster profiles are a leader acknowledging after a quorum and two followers",
+          "[config][profiles]") {
+    const Config leader = load_config(profile_path("cluster/node1"));
+    CHECK(leader.replication.enabled);
+    CHECK(leader.replication.role == ReplicationRole::Leader);
+    CHECK(leader.persistence.ack_after == AckPoint::Quorum);
+    CHECK(leader.critical_ack_after() == AckPoint::Quorum);
+    CHECK(leader.replication.factor == 3);
+    REQUIRE(leader.replication.peers.size() == 2);
+    CHECK(leader.replication.peers[0].node_id == 2);
+    CHECK(to_string(leader.replication.peers[0].endpoint) == "127.0.0.1:9322");
+    CHECK(describe_loss_window(leader) ==
+          "none for acknowledged orders while a majority of the replicas survives");
+    CHECK_THAT(
+        describe_config(leader),
+        Catch::Contains("replication  node 1 leader, factor 3 (majority 2), listen "
+                        "127.0.0.1:9312, epoch 1, peers 2@127.0.0.1:9322, 3@127.0.0.1:9332"));
+    for (const std::string node : {"2", "3"}) {
+        const Config follower = load_config(profile_path("cluster/node" + node));
+        CHECK(follower.replication.role == ReplicationRole::Follower);
+        CHECK(follower.persistence.ack_after == AckPoint::Wal);
+        CHECK(std::to_string(follower.replication.node_id) == node);
+        CHECK(to_string(follower.replication.leader_client) == to_string(leader.server.listen));
+        CHECK_FALSE(follower.server.data_dir == leader.server.data_dir);
+    }
 }

@@ -44,7 +44,8 @@ TEST_CASE("factor 3: two of three nodes make the frontier, the leader counted", 
     CHECK(first.outcome == AckOutcome::Counted);
     CHECK(first.frontier_moved);
     CHECK(tracker.frontier() == 7);
-    // Two followers ahead of the leader's own fsync also make a majority.
+    // Two followers ahead of the leader's own fsync also make a majority (of what it shipped).
+    tracker.shipped(12);
     tracker.ack(3, 5, 12);
     CHECK(tracker.frontier() == 10);
     tracker.ack(2, 5, 12);
@@ -136,17 +137,26 @@ TEST_CASE("the frontier matches a brute-force majority, never decreasing", "[rep
             std::vector<wal::Lsn> held(factor, 0);
             std::vector<bool> aside(factor, false);
             wal::Lsn expected = 0;
+            wal::Lsn shipped = 0;
             for (int step = 0; step < 60; ++step) {
                 const std::size_t who = rng.below(factor);
                 wal::Lsn lsn = rng.below(100);
-                if (who == 0) {
+                if (rng.percent(30)) {
+                    tracker.shipped(lsn);
+                    shipped = std::max(shipped, lsn);
+                } else if (who == 0) {
                     tracker.leader_durable(lsn);
                     held[0] = std::max(held[0], lsn);
+                    shipped = std::max(shipped, lsn);
                 } else {
                     const Epoch ack_epoch = rng.percent(10) ? epoch - 1 : epoch;
-                    // Mostly forwards, sometimes a step back (a planted fault).
+                    // Mostly forwards within what was shipped, sometimes a step back or an ack of
+                    // the future (planted faults).
                     if (!rng.percent(5)) {
                         lsn = std::max(lsn, held[who]);
+                    }
+                    if (!rng.percent(5)) {
+                        lsn = std::min(lsn, shipped);
                     }
                     const AckResult result =
                         tracker.ack(static_cast<NodeId>(who + 1), ack_epoch, lsn);
@@ -154,6 +164,9 @@ TEST_CASE("the frontier matches a brute-force majority, never decreasing", "[rep
                         REQUIRE(result.outcome == AckOutcome::StaleEpoch);
                     } else if (aside[who]) {
                         REQUIRE(result.outcome == AckOutcome::SetAside);
+                    } else if (lsn > shipped) {
+                        REQUIRE(result.outcome == AckOutcome::BeyondShipped);
+                        aside[who] = true;
                     } else if (lsn < held[who]) {
                         REQUIRE(result.outcome == AckOutcome::WentBackwards);
                         aside[who] = true;
@@ -187,4 +200,32 @@ TEST_CASE("a deposed leader's frontier stops where it was", "[repl][quorum]") {
     CHECK(late.outcome == AckOutcome::Counted);
     CHECK_FALSE(late.frontier_moved);
     CHECK(tracker.frontier() == 5);
+}
+
+TEST_CASE("two followers acknowledging the future are set aside, not counted", "[repl][quorum]") {
+    // Without the bound, two of three followers claiming LSN 20 while the leader has logged 8
+    // would move the frontier to 20: replies for records that do not exist yet would be released
+    // the moment they are written.
+    QuorumTracker tracker(3, {2, 3}, 1);
+    tracker.leader_durable(5);
+    tracker.shipped(8);
+    CHECK(tracker.shipped_lsn() == 8);
+    const AckResult first = tracker.ack(2, 1, 20);
+    CHECK(first.outcome == AckOutcome::BeyondShipped);
+    CHECK_THAT(first.error, Catch::Contains("follower 2 acknowledged durable LSN 20 above the "
+                                            "highest the leader shipped, 8"));
+    CHECK(tracker.ack(3, 1, 20).outcome == AckOutcome::BeyondShipped);
+    CHECK(tracker.frontier() == 0);
+    CHECK(tracker.set_aside(2));
+    CHECK(tracker.set_aside(3));
+    // Once set aside, even an honest ack counts for nothing until a re-sync readmits it.
+    CHECK(tracker.ack(2, 1, 8).outcome == AckOutcome::SetAside);
+    CHECK(tracker.frontier() == 0);
+    tracker.readmit(2, 30);  // a readmitted follower holds at most what was shipped
+    CHECK(tracker.follower_lsn(2) == 8);
+    CHECK(tracker.frontier() == 5);
+    // An ack exactly at the bound counts.
+    tracker.readmit(3, 0);
+    CHECK(tracker.ack(3, 1, 8).outcome == AckOutcome::Counted);
+    CHECK(tracker.frontier() == 8);
 }

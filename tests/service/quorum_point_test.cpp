@@ -83,3 +83,18 @@ TEST_CASE("a waiting shard thread sees the frontier a follower's ack moves", "[s
     CHECK_FALSE(refused);
     CHECK(reached);
 }
+
+TEST_CASE("the quorum point bounds followers' acks by what the sender shipped",
+          "[service][quorum]") {
+    test::FakeCommandLog log;
+    QuorumPoint point(log, repl::QuorumTracker(3, {2, 3}, 1));
+    point.leader_durable(4);
+    point.shipped(9);
+    CHECK(point.ack(2, 1, 9).outcome == repl::AckOutcome::Counted);
+    CHECK(point.frontier() == 4);
+    CHECK(point.ack(3, 1, 10).outcome == repl::AckOutcome::BeyondShipped);
+    CHECK(point.snapshot().set_aside(3));
+    CHECK(point.frontier() == 4);
+    point.leader_durable(9);
+    CHECK(point.frontier() == 9);
+}

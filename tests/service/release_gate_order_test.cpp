@@ -115,6 +115,7 @@ class OrderChecker final : public ReplySink {
             case AckPoint::Match:
                 return ~wal::Lsn{0};
             case AckPoint::Wal:
+            case AckPoint::Quorum:  // without replication its slot holds the wal point
                 return wal_.frontier();
             case AckPoint::Store:
                 return store_.frontier();

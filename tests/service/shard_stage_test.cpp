@@ -246,6 +246,37 @@ TEST_CASE("ShardStage refuses orders that would widen a loss window past max_unf
     CHECK(rig.stage.stats().refused_unflushed == 2);
 }
 
+TEST_CASE(
+    "ShardStage refuses new orders once the oldest one has waited quorum_timeout_ms for a "
+    "quorum",
+    "[service][stage][quorum]") {
+    ShardStageOptions options;
+    options.max_quorum_wait_ns = 10 * kMs;
+    // Without a QuorumPoint the rig's quorum slot is the wal point: the fake log's durable LSN
+    // plays the quorum frontier.
+    StageRig rig(AckPoint::Quorum, AckPoint::Quorum, options);
+    const auto first =
+        rig.stage.handle(new_order(kAlice, kAliceAccount, 1, Side::Buy, 10, 5), kNow);
+    const OrderId first_id = first[0].event.order_id;
+    rig.stage.handle(new_order(kAlice, kAliceAccount, 2, Side::Buy, 11, 5), kNow + kMs);
+    CHECK_FALSE(refused_unavailable(
+        rig.stage.handle(new_order(kBob, kBobAccount, 3, Side::Sell, 900, 1), kNow + 10 * kMs)));
+    // No majority holds LSN 1 after 10 ms: new orders are refused, a cancel still goes through.
+    const TimestampNs late = kNow + 10 * kMs + 1;
+    CHECK(refused_unavailable(
+        rig.stage.handle(new_order(kBob, kBobAccount, 4, Side::Sell, 900, 1), late)));
+    CHECK(rig.stage.stats().refused_no_quorum == 1);
+    CHECK(rig.stage.stats().refused_unflushed == 0);
+    const auto cancelled = rig.stage.handle(cancel(kAlice, kAliceAccount, first_id), late);
+    REQUIRE_FALSE(cancelled.empty());
+    CHECK(cancelled[0].event.type == book::EventType::Cancelled);
+    // The quorum caught up with everything logged: orders are taken again.
+    rig.log.set_durable(4);
+    CHECK_FALSE(refused_unavailable(
+        rig.stage.handle(new_order(kBob, kBobAccount, 5, Side::Sell, 900, 1), late)));
+    CHECK(rig.stage.stats().refused_no_quorum == 1);
+}
+
 TEST_CASE("ShardStage without max_unflushed_ms never refuses for the loss window",
           "[service][stage][unflushed]") {
     StageRig rig(AckPoint::Match, AckPoint::Store);

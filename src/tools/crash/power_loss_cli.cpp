@@ -90,6 +90,10 @@ int power_loss_main(int argc, char** argv, int first) {
             throw CliError("--test-fault: '" + name +
                            "' acts in the daemon's flush worker, which these cycles do not run");
         }
+        if (*fault == test_fault::Fault::QuorumLeaderOnly) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on a replicated leader's quorum (tests/repl/cluster_test.sh)");
+        }
         test_fault::arm(*fault);
         fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
     }

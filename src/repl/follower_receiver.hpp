@@ -1,0 +1,81 @@
+// The follower's side of replication: it listens on its replication address; the leader dials
+// in, the follower says Hello (its durable LSN), then appends every record of the leader's Records
+// frames to its own WAL with WalWriter::append_replicated (the same group commit and fdatasync
+// as a leader's) and sends an Ack with its durable LSN after each group commit. A frame error, a
+// Refuse or a record that does not continue its log closes the connection with a log line naming
+// why; the leader redials (docs/replication.md).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "repl/frame_format.hpp"
+#include "repl/socket_io.hpp"
+#include "wal/wal_writer.hpp"
+
+namespace exchanged::repl {
+
+struct FollowerReceiverOptions {
+    NodeId node = 0;
+    Epoch epoch = 1;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: any free port (tests)
+    std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+};
+
+struct FollowerReceiverHooks {
+    std::function<void(const std::string& line)> info;
+    std::function<void(const std::string& line)> warn;
+};
+
+class FollowerReceiver {
+  public:
+    // Binds the listening socket at once (throws std::runtime_error naming the address), so that
+    // a port in use stops start-up. `writer` must outlive the receiver and be appended to by it
+    // alone.
+    FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
+                     FollowerReceiverHooks hooks);
+    ~FollowerReceiver();
+    FollowerReceiver(const FollowerReceiver&) = delete;
+    FollowerReceiver& operator=(const FollowerReceiver&) = delete;
+
+    void start();
+    void stop();
+    // The follower WAL's on_durable: wakes the Ack thread. Quick; the WAL writer's thread.
+    void durable(wal::Lsn lsn);
+
+    std::uint16_t port() const { return port_; }
+    bool connected() const { return connected_.load(); }
+    wal::Lsn received_lsn() const { return received_.load(); }
+    wal::Lsn acked_lsn() const { return acked_.load(); }
+
+  private:
+    void run();
+    void serve(Socket socket);
+    void send_acks(const Socket& socket, const std::atomic<bool>& done);
+    bool append(const Frame& frame, std::string& why);
+    void info(const std::string& line) const;
+    void warn(const std::string& line) const;
+
+    const FollowerReceiverOptions options_;
+    wal::WalWriter& writer_;
+    const FollowerReceiverHooks hooks_;
+    Socket listener_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::mutex socket_mutex_;
+    int live_fd_ = -1;
+    std::mutex durable_mutex_;
+    std::condition_variable durable_moved_;
+    std::atomic<bool> connected_{false};
+    std::atomic<wal::Lsn> received_{0};
+    std::atomic<wal::Lsn> acked_{0};
+};
+
+}  // namespace exchanged::repl

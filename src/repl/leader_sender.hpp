@@ -1,0 +1,106 @@
+// The leader's side of replication: one connection thread per follower ships the WAL's records
+// as Records frames, pipelined (it never waits for an Ack before sending more), and a reader
+// thread per connection hands the follower's Acks to the quorum (docs/replication.md).
+//
+//   WAL writer --on_submitted--> ShipBuffer --copy--> sender thread --Records--> follower
+//                                     (gone?) WAL files --scan--^      <--Ack-- reader thread
+//
+// The sender dials the follower's replication address; the follower answers with Hello, and the
+// leader streams from its durable LSN + 1 (plan_follower_start), or sends Refuse and closes. A
+// follower behind what the ship buffer holds is caught up from the leader's WAL files, then joins
+// the live stream. A closed or failed connection is redialled with backoff. The shard threads
+// never wait for any of this: the WAL writer's publish into the buffer never blocks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "repl/frame_format.hpp"
+#include "repl/quorum_tracker.hpp"
+#include "repl/ship_buffer.hpp"
+#include "repl/socket_io.hpp"
+
+namespace exchanged::repl {
+
+struct FollowerAddress {
+    NodeId node = 0;
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+struct LeaderSenderOptions {
+    Epoch epoch = 1;
+    std::vector<FollowerAddress> followers;
+    std::filesystem::path wal_dir;      // the leader's WAL, for followers behind the ship buffer
+    std::size_t copy_bytes = 8u << 20;  // per connection: at least one WAL batch
+    std::size_t frame_records_bytes = 1u << 20;     // records per Records frame, at most
+    std::chrono::milliseconds redial_min{50};       // backoff after a failed or closed
+    std::chrono::milliseconds redial_max{1000};     // connection, doubling up to this
+    std::chrono::milliseconds hello_timeout{2000};  // for the follower's Hello
+};
+
+struct LeaderSenderHooks {
+    // The leader's own WAL: how far it is durable (the catch-up reads the files up to it).
+    std::function<wal::Lsn()> durable_lsn;
+    // Every record up to `lsn` is about to go to a follower (before the bytes are written, so an
+    // Ack can never arrive before the bound that allows it).
+    std::function<void(wal::Lsn lsn)> shipped;
+    // A follower's Ack (any thread: each connection's reader).
+    std::function<AckResult(NodeId node, Epoch epoch, wal::Lsn durable_lsn)> ack;
+    // A follower (re)connected with this durable LSN: readmit it if it was set aside.
+    std::function<void(NodeId node, wal::Lsn durable_lsn)> joined;
+    std::function<void(const std::string& line)> info;
+    std::function<void(const std::string& line)> warn;
+};
+
+// What one follower's connection is doing, for status and metrics.
+struct FollowerStatus {
+    NodeId node = 0;
+    bool connected = false;
+    wal::Lsn acked_lsn = 0;
+    wal::Lsn sent_lsn = 0;
+    std::uint64_t catch_ups = 0;  // times it was read from the WAL files
+    std::uint64_t connects = 0;
+    // From sending the newest record its last Ack covered to receiving that Ack: the follower's
+    // lag in time (its network and group commit). 0 until an Ack covered a record sent.
+    std::uint64_t ack_round_trip_ns = 0;
+};
+
+class LeaderSender {
+  public:
+    LeaderSender(LeaderSenderOptions options, ShipBuffer& buffer, LeaderSenderHooks hooks);
+    ~LeaderSender();
+    LeaderSender(const LeaderSender&) = delete;
+    LeaderSender& operator=(const LeaderSender&) = delete;
+
+    void start();
+    // Closes every connection and joins the threads. Idempotent.
+    void stop();
+    std::vector<FollowerStatus> status() const;
+
+  private:
+    struct Link;
+    void run(Link& link);
+    void serve(Link& link, Socket socket);
+    bool stream(Link& link, const Socket& socket, wal::Lsn from);
+    bool send_from_disk(Link& link, const Socket& socket, wal::Lsn& next);
+    void read_acks(Link& link, const Socket& socket);
+    bool send_refuse(const Socket& socket, RefuseReason reason, const std::string& text);
+    void info(const std::string& line) const;
+    void warn(const std::string& line) const;
+
+    const LeaderSenderOptions options_;
+    ShipBuffer& buffer_;
+    const LeaderSenderHooks hooks_;
+    std::vector<std::unique_ptr<Link>> links_;
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace exchanged::repl

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Replication with real processes (docs/replication.md): three daemons on loopback from the
+# config/cluster profiles (moved to other ports), started by scripts/run-cluster.sh.
+#
+#   1. kill -9 of the leader in the middle of `exchangectl load` (ack journal on), then of both
+#      followers: every order the leader acknowledged is durable on a follower. The check: each
+#      follower's WAL recovered into its store (exchanged --recover), then `exchangectl store
+#      verify` of the journal against it; the followers' logs are prefixes of the leader's, so the
+#      longer one must hold every acknowledged order.
+#   2. both followers killed: the leader acknowledges nothing new, and once the oldest order has
+#      waited quorum_timeout_ms another account's new orders are refused as unavailable.
+#   3. mutation: the leader with --test-fault quorum_leader_only (its own durable LSN counts as a
+#      quorum) acknowledges with both followers dead, and the check of 1 fails.
+#   4. kill -9 and restart of a follower under load: the load finishes (the leader and the other
+#      follower are a majority), the restarted follower catches up, and holds every acked order.
+#
+# usage: cluster_test.sh BIN_DIR
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bin=${1:-build/bin}
+export EXCHANGED_BIN_DIR=$bin
+work=$(mktemp -d /tmp/exchanged-cluster-test.XXXXXX)
+failures=0
+cleanup() {
+    for run in "$work"/run-*; do
+        [ -d "$run" ] && scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The profiles on ports 95x0..95x2 instead of 93x0..93x2, so that a cluster an operator started
+# with scripts/run-cluster.sh does not collide with the test's.
+mkdir -p "$work/config"
+for node in 1 2 3; do
+    # Smaller books than the profiles' million orders: start-up allocates them in full.
+    sed -e 's/127\.0\.0\.1:93/127.0.0.1:95/g' -e 's/^max_orders = .*/max_orders = 131072/' \
+        "config/cluster/node$node.ini" >"$work/config/node$node.ini"
+done
+# A client profile with bob only: a second account, whose orders no held reply of alice's orders
+# waits in front of.
+grep -v '^alice = ' "$work/config/node1.ini" >"$work/config/bob.ini"
+leader=127.0.0.1:9510
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+start_cluster() {  # NAME [leader flags...]
+    local run=$work/run-$1
+    shift
+    local flags=()
+    for flag in "$@"; do flags+=(--leader-flag "$flag"); done
+    if ! scripts/run-cluster.sh start --no-build --data-dir "$run" --config-dir "$work/config" \
+        "${flags[@]}" >"$run.start" 2>&1; then
+        cat "$run.start"
+        return 1
+    fi
+}
+
+kill_node() {  # NAME NODE
+    local pidfile=$work/run-$1/node$2.pid
+    kill -9 "$(cat "$pidfile")" 2>/dev/null
+    while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.05; done
+}
+
+# Recovers both followers' WALs into their stores and verifies the journal against each; true
+# when a follower holds every acknowledged order (prints what each check said).
+acked_on_a_follower() {  # NAME JOURNAL
+    local run=$work/run-$1 journal=$2 held=1
+    for node in 2 3; do
+        if ! "$bin/exchanged" --config "$work/config/node$node.ini" --data-dir "$run/node$node" \
+            --recover >"$run/recover-$node.out" 2>&1; then
+            echo "  follower $node: recovery failed: $(tail -n 1 "$run/recover-$node.out")"
+            continue
+        fi
+        if "$bin/exchangectl" store verify --journal "$journal" \
+            --config "$work/config/node$node.ini" --data-dir "$run/node$node" \
+            >"$run/verify-$node.out" 2>&1; then
+            echo "  follower $node holds every acknowledged order: $(tail -n 2 "$run/verify-$node.out" | head -n 1)"
+            held=0
+        else
+            echo "  follower $node lacks acknowledged orders: $(grep -m 1 -i 'fail\|missing' "$run/verify-$node.out")"
+        fi
+    done
+    return $held
+}
+
+echo "== 1. kill -9 of the leader under load"
+if start_cluster kill-leader; then
+    journal=$work/run-kill-leader/acks.journal
+    "$bin/exchangectl" load --connect "$leader" --orders 200000 --connections 2 --rate 10000 \
+        --timeout 5 --journal "$journal" --config "$work/config/node1.ini" \
+        >"$work/run-kill-leader/load.out" 2>&1 &
+    load=$!
+    # Kill once a few thousand orders are acknowledged (never after a fixed time alone).
+    for _ in $(seq 300); do
+        count=$(grep -c '^accepted ' "$journal" 2>/dev/null)
+        [ "${count:-0}" -ge 3000 ] && break
+        sleep 0.1
+    done
+    kill_node kill-leader 1
+    wait "$load"
+    acked=$(grep -c '^accepted ' "$journal")
+    kill_node kill-leader 2
+    kill_node kill-leader 3
+    echo "  $acked orders acknowledged before the kill"
+    if [ "$acked" -eq 0 ]; then
+        fail "nothing was acknowledged: $(tail -n 1 "$work/run-kill-leader/load.out")"
+    elif ! acked_on_a_follower kill-leader "$journal"; then
+        fail "an acknowledged order is on no follower"
+    fi
+    scripts/run-cluster.sh stop --data-dir "$work/run-kill-leader" >/dev/null
+else
+    fail "the cluster did not start"
+fi
+
+# Both followers killed; returns the orders the leader acknowledged after that.
+acks_without_followers() {  # NAME
+    local run=$work/run-$1
+    kill_node "$1" 2
+    kill_node "$1" 3
+    "$bin/exchangectl" load --connect "$leader" --orders 200 --rate 1000 --timeout 3 \
+        --journal "$run/alice.journal" --config "$work/config/node1.ini" >"$run/alice.out" 2>&1
+    grep -c '^accepted ' "$run/alice.journal"
+}
+
+echo "== 2. both followers killed: nothing new is acknowledged"
+if start_cluster no-followers; then
+    run=$work/run-no-followers
+    acked=$(acks_without_followers no-followers)
+    echo "  $acked orders acknowledged without followers"
+    [ "$acked" -eq 0 ] || fail "the leader acknowledged $acked orders with both followers dead"
+    # alice's orders have waited over quorum_timeout_ms (1 s) by now: bob's are refused at once.
+    "$bin/exchangectl" load --connect "$leader" --orders 20 --rate 1000 --timeout 5 \
+        --id-base 1000000 --journal "$run/bob.journal" --config "$work/config/bob.ini" \
+        >"$run/bob.out" 2>&1
+    refused=$(grep -c '^rejected .*reason=unavailable' "$run/bob.journal")
+    echo "  $refused of bob's 20 orders refused as unavailable"
+    [ "$refused" -eq 20 ] || fail "expected bob's 20 orders refused unavailable: $(tail -n 1 "$run/bob.out")"
+    grep -q '^accepted ' "$run/bob.journal" && fail "bob's orders were acknowledged"
+    scripts/run-cluster.sh stop --data-dir "$run" >/dev/null
+else
+    fail "the cluster did not start"
+fi
+
+echo "== 3. mutation: the leader's own durable LSN counted as a quorum"
+if start_cluster mutation --test-fault quorum_leader_only; then
+    acked=$(acks_without_followers mutation)
+    echo "  $acked orders acknowledged without followers under the fault"
+    kill_node mutation 1
+    if [ "$acked" -eq 0 ]; then
+        fail "the planted fault acknowledged nothing: the mutation proves nothing"
+    elif acked_on_a_follower mutation "$work/run-mutation/alice.journal"; then
+        fail "the check passed with acknowledged orders on no follower"
+    else
+        echo "  the check caught the planted fault"
+    fi
+else
+    fail "the cluster did not start"
+fi
+
+echo "== 4. a follower killed and restarted under load catches up"
+if start_cluster restart-follower; then
+    run=$work/run-restart-follower
+    journal=$run/acks.journal
+    "$bin/exchangectl" load --connect "$leader" --orders 20000 --connections 2 --rate 10000 \
+        --timeout 10 --journal "$journal" --config "$work/config/node1.ini" >"$run/load.out" 2>&1 &
+    load=$!
+    wait_acked() {
+        for _ in $(seq 300); do
+            count=$(grep -c '^accepted ' "$journal" 2>/dev/null)
+            [ "${count:-0}" -ge "$1" ] && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    wait_acked 4000
+    kill_node restart-follower 3
+    wait_acked 8000
+    "$bin/exchanged" --config "$work/config/node3.ini" --data-dir "$run/node3" \
+        >>"$run/node3.log" 2>&1 &
+    echo $! >"$run/node3.pid"
+    wait "$load" || fail "the load did not finish with one follower restarting: $(tail -n 1 "$run/load.out")"
+    # Node 3 has caught up once its acknowledged LSN is the last one the leader shipped.
+    caught_up=
+    for _ in $(seq 300); do
+        metrics=$(curl -s "http://127.0.0.1:9511/metrics")
+        shipped=$(echo "$metrics" | awk '/^exchanged_replication_shipped_lsn /{print $2}')
+        three=$(echo "$metrics" | awk '/^exchanged_replication_follower_acked_lsn\{node="3"\} /{print $2}')
+        if [ -n "$shipped" ] && [ "$shipped" != 0 ] && [ "$shipped" = "$three" ]; then
+            caught_up=1
+            break
+        fi
+        sleep 0.1
+    done
+    echo "  node 3 acknowledged LSN ${three:-?} of ${shipped:-?} shipped"
+    [ -n "$caught_up" ] || fail "the restarted follower did not catch up"
+    scripts/run-cluster.sh stop --data-dir "$run" >/dev/null
+    "$bin/exchanged" --config "$work/config/node3.ini" --data-dir "$run/node3" --recover \
+        >"$run/recover-3.out" 2>&1 || fail "recovering node 3: $(tail -n 1 "$run/recover-3.out")"
+    if "$bin/exchangectl" store verify --journal "$journal" --config "$work/config/node3.ini" \
+        --data-dir "$run/node3" >"$run/verify-3.out" 2>&1; then
+        echo "  node 3 holds every acknowledged order: $(tail -n 2 "$run/verify-3.out" | head -n 1)"
+    else
+        fail "the restarted follower lacks acknowledged orders: $(grep -m 1 FAIL "$run/verify-3.out")"
+    fi
+else
+    fail "the cluster did not start"
+fi
+
+if [ "$failures" -eq 0 ]; then
+    echo "cluster test: PASS"
+    exit 0
+fi
+echo "cluster test: $failures FAILED"
+exit 1

@@ -1,0 +1,395 @@
+// A leader and two followers in one process over loopback TCP: the leader's WAL batches go
+// through the ship buffer and the sender's connections to the followers' receivers, which append
+// them to their own WALs and acknowledge; the quorum frontier follows. A follower that starts
+// late, behind what the ship buffer holds, is caught up from the leader's WAL files.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../engine/temp_file.hpp"
+#include "repl/follower_receiver.hpp"
+#include "repl/leader_sender.hpp"
+#include "repl/quorum_tracker.hpp"
+#include "repl/ship_buffer.hpp"
+#include "repl/socket_io.hpp"
+#include "wal/uring_storage.hpp"
+#include "wal/wal_reader.hpp"
+#include "wal/wal_writer.hpp"
+
+using namespace exchanged;
+using namespace exchanged::repl;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr Epoch kEpoch = 1;
+
+wal::WalOptions small_options() {
+    wal::WalOptions o;
+    o.segment_bytes = wal::kMinSegmentBytes;
+    o.max_payload_bytes = 64;
+    o.queue_capacity = 1024;
+    o.batch_size = 32;
+    o.batch_timeout_ms = 1;
+    o.batch_bytes_max = 16384;
+    return o;
+}
+
+std::vector<std::byte> payload_for(wal::Lsn lsn) {
+    std::vector<std::byte> payload(lsn % 40);
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+        payload[i] = static_cast<std::byte>(lsn * 31 + i);
+    }
+    return payload;
+}
+
+struct Logged {
+    wal::Lsn lsn;
+    std::uint16_t type;
+    std::vector<std::byte> payload;
+    bool operator==(const Logged&) const = default;
+};
+
+std::vector<Logged> read_log(const std::filesystem::path& dir) {
+    wal::UringStorage storage(dir.string());
+    std::vector<Logged> records;
+    wal::scan_log(storage, {}, [&](const wal::RecordView& record) {
+        records.push_back({record.lsn, record.type,
+                           std::vector<std::byte>(record.payload.begin(), record.payload.end())});
+    });
+    return records;
+}
+
+// The quorum as the daemon keeps it: a tracker behind a lock.
+struct Quorum {
+    std::mutex mutex;
+    QuorumTracker tracker{3, {2, 3}, kEpoch};
+    wal::Lsn frontier() {
+        std::lock_guard lock(mutex);
+        return tracker.frontier();
+    }
+};
+
+struct Follower {
+    Follower(NodeId node, const std::filesystem::path& dir) : storage(dir.string()) {
+        wal::WalOptions options = small_options();
+        options.on_durable = [this](wal::Lsn lsn) {
+            if (receiver) {
+                receiver->durable(lsn);
+            }
+        };
+        writer = std::make_unique<wal::WalWriter>(storage, options);
+        receiver = std::make_unique<FollowerReceiver>(FollowerReceiverOptions{node, kEpoch},
+                                                      *writer, FollowerReceiverHooks{});
+    }
+    ~Follower() {
+        receiver->stop();
+        writer->close();
+    }
+    wal::UringStorage storage;
+    std::unique_ptr<wal::WalWriter> writer;
+    std::unique_ptr<FollowerReceiver> receiver;
+};
+
+template <typename Condition>
+bool eventually(Condition condition) {
+    for (int i = 0; i < 2000; ++i) {  // 20 s: a loaded machine, never a timing claim
+        if (condition()) {
+            return true;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+void append_all(wal::WalWriter& leader, wal::Lsn from, wal::Lsn to) {
+    for (wal::Lsn lsn = from; lsn <= to; ++lsn) {
+        const std::vector<std::byte> payload = payload_for(lsn);
+        wal::AppendResult result;
+        while ((result = leader.try_append(static_cast<std::uint16_t>(lsn % 7), payload)).status ==
+               wal::AppendStatus::Busy) {
+            std::this_thread::yield();
+        }
+        REQUIRE(result.status == wal::AppendStatus::Ok);
+        REQUIRE(result.lsn == lsn);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a leader's records reach two followers over TCP and their acks make the quorum",
+          "[repl][link]") {
+    test::TempDir dir;
+    Quorum quorum;
+    ShipBuffer buffer(1u << 20);
+    wal::UringStorage leader_storage((dir.path() / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    leader_options.on_durable = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        quorum.tracker.leader_durable(lsn);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+
+    Follower two(2, dir.path() / "f2");
+    Follower three(3, dir.path() / "f3");
+    two.receiver->start();
+    three.receiver->start();
+
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()},
+                         {3, "127.0.0.1", three.receiver->port()}};
+    options.wal_dir = dir.path() / "leader";
+    options.copy_bytes = 64 * 1024;
+    std::vector<std::string> warnings;
+    std::mutex warnings_mutex;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        quorum.tracker.shipped(lsn);
+    };
+    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        return quorum.tracker.ack(node, epoch, lsn);
+    };
+    hooks.warn = [&](const std::string& line) {
+        std::lock_guard lock(warnings_mutex);
+        warnings.push_back(line);
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+
+    constexpr wal::Lsn kRecords = 3000;
+    append_all(leader, 1, kRecords);
+    REQUIRE(leader.wait_durable(kRecords));
+    REQUIRE(eventually([&] { return quorum.frontier() == kRecords; }));
+    REQUIRE(eventually([&] {
+        return two.writer->durable_lsn() == kRecords && three.writer->durable_lsn() == kRecords;
+    }));
+    {
+        std::lock_guard lock(quorum.mutex);
+        CHECK_FALSE(quorum.tracker.set_aside(2));
+        CHECK_FALSE(quorum.tracker.set_aside(3));
+    }
+    for (const FollowerStatus& status : sender.status()) {
+        CHECK(status.connected);
+        CHECK(status.sent_lsn == kRecords);
+        CHECK(status.ack_round_trip_ns > 0);
+    }
+    sender.stop();
+    leader.close();
+    two.writer->close();
+    three.writer->close();
+    const std::vector<Logged> logged = read_log(dir.path() / "leader");
+    REQUIRE(logged.size() == kRecords);
+    CHECK(read_log(dir.path() / "f2") == logged);
+    CHECK(read_log(dir.path() / "f3") == logged);
+}
+
+TEST_CASE("a follower behind the ship buffer is caught up from the leader's WAL files",
+          "[repl][link]") {
+    test::TempDir dir;
+    Quorum quorum;
+    ShipBuffer buffer(32 * 1024);  // a few batches: the late follower is far behind it
+    wal::UringStorage leader_storage((dir.path() / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    leader_options.on_durable = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        quorum.tracker.leader_durable(lsn);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    constexpr wal::Lsn kBefore = 4000;
+    append_all(leader, 1, kBefore);
+    REQUIRE(leader.wait_durable(kBefore));
+    CHECK(quorum.frontier() == 0);  // the leader alone is no majority
+
+    Follower two(2, dir.path() / "f2");
+    Follower three(3, dir.path() / "f3");
+    two.receiver->start();
+    // Follower 3 does not answer yet (no Hello): the sender times out and keeps redialling.
+    const std::uint16_t three_port = three.receiver->port();
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()}, {3, "127.0.0.1", three_port}};
+    options.wal_dir = dir.path() / "leader";
+    options.copy_bytes = 32 * 1024;
+    options.frame_records_bytes = 4096;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        quorum.tracker.shipped(lsn);
+    };
+    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        return quorum.tracker.ack(node, epoch, lsn);
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    REQUIRE(eventually([&] { return quorum.frontier() == kBefore; }));
+    constexpr wal::Lsn kAfter = 6000;
+    append_all(leader, kBefore + 1, kAfter);
+    REQUIRE(eventually([&] { return quorum.frontier() == kAfter; }));
+    three.receiver->start();
+    REQUIRE(eventually([&] { return three.writer->durable_lsn() == kAfter; }));
+    std::uint64_t catch_ups = 0;
+    for (const FollowerStatus& status : sender.status()) {
+        catch_ups += status.catch_ups;
+    }
+    CHECK(catch_ups >= 2);  // each follower started behind the buffer
+    sender.stop();
+    leader.close();
+    two.writer->close();
+    three.writer->close();
+    const std::vector<Logged> logged = read_log(dir.path() / "leader");
+    REQUIRE(logged.size() == kAfter);
+    CHECK(read_log(dir.path() / "f2") == logged);
+    CHECK(read_log(dir.path() / "f3") == logged);
+}
+
+TEST_CASE("the ship buffer keeps the newest batches and says when older ones are gone",
+          "[repl][link]") {
+    ShipBuffer buffer(100, 4);
+    std::vector<std::byte> out(100);
+    CHECK(buffer.copy_from(1, out).status == ShipBuffer::Status::NotYet);
+    const std::vector<std::byte> forty(40, std::byte{1});
+    buffer.publish(1, 4, forty);
+    buffer.publish(5, 8, forty);
+    ShipBuffer::Copy copy = buffer.copy_from(6, out);
+    CHECK(copy.status == ShipBuffer::Status::Copied);
+    CHECK(copy.first == 5);
+    CHECK(copy.last == 8);
+    CHECK(copy.bytes == 40);
+    buffer.publish(9, 12, forty);  // does not fit after 80: wraps to 0, over LSNs 1..4
+    CHECK(buffer.copy_from(2, out).status == ShipBuffer::Status::Gone);
+    copy = buffer.copy_from(5, out);
+    CHECK(copy.status == ShipBuffer::Status::Copied);
+    CHECK(copy.last == 12);
+    CHECK(copy.bytes == 80);
+    CHECK(buffer.copy_from(13, out).status == ShipBuffer::Status::NotYet);
+    buffer.publish(13, 13, std::vector<std::byte>(10));  // over 5..8
+    buffer.publish(14, 14, std::vector<std::byte>(10));
+    buffer.publish(15, 15, std::vector<std::byte>(10));
+    CHECK(buffer.copy_from(5, out).status == ShipBuffer::Status::Gone);
+    CHECK(buffer.copy_from(9, out).status == ShipBuffer::Status::Copied);
+    // Four batches at most: a fifth pushes the oldest out.
+    buffer.publish(16, 16, std::vector<std::byte>(10));
+    CHECK(buffer.copy_from(9, out).status == ShipBuffer::Status::Gone);
+    CHECK(buffer.copy_from(13, out).last == 16);
+    // A batch larger than the ring is not kept: its records are read from the disk.
+    buffer.publish(17, 20, std::vector<std::byte>(101));
+    CHECK(buffer.copy_from(17, out).status == ShipBuffer::Status::Gone);
+    CHECK(buffer.copy_from(14, out).status == ShipBuffer::Status::Gone);
+    buffer.close();
+    CHECK(buffer.copy_from(21, out).status == ShipBuffer::Status::Closed);
+}
+
+namespace {
+
+std::uint16_t port_of(const Socket& socket) {
+    sockaddr_in address{};
+    socklen_t length = sizeof(address);
+    ::getsockname(socket.fd(), reinterpret_cast<sockaddr*>(&address), &length);
+    return ntohs(address.sin_port);
+}
+
+struct Warnings {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    void add(const std::string& line) {
+        std::lock_guard lock(mutex);
+        lines.push_back(line);
+    }
+    bool any(const std::string& part) {
+        std::lock_guard lock(mutex);
+        return std::any_of(lines.begin(), lines.end(),
+                           [&](const std::string& l) { return l.find(part) != std::string::npos; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a peer that sends garbage is closed with the decoder's reason, and redialled",
+          "[repl][link]") {
+    Socket listener = listen_on("127.0.0.1", 0);
+    ShipBuffer buffer(1u << 16);
+    Warnings warnings;
+    LeaderSenderOptions options;
+    options.followers = {{2, "127.0.0.1", port_of(listener)}};
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [] { return wal::Lsn{0}; };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.warn = [&](const std::string& line) { warnings.add(line); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    {
+        Socket first = accept_one(listener);
+        REQUIRE(first.valid());
+        const std::string garbage = "HTTP/1.1 200 OK\r\n\r\nnot a replication stream at all....";
+        REQUIRE(write_all(first, std::as_bytes(std::span(garbage))));
+        REQUIRE(eventually([&] { return warnings.any("magic"); }));
+    }
+    // The sender dials again after its backoff.
+    Socket second = accept_one(listener);
+    CHECK(second.valid());
+    CHECK(warnings.any("follower 2 (127.0.0.1:"));
+    second.shutdown_both();
+    sender.stop();
+    CHECK(sender.status()[0].connects >= 2);
+}
+
+TEST_CASE("a follower refuses Records of another epoch; the leader logs why and redials",
+          "[repl][link]") {
+    test::TempDir dir;
+    ShipBuffer buffer(1u << 20);
+    wal::UringStorage leader_storage((dir.path() / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    Follower two(2, dir.path() / "f2");  // follows epoch 1
+    two.receiver->start();
+    Warnings warnings;
+    LeaderSenderOptions options;
+    options.epoch = 2;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()}};
+    options.wal_dir = dir.path() / "leader";
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.warn = [&](const std::string& line) { warnings.add(line); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    append_all(leader, 1, 5);
+    REQUIRE(eventually([&] {
+        return warnings.any(
+            "refused the stream: stale epoch: Records of epoch 2, this follower "
+            "follows epoch 1");
+    }));
+    REQUIRE(eventually([&] { return sender.status()[0].connects >= 2; }));
+    CHECK(two.writer->durable_lsn() == 0);  // nothing of the other epoch was appended
+    sender.stop();
+    leader.close();
+}
