@@ -18,6 +18,8 @@ const char* name(Fault fault) {
             return "early_acks";
         case Fault::StoreAckBeforeCommit:
             return "store_ack_before_commit";
+        case Fault::MirrorAckBeforeReply:
+            return "mirror_ack_before_reply";
     }
     return "?";
 }

@@ -22,9 +22,11 @@ enum class Fault : std::uint8_t {
     SkipDirectorySync,     // no directory fsync after a segment is created or renamed
     EarlyAcks,             // a batch's acks are released when it is submitted, before it is durable
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
+    MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
 };
 inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync, Fault::SkipDirectorySync,
-                                       Fault::EarlyAcks, Fault::StoreAckBeforeCommit};
+                                       Fault::EarlyAcks, Fault::StoreAckBeforeCommit,
+                                       Fault::MirrorAckBeforeReply};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -19,6 +19,8 @@ std::string_view to_string(PersistenceMode mode) {
             return "wal_batch";
         case PersistenceMode::BatchSync:
             return "batch_sync";
+        case PersistenceMode::DoubleWrite:
+            return "double_write";
     }
     return "?";
 }
@@ -31,6 +33,8 @@ std::string_view to_string(AckPoint point) {
             return "wal";
         case AckPoint::Store:
             return "store";
+        case AckPoint::Mirror:
+            return "mirror";
     }
     return "?";
 }
@@ -87,6 +91,7 @@ AckPoint Config::critical_ack_after() const {
             return persistence.enable_wal && persistence.wal_sync ? AckPoint::Wal : AckPoint::Store;
         case AckPoint::Wal:
         case AckPoint::Store:
+        case AckPoint::Mirror:
             return AckPoint::Store;
     }
     return AckPoint::Store;

@@ -59,9 +59,9 @@ class MatchPoint final : public DurabilityPoint {
     bool wait(wal::Lsn /*lsn*/) const override { return true; }
 };
 
-// `wal`: the command log's durable LSN. A log that keeps nothing (enable_wal = false) never
-// advances it; start-up refuses profiles whose normal acks would wait for it, and the shard refuses
-// critical orders that would.
+// `wal`: the command log's durable LSN; `mirror` too when the log is the Redis mirror. A log that
+// keeps nothing (enable_wal = false) never advances it; start-up refuses profiles whose normal acks
+// would wait for it, and the shard refuses critical orders that would.
 class LogPoint final : public DurabilityPoint {
   public:
     explicit LogPoint(const engine::CommandLog& log) : log_(log) {}
@@ -101,12 +101,16 @@ class StorePoint final : public DurabilityPoint {
 class DurabilityPoints {
   public:
     DurabilityPoints(const DurabilityPoint& match, const DurabilityPoint& wal,
+                     const DurabilityPoint& store, const DurabilityPoint& mirror)
+        : by_point_{&match, &wal, &store, &mirror} {}
+    // Without a Redis mirror no profile names `mirror` (config/ refuses it), so it is the log's.
+    DurabilityPoints(const DurabilityPoint& match, const DurabilityPoint& wal,
                      const DurabilityPoint& store)
-        : by_point_{&match, &wal, &store} {}
+        : DurabilityPoints(match, wal, store, wal) {}
     const DurabilityPoint& operator[](AckPoint point) const {
         return *by_point_[static_cast<std::size_t>(point)];
     }
-    static constexpr std::size_t kCount = 3;
+    static constexpr std::size_t kCount = 4;
 
   private:
     std::array<const DurabilityPoint*, kCount> by_point_;

@@ -67,6 +67,7 @@ class Pipeline {
     // Store snapshots for online backups (FlushWorker::request_snapshot).
     store::FlushWorker& flush() { return *flush_; }
     const wal::WalWriter* wal_writer() const { return path_->wal_writer(); }
+    const mirror::MirrorLog* mirror_log() const { return path_->mirror_log(); }
 
   private:
     store::FlushOptions flush_options(const Config& config, store::Store& store,
