@@ -77,6 +77,9 @@ MirrorLog::MirrorLog(MirrorOptions options)
 
 void MirrorLog::start() {
     connect();
+    if (failed()) {
+        throw std::runtime_error("mirror: " + failure_);
+    }
     writer_done_.store(false, std::memory_order_release);
     writer_ = std::thread([this] {
         run();
@@ -329,14 +332,17 @@ bool MirrorLog::send_batch() {
                 taken = at;
             }
         }
+        {
+            // Counted before the frontier moves, so whoever saw it move sees the counts.
+            std::lock_guard lock(mutex_);
+            ++stats_.batches;
+            stats_.records += taken - (first - 1);
+            if (!refused.empty()) {
+                ++stats_.failed_round_trips;
+            }
+        }
         if (taken >= first) {
             set_durable(taken);
-        }
-        std::lock_guard lock(mutex_);
-        ++stats_.batches;
-        stats_.records += taken - (first - 1);
-        if (!refused.empty()) {
-            ++stats_.failed_round_trips;
         }
         if (refused.empty()) {
             return true;
@@ -426,10 +432,14 @@ void MirrorLog::sleep_until_work(std::chrono::milliseconds at_most) {
 }
 
 void MirrorLog::fail(const std::string& why) {
+    failure_ = why;
     failed_.store(true, std::memory_order_release);
     client_.reset();
     if (options_.on_error) {
-        options_.on_error("mirror failed: " + why);
+        options_.on_error("mirror failed: " + why + "; refusing orders and exiting");
+    }
+    if (options_.on_failed) {
+        options_.on_failed(why);
     }
     {
         std::lock_guard lock(mutex_);

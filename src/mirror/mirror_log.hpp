@@ -51,8 +51,9 @@ struct MirrorOptions {
     wal::Lsn store_lsn = 0;
     // On the writer thread: the durable LSN moved, or the log failed.
     std::function<void(wal::Lsn)> on_durable;
-    std::function<void(const std::string&)> on_error;  // Redis lost, a gap, a failure
-    std::function<void(const std::string&)> on_info;   // Redis back
+    std::function<void(const std::string&)> on_error;   // Redis lost, a gap, a failure
+    std::function<void(const std::string&)> on_info;    // Redis back
+    std::function<void(const std::string&)> on_failed;  // fatal: the stream is not this log's
 };
 
 struct MirrorStats {
@@ -75,7 +76,8 @@ class MirrorLog final : public engine::CommandLog {
     // Appends are refused until start() connected to Redis.
     explicit MirrorLog(MirrorOptions options);
     // Connects once on the calling thread (so that a daemon that just read Redis takes orders at
-    // once) and starts the writer, which keeps reconnecting if that failed. Once only.
+    // once) and starts the writer, which keeps reconnecting if Redis did not answer. Throws
+    // std::runtime_error when the stream does not continue this log. Once only.
     void start();
     ~MirrorLog() override;
     MirrorLog(const MirrorLog&) = delete;
@@ -130,6 +132,7 @@ class MirrorLog final : public engine::CommandLog {
     std::chrono::steady_clock::time_point next_confirm_{};
     std::chrono::steady_clock::time_point next_connect_{};
     std::string last_error_;
+    std::string failure_;  // why the log failed
 
     mutable std::mutex mutex_;  // wait_durable's sleep; the counters below
     mutable std::condition_variable moved_;

@@ -41,7 +41,7 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
 }
 
 std::unique_ptr<engine::CommandLog> OrderPath::make_log(const RecoveredBooks& books,
-                                                        PathLog on_error) {
+                                                        Shutdown& shutdown, PathLog on_error) {
     if (writer_ != nullptr) {
         return std::make_unique<engine::WalCommandLog>(*writer_);
     }
@@ -55,6 +55,10 @@ std::unique_ptr<engine::CommandLog> OrderPath::make_log(const RecoveredBooks& bo
             options.on_error = on_error;
             options.on_info = on_error;
         }
+        // As a WAL failure: fatal, the owner stops with a non-zero exit.
+        options.on_failed = [&shutdown](const std::string& error) {
+            shutdown.fail(StopCause::WalFailed, "the Redis mirror failed: " + error);
+        };
         auto log = std::make_unique<mirror::MirrorLog>(std::move(options));
         mirror_ = log.get();
         return log;
@@ -69,8 +73,8 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
                      Shutdown& shutdown, PathLog on_error)
     : settings_(settings),
       layout_(layout),
-      writer_(open_wal(wal_storage, books, shutdown, std::move(on_error))),
-      log_(make_log(books, on_error)),
+      writer_(open_wal(wal_storage, books, shutdown, on_error)),
+      log_(make_log(books, shutdown, on_error)),
       wal_point_(*log_),
       store_point_(*log_, books.store_lsn),
       mirror_point_(*log_),

@@ -115,7 +115,8 @@ class OrderPath {
     void release_all();
 
   private:
-    std::unique_ptr<engine::CommandLog> make_log(const RecoveredBooks& books, PathLog on_error);
+    std::unique_ptr<engine::CommandLog> make_log(const RecoveredBooks& books, Shutdown& shutdown,
+                                                 PathLog on_error);
     std::unique_ptr<wal::WalWriter> open_wal(wal::Storage* storage, const RecoveredBooks& books,
                                              Shutdown& shutdown, PathLog on_error);
 
