@@ -7,7 +7,8 @@
 #   scripts/redis-test-server.sh kill DIR      kill -9 the server, keep DIR (a crash)
 #   scripts/redis-test-server.sh restart DIR   start a killed server again on its port and AOF
 #   scripts/redis-test-server.sh stop DIR      stop the server and remove DIR
-# Set REDIS_APPENDFSYNC=everysec|no before start to test the weaker settings.
+# Set REDIS_APPENDFSYNC=everysec|no before start to test the weaker settings, REDIS_APPENDONLY=no
+# for a server that keeps nothing across a restart (the crash test's planted fault).
 set -euo pipefail
 
 usage() {
@@ -78,7 +79,7 @@ pidfile $dir/redis.pid
 logfile $dir/server.log
 dir $dir
 save ""
-appendonly yes
+appendonly ${REDIS_APPENDONLY:-yes}
 appendfsync ${REDIS_APPENDFSYNC:-always}
 CONF
     echo "127.0.0.1:$port" >"$dir/address"

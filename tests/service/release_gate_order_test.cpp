@@ -115,6 +115,7 @@ class OrderChecker final : public ReplySink {
             case AckPoint::Match:
                 return ~wal::Lsn{0};
             case AckPoint::Wal:
+            case AckPoint::Mirror:  // the rig's points map mirror to the log's (3-point form)
                 return wal_.frontier();
             case AckPoint::Store:
                 return store_.frontier();
