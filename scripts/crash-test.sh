@@ -149,8 +149,9 @@ kill_targets() {
             sleep 0.5
             kill -9 "$daemon" ;;
         both)
-            scripts/redis-test-server.sh kill "$redis_dir"
+            # The daemon first: Redis then holds the only copy of what the store lacked.
             kill -9 "$daemon"
+            scripts/redis-test-server.sh kill "$redis_dir"
             scripts/redis-test-server.sh restart "$redis_dir" >/dev/null ;;
     esac
 }
