@@ -204,3 +204,55 @@ TEST_CASE("a stream that does not continue this log fails the mirror at start", 
 }
 
 }  // namespace exchanged::test
+
+namespace exchanged::test {
+
+TEST_CASE(
+    "after a refused batch the mirror counts entries Redis already holds only when they are "
+    "its records byte for byte",
+    "[mirror]") {
+    const auto server = RedisServer::start();
+    if (!server) {
+        return;
+    }
+    mirror::MirrorOptions options = mirror_options(*server);
+    options.confirm_interval = std::chrono::hours(1);
+    MirrorLog log(options);
+    log.start();
+    for (std::uint64_t n = 1; n <= 10; ++n) {
+        append(log, n);
+    }
+    wait_until_durable(log, 10);
+    // Entry 11 reaches Redis before the log sends it: as when Redis took a batch whose reply the
+    // log never read. Redis then refuses the log's XADD of 11 (an ID not above the last).
+    const auto payload = payload_for(11);
+    std::array<std::byte, 128> record{};
+    const std::size_t bytes = wal::encode_record(11, 1, payload, record);
+    mirror::RedisClient client = server->client();
+
+    SECTION("the same record: taken as sent, nothing written twice") {
+        REQUIRE_FALSE(
+            client
+                .command({"XADD", options.stream_key, "11-0", "r",
+                          std::string_view(reinterpret_cast<const char*>(record.data()), bytes)})
+                .is_error());
+        append(log, 11);
+        wait_until_durable(log, 11);
+        CHECK_FALSE(log.failed());
+        CHECK(log.stats().failed_round_trips >= 1);      // the refused XADD
+        wait_until([&] { return !log.unavailable(); });  // reconnected after it
+        CHECK(append(log, 12) == 12);
+        wait_until_durable(log, 12);
+        CHECK(stream_length(*server, options.stream_key) == 12);
+    }
+    SECTION("another record under the same ID: the mirror fails instead of acknowledging it") {
+        REQUIRE_FALSE(
+            client.command({"XADD", options.stream_key, "11-0", "r", "someone else's"}).is_error());
+        append(log, 11);
+        wait_until([&] { return log.failed(); });
+        CHECK(log.durable_lsn() == 10);
+        CHECK(log.try_append(1, payload_for(12)).status == wal::AppendStatus::Failed);
+    }
+}
+
+}  // namespace exchanged::test
