@@ -180,11 +180,11 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
 }
 
 std::string describe_store_recovery(const engine::StoreRecoveryResult& result,
-                                    const store::Store& primary) {
+                                    const store::Store& primary, const std::string& tail) {
     return fmt::format(
-        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n"
+        "store: {} loaded at LSN {}; {} tail replayed into it: {} events in {} batches\n"
         "  phases       {}\n",
-        primary.describe(), result.loaded_lsn, result.events_written, result.batches,
+        primary.describe(), result.loaded_lsn, tail, result.events_written, result.batches,
         engine::describe_phases(result));
 }
 
@@ -228,7 +228,9 @@ int recover(const exchanged::Config& config, bool salvage) {
             : config.persistence.wal_path.string();
     std::printf("exchanged: recover: profile=%s %s=%s\n%s%s", config.profile.c_str(),
                 config.persistence.mirror() ? "mirror" : "wal", log_name.c_str(),
-                describe_store_recovery(result, *primary).c_str(),
+                describe_store_recovery(result, *primary,
+                                        config.persistence.mirror() ? "Redis mirror" : "WAL")
+                    .c_str(),
                 engine::describe(result.replay, layout).c_str());
     if (result.replay.ok() && result.replay.records == 0 &&
         result.replay.log.end == wal::LogEnd::Clean) {
@@ -344,8 +346,10 @@ const char* stop_line(int signal_number) {
 }
 
 // The exit code and the last lines, from why the daemon stopped and what the stop wrote.
+// `log`: what keeps the records the store lacks ("WAL", "Redis mirror"); empty: nothing does.
 int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopReport& report,
-                 bool with_wal, int signal_number) {
+                 const std::string& log, int signal_number) {
+    const bool with_wal = !log.empty();
     if (shutdown.failed(service::StopCause::WalFailed)) {
         spdlog::error("exiting after a WAL failure: {}", shutdown.reason());
         return 1;
@@ -372,17 +376,25 @@ int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopR
     }
     if (!report.stored) {
         spdlog::warn(
-            "the store stayed unavailable: it is at LSN {}; the WAL keeps the {} records above "
+            "the store stayed unavailable: it is at LSN {}; the {} keeps the {} records above "
             "it and the next start writes them",
-            flushed.store_lsn, flushed.uncommitted);
+            flushed.store_lsn, log, flushed.uncommitted);
     }
     const std::string closed =
         !with_wal ? "no WAL; store at LSN " + std::to_string(flushed.store_lsn)
-                  : "WAL closed at durable LSN " + std::to_string(report.durable_lsn) +
+                  : log + " closed at durable LSN " + std::to_string(report.durable_lsn) +
                         ", store at LSN " + std::to_string(flushed.store_lsn);
     exchanged::ops::log_milestone("{} received; clean exit ({})",
                                   signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed);
     return 0;
+}
+
+// What keeps the records above the store: the WAL, the Redis mirror, or (empty) nothing.
+std::string tail_log_name(const Config& config) {
+    if (config.persistence.mirror()) {
+        return "Redis mirror";
+    }
+    return config.persistence.enable_wal ? "WAL" : "";
 }
 
 // Builds the pipeline from the recovered books, serves clients until SIGINT/SIGTERM or a failure
@@ -427,7 +439,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         pipeline.stop(log_keeps_tail ? kStoreDrainWithWal : kStoreDrainWithoutWal);
     gateway.stop();
     io_threads.join();
-    return stop_verdict(pipeline.shutdown(), report, log_keeps_tail, signal_number);
+    return stop_verdict(pipeline.shutdown(), report, tail_log_name(config), signal_number);
 }
 
 // enable_wal = false (hft): the books the store holds; the store is the only durable copy.
@@ -464,10 +476,10 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
     }
     const double replay_seconds = std::chrono::duration<double>(recovered.replay.elapsed).count();
     exchanged::ops::log_milestone(
-        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s, {:.0f} "
+        "recovered from the store at LSN {} plus {} {} records (log {}) in {:.3f} s, {:.0f} "
         "records/s (load from the store {:.3f} s){}",
-        recovered.loaded_lsn, recovered.replay.records, wal::to_string(recovered.replay.log.end),
-        replay_seconds,
+        recovered.loaded_lsn, recovered.replay.records, tail_log_name(config),
+        wal::to_string(recovered.replay.log.end), replay_seconds,
         static_cast<double>(recovered.replay.records) / std::max(replay_seconds, 1e-9),
         std::chrono::duration<double>(recovered.load).count(),
         recovered.replay.last_lsn > recovered.loaded_lsn && !config.persistence.mirror()
