@@ -256,3 +256,37 @@ TEST_CASE(
 }
 
 }  // namespace exchanged::test
+
+namespace exchanged::test {
+
+TEST_CASE("a full hand-over ring refuses appends as busy, never dropping one", "[mirror]") {
+    const auto server = RedisServer::start();
+    if (!server) {
+        return;
+    }
+    mirror::MirrorOptions options = mirror_options(*server);
+    options.queue_records = 16;
+    options.timeout = std::chrono::minutes(10);  // a stalled Redis, not a failed one
+    options.confirm_interval = std::chrono::hours(1);
+    MirrorLog log(options);
+    log.start();
+    mirror::RedisClient client = server->client();
+    // Redis holds every write from now on: the writer's first batch waits for its reply.
+    REQUIRE_FALSE(client.command({"CLIENT", "PAUSE", "600000", "WRITE"}).is_error());
+    std::uint64_t taken = 0;
+    wal::AppendResult result;
+    while ((result = log.try_append(1, payload_for(taken + 1))).status == wal::AppendStatus::Ok) {
+        ++taken;
+    }
+    CHECK(result.status == wal::AppendStatus::Busy);
+    CHECK(taken == options.queue_records);
+    CHECK(log.durable_lsn() == 0);
+
+    REQUIRE_FALSE(client.command({"CLIENT", "UNPAUSE"}).is_error());
+    wait_until_durable(log, taken);
+    CHECK(append(log, taken + 1) == taken + 1);
+    wait_until_durable(log, taken + 1);
+    CHECK(stream_length(*server, options.stream_key) == static_cast<long long>(taken + 1));
+}
+
+}  // namespace exchanged::test
