@@ -48,9 +48,11 @@ launch() {
     local bin port
     bin=$(server_bin)
     port=$(cut -d: -f2 "$dir/address")
-    "$bin" "$dir/redis.conf" >/dev/null
+    # Not holding the start lock (fd 9) for its whole life.
+    "$bin" "$dir/redis.conf" >/dev/null 9>&-
     for _ in $(seq 1 100); do
-        if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+        # Ours, not another server on the port: it reports this directory.
+        if redis-cli -h 127.0.0.1 -p "$port" config get dir 2>/dev/null | grep -qxF "$dir"; then
             return 0
         fi
         sleep 0.1
@@ -69,6 +71,9 @@ start() {
         echo "redis-test-server: $dir already has a server; stop it first" >&2
         exit 1
     fi
+    # Tests start servers in parallel (ctest -j): one at a time picks a port and binds it.
+    exec 9>"${TMPDIR:-/tmp}/redis-test-server.lock"
+    flock 9
     port=$(pick_port)
     cat >"$dir/redis.conf" <<CONF
 bind 127.0.0.1
@@ -84,6 +89,7 @@ appendfsync ${REDIS_APPENDFSYNC:-always}
 CONF
     echo "127.0.0.1:$port" >"$dir/address"
     launch
+    exec 9>&-
     cat "$dir/address"
 }
 

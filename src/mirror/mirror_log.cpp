@@ -187,16 +187,21 @@ void MirrorLog::run() {
             connect();
             continue;
         }
-        if (send_batch()) {
-            continue;
-        }
-        if (Clock::now() >= next_confirm_) {
+        // Due confirmations go first: under a steady flow the ring is never empty, and Redis
+        // would otherwise grow with everything the store already has.
+        const Clock::time_point now = Clock::now();
+        if (now >= next_confirm_ && !closing) {
             confirm();
             next_confirm_ = Clock::now() + options_.confirm_interval;
             continue;
         }
+        if (send_batch()) {
+            continue;
+        }
         if (!closing) {
-            sleep_until_work(options_.confirm_interval);
+            sleep_until_work(
+                std::max(std::chrono::milliseconds(1),
+                         std::chrono::ceil<std::chrono::milliseconds>(next_confirm_ - now)));
         }
     }
     client_.reset();
