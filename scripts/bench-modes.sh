@@ -70,7 +70,12 @@ redis_address=
 cleanup() {
     [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
     [ -n "$redis_address" ] && scripts/redis-test-server.sh stop "$dir/redis" >/dev/null 2>&1
-    rm -rf "$dir"
+    # BENCH_MODES_KEEP=1 keeps the logs, profiles and outputs for a look afterwards.
+    if [ -n "${BENCH_MODES_KEEP:-}" ]; then
+        echo "bench-modes: kept $dir" >&2
+    else
+        rm -rf "$dir"
+    fi
 }
 trap cleanup EXIT
 
@@ -121,13 +126,14 @@ fresh_redis() {
 # run_load PROFILE RATE NAME: one load on a fresh data directory; the JSON line goes to NAME.json,
 # its exit code to NAME.exit, the probe's lines (if on) to NAME.stall.
 run_load() {
-    local data=$dir/data-$3 port load probe=
+    local data=$dir/data-$3 port load probe= admin
     rm -rf "$data"
     fresh_redis
     : >"$dir/$3.stall"
     port=$((20000 + RANDOM % 20000))
+    # The admin endpoint is read once, after the load (store_progress).
     build/bin/exchanged --config "$1" --data-dir "$data" --listen "127.0.0.1:$port" \
-        --admin-listen 127.0.0.1:0 >"$dir/$3.log" 2>&1 &
+        --admin-listen "127.0.0.1:$((port + 1))" >"$dir/$3.log" 2>&1 &
     daemon=$!
     for _ in $(seq 600); do
         grep -qs "ready:" "$dir/$3.log" && break
@@ -142,6 +148,12 @@ run_load() {
     fi
     wait "$load"
     echo $? >"$dir/$3.exit"
+    # Where the store was when the last ack left: the floor of a scheme whose critical acks wait
+    # for the store (each account's replies queue behind its critical orders, so such a scheme
+    # cannot accept faster than the store commits).
+    admin=$(sed -nE 's/.* admin=([0-9.]+:[0-9]+).*/\1/p' "$dir/$3.log" | head -n 1)
+    curl -s --max-time 5 "http://$admin/metrics" 2>/dev/null |
+        awk '$1 == "exchanged_store_lsn" { printf "%.0f\n", $2 }' >"$dir/$3.store_lsn"
     [ -n "$probe" ] && wait "$probe"
     if [ "$(cat "$dir/$3.exit")" -ne 0 ]; then
         echo "bench-modes: $3: exchangectl load exited $(cat "$dir/$3.exit"):" \
@@ -150,6 +162,23 @@ run_load() {
     kill -TERM "$daemon"
     wait "$daemon" 2>/dev/null
     daemon=
+    # The clean stop writes everything: its store LSN is the load's last record.
+    sed -nE 's/.*store at LSN ([0-9]+).*/\1/p' "$dir/$3.log" | tail -n 1 >"$dir/$3.final_lsn"
+}
+
+# store_progress NAME: "records/s share" of the store during load NAME: the records it had
+# committed when the last ack left, per second of the load and as a share of all the load's
+# records; "null null" when either was not seen.
+store_progress() {
+    local at_end final elapsed
+    at_end=$(cat "$dir/$1.store_lsn" 2>/dev/null)
+    final=$(cat "$dir/$1.final_lsn" 2>/dev/null)
+    elapsed=$(value "$dir/$1.json" elapsed_s)
+    if [ -z "$at_end" ] || [ -z "$final" ] || [ "$final" -eq 0 ] || [ "$elapsed" = null ]; then
+        echo "null null"
+        return
+    fi
+    awk -v a="$at_end" -v f="$final" -v e="$elapsed" 'BEGIN { printf "%.0f %.3f\n", a / e, a / f }'
 }
 
 # value FILE KEY: the number (or true/false) after "KEY": in a one-line JSON object, or null.
@@ -181,8 +210,9 @@ echo "bench-modes: orders=$orders rate=$rate cycles=$cycles crash_orders=$crash_
 if [ "$json" -eq 0 ]; then
     echo "| scheme | mode | load avg | saturated accepted/s | refused (saturated) |" \
         "mean ack (saturated) | p99 ack (saturated) | mean ack at $rate/s | p99 ack at $rate/s |" \
-        "acked orders lost over $cycles kill -9 | loss ms (worst cycle) | stall p99 / max |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "acked orders lost over $cycles kill -9 | loss ms (worst cycle) | stall p99 / max |" \
+        "store records/s during the saturated load (share at its last ack) |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 fi
 for scheme in $schemes; do
     if [ "$scheme" = double_write ] && [ -z "$redis_address" ]; then
@@ -219,6 +249,7 @@ for scheme in $schemes; do
     read -r stall_p99 stall_max <<<"$(stall "$scheme-saturated" "$scheme-rate")"
     read -r s_stall_p99 _ <<<"$(stall "$scheme-saturated")"
     read -r r_stall_p99 _ <<<"$(stall "$scheme-rate")"
+    read -r store_per_sec store_share <<<"$(store_progress "$scheme-saturated")"
     if [ "$json" -eq 1 ]; then
         printf '{"scheme":"%s","mode":"%s","load_avg":%s,' "$scheme" "$mode" "$load_avg"
         printf '"saturated_accepted_per_sec":%s,"saturated_refused":%s,' \
@@ -226,6 +257,8 @@ for scheme in $schemes; do
         printf '"saturated_rejected":%s,"saturated_mean_us":%s,"saturated_p99_us":%s,' \
             "$(value "$s" rejected)" "$(value "$s" mean_us)" "$(value "$s" p99_us)"
         printf '"saturated_exit":%s,' "$(cat "$dir/$scheme-saturated.exit")"
+        printf '"saturated_store_per_sec":%s,"saturated_store_share":%s,' \
+            "$store_per_sec" "$store_share"
         printf '"rate_offered":%s,"rate_accepted_per_sec":%s,"rate_refused":%s,' \
             "$rate" "$(value "$r" orders_per_sec)" "$(value "$r" refused)"
         printf '"rate_mean_us":%s,"rate_p99_us":%s,"rate_exit":%s,' \
@@ -245,12 +278,14 @@ for scheme in $schemes; do
         -v tput="$(value "$s" orders_per_sec)" -v refused="$(value "$s" refused)" \
         -v s_mean="$(value "$s" mean_us)" -v s_p99="$(value "$s" p99_us)" \
         -v r_mean="$(value "$r" mean_us)" -v r_p99="$(value "$r" p99_us)" -v lost="$lost_text" \
-        -v loss_ms="$loss_ms_text" -v stall="$stall_text" '
+        -v loss_ms="$loss_ms_text" -v stall="$stall_text" -v store_per_sec="$store_per_sec" \
+        -v store_share="$store_share" '
         function ms(v) { return v == "null" ? "?" : sprintf("%.2f ms", v / 1000) }
         function n(v) { return v == "null" ? "?" : sprintf("%.0f", v) }
         BEGIN {
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", scheme, mode,
-                load_avg, n(tput), n(refused), ms(s_mean), ms(s_p99), ms(r_mean), ms(r_p99), lost,
-                loss_ms, stall
+            store = store_per_sec == "null" ? "?" : sprintf("%s (%.0f%%)", n(store_per_sec), store_share * 100)
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", scheme,
+                mode, load_avg, n(tput), n(refused), ms(s_mean), ms(s_p99), ms(r_mean), ms(r_p99),
+                lost, loss_ms, stall, store
         }'
 done

@@ -18,11 +18,12 @@ LAYERS=(
     "engine: config book wal store common"
     "repl: engine config book wal store common"
     "mirror: engine config book wal store common"
+    "ha: common"
     "net: book common"
     "ops: common"
     "service: repl mirror engine net config book wal store common"
     "tools: service repl mirror engine net ops config book wal store common"
-    "app: tools service repl mirror engine net ops config book wal store common"
+    "app: tools service repl mirror ha engine net ops config book wal store common"
 )
 # src/tools subfolders: "subfolder: other tools subfolders it may include". Each may also include
 # everything tools may; a file directly in src/tools may include any tools subfolder.

@@ -182,7 +182,14 @@ for cycle in $(seq "$cycles"); do
             --seed "$((seed + cycle))" --mix "$mix" --json >"$dir/load-$cycle.json" \
             2>"$dir/load-$cycle.err" &
         load=$!
-        # Kill between 0.2 and 1.5 s into the load: acknowledgements are flowing by then.
+        # Kill between 0.2 and 1.5 s after the first acknowledgement. Counting from the load's
+        # start instead, a loaded machine could kill the daemon before the sessions had logged
+        # in (seen at load average 9), a cycle that tests nothing and fails as a load error.
+        for _ in $(seq 300); do
+            grep -qs '^accepted ' "$dir/run-$cycle.journal" && break
+            kill -0 "$load" 2>/dev/null || break
+            sleep 0.05
+        done
         sleep "$(awk -v r="$RANDOM" 'BEGIN {printf "%.3f", 0.2 + (r % 1300) / 1000}')"
         kill_targets
         wait "$daemon" 2>/dev/null

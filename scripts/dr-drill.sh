@@ -19,23 +19,28 @@
 # not a failure; with --failure store a single lost acknowledgement fails the drill.
 #   scripts/dr-drill.sh --config FILE [--data-dir D] [--work DIR] [--report-dir DIR]
 #                       [--failure store|data-dir] [--orders N] [--rate R] [--keep]
-#                       [--bin-dir DIR] [--plant-fault corrupt-backup]
+#                       [--bin-dir DIR] [--plant-fault corrupt-backup] [--drill-dsn DSN]
 # --config/--data-dir: the production daemon's profile and data directory (as `backup create` takes
 # them); --work: where the copy lives (a fresh temporary directory by default, removed after unless
 # --keep); --report-dir: where the reports go (default ./dr-reports); --bin-dir: where exchanged and
 # exchangectl are (default build/bin of this checkout; the systemd unit passes /usr/local/bin).
 # Relative paths are taken from the current directory. --plant-fault corrupt-backup flips a byte in
 # the latest backup before the restore, to show the drill failing.
+# A production profile with [persistence] store = postgresql needs --drill-dsn: a database for the
+# copy's store that holds no store (never production's), whose search_path puts the production
+# store's schema first; the production backup is verified in it too. Losing the store then drops
+# its tables (psql), and they are dropped again at the end unless --keep. Its password, if any,
+# belongs in ~/.pgpass or PGPASSFILE, not in the DSN (psql gets the DSN on its command line).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin_dir=$root/build/bin
 
 config= prod_data= work= report_dir=dr-reports failure=store orders=60000 rate=20000 keep=0
-fault=
+fault= drill_dsn=
 usage() {
     echo "usage: scripts/dr-drill.sh --config FILE [--data-dir D] [--work DIR] [--report-dir DIR]" \
         "[--failure store|data-dir] [--orders N] [--rate R] [--keep] [--bin-dir DIR]" \
-        "[--plant-fault corrupt-backup]" >&2
+        "[--plant-fault corrupt-backup] [--drill-dsn DSN]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -49,8 +54,9 @@ while [ $# -gt 0 ]; do
         --rate) rate=${2:-}; shift ;;
         --plant-fault) fault=${2:-}; shift ;;
         --bin-dir) bin_dir=${2:-}; shift ;;
+        --drill-dsn) drill_dsn=${2:-}; shift ;;
         --keep) keep=1 ;;
-        -h | --help) sed -n 2,32p "$0"; exit 0 ;;
+        -h | --help) sed -n 2,37p "$0"; exit 0 ;;
         *) usage ;;
     esac
     shift || usage
@@ -60,6 +66,17 @@ done
 case $failure in store | data-dir) ;; *) echo "dr-drill: --failure store or data-dir" >&2; usage ;; esac
 case $fault in '' | corrupt-backup) ;; *) echo "dr-drill: --plant-fault corrupt-backup" >&2; usage ;; esac
 config=$(realpath "$config")
+# [persistence] store of the production profile: sqlite unless it says postgresql.
+store_kind=$(awk '/^[[:space:]]*\[.*\][[:space:]]*$/ { section = $0; gsub(/[[:space:]\[\]]/, "", section); next }
+    section == "persistence" && /^[[:space:]]*store[[:space:]]*=/ { sub(/^[^=]*=[[:space:]]*/, ""); sub(/[[:space:]]*$/, ""); kind = $0 }
+    END { print (kind == "" ? "sqlite" : kind) }' "$config")
+if [ "$store_kind" = postgresql ]; then
+    [ -n "$drill_dsn" ] || { echo "dr-drill: the production store is PostgreSQL: --drill-dsn DSN (a database for the drill's copy, holding no store) is required" >&2; usage; }
+    command -v psql >/dev/null || { echo "dr-drill: psql is needed to lose the drill's PostgreSQL store (install postgresql-client)" >&2; exit 2; }
+elif [ -n "$drill_dsn" ]; then
+    echo "dr-drill: --drill-dsn is for a production store = postgresql; $config has store = $store_kind" >&2
+    usage
+fi
 [ -n "$prod_data" ] && prod_data=$(realpath -m "$prod_data")
 if [ ! -x "$bin_dir/exchanged" ] || [ ! -x "$bin_dir/exchangectl" ]; then
     echo "dr-drill: $bin_dir/exchanged and exchangectl are needed (scripts/build.sh release exchanged exchangectl, or --bin-dir)" >&2
@@ -84,11 +101,22 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 logs=$work/logs
 mkdir -p "$logs"
 
+# Drops every table of the drill database's store schema (the first on its search_path).
+drop_drill_store() {
+    psql -X -q -v ON_ERROR_STOP=1 -d "$drill_dsn" -c "DO \$\$ DECLARE t text; BEGIN
+        FOR t IN SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()
+        LOOP EXECUTE 'DROP TABLE IF EXISTS ' || t || ' CASCADE'; END LOOP; END \$\$"
+}
+
 daemon_pid=
+drill_store_used=0
 cleanup() {
     [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
     [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null
-    if [ "$keep" -eq 0 ]; then rm -rf "$work"; fi
+    if [ "$keep" -eq 0 ]; then
+        rm -rf "$work"
+        [ "$drill_store_used" -eq 1 ] && drop_drill_store >/dev/null 2>&1
+    fi
 }
 trap cleanup EXIT
 
@@ -114,7 +142,7 @@ write_report() {
         echo "- verdict: **$verdict**"
         echo "- production profile: \`$config\`${prod_data:+, data directory \`$prod_data\`}"
         echo "- production backup: \`${prod_backup:-none}\`"
-        echo "- failure simulated: kill -9, then $([ "$failure" = store ] && echo "the store file lost (WAL kept)" || echo "the whole data directory lost")"
+        echo "- failure simulated: kill -9, then $([ "$failure" = store ] && echo "the store $([ "$store_kind" = postgresql ] && echo "tables dropped" || echo "file lost") (WAL kept)" || echo "the whole data directory lost")"
         echo "- restored from: \`${backup_used:-none}\`"
         echo "- RTO (restore start to ready): $([ "$rto_ms" = null ] && echo "not reached" || echo "$rto_ms ms")"
         echo "- acknowledged orders: $acked; lost (RPO): $([ "$lost" = null ] && echo "not measured" || echo "$lost")"
@@ -161,10 +189,13 @@ listen_port=$((20000 + RANDOM % 20000))
 admin_port=$((listen_port + 1))
 copy_data=$work/data
 drill_profile() {
-    awk -v listen="127.0.0.1:$listen_port" -v admin="127.0.0.1:$admin_port" -v data="$copy_data" '
+    awk -v listen="127.0.0.1:$listen_port" -v admin="127.0.0.1:$admin_port" -v data="$copy_data" \
+        -v dsn="$drill_dsn" '
         function server() { print "listen = " listen; print "admin_listen = " admin;
                             print "data_dir = " data; had_server = 1 }
-        function persistence() { print "wal_path = wal"; print "store_path = exchanged.sqlite";
+        function persistence() { print "wal_path = wal";
+                                 if (dsn == "") print "store_path = exchanged.sqlite";
+                                 else print "store_dsn = " dsn
                                  had_persistence = 1 }
         /^[[:space:]]*\[.*\][[:space:]]*$/ {
             section = $0; gsub(/[[:space:]\[\]]/, "", section); print
@@ -173,7 +204,7 @@ drill_profile() {
             next
         }
         section == "server" && /^[[:space:]]*(listen|admin_listen|data_dir)[[:space:]]*=/ { next }
-        section == "persistence" && /^[[:space:]]*(wal_path|store_path)[[:space:]]*=/ { next }
+        section == "persistence" && /^[[:space:]]*(wal_path|store_path|store_dsn)[[:space:]]*=/ { next }
         section == "logging" && /^[[:space:]]*file[[:space:]]*=/ { next }
         { print }
         END {
@@ -201,11 +232,16 @@ if ! "$ctl" backup create --to "$work/production-backups" "${prod_flags[@]}" >"$
     fail backup "production backup: $(last_line "$logs/prod-backup.log")"
 fi
 prod_backup=$(ls -d "$work"/production-backups/2* | tail -n 1)
-if ! "$ctl" backup verify "$prod_backup" >"$logs/prod-verify.log" 2>&1; then
+# A PostgreSQL backup is verified in the drill's database (emptied again after), so that the
+# production server needs no scratch database.
+verify_flags=()
+[ "$store_kind" = postgresql ] && verify_flags=(--scratch-dsn "$drill_dsn")
+if ! "$ctl" backup verify "$prod_backup" "${verify_flags[@]}" >"$logs/prod-verify.log" 2>&1; then
     fail backup "production backup: $(last_line "$logs/prod-verify.log")"
 fi
 drill_ini=$work/drill.ini
 drill_profile "$prod_backup/profile.ini" "$drill_ini"
+[ "$store_kind" = postgresql ] && drill_store_used=1
 if ! "$ctl" backup restore "$prod_backup" --data-dir "$copy_data" --config "$drill_ini" \
     >"$logs/copy.log" 2>&1; then
     fail backup "copy: $(last_line "$logs/copy.log")"
@@ -235,18 +271,27 @@ wait "$load_pid" 2>/dev/null
 load_pid=
 acked=$(grep -c '^accepted ' "$journal")
 store_file=$copy_data/exchanged.sqlite  # as drill_profile set it
-if [ "$failure" = store ]; then
+if [ "$store_kind" = postgresql ]; then
+    drop_drill_store >"$logs/drop-store.log" 2>&1 ||
+        fail failure "could not drop the drill's store: $(last_line "$logs/drop-store.log")"
+    lost_store="the store's tables dropped in the drill database"
+else
     rm -f "$store_file" "$store_file-wal" "$store_file-shm"
-    what="kill -9 under load, then the store file deleted ($(basename "$store_file")); the WAL survives"
+    lost_store="the store file deleted ($(basename "$store_file"))"
+fi
+if [ "$failure" = store ]; then
+    what="kill -9 under load, then $lost_store; the WAL survives"
 else
     rm -rf "$copy_data"
-    what="kill -9 under load, then the whole data directory deleted"
+    what="kill -9 under load, then $lost_store and the whole data directory deleted"
 fi
 record failure PASS "$what; $acked orders acknowledged before the kill"
 
 # --- 3. recover ---------------------------------------------------------------------------------
 if [ "$fault" = corrupt-backup ]; then
-    printf '\x5a' | dd of="$backup_used/store.sqlite" bs=1 seek=5000 conv=notrunc status=none
+    backup_store=$backup_used/store.sqlite
+    [ "$store_kind" = postgresql ] && backup_store=$backup_used/store.pgdump
+    printf '\x5a' | dd of="$backup_store" bs=1 seek=5000 conv=notrunc status=none
 fi
 t0=$(now_ms)
 if ! "$ctl" backup restore "$backup_used" --data-dir "$copy_data" --config "$drill_ini" --force \

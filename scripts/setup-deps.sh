@@ -19,6 +19,9 @@ packages=(
     # promtool and a throw-away server, for the tests of ops/prometheus/exchanged.rules.yml (they
     # skip without), and curl, with which that test asks the server for its alerts.
     prometheus curl
+    # etcd and etcdctl for the failover tests' throw-away members (scripts/etcd-test-cluster.sh), and
+    # the JSON parser for etcd's v3 JSON gateway (src/ha; Debian has no C++ etcd client).
+    etcd-server etcd-client nlohmann-json3-dev
     # The Redis mirror of mode double_write: its client library, and the server for its tests'
     # throw-away instance (scripts/redis-test-server.sh; the tests skip without it).
     libhiredis-dev redis-server

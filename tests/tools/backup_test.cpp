@@ -168,6 +168,60 @@ TEST_CASE("backup verify: a flipped byte in any file of the backup is refused, n
     }
 }
 
+TEST_CASE(
+    "backup manifest: a PostgreSQL backup's schema round-trips; an unknown store kind is "
+    "refused",
+    "[tools][backup]") {
+    test::TempDir dir;
+    BackupManifest m;
+    m.created = "2026-12-04T16:20:00Z";
+    m.backend = "postgresql";
+    m.store_schema = "exchange";
+    m.mode = "online";
+    m.files.push_back(BackupFile{kPgDumpFileName, 10, 0x1234});
+    fs::create_directories(dir.path() / "pg");
+    write_file_durably(dir.path() / "pg" / kManifestName, to_json(m));
+    const BackupManifest read = read_manifest(dir.path() / "pg");
+    CHECK(read.store_schema == "exchange");
+    CHECK(std::string(read.store_file()) == kPgDumpFileName);
+
+    m.store_schema.clear();
+    fs::create_directories(dir.path() / "no-schema");
+    write_file_durably(dir.path() / "no-schema" / kManifestName, to_json(m));
+    CHECK_THROWS_WITH(read_manifest(dir.path() / "no-schema"),
+                      Catch::Matchers::Contains("without \"store_schema\""));
+    m.backend = "mysql";
+    fs::create_directories(dir.path() / "mysql");
+    write_file_durably(dir.path() / "mysql" / kManifestName, to_json(m));
+    CHECK_THROWS_WITH(read_manifest(dir.path() / "mysql"),
+                      Catch::Matchers::Contains("store_backend \"mysql\" is neither"));
+}
+
+TEST_CASE("backup restore: a backup of the other store kind than the target profile's is refused",
+          "[tools][backup]") {
+    Traded t;
+    const CreatedBackup made = t.backup(t.dir.path() / "backups");
+    // The same files presented as a PostgreSQL backup (its dump where the SQLite file was).
+    BackupManifest m = made.manifest;
+    m.backend = "postgresql";
+    m.store_schema = "exchange";
+    for (BackupFile& file : m.files) {
+        if (file.name == kStoreFileName) {
+            file.name = kPgDumpFileName;
+        }
+    }
+    fs::rename(made.dir / kStoreFileName, made.dir / kPgDumpFileName);
+    fs::remove(made.dir / kManifestName);
+    write_file_durably(made.dir / kManifestName, to_json(m));
+    ConfigOverrides overrides;
+    overrides.data_dir = (t.dir.path() / "restored").string();
+    const exchanged::Config target = load_config((made.dir / kProfileFileName).string(), overrides);
+    CHECK_THROWS_WITH(restore_backup(made.dir, target, false, quiet),
+                      Catch::Matchers::Contains("the backup holds a postgresql store") &&
+                          Catch::Matchers::Contains("store = sqlite"));
+    CHECK_FALSE(fs::exists(t.dir.path() / "restored"));
+}
+
 TEST_CASE("backup create: a WAL that does not reach back to the snapshot is refused",
           "[tools][backup]") {
     // The segments to copy: from the newest one starting at or below store_lsn+1.

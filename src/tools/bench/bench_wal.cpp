@@ -3,6 +3,7 @@
 // record's latency counts from its scheduled time, so a stalled writer cannot hide its backlog)
 // over a run long enough to rotate segments several times, beside the ideal one-batch writer.
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "common/cli_args.hpp"
+#include "tools/bench/ideal_writer.hpp"
 #include "tools/cli/subcommands.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
@@ -92,69 +94,33 @@ double measure_fdatasync_p50_us(const std::string& dir) {
     return percentiles(std::move(samples)).p50_us;
 }
 
-// The floor the disk itself sets for the offered-rate phase. Back-to-back 64 B write + fdatasync
-// for `seconds`, replayed through an ideal writer with one batch in flight: records arrive every
-// 1/rate s; one arriving during sync i waits for it to end and then for sync i+1 (its own batch).
-// Records weigh a slow sync by its duration (every record arriving during it waits), which a
-// per-sync percentile does not, so this, not the sync p99, is what the WAL's p99 at an offered rate
-// can be held against.
-Percentiles model_one_batch_in_flight(const std::string& dir, double rate, double seconds) {
-    constexpr std::uint64_t kFileBytes = 16ull << 20;
-    const std::string path = dir + "/fdatasync-model";
-    const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        throw wal::WalError(wal::errno_message("open " + path, errno));
+// The floor the disk itself sets, measured in one piece (the --slice-ms 0 method): `seconds` of
+// the ideal writer's syncs, replayed at `rate`.
+Percentiles measure_floor_in_one_piece(const std::string& dir, double rate, double seconds) {
+    IdealWriterProbe probe(dir + "/ideal-writer");
+    probe.sync_until(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(seconds)));
+    return percentiles(replay_one_batch_in_flight(probe.syncs_ns(), rate));
+}
+
+// How the offered phase shares the run with the ideal writer: alternating slices of `slice_ns`,
+// the WAL's records scheduled only in its own slices, the probe syncing only in the others, so
+// both sample the same minutes of a shared machine and disk.
+struct Interleave {
+    std::int64_t slice_ns = 0;
+    IdealWriterProbe* probe = nullptr;
+};
+
+// Sleeps until `deadline_ns` on the clock of now_ns(); returns at once when it has passed.
+void sleep_until_ns(std::int64_t deadline_ns) {
+    if (now_ns() >= deadline_ns) {
+        return;
     }
-    const std::vector<char> zeros(kFileBytes, 0);
-    if (::pwrite(fd, zeros.data(), zeros.size(), 0) != static_cast<ssize_t>(zeros.size()) ||
-        ::fsync(fd) != 0) {
-        const int error = errno;
-        ::close(fd);
-        throw wal::WalError(wal::errno_message("preallocate " + path, error));
+    timespec until{};
+    until.tv_sec = static_cast<time_t>(deadline_ns / 1'000'000'000);
+    until.tv_nsec = static_cast<long>(deadline_ns % 1'000'000'000);
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
     }
-    std::vector<std::int64_t> syncs_ns;
-    const char record[64] = {1};
-    const std::int64_t end = now_ns() + static_cast<std::int64_t>(seconds * 1e9);
-    for (std::uint64_t offset = 0; now_ns() < end;
-         offset = (offset + sizeof(record)) % kFileBytes) {
-        const std::int64_t start = now_ns();
-        if (::pwrite(fd, record, sizeof(record), static_cast<off_t>(offset)) != sizeof(record) ||
-            ::fdatasync(fd) != 0) {
-            const int error = errno;
-            ::close(fd);
-            throw wal::WalError(wal::errno_message("write+fdatasync " + path, error));
-        }
-        syncs_ns.push_back(now_ns() - start);
-    }
-    ::close(fd);
-    std::filesystem::remove(path);
-    // Replay: the measured syncs, in order, are the batches' durations; the ideal writer commits a
-    // record at once when nothing is in flight, else with the next batch when the current one ends.
-    std::vector<std::int64_t> latencies;
-    std::vector<double> filling;  // arrival times of the records waiting for the next batch
-    std::size_t next_sync = 0;
-    double in_flight_end = -1;  // < 0: nothing in flight
-    const double step_ns = 1e9 / rate;
-    for (double arrival = 0; next_sync < syncs_ns.size(); arrival += step_ns) {
-        while (in_flight_end >= 0 && in_flight_end <= arrival) {
-            if (filling.empty() || next_sync == syncs_ns.size()) {
-                in_flight_end = -1;
-                break;
-            }
-            in_flight_end += static_cast<double>(syncs_ns[next_sync++]);
-            for (const double waiting : filling) {
-                latencies.push_back(static_cast<std::int64_t>(in_flight_end - waiting));
-            }
-            filling.clear();
-        }
-        if (in_flight_end < 0) {
-            in_flight_end = arrival + static_cast<double>(syncs_ns[next_sync++]);
-            latencies.push_back(static_cast<std::int64_t>(in_flight_end - arrival));
-        } else {
-            filling.push_back(arrival);
-        }
-    }
-    return percentiles(std::move(latencies));
 }
 
 // When each batch became durable: (last LSN of the batch, time), appended on the writer thread.
@@ -266,10 +232,18 @@ wal::WalOptions bench_options(std::uint32_t payload_bytes, const SegmentSettings
     return options;
 }
 
-// Producers append `records` records; `schedule_ns` (open loop, one producer) gives each record's
-// planned hand-over time, or is empty for "as fast as possible".
+// How the open-loop producer waits for a record's planned hand-over time.
+enum class Pace : std::uint8_t {
+    Sleep,  // an absolute-time sleep, as an event-driven gateway waits: leaves the cores free
+    Spin,   // a busy loop: punctual, but takes a whole core from the writer and the kernel
+};
+
+// Producers append `records` records: as fast as they can (rate 0), or one producer open loop at
+// `rate`, each record due at its planned time whether or not the producer is late. With an
+// interleave, the records are planned only in every other slice and the probe syncs in the others.
 PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32_t payload_bytes,
-                      unsigned producers, double rate, const SegmentSettings& segments) {
+                      unsigned producers, double rate, const SegmentSettings& segments,
+                      Pace pace = Pace::Sleep, const Interleave& interleave = {}) {
     std::filesystem::create_directories(dir);
     wal::UringStorage storage(dir);
     DurableLog durable(records + 16);
@@ -288,10 +262,42 @@ PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32
     std::vector<std::int64_t> start_ns(records, 0);
     std::atomic<std::uint64_t> busy{0};
     std::atomic<bool> failed{false};
+    std::string probe_error;  // written by the probe's thread before it sets `failed`
     const std::vector<std::byte> payload(payload_bytes, std::byte{0x5A});
     const std::int64_t phase_start = now_ns() + 1'000'000;
     const std::uint64_t per_producer = records / producers;
+    const std::uint64_t per_slice =
+        interleave.probe != nullptr
+            ? std::max<std::uint64_t>(1, static_cast<std::uint64_t>(
+                                             rate * static_cast<double>(interleave.slice_ns) / 1e9))
+            : records;
+    const auto planned_ns = [&](std::uint64_t i) {
+        return phase_start + static_cast<std::int64_t>(i / per_slice) * 2 * interleave.slice_ns +
+               static_cast<std::int64_t>(static_cast<double>(i % per_slice) * 1e9 / rate);
+    };
     std::vector<std::thread> threads;
+    if (interleave.probe != nullptr) {
+        // The probe's slice k starts once the WAL's slice k is planned out and durable, so the
+        // two never share the disk, and ends where the WAL's next slice begins.
+        threads.emplace_back([&] {
+            try {
+                for (std::uint64_t k = 0; k * per_slice < records && !failed; ++k) {
+                    const std::uint64_t last = std::min(records, (k + 1) * per_slice) - 1;
+                    if (!writer.wait_durable(base + last)) {
+                        return;
+                    }
+                    const std::int64_t slice_start =
+                        phase_start + static_cast<std::int64_t>(2 * k + 1) * interleave.slice_ns;
+                    sleep_until_ns(slice_start);
+                    interleave.probe->sync_until(Clock::time_point(
+                        std::chrono::nanoseconds(slice_start + interleave.slice_ns)));
+                }
+            } catch (const std::exception& e) {
+                probe_error = e.what();
+                failed = true;
+            }
+        });
+    }
     for (unsigned p = 0; p < producers; ++p) {
         const std::uint64_t count = p + 1 == producers ? records - per_producer * p : per_producer;
         threads.emplace_back([&, p, count] {
@@ -300,11 +306,12 @@ PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32
             for (std::uint64_t i = 0; i < count; ++i) {
                 std::int64_t start = 0;
                 if (rate > 0) {
-                    // Open loop: the record is due at its scheduled time, whether or not we are
-                    // late.
-                    start = phase_start +
-                            static_cast<std::int64_t>(static_cast<double>(i) * 1e9 / rate);
-                    while (now_ns() < start) {
+                    start = planned_ns(i);
+                    if (pace == Pace::Sleep) {
+                        sleep_until_ns(start);
+                    } else {
+                        while (now_ns() < start) {
+                        }
                     }
                 }
                 wal::AppendResult result;
@@ -330,6 +337,9 @@ PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32
     }
     for (std::thread& thread : threads) {
         thread.join();
+    }
+    if (!probe_error.empty()) {
+        throw wal::WalError("the ideal writer failed: " + probe_error);
     }
     if (failed || !writer.wait_durable(base + records - 1)) {
         throw wal::WalError("WAL failed during the benchmark: " + writer.failure());
@@ -377,7 +387,9 @@ int bench_wal_main(int argc, char** argv, int first) {
                                              {"offered-seconds", true},
                                              {"floor-seconds", true},
                                              {"segment-mib", true},
-                                             {"max-recycled", true}};
+                                             {"max-recycled", true},
+                                             {"slice-ms", true},
+                                             {"pace", true}};
     const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
     if (!args.positional().empty()) {
         throw CliError("unexpected argument '" + args.positional()[0] + "'");
@@ -389,7 +401,23 @@ int bench_wal_main(int argc, char** argv, int first) {
     const double rate = static_cast<double>(args.unsigned_or("rate", 100'000, 0, 10'000'000));
     const bool json = args.has("json");
     const std::uint64_t offered_seconds = args.unsigned_or("offered-seconds", 30, 1, 3600);
-    const std::uint64_t floor_seconds = args.unsigned_or("floor-seconds", offered_seconds, 1, 3600);
+    const std::uint64_t slice_ms = args.unsigned_or("slice-ms", 500, 0, 60'000);
+    if (slice_ms > 0 && args.has("floor-seconds")) {
+        throw CliError(
+            "--floor-seconds applies only with --slice-ms 0: interleaved, the ideal writer runs "
+            "in the slices between the WAL's, as long as the WAL does");
+    }
+    const std::uint64_t floor_seconds =
+        slice_ms > 0 ? offered_seconds
+                     : args.unsigned_or("floor-seconds", offered_seconds, 1, 3600);
+    Pace pace = Pace::Sleep;
+    if (const auto given = args.text("pace")) {
+        if (*given == "spin") {
+            pace = Pace::Spin;
+        } else if (*given != "sleep") {
+            throw CliError("--pace must be sleep or spin, not '" + *given + "'");
+        }
+    }
     SegmentSettings segments;
     segments.segment_bytes = args.unsigned_or("segment-mib", 64, 1, 1024) << 20;
     segments.max_recycled = static_cast<std::uint32_t>(
@@ -428,9 +456,10 @@ int bench_wal_main(int argc, char** argv, int first) {
     } cleanup{dir, remove_dir};
 
     const double fdatasync_p50_us = measure_fdatasync_p50_us(dir);
-    const Percentiles floor =
-        rate > 0 ? model_one_batch_in_flight(dir, rate, static_cast<double>(floor_seconds))
-                 : Percentiles{};
+    Percentiles floor =
+        rate > 0 && slice_ms == 0
+            ? measure_floor_in_one_piece(dir, rate, static_cast<double>(floor_seconds))
+            : Percentiles{};
     const PhaseResult saturation =
         run_phase(dir + "/saturation", records, payload_bytes, producers, 0, segments);
     PhaseResult offered;
@@ -446,8 +475,17 @@ int bench_wal_main(int argc, char** argv, int first) {
             static_cast<std::uint64_t>(rate * static_cast<double>(offered_seconds));
         SegmentSettings offered_segments = segments;
         offered_segments.warm_up = true;
+        std::optional<IdealWriterProbe> probe;
+        Interleave interleave;
+        if (slice_ms > 0) {
+            probe.emplace(dir + "/ideal-writer");
+            interleave = {static_cast<std::int64_t>(slice_ms) * 1'000'000, &*probe};
+        }
         offered = run_phase(dir + "/offered", std::max<std::uint64_t>(offered_records, 1000),
-                            payload_bytes, 1, rate, offered_segments);
+                            payload_bytes, 1, rate, offered_segments, pace, interleave);
+        if (probe) {
+            floor = percentiles(replay_one_batch_in_flight(probe->syncs_ns(), rate));
+        }
     }
 
     const double p50_ratio = offered.latency.p50_us / fdatasync_p50_us;
@@ -470,7 +508,8 @@ int bench_wal_main(int argc, char** argv, int first) {
             "\"floor_seconds\": %llu, \"segment_bytes\": %llu, \"max_recycled_segments\": %u, "
             "\"offered_rotations\": %llu, \"offered_rotations_recycled\": %llu, "
             "\"offered_rotations_zero_filled\": %llu, \"offered_rotation_stalls\": %llu, "
-            "\"offered_segments_zero_filled\": %llu, \"offered_segments_recycled\": %llu}\n",
+            "\"offered_segments_zero_filled\": %llu, \"offered_segments_recycled\": %llu, "
+            "\"slice_ms\": %llu, \"pace\": \"%s\"}\n",
             fdatasync_p50_us, static_cast<unsigned long long>(records), payload_bytes, producers,
             saturation.records_per_sec, static_cast<unsigned long long>(saturation.batches),
             static_cast<unsigned long long>(saturation.busy_retries), saturation.latency.p50_us,
@@ -486,7 +525,8 @@ int bench_wal_main(int argc, char** argv, int first) {
             static_cast<unsigned long long>(offered.rotations_zero_filled),
             static_cast<unsigned long long>(offered.rotation_stalls),
             static_cast<unsigned long long>(offered.segments_zero_filled),
-            static_cast<unsigned long long>(offered.segments_recycled));
+            static_cast<unsigned long long>(offered.segments_recycled),
+            static_cast<unsigned long long>(slice_ms), pace == Pace::Sleep ? "sleep" : "spin");
         return 0;
     }
     std::printf("fdatasync p50 (1000 x 64 B write + fdatasync): %.1f us\n", fdatasync_p50_us);
@@ -497,19 +537,25 @@ int bench_wal_main(int argc, char** argv, int first) {
     std::printf("  hand-over to durable: p50 %.1f us  p99 %.1f us  p99.9 %.1f us\n",
                 saturation.latency.p50_us, saturation.latency.p99_us, saturation.latency.p999_us);
     if (rate > 0) {
-        std::printf("offered %.0f records/s (open loop, %llu records): %llu batches\n", rate,
-                    static_cast<unsigned long long>(offered.records),
-                    static_cast<unsigned long long>(offered.batches));
+        std::printf(
+            "offered %.0f records/s (open loop, producer pace %s, %llu records): %llu batches\n",
+            rate, pace == Pace::Sleep ? "sleep" : "spin",
+            static_cast<unsigned long long>(offered.records),
+            static_cast<unsigned long long>(offered.batches));
         std::printf(
             "  scheduled to durable: p50 %.1f us (%.2fx fdatasync)  p99 %.1f us (%.2fx)  p99.9 "
             "%.1f us  max %.1f us\n",
             offered.latency.p50_us, p50_ratio, offered.latency.p99_us, p99_ratio,
             offered.latency.p999_us, offered.latency.max_us);
         std::printf(
-            "  disk floor (%llu s of back-to-back write + fdatasync, one batch in flight): p50 "
+            "  ideal one-batch writer (%llu s of back-to-back write + fdatasync, %s): p50 "
             "%.1f us (%.2fx)  p99 %.1f us (%.2fx)\n",
-            static_cast<unsigned long long>(floor_seconds), floor.p50_us,
-            floor.p50_us / fdatasync_p50_us, floor.p99_us, floor.p99_us / fdatasync_p50_us);
+            static_cast<unsigned long long>(floor_seconds),
+            slice_ms > 0
+                ? ("in the " + std::to_string(slice_ms) + " ms slices between the WAL's").c_str()
+                : "in one piece before the WAL",
+            floor.p50_us, floor.p50_us / fdatasync_p50_us, floor.p99_us,
+            floor.p99_us / fdatasync_p50_us);
         std::printf("  WAL over the ideal writer: p50 %.2fx  p99 %.2fx\n", p50_over_floor,
                     p99_over_floor);
         std::printf(

@@ -116,10 +116,13 @@ int backup_list_main(int argc, char** argv, int first) {
 }
 
 int backup_verify_main(int argc, char** argv, int first) {
-    const CliArgs args = CliArgs::parse(argc, argv, first, {});
+    static constexpr CliOption kOptions[] = {{"scratch-dsn", true}};
+    const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
     const fs::path dir = one_positional(args, "backup directory");
+    VerifyOptions options;
+    options.scratch_dsn = args.text_or("scratch-dsn", "");
     return guarded("verify", [&] {
-        const VerifyOutcome outcome = verify_backup(dir, say);
+        const VerifyOutcome outcome = verify_backup(dir, options, say);
         if (!outcome.ok) {
             std::printf("backup verify: FAIL (%s)\n", outcome.failure.c_str());
             return kExitRefused;
@@ -136,7 +139,7 @@ int backup_verify_main(int argc, char** argv, int first) {
 
 int backup_restore_main(int argc, char** argv, int first) {
     static constexpr CliOption kOptions[] = {
-        {"data-dir", true}, {"config", true}, {"force", false}};
+        {"data-dir", true}, {"config", true}, {"dsn", true}, {"force", false}};
     const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
     const fs::path dir = one_positional(args, "backup directory");
     const std::string data_dir = required(args, "data-dir");
@@ -144,7 +147,14 @@ int backup_restore_main(int argc, char** argv, int first) {
         ConfigOverrides overrides;
         overrides.data_dir = data_dir;
         const std::string config = args.text_or("config", (dir / kProfileFileName).string());
-        const exchanged::Config target = load_config(config, overrides);
+        exchanged::Config target = load_config(config, overrides);
+        if (const auto dsn = args.text("dsn")) {
+            if (target.persistence.store != StoreKind::Postgresql) {
+                throw CliError("--dsn is for a PostgreSQL store; the profile " + config +
+                               " has store = sqlite");
+            }
+            target.persistence.store_dsn = *dsn;
+        }
         restore_backup(dir, target, args.has("force"), say);
         std::printf(
             "backup restore: OK into %s; start exchanged with --data-dir %s (it "

@@ -15,9 +15,11 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
+#include "store/postgres_dsn.hpp"
 #include "store/sqlite_store.hpp"
 #include "tools/store/admin_post.hpp"
 #include "tools/store/backup_files.hpp"
+#include "tools/store/backup_postgres.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
@@ -106,11 +108,6 @@ Snapshot online_snapshot(const exchanged::Config& profile, const fs::path& targe
 
 Snapshot take_snapshot(const exchanged::Config& profile, const fs::path& target,
                        const CreateOptions& options) {
-    if (profile.persistence.store != StoreKind::Sqlite) {
-        throw std::runtime_error(
-            "backup create supports the SQLite store; back up a PostgreSQL store with pg_dump "
-            "(docs/operations.md: Backups)");
-    }
     const fs::path& store_path = profile.persistence.store_path;
     if (!fs::exists(store_path)) {
         throw std::runtime_error("no store at " + store_path.string() + " (profile " +
@@ -270,6 +267,78 @@ void check_wal_covers(const wal::ScanResult& scan, std::uint64_t store_lsn) {
     }
 }
 
+namespace {
+
+// The segments from store_lsn+1 into <backup>/wal, read back and checked whole; returns their
+// entries for the manifest and sets its WAL LSNs.
+std::vector<BackupFile> copy_checked_wal(const exchanged::Config& profile, std::uint64_t store_lsn,
+                                         const fs::path& backup, BackupManifest& manifest,
+                                         const CreateOptions& options) {
+    if (options.before_wal_copy) {
+        options.before_wal_copy(store_lsn);
+    }
+    if (!profile.persistence.enable_wal) {
+        return {};
+    }
+    const fs::path wal_copy = backup / kWalDirName;
+    std::vector<BackupFile> files = copy_wal(profile.persistence.wal_path, store_lsn, wal_copy);
+    if (fs::exists(wal_copy)) {
+        wal::UringStorage storage(wal_copy.string());
+        const wal::ScanResult scan = wal::scan_log(storage, {}, [](const wal::RecordView&) {});
+        check_wal_covers(scan, store_lsn);
+        manifest.wal_first_lsn = scan.records > 0 ? scan.first_lsn : 0;
+        manifest.wal_last_lsn = scan.records > 0 ? scan.last_lsn : 0;
+        say(options, "wal: " + std::to_string(files.size()) + " segment(s) copied, LSN " +
+                         std::to_string(manifest.wal_first_lsn) + ".." +
+                         std::to_string(manifest.wal_last_lsn) + " (" + wal::to_string(scan.end) +
+                         ")");
+    }
+    return files;
+}
+
+// pg_dump inside a snapshot. The WAL is copied as soon as the snapshot's store_lsn is known,
+// before the dump: however long the dump takes, the daemon (whose store moves on meanwhile)
+// cannot have released a segment the backup needs.
+void postgres_backup(const exchanged::Config& profile, const fs::path& backup,
+                     BackupManifest& manifest, const CreateOptions& options) {
+    say(options, "store: PostgreSQL " + store::redact_dsn(profile.persistence.store_dsn) +
+                     "; pg_dump in a snapshot");
+    std::vector<BackupFile> wal_files;
+    const PgDump dump = dump_postgres_store(
+        profile.persistence.store_dsn, backup / kPgDumpFileName, [&](std::uint64_t store_lsn) {
+            say(options, "store: snapshot at LSN " + std::to_string(store_lsn));
+            wal_files = copy_checked_wal(profile, store_lsn, backup, manifest, options);
+        });
+    fsync_path(backup / kPgDumpFileName);
+    manifest.mode = "online";
+    manifest.store_lsn = dump.store_lsn;
+    manifest.store_schema = dump.schema;
+    const FileSum sum = checksum_file(backup / kPgDumpFileName);
+    manifest.files.push_back(BackupFile{kPgDumpFileName, sum.bytes, sum.crc32c});
+    say(options,
+        "store: dump of schema " + dump.schema + ", " + std::to_string(sum.bytes) + " bytes");
+    for (BackupFile& file : wal_files) {
+        manifest.files.push_back(std::move(file));
+    }
+}
+
+void sqlite_backup(const exchanged::Config& profile, const fs::path& backup,
+                   BackupManifest& manifest, const CreateOptions& options) {
+    const Snapshot snapshot = take_snapshot(profile, backup / kStoreFileName, options);
+    manifest.mode = snapshot.mode;
+    manifest.store_lsn = snapshot.store_lsn;
+    const FileSum store_sum = checksum_file(backup / kStoreFileName);
+    manifest.files.push_back(BackupFile{kStoreFileName, store_sum.bytes, store_sum.crc32c});
+    say(options, "store: snapshot at LSN " + std::to_string(snapshot.store_lsn) + ", " +
+                     std::to_string(store_sum.bytes) + " bytes");
+    for (BackupFile& file :
+         copy_checked_wal(profile, snapshot.store_lsn, backup, manifest, options)) {
+        manifest.files.push_back(std::move(file));
+    }
+}
+
+}  // namespace
+
 CreatedBackup create_backup(const exchanged::Config& profile, const CreateOptions& options) {
     fs::create_directories(options.to);
     BackupManifest manifest;
@@ -280,35 +349,10 @@ CreatedBackup create_backup(const exchanged::Config& profile, const CreateOption
     // A dot name: `backup list` and prune skip it, and a crash leaves nothing that looks whole.
     PartialDir partial(options.to / (".partial-" + utc_compact(manifest.created) + "-" +
                                      std::to_string(::getpid())));
-
-    const Snapshot snapshot = take_snapshot(profile, partial.path() / kStoreFileName, options);
-    manifest.mode = snapshot.mode;
-    manifest.store_lsn = snapshot.store_lsn;
-    const FileSum store_sum = checksum_file(partial.path() / kStoreFileName);
-    manifest.files.push_back(BackupFile{kStoreFileName, store_sum.bytes, store_sum.crc32c});
-    say(options, "store: snapshot at LSN " + std::to_string(snapshot.store_lsn) + ", " +
-                     std::to_string(store_sum.bytes) + " bytes");
-
-    if (options.before_wal_copy) {
-        options.before_wal_copy(snapshot.store_lsn);
-    }
-    if (profile.persistence.enable_wal) {
-        const fs::path wal_copy = partial.path() / kWalDirName;
-        for (BackupFile& file :
-             copy_wal(profile.persistence.wal_path, snapshot.store_lsn, wal_copy)) {
-            manifest.files.push_back(std::move(file));
-        }
-        if (fs::exists(wal_copy)) {
-            wal::UringStorage storage(wal_copy.string());
-            const wal::ScanResult scan = wal::scan_log(storage, {}, [](const wal::RecordView&) {});
-            check_wal_covers(scan, snapshot.store_lsn);
-            manifest.wal_first_lsn = scan.records > 0 ? scan.first_lsn : 0;
-            manifest.wal_last_lsn = scan.records > 0 ? scan.last_lsn : 0;
-            say(options, "wal: " + std::to_string(manifest.files.size() - 1) +
-                             " segment(s) copied, LSN " + std::to_string(manifest.wal_first_lsn) +
-                             ".." + std::to_string(manifest.wal_last_lsn) + " (" +
-                             wal::to_string(scan.end) + ")");
-        }
+    if (profile.persistence.store == StoreKind::Postgresql) {
+        postgres_backup(profile, partial.path(), manifest, options);
+    } else {
+        sqlite_backup(profile, partial.path(), manifest, options);
     }
 
     const FileSum profile_sum =

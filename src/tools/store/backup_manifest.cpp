@@ -59,8 +59,11 @@ std::string to_json(const BackupManifest& m) {
     out << "{\n  \"format\": " << m.format << ",\n  \"created\": " << json_string(m.created)
         << ",\n  \"profile\": " << json_string(m.profile)
         << ",\n  \"config\": " << json_string(m.config)
-        << ",\n  \"store_backend\": " << json_string(m.backend)
-        << ",\n  \"mode\": " << json_string(m.mode) << ",\n  \"store_lsn\": " << m.store_lsn
+        << ",\n  \"store_backend\": " << json_string(m.backend);
+    if (!m.store_schema.empty()) {
+        out << ",\n  \"store_schema\": " << json_string(m.store_schema);
+    }
+    out << ",\n  \"mode\": " << json_string(m.mode) << ",\n  \"store_lsn\": " << m.store_lsn
         << ",\n  \"wal_first_lsn\": " << m.wal_first_lsn
         << ",\n  \"wal_last_lsn\": " << m.wal_last_lsn << ",\n  \"files\": [";
     for (std::size_t i = 0; i < m.files.size(); ++i) {
@@ -122,6 +125,14 @@ BackupManifest read_manifest(const std::filesystem::path& backup_dir) {
     m.profile = field<std::string>(tree, "profile", file);
     m.config = field<std::string>(tree, "config", file);
     m.backend = field<std::string>(tree, "store_backend", file);
+    m.store_schema = tree.get<std::string>("store_schema", "");
+    if (m.backend != "sqlite" && m.backend != "postgresql") {
+        throw std::runtime_error(file.string() + ": store_backend \"" + m.backend +
+                                 "\" is neither sqlite nor postgresql");
+    }
+    if (m.backend == "postgresql" && m.store_schema.empty()) {
+        throw std::runtime_error(file.string() + ": a postgresql backup without \"store_schema\"");
+    }
     m.mode = field<std::string>(tree, "mode", file);
     m.store_lsn = field<std::uint64_t>(tree, "store_lsn", file);
     m.wal_first_lsn = field<std::uint64_t>(tree, "wal_first_lsn", file);

@@ -3,7 +3,8 @@
 // verify` beside it, says a restore of it recovered and passed the checks.
 //
 //   <DIR>/<UTC time>-<store_lsn>/manifest.json
-//                               /store.sqlite     the store snapshot (VACUUM INTO)
+//                               /store.sqlite     the store snapshot (VACUUM INTO), or
+//                               /store.pgdump     a PostgreSQL store's (pg_dump, custom format)
 //                               /profile.ini      the profile the daemon ran with
 //                               /wal/wal-*.log    the segments holding store_lsn+1 .. wal_last_lsn
 //                               /verified.json    after a successful `backup verify`
@@ -20,6 +21,7 @@ namespace exchanged::tools {
 inline constexpr const char* kManifestName = "manifest.json";
 inline constexpr const char* kVerifiedName = "verified.json";
 inline constexpr const char* kStoreFileName = "store.sqlite";
+inline constexpr const char* kPgDumpFileName = "store.pgdump";
 inline constexpr const char* kProfileFileName = "profile.ini";
 inline constexpr const char* kWalDirName = "wal";
 
@@ -31,16 +33,21 @@ struct BackupFile {
 
 struct BackupManifest {
     int format = 1;
-    std::string created;  // UTC, ISO 8601 ("2026-12-04T16:20:00Z")
-    std::string profile;  // "standard"
-    std::string config;   // the profile file the backup was taken with
-    std::string backend;  // "sqlite"
-    std::string mode;     // "online" (through the daemon) or "offline"
+    std::string created;       // UTC, ISO 8601 ("2026-12-04T16:20:00Z")
+    std::string profile;       // "standard"
+    std::string config;        // the profile file the backup was taken with
+    std::string backend;       // "sqlite" or "postgresql"
+    std::string store_schema;  // postgresql: the schema of the store's tables
+    std::string mode;          // "online" (through the daemon) or "offline"
     std::uint64_t store_lsn = 0;
     std::uint64_t wal_first_lsn = 0;  // 0: no WAL record copied
     std::uint64_t wal_last_lsn = 0;
     std::vector<BackupFile> files;
 
+    // The file holding the store: store.sqlite, or store.pgdump for a PostgreSQL store.
+    const char* store_file() const {
+        return backend == "postgresql" ? kPgDumpFileName : kStoreFileName;
+    }
     // The LSN a restore of this backup recovers to.
     std::uint64_t last_lsn() const { return wal_last_lsn > store_lsn ? wal_last_lsn : store_lsn; }
 };

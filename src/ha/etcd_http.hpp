@@ -1,0 +1,30 @@
+// One HTTP/1.1 POST to one etcd member with a hard deadline: resolving, connecting, sending and
+// reading the answer all end by it. A fresh connection per call keeps a half-dead connection from
+// outliving a member that was stopped or cut off.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "ha/etcd_endpoint.hpp"
+
+namespace exchanged::ha {
+
+struct HttpAnswer {
+    bool answered = false;  // false: `failure` says what went wrong before an answer came
+    unsigned status = 0;
+    std::string body;
+    std::string failure;
+};
+
+// The answer body is bounded: a larger one is a failure, not a larger buffer.
+inline constexpr std::size_t kMaxEtcdAnswerBytes = 4 * 1024 * 1024;
+
+// `require_leader` sends `Grpc-Metadata-hasleader: true`, which the gateway passes on as gRPC
+// metadata: a member without a leader then refuses at once (503, "no leader") instead of waiting
+// for its request timeout or answering from its own state.
+HttpAnswer etcd_post(const EtcdEndpoint& endpoint, std::string_view target, std::string body,
+                     std::chrono::steady_clock::time_point deadline, bool require_leader);
+
+}  // namespace exchanged::ha
