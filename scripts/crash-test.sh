@@ -203,6 +203,12 @@ for cycle in $(seq "$cycles"); do
             cp "$dir/load-$cycle.err" "/tmp/crash-test-$seed-load-$cycle.err" 2>/dev/null
         elif [ "${acked:-0}" -eq 0 ]; then
             why="nothing was acknowledged before the kill: $(tail -n 1 "$dir/load-$cycle.err")"
+        elif [ "$kill_target" = redis ] && ! grep -q "mirror: Redis .* answers again" \
+            "$dir/daemon-$cycle.log"; then
+            # Otherwise the cycle never had acks wait for a dead Redis, and tests nothing more
+            # than --kill daemon.
+            why="the daemon did not log Redis going and coming back (no 'answers again' line)"
+            cp "$dir/daemon-$cycle.log" "/tmp/crash-test-$seed-daemon-$cycle.log" 2>/dev/null
         fi
         if [ -n "$why" ]; then
             :
