@@ -10,7 +10,7 @@ FROM debian:bookworm
 # The shared libraries the binaries link (`ldd build/bin/exchanged`, `dpkg -S` each).
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends liburing2 libinih1 libspdlog1.10 libfmt9 \
-        libsqlite3-0 libpq5 \
+        libsqlite3-0 libpq5 libhiredis0.14 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/exchanged --create-home exchanged
 COPY --from=build /src/build/bin/exchanged /src/build/bin/exchangectl /usr/local/bin/

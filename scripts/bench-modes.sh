@@ -4,7 +4,7 @@
 # fixed offered rate, then kill -9 cycles (scripts/crash-test.sh) counting the acknowledged orders
 # each scheme loses. Prints a Markdown table for docs/benchmarks.md.
 #   scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N] [--seed S]
-#                          [--schemes "async hybrid wal batch_sync wal_batch"] [--json]
+#                          [--schemes "async hybrid wal batch_sync wal_batch double_write"] [--json]
 #                          [--no-stall-probe]
 # Every scheme is config/standard.ini with its [persistence] preset and these knobs in common:
 # store batches of 1000 records or 10 ms, and critical_order_threshold = 98, so that the 2% of the
@@ -15,6 +15,10 @@
 #                                   one record waits (what arrives during it forms the next batch)
 #   batch_sync  mode = batch_sync   ack at match, no WAL, critical orders after the store
 #   wal_batch   mode = wal_batch    group commit of 100 records or 1 ms (standard.ini)
+#   double_write mode = double_write ack once Redis holds the record (no WAL), store async; on a
+#                                   throw-away Redis of its own (scripts/redis-test-server.sh, AOF
+#                                   appendfsync always), emptied before each load; skipped
+#                                   without redis-server
 # Beside every load runs the stall probe of docs/benchmarks.md (`exchangectl bench jitter
 # --period-us 1000`, a thread that sleeps to a 1 ms schedule and records how late it wakes, in
 # one-second runs until the load ends): the worst second's p99 lateness and the latest wake-up flag
@@ -25,10 +29,10 @@
 set -uo pipefail
 
 orders=500000 rate=20000 cycles=20 crash_orders=200000 seed=1 json=0 stall_probe=1
-schemes="async hybrid wal batch_sync wal_batch"
+schemes="async hybrid wal batch_sync wal_batch double_write"
 usage() {
     echo "usage: scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N]" \
-        "[--seed S] [--schemes \"async hybrid wal batch_sync wal_batch\"] [--json]" \
+        "[--seed S] [--schemes \"async hybrid wal batch_sync wal_batch double_write\"] [--json]" \
         "[--no-stall-probe]" >&2
     exit 2
 }
@@ -51,7 +55,7 @@ for number in "$orders" "$rate" "$cycles" "$crash_orders" "$seed"; do
 done
 for scheme in $schemes; do
     case $scheme in
-        async | hybrid | wal | batch_sync | wal_batch) ;;
+        async | hybrid | wal | batch_sync | wal_batch | double_write) ;;
         *) echo "bench-modes: unknown scheme '$scheme'" >&2; usage ;;
     esac
 done
@@ -62,8 +66,10 @@ if [ ! -x build/bin/exchanged ] || [ ! -x build/bin/exchangectl ]; then
 fi
 dir=$(mktemp -d /tmp/exchanged-modes.XXXXXX)
 daemon=
+redis_address=
 cleanup() {
     [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
+    [ -n "$redis_address" ] && scripts/redis-test-server.sh stop "$dir/redis" >/dev/null 2>&1
     # BENCH_MODES_KEEP=1 keeps the logs, profiles and outputs for a look afterwards.
     if [ -n "${BENCH_MODES_KEEP:-}" ]; then
         echo "bench-modes: kept $dir" >&2
@@ -83,12 +89,13 @@ write_profile() {
 batch_timeout_ms = 0" ;;
         batch_sync) mode=batch_sync ;;
         wal_batch) mode=wal_batch ;;
+        double_write) mode=double_write extra="redis_address = $redis_address" ;;
     esac
     # Drop the knobs the presets set, and the ones every scheme shares, then add them after the
     # section headers (inih takes a key anywhere in its section).
     awk -v mode="$mode" -v extra="$extra" '
         /^(mode|ack_after|enable_wal|wal_sync|sync_for_critical|critical_order_threshold|store_batch_size|store_batch_timeout_ms) *=/ { next }
-        /^(batch_size|batch_timeout_ms) *=/ && extra != "" { next }
+        /^(batch_size|batch_timeout_ms) *=/ && extra ~ /batch/ { next }
         { print }
         /^\[persistence\]/ {
             print "mode = " mode
@@ -109,11 +116,19 @@ stall_probe() {
     done
 }
 
+# fresh_redis: empties the double_write scheme's Redis, whose stream belongs to the data directory
+# of the last run (a fresh one would refuse it).
+fresh_redis() {
+    [ -n "$redis_address" ] && redis-cli -h "${redis_address%:*}" -p "${redis_address##*:}" \
+        FLUSHALL >/dev/null
+}
+
 # run_load PROFILE RATE NAME: one load on a fresh data directory; the JSON line goes to NAME.json,
 # its exit code to NAME.exit, the probe's lines (if on) to NAME.stall.
 run_load() {
     local data=$dir/data-$3 port load probe= admin
     rm -rf "$data"
+    fresh_redis
     : >"$dir/$3.stall"
     port=$((20000 + RANDOM % 20000))
     # The admin endpoint is read once, after the load (store_progress).
@@ -200,6 +215,13 @@ if [ "$json" -eq 0 ]; then
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 fi
 for scheme in $schemes; do
+    if [ "$scheme" = double_write ] && [ -z "$redis_address" ]; then
+        if ! command -v redis-server >/dev/null 2>&1; then
+            echo "bench-modes: double_write skipped: redis-server is not installed" >&2
+            continue
+        fi
+        redis_address=$(scripts/redis-test-server.sh start "$dir/redis") || exit 1
+    fi
     profile=$dir/$scheme.ini
     write_profile "$scheme" "$profile"
     mode=$(sed -n 's/^mode = //p' "$profile")
@@ -209,6 +231,7 @@ for scheme in $schemes; do
     echo "bench-modes: $scheme: $rate orders/s" >&2
     run_load "$profile" "$rate" "$scheme-rate"
     echo "bench-modes: $scheme: $cycles kill -9 cycles" >&2
+    fresh_redis
     ./scripts/crash-test.sh --config "$profile" --cycles "$cycles" --seed "$seed" \
         --orders "$crash_orders" --rate "$rate" >"$dir/$scheme-crash.out" 2>&1
     crash_status=$?

@@ -17,12 +17,13 @@ LAYERS=(
     "store: book common"
     "engine: config book wal store common"
     "repl: engine config book wal store common"
+    "mirror: engine config book wal store common"
     "ha: common"
     "net: book common"
     "ops: common"
-    "service: repl engine net config book wal store common"
-    "tools: service repl engine net ops config book wal store common"
-    "app: tools service repl ha engine net ops config book wal store common"
+    "service: repl mirror engine net config book wal store common"
+    "tools: service repl mirror engine net ops config book wal store common"
+    "app: tools service repl mirror ha engine net ops config book wal store common"
 )
 # src/tools subfolders: "subfolder: other tools subfolders it may include". Each may also include
 # everything tools may; a file directly in src/tools may include any tools subfolder.

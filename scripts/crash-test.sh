@@ -23,23 +23,27 @@
 # The load mixes new orders with cancels and replaces of its own resting orders and mass cancels
 # (--mix, as `exchangectl load --mix`; --mix new=1 sends new orders only), so every kind of reply
 # is journaled and each is checked by store verify and verify after the kill.
+# With a double_write profile (the Redis mirror), --kill redis kills -9 the profile's Redis (a
+# scripts/redis-test-server.sh server in --redis-dir DIR) under load, restarts it on its AOF while
+# the daemon waits for it, then kills the daemon; --kill both kills Redis and the daemon together
+# and restarts Redis. --kill daemon (the default) kills the daemon only.
 # Prints one line per cycle, the acknowledged orders lost (count, and ms of acknowledged flow), and
 # `N passed, M failed`; exits non-zero on any failure.
 #   scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE] [--cycles N]
 #                         [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]
-#                         [--tolerance-ms MS]
+#                         [--tolerance-ms MS] [--kill daemon|redis|both --redis-dir DIR]
 # --stated-ms checks the loss against a window other than the profile's max_unflushed_ms (a test
 # claims a smaller one to see the check fail); --tolerance-ms is store lost's (default 5).
 # The seed fixes the kill moments and the order flow's seed; the seed of a run is printed first.
 set -uo pipefail
 
 profile=standard config= cycles=3 seed=$((RANDOM * 32768 + RANDOM)) orders=200000 rate=50000
-stated_ms= tolerance_ms=
+stated_ms= tolerance_ms= kill_target=daemon redis_dir=
 mix=new=80,cancel=10,replace=8,mass_cancel=1
 usage() {
     echo "usage: scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE]" \
         "[--cycles N] [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]" \
-        "[--tolerance-ms MS]" >&2
+        "[--tolerance-ms MS] [--kill daemon|redis|both --redis-dir DIR]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -53,6 +57,8 @@ while [ $# -gt 0 ]; do
         --stated-ms) stated_ms=${2:-} ;;
         --tolerance-ms) tolerance_ms=${2:-} ;;
         --mix) mix=${2:-} ;;
+        --kill) kill_target=${2:-} ;;
+        --redis-dir) redis_dir=${2:-} ;;
         *) usage ;;
     esac
     shift 2 || usage
@@ -61,6 +67,17 @@ for number in "$cycles" "$seed" "$orders" "$rate" ${stated_ms:+"$stated_ms"} \
     ${tolerance_ms:+"$tolerance_ms"}; do
     [[ $number =~ ^[0-9]+$ ]] || usage
 done
+case $kill_target in
+    daemon) ;;
+    redis | both)
+        [ -f "$redis_dir/address" ] || {
+            echo "crash-test: --kill $kill_target needs --redis-dir DIR of a running" \
+                "scripts/redis-test-server.sh server" >&2
+            exit 2
+        }
+        redis_dir=$(realpath "$redis_dir") ;;
+    *) echo "crash-test: --kill takes daemon, redis or both" >&2; usage ;;
+esac
 # What store lost checks each cycle's loss against (the profile's window unless --stated-ms).
 # The load runs 2 connections with its default window of 1024 unacknowledged orders each: behind
 # its schedule on a loaded machine it catches up with up to 2048 orders at once.
@@ -119,6 +136,26 @@ start_daemon() {
     return 1
 }
 
+# Kills what --kill names. Redis is always restarted on its AOF before recovery reads it.
+kill_targets() {
+    case $kill_target in
+        daemon) kill -9 "$daemon" ;;
+        redis)
+            # The daemon holds the acks that wait for Redis and refuses new orders meanwhile; it
+            # resends once Redis is back, then dies too so that recovery reads Redis.
+            scripts/redis-test-server.sh kill "$redis_dir"
+            sleep 0.5
+            scripts/redis-test-server.sh restart "$redis_dir" >/dev/null
+            sleep 0.5
+            kill -9 "$daemon" ;;
+        both)
+            # The daemon first: Redis then holds the only copy of what the store lacked.
+            kill -9 "$daemon"
+            scripts/redis-test-server.sh kill "$redis_dir"
+            scripts/redis-test-server.sh restart "$redis_dir" >/dev/null ;;
+    esac
+}
+
 # check NAME COMMAND...: runs a check, keeps its output, and says what failed.
 check() {
     local name=$1
@@ -154,7 +191,7 @@ for cycle in $(seq "$cycles"); do
             sleep 0.05
         done
         sleep "$(awk -v r="$RANDOM" 'BEGIN {printf "%.3f", 0.2 + (r % 1300) / 1000}')"
-        kill -9 "$daemon"
+        kill_targets
         wait "$daemon" 2>/dev/null
         daemon=
         wait "$load" 2>/dev/null
@@ -166,6 +203,12 @@ for cycle in $(seq "$cycles"); do
             cp "$dir/load-$cycle.err" "/tmp/crash-test-$seed-load-$cycle.err" 2>/dev/null
         elif [ "${acked:-0}" -eq 0 ]; then
             why="nothing was acknowledged before the kill: $(tail -n 1 "$dir/load-$cycle.err")"
+        elif [ "$kill_target" = redis ] && ! grep -q "mirror: Redis .* answers again" \
+            "$dir/daemon-$cycle.log"; then
+            # Otherwise the cycle never had acks wait for a dead Redis, and tests nothing more
+            # than --kill daemon.
+            why="the daemon did not log Redis going and coming back (no 'answers again' line)"
+            cp "$dir/daemon-$cycle.log" "/tmp/crash-test-$seed-daemon-$cycle.log" 2>/dev/null
         fi
         if [ -n "$why" ]; then
             :

@@ -22,6 +22,9 @@ packages=(
     # etcd and etcdctl for the failover tests' throw-away members (scripts/etcd-test-cluster.sh), and
     # the JSON parser for etcd's v3 JSON gateway (src/ha; Debian has no C++ etcd client).
     etcd-server etcd-client nlohmann-json3-dev
+    # The Redis mirror of mode double_write: its client library, and the server for its tests'
+    # throw-away instance (scripts/redis-test-server.sh; the tests skip without it).
+    libhiredis-dev redis-server
 )
 
 missing=()

@@ -163,6 +163,10 @@ else
     # hft acknowledges at match: what it loses must be a tail within its loss window.
     run_crash_test --profile hft --cycles 1 --seed 1 --orders 100000
 fi
+# double_write: kill -9 of the daemon, of Redis, of both (each run starts its own Redis); then the
+# planted fault (Redis without its AOF) must make the checks fail.
+run_scenario mirror-crash ./scripts/mirror-crash-test.sh --cycles "$([ "$long" = 1 ] && echo 10 || echo 1)" --seed 1
+run_scenario mirror-crash-planted ./scripts/mirror-crash-test.sh --planted-fault --cycles 2 --seed 1
 
 echo
 echo "Summary over the release, asan, tsan, fuzz and crash-test runs:"

@@ -4,6 +4,36 @@
 #include <utility>
 
 namespace exchanged::app {
+namespace {
+
+void register_mirror_metrics(ops::Metrics& metrics, const mirror::MirrorLog& log) {
+    const mirror::MirrorLog* m = &log;
+    metrics.gauge("exchanged_mirror_durable_lsn", "Highest LSN Redis has acknowledged",
+                  [m] { return static_cast<double>(m->durable_lsn()); });
+    metrics.gauge("exchanged_mirror_unavailable",
+                  "1 while Redis does not answer (new orders are refused as unavailable)",
+                  [m] { return m->unavailable() ? 1.0 : 0.0; });
+    metrics.gauge("exchanged_mirror_failed",
+                  "1 once the Redis stream was found not to continue this daemon's log (fatal)",
+                  [m] { return m->failed() ? 1.0 : 0.0; });
+    metrics.gauge("exchanged_mirror_trimmed_below_lsn",
+                  "The confirmation trimmed the Redis stream below this LSN (the store has them)",
+                  [m] { return static_cast<double>(m->stats().trimmed_below); });
+    metrics.counter("exchanged_mirror_records_total", "Records Redis acknowledged",
+                    [m] { return static_cast<double>(m->stats().records); });
+    metrics.counter("exchanged_mirror_batches_total", "Pipelined round trips to Redis",
+                    [m] { return static_cast<double>(m->stats().batches); });
+    metrics.counter("exchanged_mirror_failed_round_trips_total",
+                    "Round trips to Redis that failed (the batch is resent after a reconnect)",
+                    [m] { return static_cast<double>(m->stats().failed_round_trips); });
+    metrics.counter("exchanged_mirror_reconnects_total", "Connections made to Redis",
+                    [m] { return static_cast<double>(m->stats().reconnects); });
+    metrics.counter("exchanged_mirror_gaps_total",
+                    "Confirmation checks that found acknowledged entries missing from Redis",
+                    [m] { return static_cast<double>(m->stats().gaps); });
+}
+
+}  // namespace
 
 void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
     const store::FlushWorker& flush = parts.flush;
@@ -61,7 +91,7 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
         "Commands refused before they were logged, by the reply's reason", "reason=\"unavailable\"",
         [&service] { return static_cast<double>(service.runner_stats().refused_unavailable); });
     for (const AckPoint point :
-         {AckPoint::Match, AckPoint::Wal, AckPoint::Store, AckPoint::Quorum}) {
+         {AckPoint::Match, AckPoint::Wal, AckPoint::Store, AckPoint::Quorum, AckPoint::Mirror}) {
         metrics.histogram(
             "exchanged_ack_latency_seconds",
             "Seconds from a command's stamp on its shard to its reply leaving the release gate, by "
@@ -99,6 +129,10 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
                           [writer] { return writer->batch_records().snapshot(); });
     }
 
+    if (const mirror::MirrorLog* log = parts.mirror) {
+        register_mirror_metrics(metrics, *log);
+    }
+
     const net::Gateway& gateway = parts.gateway;
     metrics.gauge("exchanged_sessions", "Client sessions open",
                   [&gateway] { return static_cast<double>(gateway.session_count()); });
@@ -115,9 +149,16 @@ void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts) {
 ops::HealthCheck daemon_health(const DaemonParts& parts) {
     const store::FlushWorker* flush = &parts.flush;
     const wal::WalWriter* writer = parts.writer;
-    return [flush, writer]() -> std::pair<bool, std::string> {
+    const mirror::MirrorLog* log = parts.mirror;
+    return [flush, writer, log]() -> std::pair<bool, std::string> {
         if (writer != nullptr && writer->state() == wal::WalState::Failed) {
             return {false, "WAL failed: " + writer->failure() + "\n"};
+        }
+        if (log != nullptr && log->failed()) {
+            return {false, "Redis mirror failed (see the log)\n"};
+        }
+        if (log != nullptr && log->unavailable()) {
+            return {false, "Redis mirror unavailable: new orders are refused\n"};
         }
         const store::FlushStats stats = flush->stats();
         if (!stats.store_up) {

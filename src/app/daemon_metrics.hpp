@@ -3,6 +3,7 @@
 // value is read at scrape time on the admin thread, from atomics or the components' own stats.
 #pragma once
 
+#include "mirror/mirror_log.hpp"
 #include "net/gateway.hpp"
 #include "ops/admin_server.hpp"
 #include "ops/metrics.hpp"
@@ -16,13 +17,15 @@ struct DaemonParts {
     const service::OrderService& service;
     const net::Gateway& gateway;
     const store::FlushWorker& flush;
-    const wal::WalWriter* writer;  // null without a WAL
+    const wal::WalWriter* writer;               // null without a WAL
+    const mirror::MirrorLog* mirror = nullptr;  // null without a Redis mirror
 };
 
 // All referenced parts must outlive every scrape (stop the admin server first).
 void register_daemon_metrics(ops::Metrics& metrics, const DaemonParts& parts);
 
-// Unhealthy (503) when the WAL failed or the store's last attempt failed.
+// Unhealthy (503) when the WAL failed, the store's last attempt failed, or the Redis mirror is
+// unavailable or failed.
 ops::HealthCheck daemon_health(const DaemonParts& parts);
 
 }  // namespace exchanged::app

@@ -42,6 +42,9 @@
 #include "engine/startup.hpp"
 #include "engine/store_check.hpp"
 #include "engine/store_recovery.hpp"
+#include "mirror/mirror_log.hpp"
+#include "mirror/mirror_recovery.hpp"
+#include "mirror/redis_client.hpp"
 #include "net/gateway.hpp"
 #include "ops/logging.hpp"
 #include "ops/service_notifier.hpp"
@@ -93,9 +96,28 @@ exchanged::Config load_from_args(const CliArgs& args) {
     return exchanged::load_config(*path, overrides);
 }
 
+std::unique_ptr<exchanged::mirror::RedisClient> connect_redis(const exchanged::Config& config) {
+    const exchanged::PersistenceConfig& p = config.persistence;
+    return std::make_unique<exchanged::mirror::RedisClient>(
+        p.redis_address.host, p.redis_address.port, std::chrono::milliseconds(p.redis_timeout_ms));
+}
+
+// With the Redis mirror, what an ack promises depends on Redis's own AOF settings: ask it.
+std::string mirror_loss_line(const exchanged::Config& config) {
+    try {
+        const auto client = connect_redis(config);
+        return exchanged::mirror::describe_redis_loss(exchanged::mirror::read_durability(*client));
+    } catch (const exchanged::mirror::RedisError& error) {
+        return std::string("unknown: ") + error.what();
+    }
+}
+
 int check_config(const exchanged::Config& config) {
     std::printf("exchanged: config ok: %s\n%s", config.source_path.c_str(),
                 exchanged::describe_config(config).c_str());
+    if (config.persistence.mirror()) {
+        std::printf("  redis loss   %s\n", mirror_loss_line(config).c_str());
+    }
     return 0;
 }
 
@@ -137,6 +159,16 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
         exchanged::ops::service_notifier().progress(line, std::chrono::seconds(60));
     };
     try {
+        if (config.persistence.mirror()) {
+            // The mirror's tail goes into the store at once: it is short (the store trails Redis
+            // by a few batches), and the flush worker cannot read Redis back while serving.
+            const auto client = connect_redis(config);
+            return engine::recover_from_store(
+                primary,
+                exchanged::mirror::mirror_source(
+                    *client, exchanged::mirror::stream_key(config.persistence.redis_key_prefix)),
+                layout, options);
+        }
         return write_store ? engine::recover_from_store(primary, config.persistence.wal_path,
                                                         layout, options)
                            : engine::rebuild_from_store(primary, config.persistence.wal_path,
@@ -149,11 +181,11 @@ engine::StoreRecoveryResult replay(const exchanged::Config& config,
 }
 
 std::string describe_store_recovery(const engine::StoreRecoveryResult& result,
-                                    const store::Store& primary) {
+                                    const store::Store& primary, const std::string& tail) {
     return fmt::format(
-        "store: {} loaded at LSN {}; WAL tail replayed into it: {} events in {} batches\n"
+        "store: {} loaded at LSN {}; {} tail replayed into it: {} events in {} batches\n"
         "  phases       {}\n",
-        primary.describe(), result.loaded_lsn, result.events_written, result.batches,
+        primary.describe(), result.loaded_lsn, tail, result.events_written, result.batches,
         engine::describe_phases(result));
 }
 
@@ -165,7 +197,8 @@ bool never_served(const exchanged::Config& config) {
                           !std::filesystem::exists(config.persistence.store_path, error);
     const bool no_wal = !config.persistence.enable_wal ||
                         !std::filesystem::exists(config.persistence.wal_path, error);
-    return no_store && no_wal;
+    // Redis may hold a log whose store was lost: recovery must look (and refuse) then.
+    return no_store && no_wal && !config.persistence.mirror();
 }
 
 int recover(const exchanged::Config& config, bool salvage) {
@@ -178,7 +211,7 @@ int recover(const exchanged::Config& config, bool salvage) {
         return 0;
     }
     std::unique_ptr<store::Store> primary = open_primary_store(config);
-    if (!config.persistence.enable_wal) {
+    if (!config.persistence.enable_wal && !config.persistence.mirror()) {
         // Still load the state: a store the layout cannot hold is worth finding now.
         const engine::ReplayStart state = engine::load_from_store(*primary, layout);
         std::printf(
@@ -189,9 +222,16 @@ int recover(const exchanged::Config& config, bool salvage) {
         return 0;
     }
     const engine::StoreRecoveryResult result = replay(config, layout, *primary, salvage, true);
-    std::printf("exchanged: recover: profile=%s wal=%s\n%s%s", config.profile.c_str(),
-                config.persistence.wal_path.c_str(),
-                describe_store_recovery(result, *primary).c_str(),
+    const std::string log_name =
+        config.persistence.mirror()
+            ? "redis://" + exchanged::to_string(config.persistence.redis_address) + "/" +
+                  exchanged::mirror::stream_key(config.persistence.redis_key_prefix)
+            : config.persistence.wal_path.string();
+    std::printf("exchanged: recover: profile=%s %s=%s\n%s%s", config.profile.c_str(),
+                config.persistence.mirror() ? "mirror" : "wal", log_name.c_str(),
+                describe_store_recovery(result, *primary,
+                                        config.persistence.mirror() ? "Redis mirror" : "WAL")
+                    .c_str(),
                 engine::describe(result.replay, layout).c_str());
     if (result.replay.ok() && result.replay.records == 0 &&
         result.replay.log.end == wal::LogEnd::Clean) {
@@ -307,8 +347,10 @@ const char* stop_line(int signal_number) {
 }
 
 // The exit code and the last lines, from why the daemon stopped and what the stop wrote.
+// `log`: what keeps the records the store lacks ("WAL", "Redis mirror"); empty: nothing does.
 int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopReport& report,
-                 bool with_wal, int signal_number) {
+                 const std::string& log, int signal_number) {
+    const bool with_wal = !log.empty();
     if (shutdown.failed(service::StopCause::WalFailed)) {
         spdlog::error("exiting after a WAL failure: {}", shutdown.reason());
         return 1;
@@ -335,17 +377,25 @@ int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopR
     }
     if (!report.stored) {
         spdlog::warn(
-            "the store stayed unavailable: it is at LSN {}; the WAL keeps the {} records above "
+            "the store stayed unavailable: it is at LSN {}; the {} keeps the {} records above "
             "it and the next start writes them",
-            flushed.store_lsn, flushed.uncommitted);
+            flushed.store_lsn, log, flushed.uncommitted);
     }
     const std::string closed =
         !with_wal ? "no WAL; store at LSN " + std::to_string(flushed.store_lsn)
-                  : "WAL closed at durable LSN " + std::to_string(report.durable_lsn) +
+                  : log + " closed at durable LSN " + std::to_string(report.durable_lsn) +
                         ", store at LSN " + std::to_string(flushed.store_lsn);
     exchanged::ops::log_milestone("{} received; clean exit ({})",
                                   signal_number == SIGINT ? "SIGINT" : "SIGTERM", closed);
     return 0;
+}
+
+// What keeps the records above the store: the WAL, the Redis mirror, or (empty) nothing.
+std::string tail_log_name(const Config& config) {
+    if (config.persistence.mirror()) {
+        return "Redis mirror";
+    }
+    return config.persistence.enable_wal ? "WAL" : "";
 }
 
 // Builds the pipeline from the recovered books, serves clients until SIGINT/SIGTERM or a failure
@@ -386,7 +436,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     IoThreads io_threads(io, config.server.io_threads);
 
     const exchanged::app::DaemonParts parts{pipeline.service(), gateway, pipeline.flush(),
-                                            pipeline.wal_writer()};
+                                            pipeline.wal_writer(), pipeline.mirror_log()};
     exchanged::ops::Metrics metrics;
     if (sender) {
         exchanged::app::register_replication_metrics(metrics, *sender, *pipeline.quorum_point(),
@@ -402,14 +452,16 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     if (admin) {
         admin->stop();  // its scrapes read the pipeline's parts
     }
+    // Redis keeps what the store lacks, as a WAL would.
+    const bool log_keeps_tail = config.persistence.enable_wal || config.persistence.mirror();
     const service::PipelineStopReport report =
-        pipeline.stop(config.persistence.enable_wal ? kStoreDrainWithWal : kStoreDrainWithoutWal);
+        pipeline.stop(log_keeps_tail ? kStoreDrainWithWal : kStoreDrainWithoutWal);
     if (sender) {
         sender->stop();  // after the WAL closed: the followers had every record offered to them
     }
     gateway.stop();
     io_threads.join();
-    return stop_verdict(pipeline.shutdown(), report, config.persistence.enable_wal, signal_number);
+    return stop_verdict(pipeline.shutdown(), report, tail_log_name(config), signal_number);
 }
 
 // enable_wal = false (hft): the books the store holds; the store is the only durable copy.
@@ -428,7 +480,8 @@ service::RecoveredBooks books_from_store(const Config& config, const engine::Sha
 std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
                                                       const engine::ShardLayout& layout,
                                                       store::Store& primary, bool salvage) {
-    engine::StoreRecoveryResult recovered = replay(config, layout, primary, salvage, false);
+    engine::StoreRecoveryResult recovered =
+        replay(config, layout, primary, salvage, config.persistence.mirror());
     std::string report = engine::describe(recovered.replay, layout);
     if (!report.empty() && report.back() == '\n') {
         report.pop_back();  // the log adds its own
@@ -445,13 +498,13 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
     }
     const double replay_seconds = std::chrono::duration<double>(recovered.replay.elapsed).count();
     exchanged::ops::log_milestone(
-        "recovered from the store at LSN {} plus {} WAL records (log {}) in {:.3f} s, {:.0f} "
+        "recovered from the store at LSN {} plus {} {} records (log {}) in {:.3f} s, {:.0f} "
         "records/s (load from the store {:.3f} s){}",
-        recovered.loaded_lsn, recovered.replay.records, wal::to_string(recovered.replay.log.end),
-        replay_seconds,
+        recovered.loaded_lsn, recovered.replay.records, tail_log_name(config),
+        wal::to_string(recovered.replay.log.end), replay_seconds,
         static_cast<double>(recovered.replay.records) / std::max(replay_seconds, 1e-9),
         std::chrono::duration<double>(recovered.load).count(),
-        recovered.replay.last_lsn > recovered.loaded_lsn
+        recovered.replay.last_lsn > recovered.loaded_lsn && !config.persistence.mirror()
             ? "; the flush worker writes the tail into the store in the background"
             : "");
     service::RecoveredBooks books;
@@ -510,6 +563,18 @@ int serve(const Config& config, bool salvage) {
     }
     const engine::ShardLayout layout = engine::make_shard_layout(config);
     std::unique_ptr<store::Store> primary = open_primary_store(config);
+    if (config.persistence.mirror()) {
+        exchanged::ops::log_milestone("mirror: Redis {}: loss window {}",
+                                      exchanged::to_string(config.persistence.redis_address),
+                                      mirror_loss_line(config));
+        std::optional<service::RecoveredBooks> books =
+            books_from_wal(config, layout, *primary, false);
+        if (!books) {
+            return 1;
+        }
+        const std::string ready = "mirror next_lsn=" + std::to_string(books->next_lsn);
+        return run_service(config, layout, *primary, std::move(*books), false, ready);
+    }
     if (!config.persistence.enable_wal) {
         service::RecoveredBooks books = books_from_store(config, layout, *primary);
         const std::string ready = "wal=off store_lsn=" + std::to_string(books.store_lsn);

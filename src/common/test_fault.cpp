@@ -20,6 +20,8 @@ const char* name(Fault fault) {
             return "store_ack_before_commit";
         case Fault::QuorumLeaderOnly:
             return "quorum_leader_only";
+        case Fault::MirrorAckBeforeReply:
+            return "mirror_ack_before_reply";
     }
     return "?";
 }

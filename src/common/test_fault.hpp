@@ -23,10 +23,11 @@ enum class Fault : std::uint8_t {
     EarlyAcks,             // a batch's acks are released when it is submitted, before it is durable
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
     QuorumLeaderOnly,      // the quorum frontier follows the leader's own durable LSN alone
+    MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
 };
 inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync, Fault::SkipDirectorySync,
-                                       Fault::EarlyAcks, Fault::StoreAckBeforeCommit,
-                                       Fault::QuorumLeaderOnly};
+                                       Fault::EarlyAcks,        Fault::StoreAckBeforeCommit,
+                                       Fault::QuorumLeaderOnly, Fault::MirrorAckBeforeReply};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

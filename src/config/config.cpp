@@ -19,6 +19,8 @@ std::string_view to_string(PersistenceMode mode) {
             return "wal_batch";
         case PersistenceMode::BatchSync:
             return "batch_sync";
+        case PersistenceMode::DoubleWrite:
+            return "double_write";
     }
     return "?";
 }
@@ -33,6 +35,8 @@ std::string_view to_string(AckPoint point) {
             return "store";
         case AckPoint::Quorum:
             return "quorum";
+        case AckPoint::Mirror:
+            return "mirror";
     }
     return "?";
 }
@@ -93,6 +97,7 @@ AckPoint Config::critical_ack_after() const {
             return persistence.enable_wal && persistence.wal_sync ? AckPoint::Wal : AckPoint::Store;
         case AckPoint::Wal:
         case AckPoint::Store:
+        case AckPoint::Mirror:
             return AckPoint::Store;
         case AckPoint::Quorum:
             // A majority of the replicas already outlives this node's store.

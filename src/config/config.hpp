@@ -53,9 +53,10 @@ std::string to_string(const Endpoint& endpoint);
 
 // The seed documents' named schemes; each is a preset over the orthogonal knobs below
 // (docs/architecture.md: Durability points).
-enum class PersistenceMode : std::uint8_t { Async, HybridSync, WalBatch, BatchSync };
+enum class PersistenceMode : std::uint8_t { Async, HybridSync, WalBatch, BatchSync, DoubleWrite };
 // The point an acknowledgement waits for. Quorum: a majority of the replicas (a replicated leader).
-enum class AckPoint : std::uint8_t { Match, Wal, Store, Quorum };
+// Mirror: the Redis mirror (mode double_write) holds the command.
+enum class AckPoint : std::uint8_t { Match, Wal, Store, Quorum, Mirror };
 enum class StoreKind : std::uint8_t { Sqlite, Postgresql };
 // How start-up checks an SQLite store file for damage before loading it (docs/recovery.md).
 enum class StoreCheck : std::uint8_t { Off, Quick, Full };
@@ -108,6 +109,20 @@ struct PersistenceConfig {
     // Matcher events each shard can hand to the flush worker before it waits for the store
     // (about 128 bytes each, allocated at start).
     std::uint32_t store_queue_events = 1u << 18;
+    // The Redis mirror (mode double_write, docs/durability.md): the command log is a Redis stream
+    // instead of the WAL. Port 0: no mirror.
+    Endpoint redis_address{"", 0};
+    std::string redis_key_prefix = "exchanged:";
+    // A Redis round trip (connect, batch reply) that takes longer fails; new orders are refused
+    // as unavailable until a batch succeeds again.
+    std::uint32_t redis_timeout_ms = 1000;
+    // Records per pipelined round trip at most.
+    std::uint32_t redis_batch_size = 1000;
+    // Records the shards can hand to the mirror writer before new orders are refused as busy.
+    std::uint32_t redis_queue_records = 1u << 16;
+    // How often the mirror is trimmed to what the store lacks and checked for gaps.
+    std::uint32_t redis_confirm_interval_ms = 200;
+    bool mirror() const { return redis_address.port != 0; }
 };
 
 struct SafetyConfig {

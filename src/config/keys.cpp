@@ -17,7 +17,8 @@ AckPoint parse_ack_point(std::string_view text) {
     return parse_choice<AckPoint>(text, {{"match", AckPoint::Match},
                                          {"wal", AckPoint::Wal},
                                          {"store", AckPoint::Store},
-                                         {"quorum", AckPoint::Quorum}});
+                                         {"quorum", AckPoint::Quorum},
+                                         {"mirror", AckPoint::Mirror}});
 }
 
 // "2@10.0.0.2:9200, 3@10.0.0.3:9200": each peer's node id and replication address.
@@ -50,7 +51,8 @@ PersistenceMode parse_mode(std::string_view text) {
     return parse_choice<PersistenceMode>(text, {{"async", PersistenceMode::Async},
                                                 {"hybrid_sync", PersistenceMode::HybridSync},
                                                 {"wal_batch", PersistenceMode::WalBatch},
-                                                {"batch_sync", PersistenceMode::BatchSync}});
+                                                {"batch_sync", PersistenceMode::BatchSync},
+                                                {"double_write", PersistenceMode::DoubleWrite}});
 }
 
 // Compression would change the on-disk record format, which the WAL does not version yet.
@@ -67,6 +69,28 @@ u64 parse_segment_bytes(std::string_view text) {
         throw ValueError(std::to_string(bytes) + " is not a multiple of 4096");
     }
     return bytes;
+}
+
+// Redis keys are binary-safe, but a prefix an operator cannot type into redis-cli helps nobody.
+std::string parse_key_prefix(std::string_view text) {
+    if (text.empty() || text.size() > 200) {
+        throw ValueError("must be 1 to 200 characters");
+    }
+    for (const char c : text) {
+        if (c <= ' ' || c > '~') {
+            throw ValueError("'" + std::string(text) + "' has a blank or non-ASCII character");
+        }
+    }
+    return std::string(text);
+}
+
+// The mirror's hand-over ring indexes slots by LSN modulo its size.
+u32 parse_power_of_two(std::string_view text) {
+    const u32 value = parse_whole_as<u32>(text, 16, 1u << 24);
+    if ((value & (value - 1)) != 0) {
+        throw ValueError(std::to_string(value) + " is not a power of two");
+    }
+    return value;
 }
 
 // clang-format off
@@ -98,6 +122,12 @@ constexpr KeySpec kKeys[] = {
     {"persistence", "store_check_on_start", [](Config& c, std::string_view v) { c.persistence.store_check_on_start = parse_choice<StoreCheck>(v, {{"quick", StoreCheck::Quick}, {"full", StoreCheck::Full}, {"off", StoreCheck::Off}}); }},
     {"persistence", "store_batch_size", [](Config& c, std::string_view v) { c.persistence.store_batch_size = parse_whole_as<u32>(v, 1, 1000000); }},
     {"persistence", "store_queue_events", [](Config& c, std::string_view v) { c.persistence.store_queue_events = parse_whole_as<u32>(v, 1024, 1u << 24); }},
+    {"persistence", "redis_address", [](Config& c, std::string_view v) { c.persistence.redis_address = parse_endpoint(v); }},
+    {"persistence", "redis_key_prefix", [](Config& c, std::string_view v) { c.persistence.redis_key_prefix = parse_key_prefix(v); }},
+    {"persistence", "redis_timeout_ms", [](Config& c, std::string_view v) { c.persistence.redis_timeout_ms = parse_whole_as<u32>(v, 1, 600000); }},
+    {"persistence", "redis_batch_size", [](Config& c, std::string_view v) { c.persistence.redis_batch_size = parse_whole_as<u32>(v, 1, 100000); }},
+    {"persistence", "redis_queue_records", [](Config& c, std::string_view v) { c.persistence.redis_queue_records = parse_power_of_two(v); }},
+    {"persistence", "redis_confirm_interval_ms", [](Config& c, std::string_view v) { c.persistence.redis_confirm_interval_ms = parse_whole_as<u32>(v, 1, 600000); }},
     {"persistence", "store_batch_timeout_ms", [](Config& c, std::string_view v) { c.persistence.store_batch_timeout_ms = parse_whole_as<u32>(v, 0, 60000); }},
 
     {"safety", "critical_order_threshold", [](Config& c, std::string_view v) { c.safety.critical_order_threshold = parse_whole_as<Q>(v, 0, u64{1} << 62); }},

@@ -30,6 +30,8 @@ constexpr Preset preset_for(PersistenceMode mode) {
             return {AckPoint::Wal, true, true, false};
         case PersistenceMode::BatchSync:  // no WAL, batched store, critical orders synchronous
             return {AckPoint::Match, false, false, true};
+        case PersistenceMode::DoubleWrite:  // ack once Redis holds the command, store async
+            return {AckPoint::Mirror, false, false, false};
     }
     return {AckPoint::Wal, true, true, false};
 }
@@ -178,6 +180,7 @@ class Resolver {
                         "commit; set wal_sync = true, or enable_wal = false to run without a WAL" +
                             mode);
         }
+        check_mirror(mode);
         if (p.store == StoreKind::Postgresql && p.store_dsn.empty()) {
             fail_either("persistence", "store_dsn", "store", "store = postgresql needs store_dsn");
         }
@@ -243,6 +246,37 @@ class Resolver {
         if (r.listen == config_.server.listen) {
             fail("replication", "listen",
                  "[replication] listen and [server] listen are both " + to_string(r.listen));
+        }
+    }
+
+    // The mirror replaces the WAL as the command log (docs/durability.md: Double write): a
+    // profile has one or the other.
+    void check_mirror(const std::string& mode) const {
+        const PersistenceConfig& p = config_.persistence;
+        if (p.ack_after == AckPoint::Mirror && !p.mirror()) {
+            fail_either(
+                "persistence", "redis_address", "ack_after",
+                "ack_after = mirror needs redis_address (host:port of the Redis server)" + mode);
+        }
+        if (p.mirror() && p.enable_wal) {
+            fail_either("persistence", "enable_wal", "redis_address",
+                        "the Redis mirror replaces the WAL as the command log; set enable_wal = "
+                        "false (or remove redis_address to run with the WAL)" +
+                            mode);
+        }
+        if (p.mirror() && p.ack_after == AckPoint::Match) {
+            fail_either("persistence", "ack_after", "redis_address",
+                        "redis_address is set but acks do not wait for the mirror; set ack_after "
+                        "= mirror (mode double_write) or store" +
+                            mode);
+        }
+        if (!p.mirror()) {
+            for (const char* key : {"redis_key_prefix", "redis_timeout_ms", "redis_batch_size",
+                                    "redis_queue_records", "redis_confirm_interval_ms"}) {
+                if (parsed_.has("persistence", key)) {
+                    fail("persistence", key, "applies only with redis_address (mode double_write)");
+                }
+            }
         }
     }
 

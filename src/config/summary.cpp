@@ -17,6 +17,16 @@ std::string wal_line(const PersistenceConfig& p) {
            std::to_string(p.wal_segment_bytes >> 20) + " MiB in " + p.wal_path.string();
 }
 
+std::string mirror_line(const PersistenceConfig& p) {
+    if (!p.mirror()) {
+        return "off";
+    }
+    return "redis " + to_string(p.redis_address) + " stream " + p.redis_key_prefix +
+           "log, batches of up to " + std::to_string(p.redis_batch_size) + ", timeout " +
+           ms(p.redis_timeout_ms) + ", queue " + std::to_string(p.redis_queue_records) +
+           " records, trimmed to the store every " + ms(p.redis_confirm_interval_ms);
+}
+
 std::string store_line(const PersistenceConfig& p) {
     const std::string where = p.store == StoreKind::Sqlite ? p.store_path.string() : "(dsn set)";
     std::string text = std::string(to_string(p.store)) + " " + where + ", batches of " +
@@ -54,6 +64,11 @@ std::string describe_loss_window(const Config& config) {
     const PersistenceConfig& p = config.persistence;
     if (p.ack_after == AckPoint::Quorum) {
         return "none for acknowledged orders while a majority of the replicas survives";
+    }
+    if (p.ack_after == AckPoint::Mirror) {
+        // The daemon asks Redis for its AOF settings (exchanged --check-config: "redis loss").
+        return "none for acknowledged orders while Redis keeps what it acknowledged (appendfsync "
+               "always); otherwise what Redis loses";
     }
     if (p.ack_after != AckPoint::Match) {
         return "none for acknowledged orders";
@@ -107,6 +122,9 @@ std::string describe_config(const Config& c) {
     line("ack after", ack);
     line("loss window", describe_loss_window(c));
     line("wal", wal_line(p));
+    if (p.mirror()) {
+        line("mirror", mirror_line(p));
+    }
     line("store", store_line(p));
     line("store fails", store_failure_line(c));
     line("instruments", list(c.instruments, [](const auto& s) { return s.symbol; }));

@@ -296,6 +296,31 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
     return result;
 }
 
+RecoveryResult replay_records(const RecordSource& source, const ShardLayout& layout,
+                              const RecoveryOptions& options, ReplayStart start,
+                              const ReplayEventSink& on_events) {
+    const Clock::time_point begin = Clock::now();
+    RecoveryResult result = start_result(layout, std::move(start));
+    const wal::Lsn after_lsn = result.last_lsn;
+    Replayer replayer(layout, options, result, begin, on_events);
+    wal::Lsn last_read = after_lsn;
+    try {
+        source(after_lsn, [&](const wal::RecordView& record) {
+            last_read = record.lsn;
+            replayer.on_record(record);
+        });
+    } catch (const RecordSourceError& error) {
+        if (result.ok()) {
+            result.status = RecoveryStatus::Corrupt;
+            result.error = error.what();
+        }
+    }
+    result.log.next_lsn = last_read + 1;
+    result.next_lsn = result.ok() ? std::max(last_read, after_lsn) + 1 : 0;
+    result.elapsed = Clock::now() - begin;
+    return result;
+}
+
 RecoveryResult replay_log(const std::filesystem::path& wal_dir, const ShardLayout& layout,
                           const RecoveryOptions& options, ReplayStart start,
                           const ReplayEventSink& on_events) {

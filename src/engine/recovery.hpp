@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,22 @@ RecoveryResult replay_log(wal::Storage& storage, const ShardLayout& layout,
 RecoveryResult replay_log(const std::filesystem::path& wal_dir, const ShardLayout& layout,
                           const RecoveryOptions& options, ReplayStart start,
                           const ReplayEventSink& on_events);
+
+// A log kept outside the WAL's segments (the Redis mirror, docs/durability.md: Double write):
+// called with the LSN replay starts after, it hands each record above it to `each`, in LSN order.
+// It throws RecordSourceError when it cannot read its records; the replay then reports Corrupt.
+class RecordSourceError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+using RecordSource = std::function<void(wal::Lsn after_lsn,
+                                        const std::function<void(const wal::RecordView&)>& each)>;
+
+// replay_log over such a source: the same checks of every record (contiguous LSNs from
+// after_lsn + 1, seqs, checkpoints), but a source may end anywhere at or above after_lsn.
+RecoveryResult replay_records(const RecordSource& source, const ShardLayout& layout,
+                              const RecoveryOptions& options, ReplayStart start,
+                              const ReplayEventSink& on_events);
 
 // Replays the log in `storage`. Throws wal::WalError when the storage itself fails and
 // std::invalid_argument when the layout cannot build a matcher; everything wrong with the log's

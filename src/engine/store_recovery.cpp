@@ -134,6 +134,20 @@ StoreRecoveryResult recover_from_log(store::Store& store, Log& log, const ShardL
 
 }  // namespace
 
+StoreRecoveryResult recover_from_store(store::Store& store, const RecordSource& source,
+                                       const ShardLayout& layout, const RecoveryOptions& options) {
+    std::chrono::nanoseconds load{0};
+    ReplayStart start = timed_load(store, layout, load);
+    StoreRecoveryResult out = replay_into(
+        store, std::move(start),
+        [&](ReplayStart from, const ReplayEventSink& sink) {
+            return replay_records(source, layout, options, std::move(from), sink);
+        },
+        options.store_batch_lsns);
+    out.load = load;
+    return out;
+}
+
 StoreRecoveryResult recover_from_store(store::Store& store, const std::filesystem::path& wal_dir,
                                        const ShardLayout& layout, const RecoveryOptions& options) {
     return recover_from_log(store, wal_dir, layout, options);

@@ -43,6 +43,11 @@ StoreRecoveryResult recover_from_store(store::Store& store, const std::filesyste
 StoreRecoveryResult recover_from_store(store::Store& store, wal::Storage& storage,
                                        const ShardLayout& layout, const RecoveryOptions& options);
 
+// The same over a log outside the WAL (the Redis mirror): the records above store_lsn that
+// `source` supplies are replayed into the matchers and their events written to the store.
+StoreRecoveryResult recover_from_store(store::Store& store, const RecordSource& source,
+                                       const ShardLayout& layout, const RecoveryOptions& options);
+
 // The daemon's start-up: loads the state at store_lsn and replays the WAL tail above it into the
 // matchers only, at matching speed; the store stays at store_lsn, and the flush worker writes the
 // tail into it from the WAL in the background (store::FlushOptions::resume_from). The WAL keeps

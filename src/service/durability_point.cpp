@@ -10,7 +10,8 @@ namespace exchanged::service {
 static_assert(static_cast<std::size_t>(AckPoint::Match) == 0 &&
                   static_cast<std::size_t>(AckPoint::Wal) == 1 &&
                   static_cast<std::size_t>(AckPoint::Store) == 2 &&
-                  static_cast<std::size_t>(AckPoint::Quorum) == 3,
+                  static_cast<std::size_t>(AckPoint::Quorum) == 3 &&
+                  static_cast<std::size_t>(AckPoint::Mirror) == 4,
               "DurabilityPoints indexes its points by AckPoint");
 
 bool StorePoint::wait(wal::Lsn lsn) const {

@@ -59,9 +59,9 @@ class MatchPoint final : public DurabilityPoint {
     bool wait(wal::Lsn /*lsn*/) const override { return true; }
 };
 
-// `wal`: the command log's durable LSN. A log that keeps nothing (enable_wal = false) never
-// advances it; start-up refuses profiles whose normal acks would wait for it, and the shard refuses
-// critical orders that would.
+// `wal`: the command log's durable LSN; `mirror` too when the log is the Redis mirror. A log that
+// keeps nothing (enable_wal = false) never advances it; start-up refuses profiles whose normal acks
+// would wait for it, and the shard refuses critical orders that would.
 class LogPoint final : public DurabilityPoint {
   public:
     explicit LogPoint(const engine::CommandLog& log) : log_(log) {}
@@ -101,14 +101,17 @@ class StorePoint final : public DurabilityPoint {
 class DurabilityPoints {
   public:
     // Without replication nothing may wait for `quorum` (the config refuses it); its slot then
-    // holds the `wal` point, which is what a quorum of one would be.
+    // holds the `wal` point, which is what a quorum of one would be. Without a Redis mirror no
+    // profile names `mirror` (config/ refuses it), so its slot holds the log's point too.
     DurabilityPoints(const DurabilityPoint& match, const DurabilityPoint& wal,
-                     const DurabilityPoint& store, const DurabilityPoint* quorum = nullptr)
-        : by_point_{&match, &wal, &store, quorum != nullptr ? quorum : &wal} {}
+                     const DurabilityPoint& store, const DurabilityPoint* quorum = nullptr,
+                     const DurabilityPoint* mirror = nullptr)
+        : by_point_{&match, &wal, &store, quorum != nullptr ? quorum : &wal,
+                    mirror != nullptr ? mirror : &wal} {}
     const DurabilityPoint& operator[](AckPoint point) const {
         return *by_point_[static_cast<std::size_t>(point)];
     }
-    static constexpr std::size_t kCount = 4;
+    static constexpr std::size_t kCount = 5;
 
   private:
     std::array<const DurabilityPoint*, kCount> by_point_;

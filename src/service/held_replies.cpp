@@ -49,6 +49,7 @@ HeldReplies::HeldReplies(std::size_t capacity)
       waiting_{PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
+               PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity)} {
     if (capacity == 0 || capacity >= kNoSlot) {
         throw std::invalid_argument("release gate capacity must be between 1 and 2^32 - 2");

@@ -38,19 +38,50 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
                 TimestampNs{replication.quorum_timeout_ms} * 1'000'000;
         }
     }
+    if (config.persistence.mirror()) {
+        const PersistenceConfig& p = config.persistence;
+        mirror::MirrorOptions mirror;
+        mirror.host = p.redis_address.host;
+        mirror.port = p.redis_address.port;
+        mirror.stream_key = mirror::stream_key(p.redis_key_prefix);
+        mirror.timeout = std::chrono::milliseconds(p.redis_timeout_ms);
+        mirror.batch_records = p.redis_batch_size;
+        mirror.queue_records = p.redis_queue_records;
+        mirror.confirm_interval = std::chrono::milliseconds(p.redis_confirm_interval_ms);
+        settings.mirror = std::move(mirror);
+    }
     return settings;
 }
 
-namespace {
-
-std::unique_ptr<engine::CommandLog> make_log(wal::WalWriter* writer, const RecoveredBooks& books) {
-    if (writer != nullptr) {
-        return std::make_unique<engine::WalCommandLog>(*writer);
+std::unique_ptr<engine::CommandLog> OrderPath::make_log(const RecoveredBooks& books,
+                                                        Shutdown& shutdown, PathLog on_error) {
+    if (writer_ != nullptr) {
+        return std::make_unique<engine::WalCommandLog>(*writer_);
+    }
+    if (settings_.mirror) {
+        mirror::MirrorOptions options = *settings_.mirror;
+        options.first_lsn = books.next_lsn;
+        options.store_lsn = books.store_lsn;
+        // The writer starts in start_log(), after the owner registered the point's wake-ups.
+        options.on_durable = [this](wal::Lsn) { mirror_point_.advanced(); };
+        if (on_error) {
+            options.on_error = on_error;
+            options.on_info = on_error;
+        }
+        // As a WAL failure: fatal, the owner stops with a non-zero exit.
+        options.on_failed = [&shutdown](const std::string& error) {
+            shutdown.fail(StopCause::WalFailed, "the Redis mirror failed: " + error);
+        };
+        auto log = std::make_unique<mirror::MirrorLog>(std::move(options));
+        mirror_ = log.get();
+        return log;
     }
     // No WAL: commands are numbered on from the store's LSN, and nothing is durable before the
     // store commits them.
     return std::make_unique<engine::UnloggedCommandLog>(books.next_lsn);
 }
+
+namespace {
 
 std::unique_ptr<QuorumPoint> make_quorum_point(const OrderPathSettings& settings,
                                                const engine::CommandLog& log,
@@ -72,12 +103,13 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
                      Shutdown& shutdown, PathLog on_error)
     : settings_(settings),
       layout_(layout),
-      writer_(open_wal(wal_storage, books, shutdown, std::move(on_error))),
-      log_(make_log(writer_.get(), books)),
+      writer_(open_wal(wal_storage, books, shutdown, on_error)),
+      log_(make_log(books, shutdown, on_error)),
       wal_point_(*log_),
       store_point_(*log_, books.store_lsn),
       quorum_point_(make_quorum_point(settings, *log_, books)),
-      points_(match_point_, wal_point_, store_point_, quorum_point_.get()) {
+      mirror_point_(*log_),
+      points_(match_point_, wal_point_, store_point_, quorum_point_.get(), &mirror_point_) {
     EXCHANGED_INVARIANT(books.store_lsn < books.next_lsn, "the store holds no LSN the log reuses",
                         books.store_lsn, books.next_lsn);
     if (writer_ != nullptr) {
@@ -102,7 +134,9 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
     for (engine::ShardId id = 0; id < shard_count; ++id) {
         ShardStageOptions options = settings.stage;
         options.feed = settings.feed_store ? feed_pointers_[id] : nullptr;
-        options.feed_may_drop = log_->persists();
+        // Only the WAL can rebuild what a full feed dropped (the mirror's Redis cannot be read
+        // back while serving), so with a mirror a full feed refuses orders instead.
+        options.feed_may_drop = writer_ != nullptr;
         // A critical order waiting for a point that nothing advances could never be acked.
         options.critical_reachable = settings.critical_ack_after == AckPoint::Match ||
                                      log_->persists() || options.feed != nullptr;
@@ -115,6 +149,15 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
 OrderPath::~OrderPath() {
     if (writer_ != nullptr) {
         writer_->close();
+    }
+    if (mirror_ != nullptr) {
+        mirror_->close();
+    }
+}
+
+void OrderPath::start_log() {
+    if (mirror_ != nullptr) {
+        mirror_->start();
     }
 }
 
@@ -163,6 +206,9 @@ wal::Lsn OrderPath::store_frontier() const {
 
 void OrderPath::stored(wal::Lsn lsn) {
     store_point_.advance(lsn);
+    if (mirror_ != nullptr) {
+        mirror_->stored(lsn);  // the confirmation trims Redis below it
+    }
     if (writer_ != nullptr) {
         writer_->release_below(lsn + 1);  // segments wholly in the store
     }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "engine/command_log.hpp"
 #include "engine/shard.hpp"
 #include "engine/shard_layout.hpp"
+#include "mirror/mirror_log.hpp"
 #include "service/durability_point.hpp"
 #include "service/quorum_point.hpp"
 #include "service/release_gate.hpp"
@@ -56,6 +58,9 @@ struct OrderPathSettings {
     std::uint32_t quorum_factor = 1;
     std::vector<std::uint32_t> quorum_followers;
     std::uint64_t quorum_epoch = 1;
+    // Set (mode double_write): the command log is the Redis mirror instead of the WAL; its
+    // first_lsn, store_lsn and callbacks are filled in by the path.
+    std::optional<mirror::MirrorOptions> mirror;
 };
 
 OrderPathSettings order_path_settings(const Config& config, bool salvage);
@@ -78,11 +83,15 @@ class OrderPath {
 
     engine::CommandLog& log() { return *log_; }
     const engine::CommandLog& log() const { return *log_; }
-    wal::WalWriter* wal_writer() { return writer_.get(); }  // null without a WAL
+    wal::WalWriter* wal_writer() { return writer_.get(); }     // null without a WAL
+    mirror::MirrorLog* mirror_log() const { return mirror_; }  // null without a mirror
+    // Starts the mirror's writer (after the owner registered the points' wake-ups).
+    void start_log();
     const DurabilityPoints& points() const { return points_; }
     DurabilityPoint& wal_point() { return wal_point_; }
     StorePoint& store_point() { return store_point_; }
     QuorumPoint* quorum_point() { return quorum_point_.get(); }  // null unless replicated
+    DurabilityPoint& mirror_point() { return mirror_point_; }
 
     std::size_t shard_count() const { return stages_.size(); }
     ShardStage& stage(engine::ShardId id) { return *stages_[id]; }
@@ -113,17 +122,22 @@ class OrderPath {
     void release_all();
 
   private:
+    std::unique_ptr<engine::CommandLog> make_log(const RecoveredBooks& books, Shutdown& shutdown,
+                                                 PathLog on_error);
     std::unique_ptr<wal::WalWriter> open_wal(wal::Storage* storage, const RecoveredBooks& books,
                                              Shutdown& shutdown, PathLog on_error);
 
     const OrderPathSettings settings_;
     const engine::ShardLayout& layout_;
     std::unique_ptr<wal::WalWriter> writer_;
+    // Declared before log_, whose construction sets it.
+    mirror::MirrorLog* mirror_ = nullptr;  // log_, when it is the mirror
     std::unique_ptr<engine::CommandLog> log_;
     MatchPoint match_point_;
     LogPoint wal_point_;
     StorePoint store_point_;
     std::unique_ptr<QuorumPoint> quorum_point_;
+    LogPoint mirror_point_;
     DurabilityPoints points_;
     std::vector<engine::Shard> shards_;
     std::vector<std::unique_ptr<store::EventFeed>> feeds_;

@@ -39,6 +39,7 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
     if (path_->quorum_point() != nullptr) {
         path_->quorum_point()->on_advance(wake_shards);
     }
+    path_->mirror_point().on_advance(wake_shards);
     service_.attach(path_->log(), std::move(runners));
     flush_ = std::make_unique<store::FlushWorker>(store, path_->feeds(),
                                                   flush_options(config, store, layout));
@@ -85,6 +86,7 @@ store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& 
 }
 
 void Pipeline::start() {
+    path_->start_log();
     flush_->start();
     for (auto& runner : runners_) {
         runner->start();
@@ -101,10 +103,16 @@ PipelineStopReport Pipeline::stop(std::chrono::milliseconds store_give_up) {
     if (writer != nullptr) {
         writer->close();  // commits whatever was handed over, then stops the writer
     }
+    mirror::MirrorLog* mirror = path_->mirror_log();
+    if (mirror != nullptr) {
+        mirror->close();  // sends what was handed over while Redis answers
+    }
     PipelineStopReport report;
     report.stored = flush_->flush_and_stop(store_give_up);
     report.flushed = flush_->stats();
-    report.durable_lsn = writer != nullptr ? writer->durable_lsn() : 0;
+    report.durable_lsn = writer != nullptr   ? writer->durable_lsn()
+                         : mirror != nullptr ? mirror->durable_lsn()
+                                             : 0;
     for (auto& runner : runners_) {
         runner->release_remaining();
     }

@@ -72,6 +72,7 @@ class Pipeline {
     const wal::WalWriter* wal_writer() const { return path_->wal_writer(); }
     // A replicated leader's `quorum` point (null otherwise), for the replication sender.
     QuorumPoint* quorum_point() { return path_->quorum_point(); }
+    const mirror::MirrorLog* mirror_log() const { return path_->mirror_log(); }
 
   private:
     store::FlushOptions flush_options(const Config& config, store::Store& store,

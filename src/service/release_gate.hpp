@@ -111,7 +111,8 @@ class ReleaseGate {
     const PipelineClock* clock_ = nullptr;
     std::array<Histogram, DurabilityPoints::kCount> ack_latency_{
         Histogram(latency_bounds_seconds()), Histogram(latency_bounds_seconds()),
-        Histogram(latency_bounds_seconds()), Histogram(latency_bounds_seconds())};
+        Histogram(latency_bounds_seconds()), Histogram(latency_bounds_seconds()),
+        Histogram(latency_bounds_seconds())};
 };
 
 // The reply to the command's own session for one event (for a Trade, the taker's Fill).

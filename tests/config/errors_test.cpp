@@ -280,3 +280,29 @@ TEST_CASE("syntax errors and unreadable files refuse", "[config][errors]") {
     CHECK_THROWS_WITH(load_config("/nonexistent/exchanged.ini"),
                       Catch::StartsWith("/nonexistent/exchanged.ini: cannot open"));
 }
+
+TEST_CASE("the Redis mirror's misconfigurations are refused, naming the key",
+          "[config][errors][mirror]") {
+    check_failure("[persistence]\nmode = double_write\n" + kTail, 0, "redis_address",
+                  "ack_after = mirror needs redis_address");
+    check_failure("[persistence]\nack_after = mirror\nenable_wal = false\n" + kTail, 2, "ack_after",
+                  "needs redis_address");
+    check_failure(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6379\nenable_wal = true\n" +
+            kTail,
+        4, "enable_wal", "replaces the WAL");
+    check_failure("[persistence]\nmode = async\nredis_address = 127.0.0.1:6379\n" + kTail, 3,
+                  "redis_address", "acks do not wait for the mirror");
+    check_failure("[persistence]\nredis_timeout_ms = 5\n" + kTail, 2, "redis_timeout_ms",
+                  "applies only with redis_address");
+    check_failure(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6379\n"
+        "redis_queue_records = 1000\n" +
+            kTail,
+        4, "redis_queue_records", "not a power of two");
+    check_failure(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6379\n"
+        "redis_key_prefix = has blank\n" +
+            kTail,
+        4, "redis_key_prefix", "blank");
+}

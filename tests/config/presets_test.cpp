@@ -48,6 +48,28 @@ TEST_CASE("each mode sets the knobs of design section 2", "[config][presets]") {
     }
 }
 
+TEST_CASE("double_write acks after the Redis mirror, without a WAL", "[config][presets][mirror]") {
+    const Config config = load_text(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6390\n"
+        "redis_key_prefix = ex1:\nredis_batch_size = 50\n");
+    CHECK(config.persistence.ack_after == AckPoint::Mirror);
+    CHECK_FALSE(config.persistence.enable_wal);
+    CHECK(config.persistence.mirror());
+    CHECK(config.persistence.redis_address.port == 6390);
+    CHECK(config.persistence.redis_key_prefix == "ex1:");
+    CHECK(config.persistence.redis_batch_size == 50);
+    CHECK(config.critical_ack_after() == AckPoint::Mirror);
+    CHECK_FALSE(config.acks_before_durable());
+    CHECK_THAT(describe_loss_window(config), Catch::Contains("while Redis keeps"));
+    CHECK_THAT(describe_config(config), Catch::Contains("redis 127.0.0.1:6390 stream ex1:log"));
+
+    // Critical orders can still be made to wait for the store.
+    const Config critical = load_text(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6390\n"
+        "[safety]\nsync_for_critical = true\n");
+    CHECK(critical.critical_ack_after() == AckPoint::Store);
+}
+
 TEST_CASE("explicit knobs override the preset wherever they appear", "[config][presets]") {
     // ack_after before mode in the file: order does not matter.
     Config config = load_text("[persistence]\nack_after = store\nmode = wal_batch\n");

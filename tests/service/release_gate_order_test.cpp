@@ -116,6 +116,7 @@ class OrderChecker final : public ReplySink {
                 return ~wal::Lsn{0};
             case AckPoint::Wal:
             case AckPoint::Quorum:  // without replication its slot holds the wal point
+            case AckPoint::Mirror:  // the rig's points map mirror to the log's (3-point form)
                 return wal_.frontier();
             case AckPoint::Store:
                 return store_.frontier();
