@@ -40,6 +40,16 @@ as_owner() {
     fi
 }
 
+# glibc's allocator settings for the server, as docs/store.md recommends for production. A COPY
+# allocates its multi-insert buffer's tuple slots afresh at every statement; with glibc's defaults
+# the freed memory goes back to the kernel (trim) and is faulted in again by the next COPY, a
+# quarter of a batch's server CPU. Keeping up to 256 MiB freed and asking for 16 MiB more at a
+# time keeps it in the process. Already set in the caller's environment, the caller's values win.
+server_env() {
+    MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-268435456} \
+        MALLOC_TOP_PAD_=${MALLOC_TOP_PAD_:-16777216} "$@"
+}
+
 # A port nobody listens on over TCP and whose socket name is not taken in the usual socket
 # directories, so a client given only the port cannot reach another server by mistake.
 pick_port() {
@@ -97,8 +107,8 @@ listen_addresses = ''
 unix_socket_directories = '$sock'
 port = $port
 EOF
-    if ! as_owner "$bindir/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
-        --timeout=60 start >/dev/null; then
+    if ! server_env as_owner "$bindir/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" \
+        --wait --timeout=60 start >/dev/null; then
         tail -n 20 "$dir/server.log" >&2 || true
         echo "pg-test-cluster: the server did not start (log above: $dir/server.log)" >&2
         exit 1
@@ -138,8 +148,8 @@ pause() {
 
 resume() {
     dsn >/dev/null
-    if ! as_owner "$(find_bindir)/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
-        --timeout=60 start >/dev/null; then
+    if ! server_env as_owner "$(find_bindir)/pg_ctl" --pgdata="$dir/data" \
+        --log="$dir/server.log" --wait --timeout=60 start >/dev/null; then
         tail -n 20 "$dir/server.log" >&2 || true
         echo "pg-test-cluster: the server did not start again (log above)" >&2
         exit 1
