@@ -34,6 +34,7 @@ TOOLS_LAYERS=(
     "bench: cli workloads"
     "store: cli client"
     "crash: cli client store"
+    "cluster: cli store"
 )
 # --------------------------------------------------------------------------------------------------
 

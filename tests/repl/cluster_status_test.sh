@@ -8,6 +8,7 @@
 #   4. follower 2 killed too: quorum lost, exit 4;
 #   5. the leader killed: no leader, exit 3;
 #   6. bad flags refused with exit 2 and the flag named.
+# On the way: every exchanged_replication_* series the alert rules read is on the leader's /metrics.
 # usage: cluster_status_test.sh BIN_DIR
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,6 +66,14 @@ for node in 2 3; do
     [[ "$(row all $node)" == "follower 1 "*" yes" ]] || fail "node $node is not a connected follower"
 done
 grep -q '^ok: 3 of 3 replicas connected' "$work/all.out" || fail "no 'ok: 3 of 3' verdict"
+
+# Every replication series the alert rules read is one a leader exports (a misspelt name would
+# never fire; tests/ops/prometheus_alert_test.sh checks the others on a single node).
+curl -sf http://127.0.0.1:9611/metrics >"$work/leader.metrics" || fail "GET /metrics on the leader"
+for name in $(grep -v '^\s*#' ops/prometheus/exchanged.rules.yml |
+    grep -oE 'exchanged_replication_[a-z0-9_]+' | sort -u); do
+    grep -qE "^$name(\{| )" "$work/leader.metrics" || fail "the alert rules read $name, which a leader does not export"
+done
 
 echo "== 2. after 1000 orders the LSNs agree"
 "$bin/exchangectl" load --connect 127.0.0.1:9610 --orders 1000 --rate 2000 --timeout 5 \
