@@ -1,5 +1,7 @@
 #include "tools/cluster/cluster_status.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -49,31 +51,34 @@ std::set<std::uint32_t> followers_of(const MetricValues& leader) {
     return nodes;
 }
 
+// One line of the table; `note` (the leader's quorum LSN, why a node is unreachable) is unpadded.
 struct Row {
     std::string node = "?", role = "-", epoch = "-", durable = "-", shipped = "-", lag = "-",
                 lag_ms = "-", connected = "-", admin = "-", note;
 };
+constexpr std::size_t kColumns = 9;
+
+std::array<const std::string*, kColumns> columns_of(const Row& row) {
+    return {&row.node, &row.role,   &row.epoch,     &row.durable, &row.shipped,
+            &row.lag,  &row.lag_ms, &row.connected, &row.admin};
+}
 
 std::string render(const std::vector<Row>& rows) {
     std::vector<Row> table{{"NODE", "ROLE", "EPOCH", "DURABLE_LSN", "SHIPPED/ACKED_LSN",
                             "LAG_RECORDS", "LAG_MS", "CONNECTED", "ADMIN", ""}};
     table.insert(table.end(), rows.begin(), rows.end());
-    std::size_t width[9] = {};
+    std::array<std::size_t, kColumns> width{};
     for (const Row& row : table) {
-        const std::string* cells[9] = {&row.node,    &row.role,      &row.epoch,
-                                       &row.durable, &row.shipped,   &row.lag,
-                                       &row.lag_ms,  &row.connected, &row.admin};
-        for (int i = 0; i < 9; ++i) {
+        const auto cells = columns_of(row);
+        for (std::size_t i = 0; i < kColumns; ++i) {
             width[i] = std::max(width[i], cells[i]->size());
         }
     }
     std::ostringstream out;
     for (const Row& row : table) {
-        const std::string* cells[9] = {&row.node,    &row.role,      &row.epoch,
-                                       &row.durable, &row.shipped,   &row.lag,
-                                       &row.lag_ms,  &row.connected, &row.admin};
+        const auto cells = columns_of(row);
         std::string line;
-        for (int i = 0; i < 9; ++i) {
+        for (std::size_t i = 0; i < kColumns; ++i) {
             line += *cells[i] + std::string(width[i] - cells[i]->size() + 2, ' ');
         }
         line += row.note;
