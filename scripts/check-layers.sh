@@ -35,6 +35,7 @@ TOOLS_LAYERS=(
     "bench: cli workloads"
     "store: cli client"
     "crash: cli client store"
+    "cluster: cli store"
 )
 # --------------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 
 #include "common/cli_args.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/cluster/cluster_status.hpp"
 
 namespace {
 
@@ -64,6 +65,8 @@ constexpr Subcommand kSubcommands[] = {
      "backup restore PATH --data-dir D [--config FILE] [--dsn DSN] [--force]"},
     {"backup", "prune", exchanged::tools::backup_prune_main,
      "backup prune --in DIR --keep-days N [--dry-run]"},
+    {"cluster", "status", exchanged::tools::cluster_status_main,
+     "cluster status --config FILE[,FILE...] | --nodes HOST:PORT[,...] [--timeout S]"},
     {"crash", "power-loss", exchanged::tools::power_loss_main,
      "crash power-loss [--cycles N] [--seed S] [--per-seed K] [--mode drop|torn|flip|all] "
      "[--store-dir D] [--json]"},

@@ -439,8 +439,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
                                             pipeline.wal_writer(), pipeline.mirror_log()};
     exchanged::ops::Metrics metrics;
     if (sender) {
-        exchanged::app::register_replication_metrics(metrics, *sender, *pipeline.quorum_point(),
-                                                     pipeline.service());
+        exchanged::app::register_replication_metrics(metrics, config, *sender,
+                                                     *pipeline.quorum_point(), pipeline.service());
     }
     const std::unique_ptr<exchanged::ops::AdminServer> admin =
         start_admin(config, metrics, parts, pipeline.flush(), ready_text);
@@ -540,10 +540,29 @@ int run_follower(const Config& config) {
     node.start();
     gateway.start();
     IoThreads io_threads(io, 1);
+    // /metrics says what `exchangectl cluster status` shows of a follower: role, epoch, durable
+    // LSN.
+    exchanged::ops::Metrics metrics;
+    std::unique_ptr<exchanged::ops::AdminServer> admin;
+    std::string admin_text;
+    if (config.server.admin_listen.port != 0) {
+        exchanged::app::register_replication_identity(metrics, config);
+        metrics.gauge("exchanged_wal_durable_lsn", "Highest LSN the WAL has fdatasynced",
+                      [&node] { return static_cast<double>(node.durable_lsn()); });
+        admin = std::make_unique<exchanged::ops::AdminServer>(
+            config.server.admin_listen.host, config.server.admin_listen.port, metrics,
+            exchanged::ops::AdminOptions{});
+        admin->start();  // throws (exit 1) when the address cannot be bound
+        admin_text = " admin=" + exchanged::to_string(exchanged::Endpoint{
+                                     config.server.admin_listen.host, admin->port()});
+    }
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
-    print_ready(config, node.describe() + " listen=" + exchanged::to_string(bound));
+    print_ready(config, node.describe() + " listen=" + exchanged::to_string(bound) + admin_text);
     const int signal_number = exchanged::app::wait_for_shutdown(node.wake_fd());
     exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    if (admin) {
+        admin->stop();  // its scrapes read the follower's WAL writer
+    }
     node.stop();
     gateway.stop();
     io_threads.join();

@@ -55,9 +55,25 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     return sender;
 }
 
-void register_replication_metrics(ops::Metrics& metrics, const repl::LeaderSender& sender,
+void register_replication_identity(ops::Metrics& metrics, const Config& config) {
+    const ReplicationConfig& r = config.replication;
+    metrics.gauge("exchanged_replication_node_id", "This node's [replication] node_id",
+                  [id = r.node_id] { return static_cast<double>(id); });
+    metrics.gauge("exchanged_replication_role", "1 on the leader, 0 on a follower",
+                  [leader = is_leader(config)] { return leader ? 1.0 : 0.0; });
+    metrics.gauge("exchanged_replication_epoch", "The leader term this node serves",
+                  [epoch = r.epoch] { return static_cast<double>(epoch); });
+    // With the connected followers it says whether a majority can be reached (alerts,
+    // `exchangectl cluster status`).
+    metrics.gauge("exchanged_replication_factor", "The replicas of each record, this node included",
+                  [factor = r.factor] { return static_cast<double>(factor); });
+}
+
+void register_replication_metrics(ops::Metrics& metrics, const Config& config,
+                                  const repl::LeaderSender& sender,
                                   const service::QuorumPoint& quorum,
                                   const service::OrderService& service) {
+    register_replication_identity(metrics, config);
     metrics.gauge("exchanged_replication_quorum_lsn",
                   "The highest LSN a majority of the replicas holds durably (the quorum frontier)",
                   [&quorum] { return static_cast<double>(quorum.frontier()); });
@@ -156,6 +172,10 @@ void FollowerNode::stop() {
     if (writer_) {
         writer_->close();
     }
+}
+
+wal::Lsn FollowerNode::durable_lsn() const {
+    return writer_->durable_lsn();
 }
 
 std::string FollowerNode::describe() const {

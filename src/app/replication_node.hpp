@@ -29,9 +29,13 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
-void register_replication_metrics(ops::Metrics& metrics, const repl::LeaderSender& sender,
+void register_replication_metrics(ops::Metrics& metrics, const Config& config,
+                                  const repl::LeaderSender& sender,
                                   const service::QuorumPoint& quorum,
                                   const service::OrderService& service);
+
+// /metrics of every replicated node: its node id, role (1 leader, 0 follower), epoch and factor.
+void register_replication_identity(ops::Metrics& metrics, const Config& config);
 
 // A follower: its WAL recovered and opened for the leader's records, and the receiver listening on
 // [replication] listen. A WAL failure is fatal: failed() turns true and wake_fd() fires.
@@ -47,6 +51,7 @@ class FollowerNode {
     void stop();
     int wake_fd() const { return wake_fd_; }
     bool failed() const { return failed_.load(); }
+    wal::Lsn durable_lsn() const;
     std::string describe() const;  // for the ready line
     // The text a client login is refused with.
     static std::string login_refusal(const Config& config);

@@ -57,4 +57,9 @@ planted "uncommitted threshold at or above 10,000" 's/uncommitted_records > 1000
 planted "store-down alert without its for:" '/alert: ExchangedStoreDown/,/severity/{/for:/d}'
 planted "refusal rate ignores the gateway" 's/\+ sum by \(instance\) \(rate\(exchanged_requests_refused_total\[5m\]\)\)//'
 planted "fsync p99 threshold at 100 ms" 's/> 0.01$/> 0.1/'
+planted "follower lag threshold at or above 100,000" 's/lag_records > 100000/lag_records >= 100000/'
+planted "a disconnected follower counted as lagging" 's/exchanged_replication_follower_connected == 1$/exchanged_replication_follower_connected >= 0/'
+planted "follower-disconnected alert without its for:" '/alert: ExchangedFollowerDisconnected/,/severity/{/for:/d}'
+planted "quorum majority off by one" 's/floor\(exchanged_replication_factor \/ 2\) \+ 1/floor(exchanged_replication_factor \/ 2) + 2/'
+planted "quorum-lost alert ignores a stalled frontier" 's/delta\(exchanged_replication_quorum_lsn\[2m\]\) == 0/delta(exchanged_replication_quorum_lsn[2m]) < 0/'
 echo "ok: promtool check rules and test rules on $rules"

@@ -18,12 +18,15 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::string& path,
-                       std::chrono::milliseconds timeout) {
+namespace {
+
+AdminAnswer admin_request(http::verb verb, const std::string& host, std::uint16_t port,
+                          const std::string& path, std::chrono::milliseconds timeout) {
     const std::string where = host + ":" + std::to_string(port);
+    const std::string method(http::to_string(verb));
     asio::io_context io;
     beast::tcp_stream stream(io);
-    http::request<http::string_body> request{http::verb::post, path, 11};
+    http::request<http::string_body> request{verb, path, 11};
     request.set(http::field::host, host);
     request.prepare_payload();
     http::response<http::string_body> response;
@@ -43,12 +46,12 @@ AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::s
         if (e) {
             return finish(e);
         }
-        step = "send POST " + path;
+        step = "send " + method + " " + path;
         http::async_write(stream, request, [&](const beast::error_code& we, std::size_t) {
             if (we) {
                 return finish(we);
             }
-            step = "wait for the answer to POST " + path;
+            step = "wait for the answer to " + method + " " + path;
             http::async_read(stream, buffer, response,
                              [&](const beast::error_code& re, std::size_t) { finish(re); });
         });
@@ -62,6 +65,18 @@ AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::s
         throw std::runtime_error("admin endpoint " + where + ": " + step + ": " + why);
     }
     return AdminAnswer{response.result_int(), response.body()};
+}
+
+}  // namespace
+
+AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::string& path,
+                       std::chrono::milliseconds timeout) {
+    return admin_request(http::verb::post, host, port, path, timeout);
+}
+
+AdminAnswer admin_get(const std::string& host, std::uint16_t port, const std::string& path,
+                      std::chrono::milliseconds timeout) {
+    return admin_request(http::verb::get, host, port, path, timeout);
 }
 
 }  // namespace exchanged::tools

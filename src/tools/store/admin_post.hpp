@@ -1,5 +1,5 @@
-// `POST path` to a daemon's admin endpoint ([server] admin_listen), for `backup create`: one
-// request, one answer, within a deadline.
+// `POST path` / `GET path` to a daemon's admin endpoint ([server] admin_listen), for `backup
+// create` and `cluster status`: one request, one answer, within a deadline.
 #pragma once
 
 #include <chrono>
@@ -17,5 +17,7 @@ struct AdminAnswer {
 // `timeout`.
 AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::string& path,
                        std::chrono::milliseconds timeout);
+AdminAnswer admin_get(const std::string& host, std::uint16_t port, const std::string& path,
+                      std::chrono::milliseconds timeout);
 
 }  // namespace exchanged::tools
