@@ -75,11 +75,21 @@ RedisClient::RedisClient(std::string host, std::uint16_t port, std::chrono::mill
     if (context_ == nullptr) {
         throw RedisError("Redis " + server_ + ": cannot allocate a connection");
     }
+    // A constructor that throws runs no destructor: free the context before throwing.
+    const auto fail_and_free = [this](const std::string& what) {
+        try {
+            fail(what);
+        } catch (...) {
+            redisFree(context_);
+            context_ = nullptr;
+            throw;
+        }
+    };
     if (context_->err != 0) {
-        fail("cannot connect");
+        fail_and_free("cannot connect");
     }
     if (redisSetTimeout(context_, to_timeval(timeout)) != REDIS_OK) {
-        fail("cannot set the reply timeout");
+        fail_and_free("cannot set the reply timeout");
     }
 }
 
