@@ -3,37 +3,31 @@
 // the figures are is for docs/benchmarks.md; here only that each is measured at all.
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "cli_support.hpp"
+#include "exchangectl_process.hpp"
 #include "temp_file.hpp"
 
 using namespace exchanged;
 using Catch::Matchers::Contains;
 using test::ctl;
-
-namespace {
-
-double json_number(const std::string& json, const std::string& key) {
-    const std::regex pattern("\"" + key + "\": ([0-9.]+)");
-    std::smatch match;
-    REQUIRE(std::regex_search(json, match, pattern));
-    return std::stod(match[1].str());
-}
-
-}  // namespace
+using test::json_number;
 
 TEST_CASE("bench wal: a short interleaved run measures both the WAL and the ideal writer",
           "[tools][cli][bench]") {
     test::TempDir dir;
-    const test::CommandResult run = ctl(
-        dir, {"bench", "wal", "--records", "20000", "--rate", "20000", "--offered-seconds", "1",
-              "--slice-ms", "200", "--segment-mib", "1", "--dir", dir.path().string(), "--json"});
+    // The smallest run that still warms up into recycled segments and interleaves: a few
+    // seconds in Release, a minute or more under the sanitizers, hence the long deadline.
+    test::ExchangectlProcess bench(
+        {"bench", "wal", "--records", "1000", "--rate", "20000", "--offered-seconds", "1",
+         "--slice-ms", "100", "--segment-mib", "1", "--dir", dir.path().string(), "--json"},
+        dir.path() / "bench-wal");
+    const test::CommandResult run{bench.wait(600), bench.out(), bench.err()};
     INFO(run.out << run.err);
     REQUIRE(run.exit_code == 0);
-    CHECK_THAT(run.out, Contains("\"slice_ms\": 200") && Contains("\"pace\": \"sleep\""));
+    CHECK_THAT(run.out, Contains("\"slice_ms\": 100") && Contains("\"pace\": \"sleep\""));
     CHECK(json_number(run.out, "offered_records") == 20000);
     CHECK(json_number(run.out, "durable_p50_us") > 0);
     CHECK(json_number(run.out, "disk_floor_p50_us") > 0);
