@@ -198,8 +198,21 @@ class Releaser {
 
 void warm_up(wal::WalWriter& writer, std::uint32_t payload_bytes, std::uint32_t max_recycled) {
     const std::vector<std::byte> payload(payload_bytes, std::byte{0x5A});
-    wal::Lsn last = 0;
-    while (writer.stats().rotations < 3) {
+    // Steady state: three rotations, and (with recycling) two segments recycled. The recycling
+    // happens in the background, and whether a released segment is recycled or deleted depends on
+    // what the preparer holds at that moment, so keep writing (and releasing) until it has been
+    // seen, never waiting on a count that may not move.
+    constexpr std::uint64_t kMaxRotations = 200;
+    const auto settled = [&] {
+        const wal::WalStats stats = writer.stats();
+        return stats.rotations >= 3 && (max_recycled == 0 || stats.segments_recycled >= 2);
+    };
+    while (!settled()) {
+        if (writer.stats().rotations > kMaxRotations) {
+            throw wal::WalError("the warm-up rotated " + std::to_string(kMaxRotations) +
+                                " segments without two being recycled");
+        }
+        wal::Lsn last = 0;
         for (int i = 0; i < 10'000; ++i) {
             wal::AppendResult result;
             while ((result = writer.try_append(1, payload)).status == wal::AppendStatus::Busy) {
@@ -212,10 +225,7 @@ void warm_up(wal::WalWriter& writer, std::uint32_t payload_bytes, std::uint32_t 
         }
         writer.wait_durable(last);
         writer.release_below(writer.durable_lsn() + 1);
-    }
-    // The segment before the active one is recycled in the background.
-    while (max_recycled > 0 && writer.stats().segments_recycled < 2) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        writer.wait_background_idle();
     }
 }
 
