@@ -24,26 +24,16 @@ AckPoint parse_ack_point(std::string_view text) {
 // "2@10.0.0.2:9200, 3@10.0.0.3:9200": each peer's node id and replication address.
 std::vector<ReplicationPeer> parse_peers(std::string_view text) {
     std::vector<ReplicationPeer> peers;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const std::size_t stop = text.find_first_of(", \t", start);
-        const std::string_view item = text.substr(
-            start, stop == std::string_view::npos ? std::string_view::npos : stop - start);
-        if (!item.empty()) {
-            const std::size_t at = item.find('@');
-            if (at == std::string_view::npos) {
-                throw ValueError("'" + std::string(item) + "' is not id@host:port");
-            }
-            ReplicationPeer peer;
-            peer.node_id = parse_whole_as<u32>(item.substr(0, at), 1, 7);
-            peer.endpoint = parse_endpoint(item.substr(at + 1));
-            peers.push_back(peer);
+    for_each_list_item(text, [&](std::string_view item) {
+        const std::size_t at = item.find('@');
+        if (at == std::string_view::npos) {
+            throw ValueError("'" + std::string(item) + "' is not id@host:port");
         }
-        if (stop == std::string_view::npos) {
-            break;
-        }
-        start = stop + 1;
-    }
+        ReplicationPeer peer;
+        peer.node_id = parse_whole_as<u32>(item.substr(0, at), 1, 7);
+        peer.endpoint = parse_endpoint(item.substr(at + 1));
+        peers.push_back(peer);
+    });
     return peers;
 }
 

@@ -86,19 +86,8 @@ Endpoint parse_endpoint(std::string_view text, bool port_zero_allowed) {
 
 std::vector<Endpoint> parse_endpoint_list(std::string_view text) {
     std::vector<Endpoint> endpoints;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const std::size_t stop = text.find_first_of(", \t", start);
-        const std::string_view item = text.substr(
-            start, stop == std::string_view::npos ? std::string_view::npos : stop - start);
-        if (!item.empty()) {
-            endpoints.push_back(parse_endpoint(item));
-        }
-        if (stop == std::string_view::npos) {
-            break;
-        }
-        start = stop + 1;
-    }
+    for_each_list_item(text,
+                       [&](std::string_view item) { endpoints.push_back(parse_endpoint(item)); });
     return endpoints;
 }
 

@@ -36,6 +36,24 @@ Endpoint parse_endpoint(std::string_view text, bool port_zero_allowed = false);
 // Endpoints separated by commas or spaces; an empty text is an empty list.
 std::vector<Endpoint> parse_endpoint_list(std::string_view text);
 
+// Calls `each` with every non-empty item of a list separated by commas, blanks or tabs.
+template <typename F>
+void for_each_list_item(std::string_view text, F&& each) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t stop = text.find_first_of(", \t", start);
+        const std::string_view item = text.substr(
+            start, stop == std::string_view::npos ? std::string_view::npos : stop - start);
+        if (!item.empty()) {
+            each(item);
+        }
+        if (stop == std::string_view::npos) {
+            break;
+        }
+        start = stop + 1;
+    }
+}
+
 template <typename E>
 struct Choice {
     std::string_view name;
