@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../engine/temp_file.hpp"
+#include "logged_records.hpp"
 #include "repl/follower_receiver.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/quorum_tracker.hpp"
@@ -50,21 +51,11 @@ std::vector<std::byte> payload_for(wal::Lsn lsn) {
     return payload;
 }
 
-struct Logged {
-    wal::Lsn lsn;
-    std::uint16_t type;
-    std::vector<std::byte> payload;
-    bool operator==(const Logged&) const = default;
-};
+using test::Logged;
 
 std::vector<Logged> read_log(const std::filesystem::path& dir) {
     wal::UringStorage storage(dir.string());
-    std::vector<Logged> records;
-    wal::scan_log(storage, {}, [&](const wal::RecordView& record) {
-        records.push_back({record.lsn, record.type,
-                           std::vector<std::byte>(record.payload.begin(), record.payload.end())});
-    });
-    return records;
+    return test::read_log(storage);
 }
 
 // The quorum as the daemon keeps it: a tracker behind a lock.

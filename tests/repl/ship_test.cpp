@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/random.hpp"
+#include "logged_records.hpp"
 #include "repl/frame_decoder.hpp"
 #include "repl/frame_format.hpp"
 #include "repl/quorum_tracker.hpp"
@@ -40,22 +41,8 @@ std::vector<std::byte> payload_for(wal::Lsn lsn) {
     return payload;
 }
 
-struct Logged {
-    wal::Lsn lsn;
-    std::uint16_t type;
-    std::vector<std::byte> payload;
-    bool operator==(const Logged&) const = default;
-};
-
-std::vector<Logged> read_log(wal::Storage& storage) {
-    std::vector<Logged> records;
-    const wal::ScanResult scan = wal::scan_log(storage, {}, [&](const wal::RecordView& record) {
-        records.push_back({record.lsn, record.type,
-                           std::vector<std::byte>(record.payload.begin(), record.payload.end())});
-    });
-    REQUIRE(scan.end == wal::LogEnd::Clean);
-    return records;
-}
+using test::Logged;
+using test::read_log;
 
 }  // namespace
 
