@@ -95,6 +95,7 @@ void MiniExchange::cancel(const std::string& account, InstrumentId instrument, O
 void MiniExchange::run(const book::Command& command) {
     // One session per account, whose id is the account's; a cancel's request id is in its client
     // order id slot, as the gateway logs it.
+    journal_.begin(command.account);
     path_->route(service::command_request(command, command.account, command.client_order_id),
                  now_ += 1000,
                  [&](service::ShardStage& stage, std::span<const engine::ShardEvent> events) {
@@ -108,14 +109,31 @@ void MiniExchange::run(const book::Command& command) {
     // The standard profile acks after the WAL: wait for it, then the gates send the replies.
     REQUIRE(path_->wal_writer()->wait_durable(last_lsn_));
     path_->release_all();
+    journal_.end();
+}
+
+void MiniExchange::Journal::begin(AccountId account) {
+    commanding_ = account;
+}
+
+void MiniExchange::Journal::end() {
+    text += own_;
+    text += others_;
+    own_.clear();
+    others_.clear();
+}
+
+void MiniExchange::Journal::add(AccountId account, const net::Message& message) {
+    (account == commanding_ ? own_ : others_) +=
+        tools::journal_line(account_name(profile_, account), message);
 }
 
 void MiniExchange::Journal::to_session(net::SessionId session, const net::Message& message) {
-    text += tools::journal_line(account_name(profile_, static_cast<AccountId>(session)), message);
+    add(static_cast<AccountId>(session), message);
 }
 
 void MiniExchange::Journal::to_account(AccountId account, const net::Message& message) {
-    text += tools::journal_line(account_name(profile_, account), message);
+    add(account, message);
 }
 
 store::StoreBatch MiniExchange::batch(wal::Lsn up_to) const {

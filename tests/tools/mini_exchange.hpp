@@ -44,7 +44,10 @@ class MiniExchange {
     store::StoreBatch batch(wal::Lsn up_to = std::numeric_limits<wal::Lsn>::max()) const;
     // Creates the profile's store and applies batch(up_to) to it.
     void fill_store(wal::Lsn up_to = std::numeric_limits<wal::Lsn>::max()) const;
-    // One line per acknowledgement the sessions received, in the order they were sent.
+    // One line per acknowledgement the sessions received: per command, the commanding account's
+    // replies first, then the other accounts' (maker fills), each in the order they were sent.
+    // The gates order replies per account only: a maker's fill may leave before the taker's
+    // accept when the WAL becomes durable in between, so the merged order is made canonical here.
     const std::string& journal() const { return journal_.text; }
 
   private:
@@ -54,10 +57,18 @@ class MiniExchange {
         explicit Journal(const exchanged::Config& profile) : profile_(profile) {}
         void to_session(net::SessionId session, const net::Message& message) override;
         void to_account(AccountId account, const net::Message& message) override;
+        // The command of `account` starts / has all its replies sent.
+        void begin(AccountId account);
+        void end();
         std::string text;
 
       private:
+        void add(AccountId account, const net::Message& message);
+
         const exchanged::Config& profile_;
+        AccountId commanding_ = 0;
+        std::string own_;
+        std::string others_;
     };
 
     void run(const book::Command& command);
