@@ -2,10 +2,12 @@
 # The three-node replicated cluster (config/cluster/node{1,2,3}.ini) in network namespaces, so that
 # tests can cut links between nodes (docs/replication.md, "Testing in network namespaces").
 #
-#   scripts/netns-cluster.sh up [--prefix P] [--max-orders N] [--leader-flag FLAG]... [--no-build]
+#   scripts/netns-cluster.sh up [--prefix P] [--max-orders N] [--segment-bytes B]
+#                               [--leader-flag FLAG]... [--no-build]
 #       four namespaces exn-P-hub (a bridge) and exn-P-1..3 (one node each, veth into the bridge,
 #       address 10.231.0.N), the profiles rewritten to those addresses in the state directory,
-#       followers started first; prints prefix=P and leader=ADDR. P defaults to this shell's pid.
+#       the three daemons started at once; prints prefix=P and leader=ADDR. P defaults to this shell's pid.
+#       --max-orders and --segment-bytes shrink the books and the WAL segments (quicker start-up).
 #   scripts/netns-cluster.sh down --prefix P
 #       stops every process in the namespaces (SIGKILL), deletes them and the state directory.
 #   partition A,B/C   DROP (iptables, inside the namespaces) every packet between the two groups
@@ -37,7 +39,7 @@ die() {
 [ $# -ge 1 ] || usage
 action=$1
 shift
-prefix=${EXN_PREFIX:-} dir= max_orders= build=1 leader_flags=() rest=()
+prefix=${EXN_PREFIX:-} dir= max_orders= segment_bytes= build=1 leader_flags=() rest=()
 subnet=10.231.0
 bin=${EXCHANGED_BIN_DIR:-./build/bin}
 while [ $# -gt 0 ]; do
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
         --prefix) prefix=${2:?--prefix needs a name}; shift 2 ;;
         --dir) dir=${2:?--dir needs a directory}; shift 2 ;;
         --max-orders) max_orders=${2:?--max-orders needs a number}; shift 2 ;;
+        --segment-bytes) segment_bytes=${2:?--segment-bytes needs a number}; shift 2 ;;
         --leader-flag) leader_flags+=("${2:?--leader-flag needs a flag}"); shift 2 ;;
         --no-build) build=0; shift ;;
         --) shift; rest+=("$@"); break ;;
@@ -112,6 +115,8 @@ write_profiles() {
     # 127.0.0.1:93NP is node N's port P: each node's addresses become its namespace's.
     sed_args=(-E -e "s/127\.0\.0\.1:93([1-3])([0-9])/$subnet.\1:93\1\2/g")
     [ -n "$max_orders" ] && sed_args+=(-e "s/^max_orders = .*/max_orders = $max_orders/")
+    [ -n "$segment_bytes" ] &&
+        sed_args+=(-e "s/^wal_segment_bytes = .*/wal_segment_bytes = $segment_bytes/")
     for node in 1 2 3; do
         sed "${sed_args[@]}" "config/cluster/node$node.ini" >"$dir/config/node$node.ini" || return 1
         if grep -q '127\.0\.0\.1' "$dir/config/node$node.ini"; then
@@ -144,9 +149,8 @@ make_network() {
     done
 }
 
-start_node() {  # NODE
-    local node=$1 flags=() lines ready=
-    [ "$node" = 1 ] && flags=("${leader_flags[@]}")
+launch_node() {  # NODE: starts its daemon in the background
+    local node=$1 flags=()
     if [ "$node" = 1 ] && [ -f "$dir/leader.flags" ]; then
         mapfile -t flags <"$dir/leader.flags"
     fi
@@ -154,25 +158,29 @@ start_node() {  # NODE
         echo "netns-cluster.sh: node $node is already running (pid $(pid_of "$node"))" >&2
         return 1
     fi
-    lines=$(cat "$dir/node$node.log" 2>/dev/null | wc -l)
+    # Where this start's lines begin in the log, which earlier starts' lines precede.
+    cat "$dir/node$node.log" 2>/dev/null | wc -l >"$dir/node$node.logstart"
     # A simple command, not in_ns: the background job is nsenter itself, which execs the daemon.
-    nsenter --net="/run/netns/$(ns_of "$node")" -- "$bin/exchanged" --config "$dir/config/node$node.ini" \
-        --data-dir "$dir/node$node" "${flags[@]}" >>"$dir/node$node.log" 2>&1 &
+    nsenter --net="/run/netns/$(ns_of "$node")" -- "$bin/exchanged" \
+        --config "$dir/config/node$node.ini" --data-dir "$dir/node$node" "${flags[@]}" \
+        >>"$dir/node$node.log" 2>&1 &
     echo $! >"$dir/node$node.pid"
+}
+
+wait_ready() {  # NODE: until its log says "ready:" (30 s at most)
+    local node=$1 lines
+    lines=$(cat "$dir/node$node.logstart")
     for _ in $(seq 300); do
-        if tail -n +"$((lines + 1))" "$dir/node$node.log" | grep -q 'ready:'; then
-            ready=1
-            break
-        fi
+        tail -n +"$((lines + 1))" "$dir/node$node.log" | grep -q 'ready:' && return 0
         alive "$node" || break
         sleep 0.1
     done
-    if [ -z "$ready" ]; then
-        echo "netns-cluster.sh: node $node did not become ready; its log ($dir/node$node.log):" >&2
-        tail -n 20 "$dir/node$node.log" >&2
-        return 1
-    fi
+    echo "netns-cluster.sh: node $node did not become ready; its log ($dir/node$node.log):" >&2
+    tail -n 20 "$dir/node$node.log" >&2
+    return 1
 }
+
+start_node() { launch_node "$1" && wait_ready "$1"; }
 
 drop_between() {  # NODE OTHER: node NODE drops every packet from or to OTHER
     local other
@@ -240,9 +248,12 @@ case "$action" in
         write_profiles || die "could not write the profiles into $dir/config"
         printf '%s\n' "${leader_flags[@]}" | grep -v '^$' >"$dir/leader.flags"
         make_network || die "could not build the namespaces and the bridge"
-        # Followers first, so that the leader's first dial finds them.
+        # All three start at once (the leader redials a follower not listening yet).
         for node in 3 2 1; do
-            start_node "$node" || die "node $node did not start"
+            launch_node "$node" || die "node $node did not start"
+        done
+        for node in 3 2 1; do
+            wait_ready "$node" || die "node $node did not start"
         done
         trap - EXIT
         client=$(grep -m 1 '^listen' "$dir/config/node1.ini" | sed 's/^listen = //')
