@@ -234,7 +234,9 @@ node_state() {
     esac
 }
 
-[ "$action" = up ] || [ -d "$dir" ] || die "no cluster with prefix '$prefix' (no $dir)"
+# down also clears namespaces whose state directory is gone.
+[ "$action" = up ] || [ "$action" = down ] || [ -d "$dir" ] ||
+    die "no cluster with prefix '$prefix' (no $dir)"
 case "$action" in
     up)
         require_root
