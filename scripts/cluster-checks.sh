@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced, not run: what tests/repl/netns_partition_test.sh and scripts/cluster-test.sh share over a
 # cluster from scripts/netns-cluster.sh. The caller sets `bin` (exchanged and exchangectl), `prefix`
 # and `state` (the cluster's --prefix and --dir) before calling any of these.

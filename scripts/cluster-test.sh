@@ -68,6 +68,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal (ctest's timeout, Ctrl-C) exits through the EXIT trap too: no namespace is left behind.
+trap 'exit 130' INT TERM
 
 # Faults the schedules draw from, one function each: NODE and SECONDS come from the seed. A kill -9
 # of the leader needs a follower promoted (exchangectl cluster promote, being built): add

@@ -246,6 +246,7 @@ case "$action" in
             ./scripts/build.sh release exchanged exchangectl >&2 || die "the build failed"
         fi
         trap 'teardown' EXIT
+        trap 'exit 130' INT TERM
         mkdir -p "$dir" || die "cannot create $dir"
         write_profiles || die "could not write the profiles into $dir/config"
         printf '%s\n' "${leader_flags[@]}" | grep -v '^$' >"$dir/leader.flags"
@@ -257,7 +258,7 @@ case "$action" in
         for node in 3 2 1; do
             wait_ready "$node" || die "node $node did not start"
         done
-        trap - EXIT
+        trap - EXIT INT TERM
         client=$(grep -m 1 '^listen' "$dir/config/node1.ini" | sed 's/^listen = //')
         echo "cluster ready in namespaces exn-$prefix-{1,2,3}: leader (node 1) at $client"
         echo "state in $dir; stop with: scripts/netns-cluster.sh down --prefix $prefix"

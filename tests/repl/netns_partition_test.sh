@@ -47,6 +47,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal (ctest's timeout, Ctrl-C) exits through the EXIT trap too: no namespace is left behind.
+trap 'exit 130' INT TERM
 failures=0
 fail() {
     echo "FAIL: $*"
