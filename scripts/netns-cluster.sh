@@ -28,7 +28,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-    sed -n '2,/^$/p' "$0" | sed -e 's/^# \{0,1\}//' >&2
+    sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed -e 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() {
