@@ -115,6 +115,7 @@ StandbyStats StandbyApplier::stats() const {
     out.durable_lsn = durable_.load(std::memory_order_acquire);
     out.store_lsn = store_lsn();
     out.records_applied = records_applied_.load();
+    out.checkpoints_verified = checkpoints_verified_.load();
     out.records_read_back = records_read_back_.load();
     out.store_waits = store_waits_.load();
     return out;
@@ -182,6 +183,7 @@ void StandbyApplier::apply(const wal::RecordView& record) {
         return;  // its events may not all be in the feed: the store must not count it
     }
     records_applied_.fetch_add(1, std::memory_order_relaxed);
+    checkpoints_verified_.store(result.checkpoints_verified, std::memory_order_relaxed);
     applied_.store(record.lsn, std::memory_order_release);
 }
 

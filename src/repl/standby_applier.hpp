@@ -118,6 +118,7 @@ class StandbyApplier {
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     std::atomic<std::uint64_t> records_applied_{0};
+    std::atomic<std::uint64_t> checkpoints_verified_{0};
     std::atomic<std::uint64_t> records_read_back_{0};
     std::atomic<std::uint64_t> store_waits_{0};
     mutable std::mutex mutex_;  // failure_, and the applier's sleep with cv_
