@@ -97,6 +97,15 @@ void StandbyApplier::appended(wal::Lsn lsn, std::uint16_t type,
 }
 
 void StandbyApplier::durable(wal::Lsn lsn) {
+    const wal::Lsn applied = applied_.load(std::memory_order_acquire);
+    if (lsn < applied) {
+        // The log was cut below what the matchers hold (divergence repair truncated it): they
+        // can only be rebuilt from the store and the WAL.
+        fail("standby: the WAL's durable LSN went back to " + std::to_string(lsn) +
+             ", below the applied LSN " + std::to_string(applied) +
+             ": the standby must be rebuilt from its store and WAL");
+        return;
+    }
     {
         std::lock_guard lock(mutex_);
         durable_.store(lsn, std::memory_order_release);

@@ -85,7 +85,8 @@ class StandbyApplier {
 
     // The receiver, after each record its WAL took. Never blocks.
     void appended(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload) noexcept;
-    // The WAL's on_durable. Quick.
+    // The WAL's on_durable. Quick. An LSN below the applied one (the log was truncated under the
+    // standby) fails it.
     void durable(wal::Lsn lsn);
 
     wal::Lsn applied_lsn() const { return applied_.load(std::memory_order_acquire); }

@@ -305,3 +305,20 @@ TEST_CASE("a standby that dropped a command stops at the next checkpoint, naming
     CHECK_THAT(failure,
                Contains("checkpoint mismatch at WAL record LSN " + std::to_string(stopped + 1)));
 }
+
+TEST_CASE("a standby whose WAL goes back below what it applied stops, naming both LSNs",
+          "[repl][standby]") {
+    LeaderLog leader;
+    exchanged::test::TempDir dir;
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        if (record.lsn <= 300) {
+            follower.append(record);
+        }
+    }
+    REQUIRE(follower.wait_applied(300));
+    CHECK_FALSE(follower.applier().failed());
+    follower.applier().durable(250);  // as a truncation to LSN 250 would report
+    REQUIRE(follower.applier().failed());
+    CHECK_THAT(follower.failure(), Contains("went back to 250, below the applied LSN 300"));
+}
