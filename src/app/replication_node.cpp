@@ -11,6 +11,7 @@
 
 #include "engine/recovery.hpp"
 #include "engine/startup.hpp"
+#include "engine/store_check.hpp"
 #include "engine/store_recovery.hpp"
 #include "service/quorum_point.hpp"
 #include "store/open_store.hpp"
@@ -147,6 +148,11 @@ void FollowerNode::open() {
     const PersistenceConfig& p = config_.persistence;
     if (p.store == StoreKind::Sqlite) {
         std::filesystem::create_directories(p.store_path.parent_path());
+    }
+    // As on a leader: a damaged page would otherwise surface only when a query reads it.
+    const engine::StoreStartCheck check = engine::check_store_on_start(config_);
+    if (check.ran) {
+        spdlog::info("standby: store check: {}: ok in {:.2f} s", check.what, check.seconds);
     }
     store_ = store::open_store(engine::store_settings(config_));
     // As a leader's start: the books from the store plus the WAL tail above it; the flush worker
