@@ -248,6 +248,9 @@ FollowerNode::~FollowerNode() {
 
 void FollowerNode::start() {
     std::lock_guard lock(parts_mutex_);
+    if (!applier_) {
+        open();  // stopped before: open the store and WAL again
+    }
     applier_->start();
     receiver_->start();
 }
@@ -258,7 +261,8 @@ void FollowerNode::stop() {
 }
 
 // The receiver first (nothing more is appended), then the applier (its store commits release WAL
-// segments), then the WAL.
+// segments), then the WAL; then every part is let go, so that the store's and the WAL's files are
+// free (a promoted node opens them as a leader's).
 void FollowerNode::close_parts() {
     if (receiver_) {
         receiver_->stop();
@@ -272,16 +276,16 @@ void FollowerNode::close_parts() {
     if (writer_) {
         writer_->close();
     }
-}
-
-void FollowerNode::restart_from_disk() {
-    std::lock_guard lock(parts_mutex_);
-    close_parts();
     receiver_.reset();
     applier_.reset();
     writer_.reset();
     storage_.reset();
     store_.reset();
+}
+
+void FollowerNode::restart_from_disk() {
+    std::lock_guard lock(parts_mutex_);
+    close_parts();
     open();
     applier_->start();
     receiver_->start();
@@ -304,6 +308,9 @@ store::StoreLsn FollowerNode::store_lsn() const {
 
 std::string FollowerNode::describe() const {
     std::lock_guard lock(parts_mutex_);
+    if (!receiver_) {
+        return "role=follower node=" + std::to_string(config_.replication.node_id) + " stopped";
+    }
     return "role=follower node=" + std::to_string(config_.replication.node_id) +
            " replication_listen=" +
            to_string(Endpoint{config_.replication.listen.host, receiver_->port()}) +

@@ -53,9 +53,11 @@ class FollowerNode {
     FollowerNode(const FollowerNode&) = delete;
     FollowerNode& operator=(const FollowerNode&) = delete;
 
+    // After a stop(), opens the store and the WAL again first (as the constructor does).
     void start();
     // Stops the receiver, then the applier (the store takes what was applied, for up to 5 s),
-    // then commits what was appended and closes the WAL. Idempotent.
+    // then commits what was appended and closes the WAL and the store, so that their files are
+    // free. Idempotent. The LSNs read 0 until the next start().
     void stop();
     // stop(), then opens the store and the WAL again, rebuilds the books from them and starts:
     // for when their files were replaced (a snapshot installed) or the WAL was truncated under
