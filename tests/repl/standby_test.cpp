@@ -322,3 +322,39 @@ TEST_CASE("a standby whose WAL goes back below what it applied stops, naming bot
     REQUIRE(follower.applier().failed());
     CHECK_THAT(follower.failure(), Contains("went back to 250, below the applied LSN 300"));
 }
+
+TEST_CASE("RecordReplayer, fed one record at a time, ends where a replay of the log ends",
+          "[repl][standby][engine]") {
+    LeaderLog leader;
+    const engine::RecoveryResult full = engine::recover(leader.sim, leader.layout, {});
+    REQUIRE(full.ok());
+    std::size_t events = 0;
+    engine::RecordReplayer replayer(
+        leader.layout, engine::ReplayStart{},
+        [&](Lsn, engine::ShardId, std::uint8_t, std::span<const book::Event> batch) {
+            events += batch.size();
+        });
+    for (const Logged& record : leader.records) {
+        replayer.apply(wal::RecordView{record.lsn, record.type, record.payload, nullptr, 0});
+    }
+    const engine::RecoveryResult& result = replayer.result();
+    INFO(result.error);
+    REQUIRE(result.ok());
+    CHECK(result.last_lsn == full.last_lsn);
+    CHECK(result.next_lsn == full.next_lsn);
+    CHECK(result.commands == full.commands);
+    CHECK(result.checkpoints_verified == full.checkpoints_verified);
+    CHECK(result.checkpoints_verified > 0);
+    CHECK(events > 0);
+    require_same_matchers(result.matchers, full.matchers);
+
+    // A record that does not continue the ones applied is refused, naming its LSN.
+    engine::RecordReplayer gapped(leader.layout, engine::ReplayStart{}, nullptr);
+    gapped.apply(wal::RecordView{leader.records[0].lsn, leader.records[0].type,
+                                 leader.records[0].payload, nullptr, 0});
+    gapped.apply(wal::RecordView{leader.records[2].lsn, leader.records[2].type,
+                                 leader.records[2].payload, nullptr, 0});
+    CHECK(gapped.result().status == engine::RecoveryStatus::BadRecord);
+    CHECK_THAT(gapped.result().error, Contains("LSN 3"));
+    CHECK(gapped.result().last_lsn == 1);
+}
