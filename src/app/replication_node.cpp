@@ -329,6 +329,13 @@ void register_follower_metrics(ops::Metrics& metrics, const Config& config,
                   [&node] { return static_cast<double>(node.applied_lsn()); });
     metrics.gauge("exchanged_store_lsn", "Highest WAL LSN whose events the store has committed",
                   [&node] { return static_cast<double>(node.store_lsn()); });
+    metrics.gauge("exchanged_replication_apply_lag_records",
+                  "Records durable in this follower's WAL that its standby has not applied yet",
+                  [&node] {
+                      const wal::Lsn durable = node.durable_lsn();
+                      const wal::Lsn applied = node.applied_lsn();
+                      return static_cast<double>(durable > applied ? durable - applied : 0);
+                  });
 }
 
 std::string FollowerNode::login_refusal(const Config& config) {
