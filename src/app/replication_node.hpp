@@ -1,6 +1,7 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
-// of the leader's records and acknowledges them. Static roles: promotion is not built yet.
+// of the leader's records, acknowledges them, and applies them to its matchers and store as a hot
+// standby. Static roles: promotion is not built yet.
 #pragma once
 
 #include <atomic>
