@@ -526,8 +526,9 @@ class FollowerSink final : public exchanged::net::OrderSink {
     }
 };
 
-// A replication follower (docs/replication.md): recovers its WAL, appends the leader's records
-// and acknowledges them until SIGINT/SIGTERM or a WAL failure. No matching, no store yet.
+// A replication follower and hot standby (docs/replication.md): recovers its store and WAL, appends
+// the leader's records, acknowledges them and applies them to its matchers and store until
+// SIGINT/SIGTERM, a WAL failure or a checkpoint mismatch.
 int run_follower(const Config& config) {
     exchanged::app::FollowerNode node(config);
     boost::asio::io_context io;
@@ -541,14 +542,12 @@ int run_follower(const Config& config) {
     gateway.start();
     IoThreads io_threads(io, 1);
     // /metrics says what `exchangectl cluster status` shows of a follower: role, epoch, durable
-    // LSN.
+    // and applied LSN.
     exchanged::ops::Metrics metrics;
     std::unique_ptr<exchanged::ops::AdminServer> admin;
     std::string admin_text;
     if (config.server.admin_listen.port != 0) {
-        exchanged::app::register_replication_identity(metrics, config);
-        metrics.gauge("exchanged_wal_durable_lsn", "Highest LSN the WAL has fdatasynced",
-                      [&node] { return static_cast<double>(node.durable_lsn()); });
+        exchanged::app::register_follower_metrics(metrics, config, node);
         admin = std::make_unique<exchanged::ops::AdminServer>(
             config.server.admin_listen.host, config.server.admin_listen.port, metrics,
             exchanged::ops::AdminOptions{});

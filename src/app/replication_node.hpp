@@ -1,18 +1,23 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
-// of the leader's records and acknowledges them. Static roles: promotion is not built yet.
+// of the leader's records, acknowledges them, and applies them to its matchers and store as a hot
+// standby. Static roles: promotion is not built yet.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "config/config.hpp"
+#include "engine/shard_layout.hpp"
 #include "ops/metrics.hpp"
 #include "repl/follower_receiver.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/ship_buffer.hpp"
+#include "repl/standby_applier.hpp"
 #include "service/pipeline.hpp"
+#include "store/store.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -37,8 +42,11 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
 // /metrics of every replicated node: its node id, role (1 leader, 0 follower), epoch and factor.
 void register_replication_identity(ops::Metrics& metrics, const Config& config);
 
-// A follower: its WAL recovered and opened for the leader's records, and the receiver listening on
-// [replication] listen. A WAL failure is fatal: failed() turns true and wake_fd() fires.
+// A follower and hot standby: at construction it opens its store and rebuilds its books from the
+// store plus its WAL tail (as a leader's start does), opens the WAL for the leader's records and
+// binds the receiver on [replication] listen; start() then appends, acknowledges, and applies each
+// durable record to its matchers and store (repl/standby_applier.hpp). A WAL failure, a checkpoint
+// mismatch or a fatal store error is fatal: failed() turns true and wake_fd() fires.
 class FollowerNode {
   public:
     explicit FollowerNode(const Config& config);
@@ -46,23 +54,45 @@ class FollowerNode {
     FollowerNode(const FollowerNode&) = delete;
     FollowerNode& operator=(const FollowerNode&) = delete;
 
+    // After a stop(), opens the store and the WAL again first (as the constructor does).
     void start();
-    // Stops the receiver, then commits what it appended and closes the WAL.
+    // Stops the receiver, then the applier (the store takes what was applied, for up to 5 s),
+    // then commits what was appended and closes the WAL and the store, so that their files are
+    // free. Idempotent. The LSNs read 0 until the next start().
     void stop();
+    // stop(), then opens the store and the WAL again, rebuilds the books from them and starts:
+    // for when their files were replaced (a snapshot installed) or the WAL was truncated under
+    // the applied state. Throws as the constructor does.
+    void restart_from_disk();
     int wake_fd() const { return wake_fd_; }
     bool failed() const { return failed_.load(); }
     wal::Lsn durable_lsn() const;
+    // The last record the standby applied to its matchers (its events are then in the feed).
+    wal::Lsn applied_lsn() const;
+    store::StoreLsn store_lsn() const;
     std::string describe() const;  // for the ready line
     // The text a client login is refused with.
     static std::string login_refusal(const Config& config);
 
   private:
+    void open();
+    void close_parts();
+    void fail(const std::string& error);
+
     const Config& config_;
+    const engine::ShardLayout layout_;
     int wake_fd_ = -1;
     std::atomic<bool> failed_{false};
+    mutable std::mutex parts_mutex_;  // the parts below, replaced by restart_from_disk()
+    std::unique_ptr<store::Store> store_;
     std::unique_ptr<wal::UringStorage> storage_;
-    std::unique_ptr<repl::FollowerReceiver> receiver_;
     std::unique_ptr<wal::WalWriter> writer_;
+    std::unique_ptr<repl::StandbyApplier> applier_;
+    std::unique_ptr<repl::FollowerReceiver> receiver_;
 };
+
+// /metrics of a follower: its identity, durable LSN, applied LSN and store LSN.
+void register_follower_metrics(ops::Metrics& metrics, const Config& config,
+                               const FollowerNode& node);
 
 }  // namespace exchanged::app

@@ -342,6 +342,35 @@ RecoveryResult replay_log(const std::filesystem::path& wal_dir, const ShardLayou
     return replay_log(storage, layout, options, std::move(start), on_events);
 }
 
+struct RecordReplayer::State {
+    State(const ShardLayout& layout, ReplayStart start, ReplayEventSink sink)
+        : result(start_result(layout, std::move(start))),
+          on_events(std::move(sink)),
+          replayer(layout, options, result, Clock::now(), on_events) {}
+
+    RecoveryOptions options;  // defaults: no salvage, no progress, no stop
+    RecoveryResult result;
+    ReplayEventSink on_events;
+    Replayer replayer;
+};
+
+RecordReplayer::RecordReplayer(const ShardLayout& layout, ReplayStart start,
+                               ReplayEventSink on_events)
+    : state_(std::make_unique<State>(layout, std::move(start), std::move(on_events))) {}
+
+RecordReplayer::~RecordReplayer() = default;
+
+void RecordReplayer::apply(const wal::RecordView& record) {
+    state_->replayer.on_record(record);
+    if (state_->result.ok()) {
+        state_->result.next_lsn = record.lsn + 1;
+    }
+}
+
+const RecoveryResult& RecordReplayer::result() const {
+    return state_->result;
+}
+
 RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
                        const RecoveryOptions& options) {
     return replay_log(storage, layout, options, ReplayStart{}, nullptr);

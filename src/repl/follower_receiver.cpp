@@ -188,6 +188,9 @@ bool FollowerReceiver::append(const Frame& frame, std::string& why) {
             // The ring is full: wait for the group commit; TCP holds the leader back meanwhile.
             std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
+        if (hooks_.appended) {
+            hooks_.appended(record.lsn, record.type, record.payload);
+        }
         received_ = record.lsn;
     }
     return true;

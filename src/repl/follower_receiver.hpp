@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,9 @@ struct FollowerReceiverOptions {
 struct FollowerReceiverHooks {
     std::function<void(const std::string& line)> info;
     std::function<void(const std::string& line)> warn;
+    // After each record the WAL took (the standby applier's ring). Quick, never blocking.
+    std::function<void(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload)>
+        appended;
 };
 
 class FollowerReceiver {
