@@ -28,10 +28,16 @@ Stream random_stream(SplitMix64& rng) {
     for (std::size_t f = 0; f < frames; ++f) {
         const Epoch epoch = rng.below(5);
         switch (rng.below(4)) {
-            case 0:
-                encode_hello({static_cast<NodeId>(rng.below(8)), epoch, next - 1, epoch},
-                             stream.bytes);
-                break;
+            case 0: {
+                // A valid Hello: its newest term holds its last record.
+                const bool has_term = epoch > 0 && next > 1;
+                Hello hello{
+                    static_cast<NodeId>(rng.below(8)), epoch, next - 1, has_term ? epoch : 0, {}};
+                if (has_term) {
+                    hello.terms.push_back({epoch, 1 + rng.below(next - 1)});
+                }
+                encode_hello(hello, stream.bytes);
+            } break;
             case 1: {
                 RecordsFrameBuilder builder(stream.bytes, epoch, next);
                 const std::size_t records = 1 + rng.below(6);
