@@ -9,7 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/startup.hpp"
+#include "repl/log_epochs.hpp"
 #include "service/quorum_point.hpp"
+#include "wal/log_truncate.hpp"
 
 namespace exchanged::app {
 
@@ -28,9 +30,27 @@ std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config) {
     return std::make_unique<repl::ShipBuffer>(config.replication.max_lag_bytes);
 }
 
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline) {
+    wal::WalWriter* writer = pipeline.wal_writer();
+    if (writer == nullptr) {
+        throw std::logic_error("a replicated leader's pipeline has no WAL");
+    }
+    // Nothing appends before pipeline.start(): the scan reads a quiet log.
+    wal::UringStorage storage(config.persistence.wal_path.string());
+    repl::EpochHistory history = repl::read_log_epochs(storage).history;
+    const wal::Lsn at =
+        repl::begin_term(*writer, history, config.replication.epoch, config.replication.node_id);
+    if (at != 0) {
+        spdlog::info("replication: epoch {} begins at LSN {} (term start record)",
+                     config.replication.epoch, at);
+    }
+    return history;
+}
+
 std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
                                                         repl::ShipBuffer& buffer,
-                                                        service::Pipeline& pipeline) {
+                                                        service::Pipeline& pipeline,
+                                                        repl::EpochHistory history) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
     if (quorum == nullptr || writer == nullptr) {
@@ -38,6 +58,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     }
     repl::LeaderSenderOptions options;
     options.epoch = config.replication.epoch;
+    options.history = std::move(history);
     options.wal_dir = config.persistence.wal_path;
     for (const ReplicationPeer& peer : config.replication.peers) {
         options.followers.push_back({peer.node_id, peer.endpoint.host, peer.endpoint.port});
@@ -48,6 +69,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     hooks.ack = [quorum](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
         return quorum->ack(node, epoch, lsn);
     };
+    hooks.joined = [quorum](repl::NodeId node, wal::Lsn lsn) { quorum->readmit(node, lsn); };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
     auto sender = std::make_unique<repl::LeaderSender>(options, buffer, hooks);
@@ -128,30 +150,56 @@ FollowerNode::FollowerNode(const Config& config) : config_(config) {
     }
     std::filesystem::create_directories(config.persistence.wal_path.parent_path());
     storage_ = std::make_unique<wal::UringStorage>(config.persistence.wal_path.string());
-    wal::WalOptions options = engine::wal_options(config, false);
-    options.on_durable = [this](wal::Lsn lsn) {
+    wal_options_ = engine::wal_options(config, false);
+    wal_options_.on_durable = [this](wal::Lsn lsn) {
         if (receiver_) {
             receiver_->durable(lsn);
         }
     };
-    options.on_failed = [this](const std::string& error) {
+    wal_options_.on_failed = [this](const std::string& error) {
         // Fatal, as on a leader: what this follower acknowledged may not be on its disk.
         spdlog::error("WAL failed: {}; exiting", error);
         failed_ = true;
         const std::uint64_t one = 1;
         [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
     };
-    writer_ = std::make_unique<wal::WalWriter>(*storage_, options);
+    writers_.push_back(std::make_unique<wal::WalWriter>(*storage_, wal_options_));
+    writer_ = writers_.back().get();
     const ReplicationConfig& r = config.replication;
     repl::FollowerReceiverOptions receiver_options;
     receiver_options.node = r.node_id;
     receiver_options.epoch = r.epoch;
     receiver_options.host = r.listen.host;
     receiver_options.port = r.listen.port;
+    receiver_options.history = repl::read_log_epochs(*storage_).history;
     repl::FollowerReceiverHooks hooks;
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
-    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_, hooks);
+    hooks.truncate_log = [this](wal::Lsn keep_lsn) -> wal::WalWriter& { return cut_log(keep_lsn); };
+    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_.load(), hooks);
+}
+
+wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
+    try {
+        writer_.load()->close();
+        storages_.push_back(
+            std::make_unique<wal::UringStorage>(config_.persistence.wal_path.string()));
+        const wal::TruncateReport report = wal::truncate_log_after(*storages_.back(), keep_lsn);
+        spdlog::warn("replication: WAL cut from LSN {} to end at LSN {} ({} segment(s) removed)",
+                     report.old_last_lsn, report.last_lsn, report.segments_removed);
+        writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
+        writer_ = writers_.back().get();
+        return *writer_.load();
+    } catch (const std::exception& e) {
+        // The log is closed and maybe half cut (each step leaves a clean prefix): stop, and let
+        // the next start recover it and the leader cut it again.
+        spdlog::error("replication: cutting the WAL after LSN {} failed: {}; exiting", keep_lsn,
+                      e.what());
+        failed_ = true;
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
+        throw;
+    }
 }
 
 FollowerNode::~FollowerNode() {
@@ -169,20 +217,20 @@ void FollowerNode::stop() {
     if (receiver_) {
         receiver_->stop();
     }
-    if (writer_) {
-        writer_->close();
+    if (writer_.load() != nullptr) {
+        writer_.load()->close();
     }
 }
 
 wal::Lsn FollowerNode::durable_lsn() const {
-    return writer_->durable_lsn();
+    return writer_.load()->durable_lsn();
 }
 
 std::string FollowerNode::describe() const {
     return "role=follower node=" + std::to_string(config_.replication.node_id) +
            " replication_listen=" +
            to_string(Endpoint{config_.replication.listen.host, receiver_->port()}) +
-           " durable_lsn=" + std::to_string(writer_->durable_lsn());
+           " durable_lsn=" + std::to_string(writer_.load()->durable_lsn());
 }
 
 std::string FollowerNode::login_refusal(const Config& config) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "ops/metrics.hpp"
@@ -23,9 +24,14 @@ namespace exchanged::app {
 std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config);
 // Dials the followers and feeds their acks to the pipeline's quorum point. Stop it before the
 // pipeline goes.
+// A leader's epoch history: the terms its log holds, then its own term, whose start record it
+// appends (durably) when the log's newest term is older. Before pipeline.start(): the term start
+// is the term's first record. Throws naming why (its log was written by a newer leader, the WAL).
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline);
 std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
                                                         repl::ShipBuffer& buffer,
-                                                        service::Pipeline& pipeline);
+                                                        service::Pipeline& pipeline,
+                                                        repl::EpochHistory history);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
@@ -57,12 +63,19 @@ class FollowerNode {
     static std::string login_refusal(const Config& config);
 
   private:
+    wal::WalWriter& cut_log(wal::Lsn keep_lsn);
+
     const Config& config_;
     int wake_fd_ = -1;
     std::atomic<bool> failed_{false};
+    wal::WalOptions wal_options_;
     std::unique_ptr<wal::UringStorage> storage_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
-    std::unique_ptr<wal::WalWriter> writer_;
+    // Replaced when the leader has the log cut (divergence repair); the old writer and storage
+    // are kept, closed, so that a reader of the pointer never sees a freed one.
+    std::atomic<wal::WalWriter*> writer_{nullptr};
+    std::vector<std::unique_ptr<wal::UringStorage>> storages_;  // outlive the writers on them
+    std::vector<std::unique_ptr<wal::WalWriter>> writers_;
 };
 
 }  // namespace exchanged::app
