@@ -284,10 +284,7 @@ void LeaderSender::count_hello(Link& link, const Hello& hello) {
         return;
     }
     warn("replication: " + joined.error);
-    const bool set_aside = joined.outcome == AckOutcome::WentBackwards ||
-                           joined.outcome == AckOutcome::BeyondShipped ||
-                           joined.outcome == AckOutcome::SetAside;
-    if (set_aside && hooks_.joined) {
+    if (readmits_on_join(joined.outcome) && hooks_.joined) {
         hooks_.joined(hello.node, hello.durable_lsn);
         info("replication: " + follower_name(link.address) + " readmitted from durable LSN " +
              std::to_string(hello.durable_lsn) + ": its log continues the leader's");
