@@ -202,7 +202,7 @@ TEST_CASE("a term start record has its documented little-endian bytes", "[engine
     CHECK_THROWS_WITH(decode_term_start(9, bad), Catch::Contains("epoch 0"));
 }
 
-TEST_CASE("only commands and checkpoints are replayed; a term start is known but skipped",
+TEST_CASE("only commands and checkpoints are replayed, a term start is known but skipped",
           "[engine][record]") {
     CHECK(is_replayed_record(kCommandRecordType));
     CHECK(is_replayed_record(kCheckpointRecordType));
