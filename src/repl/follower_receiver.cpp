@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "common/test_fault.hpp"
@@ -37,6 +38,14 @@ FollowerReceiver::FollowerReceiver(FollowerReceiverOptions options, wal::WalWrit
       writer_(&writer),
       hooks_(std::move(hooks)),
       history_(options_.history) {
+    // Its Hello would name terms above the epoch it promised, which a leader refuses as malformed.
+    if (history_.last_epoch() > options_.epoch) {
+        throw std::runtime_error("replication: this follower's log holds epoch " +
+                                 std::to_string(history_.last_epoch()) + " (from LSN " +
+                                 std::to_string(history_.terms().back().first_lsn) +
+                                 "), above the epoch it follows, " +
+                                 std::to_string(options_.epoch));
+    }
     listener_ = listen_on(options_.host, options_.port);
     port_ = bound_port(listener_);
     acked_ = writer_->durable_lsn();

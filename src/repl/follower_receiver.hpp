@@ -45,8 +45,8 @@ struct FollowerReceiverHooks {
 class FollowerReceiver {
   public:
     // Binds the listening socket at once (throws std::runtime_error naming the address), so that
-    // a port in use stops start-up. `writer` must outlive the receiver and be appended to by it
-    // alone.
+    // a port in use stops start-up; so does a log holding a term above options.epoch. `writer` must
+    // outlive the receiver and be appended to by it alone.
     FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                      FollowerReceiverHooks hooks);
     ~FollowerReceiver();

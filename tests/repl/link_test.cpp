@@ -518,6 +518,20 @@ TEST_CASE("a follower whose log departed in an old epoch is cut back and catches
     CHECK(epochs.last_epoch == 2);
 }
 
+TEST_CASE("a follower whose log holds a term above the epoch it follows does not start",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    wal::UringStorage storage((dir.path() / "f2").string());
+    wal::WalWriter writer(storage, small_options());
+    FollowerReceiverOptions options;
+    options.node = 2;
+    options.epoch = 2;
+    options.history.begin(3, 40);
+    CHECK_THROWS_WITH(FollowerReceiver(options, writer, {}),
+                      Catch::Contains("log holds epoch 3 (from LSN 40), above the epoch it "
+                                      "follows, 2"));
+}
+
 TEST_CASE("with the cut skipped (a planted fault) the logs never converge",
           "[repl][link][epoch][mutation]") {
     test::TempDir dir;
