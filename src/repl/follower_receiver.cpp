@@ -148,8 +148,9 @@ void FollowerReceiver::serve(Socket socket) {
                            frame.header.kind != FrameKind::Truncate) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
                 } else if (frame.header.epoch != options_.epoch) {
-                    why = "Records of epoch " + std::to_string(frame.header.epoch) +
-                          ", this follower follows epoch " + std::to_string(options_.epoch);
+                    why = std::string(to_string(frame.header.kind)) + " of epoch " +
+                          std::to_string(frame.header.epoch) + ", this follower follows epoch " +
+                          std::to_string(options_.epoch);
                     std::vector<std::byte> out;
                     encode_refuse({options_.epoch, RefuseReason::StaleEpoch, why}, out);
                     write_all(socket, out);
