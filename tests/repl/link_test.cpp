@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -530,6 +531,43 @@ TEST_CASE("a follower whose log holds a term above the epoch it follows does not
     CHECK_THROWS_WITH(FollowerReceiver(options, writer, {}),
                       Catch::Contains("log holds epoch 3 (from LSN 40), above the epoch it "
                                       "follows, 2"));
+}
+
+TEST_CASE("a follower closes a stream whose term start record is malformed or goes back",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    Follower two(2, dir.path() / "f2", 2);
+    two.receiver->start();
+    Socket leader = connect_to("127.0.0.1", two.receiver->port());
+    REQUIRE(leader.valid());
+    std::array<std::byte, 256> hello{};
+    REQUIRE(read_some(leader, hello) > 0);
+    engine::TermStartRecordBytes term{};
+    std::vector<std::byte> frame;
+    RecordsFrameBuilder records(frame, 2, 1);
+    engine::encode_term_start({1, 2}, term);
+    records.add(1, engine::kTermStartRecordType, term);
+    SECTION("a term start that goes back") {
+        engine::encode_term_start({1, 1}, term);
+        records.add(2, engine::kTermStartRecordType, term);
+        records.finish();
+        REQUIRE(write_all(leader, frame));
+        REQUIRE(eventually([&] {
+            return two.warnings.any(
+                "term start record at LSN 2 is for epoch 1, not above this "
+                "log's 2");
+        }));
+    }
+    SECTION("a malformed term start") {
+        records.add(2, engine::kTermStartRecordType, std::vector<std::byte>(16));
+        records.finish();
+        REQUIRE(write_all(leader, frame));
+        REQUIRE(eventually([&] {
+            return two.warnings.any("WAL record LSN 2: term start record has format version 0");
+        }));
+    }
+    REQUIRE(eventually([&] { return two.receiver->received_lsn() == 1; }));
+    CHECK(two.writer->next_lsn() == 2);  // the bad record was not appended
 }
 
 TEST_CASE("with the cut skipped (a planted fault) the logs never converge",
