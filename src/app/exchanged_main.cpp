@@ -426,10 +426,15 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), pipeline.orders());
     pipeline.orders().set_gateway(&gateway);
+    // The term start record goes first, before any order of the term.
+    exchanged::repl::EpochHistory history;
+    if (ship) {
+        history = exchanged::app::begin_leader_term(config, pipeline);
+    }
     pipeline.start();
     std::unique_ptr<exchanged::repl::LeaderSender> sender;
     if (ship) {
-        sender = exchanged::app::start_leader_sender(config, *ship, pipeline);
+        sender = exchanged::app::start_leader_sender(config, *ship, pipeline, std::move(history));
         ready_text += " role=leader node=" + std::to_string(config.replication.node_id);
     }
     gateway.start();  // throws (exit 1) when the address cannot be bound

@@ -13,8 +13,10 @@
 #include "engine/startup.hpp"
 #include "engine/store_check.hpp"
 #include "engine/store_recovery.hpp"
+#include "repl/log_epochs.hpp"
 #include "service/quorum_point.hpp"
 #include "store/open_store.hpp"
+#include "wal/log_truncate.hpp"
 
 namespace exchanged::app {
 
@@ -33,9 +35,27 @@ std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config) {
     return std::make_unique<repl::ShipBuffer>(config.replication.max_lag_bytes);
 }
 
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline) {
+    wal::WalWriter* writer = pipeline.wal_writer();
+    if (writer == nullptr) {
+        throw std::logic_error("a replicated leader's pipeline has no WAL");
+    }
+    // Nothing appends before pipeline.start(): the scan reads a quiet log.
+    wal::UringStorage storage(config.persistence.wal_path.string());
+    repl::EpochHistory history = repl::read_log_epochs(storage).history;
+    const wal::Lsn at =
+        repl::begin_term(*writer, history, config.replication.epoch, config.replication.node_id);
+    if (at != 0) {
+        spdlog::info("replication: epoch {} begins at LSN {} (term start record)",
+                     config.replication.epoch, at);
+    }
+    return history;
+}
+
 std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
                                                         repl::ShipBuffer& buffer,
-                                                        service::Pipeline& pipeline) {
+                                                        service::Pipeline& pipeline,
+                                                        repl::EpochHistory history) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
     if (quorum == nullptr || writer == nullptr) {
@@ -43,6 +63,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     }
     repl::LeaderSenderOptions options;
     options.epoch = config.replication.epoch;
+    options.history = std::move(history);
     options.wal_dir = config.persistence.wal_path;
     for (const ReplicationPeer& peer : config.replication.peers) {
         options.followers.push_back({peer.node_id, peer.endpoint.host, peer.endpoint.port});
@@ -53,6 +74,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     hooks.ack = [quorum](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
         return quorum->ack(node, epoch, lsn);
     };
+    hooks.joined = [quorum](repl::NodeId node, wal::Lsn lsn) { quorum->readmit(node, lsn); };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
     auto sender = std::make_unique<repl::LeaderSender>(options, buffer, hooks);
@@ -140,6 +162,19 @@ FollowerNode::FollowerNode(const Config& config)
     if (wake_fd_ < 0) {
         throw std::runtime_error("eventfd for the follower's failure signal failed");
     }
+    wal_options_ = engine::wal_options(config_, false);
+    wal_options_.on_durable = [this](wal::Lsn lsn) {
+        if (receiver_) {
+            receiver_->durable(lsn);
+        }
+        if (applier_) {
+            applier_->durable(lsn);
+        }
+    };
+    wal_options_.on_failed = [this](const std::string& error) {
+        // Fatal, as on a leader: what this follower acknowledged may not be on its disk.
+        fail("WAL failed: " + error);
+    };
     std::lock_guard lock(parts_mutex_);
     open();
 }
@@ -172,29 +207,18 @@ void FollowerNode::open() {
                  recovered.replay.records);
 
     std::filesystem::create_directories(p.wal_path.parent_path());
-    storage_ = std::make_unique<wal::UringStorage>(p.wal_path.string());
-    wal::WalOptions options = engine::wal_options(config_, false);
-    options.on_durable = [this](wal::Lsn lsn) {
-        if (receiver_) {
-            receiver_->durable(lsn);
-        }
-        if (applier_) {
-            applier_->durable(lsn);
-        }
-    };
-    options.on_failed = [this](const std::string& error) {
-        // Fatal, as on a leader: what this follower acknowledged may not be on its disk.
-        fail("WAL failed: " + error);
-    };
-    writer_ = std::make_unique<wal::WalWriter>(*storage_, options);
-    if (writer_->next_lsn() != recovered.replay.next_lsn) {
+    storages_.push_back(std::make_unique<wal::UringStorage>(p.wal_path.string()));
+    writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
+    wal::WalWriter& writer = *writers_.back();
+    writer_ = &writer;
+    if (writer.next_lsn() != recovered.replay.next_lsn) {
         throw std::runtime_error(
             "standby: the WAL changed during recovery: replay ended before LSN " +
             std::to_string(recovered.replay.next_lsn) + ", the writer opened at " +
-            std::to_string(writer_->next_lsn()));
+            std::to_string(writer.next_lsn()));
     }
     // The store holds the whole log below its LSN: those segments can go.
-    writer_->release_below(store_->store_lsn() + 1);
+    writer.release_below(store_->store_lsn() + 1);
 
     engine::ReplayStart start;
     start.after_lsn = recovered.replay.next_lsn - 1;
@@ -208,8 +232,9 @@ void FollowerNode::open() {
     applier_options.flush = engine::flush_options(config_);
     repl::StandbyApplierHooks applier_hooks;
     applier_hooks.failed = [this](const std::string& error) { fail(error); };
-    applier_hooks.stored = [writer = writer_.get()](store::StoreLsn lsn) {
-        writer->release_below(lsn + 1);  // segments wholly in the store, as on a leader
+    applier_hooks.stored = [this](store::StoreLsn lsn) {
+        // Segments wholly in the store, as on a leader; the open log after a cut.
+        writer_.load()->release_below(lsn + 1);
     };
     applier_hooks.info = [](const std::string& line) { spdlog::info("standby: {}", line); };
     applier_hooks.warn = [](const std::string& line) { spdlog::warn("standby: {}", line); };
@@ -222,6 +247,7 @@ void FollowerNode::open() {
     receiver_options.epoch = r.epoch;
     receiver_options.host = r.listen.host;
     receiver_options.port = r.listen.port;
+    receiver_options.history = repl::read_log_epochs(*storages_.back()).history;
     repl::FollowerReceiverHooks hooks;
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
@@ -229,7 +255,37 @@ void FollowerNode::open() {
                                                 std::span<const std::byte> payload) {
         applier->appended(lsn, type, payload);
     };
-    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_, hooks);
+    hooks.truncate_log = [this](wal::Lsn keep_lsn) -> wal::WalWriter& { return cut_log(keep_lsn); };
+    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, writer, hooks);
+}
+
+wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
+    try {
+        writer_.load()->close();
+        storages_.push_back(
+            std::make_unique<wal::UringStorage>(config_.persistence.wal_path.string()));
+        const wal::TruncateReport report = wal::truncate_log_after(*storages_.back(), keep_lsn);
+        spdlog::warn("replication: WAL cut from LSN {} to end at LSN {} ({} segment(s) removed)",
+                     report.old_last_lsn, report.last_lsn, report.segments_removed);
+        writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
+        writer_ = writers_.back().get();
+    } catch (const std::exception& e) {
+        // The log is closed and maybe half cut (each step leaves a clean prefix): stop, and let
+        // the next start recover it and the leader cut it again.
+        fail("replication: cutting the WAL after LSN " + std::to_string(keep_lsn) +
+             " failed: " + e.what());
+        throw;
+    }
+    const wal::Lsn applied = applier_->applied_lsn();
+    if (applied > keep_lsn) {
+        // The standby's books hold records the log no longer has. The log is right now; the
+        // books are rebuilt from the store and the cut log at the next start (a store that had
+        // already committed records above the cut refuses that start: re-sync by snapshot).
+        fail("standby: the WAL was cut to end at LSN " + std::to_string(keep_lsn) +
+             " (divergence repair) below the applied LSN " + std::to_string(applied) +
+             "; restart the follower to rebuild its books from its store and WAL");
+    }
+    return *writer_.load();
 }
 
 void FollowerNode::fail(const std::string& error) {
@@ -260,9 +316,9 @@ void FollowerNode::stop() {
     close_parts();
 }
 
-// The receiver first (nothing more is appended), then the applier (its store commits release WAL
-// segments), then the WAL; then every part is let go, so that the store's and the WAL's files are
-// free (a promoted node opens them as a leader's).
+// The receiver first (nothing more is appended or cut), then the applier (its store commits
+// release WAL segments), then the WAL; then every part is let go, so that the store's and the
+// WAL's files are free (a promoted node opens them as a leader's).
 void FollowerNode::close_parts() {
     if (receiver_) {
         receiver_->stop();
@@ -273,13 +329,14 @@ void FollowerNode::close_parts() {
             "from the WAL",
             applier_->store_lsn());
     }
-    if (writer_) {
-        writer_->close();
+    if (writer_.load() != nullptr) {
+        writer_.load()->close();
     }
     receiver_.reset();
     applier_.reset();
-    writer_.reset();
-    storage_.reset();
+    writer_ = nullptr;
+    writers_.clear();
+    storages_.clear();
     store_.reset();
 }
 
@@ -293,7 +350,8 @@ void FollowerNode::restart_from_disk() {
 
 wal::Lsn FollowerNode::durable_lsn() const {
     std::lock_guard lock(parts_mutex_);
-    return writer_ ? writer_->durable_lsn() : 0;
+    const wal::WalWriter* writer = writer_.load();
+    return writer != nullptr ? writer->durable_lsn() : 0;
 }
 
 wal::Lsn FollowerNode::applied_lsn() const {
@@ -314,7 +372,7 @@ std::string FollowerNode::describe() const {
     return "role=follower node=" + std::to_string(config_.replication.node_id) +
            " replication_listen=" +
            to_string(Endpoint{config_.replication.listen.host, receiver_->port()}) +
-           " durable_lsn=" + std::to_string(writer_->durable_lsn()) +
+           " durable_lsn=" + std::to_string(writer_.load()->durable_lsn()) +
            " applied_lsn=" + std::to_string(applier_->applied_lsn()) +
            " store_lsn=" + std::to_string(applier_->store_lsn());
 }

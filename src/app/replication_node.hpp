@@ -1,13 +1,14 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
 // of the leader's records, acknowledges them, and applies them to its matchers and store as a hot
-// standby. Static roles: promotion is not built yet.
+// standby.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "engine/shard_layout.hpp"
@@ -28,9 +29,14 @@ namespace exchanged::app {
 std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config);
 // Dials the followers and feeds their acks to the pipeline's quorum point. Stop it before the
 // pipeline goes.
+// A leader's epoch history: the terms its log holds, then its own term, whose start record it
+// appends (durably) when the log's newest term is older. Before pipeline.start(): the term start
+// is the term's first record. Throws naming why (its log was written by a newer leader, the WAL).
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline);
 std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
                                                         repl::ShipBuffer& buffer,
-                                                        service::Pipeline& pipeline);
+                                                        service::Pipeline& pipeline,
+                                                        repl::EpochHistory history);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
@@ -78,6 +84,9 @@ class FollowerNode {
     void open();
     void close_parts();
     void fail(const std::string& error);
+    // The leader's Truncate, on the receiver's thread with no connection open (close_parts()
+    // stops the receiver before it lets the log go, so the parts stay meanwhile).
+    wal::WalWriter& cut_log(wal::Lsn keep_lsn);
 
     const Config& config_;
     const engine::ShardLayout layout_;
@@ -85,8 +94,13 @@ class FollowerNode {
     std::atomic<bool> failed_{false};
     mutable std::mutex parts_mutex_;  // the parts below, replaced by restart_from_disk()
     std::unique_ptr<store::Store> store_;
-    std::unique_ptr<wal::UringStorage> storage_;
-    std::unique_ptr<wal::WalWriter> writer_;
+    wal::WalOptions wal_options_;
+    // The open log is the last writer on the last storage; a cut (divergence repair) closes it
+    // and opens another, keeping the old ones (closed) until close_parts(), so that a reader of
+    // writer_ never sees a freed one.
+    std::vector<std::unique_ptr<wal::UringStorage>> storages_;
+    std::vector<std::unique_ptr<wal::WalWriter>> writers_;
+    std::atomic<wal::WalWriter*> writer_{nullptr};
     std::unique_ptr<repl::StandbyApplier> applier_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
 };

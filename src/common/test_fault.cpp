@@ -24,6 +24,8 @@ const char* name(Fault fault) {
             return "mirror_ack_before_reply";
         case Fault::StandbyApplySkip:
             return "standby_apply_skip";
+        case Fault::SkipDivergenceTruncate:
+            return "skip_divergence_truncate";
     }
     return "?";
 }

@@ -24,12 +24,13 @@ enum class Fault : std::uint8_t {
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
     QuorumLeaderOnly,      // the quorum frontier follows the leader's own durable LSN alone
     MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
-    StandbyApplySkip,      // a follower's standby applier drops its first command
+    StandbyApplySkip,        // a follower's standby applier drops its first command
+    SkipDivergenceTruncate,  // a follower told to cut its departed log tail keeps it
 };
-inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync, Fault::SkipDirectorySync,
-                                       Fault::EarlyAcks,        Fault::StoreAckBeforeCommit,
-                                       Fault::QuorumLeaderOnly, Fault::MirrorAckBeforeReply,
-                                       Fault::StandbyApplySkip};
+inline constexpr std::array kAllFaults{
+    Fault::SkipWalFdatasync,     Fault::SkipDirectorySync, Fault::EarlyAcks,
+    Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,  Fault::MirrorAckBeforeReply,
+    Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

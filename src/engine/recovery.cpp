@@ -73,6 +73,11 @@ class Replayer {
             case kCheckpointRecordType:
                 check_checkpoint(record);
                 break;
+            case kTermStartRecordType:
+                // Replication's marker of a new leader term: nothing to apply, but a malformed
+                // one is refused like any other record.
+                check_term_start(record);
+                break;
             default:
                 return stop(RecoveryStatus::BadRecord,
                             "WAL record LSN " + std::to_string(record.lsn) + ": record type " +
@@ -92,6 +97,14 @@ class Replayer {
     void stop(RecoveryStatus status, std::string error) {
         result_.status = status;
         result_.error = std::move(error);
+    }
+
+    void check_term_start(const wal::RecordView& record) {
+        try {
+            decode_term_start(record.lsn, record.payload);
+        } catch (const RecordError& error) {
+            stop(RecoveryStatus::BadRecord, error.what());
+        }
     }
 
     bool check_shard(wal::Lsn lsn, ShardId shard, const char* what) {

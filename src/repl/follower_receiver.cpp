@@ -5,9 +5,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <vector>
 
+#include "common/test_fault.hpp"
 #include "repl/frame_decoder.hpp"
+#include "repl/log_epochs.hpp"
 #include "wal/record_format.hpp"
 
 namespace exchanged::repl {
@@ -30,11 +34,22 @@ std::uint16_t bound_port(const Socket& socket) {
 
 FollowerReceiver::FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                                    FollowerReceiverHooks hooks)
-    : options_(std::move(options)), writer_(writer), hooks_(std::move(hooks)) {
+    : options_(std::move(options)),
+      writer_(&writer),
+      hooks_(std::move(hooks)),
+      history_(options_.history) {
+    // Its Hello would name terms above the epoch it promised, which a leader refuses as malformed.
+    if (history_.last_epoch() > options_.epoch) {
+        throw std::runtime_error("replication: this follower's log holds epoch " +
+                                 std::to_string(history_.last_epoch()) + " (from LSN " +
+                                 std::to_string(history_.terms().back().first_lsn) +
+                                 "), above the epoch it follows, " +
+                                 std::to_string(options_.epoch));
+    }
     listener_ = listen_on(options_.host, options_.port);
     port_ = bound_port(listener_);
-    acked_ = writer_.durable_lsn();
-    received_ = writer_.durable_lsn();
+    acked_ = writer_->durable_lsn();
+    received_ = writer_->durable_lsn();
 }
 
 FollowerReceiver::~FollowerReceiver() {
@@ -102,10 +117,12 @@ void FollowerReceiver::serve(Socket socket) {
         }
         live_fd_ = socket.fd();
     }
-    const wal::Lsn durable = writer_.durable_lsn();
-    std::vector<std::byte> hello;
-    encode_hello({options_.node, options_.epoch, durable, durable > 0 ? options_.epoch : 0}, hello);
-    if (write_all(socket, hello)) {
+    const Hello said = hello();
+    const wal::Lsn durable = said.durable_lsn;
+    std::vector<std::byte> hello_bytes;
+    encode_hello(said, hello_bytes);
+    std::optional<Truncate> cut;
+    if (write_all(socket, hello_bytes)) {
         info("replication: leader connected; Hello with durable LSN " + std::to_string(durable));
         connected_ = true;
         std::atomic<bool> done{false};
@@ -127,14 +144,20 @@ void FollowerReceiver::serve(Socket socket) {
                     const Refuse refuse = refuse_of(frame);
                     why = std::string("the leader refused: ") + to_string(refuse.reason) + ": " +
                           refuse.text;
-                } else if (frame.header.kind != FrameKind::Records) {
+                } else if (frame.header.kind != FrameKind::Records &&
+                           frame.header.kind != FrameKind::Truncate) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
                 } else if (frame.header.epoch != options_.epoch) {
-                    why = "Records of epoch " + std::to_string(frame.header.epoch) +
-                          ", this follower follows epoch " + std::to_string(options_.epoch);
+                    why = std::string(to_string(frame.header.kind)) + " of epoch " +
+                          std::to_string(frame.header.epoch) + ", this follower follows epoch " +
+                          std::to_string(options_.epoch);
                     std::vector<std::byte> out;
                     encode_refuse({options_.epoch, RefuseReason::StaleEpoch, why}, out);
                     write_all(socket, out);
+                } else if (frame.header.kind == FrameKind::Truncate) {
+                    cut = truncate_of(frame);
+                    why = "the leader asked to cut this log after LSN " +
+                          std::to_string(cut->keep_lsn);
                 } else {
                     append(frame, why);
                 }
@@ -152,8 +175,66 @@ void FollowerReceiver::serve(Socket socket) {
             warn("replication: connection to the leader closed: " + why);
         }
     }
-    std::lock_guard lock(socket_mutex_);
-    live_fd_ = -1;
+    {
+        std::lock_guard lock(socket_mutex_);
+        live_fd_ = -1;
+    }
+    if (cut && !stopping_.load()) {
+        cut_log(*cut);
+    }
+}
+
+Hello FollowerReceiver::hello() const {
+    const wal::Lsn durable = writer_->durable_lsn();
+    Hello hello{options_.node, options_.epoch, durable, history_.epoch_of(durable), {}};
+    // Terms whose records are not durable yet are not this log's to claim.
+    for (const TermStart& term : history_.terms()) {
+        if (term.first_lsn <= durable) {
+            hello.terms.push_back(term);
+        }
+    }
+    return hello;
+}
+
+void FollowerReceiver::cut_log(const Truncate& truncate) {
+    const wal::Lsn keep = truncate.keep_lsn;
+    const wal::Lsn last = writer_->next_lsn() - 1;
+    if (keep >= last) {
+        warn("replication: the leader asked to cut this log after LSN " + std::to_string(keep) +
+             ", but it ends at LSN " + std::to_string(last) + "; nothing to cut");
+        return;
+    }
+    // Both sides of the departure, for whoever reads the log after a failover.
+    warn("replication: this log departs from the leader's after LSN " + std::to_string(keep) +
+         ": cutting LSN " + std::to_string(keep + 1) + ".." + std::to_string(last) + " (epoch " +
+         std::to_string(history_.epoch_of(keep + 1)) + ".." +
+         std::to_string(history_.epoch_of(last)) + " here; the leader, in epoch " +
+         std::to_string(truncate.epoch) + ", holds LSN " + std::to_string(keep + 1) + ".." +
+         std::to_string(truncate.leader_last_lsn) + " from epoch " +
+         std::to_string(truncate.leader_epoch_after) + ")");
+    // Mutation check: the follower keeps its departed tail; the leader's next Hello plan must
+    // find the same departure again and the logs never converge.
+    if (test_fault::armed(test_fault::Fault::SkipDivergenceTruncate)) {
+        return;
+    }
+    if (!hooks_.truncate_log) {
+        warn(
+            "replication: this follower cannot cut its log (no truncate hook); it will be "
+            "asked again");
+        return;
+    }
+    try {
+        writer_ = &hooks_.truncate_log(keep);
+    } catch (const std::exception& e) {
+        warn(std::string("replication: cutting the log failed: ") + e.what());
+        return;
+    }
+    history_.truncate_after(keep);
+    received_ = writer_->durable_lsn();
+    acked_ = writer_->durable_lsn();
+    info("replication: log cut to end at LSN " + std::to_string(writer_->durable_lsn()) +
+         "; waiting for the leader to stream from LSN " +
+         std::to_string(writer_->durable_lsn() + 1));
 }
 
 bool FollowerReceiver::append(const Frame& frame, std::string& why) {
@@ -167,12 +248,25 @@ bool FollowerReceiver::append(const Frame& frame, std::string& why) {
         }
         offset += record.record_bytes;
         // Records this log took on an earlier connection come again from its durable LSN on.
-        if (record.lsn < writer_.next_lsn()) {
+        if (record.lsn < writer_->next_lsn()) {
             continue;
+        }
+        std::optional<TermStart> term;
+        try {
+            term = term_start_of(record.lsn, record.type, record.payload);
+        } catch (const std::exception& e) {
+            why = e.what();
+            return false;
+        }
+        if (term && term->epoch <= history_.last_epoch()) {
+            why = "the leader's term start record at LSN " + std::to_string(record.lsn) +
+                  " is for epoch " + std::to_string(term->epoch) + ", not above this log's " +
+                  std::to_string(history_.last_epoch());
+            return false;
         }
         while (true) {
             const wal::ReplicatedAppendResult result =
-                writer_.append_replicated(record.lsn, record.type, record.payload);
+                writer_->append_replicated(record.lsn, record.type, record.payload);
             if (result.not_next) {
                 why = result.error;
                 return false;
@@ -187,6 +281,9 @@ bool FollowerReceiver::append(const Frame& frame, std::string& why) {
             }
             // The ring is full: wait for the group commit; TCP holds the leader back meanwhile.
             std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+        if (term) {
+            history_.begin(term->epoch, term->first_lsn);
         }
         if (hooks_.appended) {
             hooks_.appended(record.lsn, record.type, record.payload);
@@ -205,9 +302,9 @@ void FollowerReceiver::send_acks(const Socket& socket, const std::atomic<bool>& 
         {
             std::unique_lock lock(durable_mutex_);
             durable_moved_.wait_for(lock, std::chrono::milliseconds(20),
-                                    [&] { return done.load() || writer_.durable_lsn() != sent; });
+                                    [&] { return done.load() || writer_->durable_lsn() != sent; });
         }
-        const wal::Lsn durable = writer_.durable_lsn();
+        const wal::Lsn durable = writer_->durable_lsn();
         if (done.load() || (!first && durable == sent)) {
             continue;
         }

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "repl/follower_start.hpp"
 #include "repl/frame_format.hpp"
 #include "repl/socket_io.hpp"
 #include "wal/wal_writer.hpp"
@@ -27,6 +28,9 @@ struct FollowerReceiverOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: any free port (tests)
     std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+    // The terms of the log the writer opened (read_log_epochs); the receiver extends it with the
+    // term start records it appends and says it in every Hello.
+    EpochHistory history;
 };
 
 struct FollowerReceiverHooks {
@@ -35,13 +39,18 @@ struct FollowerReceiverHooks {
     // After each record the WAL took (the standby applier's ring). Quick, never blocking.
     std::function<void(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload)>
         appended;
+    // The leader found this log departing from its own after `keep_lsn` (Truncate): close the
+    // writer, cut the log to end at keep_lsn (wal::truncate_log_after), reopen it and return the
+    // new writer, whose on_durable must still reach durable(). Called on the receiver's thread
+    // with no connection open; a throw is logged and leaves the receiver serving the old writer.
+    std::function<wal::WalWriter&(wal::Lsn keep_lsn)> truncate_log;
 };
 
 class FollowerReceiver {
   public:
     // Binds the listening socket at once (throws std::runtime_error naming the address), so that
-    // a port in use stops start-up. `writer` must outlive the receiver and be appended to by it
-    // alone.
+    // a port in use stops start-up; so does a log holding a term above options.epoch. `writer` must
+    // outlive the receiver and be appended to by it alone.
     FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                      FollowerReceiverHooks hooks);
     ~FollowerReceiver();
@@ -63,12 +72,15 @@ class FollowerReceiver {
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
     bool append(const Frame& frame, std::string& why);
+    Hello hello() const;
+    void cut_log(const Truncate& truncate);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 
     const FollowerReceiverOptions options_;
-    wal::WalWriter& writer_;
+    wal::WalWriter* writer_;  // replaced only by cut_log, between connections
     const FollowerReceiverHooks hooks_;
+    EpochHistory history_;  // the receiver's thread only
     Socket listener_;
     std::uint16_t port_ = 0;
     std::thread thread_;
