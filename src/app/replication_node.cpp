@@ -28,8 +28,29 @@ std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config) {
     return std::make_unique<repl::ShipBuffer>(config.replication.max_lag_bytes);
 }
 
+std::unique_ptr<repl::FollowerRetention> make_follower_retention(const Config& config) {
+    if (!is_leader(config)) {
+        return nullptr;
+    }
+    std::vector<repl::NodeId> followers;
+    for (const ReplicationPeer& peer : config.replication.peers) {
+        followers.push_back(peer.node_id);
+    }
+    return std::make_unique<repl::FollowerRetention>(
+        std::move(followers), config.replication.follower_retention_bytes,
+        [](const std::string& line) { spdlog::warn("{}", line); });
+}
+
+std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
+    repl::FollowerRetention& retention) {
+    return [&retention](wal::Lsn store_floor, const wal::WalWriter& writer) {
+        return retention.release_floor(store_floor, writer.held_segments());
+    };
+}
+
 std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
                                                         repl::ShipBuffer& buffer,
+                                                        repl::FollowerRetention& retention,
                                                         service::Pipeline& pipeline) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
@@ -45,8 +66,16 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     repl::LeaderSenderHooks hooks;
     hooks.durable_lsn = [writer] { return writer->durable_lsn(); };
     hooks.shipped = [quorum](wal::Lsn lsn) { quorum->shipped(lsn); };
-    hooks.ack = [quorum](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
-        return quorum->ack(node, epoch, lsn);
+    hooks.ack = [quorum, &retention](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
+        const repl::AckResult result = quorum->ack(node, epoch, lsn);
+        if (result.outcome == repl::AckOutcome::Counted) {
+            retention.acked(node, lsn);
+        }
+        return result;
+    };
+    hooks.oldest_lsn = [writer] {
+        const std::vector<wal::HeldSegment> held = writer->held_segments();
+        return held.empty() ? wal::Lsn{1} : held.front().first_lsn;
     };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
@@ -71,6 +100,7 @@ void register_replication_identity(ops::Metrics& metrics, const Config& config) 
 
 void register_replication_metrics(ops::Metrics& metrics, const Config& config,
                                   const repl::LeaderSender& sender,
+                                  const repl::FollowerRetention& retention,
                                   const service::QuorumPoint& quorum,
                                   const service::OrderService& service) {
     register_replication_identity(metrics, config);
@@ -85,6 +115,10 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
         "Orders refused as unavailable because the oldest one waiting for a quorum waited longer "
         "than [replication] quorum_timeout_ms",
         [&service] { return static_cast<double>(service.runner_stats().refused_no_quorum); });
+    metrics.gauge("exchanged_replication_retained_bytes",
+                  "WAL bytes the leader keeps only because a follower still needs them "
+                  "(bounded by [replication] follower_retention_bytes)",
+                  [&retention] { return static_cast<double>(retention.held_bytes()); });
     for (const repl::FollowerStatus& follower : sender.status()) {
         const repl::NodeId node = follower.node;
         const std::string labels = "node=\"" + std::to_string(node) + "\"";
@@ -114,6 +148,11 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
         metrics.gauge("exchanged_replication_follower_connected",
                       "1 while the leader has a live stream to the follower", labels,
                       [read] { return read().connected ? 1.0 : 0.0; });
+        metrics.gauge("exchanged_replication_follower_out_of_date",
+                      "1 once the leader released WAL the follower still needs (past [replication] "
+                      "follower_retention_bytes): it must re-sync by snapshot",
+                      labels,
+                      [&retention, node] { return retention.out_of_date(node) ? 1.0 : 0.0; });
         metrics.counter("exchanged_replication_follower_catch_ups_total",
                         "Times the follower was sent records from the WAL files (it was behind "
                         "the ship buffer)",

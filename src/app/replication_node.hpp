@@ -4,12 +4,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "config/config.hpp"
 #include "ops/metrics.hpp"
 #include "repl/follower_receiver.hpp"
+#include "repl/follower_retention.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/ship_buffer.hpp"
 #include "service/pipeline.hpp"
@@ -21,16 +23,24 @@ namespace exchanged::app {
 // A leader's buffer of recent WAL batches (null when this node is no replicated leader); it must
 // outlive the pipeline whose WAL writer publishes into it.
 std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config);
-// Dials the followers and feeds their acks to the pipeline's quorum point. Stop it before the
-// pipeline goes.
+// A leader's record of what its followers still need from its WAL ([replication]
+// follower_retention_bytes); null when this node is no replicated leader. It must outlive the
+// pipeline whose store commits ask it how far the WAL may go (wal_release_floor).
+std::unique_ptr<repl::FollowerRetention> make_follower_retention(const Config& config);
+std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
+    repl::FollowerRetention& retention);
+// Dials the followers and feeds their acks to the pipeline's quorum point and the retention.
+// Stop it before the pipeline goes.
 std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
                                                         repl::ShipBuffer& buffer,
+                                                        repl::FollowerRetention& retention,
                                                         service::Pipeline& pipeline);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
 void register_replication_metrics(ops::Metrics& metrics, const Config& config,
                                   const repl::LeaderSender& sender,
+                                  const repl::FollowerRetention& retention,
                                   const service::QuorumPoint& quorum,
                                   const service::OrderService& service);
 

@@ -237,7 +237,7 @@ void LeaderSender::serve(Link& link, Socket socket) {
         history.begin(options_.epoch, 1);
         LeaderLog log;
         log.epoch = options_.epoch;
-        log.oldest_lsn = 1;
+        log.oldest_lsn = hooks_.oldest_lsn ? hooks_.oldest_lsn() : 1;
         log.last_lsn = std::max(buffer_.last_lsn(), hooks_.durable_lsn());
         log.history = &history;
         const FollowerStart start = plan_follower_start(log, *hello);

@@ -56,6 +56,8 @@ struct LeaderSenderHooks {
     std::function<AckResult(NodeId node, Epoch epoch, wal::Lsn durable_lsn)> ack;
     // A follower (re)connected with this durable LSN: readmit it if it was set aside.
     std::function<void(NodeId node, wal::Lsn durable_lsn)> joined;
+    // The oldest LSN the leader's WAL files still hold (retention); unset: 1.
+    std::function<wal::Lsn()> oldest_lsn;
     std::function<void(const std::string& line)> info;
     std::function<void(const std::string& line)> warn;
 };
