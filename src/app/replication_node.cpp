@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/snapshot_resync.hpp"
+#include "common/test_fault.hpp"
 #include "engine/startup.hpp"
 #include "service/quorum_point.hpp"
 
@@ -79,6 +81,10 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+    hooks.make_snapshot = [&config] { return make_leader_snapshot(config); };
+    hooks.drop_snapshot = drop_leader_snapshot;
+    options.damage_snapshot_chunks =
+        test_fault::armed(test_fault::Fault::DamageSnapshotChunk) ? 1 : 0;
     auto sender = std::make_unique<repl::LeaderSender>(options, buffer, hooks);
     sender->start();
     return sender;
@@ -166,6 +172,9 @@ FollowerNode::FollowerNode(const Config& config) : config_(config) {
         throw std::runtime_error("eventfd for the follower's failure signal failed");
     }
     std::filesystem::create_directories(config.persistence.wal_path.parent_path());
+    repl::finish_interrupted_snapshot(follower_snapshot_dir(config),
+                                      follower_snapshot_targets(config),
+                                      [](const std::string& line) { spdlog::info("{}", line); });
     storage_ = std::make_unique<wal::UringStorage>(config.persistence.wal_path.string());
     wal::WalOptions options = engine::wal_options(config, false);
     options.on_durable = [this](wal::Lsn lsn) {
@@ -180,6 +189,7 @@ FollowerNode::FollowerNode(const Config& config) : config_(config) {
         const std::uint64_t one = 1;
         [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
     };
+    wal_options_ = options;
     writer_ = std::make_unique<wal::WalWriter>(*storage_, options);
     const ReplicationConfig& r = config.replication;
     repl::FollowerReceiverOptions receiver_options;
@@ -187,9 +197,13 @@ FollowerNode::FollowerNode(const Config& config) : config_(config) {
     receiver_options.epoch = r.epoch;
     receiver_options.host = r.listen.host;
     receiver_options.port = r.listen.port;
+    receiver_options.snapshot_dir = follower_snapshot_dir(config);
     repl::FollowerReceiverHooks hooks;
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+    hooks.install_snapshot = [this](const repl::SnapshotManifest& manifest) {
+        return install_snapshot(manifest);
+    };
     receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_, hooks);
 }
 
@@ -213,11 +227,47 @@ void FollowerNode::stop() {
     }
 }
 
+wal::WalWriter* FollowerNode::install_snapshot(const repl::SnapshotManifest& manifest) {
+    const auto say = [](const std::string& line) { spdlog::info("{}", line); };
+    if (test_fault::armed(test_fault::Fault::SkipSnapshotInstall)) {
+        // The planted fault: the follower keeps its old log, so the leader refuses it again.
+        spdlog::warn("replication: snapshot: TEST FAULT skip_snapshot_install: not installed");
+        std::filesystem::remove_all(follower_snapshot_dir(config_));
+        return writer_.get();
+    }
+    std::lock_guard lock(writer_mutex_);
+    writer_->close();
+    writer_.reset();
+    storage_.reset();
+    try {
+        repl::install_snapshot(follower_snapshot_dir(config_), follower_snapshot_targets(config_),
+                               say);
+        storage_ = std::make_unique<wal::UringStorage>(config_.persistence.wal_path.string());
+        writer_ = std::make_unique<wal::WalWriter>(*storage_, wal_options_);
+    } catch (const std::exception& e) {
+        // Fatal: a restart finishes a swap that READY still marks, or starts from what is there.
+        spdlog::error("replication: snapshot install failed: {}; exiting", e.what());
+        failed_ = true;
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
+        return nullptr;
+    }
+    say("replication: snapshot: store at LSN " + std::to_string(manifest.store_lsn) +
+        " installed, WAL reopened at LSN " + std::to_string(writer_->durable_lsn()) +
+        " (the leader's copy reached LSN " + std::to_string(manifest.last_lsn) + ")");
+    return writer_.get();
+}
+
 wal::Lsn FollowerNode::durable_lsn() const {
-    return writer_->durable_lsn();
+    std::lock_guard lock(writer_mutex_);
+    return writer_ ? writer_->durable_lsn() : 0;
 }
 
 std::string FollowerNode::describe() const {
+    std::lock_guard lock(writer_mutex_);
+    if (!writer_) {
+        return "role=follower (no WAL)";
+    }
     return "role=follower node=" + std::to_string(config_.replication.node_id) +
            " replication_listen=" +
            to_string(Endpoint{config_.replication.listen.host, receiver_->port()}) +

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "config/config.hpp"
@@ -67,11 +68,17 @@ class FollowerNode {
     static std::string login_refusal(const Config& config);
 
   private:
+    // A snapshot from the leader is staged and checked: swap it in and reopen the WAL (on the
+    // receiver's thread, which alone appends).
+    wal::WalWriter* install_snapshot(const repl::SnapshotManifest& manifest);
+
     const Config& config_;
     int wake_fd_ = -1;
     std::atomic<bool> failed_{false};
+    wal::WalOptions wal_options_;
     std::unique_ptr<wal::UringStorage> storage_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
+    mutable std::mutex writer_mutex_;  // the scrapes read writer_ while a snapshot replaces it
     std::unique_ptr<wal::WalWriter> writer_;
 };
 

@@ -22,6 +22,10 @@ const char* name(Fault fault) {
             return "quorum_leader_only";
         case Fault::MirrorAckBeforeReply:
             return "mirror_ack_before_reply";
+        case Fault::DamageSnapshotChunk:
+            return "damage_snapshot_chunk";
+        case Fault::SkipSnapshotInstall:
+            return "skip_snapshot_install";
     }
     return "?";
 }

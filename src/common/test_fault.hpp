@@ -24,10 +24,13 @@ enum class Fault : std::uint8_t {
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
     QuorumLeaderOnly,      // the quorum frontier follows the leader's own durable LSN alone
     MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
+    DamageSnapshotChunk,   // a leader flips a byte of the first chunk of its first snapshot
+    SkipSnapshotInstall,   // a follower checks a received snapshot but never swaps it in
 };
-inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync, Fault::SkipDirectorySync,
-                                       Fault::EarlyAcks,        Fault::StoreAckBeforeCommit,
-                                       Fault::QuorumLeaderOnly, Fault::MirrorAckBeforeReply};
+inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync,    Fault::SkipDirectorySync,
+                                       Fault::EarlyAcks,           Fault::StoreAckBeforeCommit,
+                                       Fault::QuorumLeaderOnly,    Fault::MirrorAckBeforeReply,
+                                       Fault::DamageSnapshotChunk, Fault::SkipSnapshotInstall};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

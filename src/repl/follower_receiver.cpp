@@ -30,11 +30,11 @@ std::uint16_t bound_port(const Socket& socket) {
 
 FollowerReceiver::FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                                    FollowerReceiverHooks hooks)
-    : options_(std::move(options)), writer_(writer), hooks_(std::move(hooks)) {
+    : options_(std::move(options)), writer_(&writer), hooks_(std::move(hooks)) {
     listener_ = listen_on(options_.host, options_.port);
     port_ = bound_port(listener_);
-    acked_ = writer_.durable_lsn();
-    received_ = writer_.durable_lsn();
+    acked_ = writer_->durable_lsn();
+    received_ = writer_->durable_lsn();
 }
 
 FollowerReceiver::~FollowerReceiver() {
@@ -102,7 +102,7 @@ void FollowerReceiver::serve(Socket socket) {
         }
         live_fd_ = socket.fd();
     }
-    const wal::Lsn durable = writer_.durable_lsn();
+    const wal::Lsn durable = writer_->durable_lsn();
     std::vector<std::byte> hello;
     encode_hello({options_.node, options_.epoch, durable, durable > 0 ? options_.epoch : 0}, hello);
     if (write_all(socket, hello)) {
@@ -112,6 +112,8 @@ void FollowerReceiver::serve(Socket socket) {
         std::thread acks([&] { send_acks(socket, done); });
         FrameDecoder decoder(FrameDecoderOptions{options_.max_frame_bytes});
         auto chunk = std::make_unique<std::byte[]>(64 * 1024);
+        SnapshotStaging staging(options_.snapshot_dir);
+        bool snapshot_complete = false;
         std::string why;
         while (why.empty()) {
             const std::size_t n = read_some(socket, {chunk.get(), 64 * 1024});
@@ -127,6 +129,16 @@ void FollowerReceiver::serve(Socket socket) {
                     const Refuse refuse = refuse_of(frame);
                     why = std::string("the leader refused: ") + to_string(refuse.reason) + ": " +
                           refuse.text;
+                } else if (frame.header.kind == FrameKind::SnapshotBegin ||
+                           frame.header.kind == FrameKind::SnapshotChunk ||
+                           frame.header.kind == FrameKind::SnapshotEnd) {
+                    snapshot_frame(frame, staging, snapshot_complete, why);
+                    if (!snapshot_complete && !why.empty()) {
+                        // The leader logs why and starts over on its next connection.
+                        std::vector<std::byte> out;
+                        encode_refuse({options_.epoch, RefuseReason::OutOfDate, why}, out);
+                        write_all(socket, out);
+                    }
                 } else if (frame.header.kind != FrameKind::Records) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
                 } else if (frame.header.epoch != options_.epoch) {
@@ -148,12 +160,70 @@ void FollowerReceiver::serve(Socket socket) {
         socket.shutdown_both();
         acks.join();
         connected_ = false;
-        if (!stopping_.load()) {
-            warn("replication: connection to the leader closed: " + why);
+        if (snapshot_complete) {
+            install(staging.manifest());
+        } else {
+            if (staging.active()) {
+                staging.abandon();
+            }
+            if (!stopping_.load()) {
+                warn("replication: connection to the leader closed: " + why);
+            }
         }
     }
     std::lock_guard lock(socket_mutex_);
     live_fd_ = -1;
+}
+
+void FollowerReceiver::snapshot_frame(const Frame& frame, SnapshotStaging& staging, bool& complete,
+                                      std::string& why) {
+    if (options_.snapshot_dir.empty() || !hooks_.install_snapshot) {
+        why = "the leader sent a snapshot; this follower takes none";
+        return;
+    }
+    std::string bad;
+    if (frame.header.kind == FrameKind::SnapshotBegin) {
+        const SnapshotManifest manifest = snapshot_begin_of(frame);
+        std::uint64_t bytes = 0;
+        for (const SnapshotFile& file : manifest.files) {
+            bytes += file.bytes;
+        }
+        info("replication: snapshot: receiving the leader's store at LSN " +
+             std::to_string(manifest.store_lsn) + " and its WAL up to LSN " +
+             std::to_string(manifest.last_lsn) + ": " + std::to_string(manifest.files.size()) +
+             " files, " + std::to_string(bytes) + " bytes, into " + options_.snapshot_dir.string());
+        bad = staging.begin(manifest);
+    } else if (frame.header.kind == FrameKind::SnapshotChunk) {
+        bad = staging.chunk(snapshot_chunk_of(frame));
+    } else {
+        bad = staging.end(snapshot_end_of(frame));
+        if (bad.empty()) {
+            info("replication: snapshot: " + std::to_string(staging.bytes_received()) +
+                 " bytes received and checked against the manifest; installing it");
+            complete = true;
+            why = "snapshot received";
+            return;
+        }
+    }
+    if (!bad.empty()) {
+        why = "snapshot refused, the leader will start it over: " + bad;
+        staging.abandon();
+    }
+}
+
+void FollowerReceiver::install(const SnapshotManifest& manifest) {
+    wal::WalWriter* reopened = hooks_.install_snapshot(manifest);
+    if (reopened == nullptr) {
+        warn("replication: the snapshot could not be installed; taking no more connections");
+        stopping_ = true;
+        return;
+    }
+    writer_ = reopened;
+    acked_ = writer_->durable_lsn();
+    received_ = writer_->durable_lsn();
+    info("replication: snapshot installed: the WAL holds up to LSN " +
+         std::to_string(writer_->durable_lsn()) + "; continuing from LSN " +
+         std::to_string(writer_->durable_lsn() + 1) + " on the next connection");
 }
 
 bool FollowerReceiver::append(const Frame& frame, std::string& why) {
@@ -167,12 +237,12 @@ bool FollowerReceiver::append(const Frame& frame, std::string& why) {
         }
         offset += record.record_bytes;
         // Records this log took on an earlier connection come again from its durable LSN on.
-        if (record.lsn < writer_.next_lsn()) {
+        if (record.lsn < writer_->next_lsn()) {
             continue;
         }
         while (true) {
             const wal::ReplicatedAppendResult result =
-                writer_.append_replicated(record.lsn, record.type, record.payload);
+                writer_->append_replicated(record.lsn, record.type, record.payload);
             if (result.not_next) {
                 why = result.error;
                 return false;
@@ -202,9 +272,9 @@ void FollowerReceiver::send_acks(const Socket& socket, const std::atomic<bool>& 
         {
             std::unique_lock lock(durable_mutex_);
             durable_moved_.wait_for(lock, std::chrono::milliseconds(20),
-                                    [&] { return done.load() || writer_.durable_lsn() != sent; });
+                                    [&] { return done.load() || writer_->durable_lsn() != sent; });
         }
-        const wal::Lsn durable = writer_.durable_lsn();
+        const wal::Lsn durable = writer_->durable_lsn();
         if (done.load() || (!first && durable == sent)) {
             continue;
         }

@@ -9,12 +9,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "repl/frame_format.hpp"
+#include "repl/snapshot_staging.hpp"
 #include "repl/socket_io.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -26,11 +28,18 @@ struct FollowerReceiverOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: any free port (tests)
     std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+    // Where a snapshot from the leader is staged (snapshot_staging.hpp); empty: a snapshot is
+    // refused.
+    std::filesystem::path snapshot_dir;
 };
 
 struct FollowerReceiverHooks {
     std::function<void(const std::string& line)> info;
     std::function<void(const std::string& line)> warn;
+    // A snapshot was received whole and checked (READY in snapshot_dir) and the connection is
+    // closed: close the WAL, install the snapshot, reopen the WAL and return it (the receiver
+    // appends to it from now on). Throws on failure (the follower cannot go on: fatal).
+    std::function<wal::WalWriter*(const SnapshotManifest& manifest)> install_snapshot;
 };
 
 class FollowerReceiver {
@@ -59,11 +68,15 @@ class FollowerReceiver {
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
     bool append(const Frame& frame, std::string& why);
+    // A snapshot frame; sets `why` when the connection is to close (`installed` once whole).
+    void install(const SnapshotManifest& manifest);
+    void snapshot_frame(const Frame& frame, SnapshotStaging& staging, bool& complete,
+                        std::string& why);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 
     const FollowerReceiverOptions options_;
-    wal::WalWriter& writer_;
+    wal::WalWriter* writer_;  // replaced when a snapshot is installed (this thread, no acks)
     const FollowerReceiverHooks hooks_;
     Socket listener_;
     std::uint16_t port_ = 0;
