@@ -30,7 +30,7 @@ struct FollowerReceiverOptions {
     std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
     // Where a snapshot from the leader is staged (snapshot_staging.hpp); empty: a snapshot is
     // refused.
-    std::filesystem::path snapshot_dir;
+    std::filesystem::path snapshot_dir = {};
 };
 
 struct FollowerReceiverHooks {
