@@ -81,7 +81,13 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
-    hooks.make_snapshot = [&config] { return make_leader_snapshot(config); };
+    hooks.make_snapshot = [&config, &retention](repl::NodeId node) {
+        repl::SnapshotSource snapshot = make_leader_snapshot(config);
+        // The follower continues after the snapshot's WAL: hold those segments for it from now
+        // on, or a busy store could release them before it reconnects (another snapshot).
+        retention.acked(node, snapshot.manifest.last_lsn);
+        return snapshot;
+    };
     hooks.drop_snapshot = drop_leader_snapshot;
     options.damage_snapshot_chunks =
         test_fault::armed(test_fault::Fault::DamageSnapshotChunk) ? 1 : 0;

@@ -488,7 +488,7 @@ void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
     }
     SnapshotSource snapshot;
     try {
-        snapshot = hooks_.make_snapshot();
+        snapshot = hooks_.make_snapshot(link.address.node);
     } catch (const std::exception& e) {
         warn("replication: " + who + ": making a snapshot failed: " + e.what() + "; retrying");
         send_refuse(socket, RefuseReason::OutOfDate, std::string("no snapshot: ") + e.what());

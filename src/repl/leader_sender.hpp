@@ -76,7 +76,7 @@ struct LeaderSenderHooks {
     // A follower the WAL no longer covers: make a snapshot (the store at some store_lsn plus the
     // WAL segments above it; throws std::runtime_error when it cannot), and remove it once sent.
     // Unset: such a follower is refused `out of date`.
-    std::function<SnapshotSource()> make_snapshot;
+    std::function<SnapshotSource(NodeId node)> make_snapshot;
     std::function<void(const SnapshotSource& snapshot)> drop_snapshot;
 };
 
