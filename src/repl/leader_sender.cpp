@@ -540,6 +540,9 @@ void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
 
 bool LeaderSender::send_snapshot_files(Link& link, const Socket& socket,
                                        const SnapshotSource& snapshot) {
+    // The snapshot's WAL copy ships its records: the follower's next Hello may claim them all
+    // (some perhaps not yet durable here), which the bound on acks must allow.
+    hooks_.shipped(snapshot.manifest.last_lsn);
     std::vector<std::byte> out;
     encode_snapshot_begin(options_.epoch, snapshot.manifest, out);
     if (!write_all(socket, out)) {
