@@ -13,6 +13,10 @@ repl::SnapshotSource make_leader_snapshot(const Config& config) {
     }
     tools::CreateOptions options;
     options.to = config.server.data_dir / "repl-snapshots";
+    // One snapshot at a time: anything still there is what a crash in the middle of a transfer
+    // left behind.
+    std::error_code ignored;
+    std::filesystem::remove_all(options.to, ignored);
     const tools::CreatedBackup backup = tools::create_backup(config, options);
     repl::SnapshotSource source;
     source.dir = backup.dir;
