@@ -8,6 +8,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "common/crc32c.hpp"
 #include "logged_records.hpp"
 #include "repl/follower_receiver.hpp"
+#include "repl/follower_retention.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
@@ -236,4 +238,88 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, on
     CHECK(test::read_log(follower_read) == logged);
     std::ifstream store(dir.path() / "f3" / "store.sqlite");
     CHECK(std::string(std::istreambuf_iterator<char>(store), {}) == "the store at LSN 3000");
+}
+
+TEST_CASE("a follower within the retention bound is caught up from the WAL, not a snapshot",
+          "[repl][link][retention]") {
+    test::TempDir dir;
+    std::mutex quorum_mutex;
+    QuorumTracker tracker{3, {2, 3}, kEpoch};
+    ShipBuffer buffer(16 * 1024);
+    const fs::path leader_dir = dir.path() / "leader";
+    wal::UringStorage leader_storage(leader_dir.string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    leader_options.on_durable = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        tracker.leader_durable(lsn);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    append_all(leader, 1, 6000);
+    REQUIRE(leader.wait_durable(6000));
+
+    // Follower 3 acknowledged LSN 1000 before it went away; the store holds up to 5000.
+    FollowerRetention generous({3}, 1u << 30);
+    generous.acked(3, 1000);
+    const wal::Lsn floor = generous.release_floor(5001, leader.held_segments());
+    CHECK(floor == 1001);
+    CHECK_FALSE(generous.out_of_date(3));
+    CHECK(generous.held_bytes() > 0);
+    leader.release_below(floor);
+    leader.wait_background_idle();
+    REQUIRE(leader.held_segments().front().first_lsn <= 1001);
+    // With a bound of one segment the same follower would have been given up on.
+    FollowerRetention tight({3}, wal::kMinSegmentBytes);
+    tight.acked(3, 1000);
+    CHECK(tight.release_floor(5001, leader.held_segments()) == 5001);
+    CHECK(tight.out_of_date(3));
+
+    // Its log up to 1000, as it had acknowledged it.
+    const fs::path root = dir.path() / "f3";
+    {
+        fs::create_directories(root);
+        wal::UringStorage storage((root / "wal").string());
+        wal::WalWriter writer(storage, small_options());
+        for (wal::Lsn lsn = 1; lsn <= 1000; ++lsn) {
+            std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
+            REQUIRE(writer.append_replicated(lsn, static_cast<std::uint16_t>(lsn % 7), payload)
+                        .status == wal::AppendStatus::Ok);
+        }
+        REQUIRE(writer.wait_durable(1000));
+        writer.close();
+    }
+    Follower three(3, root);
+    three.receiver->start();
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{3, "127.0.0.1", three.receiver->port()}};
+    options.wal_dir = leader_dir;
+    options.copy_bytes = 16 * 1024;
+    std::atomic<int> made{0};
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
+    hooks.shipped = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        tracker.shipped(lsn);
+    };
+    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        return tracker.ack(node, epoch, lsn);
+    };
+    hooks.make_snapshot = [&](NodeId) -> SnapshotSource {
+        ++made;
+        throw std::runtime_error("no snapshot expected");
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    REQUIRE(eventually([&] { return sender.status().front().acked_lsn == 6000; }));
+    CHECK(made.load() == 0);
+    CHECK(three.installs.load() == 0);
+    CHECK(sender.status().front().catch_ups >= 1);
+    sender.stop();
+    leader.close();
 }
