@@ -503,7 +503,7 @@ void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
          std::to_string(snapshot.manifest.last_lsn) + ", " +
          std::to_string(snapshot.manifest.files.size()) + " files, " + std::to_string(bytes) +
          " bytes");
-    const bool sent = send_snapshot_files(link, socket, snapshot);
+    const bool sent = send_snapshot_files(socket, snapshot);
     if (hooks_.drop_snapshot) {
         hooks_.drop_snapshot(snapshot);
     }
@@ -538,8 +538,7 @@ void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
     }
 }
 
-bool LeaderSender::send_snapshot_files(Link& link, const Socket& socket,
-                                       const SnapshotSource& snapshot) {
+bool LeaderSender::send_snapshot_files(const Socket& socket, const SnapshotSource& snapshot) {
     // The snapshot's WAL copy ships its records: the follower's next Hello may claim them all
     // (some perhaps not yet durable here), which the bound on acks must allow.
     hooks_.shipped(snapshot.manifest.last_lsn);
@@ -588,7 +587,6 @@ bool LeaderSender::send_snapshot_files(Link& link, const Socket& socket,
             return false;
         }
     }
-    (void)link;
     out.clear();
     encode_snapshot_end(options_.epoch, static_cast<std::uint32_t>(snapshot.manifest.files.size()),
                         out);

@@ -117,7 +117,7 @@ class LeaderSender {
     // Makes a snapshot and sends it (one transfer at a time, all followers together); the
     // follower closes the connection once it has checked it.
     void send_snapshot(Link& link, const Socket& socket);
-    bool send_snapshot_files(Link& link, const Socket& socket, const SnapshotSource& snapshot);
+    bool send_snapshot_files(const Socket& socket, const SnapshotSource& snapshot);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 
