@@ -412,7 +412,12 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     // A replicated leader ships each WAL batch from this buffer (docs/replication.md).
     const std::unique_ptr<exchanged::repl::ShipBuffer> ship =
         exchanged::app::make_ship_buffer(config);
+    const std::unique_ptr<exchanged::repl::FollowerRetention> retention =
+        exchanged::app::make_follower_retention(config);
     service::PipelineEnvironment environment = daemon_environment(storage.get(), salvage);
+    if (retention) {
+        environment.wal_release_floor = exchanged::app::wal_release_floor(*retention);
+    }
     if (ship) {
         environment.wal_submitted = [buffer = ship.get()](wal::Lsn first, wal::Lsn last,
                                                           std::span<const std::byte> records) {
@@ -434,7 +439,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     pipeline.start();
     std::unique_ptr<exchanged::repl::LeaderSender> sender;
     if (ship) {
-        sender = exchanged::app::start_leader_sender(config, *ship, pipeline, std::move(history));
+        sender = exchanged::app::start_leader_sender(config, *ship, *retention, pipeline,
+                                                     std::move(history));
         ready_text += " role=leader node=" + std::to_string(config.replication.node_id);
     }
     gateway.start();  // throws (exit 1) when the address cannot be bound
@@ -444,7 +450,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
                                             pipeline.wal_writer(), pipeline.mirror_log()};
     exchanged::ops::Metrics metrics;
     if (sender) {
-        exchanged::app::register_replication_metrics(metrics, config, *sender,
+        exchanged::app::register_replication_metrics(metrics, config, *sender, *retention,
                                                      *pipeline.quorum_point(), pipeline.service());
     }
     const std::unique_ptr<exchanged::ops::AdminServer> admin =
