@@ -17,6 +17,7 @@
 #include "engine/store_check.hpp"
 #include "engine/store_recovery.hpp"
 #include "repl/log_epochs.hpp"
+#include "repl/standby_start.hpp"
 #include "service/quorum_point.hpp"
 #include "store/open_store.hpp"
 #include "wal/log_truncate.hpp"
@@ -94,6 +95,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     }
     repl::LeaderSenderHooks hooks;
     hooks.durable_lsn = [writer] { return writer->durable_lsn(); };
+    hooks.commit_lsn = [quorum] { return quorum->frontier(); };
     hooks.shipped = [quorum](wal::Lsn lsn) { quorum->shipped(lsn); };
     hooks.ack = [quorum, &retention](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
         const repl::AckResult result = quorum->ack(node, epoch, lsn);
@@ -251,16 +253,15 @@ void FollowerNode::open() {
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
     // On the receiver's thread, which alone replaces the applier (install_snapshot) meanwhile.
-    hooks.appended = [this](wal::Lsn lsn, std::uint16_t type,
-                            std::span<const std::byte> payload) {
+    hooks.appended = [this](wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload) {
         applier_->appended(lsn, type, payload);
     };
+    hooks.committed = [this](wal::Lsn lsn) { applier_->committed(lsn); };
     hooks.truncate_log = [this](wal::Lsn keep_lsn) -> wal::WalWriter& { return cut_log(keep_lsn); };
     hooks.install_snapshot = [this](const repl::SnapshotManifest& manifest) {
         return install_snapshot(manifest);
     };
-    receiver_ =
-        std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_.load(), hooks);
+    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_.load(), hooks);
 }
 
 void FollowerNode::open_log_and_standby() {
@@ -274,41 +275,27 @@ void FollowerNode::open_log_and_standby() {
         spdlog::info("standby: store check: {}: ok in {:.2f} s", check.what, check.seconds);
     }
     store_ = store::open_store(engine::store_settings(config_));
-    // As a leader's start: the books from the store plus the WAL tail above it; the flush worker
-    // writes the tail into the store in the background.
-    engine::RecoveryOptions recovery;
-    recovery.map_segments = true;  // the writer opens the log only afterwards
-    engine::StoreRecoveryResult recovered =
-        engine::rebuild_from_store(*store_, p.wal_path, layout_, recovery);
-    if (!recovered.replay.ok()) {
-        const std::string advice = engine::salvage_advice(recovered.replay);
-        throw std::runtime_error("standby: recovering the follower's store " + store_->describe() +
-                                 " and WAL " + p.wal_path.string() + " failed: " +
-                                 recovered.replay.error + (advice.empty() ? "" : "; " + advice));
-    }
-    spdlog::info("standby: store {} at LSN {}; WAL tail replayed to LSN {} ({} records)",
-                 store_->describe(), recovered.loaded_lsn, recovered.replay.next_lsn - 1,
-                 recovered.replay.records);
+    // The books from the store alone (repl/standby_start.hpp): the WAL tail above it is applied
+    // as the leader reports it committed.
+    engine::ReplayStart start = repl::standby_start(*store_, p.wal_path, layout_);
+    const store::StoreLsn stored = start.after_lsn;
 
     storages_.push_back(std::make_unique<wal::UringStorage>(p.wal_path.string()));
     writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
     wal::WalWriter& writer = *writers_.back();
     writer_ = &writer;
-    if (writer.next_lsn() != recovered.replay.next_lsn) {
-        throw std::runtime_error(
-            "standby: the WAL changed during recovery: replay ended before LSN " +
-            std::to_string(recovered.replay.next_lsn) + ", the writer opened at " +
-            std::to_string(writer.next_lsn()));
+    if (writer.next_lsn() <= stored) {
+        throw std::runtime_error("standby: the WAL changed during recovery: it ends before LSN " +
+                                 std::to_string(writer.next_lsn()) +
+                                 ", the store holds records up to LSN " + std::to_string(stored));
     }
+    spdlog::info(
+        "standby: store {} at LSN {}; the WAL holds up to LSN {}: the tail above the store is "
+        "applied as the leader reports it committed",
+        store_->describe(), stored, writer.next_lsn() - 1);
     // The store holds the whole log below its LSN: those segments can go.
-    writer.release_below(store_->store_lsn() + 1);
+    writer.release_below(stored + 1);
 
-    engine::ReplayStart start;
-    start.after_lsn = recovered.replay.next_lsn - 1;
-    start.matchers = std::move(recovered.replay.matchers);
-    for (const engine::ShardReplay& shard : recovered.replay.shards) {
-        start.next_seq.push_back(shard.next_seq);
-    }
     repl::StandbyApplierOptions applier_options;
     applier_options.wal_dir = p.wal_path;
     applier_options.feed_events = p.store_queue_events;
@@ -323,6 +310,7 @@ void FollowerNode::open_log_and_standby() {
     applier_hooks.warn = [](const std::string& line) { spdlog::warn("standby: {}", line); };
     applier_ = std::make_unique<repl::StandbyApplier>(
         layout_, std::move(start), *store_, std::move(applier_options), std::move(applier_hooks));
+    applier_->durable(writer.durable_lsn());  // the recovered log, beyond the store
 }
 
 wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
@@ -472,6 +460,11 @@ wal::Lsn FollowerNode::applied_lsn() const {
     return applier_ ? applier_->applied_lsn() : 0;
 }
 
+wal::Lsn FollowerNode::commit_lsn() const {
+    std::lock_guard lock(parts_mutex_);
+    return applier_ ? applier_->commit_lsn() : 0;
+}
+
 store::StoreLsn FollowerNode::store_lsn() const {
     std::lock_guard lock(parts_mutex_);
     return applier_ ? applier_->store_lsn() : 0;
@@ -500,12 +493,17 @@ void register_follower_metrics(ops::Metrics& metrics, const Config& config,
                   [&node] { return static_cast<double>(node.applied_lsn()); });
     metrics.gauge("exchanged_store_lsn", "Highest WAL LSN whose events the store has committed",
                   [&node] { return static_cast<double>(node.store_lsn()); });
+    metrics.gauge("exchanged_replication_commit_lsn",
+                  "The leader's commit frontier as this follower last heard it: its standby "
+                  "applies up to min(this, its WAL's durable LSN)",
+                  [&node] { return static_cast<double>(node.commit_lsn()); });
     metrics.gauge("exchanged_replication_apply_lag_records",
-                  "Records durable in this follower's WAL that its standby has not applied yet",
+                  "Records the leader reports committed that this follower's standby has not "
+                  "applied yet",
                   [&node] {
-                      const wal::Lsn durable = node.durable_lsn();
+                      const wal::Lsn commit = node.commit_lsn();
                       const wal::Lsn applied = node.applied_lsn();
-                      return static_cast<double>(durable > applied ? durable - applied : 0);
+                      return static_cast<double>(commit > applied ? commit - applied : 0);
                   });
 }
 

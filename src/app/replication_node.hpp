@@ -85,6 +85,8 @@ class FollowerNode {
     wal::Lsn durable_lsn() const;
     // The last record the standby applied to its matchers (its events are then in the feed).
     wal::Lsn applied_lsn() const;
+    // The leader's commit frontier as the standby heard it (its store's LSN until then).
+    wal::Lsn commit_lsn() const;
     store::StoreLsn store_lsn() const;
     std::string describe() const;  // for the ready line
     // The text a client login is refused with.

@@ -30,6 +30,8 @@ const char* name(Fault fault) {
             return "damage_snapshot_chunk";
         case Fault::SkipSnapshotInstall:
             return "skip_snapshot_install";
+        case Fault::StandbyApplyUncommitted:
+            return "standby_apply_uncommitted";
     }
     return "?";
 }

@@ -24,16 +24,17 @@ enum class Fault : std::uint8_t {
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
     QuorumLeaderOnly,      // the quorum frontier follows the leader's own durable LSN alone
     MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
-    StandbyApplySkip,        // a follower's standby applier drops its first command
-    SkipDivergenceTruncate,  // a follower told to cut its departed log tail keeps it
-    DamageSnapshotChunk,     // a leader flips a byte of the first chunk of its first snapshot
-    SkipSnapshotInstall,     // a follower checks a received snapshot but never swaps it in
+    StandbyApplySkip,      // a follower's standby applier drops its first command
+    SkipDivergenceTruncate,   // a follower told to cut its departed log tail keeps it
+    DamageSnapshotChunk,      // a leader flips a byte of the first chunk of its first snapshot
+    SkipSnapshotInstall,      // a follower checks a received snapshot but never swaps it in
+    StandbyApplyUncommitted,  // a follower's standby applies past the leader's commit LSN
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
-    Fault::SkipSnapshotInstall};
+    Fault::SkipSnapshotInstall,  Fault::StandbyApplyUncommitted};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

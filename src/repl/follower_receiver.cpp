@@ -157,7 +157,8 @@ void FollowerReceiver::serve(Socket socket) {
                         write_all(socket, out);
                     }
                 } else if (frame.header.kind != FrameKind::Records &&
-                           frame.header.kind != FrameKind::Truncate) {
+                           frame.header.kind != FrameKind::Truncate &&
+                           frame.header.kind != FrameKind::Commit) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
                 } else if (frame.header.epoch != options_.epoch) {
                     why = std::string(to_string(frame.header.kind)) + " of epoch " +
@@ -170,6 +171,8 @@ void FollowerReceiver::serve(Socket socket) {
                     cut = truncate_of(frame);
                     why = "the leader asked to cut this log after LSN " +
                           std::to_string(cut->keep_lsn);
+                } else if (frame.header.kind == FrameKind::Commit) {
+                    heard_commit(commit_of(frame).commit_lsn);
                 } else {
                     append(frame, why);
                 }
@@ -200,6 +203,18 @@ void FollowerReceiver::serve(Socket socket) {
     }
     if (cut && !stopping_.load()) {
         cut_log(*cut);
+    }
+}
+
+void FollowerReceiver::heard_commit(wal::Lsn lsn) {
+    // This connection's plan made the log a prefix of the leader's, so what the leader commits
+    // up to here is this log's too. Every frame is handed on: a standby reopened after a snapshot
+    // starts from its store again and needs to hear it, even when it did not move.
+    if (lsn > commit_.load(std::memory_order_relaxed)) {
+        commit_.store(lsn, std::memory_order_release);
+    }
+    if (hooks_.committed) {
+        hooks_.committed(lsn);
     }
 }
 

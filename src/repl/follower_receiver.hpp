@@ -44,6 +44,9 @@ struct FollowerReceiverHooks {
     // After each record the WAL took (the standby applier's ring). Quick, never blocking.
     std::function<void(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload)>
         appended;
+    // The leader's commit frontier is `lsn` (each Commit frame): the standby may apply up to it.
+    // The receiver's thread; quick, never blocking.
+    std::function<void(wal::Lsn lsn)> committed;
     // The leader found this log departing from its own after `keep_lsn` (Truncate): close the
     // writer, cut the log to end at keep_lsn (wal::truncate_log_after), reopen it and return the
     // new writer, whose on_durable must still reach durable(). Called on the receiver's thread
@@ -75,12 +78,15 @@ class FollowerReceiver {
     bool connected() const { return connected_.load(); }
     wal::Lsn received_lsn() const { return received_.load(); }
     wal::Lsn acked_lsn() const { return acked_.load(); }
+    // The highest commit LSN the leader has reported (0: none yet).
+    wal::Lsn commit_lsn() const { return commit_.load(std::memory_order_acquire); }
 
   private:
     void run();
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
     bool append(const Frame& frame, std::string& why);
+    void heard_commit(wal::Lsn lsn);
     Hello hello() const;
     void cut_log(const Truncate& truncate);
     // A snapshot frame; sets `why` when the connection is to close (`installed` once whole).
@@ -106,6 +112,7 @@ class FollowerReceiver {
     std::atomic<bool> connected_{false};
     std::atomic<wal::Lsn> received_{0};
     std::atomic<wal::Lsn> acked_{0};
+    std::atomic<wal::Lsn> commit_{0};
 };
 
 }  // namespace exchanged::repl

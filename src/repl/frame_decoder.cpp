@@ -167,6 +167,12 @@ bool FrameDecoder::check_header() {
                               length + " is not " + std::to_string(kAckPayloadBytes));
             }
             break;
+        case FrameKind::Commit:
+            if (header_.payload_bytes != kCommitPayloadBytes) {
+                return refuse(FrameError::BadLength,
+                              length + " is not " + std::to_string(kCommitPayloadBytes));
+            }
+            break;
         case FrameKind::Refuse:
             if (header_.payload_bytes < 2 || header_.payload_bytes > 2 + kMaxRefuseTextBytes) {
                 return refuse(
@@ -228,6 +234,12 @@ bool FrameDecoder::check_payload() {
     }
     if (header_.kind == FrameKind::Hello) {
         return check_hello(payload);
+    }
+    if (header_.kind == FrameKind::Commit) {
+        if (load_le<wal::Lsn>(payload.data()) == 0) {
+            return refuse(FrameError::BadPayload, name + "commit_lsn is 0 (LSNs start at 1)");
+        }
+        return true;
     }
     if (header_.kind == FrameKind::SnapshotBegin || header_.kind == FrameKind::SnapshotChunk) {
         std::string bad;

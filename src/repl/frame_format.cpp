@@ -63,6 +63,8 @@ const char* to_string(FrameKind kind) {
             return "SnapshotChunk";
         case FrameKind::SnapshotEnd:
             return "SnapshotEnd";
+        case FrameKind::Commit:
+            return "Commit";
     }
     return "unknown";
 }
@@ -108,6 +110,14 @@ void encode_ack(const Ack& ack, std::vector<std::byte>& out) {
     append_le(out, ack.durable_lsn);
     finish_frame(out, start,
                  {FrameKind::Ack, ack.epoch, 0, 0, static_cast<std::uint32_t>(kAckPayloadBytes)});
+}
+
+void encode_commit(const Commit& commit, std::vector<std::byte>& out) {
+    const std::size_t start = begin_frame(out);
+    append_le(out, commit.commit_lsn);
+    finish_frame(
+        out, start,
+        {FrameKind::Commit, commit.epoch, 0, 0, static_cast<std::uint32_t>(kCommitPayloadBytes)});
 }
 
 void encode_refuse(const Refuse& refuse, std::vector<std::byte>& out) {
@@ -188,6 +198,10 @@ Hello hello_of(const Frame& frame) {
 }
 
 Ack ack_of(const Frame& frame) {
+    return {frame.header.epoch, load_le<wal::Lsn>(frame.payload.data())};
+}
+
+Commit commit_of(const Frame& frame) {
     return {frame.header.epoch, load_le<wal::Lsn>(frame.payload.data())};
 }
 

@@ -36,7 +36,8 @@ using Epoch = std::uint64_t;
 using NodeId = std::uint32_t;
 
 inline constexpr std::uint32_t kFrameMagic = 0x50525845;  // "EXRP" read as bytes
-inline constexpr std::uint16_t kFrameVersion = 1;
+// 2: the Commit frame (a version 1 peer would refuse its kind mid-stream; refuse it at once).
+inline constexpr std::uint16_t kFrameVersion = 2;
 inline constexpr std::size_t kFrameHeaderBytes = 40;
 // u32 node, u64 durable LSN, u64 its epoch, u16 terms, then per term u64 epoch, u64 first LSN
 inline constexpr std::size_t kHelloFixedBytes = 22;
@@ -44,7 +45,8 @@ inline constexpr std::size_t kHelloTermBytes = 16;
 // The newest terms of the follower's log a Hello carries (the divergence point is found among
 // them; an older departure is answered as if the logs shared nothing before the oldest sent).
 inline constexpr std::size_t kMaxHelloTerms = 64;
-inline constexpr std::size_t kAckPayloadBytes = 8;  // u64 durable LSN
+inline constexpr std::size_t kAckPayloadBytes = 8;     // u64 durable LSN
+inline constexpr std::size_t kCommitPayloadBytes = 8;  // u64 commit LSN
 // u64 keep through LSN, u64 the leader's epoch at the next LSN, u64 the leader's last LSN
 inline constexpr std::size_t kTruncatePayloadBytes = 24;
 inline constexpr std::size_t kMaxRefuseTextBytes = 200;
@@ -64,8 +66,11 @@ enum class FrameKind : std::uint16_t {
     SnapshotBegin = 6,
     SnapshotChunk = 7,
     SnapshotEnd = 8,
+    // Leader to follower: the quorum's commit frontier (a standby applies only up to it). Sent
+    // before a Records frame when it moved, and alone while no records flow.
+    Commit = 9,
 };
-inline constexpr std::uint16_t kLastFrameKind = static_cast<std::uint16_t>(FrameKind::SnapshotEnd);
+inline constexpr std::uint16_t kLastFrameKind = static_cast<std::uint16_t>(FrameKind::Commit);
 const char* to_string(FrameKind kind);
 
 enum class RefuseReason : std::uint16_t {
@@ -112,6 +117,12 @@ struct Ack {
     Epoch epoch = 0;
     wal::Lsn durable_lsn = 0;
 };
+// Commit: every record up to `commit_lsn` is durable on a majority of the replicas (the leader's
+// quorum frontier); never 0.
+struct Commit {
+    Epoch epoch = 0;
+    wal::Lsn commit_lsn = 0;
+};
 struct Refuse {
     Epoch epoch = 0;
     RefuseReason reason = RefuseReason::StaleEpoch;
@@ -134,6 +145,7 @@ void encode_frame(FrameKind kind, Epoch epoch, std::span<const std::byte> payloa
 // Encoders append one whole frame to `out`.
 void encode_hello(const Hello& hello, std::vector<std::byte>& out);
 void encode_ack(const Ack& ack, std::vector<std::byte>& out);
+void encode_commit(const Commit& commit, std::vector<std::byte>& out);
 // `text` longer than kMaxRefuseTextBytes is cut there.
 void encode_refuse(const Refuse& refuse, std::vector<std::byte>& out);
 void encode_truncate(const Truncate& truncate, std::vector<std::byte>& out);
@@ -168,6 +180,7 @@ void encode_records(Epoch epoch, wal::Lsn first_lsn, std::uint32_t count,
 // Typed views of a decoded frame of the matching kind (the decoder has checked the payload).
 Hello hello_of(const Frame& frame);
 Ack ack_of(const Frame& frame);
+Commit commit_of(const Frame& frame);
 Refuse refuse_of(const Frame& frame);
 Truncate truncate_of(const Frame& frame);
 

@@ -36,6 +36,9 @@ struct LeaderSender::Link {
     std::atomic<std::uint64_t> connects{0};
     std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> ack_round_trip_ns{0};
+    // The sender thread's: the last commit LSN this connection was told, and when.
+    wal::Lsn commit_sent = 0;
+    std::chrono::steady_clock::time_point commit_sent_at;
     // When each recent frame went out, by its last LSN: a ring the sender writes and the ack
     // reader searches (both under sent_mutex; one entry per frame, never allocated).
     struct Sent {
@@ -82,6 +85,9 @@ void set_receive_timeout(const Socket& socket, std::chrono::milliseconds timeout
 }
 
 constexpr std::size_t kMaxRecordBytes = wal::kRecordHeaderBytes + wal::kMaxPayloadBytesLimit;
+// The least time between two Commit frames sent alone; with the idle wait of 20 ms, a quiet
+// connection carries at most one per wait, and only when the frontier moved.
+constexpr std::chrono::milliseconds kCommitHeartbeat{10};
 
 // Aborts a scan of the WAL files from inside its callback.
 struct ConnectionLost {};
@@ -346,8 +352,31 @@ void LeaderSender::read_acks(Link& link, const Socket& socket) {
     socket.shutdown_both();
 }
 
+void LeaderSender::add_commit(Link& link) {
+    if (!hooks_.commit_lsn) {
+        return;
+    }
+    const wal::Lsn commit = hooks_.commit_lsn();
+    if (commit == 0 || commit <= link.commit_sent) {
+        return;
+    }
+    encode_commit({options_.epoch, commit}, link.frame);
+    link.commit_sent = commit;
+    link.commit_sent_at = std::chrono::steady_clock::now();
+}
+
+bool LeaderSender::send_commit_heartbeat(Link& link, const Socket& socket) {
+    if (std::chrono::steady_clock::now() - link.commit_sent_at < kCommitHeartbeat) {
+        return true;
+    }
+    link.frame.clear();
+    add_commit(link);
+    return link.frame.empty() || write_all(socket, link.frame);
+}
+
 bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
     wal::Lsn next = from;
+    link.commit_sent = 0;  // a new connection: its follower is told the frontier afresh
     while (!stopping_.load()) {
         const ShipBuffer::Copy copy = buffer_.copy_from(next, link.copy);
         switch (copy.status) {
@@ -357,6 +386,10 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
                 buffer_.wait_for(next, std::chrono::milliseconds(20));
                 // A connection the reader closed shows up on the next write; a quiet one here.
                 if (link.reader_done.load()) {
+                    return false;
+                }
+                // The last records of a burst are committed after they went out: say so.
+                if (!send_commit_heartbeat(link, socket)) {
                     return false;
                 }
                 continue;
@@ -381,6 +414,7 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
             const wal::Lsn last = frame_first + frame_count - 1;
             hooks_.shipped(last);
             link.frame.clear();
+            add_commit(link);
             encode_records(options_.epoch, frame_first, frame_count,
                            std::span<const std::byte>(link.copy.data() + frame_start, frame_bytes),
                            link.frame);
@@ -470,6 +504,7 @@ bool LeaderSender::send_from_disk(Link& link, const Socket& socket, wal::Lsn& ne
             }
             if (!builder) {
                 link.frame.clear();
+                add_commit(link);
                 builder.emplace(link.frame, options_.epoch, record.lsn);
             }
             builder->add(record.lsn, record.type, record.payload);

@@ -69,6 +69,9 @@ struct LeaderSenderHooks {
     // Every record up to `lsn` is about to go to a follower (before the bytes are written, so an
     // Ack can never arrive before the bound that allows it).
     std::function<void(wal::Lsn lsn)> shipped;
+    // The quorum's commit frontier (every record up to it is durable on a majority), told to the
+    // followers so that their standbys apply only what is committed. Unset: never told.
+    std::function<wal::Lsn()> commit_lsn;
     // A follower's Ack (any thread: each connection's reader).
     std::function<AckResult(NodeId node, Epoch epoch, wal::Lsn durable_lsn)> ack;
     // A follower set aside (its acks went backwards or beyond what was shipped) connected again
@@ -118,6 +121,11 @@ class LeaderSender {
     void serve(Link& link, Socket socket);
     bool stream(Link& link, const Socket& socket, wal::Lsn from);
     bool send_from_disk(Link& link, const Socket& socket, wal::Lsn& next);
+    // Appends a Commit frame to link.frame when the frontier moved since the last one sent.
+    void add_commit(Link& link);
+    // While no records flow: a Commit frame alone, when the frontier moved (at most one per
+    // kCommitHeartbeat).
+    bool send_commit_heartbeat(Link& link, const Socket& socket);
     void read_acks(Link& link, const Socket& socket);
     bool send_refuse(const Socket& socket, RefuseReason reason, const std::string& text);
     void count_hello(Link& link, const Hello& hello);

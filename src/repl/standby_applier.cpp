@@ -37,6 +37,7 @@ StandbyApplier::StandbyApplier(const engine::ShardLayout& layout, engine::Replay
     const wal::Lsn after = start.after_lsn;
     applied_.store(after);
     durable_.store(after);
+    commit_.store(after);  // the start state holds only committed records (its store's)
     chunk_.reserve(kChunkEvents);
     fault_payload_.reserve(wal::kMaxPayloadBytesLimit);
     replayer_ = std::make_unique<engine::RecordReplayer>(
@@ -113,6 +114,25 @@ void StandbyApplier::durable(wal::Lsn lsn) {
     cv_.notify_all();
 }
 
+void StandbyApplier::committed(wal::Lsn lsn) {
+    {
+        std::lock_guard lock(mutex_);
+        if (lsn <= commit_.load(std::memory_order_relaxed)) {
+            return;
+        }
+        commit_.store(lsn, std::memory_order_release);
+    }
+    cv_.notify_all();
+}
+
+wal::Lsn StandbyApplier::apply_limit() const {
+    const wal::Lsn durable = durable_.load(std::memory_order_acquire);
+    if (test_fault::armed(test_fault::Fault::StandbyApplyUncommitted)) {
+        return durable;  // mutation check: the gate is gone, the standby applies what may be cut
+    }
+    return std::min(durable, commit_.load(std::memory_order_acquire));
+}
+
 std::string StandbyApplier::failure() const {
     std::lock_guard lock(mutex_);
     return failure_;
@@ -122,6 +142,7 @@ StandbyStats StandbyApplier::stats() const {
     StandbyStats out;
     out.applied_lsn = applied_lsn();
     out.durable_lsn = durable_.load(std::memory_order_acquire);
+    out.commit_lsn = commit_.load(std::memory_order_acquire);
     out.store_lsn = store_lsn();
     out.records_applied = records_applied_.load();
     out.checkpoints_verified = checkpoints_verified_.load();
@@ -133,15 +154,15 @@ StandbyStats StandbyApplier::stats() const {
 void StandbyApplier::wait_for_records(std::chrono::milliseconds at_most) {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, at_most,
-                 [this] { return stopping_.load() || durable_.load() > applied_.load(); });
+                 [this] { return stopping_.load() || apply_limit() > applied_.load(); });
 }
 
 void StandbyApplier::run() {
     int empty_waits = 0;
     while (!stopping_.load() && !failed_.load()) {
-        const wal::Lsn durable = durable_.load(std::memory_order_acquire);
+        const wal::Lsn limit = apply_limit();
         const wal::Lsn applied = applied_.load(std::memory_order_relaxed);
-        if (applied >= durable) {
+        if (applied >= limit) {
             wait_for_records(kIdleWait);
             continue;
         }
@@ -162,9 +183,9 @@ void StandbyApplier::run() {
             continue;
         }
         empty_waits = 0;
-        // The ring left records out: every one below its front (or up to what is durable) is in
-        // the WAL files.
-        read_back(slot == nullptr ? durable : std::min(durable, slot->lsn - 1));
+        // The ring left records out: every one below its front (or up to what may be applied) is
+        // in the WAL files.
+        read_back(slot == nullptr ? limit : std::min(limit, slot->lsn - 1));
     }
 }
 

@@ -1,9 +1,10 @@
 // A follower's hot standby (docs/replication.md, "Hot standby"): one applier thread runs every
-// record the follower's WAL has made durable through its shard's matcher, with the replay code of
-// engine/recovery (engine::RecordReplayer: the same checks, the same matchers), and checks each
-// checkpoint record's state hash against its own state. The events go to the follower's own store
-// through one EventFeed and a FlushWorker, as a leader's do; the WAL tail the store lacks at start
-// is written by the worker's catch-up from the WAL, as on a leader's start.
+// record the follower's WAL has made durable and the leader reports committed through its shard's
+// matcher, with the replay code of engine/recovery (engine::RecordReplayer: the same checks, the
+// same matchers), and checks each checkpoint record's state hash against its own state. The events
+// go to the follower's own store through one EventFeed and a FlushWorker, as a leader's do; the WAL
+// tail the store lacks at start is written by the worker's catch-up from the WAL, as on a leader's
+// start.
 //
 //   receiver --append_replicated--> WAL --on_durable--> durable LSN
 //       |                                                    |
@@ -61,6 +62,7 @@ struct StandbyApplierHooks {
 struct StandbyStats {
     wal::Lsn applied_lsn = 0;
     wal::Lsn durable_lsn = 0;  // as the applier last heard
+    wal::Lsn commit_lsn = 0;   // the leader's commit frontier as the applier last heard
     store::StoreLsn store_lsn = 0;
     std::uint64_t records_applied = 0;
     std::uint64_t checkpoints_verified = 0;
@@ -88,8 +90,13 @@ class StandbyApplier {
     // The WAL's on_durable. Quick. An LSN below the applied one (the log was truncated under the
     // standby) fails it.
     void durable(wal::Lsn lsn);
+    // The leader's commit frontier as the receiver heard it (ascending; a lower one is ignored).
+    // Records are applied only up to min(durable, committed): a record a quorum does not hold
+    // may be cut by divergence repair, and the books and the store must never have taken it.
+    void committed(wal::Lsn lsn);
 
     wal::Lsn applied_lsn() const { return applied_.load(std::memory_order_acquire); }
+    wal::Lsn commit_lsn() const { return commit_.load(std::memory_order_acquire); }
     store::StoreLsn store_lsn() const { return flush_->store_lsn(); }
     bool failed() const { return failed_.load(); }
     std::string failure() const;
@@ -97,6 +104,8 @@ class StandbyApplier {
 
   private:
     void run();
+    // What may be applied now: min(durable, committed).
+    wal::Lsn apply_limit() const;
     void wait_for_records(std::chrono::milliseconds at_most);
     void apply(const wal::RecordView& record);
     void read_back(wal::Lsn up_to);
@@ -116,6 +125,7 @@ class StandbyApplier {
 
     std::atomic<wal::Lsn> applied_{0};
     std::atomic<wal::Lsn> durable_{0};
+    std::atomic<wal::Lsn> commit_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     std::atomic<std::uint64_t> records_applied_{0};

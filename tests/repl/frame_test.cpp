@@ -34,6 +34,7 @@ std::vector<std::byte> sample_stream() {
     encode_ack({3, 1003}, out);
     encode_refuse({4, RefuseReason::DivergedLog, "logs differ at LSN 998"}, out);
     encode_truncate({5, 100, 2, 150}, out);
+    encode_commit({3, 1002}, out);
     return out;
 }
 
@@ -60,7 +61,7 @@ std::string refusal_of(std::span<const std::byte> bytes, FrameError expected,
 TEST_CASE("every frame kind round-trips", "[repl][frame]") {
     const std::vector<std::byte> stream = sample_stream();
     const std::vector<OwnedFrame> frames = decode_all(stream);
-    REQUIRE(frames.size() == 5);
+    REQUIRE(frames.size() == 6);
 
     const auto view = [](const OwnedFrame& owned) { return Frame{owned.header, owned.payload}; };
     const Hello hello = hello_of(view(frames[0]));
@@ -100,6 +101,11 @@ TEST_CASE("every frame kind round-trips", "[repl][frame]") {
 
     CHECK(frames[4].header.kind == FrameKind::Truncate);
     CHECK(truncate_of(view(frames[4])) == Truncate{5, 100, 2, 150});
+
+    CHECK(frames[5].header.kind == FrameKind::Commit);
+    const Commit commit = commit_of(view(frames[5]));
+    CHECK(commit.epoch == 3);
+    CHECK(commit.commit_lsn == 1002);
 }
 
 TEST_CASE("a Hello carries the newest terms only, up to its bound", "[repl][frame]") {
@@ -205,18 +211,27 @@ TEST_CASE("the decoder names the field it refuses", "[repl][frame]") {
         CHECK_THAT(decoder.message(), Catch::Contains("magic 0x20544547"));
     }
     SECTION("version") {
-        CHECK_THAT(refusal_of(test::raw_frame(3, 1, 0, 0, ack_payload, 2), FrameError::BadVersion),
-                   Catch::Contains("version 2 is not supported"));
+        CHECK_THAT(refusal_of(test::raw_frame(3, 1, 0, 0, ack_payload, 1), FrameError::BadVersion),
+                   Catch::Contains("version 1 is not supported (this node speaks 2)"));
     }
     SECTION("kind") {
-        CHECK_THAT(refusal_of(test::raw_frame(9, 1, 0, 0, ack_payload), FrameError::BadKind),
-                   Catch::Contains("kind 9"));
+        CHECK_THAT(refusal_of(test::raw_frame(10, 1, 0, 0, ack_payload), FrameError::BadKind),
+                   Catch::Contains("kind 10"));
     }
     SECTION("a kind's fixed payload length") {
         CHECK_THAT(refusal_of(test::raw_frame(1, 1, 0, 0, ack_payload), FrameError::BadLength),
                    Catch::Contains("Hello frame: payload_bytes 8 is not 22 + 16 x terms"));
         CHECK_THAT(refusal_of(test::raw_frame(5, 1, 0, 0, ack_payload), FrameError::BadLength),
                    Catch::Contains("Truncate frame: payload_bytes 8 is not 24"));
+        CHECK_THAT(refusal_of(test::raw_frame(9, 1, 0, 0, {}), FrameError::BadLength),
+                   Catch::Contains("Commit frame: payload_bytes 0 is not 8"));
+    }
+    SECTION("Commit: a commit LSN of 0, and fields it leaves zero") {
+        const std::vector<std::byte> zero(8);
+        CHECK_THAT(refusal_of(test::raw_frame(9, 1, 0, 0, zero), FrameError::BadPayload),
+                   Catch::Contains("Commit frame: commit_lsn is 0"));
+        CHECK_THAT(refusal_of(test::raw_frame(9, 1, 0, 3, ack_payload), FrameError::BadField),
+                   Catch::Contains("Commit frame: first_lsn 0 and record_count 3 must be 0"));
     }
     SECTION("fields a kind leaves zero") {
         CHECK_THAT(refusal_of(test::raw_frame(3, 1, 5, 0, ack_payload), FrameError::BadField),

@@ -202,8 +202,8 @@ TEST_CASE("the decoder refuses malformed snapshot frames, naming the field", "[r
                    Catch::Contains("first_lsn 5"));
     }
     SECTION("a kind past the last") {
-        CHECK_THAT(refusal_of(test::raw_frame(9, 1, 0, 0, {}), FrameError::BadKind),
-                   Catch::Contains("kind 9 is not a frame kind (1..8)"));
+        CHECK_THAT(refusal_of(test::raw_frame(10, 1, 0, 0, {}), FrameError::BadKind),
+                   Catch::Contains("kind 10 is not a frame kind (1..9)"));
     }
 }
 

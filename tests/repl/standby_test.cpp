@@ -21,6 +21,7 @@
 #include "engine/store_recovery.hpp"
 #include "logged_records.hpp"
 #include "repl/standby_applier.hpp"
+#include "repl/standby_start.hpp"
 #include "replay_fixture.hpp"
 #include "store/sqlite_store.hpp"
 #include "temp_file.hpp"
@@ -112,12 +113,7 @@ class Follower {
     Follower(const std::filesystem::path& dir, const engine::ShardLayout& layout)
         : wal_dir_(dir / "wal"), layout_(layout), store_(dir / "store.sqlite") {
         store_.migrate();
-        engine::RecoveryOptions recovery;
-        recovery.map_segments = true;
-        engine::StoreRecoveryResult recovered =
-            engine::rebuild_from_store(store_, wal_dir_, layout_, recovery);
-        INFO(recovered.replay.error);
-        REQUIRE(recovered.replay.ok());
+        engine::ReplayStart start = repl::standby_start(store_, wal_dir_, layout_);
         std::filesystem::create_directories(wal_dir_);
         storage_ = std::make_unique<wal::UringStorage>(wal_dir_.string());
         wal::WalOptions options = small_wal();
@@ -127,13 +123,7 @@ class Follower {
             }
         };
         writer_ = std::make_unique<wal::WalWriter>(*storage_, options);
-        REQUIRE(writer_->next_lsn() == recovered.replay.next_lsn);
-        engine::ReplayStart start;
-        start.after_lsn = recovered.replay.next_lsn - 1;
-        start.matchers = std::move(recovered.replay.matchers);
-        for (const engine::ShardReplay& shard : recovered.replay.shards) {
-            start.next_seq.push_back(shard.next_seq);
-        }
+        REQUIRE(writer_->next_lsn() > start.after_lsn);
         repl::StandbyApplierOptions applier_options;
         applier_options.wal_dir = wal_dir_;
         applier_options.ring_records = 256;  // small: the load overruns it, reads back
@@ -150,14 +140,16 @@ class Follower {
         };
         applier_ = std::make_unique<repl::StandbyApplier>(
             layout_, std::move(start), store_, std::move(applier_options), std::move(hooks));
+        applier_->durable(writer_->durable_lsn());
         applier_->start();
     }
 
     ~Follower() { stop(); }
 
     // As the receiver: the WAL takes the record, then the ring is offered it (unless `to_ring`
-    // is false: as if the ring had been full).
-    void append(const Logged& record, bool to_ring = true) {
+    // is false: as if the ring had been full), then (unless `commit` is false) the leader's
+    // commit LSN reaches it.
+    void append(const Logged& record, bool to_ring = true, bool commit = true) {
         for (;;) {
             const wal::ReplicatedAppendResult result =
                 writer_->append_replicated(record.lsn, record.type, record.payload);
@@ -171,7 +163,12 @@ class Follower {
         if (to_ring && applier_) {
             applier_->appended(record.lsn, record.type, record.payload);
         }
+        if (commit && applier_) {
+            applier_->committed(record.lsn);
+        }
     }
+    // As a Commit frame the receiver heard.
+    void commit(Lsn lsn) { applier_->committed(lsn); }
 
     // Until the applier reached `lsn` or failed (a generous guard against a hang, not a bound).
     bool wait_applied(Lsn lsn) {
@@ -267,7 +264,10 @@ TEST_CASE("a standby restarted mid-stream resumes from its store plus WAL tail",
         }
     }
     Follower restarted(dir.path(), leader.layout);
-    CHECK(restarted.applier().applied_lsn() == second_stop);
+    // It starts from its store alone: the WAL tail above it waits for the leader's commit LSN.
+    CHECK(restarted.applier().applied_lsn() == first_stop);
+    restarted.commit(second_stop);
+    REQUIRE(restarted.wait_applied(second_stop));
     for (const Logged& record : leader.records) {
         if (record.lsn > second_stop) {
             restarted.append(record);
@@ -279,6 +279,47 @@ TEST_CASE("a standby restarted mid-stream resumes from its store plus WAL tail",
     CHECK_FALSE(restarted.applier().failed());
     CHECK(restarted.store().store_lsn() == last);
     CHECK(rows_of(restarted.store()) == leader.reference_rows());
+}
+
+TEST_CASE("a standby applies and stores only what the leader reports committed",
+          "[repl][standby]") {
+    LeaderLog leader;
+    const Lsn last = leader.records.back().lsn;
+    REQUIRE(last > 600);
+    exchanged::test::TempDir dir;
+    const bool gate_removed = GENERATE(false, true);
+    std::optional<test_fault::ScopedFault> fault;
+    if (gate_removed) {
+        fault.emplace(test_fault::Fault::StandbyApplyUncommitted);
+    }
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        if (record.lsn <= 600) {
+            follower.append(record, true, false);  // durable here, committed nowhere yet
+        }
+    }
+    follower.commit(300);
+    REQUIRE(follower.wait_applied(300));
+    if (gate_removed) {
+        // The planted fault: it applies what a divergence repair may still cut.
+        REQUIRE(follower.wait_applied(600));
+        follower.stop_applier();
+        CHECK(follower.store().store_lsn() == 600);
+        return;
+    }
+    // Durable up to 600, committed up to 300: whatever time passes, it stays at 300.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(follower.applier().applied_lsn() == 300);
+    CHECK(follower.applier().stats().commit_lsn == 300);
+    CHECK(follower.applier().stats().durable_lsn == 600);
+    follower.commit(200);  // an older frontier heard late changes nothing
+    CHECK(follower.applier().commit_lsn() == 300);
+    follower.commit(450);
+    REQUIRE(follower.wait_applied(450));
+    follower.stop_applier();
+    CHECK_FALSE(follower.applier().failed());
+    CHECK(follower.applier().applied_lsn() == 450);
+    CHECK(follower.store().store_lsn() == 450);
 }
 
 TEST_CASE("a standby that dropped a command stops at the next checkpoint, naming it",
