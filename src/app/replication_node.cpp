@@ -331,10 +331,14 @@ wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
         throw;
     }
     const wal::Lsn applied = applier_->applied_lsn();
-    if (applied > keep_lsn) {
-        // The standby's books hold records the log no longer has. The log is right now; the
-        // books are rebuilt from the store and the cut log at the next start (a store that had
-        // already committed records above the cut refuses that start: re-sync by snapshot).
+    if (applied <= keep_lsn) {
+        applier_->truncated(keep_lsn);
+    } else {
+        // The safety net: a standby applies only committed records, which no repair cuts, so
+        // only a faulty leader (or standby) gets here. The books hold records the log no longer
+        // has; the log is right now, and the next start rebuilds the books from the store and the
+        // cut log (a store that already committed records above the cut refuses that start:
+        // re-sync by snapshot).
         fail("standby: the WAL was cut to end at LSN " + std::to_string(keep_lsn) +
              " (divergence repair) below the applied LSN " + std::to_string(applied) +
              "; restart the follower to rebuild its books from its store and WAL");

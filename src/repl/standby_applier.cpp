@@ -114,6 +114,21 @@ void StandbyApplier::durable(wal::Lsn lsn) {
     cv_.notify_all();
 }
 
+void StandbyApplier::truncated(wal::Lsn keep_lsn) {
+    const wal::Lsn applied = applied_.load(std::memory_order_acquire);
+    if (applied > keep_lsn) {
+        fail("standby: the WAL was cut to end at LSN " + std::to_string(keep_lsn) +
+             " (divergence repair) below the applied LSN " + std::to_string(applied) +
+             ": the standby applied a record the leader had not reported committed");
+        return;
+    }
+    // Before the next push (this is the ring's producer): the applier sees the mark with it.
+    stale_before_.store(ring_.pushed(), std::memory_order_release);
+    std::lock_guard lock(mutex_);
+    durable_.store(std::min(durable_.load(std::memory_order_relaxed), keep_lsn),
+                   std::memory_order_release);
+}
+
 void StandbyApplier::committed(wal::Lsn lsn) {
     {
         std::lock_guard lock(mutex_);
@@ -167,6 +182,11 @@ void StandbyApplier::run() {
             continue;
         }
         const StandbyRing::Slot* slot = ring_.front();
+        if (slot != nullptr &&
+            ring_.front_index() < stale_before_.load(std::memory_order_acquire)) {
+            ring_.pop();  // pushed before a cut: maybe a record the log no longer holds
+            continue;
+        }
         if (slot != nullptr && slot->lsn <= applied) {
             ring_.pop();  // applied already, from the WAL files
             continue;

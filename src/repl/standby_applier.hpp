@@ -90,6 +90,11 @@ class StandbyApplier {
     // The WAL's on_durable. Quick. An LSN below the applied one (the log was truncated under the
     // standby) fails it.
     void durable(wal::Lsn lsn);
+    // The receiver cut the WAL to end at `keep_lsn` (divergence repair), before appending anything
+    // more: the records the ring holds are dropped (those at or below keep_lsn are read back from
+    // the WAL files) and the durable LSN goes back to keep_lsn. A cut below the applied LSN (the
+    // standby took a record that was not committed) fails it.
+    void truncated(wal::Lsn keep_lsn);
     // The leader's commit frontier as the receiver heard it (ascending; a lower one is ignored).
     // Records are applied only up to min(durable, committed): a record a quorum does not hold
     // may be cut by divergence repair, and the books and the store must never have taken it.
@@ -126,6 +131,8 @@ class StandbyApplier {
     std::atomic<wal::Lsn> applied_{0};
     std::atomic<wal::Lsn> durable_{0};
     std::atomic<wal::Lsn> commit_{0};
+    // Ring records with an index below this were pushed before a cut: dropped, never applied.
+    std::atomic<std::uint64_t> stale_before_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     std::atomic<std::uint64_t> records_applied_{0};

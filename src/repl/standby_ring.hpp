@@ -71,6 +71,10 @@ class StandbyRing {
         }
         return &slots_[tail & mask_];
     }
+    // Producer: how many records were ever pushed (the index the next one gets).
+    std::uint64_t pushed() const noexcept { return head_.load(std::memory_order_relaxed); }
+    // Consumer: the index of the front slot.
+    std::uint64_t front_index() const noexcept { return tail_.load(std::memory_order_relaxed); }
     // Consumer. Frees the front slot.
     void pop() noexcept {
         tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release);

@@ -25,6 +25,7 @@
 #include "replay_fixture.hpp"
 #include "store/sqlite_store.hpp"
 #include "temp_file.hpp"
+#include "wal/log_truncate.hpp"
 #include "wal/sim_storage.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
@@ -116,13 +117,13 @@ class Follower {
         engine::ReplayStart start = repl::standby_start(store_, wal_dir_, layout_);
         std::filesystem::create_directories(wal_dir_);
         storage_ = std::make_unique<wal::UringStorage>(wal_dir_.string());
-        wal::WalOptions options = small_wal();
-        options.on_durable = [this](Lsn lsn) {
+        options_ = small_wal();
+        options_.on_durable = [this](Lsn lsn) {
             if (applier_) {
                 applier_->durable(lsn);
             }
         };
-        writer_ = std::make_unique<wal::WalWriter>(*storage_, options);
+        writer_ = std::make_unique<wal::WalWriter>(*storage_, options_);
         REQUIRE(writer_->next_lsn() > start.after_lsn);
         repl::StandbyApplierOptions applier_options;
         applier_options.wal_dir = wal_dir_;
@@ -167,6 +168,30 @@ class Follower {
             applier_->committed(record.lsn);
         }
     }
+    // As FollowerNode::cut_log (the leader's Truncate): the WAL closed, cut to end at `keep`,
+    // reopened, and the applier told. False when the standby had applied above the cut (the
+    // follower would stop).
+    bool cut(Lsn keep) {
+        const Lsn applied = applier_->applied_lsn();
+        writer_->close();
+        retired_.push_back(std::move(writer_));
+        retired_storage_.push_back(std::move(storage_));
+        storage_ = std::make_unique<wal::UringStorage>(wal_dir_.string());
+        try {
+            wal::truncate_log_after(*storage_, keep);
+        } catch (const std::exception& e) {
+            // The store took the tail and the WAL let its segments go: FollowerNode stops too.
+            UNSCOPED_INFO(e.what());
+            return false;
+        }
+        writer_ = std::make_unique<wal::WalWriter>(*storage_, options_);
+        REQUIRE(writer_->next_lsn() == keep + 1);
+        if (applied > keep) {
+            return false;
+        }
+        applier_->truncated(keep);
+        return !applier_->failed();
+    }
     // As a Commit frame the receiver heard.
     void commit(Lsn lsn) { applier_->committed(lsn); }
 
@@ -206,8 +231,12 @@ class Follower {
     const std::filesystem::path wal_dir_;
     const engine::ShardLayout& layout_;
     store::SqliteStore store_;
+    wal::WalOptions options_;
     std::unique_ptr<wal::UringStorage> storage_;
     std::unique_ptr<wal::WalWriter> writer_;
+    // Closed by a cut, kept to the end (as FollowerNode keeps them).
+    std::vector<std::unique_ptr<wal::WalWriter>> retired_;
+    std::vector<std::unique_ptr<wal::UringStorage>> retired_storage_;
     std::unique_ptr<repl::StandbyApplier> applier_;
     std::mutex mutex_;
     std::string failure_;
@@ -320,6 +349,62 @@ TEST_CASE("a standby applies and stores only what the leader reports committed",
     CHECK_FALSE(follower.applier().failed());
     CHECK(follower.applier().applied_lsn() == 450);
     CHECK(follower.store().store_lsn() == 450);
+}
+
+TEST_CASE("a tail no quorum held is cut under a standby without stopping it",
+          "[repl][standby][epoch]") {
+    // The follower holds LSN 1..kTail, the leader reported 1..kKeep committed; a new leader's
+    // Truncate cuts kKeep+1..kTail and then streams its own records from kKeep+1 on.
+    LeaderLog leader;
+    const Lsn last = leader.records.back().lsn;
+    constexpr Lsn kKeep = 400;
+    constexpr Lsn kTail = 700;
+    REQUIRE(last > kTail);
+    exchanged::test::TempDir dir;
+    const bool gate_removed = GENERATE(false, true);
+    std::optional<test_fault::ScopedFault> fault;
+    if (gate_removed) {
+        fault.emplace(test_fault::Fault::StandbyApplyUncommitted);
+    }
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        if (record.lsn <= kKeep) {
+            follower.append(record);
+        }
+    }
+    REQUIRE(follower.wait_applied(kKeep));
+    for (const Logged& record : leader.records) {
+        if (record.lsn > kKeep && record.lsn <= kTail) {
+            // The old term's tail: not the new leader's records (each LSN carries the next
+            // one's command, whose seq does not follow), durable here, never committed.
+            const Logged& next = leader.records.at(record.lsn);
+            REQUIRE(next.lsn == record.lsn + 1);
+            // The ring (256) was drained up to kKeep: it holds the tail's first records, which
+            // must not be applied once the new leader's take their LSNs.
+            follower.append(Logged{record.lsn, next.type, next.payload}, true, false);
+        }
+    }
+    if (gate_removed) {
+        // The planted fault: the standby takes the uncommitted tail, and the follower stops:
+        // on the tail's first command (its seq does not follow) or at the cut below it.
+        const bool took_tail = follower.wait_applied(kTail);
+        const bool stopped = took_tail ? !follower.cut(kKeep) : follower.applier().failed();
+        CHECK(stopped);
+        return;
+    }
+    REQUIRE(follower.cut(kKeep));
+    CHECK(follower.applier().applied_lsn() == kKeep);
+    for (const Logged& record : leader.records) {
+        if (record.lsn > kKeep) {
+            follower.append(record);  // the new leader's records, committed as they come
+        }
+    }
+    REQUIRE(follower.wait_applied(last));
+    INFO(follower.failure());
+    follower.stop_applier();
+    CHECK_FALSE(follower.applier().failed());
+    CHECK(follower.store().store_lsn() == last);
+    CHECK(rows_of(follower.store()) == leader.reference_rows());
 }
 
 TEST_CASE("a standby that dropped a command stops at the next checkpoint, naming it",
