@@ -196,6 +196,7 @@ TEST_CASE("a leader's records reach two followers over TCP and their acks make t
     std::mutex warnings_mutex;
     LeaderSenderHooks hooks;
     hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.commit_lsn = [&] { return quorum.frontier(); };
     hooks.shipped = [&](wal::Lsn lsn) {
         std::lock_guard lock(quorum.mutex);
         quorum.tracker.shipped(lsn);
@@ -217,6 +218,11 @@ TEST_CASE("a leader's records reach two followers over TCP and their acks make t
     REQUIRE(eventually([&] { return quorum.frontier() == kRecords; }));
     REQUIRE(eventually([&] {
         return two.writer->durable_lsn() == kRecords && three.writer->durable_lsn() == kRecords;
+    }));
+    // The frontier reaches the followers (Commit frames, the last ones alone once no records
+    // flow), never beyond what the leader committed.
+    REQUIRE(eventually([&] {
+        return two.receiver->commit_lsn() == kRecords && three.receiver->commit_lsn() == kRecords;
     }));
     {
         std::lock_guard lock(quorum.mutex);
