@@ -130,14 +130,15 @@ void StandbyApplier::truncated(wal::Lsn keep_lsn) {
 }
 
 void StandbyApplier::committed(wal::Lsn lsn) {
-    {
-        std::lock_guard lock(mutex_);
-        if (lsn <= commit_.load(std::memory_order_relaxed)) {
-            return;
-        }
-        commit_.store(lsn, std::memory_order_release);
+    // No lock on the receiver's path: a wakeup lost to the race with wait_for_records costs at
+    // most its kIdleWait.
+    wal::Lsn heard = commit_.load(std::memory_order_relaxed);
+    while (lsn > heard && !commit_.compare_exchange_weak(heard, lsn, std::memory_order_release,
+                                                         std::memory_order_relaxed)) {
     }
-    cv_.notify_all();
+    if (lsn > heard) {
+        cv_.notify_all();
+    }
 }
 
 wal::Lsn StandbyApplier::apply_limit() const {
