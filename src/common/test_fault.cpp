@@ -22,6 +22,8 @@ const char* name(Fault fault) {
             return "quorum_leader_only";
         case Fault::MirrorAckBeforeReply:
             return "mirror_ack_before_reply";
+        case Fault::PromoteAnyLog:
+            return "promote_any_log";
     }
     return "?";
 }

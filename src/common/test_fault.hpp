@@ -24,10 +24,12 @@ enum class Fault : std::uint8_t {
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
     QuorumLeaderOnly,      // the quorum frontier follows the leader's own durable LSN alone
     MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
+    PromoteAnyLog,         // `cluster promote` lets a candidate lead without the longest log
 };
 inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync, Fault::SkipDirectorySync,
                                        Fault::EarlyAcks,        Fault::StoreAckBeforeCommit,
-                                       Fault::QuorumLeaderOnly, Fault::MirrorAckBeforeReply};
+                                       Fault::QuorumLeaderOnly, Fault::MirrorAckBeforeReply,
+                                       Fault::PromoteAnyLog};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.
