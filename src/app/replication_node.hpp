@@ -52,6 +52,8 @@ class FollowerNode {
     int wake_fd() const { return wake_fd_; }
     bool failed() const { return failed_.load(); }
     wal::Lsn durable_lsn() const;
+    // Promised a candidate `epoch`: from the return on, nothing of an older epoch is appended.
+    void promise(repl::Epoch epoch) { receiver_->promise(epoch); }
     std::string describe() const;  // for the ready line
     // The text a client login is refused with.
     static std::string login_refusal(const Config& config);

@@ -30,7 +30,10 @@ std::uint16_t bound_port(const Socket& socket) {
 
 FollowerReceiver::FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                                    FollowerReceiverHooks hooks)
-    : options_(std::move(options)), writer_(writer), hooks_(std::move(hooks)) {
+    : options_(std::move(options)),
+      writer_(writer),
+      hooks_(std::move(hooks)),
+      epoch_(options_.epoch) {
     listener_ = listen_on(options_.host, options_.port);
     port_ = bound_port(listener_);
     acked_ = writer_.durable_lsn();
@@ -74,6 +77,20 @@ void FollowerReceiver::stop() {
     }
 }
 
+void FollowerReceiver::promise(Epoch epoch) {
+    {
+        std::lock_guard lock(promise_mutex_);
+        if (epoch <= epoch_.load()) {
+            return;
+        }
+        epoch_ = epoch;
+    }
+    std::lock_guard lock(socket_mutex_);
+    if (live_fd_ >= 0) {
+        ::shutdown(live_fd_, SHUT_RDWR);
+    }
+}
+
 void FollowerReceiver::durable(wal::Lsn /*lsn*/) {
     // Taken so that the Ack thread cannot miss the wake-up between its check and its wait.
     { std::lock_guard lock(durable_mutex_); }
@@ -104,7 +121,9 @@ void FollowerReceiver::serve(Socket socket) {
     }
     const wal::Lsn durable = writer_.durable_lsn();
     std::vector<std::byte> hello;
-    encode_hello({options_.node, options_.epoch, durable, durable > 0 ? options_.epoch : 0}, hello);
+    const Epoch epoch = epoch_.load();
+    // The last record's epoch is this follower's epoch until the log keeps its epoch history.
+    encode_hello({options_.node, epoch, durable, durable > 0 ? epoch : 0}, hello);
     if (write_all(socket, hello)) {
         info("replication: leader connected; Hello with durable LSN " + std::to_string(durable));
         connected_ = true;
@@ -129,14 +148,19 @@ void FollowerReceiver::serve(Socket socket) {
                           refuse.text;
                 } else if (frame.header.kind != FrameKind::Records) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
-                } else if (frame.header.epoch != options_.epoch) {
-                    why = "Records of epoch " + std::to_string(frame.header.epoch) +
-                          ", this follower follows epoch " + std::to_string(options_.epoch);
-                    std::vector<std::byte> out;
-                    encode_refuse({options_.epoch, RefuseReason::StaleEpoch, why}, out);
-                    write_all(socket, out);
                 } else {
-                    append(frame, why);
+                    std::unique_lock promised(promise_mutex_);
+                    const Epoch following = epoch_.load();
+                    if (frame.header.epoch != following) {
+                        promised.unlock();
+                        why = "Records of epoch " + std::to_string(frame.header.epoch) +
+                              ", this follower follows epoch " + std::to_string(following);
+                        std::vector<std::byte> out;
+                        encode_refuse({following, RefuseReason::StaleEpoch, why}, out);
+                        write_all(socket, out);
+                    } else {
+                        append(frame, why);
+                    }
                 }
             });
             if (!ok) {
@@ -210,7 +234,7 @@ void FollowerReceiver::send_acks(const Socket& socket, const std::atomic<bool>& 
         }
         first = false;
         out.clear();
-        encode_ack({options_.epoch, durable}, out);
+        encode_ack({epoch_.load(), durable}, out);
         if (!write_all(socket, out)) {
             return;
         }

@@ -48,6 +48,11 @@ class FollowerReceiver {
     void stop();
     // The follower WAL's on_durable: wakes the Ack thread. Quick; the WAL writer's thread.
     void durable(wal::Lsn lsn);
+    // This node promised `epoch` to a candidate (docs/replication.md: Promotion): from the return
+    // on, no record of an older epoch is appended, acks carry `epoch` (so the old leader, if it
+    // still runs, learns it is deposed), and the old leader's connection is closed. Only raises.
+    void promise(Epoch epoch);
+    Epoch epoch() const { return epoch_.load(); }
 
     std::uint16_t port() const { return port_; }
     bool connected() const { return connected_.load(); }
@@ -74,6 +79,10 @@ class FollowerReceiver {
     std::mutex durable_mutex_;
     std::condition_variable durable_moved_;
     std::atomic<bool> connected_{false};
+    // The epoch this follower follows; raised by promise(). The frame check and its append run
+    // under promise_mutex_, so that promise() returns only after any older-epoch append ended.
+    std::atomic<Epoch> epoch_;
+    std::mutex promise_mutex_;
     std::atomic<wal::Lsn> received_{0};
     std::atomic<wal::Lsn> acked_{0};
 };
