@@ -657,8 +657,9 @@ int serve(const Config& profile, bool salvage) {
         config.replication.role = exchanged::ReplicationRole::Leader;
         config.replication.epoch = *end.lead_epoch;
         config.persistence.ack_after = exchanged::AckPoint::Quorum;
-        promoted = "promoted to leader at epoch " + std::to_string(*end.lead_epoch) + " ";
+        promoted = "promoted to leader at epoch " + std::to_string(*end.lead_epoch);
         exchanged::ops::log_milestone("{}: recovering as the leader", promoted);
+        promoted += " ";
     }
     const engine::ShardLayout layout = engine::make_shard_layout(config);
     std::unique_ptr<store::Store> primary = open_primary_store(config);
@@ -714,6 +715,9 @@ int run(int argc, char** argv) {
             *fault == exchanged::test_fault::Fault::SkipDirectorySync) {
             throw CliError("--test-fault: '" + name +
                            "' acts on the simulated storage only (exchangectl crash power-loss)");
+        }
+        if (*fault == exchanged::test_fault::Fault::PromoteAnyLog) {
+            throw CliError("--test-fault: '" + name + "' acts on exchangectl cluster promote");
         }
         exchanged::test_fault::arm(*fault);
     }
