@@ -257,8 +257,17 @@ int cluster_promote_main(int argc, char** argv, int first) {
     std::printf("cluster promote: %s\n", decision.text.c_str());
     const Member& chosen = *std::find_if(members.begin(), members.end(),
                                          [&](const Member& m) { return m.node == candidate; });
-    const AdminAnswer lead = admin_post(chosen.admin.host, chosen.admin.port, "/replication/lead",
-                                        timeout, "epoch=" + std::to_string(epoch));
+    AdminAnswer lead;
+    try {
+        lead = admin_post(chosen.admin.host, chosen.admin.port, "/replication/lead", timeout,
+                          "epoch=" + std::to_string(epoch));
+    } catch (const std::exception& error) {
+        // The node stops its admin endpoint to switch, which may cut the answer off: whether it
+        // took the lead shows in what it serves next.
+        lead.status = 200;
+        std::printf("cluster promote: no answer to the lead (%s); waiting for node %u to serve\n",
+                    error.what(), candidate);
+    }
     if (lead.status != 200) {
         std::printf("cluster promote: node %u refused to lead epoch %llu: %s\n", candidate,
                     static_cast<unsigned long long>(epoch), trimmed(lead.body).c_str());
