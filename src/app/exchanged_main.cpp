@@ -432,12 +432,10 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), pipeline.orders());
     pipeline.orders().set_gateway(&gateway);
     pipeline.start();
-    std::unique_ptr<exchanged::repl::LeaderSender> sender;
+    // Before the sender, which calls it, so that it is destroyed after the sender.
     std::unique_ptr<exchanged::app::PromotionEndpoints> promotion;
+    std::unique_ptr<exchanged::repl::LeaderSender> sender;
     if (ship) {
-        sender = exchanged::app::start_leader_sender(config, *ship, pipeline);
-        ready_text += " role=leader node=" + std::to_string(config.replication.node_id) +
-                      " epoch=" + std::to_string(config.replication.epoch);
         // Promising a candidate a newer epoch deposes this leader at once (docs/replication.md:
         // Promotion): its quorum point fails, so it acknowledges nothing more and refuses orders.
         exchanged::app::PromotionHooks hooks;
@@ -446,6 +444,12 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
             quorum->depose(epoch);
         };
         promotion = std::make_unique<exchanged::app::PromotionEndpoints>(config, std::move(hooks));
+        sender = exchanged::app::start_leader_sender(
+            config, *ship, pipeline, [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
+                endpoints->deposed(epoch);
+            });
+        ready_text += " role=leader node=" + std::to_string(config.replication.node_id) +
+                      " epoch=" + std::to_string(config.replication.epoch);
     }
     gateway.start();  // throws (exit 1) when the address cannot be bound
     IoThreads io_threads(io, config.server.io_threads);

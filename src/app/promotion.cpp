@@ -119,6 +119,20 @@ repl::Epoch PromotionEndpoints::promised_epoch() const {
     return state_.epoch;
 }
 
+void PromotionEndpoints::deposed(repl::Epoch epoch) {
+    std::lock_guard lock(mutex_);
+    if (epoch <= state_.epoch) {
+        return;
+    }
+    const repl::ReplicationState learnt{epoch, repl::StateRole::Follower, 0};
+    persist(learnt);
+    state_ = learnt;
+    spdlog::warn(
+        "replication: a follower has promised epoch {}: this leader is deposed (it acknowledges "
+        "nothing more and refuses new orders); recorded in {}, a restart follows epoch {}",
+        epoch, path_.string(), epoch);
+}
+
 void PromotionEndpoints::register_metrics(ops::Metrics& metrics) const {
     metrics.gauge("exchanged_replication_promised_epoch",
                   "The highest epoch this node has promised or leads (data_dir/replication.state)",

@@ -50,6 +50,9 @@ class PromotionEndpoints {
     std::pair<unsigned, std::string> promise(const std::string& body);
     std::pair<unsigned, std::string> lead(const std::string& body);
     repl::Epoch promised_epoch() const;
+    // A leader learnt from a follower that a newer epoch exists (it promised a candidate this
+    // leader never heard from): recorded as role=follower, so that a restart follows.
+    void deposed(repl::Epoch epoch);
     // exchanged_replication_promised_epoch, which `cluster promote` reads. Before the admin starts.
     void register_metrics(ops::Metrics& metrics) const;
 

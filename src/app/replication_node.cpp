@@ -28,9 +28,9 @@ std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config) {
     return std::make_unique<repl::ShipBuffer>(config.replication.max_lag_bytes);
 }
 
-std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
-                                                        repl::ShipBuffer& buffer,
-                                                        service::Pipeline& pipeline) {
+std::unique_ptr<repl::LeaderSender> start_leader_sender(
+    const Config& config, repl::ShipBuffer& buffer, service::Pipeline& pipeline,
+    std::function<void(repl::Epoch epoch)> deposed) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
     if (quorum == nullptr || writer == nullptr) {
@@ -45,8 +45,13 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     repl::LeaderSenderHooks hooks;
     hooks.durable_lsn = [writer] { return writer->durable_lsn(); };
     hooks.shipped = [quorum](wal::Lsn lsn) { quorum->shipped(lsn); };
-    hooks.ack = [quorum](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
-        return quorum->ack(node, epoch, lsn);
+    hooks.ack = [quorum, deposed = std::move(deposed)](repl::NodeId node, repl::Epoch epoch,
+                                                       wal::Lsn lsn) {
+        const repl::AckResult result = quorum->ack(node, epoch, lsn);
+        if (result.outcome == repl::AckOutcome::NewerEpoch && deposed) {
+            deposed(epoch);
+        }
+        return result;
     };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };

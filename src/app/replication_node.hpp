@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,10 +23,10 @@ namespace exchanged::app {
 // outlive the pipeline whose WAL writer publishes into it.
 std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config);
 // Dials the followers and feeds their acks to the pipeline's quorum point. Stop it before the
-// pipeline goes.
-std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
-                                                        repl::ShipBuffer& buffer,
-                                                        service::Pipeline& pipeline);
+// pipeline goes. `deposed`: called (on a sender thread) when a follower reports a newer epoch.
+std::unique_ptr<repl::LeaderSender> start_leader_sender(
+    const Config& config, repl::ShipBuffer& buffer, service::Pipeline& pipeline,
+    std::function<void(repl::Epoch epoch)> deposed = nullptr);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.

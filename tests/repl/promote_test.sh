@@ -151,7 +151,8 @@ if start_cluster failover; then
         acked2=$(grep -c '^accepted ' "$run/acks-2.journal")
         echo "  $acked2 orders acknowledged by the new leader"
         [ "$acked2" -gt 0 ] || fail "the new leader acknowledged nothing: $(tail -n 1 "$run/load.out")"
-        # Node 1 rejoins as a follower of the new epoch, from a fresh data directory.
+        # Node 1 rejoins as a follower of the new epoch: its profile says so (as an operator
+        # sets it), and its data directory is fresh (divergence repair is not built yet).
         rm -rf "$run/node1"
         sed -e 's/^role = leader/role = follower/' -e "s/^epoch = .*/epoch = $epoch/" \
             -e '/^ack_after = quorum/d' "$work/config/node1.ini" >"$work/config/node1-follower.ini"
