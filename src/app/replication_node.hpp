@@ -1,6 +1,6 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
-// of the leader's records and acknowledges them. Static roles: promotion is not built yet.
+// of the leader's records and acknowledges them. A promotion switches a follower to leader (app/promotion.hpp).
 #pragma once
 
 #include <atomic>

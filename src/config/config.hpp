@@ -144,7 +144,7 @@ struct SafetyConfig {
     std::uint32_t max_unflushed_ms = 0;
 };
 
-// Static for now: promotion (a follower becoming the leader) is not built yet.
+// The start role; a promotion's data_dir/replication.state outranks it (docs/replication.md).
 enum class ReplicationRole : std::uint8_t { Leader, Follower };
 std::string_view to_string(ReplicationRole role);
 
@@ -164,7 +164,7 @@ struct ReplicationConfig {
     // The leader's in-memory buffer of shipped records; a follower further behind is caught up
     // from the leader's WAL files instead.
     std::uint64_t max_lag_bytes = 64ull << 20;
-    std::uint64_t epoch = 1;  // the leader's term, fixed until promotion exists
+    std::uint64_t epoch = 1;  // the leader's term; a promotion raises it
     // ack_after = quorum: while the oldest order a majority does not hold has waited this long,
     // new orders are refused as unavailable (0: they queue until the gate is full).
     std::uint32_t quorum_timeout_ms = 1000;
