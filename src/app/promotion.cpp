@@ -69,6 +69,13 @@ Config apply_replication_state(const Config& ini) {
     effective.replication.epoch = state->epoch;
     const bool leads = state->role == repl::StateRole::Leader && state->leader == r.node_id;
     effective.replication.role = leads ? ReplicationRole::Leader : ReplicationRole::Follower;
+    if (!leads && state->leader != 0) {
+        for (const ReplicationPeer& client : r.clients) {
+            if (client.node_id == state->leader) {
+                effective.replication.leader_client = client.endpoint;
+            }
+        }
+    }
     if (leads) {
         // A promoted leader acknowledges what a majority holds, whatever its profile said as a
         // follower.

@@ -170,6 +170,9 @@ struct ReplicationConfig {
     std::uint32_t quorum_timeout_ms = 1000;
     // A follower's answer to client logins: where the leader serves clients (port 0: not said).
     Endpoint leader_client{"", 0};
+    // Every node's client address by node id: after a promotion a follower's login refusal names
+    // the leader of its epoch from here (leader_client stays the fallback).
+    std::vector<ReplicationPeer> clients;
 };
 
 struct EngineLimits {

@@ -136,6 +136,7 @@ constexpr KeySpec kKeys[] = {
     {"replication", "factor", [](Config& c, std::string_view v) { c.replication.factor = parse_whole_as<u32>(v, 1, 7); }},
     {"replication", "max_lag_bytes", [](Config& c, std::string_view v) { c.replication.max_lag_bytes = parse_whole(v, kMiB, 4096 * kMiB); }},
     {"replication", "leader_client", [](Config& c, std::string_view v) { c.replication.leader_client = parse_endpoint(v); }},
+    {"replication", "clients", [](Config& c, std::string_view v) { c.replication.clients = parse_peers(v); }},
     {"replication", "quorum_timeout_ms", [](Config& c, std::string_view v) { c.replication.quorum_timeout_ms = parse_whole_as<u32>(v, 0, 600000); }},
     {"replication", "epoch", [](Config& c, std::string_view v) { c.replication.epoch = parse_whole(v, 1, u64{1} << 62); }},
 

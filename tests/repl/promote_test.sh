@@ -223,6 +223,11 @@ if start_cluster deposed; then
         start_node deposed 1 || fail "node 1 did not restart"
         grep -q 'replication: role follower at epoch 3 from .*replication.state' "$run/node1.log" ||
             fail "the deposed leader did not restart as a follower from its state file"
+        # Its login refusal names the new leader ([replication] clients), not its profile's.
+        "$bin/exchangectl" load --connect 127.0.0.1:9710 --orders 1 --timeout 2 \
+            --config "$work/config/node1.ini" >"$run/login.out" 2>&1
+        grep -q 'leader at 127.0.0.1:9720' "$run/login.out" ||
+            fail "node 1's login refusal does not name node 2: $(grep -m 1 -i reject "$run/login.out")"
         scripts/run-cluster.sh stop --data-dir "$run" >/dev/null
         if holds_journals deposed 2 "$run/acks.journal"; then
             fail "the check passed with the candidate lacking acknowledged orders"
