@@ -50,6 +50,7 @@
 #include "net/gateway.hpp"
 #include "ops/logging.hpp"
 #include "ops/service_notifier.hpp"
+#include "repl/record_fetch.hpp"
 #include "service/gateway_settings.hpp"
 #include "service/pipeline.hpp"
 #include "store/open_store.hpp"
@@ -443,6 +444,10 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         hooks.promised = [quorum = pipeline.quorum_point()](exchanged::repl::Epoch epoch) {
             quorum->depose(epoch);
         };
+        hooks.read_records = [&config, writer = pipeline.wal_writer()](wal::Lsn from) {
+            return exchanged::repl::read_records(config.persistence.wal_path, from,
+                                                 writer->durable_lsn());
+        };
         promotion = std::make_unique<exchanged::app::PromotionEndpoints>(config, std::move(hooks));
         sender = exchanged::app::start_leader_sender(
             config, *ship, pipeline, [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
@@ -588,6 +593,26 @@ FollowerEnd run_follower(const Config& config) {
     hooks.durable_lsn = [&node] { return node.durable_lsn(); };
     hooks.promised = [&node](exchanged::repl::Epoch epoch) { node.promise(epoch); };
     hooks.lead = [&lead_signal](exchanged::repl::Epoch epoch) { lead_signal.fire(epoch); };
+    hooks.read_records = [&config, &node](wal::Lsn from) {
+        return exchanged::repl::read_records(config.persistence.wal_path, from, node.durable_lsn());
+    };
+    hooks.append_fetched = [&node](const std::string& records,
+                                   std::string& why) -> std::optional<wal::Lsn> {
+        if (!node.append_fetched(
+                {reinterpret_cast<const std::byte*>(records.data()), records.size()}, why)) {
+            return std::nullopt;
+        }
+        // The candidate answers once the records are on its disk, as a follower's Ack does.
+        const wal::Lsn target = node.received_lsn();
+        for (int i = 0; i < 10000 && node.durable_lsn() < target && !node.failed(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (node.durable_lsn() < target) {
+            why = "the records up to LSN " + std::to_string(target) + " did not become durable";
+            return std::nullopt;
+        }
+        return node.durable_lsn();
+    };
     exchanged::app::PromotionEndpoints promotion(config, std::move(hooks));
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =

@@ -1,11 +1,13 @@
 #include "app/promotion.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
 #include "ops/logging.hpp"
+#include "repl/record_fetch.hpp"
 
 namespace exchanged::app {
 
@@ -119,11 +121,54 @@ void PromotionEndpoints::add_to(ops::AdminOptions& options) {
         auto [status, text] = lead(body);
         reply(status, std::move(text));
     };
+    options.post_body_handlers["/replication/append"] = [this](const std::string& body,
+                                                               ops::AdminReply reply) {
+        auto [status, text] = append(body);
+        reply(status, std::move(text));
+    };
+    options.get_handlers["/replication/records"] = [this](const std::string& query) {
+        return records(query);
+    };
+    options.body_limit_bytes =
+        std::max<std::uint32_t>(options.body_limit_bytes, repl::kFetchMaxBytes + 4096);
 }
 
 repl::Epoch PromotionEndpoints::promised_epoch() const {
     std::lock_guard lock(mutex_);
     return state_.epoch;
+}
+
+std::pair<unsigned, std::string> PromotionEndpoints::records(const std::string& query) {
+    const std::optional<wal::Lsn> from = number_field<wal::Lsn>(query, "from");
+    if (!from || *from == 0) {
+        return bad_request("records needs '?from=LSN' (a number from 1), got '" + query + "'");
+    }
+    if (!hooks_.read_records) {
+        return {404, "this node serves no records\n"};
+    }
+    try {
+        return {200, hooks_.read_records(*from)};
+    } catch (const std::exception& error) {
+        return {409, std::string(error.what()) + "\n"};
+    }
+}
+
+std::pair<unsigned, std::string> PromotionEndpoints::append(const std::string& records) {
+    std::lock_guard lock(mutex_);
+    if (!hooks_.append_fetched || leading_ || state_.leader != node_ ||
+        state_.role != repl::StateRole::Follower) {
+        return {409, "node " + std::to_string(node_) +
+                         " takes fetched records only as a promised candidate (it promised epoch " +
+                         std::to_string(state_.epoch) + " to node " +
+                         std::to_string(state_.leader) + ")\n"};
+    }
+    std::string why;
+    const std::optional<wal::Lsn> durable = hooks_.append_fetched(records, why);
+    if (!durable) {
+        return {409, "fetched records refused: " + why + "\n"};
+    }
+    return {200,
+            "durable_lsn=" + std::to_string(*durable) + " node=" + std::to_string(node_) + "\n"};
 }
 
 void PromotionEndpoints::deposed(repl::Epoch epoch) {

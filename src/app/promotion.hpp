@@ -36,19 +36,28 @@ struct PromotionHooks {
     std::function<void(repl::Epoch epoch)> promised;
     // After role=leader is on disk: switch to leading `epoch`. Empty on a leader (it answers 409).
     std::function<void(repl::Epoch epoch)> lead;
+    // GET /replication/records?from=LSN: this node's records from `from` (repl::read_records).
+    std::function<std::string(wal::Lsn from)> read_records;
+    // POST /replication/append (a candidate only): appends fetched records and returns the
+    // durable LSN once they are durable; nullopt with `why` when refused. Empty on a leader.
+    std::function<std::optional<wal::Lsn>(const std::string& records, std::string& why)>
+        append_fetched;
 };
 
 class PromotionEndpoints {
   public:
     PromotionEndpoints(const Config& config, PromotionHooks hooks);
 
-    // Registers /replication/promise and /replication/lead.
+    // Registers /replication/promise, /replication/lead, /replication/records (GET) and
+    // /replication/append; raises the body limit for the appended records.
     void add_to(ops::AdminOptions& options);
 
     // {HTTP status, body}. A failed write of the state file is fatal (logged, exit 1), as a
     // failed WAL fdatasync: what it would have promised might not survive a crash.
     std::pair<unsigned, std::string> promise(const std::string& body);
     std::pair<unsigned, std::string> lead(const std::string& body);
+    std::pair<unsigned, std::string> records(const std::string& query);
+    std::pair<unsigned, std::string> append(const std::string& records);
     repl::Epoch promised_epoch() const;
     // A leader learnt from a follower that a newer epoch exists (it promised a candidate this
     // leader never heard from): recorded as role=follower, so that a restart follows.

@@ -1,11 +1,13 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
-// of the leader's records and acknowledges them. A promotion switches a follower to leader (app/promotion.hpp).
+// of the leader's records and acknowledges them. A promotion switches a follower to leader
+// (app/promotion.hpp).
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "config/config.hpp"
@@ -55,6 +57,11 @@ class FollowerNode {
     wal::Lsn durable_lsn() const;
     // Promised a candidate `epoch`: from the return on, nothing of an older epoch is appended.
     void promise(repl::Epoch epoch) { receiver_->promise(epoch); }
+    // A candidate's records fetched from a longer log (docs/replication.md: Promotion).
+    bool append_fetched(std::span<const std::byte> records, std::string& why) {
+        return receiver_->append_fetched(records, why);
+    }
+    wal::Lsn received_lsn() const { return receiver_->received_lsn(); }
     std::string describe() const;  // for the ready line
     // The text a client login is refused with.
     static std::string login_refusal(const Config& config);

@@ -141,6 +141,16 @@ Response route(const Shared& shared, const Request& request) {
         if (path == "/health") {
             return health_response(shared, version);
         }
+        if (const auto found = shared.options.get_handlers.find(std::string(path));
+            found != shared.options.get_handlers.end()) {
+            const beast::string_view target = request.target();
+            const std::string_view whole(target.data(), target.size());
+            const std::size_t mark = whole.find('?');
+            auto [status, body] = found->second(
+                mark == std::string_view::npos ? "" : std::string(whole.substr(mark + 1)));
+            return make_response(static_cast<http::status>(status), version,
+                                 "application/octet-stream", std::move(body));
+        }
     } catch (const std::exception& error) {
         // A callback's bug: this request fails, the server and the next scrape carry on.
         spdlog::warn("admin: GET {} failed: {}", path, error.what());

@@ -31,6 +31,9 @@ using AdminReply = std::function<void(unsigned status, std::string body)>;
 // A POST endpoint: called on the admin thread; must not block (hand the work to another thread
 // and call `reply` from there). The body of the request is ignored.
 using PostHandler = std::function<void(AdminReply reply)>;
+// A GET endpoint beyond /metrics and /health: given the query string (after '?'), it answers
+// {status, body} (application/octet-stream) on the admin thread, so it must be quick and bounded.
+using GetHandler = std::function<std::pair<unsigned, std::string>(const std::string& query)>;
 // A POST endpoint that reads its (small, body_limit_bytes) request body, e.g. `epoch=3`.
 using PostBodyHandler = std::function<void(const std::string& body, AdminReply reply)>;
 
@@ -54,6 +57,8 @@ struct AdminOptions {
     std::map<std::string, PostHandler> post_handlers;
     // POST endpoints given the request body (docs/replication.md: Promotion).
     std::map<std::string, PostBodyHandler> post_body_handlers;
+    // GET endpoints by path (docs/replication.md: Promotion).
+    std::map<std::string, GetHandler> get_handlers;
 };
 
 // Counts since start(), read with relaxed atomics: a snapshot, not a consistent cut.

@@ -159,7 +159,7 @@ void FollowerReceiver::serve(Socket socket) {
                         encode_refuse({following, RefuseReason::StaleEpoch, why}, out);
                         write_all(socket, out);
                     } else {
-                        append(frame, why);
+                        append(frame.payload, why);
                     }
                 }
             });
@@ -180,13 +180,19 @@ void FollowerReceiver::serve(Socket socket) {
     live_fd_ = -1;
 }
 
-bool FollowerReceiver::append(const Frame& frame, std::string& why) {
+bool FollowerReceiver::append_fetched(std::span<const std::byte> records, std::string& why) {
+    std::lock_guard lock(promise_mutex_);
+    return append(records, why);
+}
+
+bool FollowerReceiver::append(std::span<const std::byte> records, std::string& why) {
     std::size_t offset = 0;
-    while (offset < frame.payload.size()) {
+    while (offset < records.size()) {
         wal::DecodedRecord record;
-        if (wal::decode_record(frame.payload.subspan(offset), kMaxRecordBytes, &record) !=
+        if (wal::decode_record(records.subspan(offset), kMaxRecordBytes, &record) !=
             wal::DecodeStatus::Ok) {
-            why = "a Records frame's record does not decode";  // the decoder checked it already
+            // A frame's decoder checked it already; fetched records were not.
+            why = "a record at byte " + std::to_string(offset) + " does not decode";
             return false;
         }
         offset += record.record_bytes;

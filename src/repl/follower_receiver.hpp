@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -53,6 +54,10 @@ class FollowerReceiver {
     // still runs, learns it is deposed), and the old leader's connection is closed. Only raises.
     void promise(Epoch epoch);
     Epoch epoch() const { return epoch_.load(); }
+    // A promotion's candidate appends records it fetched from a longer log (encoded as a Records
+    // payload), as if the leader had sent them; false with `why` when one does not decode or does
+    // not continue the log.
+    bool append_fetched(std::span<const std::byte> records, std::string& why);
 
     std::uint16_t port() const { return port_; }
     bool connected() const { return connected_.load(); }
@@ -63,7 +68,7 @@ class FollowerReceiver {
     void run();
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
-    bool append(const Frame& frame, std::string& why);
+    bool append(std::span<const std::byte> records, std::string& why);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 

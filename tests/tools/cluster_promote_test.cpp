@@ -50,15 +50,32 @@ TEST_CASE("a promotion needs a majority with the candidate in it", "[tools][clus
               .go);
 }
 
-TEST_CASE("the candidate must hold the longest promised log", "[tools][cluster][promote]") {
-    const PromoteDecision shorter =
+TEST_CASE("the candidate fetches what the longest promised log holds more",
+          "[tools][cluster][promote]") {
+    const PromoteDecision same =
         decide_promotion(2, 3, {missing(1), promised(2, 10), promised(3, 12)}, false);
-    CHECK_FALSE(shorter.go);
-    CHECK_THAT(shorter.text, Contains("node 2 holds a shorter log") && Contains("promote node 3"));
+    CHECK(same.go);
+    CHECK(same.fetch_from == 3);
+    CHECK(same.fetch_to == 12);
+    CHECK_THAT(same.text, Contains("node 2 fetches LSN 11..12 from it"));
+    const PromoteDecision longest =
+        decide_promotion(2, 3, {promised(1, 9), promised(2, 10), promised(3, 10)}, false);
+    CHECK(longest.go);
+    CHECK(longest.fetch_from == 0);
+    // Of another epoch the shorter log may not be a prefix: refused, naming the longer one.
+    const PromoteDecision older =
+        decide_promotion(2, 4, {missing(1), promised(2, 12, 2), promised(3, 10, 3)}, false);
+    CHECK_FALSE(older.go);
+    CHECK_THAT(older.text, Contains("node 2 holds a shorter log") && Contains("promote node 3"));
     // A later epoch outranks a longer log of an older one.
-    CHECK(decide_promotion(2, 4, {missing(1), promised(2, 10, 3), promised(3, 12, 2)}, false).go);
-    CHECK_FALSE(
-        decide_promotion(2, 4, {missing(1), promised(2, 12, 2), promised(3, 10, 3)}, false).go);
-    // The planted fault lets the shorter log lead: the decision the process test must catch.
-    CHECK(decide_promotion(2, 3, {missing(1), promised(2, 10), promised(3, 12)}, true).go);
+    const PromoteDecision later =
+        decide_promotion(2, 4, {missing(1), promised(2, 10, 3), promised(3, 12, 2)}, false);
+    CHECK(later.go);
+    CHECK(later.fetch_from == 0);
+    // The planted fault lets the shorter log lead as it is: the decision the process test must
+    // catch.
+    const PromoteDecision planted =
+        decide_promotion(2, 3, {missing(1), promised(2, 10), promised(3, 12)}, true);
+    CHECK(planted.go);
+    CHECK(planted.fetch_from == 0);
 }

@@ -148,6 +148,19 @@ PromoteDecision decide_promotion(std::uint32_t candidate, std::uint64_t epoch,
     const bool shorter = std::pair(own->last_epoch, own->durable_lsn) <
                          std::pair(longest->last_epoch, longest->durable_lsn);
     // Mutation check: the candidate leads without the longest log.
+    if (shorter && !ignore_longest && own->last_epoch == longest->last_epoch) {
+        decision.go = true;
+        decision.fetch_from = longest->node;
+        decision.fetch_to = longest->durable_lsn;
+        decision.text =
+            std::to_string(promised.size()) + " of " + std::to_string(factor) + " promised epoch " +
+            std::to_string(epoch) + " (" + node_list(promised) + "); node " +
+            std::to_string(longest->node) + " holds the longest log (durable LSN " +
+            std::to_string(longest->durable_lsn) + "), node " + std::to_string(candidate) +
+            " fetches LSN " + std::to_string(own->durable_lsn + 1) + ".." +
+            std::to_string(longest->durable_lsn) + " from it";
+        return decision;
+    }
     if (shorter && !ignore_longest) {
         decision.text = "node " + std::to_string(candidate) + " holds a shorter log (epoch " +
                         std::to_string(own->last_epoch) + ", durable LSN " +
@@ -257,6 +270,51 @@ int cluster_promote_main(int argc, char** argv, int first) {
     std::printf("cluster promote: %s\n", decision.text.c_str());
     const Member& chosen = *std::find_if(members.begin(), members.end(),
                                          [&](const Member& m) { return m.node == candidate; });
+    if (decision.fetch_from != 0) {
+        const Member& source = *std::find_if(members.begin(), members.end(), [&](const Member& m) {
+            return m.node == decision.fetch_from;
+        });
+        const auto own = std::find_if(answers.begin(), answers.end(),
+                                      [&](const PromiseAnswer& a) { return a.node == candidate; });
+        std::uint64_t durable = own->durable_lsn;
+        try {
+            while (durable < decision.fetch_to) {
+                const AdminAnswer records =
+                    admin_get(source.admin.host, source.admin.port,
+                              "/replication/records?from=" + std::to_string(durable + 1), timeout);
+                if (records.status != 200 || records.body.empty()) {
+                    throw std::runtime_error("node " + std::to_string(source.node) + " answered " +
+                                             std::to_string(records.status) + " for LSN " +
+                                             std::to_string(durable + 1) + ": " +
+                                             trimmed(records.body));
+                }
+                const AdminAnswer appended =
+                    admin_post(chosen.admin.host, chosen.admin.port, "/replication/append",
+                               std::chrono::milliseconds(30000), records.body);
+                if (appended.status != 200) {
+                    throw std::runtime_error("node " + std::to_string(candidate) + " answered " +
+                                             std::to_string(appended.status) + ": " +
+                                             trimmed(appended.body));
+                }
+                const std::uint64_t now = field_of(appended.body, "durable_lsn");
+                if (now <= durable) {
+                    throw std::runtime_error("node " + std::to_string(candidate) +
+                                             " did not move past durable LSN " +
+                                             std::to_string(durable));
+                }
+                durable = now;
+            }
+        } catch (const std::exception& error) {
+            std::printf(
+                "cluster promote: fetching the records node %u lacks failed: %s; epoch "
+                "%llu is promised, nothing leads it: run the promotion again\n",
+                candidate, error.what(), static_cast<unsigned long long>(epoch));
+            return kPromoteRefused;
+        }
+        std::printf("cluster promote: node %u fetched LSN %llu..%llu from node %u\n", candidate,
+                    static_cast<unsigned long long>(own->durable_lsn + 1),
+                    static_cast<unsigned long long>(durable), source.node);
+    }
     AdminAnswer lead;
     try {
         lead = admin_post(chosen.admin.host, chosen.admin.port, "/replication/lead", timeout,

@@ -26,6 +26,11 @@ PromiseAnswer parse_promise_answer(std::uint32_t node, const std::string& body);
 struct PromoteDecision {
     bool go = false;
     std::string text;  // why not (or the longest log's holder when go)
+    // go, but the candidate first fetches the records above its durable LSN up to `fetch_to`
+    // from node `fetch_from` (0: nothing to fetch). Only within one epoch: there the shorter log
+    // is a prefix of the longer one.
+    std::uint32_t fetch_from = 0;
+    std::uint64_t fetch_to = 0;
 };
 
 // Majority = factor/2+1 of `answers.size()` nodes. `ignore_longest`: the planted fault
