@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 mkdir -p "$work/config"
 for node in 1 2 3; do
-    sed -e 's/127\.0\.0\.1:93/127.0.0.1:97/g' -e 's/^max_orders = .*/max_orders = 131072/' \
+    sed -e 's/127\.0\.0\.1:93/127.0.0.1:97/g' -e 's/^max_orders = .*/max_orders = 32768/' \
         "config/cluster/node$node.ini" >"$work/config/node$node.ini"
 done
 configs=$work/config/node1.ini,$work/config/node2.ini,$work/config/node3.ini
