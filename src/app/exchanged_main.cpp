@@ -441,7 +441,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         // Promotion): its quorum point fails, so it acknowledges nothing more and refuses orders.
         exchanged::app::PromotionHooks hooks;
         hooks.durable_lsn = [writer = pipeline.wal_writer()] { return writer->durable_lsn(); };
-        hooks.promised = [quorum = pipeline.quorum_point()](exchanged::repl::Epoch epoch) {
+        hooks.promised = [quorum = pipeline.quorum_point()](exchanged::repl::Epoch epoch,
+                                                            exchanged::repl::NodeId) {
             quorum->depose(epoch);
         };
         hooks.read_records = [&config, writer = pipeline.wal_writer()](wal::Lsn from) {
@@ -591,7 +592,12 @@ FollowerEnd run_follower(const Config& config) {
     LeadSignal lead_signal;
     exchanged::app::PromotionHooks hooks;
     hooks.durable_lsn = [&node] { return node.durable_lsn(); };
-    hooks.promised = [&node](exchanged::repl::Epoch epoch) { node.promise(epoch); };
+    exchanged::app::LoginRefusal refusal(config);
+    hooks.promised = [&node, &refusal](exchanged::repl::Epoch epoch,
+                                       exchanged::repl::NodeId candidate) {
+        node.promise(epoch);
+        refusal.promised(candidate);
+    };
     hooks.lead = [&lead_signal](exchanged::repl::Epoch epoch) { lead_signal.fire(epoch); };
     hooks.read_records = [&config, &node](wal::Lsn from) {
         return exchanged::repl::read_records(config.persistence.wal_path, from, node.durable_lsn());
@@ -618,7 +624,8 @@ FollowerEnd run_follower(const Config& config) {
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::service::gateway_options(config.server, config.accounts);
     gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
-    gateway_opts.refuse_logins = exchanged::app::FollowerNode::login_refusal(config);
+    gateway_opts.refuse_logins = refusal.text();
+    gateway_opts.refuse_logins_text = [&refusal] { return refusal.text(); };
     FollowerSink sink;
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), sink);
     node.start();

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/replication_node.hpp"
 #include "ops/logging.hpp"
 #include "repl/record_fetch.hpp"
 
@@ -48,6 +49,23 @@ std::optional<std::string> body_field(const std::string& body, const std::string
         at = end + 1;
     }
     return std::nullopt;
+}
+
+LoginRefusal::LoginRefusal(const Config& config)
+    : config_(config), text_(FollowerNode::login_refusal(config)) {}
+
+std::string LoginRefusal::text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+}
+
+void LoginRefusal::promised(repl::NodeId candidate) {
+    for (const ReplicationPeer& client : config_.replication.clients) {
+        if (client.node_id == candidate) {
+            std::lock_guard lock(mutex_);
+            text_ = "replication follower; leader at " + to_string(client.endpoint);
+        }
+    }
 }
 
 Config apply_replication_state(const Config& ini) {
@@ -221,7 +239,7 @@ std::pair<unsigned, std::string> PromotionEndpoints::promise(const std::string& 
                        "orders; restart it to follow the new leader)"
                      : "");
     if (hooks_.promised) {
-        hooks_.promised(*epoch);
+        hooks_.promised(*epoch, *candidate);
     }
     const wal::Lsn durable = hooks_.durable_lsn ? hooks_.durable_lsn() : 0;
     // last_epoch: the epoch of this node's last record. Until the log keeps its epoch history

@@ -26,6 +26,20 @@ namespace exchanged::app {
 // Throws repl::ReplicationStateError naming the file when it is damaged.
 Config apply_replication_state(const Config& ini);
 
+// A follower's login refusal, which a promise changes to name the candidate (from [replication]
+// clients) while the gateway's io threads read it.
+class LoginRefusal {
+  public:
+    explicit LoginRefusal(const Config& config);
+    std::string text() const;
+    void promised(repl::NodeId candidate);
+
+  private:
+    const Config& config_;
+    mutable std::mutex mutex_;
+    std::string text_;
+};
+
 // `key=value` pairs separated by spaces, newlines or '&'; nullopt when `key` is absent.
 std::optional<std::string> body_field(const std::string& body, const std::string& key);
 
@@ -33,7 +47,7 @@ struct PromotionHooks {
     // This node's durable LSN, read after `promised` returned.
     std::function<wal::Lsn()> durable_lsn;
     // After the promise is on disk: a follower stops taking older records, a leader is deposed.
-    std::function<void(repl::Epoch epoch)> promised;
+    std::function<void(repl::Epoch epoch, repl::NodeId candidate)> promised;
     // After role=leader is on disk: switch to leading `epoch`. Empty on a leader (it answers 409).
     std::function<void(repl::Epoch epoch)> lead;
     // GET /replication/records?from=LSN: this node's records from `from` (repl::read_records).

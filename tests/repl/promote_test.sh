@@ -139,6 +139,11 @@ if start_cluster failover; then
         epoch=$(grep -o 'leads epoch [0-9]*' "$run/promote.out" | grep -o '[0-9]*$')
         grep -q "ready:.*promoted to leader at epoch $epoch" "$run/node$candidate.log" ||
             fail "node $candidate's ready line does not say it was promoted"
+        # Node 3 ran through the promotion: its login refusal now names the new leader.
+        "$bin/exchangectl" load --connect 127.0.0.1:9730 --orders 1 --timeout 2 \
+            --config "$work/config/node1.ini" >"$run/login.out" 2>&1
+        grep -q "leader at 127.0.0.1:97${candidate}0" "$run/login.out" ||
+            fail "node 3's login refusal does not name node $candidate: $(grep -m 1 -i reject "$run/login.out")"
         load failover "$run/acks-2.journal" "97${candidate}0" 3000 1000000
         acked2=$(grep -c '^accepted ' "$run/acks-2.journal")
         echo "  $acked2 orders acknowledged by the new leader"
