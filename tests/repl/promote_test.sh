@@ -115,6 +115,12 @@ holds_journals() {  # NAME NODE JOURNAL...
     return $ok
 }
 
+# `exchangectl status` at a follower's client port: it prints the refusal and follows it.
+login_via() {  # CLIENT_PORT -> $run/login.out
+    "$bin/exchangectl" status --connect "127.0.0.1:$1" --account alice --instrument AAPL \
+        --client-order-id 1 --timeout 2 --config "$work/config/node1.ini" >"$run/login.out" 2>&1
+}
+
 promote() {  # NAME NODE [flags...] -> exit code; output in $work/run-NAME/promote.out
     local run=$work/run-$1 node=$2
     shift 2
@@ -140,9 +146,8 @@ if start_cluster failover; then
         grep -q "ready:.*promoted to leader at epoch $epoch" "$run/node$candidate.log" ||
             fail "node $candidate's ready line does not say it was promoted"
         # Node 3 ran through the promotion: its login refusal now names the new leader.
-        "$bin/exchangectl" load --connect 127.0.0.1:9730 --orders 1 --timeout 2 \
-            --config "$work/config/node1.ini" >"$run/login.out" 2>&1
-        grep -q "leader at 127.0.0.1:97${candidate}0" "$run/login.out" ||
+        login_via 9730
+        grep -q "leader at 127.0.0.1:97${candidate}0): following it to 127.0.0.1:97${candidate}0" "$run/login.out" ||
             fail "node 3's login refusal does not name node $candidate: $(grep -m 1 -i reject "$run/login.out")"
         load failover "$run/acks-2.journal" "97${candidate}0" 3000 1000000
         acked2=$(grep -c '^accepted ' "$run/acks-2.journal")
@@ -224,9 +229,8 @@ if start_cluster fetch; then
         grep -q 'replication: role follower at epoch 2 from .*replication.state' "$run/node1.log" ||
             fail "the deposed leader did not restart as a follower from its state file"
         # Its login refusal names the new leader ([replication] clients), not its profile's.
-        "$bin/exchangectl" load --connect 127.0.0.1:9710 --orders 1 --timeout 2 \
-            --config "$work/config/node1.ini" >"$run/login.out" 2>&1
-        grep -q 'leader at 127.0.0.1:9720' "$run/login.out" ||
+        login_via 9710
+        grep -q 'leader at 127.0.0.1:9720): following it to 127.0.0.1:9720' "$run/login.out" ||
             fail "node 1's login refusal does not name node 2: $(grep -m 1 -i reject "$run/login.out")"
         scripts/run-cluster.sh stop --data-dir "$run" >/dev/null
         holds_journals fetch 2 "$run/acks.journal" ||
