@@ -4,7 +4,8 @@
 # fixed offered rate, then kill -9 cycles (scripts/crash-test.sh) counting the acknowledged orders
 # each scheme loses. Prints a Markdown table for docs/benchmarks.md.
 #   scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N] [--seed S]
-#                          [--schemes "async hybrid wal batch_sync wal_batch double_write"] [--json]
+#                          [--schemes "async hybrid wal batch_sync wal_batch double_write quorum"]
+#                          [--json]
 #                          [--no-stall-probe]
 # Every scheme is config/standard.ini with its [persistence] preset and these knobs in common:
 # store batches of 1000 records or 10 ms, and critical_order_threshold = 98, so that the 2% of the
@@ -19,6 +20,12 @@
 #                                   throw-away Redis of its own (scripts/redis-test-server.sh, AOF
 #                                   appendfsync always), emptied before each load; skipped
 #                                   without redis-server
+#   quorum      mode = wal_batch    with ack_after = quorum: the three-node cluster of
+#                                   config/cluster/ on loopback (scripts/run-cluster.sh, its fixed
+#                                   ports 9310-9332), acked once two of the three WALs hold the
+#                                   order; the load goes to the leader. Its kill -9 cycles are not
+#                                   run here (crash-test.sh drives one daemon): the cluster's are
+#                                   tests/repl/cluster_test.sh's, so its loss columns are empty
 # Beside every load runs the stall probe of docs/benchmarks.md (`exchangectl bench jitter
 # --period-us 1000`, a thread that sleeps to a 1 ms schedule and records how late it wakes, in
 # one-second runs until the load ends): the worst second's p99 lateness and the latest wake-up flag
@@ -29,10 +36,11 @@
 set -uo pipefail
 
 orders=500000 rate=20000 cycles=20 crash_orders=200000 seed=1 json=0 stall_probe=1
-schemes="async hybrid wal batch_sync wal_batch double_write"
+schemes="async hybrid wal batch_sync wal_batch double_write quorum"
 usage() {
     echo "usage: scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N]" \
-        "[--seed S] [--schemes \"async hybrid wal batch_sync wal_batch double_write\"] [--json]" \
+        "[--seed S] [--schemes \"async hybrid wal batch_sync wal_batch double_write quorum\"]" \
+        "[--json]" \
         "[--no-stall-probe]" >&2
     exit 2
 }
@@ -55,7 +63,7 @@ for number in "$orders" "$rate" "$cycles" "$crash_orders" "$seed"; do
 done
 for scheme in $schemes; do
     case $scheme in
-        async | hybrid | wal | batch_sync | wal_batch | double_write) ;;
+        async | hybrid | wal | batch_sync | wal_batch | double_write | quorum) ;;
         *) echo "bench-modes: unknown scheme '$scheme'" >&2; usage ;;
     esac
 done
@@ -67,8 +75,10 @@ fi
 dir=$(mktemp -d /tmp/exchanged-modes.XXXXXX)
 daemon=
 redis_address=
+cluster=
 cleanup() {
     [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
+    [ -n "$cluster" ] && scripts/run-cluster.sh stop --data-dir "$cluster" >/dev/null 2>&1
     [ -n "$redis_address" ] && scripts/redis-test-server.sh stop "$dir/redis" >/dev/null 2>&1
     # BENCH_MODES_KEEP=1 keeps the logs, profiles and outputs for a look afterwards.
     if [ -n "${BENCH_MODES_KEEP:-}" ]; then
@@ -79,9 +89,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# write_profile SCHEME FILE: standard.ini with the scheme's preset in place of its own knobs.
+# write_profile SCHEME FILE [BASE]: BASE (standard.ini) with the scheme's preset in place of its
+# own knobs.
 write_profile() {
-    local mode extra=
+    local mode extra= base=${3:-config/standard.ini}
     case $1 in
         async) mode=async ;;
         hybrid) mode=hybrid_sync ;;
@@ -90,6 +101,7 @@ batch_timeout_ms = 0" ;;
         batch_sync) mode=batch_sync ;;
         wal_batch) mode=wal_batch ;;
         double_write) mode=double_write extra="redis_address = $redis_address" ;;
+        quorum) mode=wal_batch extra="ack_after = quorum" ;;
     esac
     # Drop the knobs the presets set, and the ones every scheme shares, then add them after the
     # section headers (inih takes a key anywhere in its section).
@@ -104,7 +116,16 @@ batch_timeout_ms = 0" ;;
             if (extra != "") print extra
         }
         /^\[safety\]/ { print "critical_order_threshold = 98" }
-    ' config/standard.ini >"$2"
+    ' "$base" >"$2"
+}
+
+# write_cluster_profiles DIR: the quorum scheme's node{1,2,3}.ini in DIR, each config/cluster's
+# with the knobs every scheme shares; the leader (node 1) acks after the quorum.
+write_cluster_profiles() {
+    mkdir -p "$1"
+    write_profile quorum "$1/node1.ini" config/cluster/node1.ini
+    write_profile wal_batch "$1/node2.ini" config/cluster/node2.ini
+    write_profile wal_batch "$1/node3.ini" config/cluster/node3.ini
 }
 
 # stall_probe UNTIL_PID NAME: one-second runs of the probe until process UNTIL_PID ends, one JSON
@@ -125,22 +146,37 @@ fresh_redis() {
 
 # run_load PROFILE RATE NAME: one load on a fresh data directory; the JSON line goes to NAME.json,
 # its exit code to NAME.exit, the probe's lines (if on) to NAME.stall.
+# With a directory of cluster profiles for PROFILE (the quorum scheme), the three nodes serve it
+# and the load goes to the leader (node 1); NAME.log is then the leader's log.
 run_load() {
-    local data=$dir/data-$3 port load probe= admin
+    local data=$dir/data-$3 port load probe= admin address
     rm -rf "$data"
     fresh_redis
     : >"$dir/$3.stall"
-    port=$((20000 + RANDOM % 20000))
-    # The admin endpoint is read once, after the load (store_progress).
-    build/bin/exchanged --config "$1" --data-dir "$data" --listen "127.0.0.1:$port" \
-        --admin-listen "127.0.0.1:$((port + 1))" >"$dir/$3.log" 2>&1 &
-    daemon=$!
+    if [ -d "$1" ]; then
+        cluster=$data
+        scripts/run-cluster.sh start --data-dir "$data" --config-dir "$1" --no-build \
+            >"$dir/$3.cluster" 2>&1 || { cat "$dir/$3.cluster" >&2; exit 1; }
+        address=$(sed -n 's/^leader=//p' "$dir/$3.cluster")
+        daemon=$(cat "$data/node1.pid")
+        ln -sf "$data/node1.log" "$dir/$3.log"
+        profile_for_load=$1/node1.ini
+    else
+        port=$((20000 + RANDOM % 20000))
+        address=127.0.0.1:$port
+        # The admin endpoint is read once, after the load (store_progress).
+        build/bin/exchanged --config "$1" --data-dir "$data" --listen "$address" \
+            --admin-listen "127.0.0.1:$((port + 1))" >"$dir/$3.log" 2>&1 &
+        daemon=$!
+        profile_for_load=$1
+    fi
     for _ in $(seq 600); do
         grep -qs "ready:" "$dir/$3.log" && break
         sleep 0.1
     done
-    build/bin/exchangectl load --connect "127.0.0.1:$port" --orders "$orders" --connections 2 \
-        --rate "$2" --config "$1" --seed "$seed" --json >"$dir/$3.json" 2>"$dir/$3.err" &
+    build/bin/exchangectl load --connect "$address" --orders "$orders" --connections 2 \
+        --rate "$2" --config "$profile_for_load" --seed "$seed" --json >"$dir/$3.json" \
+        2>"$dir/$3.err" &
     load=$!
     if [ "$stall_probe" -eq 1 ]; then
         stall_probe "$load" "$3" &
@@ -159,8 +195,13 @@ run_load() {
         echo "bench-modes: $3: exchangectl load exited $(cat "$dir/$3.exit"):" \
             "$(grep -v '^load: ' "$dir/$3.err" | tail -n 1)" >&2
     fi
-    kill -TERM "$daemon"
-    wait "$daemon" 2>/dev/null
+    if [ -n "$cluster" ]; then
+        scripts/run-cluster.sh stop --data-dir "$cluster" >/dev/null 2>&1
+        cluster=
+    else
+        kill -TERM "$daemon"
+        wait "$daemon" 2>/dev/null
+    fi
     daemon=
     # The clean stop writes everything: its store LSN is the load's last record.
     sed -nE 's/.*store at LSN ([0-9]+).*/\1/p' "$dir/$3.log" | tail -n 1 >"$dir/$3.final_lsn"
@@ -222,19 +263,33 @@ for scheme in $schemes; do
         fi
         redis_address=$(scripts/redis-test-server.sh start "$dir/redis") || exit 1
     fi
-    profile=$dir/$scheme.ini
-    write_profile "$scheme" "$profile"
-    mode=$(sed -n 's/^mode = //p' "$profile")
+    if [ "$scheme" = quorum ]; then
+        profile=$dir/quorum
+        write_cluster_profiles "$profile"
+        mode=$(sed -n 's/^mode = //p' "$profile/node1.ini")
+    else
+        profile=$dir/$scheme.ini
+        write_profile "$scheme" "$profile"
+        mode=$(sed -n 's/^mode = //p' "$profile")
+    fi
     load_avg=$(cut -d" " -f1 /proc/loadavg)
     echo "bench-modes: $scheme: saturated load ($(cut -d" " -f1-3 /proc/loadavg) load average)" >&2
     run_load "$profile" 0 "$scheme-saturated"
     echo "bench-modes: $scheme: $rate orders/s" >&2
     run_load "$profile" "$rate" "$scheme-rate"
-    echo "bench-modes: $scheme: $cycles kill -9 cycles" >&2
-    fresh_redis
-    ./scripts/crash-test.sh --config "$profile" --cycles "$cycles" --seed "$seed" \
-        --orders "$crash_orders" --rate "$rate" >"$dir/$scheme-crash.out" 2>&1
-    crash_status=$?
+    if [ "$scheme" = quorum ]; then
+        echo "acknowledged orders lost: not measured here (tests/repl/cluster_test.sh)" \
+            >"$dir/$scheme-crash.out"
+        crash_status=0
+        scheme_cycles=0
+    else
+        scheme_cycles=$cycles
+        echo "bench-modes: $scheme: $cycles kill -9 cycles" >&2
+        fresh_redis
+        ./scripts/crash-test.sh --config "$profile" --cycles "$cycles" --seed "$seed" \
+            --orders "$crash_orders" --rate "$rate" >"$dir/$scheme-crash.out" 2>&1
+        crash_status=$?
+    fi
     # "acknowledged orders lost: N of M over C kill -9 cycles[; worst cycle X ms of acked flow]"
     summary=$(grep '^acknowledged orders lost: ' "$dir/$scheme-crash.out" | tail -n 1)
     lost=$(sed -nE 's/^acknowledged orders lost: ([0-9]+) of .*/\1/p' <<<"$summary")
@@ -264,12 +319,13 @@ for scheme in $schemes; do
         printf '"rate_mean_us":%s,"rate_p99_us":%s,"rate_exit":%s,' \
             "$(value "$r" mean_us)" "$(value "$r" p99_us)" "$(cat "$dir/$scheme-rate.exit")"
         printf '"cycles":%s,"acked":%s,"lost":%s,"loss_ms":%s,"crash_ok":%s,' \
-            "$cycles" "$acked" "$lost" "$loss_ms" "$crash_ok"
+            "$scheme_cycles" "$acked" "$lost" "$loss_ms" "$crash_ok"
         printf '"stall_p99_us":%s,"stall_max_us":%s,' "$stall_p99" "$stall_max"
         printf '"saturated_stall_p99_us":%s,"rate_stall_p99_us":%s}\n' "$s_stall_p99" "$r_stall_p99"
         continue
     fi
     lost_text="$lost of $acked"
+    [ "$scheme_cycles" -eq 0 ] && lost_text="not run (cluster_test.sh)"
     [ "$crash_ok" = true ] || lost_text="$lost_text (crash-test FAILED: $(tail -n 1 "$dir/$scheme-crash.out"))"
     loss_ms_text=$([ "$loss_ms" = null ] && echo "?" || echo "$loss_ms ms")
     stall_text="$(us_as_ms "$stall_p99") / $(us_as_ms "$stall_max")"

@@ -25,6 +25,9 @@ packages=(
     # The Redis mirror of mode double_write: its client library, and the server for its tests'
     # throw-away instance (scripts/redis-test-server.sh; the tests skip without it).
     libhiredis-dev redis-server
+    # The partitions of the cluster tests in network namespaces (scripts/netns-cluster.sh): DROP
+    # rules inside the namespaces the test creates.
+    iptables
 )
 
 missing=()

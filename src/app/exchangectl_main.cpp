@@ -27,6 +27,7 @@ constexpr Subcommand kSubcommands[] = {
      "bench jitter [--seconds S] [--rate R [--work-ns W] | --period-us P] [--json]"},
     {"wal", "dump", exchanged::tools::wal_main, "wal dump PATH [--from LSN] [--salvage]"},
     {"wal", "verify", exchanged::tools::wal_main, "wal verify PATH [--salvage]"},
+    {"wal", "compare", exchanged::tools::wal_compare_main, "wal compare PATH_A PATH_B"},
     {"bench", "wal", exchanged::tools::bench_wal_main,
      "bench wal [--records N] [--record-bytes B] [--producers P] [--rate R] [--dir D] [--json]"},
     {"bench", "store", exchanged::tools::bench_store_main,

@@ -432,6 +432,11 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), pipeline.orders());
     pipeline.orders().set_gateway(&gateway);
+    // The term start record goes first, before any order of the term.
+    exchanged::repl::EpochHistory history;
+    if (ship) {
+        history = exchanged::app::begin_leader_term(config, pipeline);
+    }
     pipeline.start();
     // Before the sender, which calls it, so that it is destroyed after the sender.
     std::unique_ptr<exchanged::app::PromotionEndpoints> promotion;
@@ -451,7 +456,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         };
         promotion = std::make_unique<exchanged::app::PromotionEndpoints>(config, std::move(hooks));
         sender = exchanged::app::start_leader_sender(
-            config, *ship, pipeline, [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
+            config, *ship, pipeline, std::move(history),
+            [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
                 endpoints->deposed(epoch);
             });
         ready_text += " role=leader node=" + std::to_string(config.replication.node_id) +
@@ -584,14 +590,16 @@ struct FollowerEnd {
     std::optional<exchanged::repl::Epoch> lead_epoch;
 };
 
-// A replication follower (docs/replication.md): recovers its WAL, appends the leader's records
-// and acknowledges them until SIGINT/SIGTERM, a WAL failure, or POST /replication/lead after a
-// promise (then it stops its receiver and closes its WAL, and the caller starts the leader).
+// A replication follower and hot standby (docs/replication.md): recovers its store and WAL, appends
+// the leader's records, acknowledges them and applies them to its matchers and store until
+// SIGINT/SIGTERM, a WAL failure, a checkpoint mismatch, or POST /replication/lead after a promise
+// (then it stops its receiver and closes its WAL, and the caller starts the leader).
 FollowerEnd run_follower(const Config& config) {
     exchanged::app::FollowerNode node(config);
     LeadSignal lead_signal;
     exchanged::app::PromotionHooks hooks;
     hooks.durable_lsn = [&node] { return node.durable_lsn(); };
+    hooks.last_epoch = [&node] { return node.last_durable_epoch(); };
     exchanged::app::LoginRefusal refusal(config);
     hooks.promised = [&node, &refusal](exchanged::repl::Epoch epoch,
                                        exchanged::repl::NodeId candidate) {
@@ -632,14 +640,12 @@ FollowerEnd run_follower(const Config& config) {
     gateway.start();
     IoThreads io_threads(io, 1);
     // /metrics says what `exchangectl cluster status` shows of a follower: role, epoch, durable
-    // LSN.
+    // and applied LSN.
     exchanged::ops::Metrics metrics;
     std::unique_ptr<exchanged::ops::AdminServer> admin;
     std::string admin_text;
     if (config.server.admin_listen.port != 0) {
-        exchanged::app::register_replication_identity(metrics, config);
-        metrics.gauge("exchanged_wal_durable_lsn", "Highest LSN the WAL has fdatasynced",
-                      [&node] { return static_cast<double>(node.durable_lsn()); });
+        exchanged::app::register_follower_metrics(metrics, config, node);
         promotion.register_metrics(metrics);
         exchanged::ops::AdminOptions admin_options;
         promotion.add_to(admin_options);

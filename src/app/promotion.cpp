@@ -242,10 +242,9 @@ std::pair<unsigned, std::string> PromotionEndpoints::promise(const std::string& 
         hooks_.promised(*epoch, *candidate);
     }
     const wal::Lsn durable = hooks_.durable_lsn ? hooks_.durable_lsn() : 0;
-    // last_epoch: the epoch of this node's last record. Until the log keeps its epoch history
-    // (epoch records in the WAL), the epoch this process runs in stands for it.
+    const repl::Epoch last_epoch = hooks_.last_epoch ? hooks_.last_epoch() : running_epoch_;
     return {200, "durable_lsn=" + std::to_string(durable) + " last_epoch=" +
-                     std::to_string(running_epoch_) + " node=" + std::to_string(node_) + "\n"};
+                     std::to_string(last_epoch) + " node=" + std::to_string(node_) + "\n"};
 }
 
 std::pair<unsigned, std::string> PromotionEndpoints::lead(const std::string& body) {

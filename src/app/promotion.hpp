@@ -46,6 +46,9 @@ std::optional<std::string> body_field(const std::string& body, const std::string
 struct PromotionHooks {
     // This node's durable LSN, read after `promised` returned.
     std::function<wal::Lsn()> durable_lsn;
+    // The epoch of its last durable record (its log's term history). Empty: the epoch this process
+    // runs in (a leader's log ends in its own term).
+    std::function<repl::Epoch()> last_epoch;
     // After the promise is on disk: a follower stops taking older records, a leader is deposed.
     std::function<void(repl::Epoch epoch, repl::NodeId candidate)> promised;
     // After role=leader is on disk: switch to leading `epoch`. Empty on a leader (it answers 409).

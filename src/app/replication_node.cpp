@@ -3,13 +3,20 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
+#include "engine/recovery.hpp"
 #include "engine/startup.hpp"
+#include "engine/store_check.hpp"
+#include "engine/store_recovery.hpp"
+#include "repl/log_epochs.hpp"
 #include "service/quorum_point.hpp"
+#include "store/open_store.hpp"
+#include "wal/log_truncate.hpp"
 
 namespace exchanged::app {
 
@@ -28,9 +35,26 @@ std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config) {
     return std::make_unique<repl::ShipBuffer>(config.replication.max_lag_bytes);
 }
 
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline) {
+    wal::WalWriter* writer = pipeline.wal_writer();
+    if (writer == nullptr) {
+        throw std::logic_error("a replicated leader's pipeline has no WAL");
+    }
+    // Nothing appends before pipeline.start(): the scan reads a quiet log.
+    wal::UringStorage storage(config.persistence.wal_path.string());
+    repl::EpochHistory history = repl::read_log_epochs(storage).history;
+    const wal::Lsn at =
+        repl::begin_term(*writer, history, config.replication.epoch, config.replication.node_id);
+    if (at != 0) {
+        spdlog::info("replication: epoch {} begins at LSN {} (term start record)",
+                     config.replication.epoch, at);
+    }
+    return history;
+}
+
 std::unique_ptr<repl::LeaderSender> start_leader_sender(
     const Config& config, repl::ShipBuffer& buffer, service::Pipeline& pipeline,
-    std::function<void(repl::Epoch epoch)> deposed) {
+    repl::EpochHistory history, std::function<void(repl::Epoch epoch)> deposed) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
     if (quorum == nullptr || writer == nullptr) {
@@ -38,6 +62,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(
     }
     repl::LeaderSenderOptions options;
     options.epoch = config.replication.epoch;
+    options.history = std::move(history);
     options.wal_dir = config.persistence.wal_path;
     for (const ReplicationPeer& peer : config.replication.peers) {
         options.followers.push_back({peer.node_id, peer.endpoint.host, peer.endpoint.port});
@@ -53,6 +78,7 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(
         }
         return result;
     };
+    hooks.joined = [quorum](repl::NodeId node, wal::Lsn lsn) { quorum->readmit(node, lsn); };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
     auto sender = std::make_unique<repl::LeaderSender>(options, buffer, hooks);
@@ -126,37 +152,151 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
     }
 }
 
-FollowerNode::FollowerNode(const Config& config) : config_(config) {
+namespace {
+
+// How long a follower's stop waits for its store to take what was applied; nothing is lost when
+// it gives up (the next start writes the rest from the WAL).
+constexpr std::chrono::seconds kStandbyStoreDrain{5};
+
+}  // namespace
+
+FollowerNode::FollowerNode(const Config& config)
+    : config_(config), layout_(engine::make_shard_layout(config)) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) {
         throw std::runtime_error("eventfd for the follower's failure signal failed");
     }
-    std::filesystem::create_directories(config.persistence.wal_path.parent_path());
-    storage_ = std::make_unique<wal::UringStorage>(config.persistence.wal_path.string());
-    wal::WalOptions options = engine::wal_options(config, false);
-    options.on_durable = [this](wal::Lsn lsn) {
+    wal_options_ = engine::wal_options(config_, false);
+    wal_options_.on_durable = [this](wal::Lsn lsn) {
         if (receiver_) {
             receiver_->durable(lsn);
         }
+        if (applier_) {
+            applier_->durable(lsn);
+        }
     };
-    options.on_failed = [this](const std::string& error) {
+    wal_options_.on_failed = [this](const std::string& error) {
         // Fatal, as on a leader: what this follower acknowledged may not be on its disk.
-        spdlog::error("WAL failed: {}; exiting", error);
-        failed_ = true;
-        const std::uint64_t one = 1;
-        [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
+        fail("WAL failed: " + error);
     };
-    writer_ = std::make_unique<wal::WalWriter>(*storage_, options);
-    const ReplicationConfig& r = config.replication;
+    std::lock_guard lock(parts_mutex_);
+    open();
+}
+
+void FollowerNode::open() {
+    const PersistenceConfig& p = config_.persistence;
+    if (p.store == StoreKind::Sqlite) {
+        std::filesystem::create_directories(p.store_path.parent_path());
+    }
+    // As on a leader: a damaged page would otherwise surface only when a query reads it.
+    const engine::StoreStartCheck check = engine::check_store_on_start(config_);
+    if (check.ran) {
+        spdlog::info("standby: store check: {}: ok in {:.2f} s", check.what, check.seconds);
+    }
+    store_ = store::open_store(engine::store_settings(config_));
+    // As a leader's start: the books from the store plus the WAL tail above it; the flush worker
+    // writes the tail into the store in the background.
+    engine::RecoveryOptions recovery;
+    recovery.map_segments = true;  // the writer opens the log only afterwards
+    engine::StoreRecoveryResult recovered =
+        engine::rebuild_from_store(*store_, p.wal_path, layout_, recovery);
+    if (!recovered.replay.ok()) {
+        const std::string advice = engine::salvage_advice(recovered.replay);
+        throw std::runtime_error("standby: recovering the follower's store " + store_->describe() +
+                                 " and WAL " + p.wal_path.string() + " failed: " +
+                                 recovered.replay.error + (advice.empty() ? "" : "; " + advice));
+    }
+    spdlog::info("standby: store {} at LSN {}; WAL tail replayed to LSN {} ({} records)",
+                 store_->describe(), recovered.loaded_lsn, recovered.replay.next_lsn - 1,
+                 recovered.replay.records);
+
+    std::filesystem::create_directories(p.wal_path.parent_path());
+    storages_.push_back(std::make_unique<wal::UringStorage>(p.wal_path.string()));
+    writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
+    wal::WalWriter& writer = *writers_.back();
+    writer_ = &writer;
+    if (writer.next_lsn() != recovered.replay.next_lsn) {
+        throw std::runtime_error(
+            "standby: the WAL changed during recovery: replay ended before LSN " +
+            std::to_string(recovered.replay.next_lsn) + ", the writer opened at " +
+            std::to_string(writer.next_lsn()));
+    }
+    // The store holds the whole log below its LSN: those segments can go.
+    writer.release_below(store_->store_lsn() + 1);
+
+    engine::ReplayStart start;
+    start.after_lsn = recovered.replay.next_lsn - 1;
+    start.matchers = std::move(recovered.replay.matchers);
+    for (const engine::ShardReplay& shard : recovered.replay.shards) {
+        start.next_seq.push_back(shard.next_seq);
+    }
+    repl::StandbyApplierOptions applier_options;
+    applier_options.wal_dir = p.wal_path;
+    applier_options.feed_events = p.store_queue_events;
+    applier_options.flush = engine::flush_options(config_);
+    repl::StandbyApplierHooks applier_hooks;
+    applier_hooks.failed = [this](const std::string& error) { fail(error); };
+    applier_hooks.stored = [this](store::StoreLsn lsn) {
+        // Segments wholly in the store, as on a leader; the open log after a cut.
+        writer_.load()->release_below(lsn + 1);
+    };
+    applier_hooks.info = [](const std::string& line) { spdlog::info("standby: {}", line); };
+    applier_hooks.warn = [](const std::string& line) { spdlog::warn("standby: {}", line); };
+    applier_ = std::make_unique<repl::StandbyApplier>(
+        layout_, std::move(start), *store_, std::move(applier_options), std::move(applier_hooks));
+
+    const ReplicationConfig& r = config_.replication;
     repl::FollowerReceiverOptions receiver_options;
     receiver_options.node = r.node_id;
     receiver_options.epoch = r.epoch;
     receiver_options.host = r.listen.host;
     receiver_options.port = r.listen.port;
+    receiver_options.history = repl::read_log_epochs(*storages_.back()).history;
     repl::FollowerReceiverHooks hooks;
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
-    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_, hooks);
+    hooks.appended = [applier = applier_.get()](wal::Lsn lsn, std::uint16_t type,
+                                                std::span<const std::byte> payload) {
+        applier->appended(lsn, type, payload);
+    };
+    hooks.truncate_log = [this](wal::Lsn keep_lsn) -> wal::WalWriter& { return cut_log(keep_lsn); };
+    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, writer, hooks);
+}
+
+wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
+    try {
+        writer_.load()->close();
+        storages_.push_back(
+            std::make_unique<wal::UringStorage>(config_.persistence.wal_path.string()));
+        const wal::TruncateReport report = wal::truncate_log_after(*storages_.back(), keep_lsn);
+        spdlog::warn("replication: WAL cut from LSN {} to end at LSN {} ({} segment(s) removed)",
+                     report.old_last_lsn, report.last_lsn, report.segments_removed);
+        writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
+        writer_ = writers_.back().get();
+    } catch (const std::exception& e) {
+        // The log is closed and maybe half cut (each step leaves a clean prefix): stop, and let
+        // the next start recover it and the leader cut it again.
+        fail("replication: cutting the WAL after LSN " + std::to_string(keep_lsn) +
+             " failed: " + e.what());
+        throw;
+    }
+    const wal::Lsn applied = applier_->applied_lsn();
+    if (applied > keep_lsn) {
+        // The standby's books hold records the log no longer has. The log is right now; the
+        // books are rebuilt from the store and the cut log at the next start (a store that had
+        // already committed records above the cut refuses that start: re-sync by snapshot).
+        fail("standby: the WAL was cut to end at LSN " + std::to_string(keep_lsn) +
+             " (divergence repair) below the applied LSN " + std::to_string(applied) +
+             "; restart the follower to rebuild its books from its store and WAL");
+    }
+    return *writer_.load();
+}
+
+void FollowerNode::fail(const std::string& error) {
+    spdlog::error("{}; exiting", error);
+    failed_ = true;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
 }
 
 FollowerNode::~FollowerNode() {
@@ -167,27 +307,97 @@ FollowerNode::~FollowerNode() {
 }
 
 void FollowerNode::start() {
+    std::lock_guard lock(parts_mutex_);
+    if (!applier_) {
+        open();  // stopped before: open the store and WAL again
+    }
+    applier_->start();
     receiver_->start();
 }
 
 void FollowerNode::stop() {
+    std::lock_guard lock(parts_mutex_);
+    close_parts();
+}
+
+// The receiver first (nothing more is appended or cut), then the applier (its store commits
+// release WAL segments), then the WAL; then every part is let go, so that the store's and the
+// WAL's files are free (a promoted node opens them as a leader's).
+void FollowerNode::close_parts() {
     if (receiver_) {
         receiver_->stop();
     }
-    if (writer_) {
-        writer_->close();
+    if (applier_ && !applier_->stop(kStandbyStoreDrain)) {
+        spdlog::warn(
+            "standby: the store stayed behind at LSN {}; the next start writes the rest "
+            "from the WAL",
+            applier_->store_lsn());
     }
+    if (writer_.load() != nullptr) {
+        writer_.load()->close();
+    }
+    receiver_.reset();
+    applier_.reset();
+    writer_ = nullptr;
+    writers_.clear();
+    storages_.clear();
+    store_.reset();
+}
+
+void FollowerNode::restart_from_disk() {
+    std::lock_guard lock(parts_mutex_);
+    close_parts();
+    open();
+    applier_->start();
+    receiver_->start();
 }
 
 wal::Lsn FollowerNode::durable_lsn() const {
-    return writer_->durable_lsn();
+    std::lock_guard lock(parts_mutex_);
+    const wal::WalWriter* writer = writer_.load();
+    return writer != nullptr ? writer->durable_lsn() : 0;
+}
+
+wal::Lsn FollowerNode::applied_lsn() const {
+    std::lock_guard lock(parts_mutex_);
+    return applier_ ? applier_->applied_lsn() : 0;
+}
+
+store::StoreLsn FollowerNode::store_lsn() const {
+    std::lock_guard lock(parts_mutex_);
+    return applier_ ? applier_->store_lsn() : 0;
 }
 
 std::string FollowerNode::describe() const {
+    std::lock_guard lock(parts_mutex_);
+    if (!receiver_) {
+        return "role=follower node=" + std::to_string(config_.replication.node_id) + " stopped";
+    }
     return "role=follower node=" + std::to_string(config_.replication.node_id) +
            " replication_listen=" +
            to_string(Endpoint{config_.replication.listen.host, receiver_->port()}) +
-           " durable_lsn=" + std::to_string(writer_->durable_lsn());
+           " durable_lsn=" + std::to_string(writer_.load()->durable_lsn()) +
+           " applied_lsn=" + std::to_string(applier_->applied_lsn()) +
+           " store_lsn=" + std::to_string(applier_->store_lsn());
+}
+
+void register_follower_metrics(ops::Metrics& metrics, const Config& config,
+                               const FollowerNode& node) {
+    register_replication_identity(metrics, config);
+    metrics.gauge("exchanged_wal_durable_lsn", "Highest LSN the WAL has fdatasynced",
+                  [&node] { return static_cast<double>(node.durable_lsn()); });
+    metrics.gauge("exchanged_replication_applied_lsn",
+                  "The last record the hot standby applied to its matchers",
+                  [&node] { return static_cast<double>(node.applied_lsn()); });
+    metrics.gauge("exchanged_store_lsn", "Highest WAL LSN whose events the store has committed",
+                  [&node] { return static_cast<double>(node.store_lsn()); });
+    metrics.gauge("exchanged_replication_apply_lag_records",
+                  "Records durable in this follower's WAL that its standby has not applied yet",
+                  [&node] {
+                      const wal::Lsn durable = node.durable_lsn();
+                      const wal::Lsn applied = node.applied_lsn();
+                      return static_cast<double>(durable > applied ? durable - applied : 0);
+                  });
 }
 
 std::string FollowerNode::login_refusal(const Config& config) {

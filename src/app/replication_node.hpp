@@ -1,21 +1,26 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
-// of the leader's records and acknowledges them. A promotion switches a follower to leader
-// (app/promotion.hpp).
+// of the leader's records, acknowledges them, and applies them to its matchers and store as a hot
+// standby. A promotion switches a follower to leader (app/promotion.hpp).
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
+#include "engine/shard_layout.hpp"
 #include "ops/metrics.hpp"
 #include "repl/follower_receiver.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/ship_buffer.hpp"
+#include "repl/standby_applier.hpp"
 #include "service/pipeline.hpp"
+#include "store/store.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -26,9 +31,13 @@ namespace exchanged::app {
 std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config);
 // Dials the followers and feeds their acks to the pipeline's quorum point. Stop it before the
 // pipeline goes. `deposed`: called (on a sender thread) when a follower reports a newer epoch.
+// A leader's epoch history: the terms its log holds, then its own term, whose start record it
+// appends (durably) when the log's newest term is older. Before pipeline.start(): the term start
+// is the term's first record. Throws naming why (its log was written by a newer leader, the WAL).
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline);
 std::unique_ptr<repl::LeaderSender> start_leader_sender(
     const Config& config, repl::ShipBuffer& buffer, service::Pipeline& pipeline,
-    std::function<void(repl::Epoch epoch)> deposed = nullptr);
+    repl::EpochHistory history, std::function<void(repl::Epoch epoch)> deposed = nullptr);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
@@ -40,8 +49,11 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
 // /metrics of every replicated node: its node id, role (1 leader, 0 follower), epoch and factor.
 void register_replication_identity(ops::Metrics& metrics, const Config& config);
 
-// A follower: its WAL recovered and opened for the leader's records, and the receiver listening on
-// [replication] listen. A WAL failure is fatal: failed() turns true and wake_fd() fires.
+// A follower and hot standby: at construction it opens its store and rebuilds its books from the
+// store plus its WAL tail (as a leader's start does), opens the WAL for the leader's records and
+// binds the receiver on [replication] listen; start() then appends, acknowledges, and applies each
+// durable record to its matchers and store (repl/standby_applier.hpp). A WAL failure, a checkpoint
+// mismatch or a fatal store error is fatal: failed() turns true and wake_fd() fires.
 class FollowerNode {
   public:
     explicit FollowerNode(const Config& config);
@@ -49,9 +61,16 @@ class FollowerNode {
     FollowerNode(const FollowerNode&) = delete;
     FollowerNode& operator=(const FollowerNode&) = delete;
 
+    // After a stop(), opens the store and the WAL again first (as the constructor does).
     void start();
-    // Stops the receiver, then commits what it appended and closes the WAL.
+    // Stops the receiver, then the applier (the store takes what was applied, for up to 5 s),
+    // then commits what was appended and closes the WAL and the store, so that their files are
+    // free. Idempotent. The LSNs read 0 until the next start().
     void stop();
+    // stop(), then opens the store and the WAL again, rebuilds the books from them and starts:
+    // for when their files were replaced (a snapshot installed) or the WAL was truncated under
+    // the applied state. Throws as the constructor does.
+    void restart_from_disk();
     int wake_fd() const { return wake_fd_; }
     bool failed() const { return failed_.load(); }
     wal::Lsn durable_lsn() const;
@@ -62,17 +81,42 @@ class FollowerNode {
         return receiver_->append_fetched(records, why);
     }
     wal::Lsn received_lsn() const { return receiver_->received_lsn(); }
+    // The epoch of its last durable record (a promise's answer).
+    repl::Epoch last_durable_epoch() const { return receiver_->last_durable_epoch(); }
+    // The last record the standby applied to its matchers (its events are then in the feed).
+    wal::Lsn applied_lsn() const;
+    store::StoreLsn store_lsn() const;
     std::string describe() const;  // for the ready line
     // The text a client login is refused with.
     static std::string login_refusal(const Config& config);
 
   private:
+    void open();
+    void close_parts();
+    void fail(const std::string& error);
+    // The leader's Truncate, on the receiver's thread with no connection open (close_parts()
+    // stops the receiver before it lets the log go, so the parts stay meanwhile).
+    wal::WalWriter& cut_log(wal::Lsn keep_lsn);
+
     const Config& config_;
+    const engine::ShardLayout layout_;
     int wake_fd_ = -1;
     std::atomic<bool> failed_{false};
-    std::unique_ptr<wal::UringStorage> storage_;
+    mutable std::mutex parts_mutex_;  // the parts below, replaced by restart_from_disk()
+    std::unique_ptr<store::Store> store_;
+    wal::WalOptions wal_options_;
+    // The open log is the last writer on the last storage; a cut (divergence repair) closes it
+    // and opens another, keeping the old ones (closed) until close_parts(), so that a reader of
+    // writer_ never sees a freed one.
+    std::vector<std::unique_ptr<wal::UringStorage>> storages_;
+    std::vector<std::unique_ptr<wal::WalWriter>> writers_;
+    std::atomic<wal::WalWriter*> writer_{nullptr};
+    std::unique_ptr<repl::StandbyApplier> applier_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
-    std::unique_ptr<wal::WalWriter> writer_;
 };
+
+// /metrics of a follower: its identity, durable LSN, applied LSN and store LSN.
+void register_follower_metrics(ops::Metrics& metrics, const Config& config,
+                               const FollowerNode& node);
 
 }  // namespace exchanged::app

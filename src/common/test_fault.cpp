@@ -22,6 +22,10 @@ const char* name(Fault fault) {
             return "quorum_leader_only";
         case Fault::MirrorAckBeforeReply:
             return "mirror_ack_before_reply";
+        case Fault::StandbyApplySkip:
+            return "standby_apply_skip";
+        case Fault::SkipDivergenceTruncate:
+            return "skip_divergence_truncate";
         case Fault::PromoteAnyLog:
             return "promote_any_log";
     }

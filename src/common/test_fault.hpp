@@ -24,12 +24,14 @@ enum class Fault : std::uint8_t {
     StoreAckBeforeCommit,  // the store point advances before the store batch commits
     QuorumLeaderOnly,      // the quorum frontier follows the leader's own durable LSN alone
     MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
-    PromoteAnyLog,         // `cluster promote` lets a candidate lead without the longest log
+    StandbyApplySkip,      // a follower's standby applier drops its first command
+    SkipDivergenceTruncate,  // a follower told to cut its departed log tail keeps it
+    PromoteAnyLog,           // `cluster promote` lets a candidate lead without the longest log
 };
-inline constexpr std::array kAllFaults{Fault::SkipWalFdatasync, Fault::SkipDirectorySync,
-                                       Fault::EarlyAcks,        Fault::StoreAckBeforeCommit,
-                                       Fault::QuorumLeaderOnly, Fault::MirrorAckBeforeReply,
-                                       Fault::PromoteAnyLog};
+inline constexpr std::array kAllFaults{
+    Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
+    Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
+    Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::PromoteAnyLog};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -143,4 +143,31 @@ CheckpointRecord decode_checkpoint(wal::Lsn lsn, std::span<const std::byte> payl
     return checkpoint;
 }
 
+void encode_term_start(const TermStartRecord& term, TermStartRecordBytes& out) {
+    Writer w(out);
+    w.put(kRecordFormatVersion);
+    w.put(std::uint8_t{0});
+    w.put(std::uint16_t{0});
+    w.put(std::uint32_t{term.leader_node});
+    w.put(std::uint64_t{term.epoch});
+    assert(w.written() == out.size());
+}
+
+TermStartRecord decode_term_start(wal::Lsn lsn, std::span<const std::byte> payload) {
+    check_header(lsn, payload, kTermStartRecordBytes, "term start");
+    Reader r(payload);
+    r.get<std::uint8_t>();
+    if (r.get<std::uint8_t>() != 0 || r.get<std::uint16_t>() != 0) {
+        throw RecordError(lsn, "term start record has non-zero reserved bytes 1..3");
+    }
+    TermStartRecord term;
+    term.leader_node = r.get<std::uint32_t>();
+    term.epoch = r.get<std::uint64_t>();
+    if (term.epoch == 0) {
+        throw RecordError(lsn, "term start record has epoch 0 (epochs start at 1)");
+    }
+    assert(r.read() == payload.size());
+    return term;
+}
+
 }  // namespace exchanged::engine

@@ -73,6 +73,11 @@ class Replayer {
             case kCheckpointRecordType:
                 check_checkpoint(record);
                 break;
+            case kTermStartRecordType:
+                // Replication's marker of a new leader term: nothing to apply, but a malformed
+                // one is refused like any other record.
+                check_term_start(record);
+                break;
             default:
                 return stop(RecoveryStatus::BadRecord,
                             "WAL record LSN " + std::to_string(record.lsn) + ": record type " +
@@ -92,6 +97,14 @@ class Replayer {
     void stop(RecoveryStatus status, std::string error) {
         result_.status = status;
         result_.error = std::move(error);
+    }
+
+    void check_term_start(const wal::RecordView& record) {
+        try {
+            decode_term_start(record.lsn, record.payload);
+        } catch (const RecordError& error) {
+            stop(RecoveryStatus::BadRecord, error.what());
+        }
     }
 
     bool check_shard(wal::Lsn lsn, ShardId shard, const char* what) {
@@ -340,6 +353,35 @@ RecoveryResult replay_log(const std::filesystem::path& wal_dir, const ShardLayou
     }
     wal::UringStorage storage(wal_dir.string());
     return replay_log(storage, layout, options, std::move(start), on_events);
+}
+
+struct RecordReplayer::State {
+    State(const ShardLayout& layout, ReplayStart start, ReplayEventSink sink)
+        : result(start_result(layout, std::move(start))),
+          on_events(std::move(sink)),
+          replayer(layout, options, result, Clock::now(), on_events) {}
+
+    RecoveryOptions options;  // defaults: no salvage, no progress, no stop
+    RecoveryResult result;
+    ReplayEventSink on_events;
+    Replayer replayer;
+};
+
+RecordReplayer::RecordReplayer(const ShardLayout& layout, ReplayStart start,
+                               ReplayEventSink on_events)
+    : state_(std::make_unique<State>(layout, std::move(start), std::move(on_events))) {}
+
+RecordReplayer::~RecordReplayer() = default;
+
+void RecordReplayer::apply(const wal::RecordView& record) {
+    state_->replayer.on_record(record);
+    if (state_->result.ok()) {
+        state_->result.next_lsn = record.lsn + 1;
+    }
+}
+
+const RecoveryResult& RecordReplayer::result() const {
+    return state_->result;
 }
 
 RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -136,6 +137,27 @@ using RecordSource = std::function<void(wal::Lsn after_lsn,
 RecoveryResult replay_records(const RecordSource& source, const ShardLayout& layout,
                               const RecoveryOptions& options, ReplayStart start,
                               const ReplayEventSink& on_events);
+
+// replay_log one record at a time, for a log that grows while it is applied (a replication
+// follower's hot standby, repl/standby_applier.hpp): the same checks of every record, the same
+// matchers, the same events. Once a record fails (result().ok() false) the rest are ignored.
+class RecordReplayer {
+  public:
+    // Throws std::invalid_argument when the layout cannot build a matcher or `start` does not fit.
+    RecordReplayer(const ShardLayout& layout, ReplayStart start, ReplayEventSink on_events);
+    ~RecordReplayer();
+    RecordReplayer(const RecordReplayer&) = delete;
+    RecordReplayer& operator=(const RecordReplayer&) = delete;
+
+    // `record.lsn` must continue the records applied so far (BadRecord otherwise).
+    void apply(const wal::RecordView& record);
+    // last_lsn is the last record applied; matchers and shards are the state after it.
+    const RecoveryResult& result() const;
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 // Replays the log in `storage`. Throws wal::WalError when the storage itself fails and
 // std::invalid_argument when the layout cannot build a matcher; everything wrong with the log's

@@ -5,9 +5,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <vector>
 
+#include "common/test_fault.hpp"
 #include "repl/frame_decoder.hpp"
+#include "repl/log_epochs.hpp"
 #include "wal/record_format.hpp"
 
 namespace exchanged::repl {
@@ -31,13 +35,22 @@ std::uint16_t bound_port(const Socket& socket) {
 FollowerReceiver::FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                                    FollowerReceiverHooks hooks)
     : options_(std::move(options)),
-      writer_(writer),
+      writer_(&writer),
       hooks_(std::move(hooks)),
+      history_(options_.history),
       epoch_(options_.epoch) {
+    // Its Hello would name terms above the epoch it promised, which a leader refuses as malformed.
+    if (history_.last_epoch() > options_.epoch) {
+        throw std::runtime_error("replication: this follower's log holds epoch " +
+                                 std::to_string(history_.last_epoch()) + " (from LSN " +
+                                 std::to_string(history_.terms().back().first_lsn) +
+                                 "), above the epoch it follows, " +
+                                 std::to_string(options_.epoch));
+    }
     listener_ = listen_on(options_.host, options_.port);
     port_ = bound_port(listener_);
-    acked_ = writer_.durable_lsn();
-    received_ = writer_.durable_lsn();
+    acked_ = writer_->durable_lsn();
+    received_ = writer_->durable_lsn();
 }
 
 FollowerReceiver::~FollowerReceiver() {
@@ -77,20 +90,6 @@ void FollowerReceiver::stop() {
     }
 }
 
-void FollowerReceiver::promise(Epoch epoch) {
-    {
-        std::lock_guard lock(promise_mutex_);
-        if (epoch <= epoch_.load()) {
-            return;
-        }
-        epoch_ = epoch;
-    }
-    std::lock_guard lock(socket_mutex_);
-    if (live_fd_ >= 0) {
-        ::shutdown(live_fd_, SHUT_RDWR);
-    }
-}
-
 void FollowerReceiver::durable(wal::Lsn /*lsn*/) {
     // Taken so that the Ack thread cannot miss the wake-up between its check and its wait.
     { std::lock_guard lock(durable_mutex_); }
@@ -119,12 +118,12 @@ void FollowerReceiver::serve(Socket socket) {
         }
         live_fd_ = socket.fd();
     }
-    const wal::Lsn durable = writer_.durable_lsn();
-    std::vector<std::byte> hello;
-    const Epoch epoch = epoch_.load();
-    // The last record's epoch is this follower's epoch until the log keeps its epoch history.
-    encode_hello({options_.node, epoch, durable, durable > 0 ? epoch : 0}, hello);
-    if (write_all(socket, hello)) {
+    const Hello said = hello();
+    const wal::Lsn durable = said.durable_lsn;
+    std::vector<std::byte> hello_bytes;
+    encode_hello(said, hello_bytes);
+    std::optional<Truncate> cut;
+    if (write_all(socket, hello_bytes)) {
         info("replication: leader connected; Hello with durable LSN " + std::to_string(durable));
         connected_ = true;
         std::atomic<bool> done{false};
@@ -146,18 +145,24 @@ void FollowerReceiver::serve(Socket socket) {
                     const Refuse refuse = refuse_of(frame);
                     why = std::string("the leader refused: ") + to_string(refuse.reason) + ": " +
                           refuse.text;
-                } else if (frame.header.kind != FrameKind::Records) {
+                } else if (frame.header.kind != FrameKind::Records &&
+                           frame.header.kind != FrameKind::Truncate) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
                 } else {
                     std::unique_lock promised(promise_mutex_);
                     const Epoch following = epoch_.load();
                     if (frame.header.epoch != following) {
                         promised.unlock();
-                        why = "Records of epoch " + std::to_string(frame.header.epoch) +
+                        why = std::string(to_string(frame.header.kind)) + " of epoch " +
+                              std::to_string(frame.header.epoch) +
                               ", this follower follows epoch " + std::to_string(following);
                         std::vector<std::byte> out;
                         encode_refuse({following, RefuseReason::StaleEpoch, why}, out);
                         write_all(socket, out);
+                    } else if (frame.header.kind == FrameKind::Truncate) {
+                        cut = truncate_of(frame);
+                        why = "the leader asked to cut this log after LSN " +
+                              std::to_string(cut->keep_lsn);
                     } else {
                         append(frame.payload, why);
                     }
@@ -176,13 +181,93 @@ void FollowerReceiver::serve(Socket socket) {
             warn("replication: connection to the leader closed: " + why);
         }
     }
+    {
+        std::lock_guard lock(socket_mutex_);
+        live_fd_ = -1;
+    }
+    if (cut && !stopping_.load()) {
+        cut_log(*cut);
+    }
+}
+
+void FollowerReceiver::promise(Epoch epoch) {
+    {
+        std::lock_guard lock(promise_mutex_);
+        if (epoch <= epoch_.load()) {
+            return;
+        }
+        epoch_ = epoch;
+    }
     std::lock_guard lock(socket_mutex_);
-    live_fd_ = -1;
+    if (live_fd_ >= 0) {
+        ::shutdown(live_fd_, SHUT_RDWR);
+    }
+}
+
+Epoch FollowerReceiver::last_durable_epoch() const {
+    std::lock_guard lock(promise_mutex_);
+    return history_.epoch_of(writer_->durable_lsn());
 }
 
 bool FollowerReceiver::append_fetched(std::span<const std::byte> records, std::string& why) {
     std::lock_guard lock(promise_mutex_);
     return append(records, why);
+}
+
+Hello FollowerReceiver::hello() const {
+    std::lock_guard lock(promise_mutex_);
+    const wal::Lsn durable = writer_->durable_lsn();
+    Hello hello{options_.node, epoch_.load(), durable, history_.epoch_of(durable), {}};
+    // Terms whose records are not durable yet are not this log's to claim.
+    for (const TermStart& term : history_.terms()) {
+        if (term.first_lsn <= durable) {
+            hello.terms.push_back(term);
+        }
+    }
+    return hello;
+}
+
+void FollowerReceiver::cut_log(const Truncate& truncate) {
+    // writer_ and history_ change: a promotion's fetch or answer must not read them meanwhile.
+    std::lock_guard promised(promise_mutex_);
+    const wal::Lsn keep = truncate.keep_lsn;
+    const wal::Lsn last = writer_->next_lsn() - 1;
+    if (keep >= last) {
+        warn("replication: the leader asked to cut this log after LSN " + std::to_string(keep) +
+             ", but it ends at LSN " + std::to_string(last) + "; nothing to cut");
+        return;
+    }
+    // Both sides of the departure, for whoever reads the log after a failover.
+    warn("replication: this log departs from the leader's after LSN " + std::to_string(keep) +
+         ": cutting LSN " + std::to_string(keep + 1) + ".." + std::to_string(last) + " (epoch " +
+         std::to_string(history_.epoch_of(keep + 1)) + ".." +
+         std::to_string(history_.epoch_of(last)) + " here; the leader, in epoch " +
+         std::to_string(truncate.epoch) + ", holds LSN " + std::to_string(keep + 1) + ".." +
+         std::to_string(truncate.leader_last_lsn) + " from epoch " +
+         std::to_string(truncate.leader_epoch_after) + ")");
+    // Mutation check: the follower keeps its departed tail; the leader's next Hello plan must
+    // find the same departure again and the logs never converge.
+    if (test_fault::armed(test_fault::Fault::SkipDivergenceTruncate)) {
+        return;
+    }
+    if (!hooks_.truncate_log) {
+        warn(
+            "replication: this follower cannot cut its log (no truncate hook); it will be "
+            "asked again");
+        return;
+    }
+    try {
+        writer_ = &hooks_.truncate_log(keep);
+    } catch (const std::exception& e) {
+        warn(std::string("replication: cutting the log failed: ") + e.what());
+        return;
+    }
+    history_.truncate_after(keep);
+    received_ = writer_->durable_lsn();
+    acked_ = writer_->durable_lsn();
+    info("replication: log cut to end at LSN " + std::to_string(writer_->durable_lsn()) +
+         "; waiting for the leader to stream from LSN " +
+         std::to_string(writer_->durable_lsn() + 1));
 }
 
 bool FollowerReceiver::append(std::span<const std::byte> records, std::string& why) {
@@ -197,12 +282,25 @@ bool FollowerReceiver::append(std::span<const std::byte> records, std::string& w
         }
         offset += record.record_bytes;
         // Records this log took on an earlier connection come again from its durable LSN on.
-        if (record.lsn < writer_.next_lsn()) {
+        if (record.lsn < writer_->next_lsn()) {
             continue;
+        }
+        std::optional<TermStart> term;
+        try {
+            term = term_start_of(record.lsn, record.type, record.payload);
+        } catch (const std::exception& e) {
+            why = e.what();
+            return false;
+        }
+        if (term && term->epoch <= history_.last_epoch()) {
+            why = "the leader's term start record at LSN " + std::to_string(record.lsn) +
+                  " is for epoch " + std::to_string(term->epoch) + ", not above this log's " +
+                  std::to_string(history_.last_epoch());
+            return false;
         }
         while (true) {
             const wal::ReplicatedAppendResult result =
-                writer_.append_replicated(record.lsn, record.type, record.payload);
+                writer_->append_replicated(record.lsn, record.type, record.payload);
             if (result.not_next) {
                 why = result.error;
                 return false;
@@ -218,6 +316,12 @@ bool FollowerReceiver::append(std::span<const std::byte> records, std::string& w
             // The ring is full: wait for the group commit; TCP holds the leader back meanwhile.
             std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
+        if (term) {
+            history_.begin(term->epoch, term->first_lsn);
+        }
+        if (hooks_.appended) {
+            hooks_.appended(record.lsn, record.type, record.payload);
+        }
         received_ = record.lsn;
     }
     return true;
@@ -232,9 +336,9 @@ void FollowerReceiver::send_acks(const Socket& socket, const std::atomic<bool>& 
         {
             std::unique_lock lock(durable_mutex_);
             durable_moved_.wait_for(lock, std::chrono::milliseconds(20),
-                                    [&] { return done.load() || writer_.durable_lsn() != sent; });
+                                    [&] { return done.load() || writer_->durable_lsn() != sent; });
         }
-        const wal::Lsn durable = writer_.durable_lsn();
+        const wal::Lsn durable = writer_->durable_lsn();
         if (done.load() || (!first && durable == sent)) {
             continue;
         }

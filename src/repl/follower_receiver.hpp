@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "repl/follower_start.hpp"
 #include "repl/frame_format.hpp"
 #include "repl/socket_io.hpp"
 #include "wal/wal_writer.hpp"
@@ -27,18 +28,29 @@ struct FollowerReceiverOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: any free port (tests)
     std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+    // The terms of the log the writer opened (read_log_epochs); the receiver extends it with the
+    // term start records it appends and says it in every Hello.
+    EpochHistory history;
 };
 
 struct FollowerReceiverHooks {
     std::function<void(const std::string& line)> info;
     std::function<void(const std::string& line)> warn;
+    // After each record the WAL took (the standby applier's ring). Quick, never blocking.
+    std::function<void(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload)>
+        appended;
+    // The leader found this log departing from its own after `keep_lsn` (Truncate): close the
+    // writer, cut the log to end at keep_lsn (wal::truncate_log_after), reopen it and return the
+    // new writer, whose on_durable must still reach durable(). Called on the receiver's thread
+    // with no connection open; a throw is logged and leaves the receiver serving the old writer.
+    std::function<wal::WalWriter&(wal::Lsn keep_lsn)> truncate_log;
 };
 
 class FollowerReceiver {
   public:
     // Binds the listening socket at once (throws std::runtime_error naming the address), so that
-    // a port in use stops start-up. `writer` must outlive the receiver and be appended to by it
-    // alone.
+    // a port in use stops start-up; so does a log holding a term above options.epoch. `writer` must
+    // outlive the receiver and be appended to by it alone.
     FollowerReceiver(FollowerReceiverOptions options, wal::WalWriter& writer,
                      FollowerReceiverHooks hooks);
     ~FollowerReceiver();
@@ -49,32 +61,37 @@ class FollowerReceiver {
     void stop();
     // The follower WAL's on_durable: wakes the Ack thread. Quick; the WAL writer's thread.
     void durable(wal::Lsn lsn);
-    // This node promised `epoch` to a candidate (docs/replication.md: Promotion): from the return
-    // on, no record of an older epoch is appended, acks carry `epoch` (so the old leader, if it
-    // still runs, learns it is deposed), and the old leader's connection is closed. Only raises.
-    void promise(Epoch epoch);
-    Epoch epoch() const { return epoch_.load(); }
-    // A promotion's candidate appends records it fetched from a longer log (encoded as a Records
-    // payload), as if the leader had sent them; false with `why` when one does not decode or does
-    // not continue the log.
-    bool append_fetched(std::span<const std::byte> records, std::string& why);
 
     std::uint16_t port() const { return port_; }
     bool connected() const { return connected_.load(); }
     wal::Lsn received_lsn() const { return received_.load(); }
     wal::Lsn acked_lsn() const { return acked_.load(); }
+    // This node promised `epoch` to a candidate (docs/replication.md: Promotion): from the return
+    // on, no record of an older epoch is appended, acks carry `epoch` (so the old leader, if it
+    // still runs, learns it is deposed), and the old leader's connection is closed. Only raises.
+    void promise(Epoch epoch);
+    Epoch epoch() const { return epoch_.load(); }
+    // The epoch of the last durable record (its term in this log), for a promise's answer.
+    Epoch last_durable_epoch() const;
+    // A promotion's candidate appends records it fetched from a longer log (encoded as a Records
+    // payload), as if the leader had sent them; false with `why` when one does not decode or does
+    // not continue the log.
+    bool append_fetched(std::span<const std::byte> records, std::string& why);
 
   private:
     void run();
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
     bool append(std::span<const std::byte> records, std::string& why);
+    Hello hello() const;
+    void cut_log(const Truncate& truncate);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 
     const FollowerReceiverOptions options_;
-    wal::WalWriter& writer_;
+    wal::WalWriter* writer_;  // replaced only by cut_log, between connections
     const FollowerReceiverHooks hooks_;
+    EpochHistory history_;  // the receiver's thread only
     Socket listener_;
     std::uint16_t port_ = 0;
     std::thread thread_;
@@ -84,10 +101,11 @@ class FollowerReceiver {
     std::mutex durable_mutex_;
     std::condition_variable durable_moved_;
     std::atomic<bool> connected_{false};
-    // The epoch this follower follows; raised by promise(). The frame check and its append run
-    // under promise_mutex_, so that promise() returns only after any older-epoch append ended.
+    // The epoch this follower follows; raised by promise(). The frame check and its append (and
+    // history_ outside the receiver's thread) run under promise_mutex_, so that promise() returns
+    // only after any older-epoch append ended.
     std::atomic<Epoch> epoch_;
-    std::mutex promise_mutex_;
+    mutable std::mutex promise_mutex_;
     std::atomic<wal::Lsn> received_{0};
     std::atomic<wal::Lsn> acked_{0};
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "repl/log_divergence.hpp"
+
 namespace exchanged::repl {
 
 void EpochHistory::begin(Epoch epoch, wal::Lsn first_lsn) {
@@ -16,9 +18,16 @@ void EpochHistory::begin(Epoch epoch, wal::Lsn first_lsn) {
 }
 
 Epoch EpochHistory::epoch_of(wal::Lsn lsn) const {
-    const auto after = std::upper_bound(terms_.begin(), terms_.end(), lsn,
-                                        [](wal::Lsn l, const Term& t) { return l < t.first_lsn; });
+    const auto after =
+        std::upper_bound(terms_.begin(), terms_.end(), lsn,
+                         [](wal::Lsn l, const TermStart& t) { return l < t.first_lsn; });
     return after == terms_.begin() ? 0 : std::prev(after)->epoch;
+}
+
+void EpochHistory::truncate_after(wal::Lsn lsn) {
+    while (!terms_.empty() && terms_.back().first_lsn > lsn) {
+        terms_.pop_back();
+    }
 }
 
 namespace {
@@ -42,17 +51,49 @@ FollowerStart plan_follower_start(const LeaderLog& leader, const Hello& hello) {
         return start;
     }
     const wal::Lsn at = hello.durable_lsn;
-    if (at > leader.last_lsn) {
+    if (hello.terms.empty() && hello.last_record_epoch != 0) {
         return refuse(leader.epoch, RefuseReason::DivergedLog,
-                      who + " holds LSN " + std::to_string(at) + " beyond the leader's last " +
-                          std::to_string(leader.last_lsn));
+                      who + "'s Hello names epoch " + std::to_string(hello.last_record_epoch) +
+                          " for its last record but carries no terms");
     }
-    const Epoch leader_epoch_at = leader.history == nullptr ? 0 : leader.history->epoch_of(at);
-    if (at > 0 && leader_epoch_at != hello.last_record_epoch) {
-        return refuse(leader.epoch, RefuseReason::DivergedLog,
-                      who + "'s LSN " + std::to_string(at) + " was written in epoch " +
-                          std::to_string(hello.last_record_epoch) + ", the leader's in epoch " +
-                          std::to_string(leader_epoch_at));
+    static const EpochHistory kNoTerms;
+    const EpochHistory& history = leader.history == nullptr ? kNoTerms : *leader.history;
+    const Divergence divergence = find_divergence(history.terms(), leader.last_lsn, hello.terms, at,
+                                                  hello.terms.size() >= kMaxHelloTerms);
+    if (divergence.common_lsn < at) {
+        const wal::Lsn keep = divergence.common_lsn;
+        const std::string held = who + " holds LSN " + std::to_string(keep + 1) + ".." +
+                                 std::to_string(at) + " (its last in epoch " +
+                                 std::to_string(hello.last_record_epoch) + ")";
+        const std::string leaders =
+            keep + 1 > leader.last_lsn
+                ? "beyond the leader's last " + std::to_string(leader.last_lsn)
+                : "where the leader's log has LSN " + std::to_string(keep + 1) + " in epoch " +
+                      std::to_string(history.epoch_of(keep + 1));
+        // Records of this leader's own term that its log lacks: it lost them (a restart under
+        // the same epoch), and they may have been acknowledged. Never cut those.
+        if (hello.last_record_epoch >= leader.epoch) {
+            return refuse(leader.epoch, RefuseReason::DivergedLog,
+                          held + " " + leaders + "; it is this leader's epoch " +
+                              std::to_string(leader.epoch) + ", so they are kept");
+        }
+        // Records logged before terms were: no term says they were never acknowledged.
+        if (hello.last_record_epoch == 0) {
+            return refuse(
+                leader.epoch, RefuseReason::DivergedLog,
+                held + " " + leaders + "; they precede any term record, so they are kept");
+        }
+        if (!divergence.known) {
+            return refuse(leader.epoch, RefuseReason::DivergedLog,
+                          held + " " + leaders + "; the logs depart before the oldest of the " +
+                              std::to_string(hello.terms.size()) +
+                              " terms its Hello carries: re-sync by snapshot");
+        }
+        FollowerStart start;
+        start.truncated = true;
+        start.truncate = {leader.epoch, keep, history.epoch_of(keep + 1), leader.last_lsn};
+        // Cut, the follower continues from keep + 1: the retention rule applies to it then.
+        return start;
     }
     if (at + 1 < leader.oldest_lsn) {
         return refuse(leader.epoch, RefuseReason::OutOfDate,

@@ -4,7 +4,10 @@
 // The leader knows the epoch every LSN of its log was written under as an EpochHistory: the first
 // LSN of each term, ascending. A follower's log agrees with the leader's up to its durable LSN when
 // the leader's record at that LSN has the epoch of the follower's last record (each (epoch, LSN)
-// pair is written by one leader only); then it continues from the next LSN.
+// pair is written by one leader only); then it continues from the next LSN. Otherwise the two
+// histories say where the logs depart (log_divergence.hpp), and the follower is told to cut its
+// log there when what it holds above is of older terms than the leader's (never acknowledged:
+// docs/replication.md, "Divergence repair").
 #pragma once
 
 #include <string>
@@ -24,13 +27,14 @@ class EpochHistory {
     // The epoch that wrote `lsn` (0 for LSN 0 or an LSN before the first term).
     Epoch epoch_of(wal::Lsn lsn) const;
     bool empty() const { return terms_.empty(); }
+    const std::vector<TermStart>& terms() const { return terms_; }
+    // The newest term's epoch (0 when there is none).
+    Epoch last_epoch() const { return terms_.empty() ? 0 : terms_.back().epoch; }
+    // Forgets the terms that begin after `lsn` (the log was cut to end there).
+    void truncate_after(wal::Lsn lsn);
 
   private:
-    struct Term {
-        Epoch epoch;
-        wal::Lsn first_lsn;
-    };
-    std::vector<Term> terms_;
+    std::vector<TermStart> terms_;
 };
 
 struct LeaderLog {
@@ -43,6 +47,11 @@ struct LeaderLog {
 struct FollowerStart {
     bool refused = false;  // send `refusal` and close
     Refuse refusal;
+    // The follower's log departs from the leader's after `truncate.keep_lsn`, above it only in
+    // older epochs than the leader's: send `truncate` and close (the follower cuts its log there
+    // and reconnects).
+    bool truncated = false;
+    Truncate truncate;
     bool leader_deposed = false;  // the follower has promised a newer epoch
     wal::Lsn stream_from = 0;     // when not refused: the first LSN to send
 };

@@ -131,8 +131,10 @@ bool FrameDecoder::check_header() {
     header_.payload_bytes = load_le<std::uint32_t>(at + 28);
     const std::string kind_text = "kind " + std::to_string(kind);
     if (kind < static_cast<std::uint16_t>(FrameKind::Hello) ||
-        kind > static_cast<std::uint16_t>(FrameKind::Refuse)) {
-        return refuse(FrameError::BadKind, kind_text + " is not a frame kind (1..4)");
+        kind > static_cast<std::uint16_t>(kLastFrameKind)) {
+        return refuse(FrameError::BadKind,
+                      kind_text + " is not a frame kind (1.." +
+                          std::to_string(static_cast<std::uint16_t>(kLastFrameKind)) + ")");
     }
     header_.kind = static_cast<FrameKind>(kind);
     const std::string name = std::string(to_string(header_.kind)) + " frame: ";
@@ -145,9 +147,19 @@ bool FrameDecoder::check_header() {
     const std::string length = name + "payload_bytes " + std::to_string(header_.payload_bytes);
     switch (header_.kind) {
         case FrameKind::Hello:
-            if (header_.payload_bytes != kHelloPayloadBytes) {
+            if (header_.payload_bytes < kHelloFixedBytes ||
+                header_.payload_bytes > kHelloFixedBytes + kMaxHelloTerms * kHelloTermBytes ||
+                (header_.payload_bytes - kHelloFixedBytes) % kHelloTermBytes != 0) {
                 return refuse(FrameError::BadLength,
-                              length + " is not " + std::to_string(kHelloPayloadBytes));
+                              length + " is not " + std::to_string(kHelloFixedBytes) + " + " +
+                                  std::to_string(kHelloTermBytes) + " x terms (at most " +
+                                  std::to_string(kMaxHelloTerms) + ")");
+            }
+            break;
+        case FrameKind::Truncate:
+            if (header_.payload_bytes != kTruncatePayloadBytes) {
+                return refuse(FrameError::BadLength,
+                              length + " is not " + std::to_string(kTruncatePayloadBytes));
             }
             break;
         case FrameKind::Ack:
@@ -207,6 +219,9 @@ bool FrameDecoder::check_payload() {
         }
         return true;
     }
+    if (header_.kind == FrameKind::Hello) {
+        return check_hello(payload);
+    }
     if (header_.kind != FrameKind::Records) {
         return true;
     }
@@ -235,6 +250,52 @@ bool FrameDecoder::check_payload() {
         return refuse(FrameError::BadPayload,
                       name + std::to_string(rest.size()) + " payload bytes follow record_count " +
                           std::to_string(header_.record_count) + " records");
+    }
+    return true;
+}
+
+bool FrameDecoder::check_hello(std::span<const std::byte> payload) {
+    const std::string name = "Hello frame: ";
+    const std::byte* at = payload.data();
+    const auto durable = load_le<wal::Lsn>(at + 4);
+    const auto last_epoch = load_le<Epoch>(at + 12);
+    const auto terms = load_le<std::uint16_t>(at + 20);
+    const std::size_t carried = (payload.size() - kHelloFixedBytes) / kHelloTermBytes;
+    if (terms != carried) {
+        return refuse(FrameError::BadField, name + "terms " + std::to_string(terms) +
+                                                " but the payload carries " +
+                                                std::to_string(carried));
+    }
+    TermStart previous;
+    for (std::size_t i = 0; i < carried; ++i) {
+        const std::byte* term = at + kHelloFixedBytes + i * kHelloTermBytes;
+        const TermStart t{load_le<Epoch>(term), load_le<wal::Lsn>(term + 8)};
+        const std::string which = name + "term " + std::to_string(i) + " (epoch " +
+                                  std::to_string(t.epoch) + " from LSN " +
+                                  std::to_string(t.first_lsn) + ") ";
+        if (t.epoch == 0 || t.first_lsn == 0) {
+            return refuse(FrameError::BadPayload, which + "has a zero epoch or LSN");
+        }
+        if (i > 0 && (t.epoch <= previous.epoch || t.first_lsn <= previous.first_lsn)) {
+            return refuse(FrameError::BadPayload,
+                          which + "does not follow epoch " + std::to_string(previous.epoch) +
+                              " from LSN " + std::to_string(previous.first_lsn));
+        }
+        if (t.first_lsn > durable) {
+            return refuse(FrameError::BadPayload,
+                          which + "starts beyond durable_lsn " + std::to_string(durable));
+        }
+        if (t.epoch > header_.epoch) {
+            return refuse(FrameError::BadPayload,
+                          which + "is above the promised epoch " + std::to_string(header_.epoch));
+        }
+        previous = t;
+    }
+    if (last_epoch != previous.epoch) {
+        return refuse(FrameError::BadPayload, name + "last_record_epoch " +
+                                                  std::to_string(last_epoch) +
+                                                  " is not the epoch of its newest term (" +
+                                                  std::to_string(previous.epoch) + ")");
     }
     return true;
 }

@@ -54,6 +54,7 @@ class FrameDecoder {
   private:
     bool check_header();
     bool check_payload();
+    bool check_hello(std::span<const std::byte> payload);
     bool refuse(FrameError error, std::string message);
 
     std::size_t max_frame_bytes_;

@@ -55,6 +55,8 @@ const char* to_string(FrameKind kind) {
             return "Ack";
         case FrameKind::Refuse:
             return "Refuse";
+        case FrameKind::Truncate:
+            return "Truncate";
     }
     return "unknown";
 }
@@ -76,9 +78,16 @@ void encode_hello(const Hello& hello, std::vector<std::byte>& out) {
     append_le(out, hello.node);
     append_le(out, hello.durable_lsn);
     append_le(out, hello.last_record_epoch);
-    finish_frame(
-        out, start,
-        {FrameKind::Hello, hello.epoch, 0, 0, static_cast<std::uint32_t>(kHelloPayloadBytes)});
+    // The newest terms only: the older ones are the least likely place of a departure.
+    const std::size_t count = std::min(hello.terms.size(), kMaxHelloTerms);
+    append_le(out, static_cast<std::uint16_t>(count));
+    for (std::size_t i = hello.terms.size() - count; i < hello.terms.size(); ++i) {
+        append_le(out, hello.terms[i].epoch);
+        append_le(out, hello.terms[i].first_lsn);
+    }
+    finish_frame(out, start,
+                 {FrameKind::Hello, hello.epoch, 0, 0,
+                  static_cast<std::uint32_t>(kHelloFixedBytes + count * kHelloTermBytes)});
 }
 
 void encode_ack(const Ack& ack, std::vector<std::byte>& out) {
@@ -97,6 +106,16 @@ void encode_refuse(const Refuse& refuse, std::vector<std::byte>& out) {
     finish_frame(
         out, start,
         {FrameKind::Refuse, refuse.epoch, 0, 0, static_cast<std::uint32_t>(2 + text_bytes)});
+}
+
+void encode_truncate(const Truncate& truncate, std::vector<std::byte>& out) {
+    const std::size_t start = begin_frame(out);
+    append_le(out, truncate.keep_lsn);
+    append_le(out, truncate.leader_epoch_after);
+    append_le(out, truncate.leader_last_lsn);
+    finish_frame(out, start,
+                 {FrameKind::Truncate, truncate.epoch, 0, 0,
+                  static_cast<std::uint32_t>(kTruncatePayloadBytes)});
 }
 
 void encode_records(Epoch epoch, wal::Lsn first_lsn, std::uint32_t count,
@@ -141,8 +160,18 @@ void RecordsFrameBuilder::finish() {
 
 Hello hello_of(const Frame& frame) {
     const std::byte* at = frame.payload.data();
-    return {load_le<NodeId>(at), frame.header.epoch, load_le<wal::Lsn>(at + 4),
-            load_le<Epoch>(at + 12)};
+    Hello hello{load_le<NodeId>(at),
+                frame.header.epoch,
+                load_le<wal::Lsn>(at + 4),
+                load_le<Epoch>(at + 12),
+                {}};
+    const auto count = load_le<std::uint16_t>(at + 20);
+    hello.terms.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::byte* term = at + kHelloFixedBytes + i * kHelloTermBytes;
+        hello.terms.push_back({load_le<Epoch>(term), load_le<wal::Lsn>(term + 8)});
+    }
+    return hello;
 }
 
 Ack ack_of(const Frame& frame) {
@@ -153,6 +182,12 @@ Refuse refuse_of(const Frame& frame) {
     const std::byte* at = frame.payload.data();
     return {frame.header.epoch, static_cast<RefuseReason>(load_le<std::uint16_t>(at)),
             std::string(reinterpret_cast<const char*>(at + 2), frame.payload.size() - 2)};
+}
+
+Truncate truncate_of(const Frame& frame) {
+    const std::byte* at = frame.payload.data();
+    return {frame.header.epoch, load_le<wal::Lsn>(at), load_le<Epoch>(at + 8),
+            load_le<wal::Lsn>(at + 16)};
 }
 
 std::vector<RecordOfFrame> records_of(const Frame& frame) {

@@ -38,15 +38,23 @@ using NodeId = std::uint32_t;
 inline constexpr std::uint32_t kFrameMagic = 0x50525845;  // "EXRP" read as bytes
 inline constexpr std::uint16_t kFrameVersion = 1;
 inline constexpr std::size_t kFrameHeaderBytes = 40;
-inline constexpr std::size_t kHelloPayloadBytes = 20;  // u32 node, u64 durable LSN, u64 its epoch
-inline constexpr std::size_t kAckPayloadBytes = 8;     // u64 durable LSN
+// u32 node, u64 durable LSN, u64 its epoch, u16 terms, then per term u64 epoch, u64 first LSN
+inline constexpr std::size_t kHelloFixedBytes = 22;
+inline constexpr std::size_t kHelloTermBytes = 16;
+// The newest terms of the follower's log a Hello carries (the divergence point is found among
+// them; an older departure is answered as if the logs shared nothing before the oldest sent).
+inline constexpr std::size_t kMaxHelloTerms = 64;
+inline constexpr std::size_t kAckPayloadBytes = 8;  // u64 durable LSN
+// u64 keep through LSN, u64 the leader's epoch at the next LSN, u64 the leader's last LSN
+inline constexpr std::size_t kTruncatePayloadBytes = 24;
 inline constexpr std::size_t kMaxRefuseTextBytes = 200;
 // The smallest bound a decoder accepts: one header plus one record of the WAL's largest payload.
 inline constexpr std::size_t kMinMaxFrameBytes =
     kFrameHeaderBytes + 18 + wal::kMaxPayloadBytesLimit;
 inline constexpr std::size_t kDefaultMaxFrameBytes = 4u << 20;
 
-enum class FrameKind : std::uint16_t { Hello = 1, Records = 2, Ack = 3, Refuse = 4 };
+enum class FrameKind : std::uint16_t { Hello = 1, Records = 2, Ack = 3, Refuse = 4, Truncate = 5 };
+inline constexpr FrameKind kLastFrameKind = FrameKind::Truncate;
 const char* to_string(FrameKind kind);
 
 enum class RefuseReason : std::uint16_t {
@@ -71,13 +79,23 @@ struct Frame {
     std::span<const std::byte> payload;
 };
 
-// Hello: the follower's node id, the epoch it has promised (header), how far its WAL is durable
-// and the epoch its last durable record was written under (0: no records).
+// One leader term in a log: its epoch and the LSN of its first record (its term start record).
+struct TermStart {
+    Epoch epoch = 0;
+    wal::Lsn first_lsn = 0;
+    friend bool operator==(const TermStart&, const TermStart&) = default;
+};
+
+// Hello: the follower's node id, the epoch it has promised (header), how far its WAL is durable,
+// the epoch its last durable record was written under (0: no records, or none under a term) and
+// the newest terms of its log (at most kMaxHelloTerms, epochs and LSNs ascending, none beyond
+// durable_lsn), from which the leader finds where the logs depart.
 struct Hello {
     NodeId node = 0;
     Epoch epoch = 0;
     wal::Lsn durable_lsn = 0;
     Epoch last_record_epoch = 0;
+    std::vector<TermStart> terms;
 };
 struct Ack {
     Epoch epoch = 0;
@@ -88,12 +106,22 @@ struct Refuse {
     RefuseReason reason = RefuseReason::StaleEpoch;
     std::string text;
 };
+// Truncate: the leader's answer to a Hello whose log departs from its own after `keep_lsn`. The
+// follower cuts its log to end there and reconnects; the leader then streams from keep_lsn + 1.
+struct Truncate {
+    Epoch epoch = 0;
+    wal::Lsn keep_lsn = 0;
+    Epoch leader_epoch_after = 0;  // the epoch of the leader's record keep_lsn + 1 (for the log)
+    wal::Lsn leader_last_lsn = 0;
+    friend bool operator==(const Truncate&, const Truncate&) = default;
+};
 
 // Encoders append one whole frame to `out`.
 void encode_hello(const Hello& hello, std::vector<std::byte>& out);
 void encode_ack(const Ack& ack, std::vector<std::byte>& out);
 // `text` longer than kMaxRefuseTextBytes is cut there.
 void encode_refuse(const Refuse& refuse, std::vector<std::byte>& out);
+void encode_truncate(const Truncate& truncate, std::vector<std::byte>& out);
 
 // Builds one Records frame at the end of `out`: begin, add each record in LSN order, finish. The
 // records are encoded by wal::encode_record, as the WAL writes them.
@@ -126,6 +154,7 @@ void encode_records(Epoch epoch, wal::Lsn first_lsn, std::uint32_t count,
 Hello hello_of(const Frame& frame);
 Ack ack_of(const Frame& frame);
 Refuse refuse_of(const Frame& frame);
+Truncate truncate_of(const Frame& frame);
 
 struct RecordOfFrame {
     wal::Lsn lsn = 0;

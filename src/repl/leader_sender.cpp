@@ -233,15 +233,25 @@ void LeaderSender::serve(Link& link, Socket socket) {
                     "this address is node " + std::to_string(link.address.node) +
                         " in the leader's peers, not " + std::to_string(hello->node));
     } else {
-        EpochHistory history;
-        history.begin(options_.epoch, 1);
         LeaderLog log;
         log.epoch = options_.epoch;
         log.oldest_lsn = 1;
         log.last_lsn = std::max(buffer_.last_lsn(), hooks_.durable_lsn());
-        log.history = &history;
+        log.history = &options_.history;
         const FollowerStart start = plan_follower_start(log, *hello);
-        if (start.refused) {
+        if (start.truncated) {
+            const Truncate& cut = start.truncate;
+            warn("replication: " + who + "'s log departs from this leader's after LSN " +
+                 std::to_string(cut.keep_lsn) + ": it holds LSN " +
+                 std::to_string(cut.keep_lsn + 1) + ".." + std::to_string(hello->durable_lsn) +
+                 " (its last in epoch " + std::to_string(hello->last_record_epoch) +
+                 "), this leader LSN " + std::to_string(cut.keep_lsn + 1) + ".." +
+                 std::to_string(cut.leader_last_lsn) + " from epoch " +
+                 std::to_string(cut.leader_epoch_after) + "; telling it to cut its log");
+            std::vector<std::byte> out;
+            encode_truncate(cut, out);
+            write_all(socket, out);
+        } else if (start.refused) {
             warn("replication: " + who + ": refused: " + to_string(start.refusal.reason) + ": " +
                  start.refusal.text + "; closing");
             send_refuse(socket, start.refusal.reason, start.refusal.text);
@@ -253,12 +263,7 @@ void LeaderSender::serve(Link& link, Socket socket) {
             info("replication: " + who + " connected, durable LSN " +
                  std::to_string(hello->durable_lsn) + "; streaming from LSN " +
                  std::to_string(start.stream_from));
-            // Its Hello counts as an Ack: a follower that lost records it had confirmed is set
-            // aside here.
-            const AckResult joined = hooks_.ack(hello->node, hello->epoch, hello->durable_lsn);
-            if (joined.outcome != AckOutcome::Counted) {
-                warn("replication: " + joined.error);
-            }
+            count_hello(link, *hello);
             link.acked = hello->durable_lsn;
             link.connected = true;
             link.reader_done = false;
@@ -272,6 +277,22 @@ void LeaderSender::serve(Link& link, Socket socket) {
     }
     std::lock_guard lock(link.socket_mutex);
     link.live_fd = -1;
+}
+
+void LeaderSender::count_hello(Link& link, const Hello& hello) {
+    // The Hello counts as an Ack: a follower that lost records it had confirmed is set aside
+    // here. Its plan succeeded, so its log continues this leader's from its durable LSN (it was
+    // cut, re-synced or lost only a tail it is sent again): a follower set aside is readmitted.
+    const AckResult joined = hooks_.ack(hello.node, hello.epoch, hello.durable_lsn);
+    if (joined.outcome == AckOutcome::Counted) {
+        return;
+    }
+    warn("replication: " + joined.error);
+    if (readmits_on_join(joined.outcome) && hooks_.joined) {
+        hooks_.joined(hello.node, hello.durable_lsn);
+        info("replication: " + follower_name(link.address) + " readmitted from durable LSN " +
+             std::to_string(hello.durable_lsn) + ": its log continues the leader's");
+    }
 }
 
 void LeaderSender::read_acks(Link& link, const Socket& socket) {

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "repl/follower_start.hpp"
 #include "repl/frame_format.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
@@ -37,6 +38,9 @@ struct FollowerAddress {
 
 struct LeaderSenderOptions {
     Epoch epoch = 1;
+    // The terms of the leader's log (read_log_epochs, then begin_term for its own): a follower's
+    // Hello is answered from it.
+    EpochHistory history;
     std::vector<FollowerAddress> followers;
     std::filesystem::path wal_dir;      // the leader's WAL, for followers behind the ship buffer
     std::size_t copy_bytes = 8u << 20;  // per connection: at least one WAL batch
@@ -54,7 +58,9 @@ struct LeaderSenderHooks {
     std::function<void(wal::Lsn lsn)> shipped;
     // A follower's Ack (any thread: each connection's reader).
     std::function<AckResult(NodeId node, Epoch epoch, wal::Lsn durable_lsn)> ack;
-    // A follower (re)connected with this durable LSN: readmit it if it was set aside.
+    // A follower set aside (its acks went backwards or beyond what was shipped) connected again
+    // and its Hello plan succeeded: its log now continues the leader's from `durable_lsn` (it
+    // was repaired or re-synced), so it counts again (QuorumTracker::readmit).
     std::function<void(NodeId node, wal::Lsn durable_lsn)> joined;
     std::function<void(const std::string& line)> info;
     std::function<void(const std::string& line)> warn;
@@ -93,6 +99,7 @@ class LeaderSender {
     bool send_from_disk(Link& link, const Socket& socket, wal::Lsn& next);
     void read_acks(Link& link, const Socket& socket);
     bool send_refuse(const Socket& socket, RefuseReason reason, const std::string& text);
+    void count_hello(Link& link, const Hello& hello);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 

@@ -38,6 +38,16 @@ struct AckResult {
     std::string error;  // for the outcomes other than Counted: what happened, naming the node
 };
 
+// A follower's Hello counts as an Ack. When the leader's plan for that Hello succeeded, the
+// follower's log continues the leader's from its durable LSN (it was cut back, re-synced, or lost
+// only a tail it is sent again), so one the Hello's ack left set aside (now or earlier) is to be
+// readmitted from that LSN (QuorumTracker::readmit). Not for the other outcomes: an older epoch is
+// ignored, a newer one deposes the leader, an unknown node is no follower.
+constexpr bool readmits_on_join(AckOutcome outcome) {
+    return outcome == AckOutcome::WentBackwards || outcome == AckOutcome::BeyondShipped ||
+           outcome == AckOutcome::SetAside;
+}
+
 class QuorumTracker {
   public:
     // `factor` counts the leader: an odd number in [1, kMaxReplicationFactor], with factor - 1

@@ -70,6 +70,8 @@ class Pipeline {
     // Store snapshots for online backups (FlushWorker::request_snapshot).
     store::FlushWorker& flush() { return *flush_; }
     const wal::WalWriter* wal_writer() const { return path_->wal_writer(); }
+    // Before start(): a replicated leader appends its term start record (repl::begin_term).
+    wal::WalWriter* wal_writer() { return path_->wal_writer(); }
     // A replicated leader's `quorum` point (null otherwise), for the replication sender.
     QuorumPoint* quorum_point() { return path_->quorum_point(); }
     const mirror::MirrorLog* mirror_log() const { return path_->mirror_log(); }

@@ -1,6 +1,7 @@
 // The WAL record formats of the sequencing stage: exact bytes, round trips, refusals.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -171,4 +172,42 @@ TEST_CASE("decoding refuses a wrong size, version or reserved byte, naming the L
     cp_bad = std::vector<std::byte>(cp.begin(), cp.end());
     cp_bad[0] = std::byte{0};
     CHECK_THROWS_WITH(decode_checkpoint(14, cp_bad), Catch::Contains("format version 0"));
+}
+
+TEST_CASE("a term start record has its documented little-endian bytes", "[engine][record]") {
+    TermStartRecordBytes out{};
+    const TermStartRecord term{0x0A0B0C0D, 0x0102030405060708};
+    encode_term_start(term, out);
+    const std::vector<std::byte> expected = bytes({
+        0x01, 0x00, 0x00, 0x00,                          // version, reserved
+        0x0D, 0x0C, 0x0B, 0x0A,                          // leader node id
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // epoch
+    });
+    REQUIRE(expected.size() == kTermStartRecordBytes);
+    CHECK(as_vector(out) == expected);
+    CHECK(decode_term_start(5, expected) == term);
+
+    std::vector<std::byte> bad = expected;
+    bad[2] = std::byte{1};
+    CHECK_THROWS_WITH(decode_term_start(6, bad),
+                      "WAL record LSN 6: term start record has non-zero reserved bytes 1..3");
+    bad = expected;
+    bad[0] = std::byte{2};
+    CHECK_THROWS_WITH(decode_term_start(7, bad), Catch::Contains("format version 2"));
+    bad = expected;
+    bad.pop_back();
+    CHECK_THROWS_WITH(decode_term_start(8, bad), Catch::Contains("15 payload bytes, expected 16"));
+    bad = expected;
+    std::fill(bad.begin() + 8, bad.end(), std::byte{0});
+    CHECK_THROWS_WITH(decode_term_start(9, bad), Catch::Contains("epoch 0"));
+}
+
+TEST_CASE("only commands and checkpoints are replayed, a term start is known but skipped",
+          "[engine][record]") {
+    CHECK(is_replayed_record(kCommandRecordType));
+    CHECK(is_replayed_record(kCheckpointRecordType));
+    CHECK_FALSE(is_replayed_record(kTermStartRecordType));
+    CHECK(is_known_record(kTermStartRecordType));
+    CHECK_FALSE(is_known_record(4));
+    CHECK_FALSE(is_replayed_record(0));
 }

@@ -298,6 +298,35 @@ TEST_CASE("a checkpoint that disagrees with the replayed state stops recovery na
                Catch::Contains("stopped") && Catch::Contains(hex(true_hash)));
 }
 
+TEST_CASE("term start records anywhere in the log are skipped by replay", "[engine][replay]") {
+    SimStorage sim(31);
+    const auto stream_config = book::testing::make_stream_config(31);
+    const ShardLayout layout = stream_layout(stream_config, 2);
+    std::vector<book::Matcher> live;
+    Lsn next_lsn = 0;
+    {
+        wal::WalWriter writer(sim, small_wal());
+        ShardDriver driver(layout, writer, 37, 31);
+        TermStartRecordBytes term{};
+        for (std::uint64_t epoch = 1; epoch <= 3; ++epoch) {
+            encode_term_start({1, epoch}, term);
+            REQUIRE(writer.try_append(kTermStartRecordType, term).status == wal::AppendStatus::Ok);
+            REQUIRE(driver.run(300));
+        }
+        writer.close();
+        for (Shard& shard : driver.shards()) {
+            live.push_back(shard.matcher());
+        }
+        next_lsn = writer.next_lsn();
+    }
+    const RecoveryResult result = recover(sim, layout, {});
+    INFO(result.error);
+    REQUIRE(result.ok());
+    CHECK(result.next_lsn == next_lsn);
+    CHECK(result.last_lsn == next_lsn - 1);
+    require_same_state(result, live);
+}
+
 TEST_CASE("records recovery cannot apply stop it naming the LSN", "[engine][replay]") {
     const auto stream_config = book::testing::make_stream_config(41);
     SECTION("an unknown record type") {
@@ -329,6 +358,19 @@ TEST_CASE("records recovery cannot apply stop it naming the LSN", "[engine][repl
         const RecoveryResult result = recover(sim, stream_layout(stream_config, 1), {});
         CHECK(result.status == RecoveryStatus::BadRecord);
         CHECK_THAT(result.error, Catch::Contains("[server] shards"));
+    }
+    SECTION("a malformed term start record") {
+        SimStorage sim(44);
+        const ShardLayout layout = stream_layout(stream_config, 1);
+        {
+            wal::WalWriter writer(sim, small_wal());
+            const std::byte payload[16] = {std::byte{1}};  // epoch 0
+            REQUIRE(writer.try_append(kTermStartRecordType, payload).lsn == 1);
+        }
+        const RecoveryResult result = recover(sim, layout, {});
+        CHECK(result.status == RecoveryStatus::BadRecord);
+        CHECK(result.error ==
+              "WAL record LSN 1: term start record has epoch 0 (epochs start at 1)");
     }
     SECTION("a short command record") {
         SimStorage sim(43);

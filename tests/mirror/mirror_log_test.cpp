@@ -17,6 +17,22 @@ wal::Lsn append(MirrorLog& log, std::uint64_t n) {
     return result.lsn;
 }
 
+// Appends records 1..last and waits until the mirror holds them all.
+void append_durably(MirrorLog& log, std::uint64_t last) {
+    for (std::uint64_t n = 1; n <= last; ++n) {
+        append(log, n);
+    }
+    wait_until_durable(log, last);
+}
+
+// Options without a confirmation round trip while idle, so that what a test sends next is what
+// meets Redis (dead, or holding an entry already).
+mirror::MirrorOptions idle_options(const RedisServer& server) {
+    mirror::MirrorOptions options = mirror_options(server);
+    options.confirm_interval = std::chrono::hours(1);
+    return options;
+}
+
 long long stream_length(const RedisServer& server, const std::string& key) {
     mirror::RedisClient client = server.client();
     return client.command({"XLEN", key}).integer;
@@ -89,16 +105,10 @@ TEST_CASE(
     if (!server) {
         return;
     }
-    mirror::MirrorOptions options = mirror_options(*server);
-    // No confirmation round trip while idle, so that the append below is what meets the dead
-    // connection.
-    options.confirm_interval = std::chrono::hours(1);
+    const mirror::MirrorOptions options = idle_options(*server);
     MirrorLog log(options);
     log.start();
-    for (std::uint64_t n = 1; n <= 10; ++n) {
-        append(log, n);
-    }
-    wait_until_durable(log, 10);
+    append_durably(log, 10);
 
     server->kill();
     // Appended while Redis is gone: its round trip fails, so it is never durable meanwhile.
@@ -125,15 +135,11 @@ TEST_CASE("the frontier check fails when the mirror acks before Redis replied (p
     if (!server) {
         return;
     }
-    mirror::MirrorOptions options = mirror_options(*server);
-    options.confirm_interval = std::chrono::hours(1);
+    const mirror::MirrorOptions options = idle_options(*server);
     test_fault::ScopedFault fault(test_fault::Fault::MirrorAckBeforeReply);
     MirrorLog log(options);
     log.start();
-    for (std::uint64_t n = 1; n <= 10; ++n) {
-        append(log, n);
-    }
-    wait_until_durable(log, 10);
+    append_durably(log, 10);
     server->kill();
     append(log, 11);
     wait_until([&] { return log.unavailable(); });
@@ -153,10 +159,7 @@ TEST_CASE("the confirmation trims Redis below the store's LSN and reports a gap 
     const mirror::MirrorOptions options = mirror_options(*server);
     MirrorLog log(options);
     log.start();
-    for (std::uint64_t n = 1; n <= 100; ++n) {
-        append(log, n);
-    }
-    wait_until_durable(log, 100);
+    append_durably(log, 100);
     log.stored(60);
     wait_until([&] { return log.stats().trimmed_below == 61; });
     mirror::RedisClient client = server->client();
@@ -215,14 +218,10 @@ TEST_CASE(
     if (!server) {
         return;
     }
-    mirror::MirrorOptions options = mirror_options(*server);
-    options.confirm_interval = std::chrono::hours(1);
+    const mirror::MirrorOptions options = idle_options(*server);
     MirrorLog log(options);
     log.start();
-    for (std::uint64_t n = 1; n <= 10; ++n) {
-        append(log, n);
-    }
-    wait_until_durable(log, 10);
+    append_durably(log, 10);
     // Entry 11 reaches Redis before the log sends it: as when Redis took a batch whose reply the
     // log never read. Redis then refuses the log's XADD of 11 (an ID not above the last).
     const auto payload = payload_for(11);
@@ -264,10 +263,9 @@ TEST_CASE("a full hand-over ring refuses appends as busy, never dropping one", "
     if (!server) {
         return;
     }
-    mirror::MirrorOptions options = mirror_options(*server);
+    mirror::MirrorOptions options = idle_options(*server);
     options.queue_records = 16;
     options.timeout = std::chrono::minutes(10);  // a stalled Redis, not a failed one
-    options.confirm_interval = std::chrono::hours(1);
     MirrorLog log(options);
     log.start();
     mirror::RedisClient client = server->client();

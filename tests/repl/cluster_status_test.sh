@@ -41,9 +41,10 @@ status() {  # NAME: runs cluster status into $work/NAME.out, echoes its exit cod
     echo "$code"
 }
 
-# The row of node $2 in output $1, as "ROLE EPOCH DURABLE SHIPPED/ACKED LAG LAG_MS CONNECTED".
+# The row of node $2 in output $1, as "ROLE EPOCH DURABLE APPLIED SHIPPED/ACKED LAG LAG_MS
+# CONNECTED".
 row() {
-    awk -v n="$2" '$1 == n {print $2, $3, $4, $5, $6, $7, $8}' "$work/$1.out"
+    awk -v n="$2" '$1 == n {print $2, $3, $4, $5, $6, $7, $8, $9}' "$work/$1.out"
 }
 
 kill_node() {
@@ -83,15 +84,15 @@ for _ in $(seq 50); do
     code=$(status lsns 2>/dev/null)
     leader_lsn=$(row lsns 1 | awk '{print $3}')
     if [ "${leader_lsn:-0}" -ge 1000 ] &&
-        [ "$(row lsns 2 | awk '{print $3, $4}')" = "$leader_lsn $leader_lsn" ] &&
-        [ "$(row lsns 3 | awk '{print $3, $4}')" = "$leader_lsn $leader_lsn" ]; then
+        [ "$(row lsns 2 | awk '{print $3, $4, $5}')" = "$leader_lsn $leader_lsn $leader_lsn" ] &&
+        [ "$(row lsns 3 | awk '{print $3, $4, $5}')" = "$leader_lsn $leader_lsn $leader_lsn" ]; then
         agreed=1
         break
     fi
     sleep 0.1
 done
 sed 's/^/  /' "$work/lsns.out"
-[ -n "$agreed" ] || fail "the followers' durable and acked LSNs never reached the leader's"
+[ -n "$agreed" ] || fail "the followers' durable, applied and acked LSNs never reached the leader's"
 
 echo "== 3. follower 3 killed"
 kill_node 3

@@ -13,6 +13,9 @@
 #      quorum) acknowledges with both followers dead, and the check of 1 fails.
 #   4. kill -9 and restart of a follower under load: the load finishes (the leader and the other
 #      follower are a majority), the restarted follower catches up, and holds every acked order.
+#      Its hot standby applied every record and wrote its store (verified without --recover).
+#      The other follower, restarted with --test-fault standby_apply_skip (its
+#      applier drops a command), stops at the next checkpoint record naming the LSN.
 #
 # usage: cluster_test.sh BIN_DIR
 set -uo pipefail
@@ -34,7 +37,9 @@ trap cleanup EXIT
 mkdir -p "$work/config"
 for node in 1 2 3; do
     # Smaller books than the profiles' million orders: start-up allocates them in full.
+    # Checkpoint records every 500 commands, so that a standby checks its state hash often.
     sed -e 's/127\.0\.0\.1:93/127.0.0.1:95/g' -e 's/^max_orders = .*/max_orders = 131072/' \
+        -e 's/^enable_checksums = true/enable_checksums = true\ncheckpoint_interval = 500/' \
         "config/cluster/node$node.ini" >"$work/config/node$node.ini"
 done
 # A client profile with bob only: a second account, whose orders no held reply of alice's orders
@@ -183,28 +188,54 @@ if start_cluster restart-follower; then
         >>"$run/node3.log" 2>&1 &
     echo $! >"$run/node3.pid"
     wait "$load" || fail "the load did not finish with one follower restarting: $(tail -n 1 "$run/load.out")"
-    # Node 3 has caught up once its acknowledged LSN is the last one the leader shipped.
+    # Node 3 has caught up once its acknowledged LSN is the last one the leader shipped, and its
+    # standby has applied that LSN and written it to its store.
     caught_up=
     for _ in $(seq 300); do
         metrics=$(curl -s "http://127.0.0.1:9511/metrics")
         shipped=$(echo "$metrics" | awk '/^exchanged_replication_shipped_lsn /{print $2}')
         three=$(echo "$metrics" | awk '/^exchanged_replication_follower_acked_lsn\{node="3"\} /{print $2}')
-        if [ -n "$shipped" ] && [ "$shipped" != 0 ] && [ "$shipped" = "$three" ]; then
+        standby=$(curl -s "http://127.0.0.1:9531/metrics")
+        applied=$(echo "$standby" | awk '/^exchanged_replication_applied_lsn /{print $2}')
+        stored=$(echo "$standby" | awk '/^exchanged_store_lsn /{print $2}')
+        if [ -n "$shipped" ] && [ "$shipped" != 0 ] && [ "$shipped" = "$three" ] &&
+            [ "$shipped" = "$applied" ] && [ "$shipped" = "$stored" ]; then
             caught_up=1
             break
         fi
         sleep 0.1
     done
-    echo "  node 3 acknowledged LSN ${three:-?} of ${shipped:-?} shipped"
-    [ -n "$caught_up" ] || fail "the restarted follower did not catch up"
+    echo "  node 3 acknowledged LSN ${three:-?} of ${shipped:-?} shipped, applied ${applied:-?}, stored ${stored:-?}"
+    [ -n "$caught_up" ] || fail "the restarted follower did not catch up, apply and store"
+    # Mutation: node 2's standby drops a command; the next checkpoint record must stop it.
+    kill_node restart-follower 2
+    "$bin/exchanged" --config "$work/config/node2.ini" --data-dir "$run/node2" \
+        --test-fault standby_apply_skip >>"$run/node2.log" 2>&1 &
+    node2=$!
+    "$bin/exchangectl" load --connect "$leader" --orders 2000 --rate 5000 --timeout 10 \
+        --id-base 2000000 --config "$work/config/node1.ini" >"$run/load-2.out" 2>&1 ||
+        fail "the load with node 2's standby failing: $(tail -n 1 "$run/load-2.out")"
+    for _ in $(seq 100); do
+        kill -0 "$node2" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$node2" 2>/dev/null; then
+        kill -9 "$node2"
+        fail "node 2's standby applied a dropped command and carried on"
+    elif wait "$node2"; then
+        fail "node 2 stopped with exit 0 after a checkpoint mismatch"
+    elif mismatch=$(grep -m 1 'checkpoint mismatch at WAL record LSN' "$run/node2.log"); then
+        echo "  the check caught the planted fault: ${mismatch#*standby: }"
+    else
+        fail "node 2 stopped without naming the checkpoint mismatch: $(tail -n 1 "$run/node2.log")"
+    fi
     scripts/run-cluster.sh stop --data-dir "$run" >/dev/null
-    "$bin/exchanged" --config "$work/config/node3.ini" --data-dir "$run/node3" --recover \
-        >"$run/recover-3.out" 2>&1 || fail "recovering node 3: $(tail -n 1 "$run/recover-3.out")"
+    # The store node 3's standby wrote (no --recover); the daemon holds it exclusively while up.
     if "$bin/exchangectl" store verify --journal "$journal" --config "$work/config/node3.ini" \
         --data-dir "$run/node3" >"$run/verify-3.out" 2>&1; then
-        echo "  node 3 holds every acknowledged order: $(tail -n 2 "$run/verify-3.out" | head -n 1)"
+        echo "  node 3's store holds every acknowledged order: $(tail -n 2 "$run/verify-3.out" | head -n 1)"
     else
-        fail "the restarted follower lacks acknowledged orders: $(grep -m 1 FAIL "$run/verify-3.out")"
+        fail "the restarted follower's store lacks acknowledged orders: $(grep -m 1 FAIL "$run/verify-3.out")"
     fi
 else
     fail "the cluster did not start"

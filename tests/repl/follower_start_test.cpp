@@ -35,14 +35,16 @@ TEST_CASE("the epoch history names the term of every LSN", "[repl][epoch]") {
 TEST_CASE("a follower whose last record matches the leader's continues after it", "[repl][epoch]") {
     const EpochHistory h = history();
     const LeaderLog leader{4, 50, 400, &h};
-    const FollowerStart start = plan_follower_start(leader, {2, 4, 120, 3});
+    const FollowerStart start = plan_follower_start(leader, {2, 4, 120, 3, {{1, 1}, {3, 100}}});
     CHECK_FALSE(start.refused);
+    CHECK_FALSE(start.truncated);
     CHECK(start.stream_from == 121);
     // Fully caught up: nothing to send yet.
-    CHECK(plan_follower_start(leader, {2, 4, 400, 4}).stream_from == 401);
+    CHECK(plan_follower_start(leader, {2, 4, 400, 4, {{1, 1}, {3, 100}, {4, 250}}}).stream_from ==
+          401);
     // An empty follower of a leader that still holds LSN 1.
     const LeaderLog whole{4, 1, 400, &h};
-    CHECK(plan_follower_start(whole, {3, 0, 0, 0}).stream_from == 1);
+    CHECK(plan_follower_start(whole, {3, 0, 0, 0, {}}).stream_from == 1);
 }
 
 TEST_CASE("a follower is refused with the reason the epoch rule gives", "[repl][epoch]") {
@@ -50,30 +52,72 @@ TEST_CASE("a follower is refused with the reason the epoch rule gives", "[repl][
     const LeaderLog leader{4, 50, 400, &h};
 
     SECTION("it promised a newer leader: this one is deposed") {
-        const FollowerStart start = plan_follower_start(leader, {2, 5, 120, 3});
+        const FollowerStart start = plan_follower_start(leader, {2, 5, 120, 3, {{1, 1}, {3, 100}}});
         CHECK(start.refused);
         CHECK(start.leader_deposed);
         CHECK(start.refusal.reason == RefuseReason::StaleEpoch);
         CHECK_THAT(start.refusal.text, Catch::Contains("promised epoch 5 above this leader's 4"));
     }
-    SECTION("its last record was written by another term's leader") {
-        const FollowerStart start = plan_follower_start(leader, {2, 3, 120, 2});
+    SECTION("it holds records of this leader's term beyond the leader's log: they are kept") {
+        const FollowerStart start =
+            plan_follower_start(leader, {2, 4, 401, 4, {{1, 1}, {3, 100}, {4, 250}}});
         CHECK(start.refused);
-        CHECK_FALSE(start.leader_deposed);
+        CHECK_FALSE(start.truncated);
         CHECK(start.refusal.reason == RefuseReason::DivergedLog);
-        CHECK_THAT(start.refusal.text,
-                   Catch::Contains("LSN 120 was written in epoch 2, the leader's in epoch 3"));
+        CHECK_THAT(start.refusal.text, Catch::Contains("holds LSN 401..401") &&
+                                           Catch::Contains("beyond the leader's last 400") &&
+                                           Catch::Contains("so they are kept"));
     }
-    SECTION("it holds records beyond the leader's log") {
-        const FollowerStart start = plan_follower_start(leader, {2, 4, 401, 4});
+    SECTION("records from before any term record are never cut") {
+        EpochHistory late;
+        late.begin(1, 30);
+        const FollowerStart start = plan_follower_start({1, 1, 40, &late}, {2, 1, 35, 0, {}});
         CHECK(start.refusal.reason == RefuseReason::DivergedLog);
-        CHECK_THAT(start.refusal.text, Catch::Contains("beyond the leader's last 400"));
+        CHECK_THAT(start.refusal.text, Catch::Contains("precede any term record"));
+    }
+    SECTION("a Hello naming an epoch but no terms") {
+        const FollowerStart start = plan_follower_start(leader, {2, 4, 120, 3, {}});
+        CHECK(start.refusal.reason == RefuseReason::DivergedLog);
+        CHECK_THAT(start.refusal.text, Catch::Contains("carries no terms"));
     }
     SECTION("it needs records the leader no longer holds") {
-        const FollowerStart start = plan_follower_start(leader, {2, 1, 40, 1});
+        const FollowerStart start = plan_follower_start(leader, {2, 1, 40, 1, {{1, 1}}});
         CHECK(start.refusal.reason == RefuseReason::OutOfDate);
         CHECK_THAT(start.refusal.text, Catch::Contains("needs LSN 41; the leader holds LSN 50"));
         // The one just below the retention still fits.
-        CHECK_FALSE(plan_follower_start(leader, {2, 1, 49, 1}).refused);
+        CHECK_FALSE(plan_follower_start(leader, {2, 1, 49, 1, {{1, 1}}}).refused);
+    }
+}
+
+TEST_CASE("a follower whose log departs in an older term is told where to cut it",
+          "[repl][epoch]") {
+    const EpochHistory h = history();
+    const LeaderLog leader{4, 50, 400, &h};
+    SECTION("its last records were written by another term's leader") {
+        const FollowerStart start = plan_follower_start(leader, {2, 3, 120, 2, {{1, 1}, {2, 100}}});
+        CHECK_FALSE(start.refused);
+        REQUIRE(start.truncated);
+        CHECK(start.truncate == Truncate{4, 99, 3, 400});
+    }
+    SECTION("it is ahead of the leader in an old epoch") {
+        // Term 3 went on to LSN 300 on the follower; the leader's term 3 ended at 249.
+        const FollowerStart start = plan_follower_start(leader, {2, 3, 300, 3, {{1, 1}, {3, 100}}});
+        REQUIRE(start.truncated);
+        CHECK(start.truncate.keep_lsn == 249);
+        CHECK(start.truncate.leader_epoch_after == 4);
+    }
+    SECTION("a departure before the oldest term its Hello carries is refused, not guessed") {
+        Hello hello{2, 3, 5000, 0, {}};
+        for (Epoch e = 1; e <= kMaxHelloTerms; ++e) {
+            hello.terms.push_back({1000 + e, 1000 + e * 10});  // epochs the leader never had
+        }
+        hello.last_record_epoch = hello.terms.back().epoch;
+        hello.epoch = hello.last_record_epoch;
+        EpochHistory big;
+        big.begin(2000, 1);
+        const FollowerStart start = plan_follower_start({3000, 1, 9000, &big}, hello);
+        CHECK(start.refused);
+        CHECK_FALSE(start.truncated);
+        CHECK_THAT(start.refusal.text, Catch::Contains("re-sync by snapshot"));
     }
 }

@@ -27,11 +27,17 @@ Stream random_stream(SplitMix64& rng) {
     const std::size_t frames = 1 + rng.below(8);
     for (std::size_t f = 0; f < frames; ++f) {
         const Epoch epoch = rng.below(5);
-        switch (rng.below(4)) {
-            case 0:
-                encode_hello({static_cast<NodeId>(rng.below(8)), epoch, next - 1, epoch},
-                             stream.bytes);
-                break;
+        switch (rng.below(5)) {
+            case 0: {
+                // A valid Hello: its newest term holds its last record.
+                const bool has_term = epoch > 0 && next > 1;
+                Hello hello{
+                    static_cast<NodeId>(rng.below(8)), epoch, next - 1, has_term ? epoch : 0, {}};
+                if (has_term) {
+                    hello.terms.push_back({epoch, 1 + rng.below(next - 1)});
+                }
+                encode_hello(hello, stream.bytes);
+            } break;
             case 1: {
                 RecordsFrameBuilder builder(stream.bytes, epoch, next);
                 const std::size_t records = 1 + rng.below(6);
@@ -47,6 +53,10 @@ Stream random_stream(SplitMix64& rng) {
             }
             case 2:
                 encode_ack({epoch, next - 1}, stream.bytes);
+                break;
+            case 3:
+                encode_truncate({epoch, rng.below(next), rng.below(5), next + rng.below(100)},
+                                stream.bytes);
                 break;
             default:
                 encode_refuse({epoch, static_cast<RefuseReason>(1 + rng.below(3)),

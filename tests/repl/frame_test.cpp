@@ -25,7 +25,7 @@ std::vector<std::byte> payload_of(std::size_t size, int seed) {
 // One frame of each kind, back to back.
 std::vector<std::byte> sample_stream() {
     std::vector<std::byte> out;
-    encode_hello({7, 3, 1000, 2}, out);
+    encode_hello({7, 3, 1000, 2, {{1, 1}, {2, 500}}}, out);
     RecordsFrameBuilder records(out, 3, 1001);
     records.add(1001, 5, payload_of(40, 1));
     records.add(1002, 6, {});
@@ -33,6 +33,7 @@ std::vector<std::byte> sample_stream() {
     records.finish();
     encode_ack({3, 1003}, out);
     encode_refuse({4, RefuseReason::DivergedLog, "logs differ at LSN 998"}, out);
+    encode_truncate({5, 100, 2, 150}, out);
     return out;
 }
 
@@ -59,7 +60,7 @@ std::string refusal_of(std::span<const std::byte> bytes, FrameError expected,
 TEST_CASE("every frame kind round-trips", "[repl][frame]") {
     const std::vector<std::byte> stream = sample_stream();
     const std::vector<OwnedFrame> frames = decode_all(stream);
-    REQUIRE(frames.size() == 4);
+    REQUIRE(frames.size() == 5);
 
     const auto view = [](const OwnedFrame& owned) { return Frame{owned.header, owned.payload}; };
     const Hello hello = hello_of(view(frames[0]));
@@ -68,6 +69,7 @@ TEST_CASE("every frame kind round-trips", "[repl][frame]") {
     CHECK(hello.epoch == 3);
     CHECK(hello.durable_lsn == 1000);
     CHECK(hello.last_record_epoch == 2);
+    CHECK(hello.terms == std::vector<TermStart>{{1, 1}, {2, 500}});
 
     CHECK(frames[1].header.kind == FrameKind::Records);
     CHECK(frames[1].header.epoch == 3);
@@ -95,6 +97,25 @@ TEST_CASE("every frame kind round-trips", "[repl][frame]") {
     CHECK(refuse.epoch == 4);
     CHECK(refuse.reason == RefuseReason::DivergedLog);
     CHECK(refuse.text == "logs differ at LSN 998");
+
+    CHECK(frames[4].header.kind == FrameKind::Truncate);
+    CHECK(truncate_of(view(frames[4])) == Truncate{5, 100, 2, 150});
+}
+
+TEST_CASE("a Hello carries the newest terms only, up to its bound", "[repl][frame]") {
+    Hello hello{2, 100, 5000, 100, {}};
+    for (Epoch e = 1; e <= 100; ++e) {
+        hello.terms.push_back({e, e * 10});
+    }
+    std::vector<std::byte> out;
+    encode_hello(hello, out);
+    CHECK(out.size() == kFrameHeaderBytes + kHelloFixedBytes + kMaxHelloTerms * kHelloTermBytes);
+    const std::vector<OwnedFrame> frames = decode_all(out);
+    REQUIRE(frames.size() == 1);
+    const Hello decoded = hello_of({frames[0].header, frames[0].payload});
+    REQUIRE(decoded.terms.size() == kMaxHelloTerms);
+    CHECK(decoded.terms.front() == TermStart{37, 370});
+    CHECK(decoded.terms.back() == TermStart{100, 1000});
 }
 
 TEST_CASE("a refusal's text is cut at its bound", "[repl][frame]") {
@@ -137,7 +158,7 @@ TEST_CASE("the stream decodes the same at every byte split point", "[repl][frame
 
 TEST_CASE("a truncated frame waits for the rest, holding what it has", "[repl][frame]") {
     std::vector<std::byte> stream;
-    encode_hello({1, 1, 5, 1}, stream);
+    encode_hello({1, 1, 5, 1, {{1, 1}}}, stream);
     RecordsFrameBuilder records(stream, 1, 6);
     records.add(6, 2, payload_of(30, 9));
     records.finish();
@@ -145,7 +166,7 @@ TEST_CASE("a truncated frame waits for the rest, holding what it has", "[repl][f
         FrameDecoder decoder;
         std::vector<OwnedFrame> frames;
         REQUIRE(test::decode_split(decoder, std::span(stream).first(cut), {}, frames));
-        const std::size_t hello_bytes = kFrameHeaderBytes + kHelloPayloadBytes;
+        const std::size_t hello_bytes = kFrameHeaderBytes + kHelloFixedBytes + kHelloTermBytes;
         CHECK(frames.size() == (cut >= hello_bytes ? 1u : 0u));
         CHECK(decoder.buffered() == (cut >= hello_bytes ? cut - hello_bytes : cut));
         CHECK(decoder.error() == FrameError::None);
@@ -193,11 +214,48 @@ TEST_CASE("the decoder names the field it refuses", "[repl][frame]") {
     }
     SECTION("a kind's fixed payload length") {
         CHECK_THAT(refusal_of(test::raw_frame(1, 1, 0, 0, ack_payload), FrameError::BadLength),
-                   Catch::Contains("Hello frame: payload_bytes 8 is not 20"));
+                   Catch::Contains("Hello frame: payload_bytes 8 is not 22 + 16 x terms"));
+        CHECK_THAT(refusal_of(test::raw_frame(5, 1, 0, 0, ack_payload), FrameError::BadLength),
+                   Catch::Contains("Truncate frame: payload_bytes 8 is not 24"));
     }
     SECTION("fields a kind leaves zero") {
         CHECK_THAT(refusal_of(test::raw_frame(3, 1, 5, 0, ack_payload), FrameError::BadField),
                    Catch::Contains("first_lsn 5"));
+    }
+    SECTION("Hello: its terms count, their order and bounds, its last record's epoch") {
+        // node 2, durable LSN 100, last record epoch 3, then the terms.
+        const auto hello = [](Epoch promised, std::uint16_t count, Epoch last_epoch,
+                              std::vector<TermStart> terms) {
+            std::vector<std::byte> payload(kHelloFixedBytes + terms.size() * kHelloTermBytes);
+            store_le(payload.data(), NodeId{2});
+            store_le(payload.data() + 4, wal::Lsn{100});
+            store_le(payload.data() + 12, last_epoch);
+            store_le(payload.data() + 20, count);
+            for (std::size_t i = 0; i < terms.size(); ++i) {
+                store_le(payload.data() + kHelloFixedBytes + i * kHelloTermBytes, terms[i].epoch);
+                store_le(payload.data() + kHelloFixedBytes + i * kHelloTermBytes + 8,
+                         terms[i].first_lsn);
+            }
+            return test::raw_frame(1, promised, 0, 0, payload);
+        };
+        // The valid one first, so that each refusal below is the one field's.
+        FrameDecoder decoder;
+        std::vector<OwnedFrame> frames;
+        REQUIRE(test::decode_split(decoder, hello(3, 2, 3, {{1, 1}, {3, 50}}), {}, frames));
+        CHECK_THAT(refusal_of(hello(3, 3, 3, {{1, 1}, {3, 50}}), FrameError::BadField),
+                   Catch::Contains("Hello frame: terms 3 but the payload carries 2"));
+        CHECK_THAT(refusal_of(hello(3, 2, 3, {{3, 1}, {1, 50}}), FrameError::BadPayload),
+                   Catch::Contains("term 1 (epoch 1 from LSN 50) does not follow epoch 3"));
+        CHECK_THAT(refusal_of(hello(3, 2, 3, {{1, 60}, {3, 50}}), FrameError::BadPayload),
+                   Catch::Contains("does not follow epoch 1 from LSN 60"));
+        CHECK_THAT(refusal_of(hello(3, 2, 3, {{1, 1}, {3, 101}}), FrameError::BadPayload),
+                   Catch::Contains("starts beyond durable_lsn 100"));
+        CHECK_THAT(refusal_of(hello(2, 2, 3, {{1, 1}, {3, 50}}), FrameError::BadPayload),
+                   Catch::Contains("is above the promised epoch 2"));
+        CHECK_THAT(refusal_of(hello(3, 2, 1, {{1, 1}, {3, 50}}), FrameError::BadPayload),
+                   Catch::Contains("last_record_epoch 1 is not the epoch of its newest term (3)"));
+        CHECK_THAT(refusal_of(hello(3, 1, 3, {{0, 1}}), FrameError::BadPayload),
+                   Catch::Contains("has a zero epoch or LSN"));
     }
     SECTION("a refusal reason") {
         CHECK_THAT(

@@ -8,18 +8,25 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "../engine/temp_file.hpp"
+#include "common/test_fault.hpp"
+#include "engine/command_record.hpp"
 #include "logged_records.hpp"
 #include "repl/follower_receiver.hpp"
 #include "repl/leader_sender.hpp"
+#include "repl/log_epochs.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
 #include "repl/socket_io.hpp"
+#include "wal/log_truncate.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
 #include "wal/wal_writer.hpp"
@@ -68,24 +75,64 @@ struct Quorum {
     }
 };
 
+struct Warnings {
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    void add(const std::string& line) {
+        std::lock_guard lock(mutex);
+        lines.push_back(line);
+    }
+    bool any(const std::string& part) { return count(part) > 0; }
+    int count(const std::string& part) {
+        std::lock_guard lock(mutex);
+        return static_cast<int>(
+            std::count_if(lines.begin(), lines.end(),
+                          [&](const std::string& l) { return l.find(part) != std::string::npos; }));
+    }
+};
+
+// A follower as the daemon runs one: its WAL, its log's epoch history, and the hook that cuts
+// the log when the leader finds it departed (the old writer is kept until the end: the test
+// thread may still read it).
 struct Follower {
-    Follower(NodeId node, const std::filesystem::path& dir) : storage(dir.string()) {
-        wal::WalOptions options = small_options();
+    Follower(NodeId node, const std::filesystem::path& log_dir, Epoch epoch = kEpoch)
+        : dir(log_dir) {
+        options = small_options();
         options.on_durable = [this](wal::Lsn lsn) {
             if (receiver) {
                 receiver->durable(lsn);
             }
         };
-        writer = std::make_unique<wal::WalWriter>(storage, options);
-        receiver = std::make_unique<FollowerReceiver>(FollowerReceiverOptions{node, kEpoch},
-                                                      *writer, FollowerReceiverHooks{});
+        storage = std::make_unique<wal::UringStorage>(dir.string());
+        writer = std::make_unique<wal::WalWriter>(*storage, options);
+        FollowerReceiverOptions receiver_options;
+        receiver_options.node = node;
+        receiver_options.epoch = epoch;
+        receiver_options.history = read_log_epochs(*storage).history;
+        FollowerReceiverHooks hooks;
+        hooks.warn = [this](const std::string& line) { warnings.add(line); };
+        hooks.truncate_log = [this](wal::Lsn keep) -> wal::WalWriter& {
+            writer->close();
+            retired.push_back(std::move(writer));
+            retired_storage.push_back(std::move(storage));
+            storage = std::make_unique<wal::UringStorage>(dir.string());
+            wal::truncate_log_after(*storage, keep);
+            writer = std::make_unique<wal::WalWriter>(*storage, options);
+            return *writer;
+        };
+        receiver = std::make_unique<FollowerReceiver>(receiver_options, *writer, hooks);
     }
     ~Follower() {
         receiver->stop();
         writer->close();
     }
-    wal::UringStorage storage;
+    std::filesystem::path dir;
+    wal::WalOptions options;
+    Warnings warnings;
+    std::unique_ptr<wal::UringStorage> storage;
     std::unique_ptr<wal::WalWriter> writer;
+    std::vector<std::unique_ptr<wal::WalWriter>> retired;
+    std::vector<std::unique_ptr<wal::UringStorage>> retired_storage;
     std::unique_ptr<FollowerReceiver> receiver;
 };
 
@@ -104,8 +151,10 @@ void append_all(wal::WalWriter& leader, wal::Lsn from, wal::Lsn to) {
     for (wal::Lsn lsn = from; lsn <= to; ++lsn) {
         const std::vector<std::byte> payload = payload_for(lsn);
         wal::AppendResult result;
-        while ((result = leader.try_append(static_cast<std::uint16_t>(lsn % 7), payload)).status ==
-               wal::AppendStatus::Busy) {
+        // Types the engine does not know: the follower takes them as they are (type 3, a term
+        // start, it decodes).
+        const auto type = static_cast<std::uint16_t>(10 + lsn % 7);
+        while ((result = leader.try_append(type, payload)).status == wal::AppendStatus::Busy) {
             std::this_thread::yield();
         }
         REQUIRE(result.status == wal::AppendStatus::Ok);
@@ -300,20 +349,6 @@ std::uint16_t port_of(const Socket& socket) {
     return ntohs(address.sin_port);
 }
 
-struct Warnings {
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    void add(const std::string& line) {
-        std::lock_guard lock(mutex);
-        lines.push_back(line);
-    }
-    bool any(const std::string& part) {
-        std::lock_guard lock(mutex);
-        return std::any_of(lines.begin(), lines.end(),
-                           [&](const std::string& l) { return l.find(part) != std::string::npos; });
-    }
-};
-
 }  // namespace
 
 TEST_CASE("a peer that sends garbage is closed with the decoder's reason, and redialled",
@@ -383,4 +418,163 @@ TEST_CASE("a follower refuses Records of another epoch; the leader logs why and 
     CHECK(two.writer->durable_lsn() == 0);  // nothing of the other epoch was appended
     sender.stop();
     leader.close();
+}
+
+namespace {
+
+void append_term_start(wal::WalWriter& writer, Epoch epoch, NodeId leader, wal::Lsn expected) {
+    engine::TermStartRecordBytes bytes{};
+    engine::encode_term_start({leader, epoch}, bytes);
+    REQUIRE(writer.try_append(engine::kTermStartRecordType, bytes).lsn == expected);
+}
+
+// Records from..to; `salt` makes another leader's records at the same LSNs differ.
+void append_own(wal::WalWriter& writer, wal::Lsn from, wal::Lsn to, std::uint64_t salt) {
+    for (wal::Lsn lsn = from; lsn <= to; ++lsn) {
+        const std::vector<std::byte> payload = payload_for(lsn + salt);
+        wal::AppendResult result;
+        while ((result = writer.try_append(1, payload)).status == wal::AppendStatus::Busy) {
+            std::this_thread::yield();
+        }
+        REQUIRE(result.lsn == lsn);
+    }
+    REQUIRE(writer.wait_durable(to));
+}
+
+struct DivergedRun {
+    bool identical = false;  // the follower's log ended byte for byte the leader's
+    std::vector<Logged> leader_log;
+    std::vector<Logged> follower_log;
+};
+
+// The follower's log: epoch 1's term start and records up to 120. The leader's: the same up to
+// 100, then its own term (epoch 2) from 101 and records up to 150. The follower has promised
+// epoch 2. Runs until the follower acknowledged 150 or the leader told it `max_cuts` times to cut.
+DivergedRun run_diverged(const std::filesystem::path& root, int max_cuts) {
+    {
+        wal::UringStorage old_term((root / "f2").string());
+        wal::WalWriter writer(old_term, small_options());
+        append_term_start(writer, 1, 1, 1);
+        append_own(writer, 2, 120, 0);
+    }
+    ShipBuffer buffer(1u << 20);
+    wal::UringStorage leader_storage((root / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    EpochHistory history;
+    REQUIRE(begin_term(leader, history, 1, 1) == 1);
+    append_own(leader, 2, 100, 0);
+    REQUIRE(begin_term(leader, history, 2, 3) == 101);
+    append_own(leader, 102, 150, 7777);
+
+    Follower two(2, root / "f2", 2);
+    two.receiver->start();
+    Warnings warnings;
+    LeaderSenderOptions options;
+    options.epoch = 2;
+    options.history = history;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()}};
+    options.wal_dir = root / "leader";
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.warn = [&](const std::string& line) { warnings.add(line); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    eventually([&] {
+        return two.receiver->acked_lsn() == 150 || warnings.count("telling it to cut") >= max_cuts;
+    });
+    CHECK(
+        warnings.any("log departs from this leader's after LSN 100: it holds LSN 101..120 "
+                     "(its last in epoch 1), this leader LSN 101..150 from epoch 2"));
+    sender.stop();
+    two.receiver->stop();
+    two.writer->close();
+    leader.close();
+    DivergedRun run;
+    run.leader_log = read_log(root / "leader");
+    run.follower_log = read_log(root / "f2");
+    run.identical = run.follower_log == run.leader_log;
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("a follower whose log departed in an old epoch is cut back and catches up",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    const DivergedRun run = run_diverged(dir.path(), 1000);
+    REQUIRE(run.leader_log.size() == 150);
+    CHECK(run.identical);
+    // And so is its epoch history, read back from the log.
+    wal::UringStorage follower((dir.path() / "f2").string());
+    const LogEpochs epochs = read_log_epochs(follower);
+    CHECK(epochs.history.terms() == std::vector<TermStart>{{1, 1}, {2, 101}});
+    CHECK(epochs.last_epoch == 2);
+}
+
+TEST_CASE("a follower whose log holds a term above the epoch it follows does not start",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    wal::UringStorage storage((dir.path() / "f2").string());
+    wal::WalWriter writer(storage, small_options());
+    FollowerReceiverOptions options;
+    options.node = 2;
+    options.epoch = 2;
+    options.history.begin(3, 40);
+    CHECK_THROWS_WITH(FollowerReceiver(options, writer, {}),
+                      Catch::Contains("log holds epoch 3 (from LSN 40), above the epoch it "
+                                      "follows, 2"));
+}
+
+TEST_CASE("a follower closes a stream whose term start record is malformed or goes back",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    Follower two(2, dir.path() / "f2", 2);
+    two.receiver->start();
+    Socket leader = connect_to("127.0.0.1", two.receiver->port());
+    REQUIRE(leader.valid());
+    std::array<std::byte, 256> hello{};
+    REQUIRE(read_some(leader, hello) > 0);
+    engine::TermStartRecordBytes term{};
+    std::vector<std::byte> frame;
+    RecordsFrameBuilder records(frame, 2, 1);
+    engine::encode_term_start({1, 2}, term);
+    records.add(1, engine::kTermStartRecordType, term);
+    SECTION("a term start that goes back") {
+        engine::encode_term_start({1, 1}, term);
+        records.add(2, engine::kTermStartRecordType, term);
+        records.finish();
+        REQUIRE(write_all(leader, frame));
+        REQUIRE(eventually([&] {
+            return two.warnings.any(
+                "term start record at LSN 2 is for epoch 1, not above this "
+                "log's 2");
+        }));
+    }
+    SECTION("a malformed term start") {
+        records.add(2, engine::kTermStartRecordType, std::vector<std::byte>(16));
+        records.finish();
+        REQUIRE(write_all(leader, frame));
+        REQUIRE(eventually([&] {
+            return two.warnings.any("WAL record LSN 2: term start record has format version 0");
+        }));
+    }
+    REQUIRE(eventually([&] { return two.receiver->received_lsn() == 1; }));
+    CHECK(two.writer->next_lsn() == 2);  // the bad record was not appended
+}
+
+TEST_CASE("with the cut skipped (a planted fault) the logs never converge",
+          "[repl][link][epoch][mutation]") {
+    test::TempDir dir;
+    test_fault::ScopedFault skip(test_fault::Fault::SkipDivergenceTruncate);
+    const DivergedRun run = run_diverged(dir.path(), 3);
+    CHECK_FALSE(run.identical);
+    REQUIRE(run.follower_log.size() == 120);  // its departed tail is still there
 }

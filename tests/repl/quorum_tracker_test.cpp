@@ -119,6 +119,39 @@ TEST_CASE("an ack that goes backwards sets the follower aside", "[repl][quorum]"
     CHECK(tracker.ack(9, 1, 10).outcome == AckOutcome::UnknownNode);
 }
 
+TEST_CASE("a set-aside follower whose Hello plan succeeds is readmitted", "[repl][quorum]") {
+    QuorumTracker tracker(3, {2, 3}, 4);
+    tracker.leader_durable(100);
+    REQUIRE(tracker.ack(2, 4, 90).outcome == AckOutcome::Counted);
+    // It comes back having lost its tail (a disk that lied): its Hello, counted as an ack, goes
+    // backwards and sets it aside; the plan streams from its LSN 60 on, so it is readmitted.
+    const AckResult hello = tracker.ack(2, 4, 60);
+    REQUIRE(hello.outcome == AckOutcome::WentBackwards);
+    CHECK(tracker.set_aside(2));
+    REQUIRE(readmits_on_join(hello.outcome));
+    tracker.readmit(2, 60);
+    CHECK_FALSE(tracker.set_aside(2));
+    CHECK(tracker.follower_lsn(2) == 60);
+    CHECK(tracker.frontier() == 90);  // never back
+    CHECK(tracker.ack(2, 4, 100).outcome == AckOutcome::Counted);
+    CHECK(tracker.frontier() == 100);
+
+    // A follower set aside earlier says Hello again after its log was cut: readmitted too.
+    tracker.shipped(120);
+    REQUIRE(tracker.ack(3, 4, 130).outcome == AckOutcome::BeyondShipped);
+    const AckResult again = tracker.ack(3, 4, 80);
+    CHECK(again.outcome == AckOutcome::SetAside);
+    CHECK(readmits_on_join(again.outcome));
+    tracker.readmit(3, 80);
+    CHECK(tracker.ack(3, 4, 110).outcome == AckOutcome::Counted);
+
+    // The outcomes that are no re-sync readmit nothing.
+    CHECK_FALSE(readmits_on_join(AckOutcome::Counted));
+    CHECK_FALSE(readmits_on_join(AckOutcome::StaleEpoch));
+    CHECK_FALSE(readmits_on_join(AckOutcome::NewerEpoch));
+    CHECK_FALSE(readmits_on_join(AckOutcome::UnknownNode));
+}
+
 TEST_CASE("the tracker refuses a bad replication factor or follower list", "[repl][quorum]") {
     CHECK_THROWS_WITH(QuorumTracker(2, {2}, 1), Catch::Contains("factor 2 must be odd"));
     CHECK_THROWS_WITH(QuorumTracker(9, followers_for(9), 1), Catch::Contains("[1, 7]"));

@@ -2,25 +2,19 @@
 // runs, verified (restore into scratch, recovery, checks), gives exactly the state hash a replay
 // of the daemon's WAL from an empty store gives at the backup's last LSN; the commands' exit
 // codes and last lines on a damaged backup and a data directory in use.
-//
-// The rate is EXCHANGED_BACKUP_TEST_RATE orders/s (20,000 by default, modest for a shared test
-// machine) for EXCHANGED_BACKUP_TEST_ORDERS orders (60,000: three seconds, so the backup lands
-// mid-run); scripts/backup-under-load.sh runs it at 100,000/s.
+// The load and the replay check are backup_under_load.hpp's.
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "backup_under_load.hpp"
 #include "cli_support.hpp"
-#include "config/config.hpp"
 #include "daemon_process.hpp"
-#include "engine/recovery.hpp"
-#include "engine/shard_layout.hpp"
 #include "exchangectl_process.hpp"
 #include "minimal_config.hpp"
 #include "temp_file.hpp"
@@ -32,11 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string from_env(const char* name, const char* fallback) {
-    const char* text = std::getenv(name);
-    return text != nullptr && *text != '\0' ? text : fallback;
-}
-
 std::string write_config(const test::TempDir& dir, std::uint16_t admin_port) {
     // Default (64 MiB) segments: the whole run stays in the first one, so the WAL still reaches
     // back to LSN 1 for the replay the backup is compared with.
@@ -46,26 +35,6 @@ std::string write_config(const test::TempDir& dir, std::uint16_t admin_port) {
                          "[engine]\nmax_orders = 1048576\n"
                          "client_order_id_window = 1048576\n[instruments]\n" +
                          test::kAmznInstrument + test::kAaplInstrument + test::kAliceAndBob);
-}
-
-// The numbers of "state hash: H1,H2 at LSN L" in verify's output.
-std::pair<std::vector<std::uint64_t>, std::uint64_t> state_line(const std::string& out) {
-    const std::size_t at = out.find("state hash: ");
-    REQUIRE(at != std::string::npos);
-    std::vector<std::uint64_t> hashes;
-    const char* p = out.c_str() + at + 12;
-    for (;;) {
-        char* end = nullptr;
-        hashes.push_back(std::strtoull(p, &end, 10));
-        p = end;
-        if (*p != ',') {
-            break;
-        }
-        ++p;
-    }
-    const std::size_t lsn_at = out.find(" at LSN ", at);
-    REQUIRE(lsn_at != std::string::npos);
-    return {hashes, std::strtoull(out.c_str() + lsn_at + 8, nullptr, 10)};
 }
 
 }  // namespace
@@ -79,11 +48,7 @@ TEST_CASE("backup under load: verified, it recovers to the state a WAL replay gi
     const fs::path backups = dir.path() / "backups";
     test::Daemon daemon = test::start_daemon(dir, config, "daemon.out");
 
-    test::ExchangectlProcess load(
-        {"load", "--connect", daemon.address, "--orders",
-         from_env("EXCHANGED_BACKUP_TEST_ORDERS", "60000"), "--connections", "2", "--rate",
-         from_env("EXCHANGED_BACKUP_TEST_RATE", "20000"), "--journal", journal, "--config", config},
-        dir.path() / "load");
+    const auto load = test::start_backup_load(dir, daemon.address, journal, config);
     // The journal is written about once a second: once it has lines, orders are flowing.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (test::count_lines_starting(journal, "accepted ") == 0 &&
@@ -96,8 +61,8 @@ TEST_CASE("backup under load: verified, it recovers to the state a WAL replay gi
     INFO(created.out << created.err);
     REQUIRE(created.exit_code == 0);
     CHECK(created.out.find("(online, store LSN") != std::string::npos);
-    const int load_exit = load.wait(120);
-    INFO(load.out() << load.err());
+    const int load_exit = load->wait(120);
+    INFO(load->out() << load->err());
     REQUIRE(load_exit == 0);
     REQUIRE(daemon.process->stop() == 0);
 
@@ -114,30 +79,7 @@ TEST_CASE("backup under load: verified, it recovers to the state a WAL replay gi
     INFO(verified.out << verified.err);
     REQUIRE(verified.exit_code == 0);
     CHECK(test::last_line(verified.out).rfind("backup verify: PASS", 0) == 0);
-    const auto [hashes, last_lsn] = state_line(verified.out);
-    CHECK(last_lsn == manifest.last_lsn());
-
-    // The same LSN replayed from an empty store through the daemon's whole WAL.
-    ConfigOverrides overrides;
-    overrides.data_dir = data_dir;
-    const exchanged::Config profile = load_config(config, overrides);
-    engine::RecoveryOptions options;
-    options.stop_after_lsn = last_lsn;
-    const engine::RecoveryResult replay =
-        engine::recover(profile.persistence.wal_path, engine::make_shard_layout(profile), options);
-    REQUIRE(replay.ok());
-    REQUIRE(replay.last_lsn == last_lsn);
-    std::vector<std::uint64_t> replayed;
-    for (const book::Matcher& matcher : replay.matchers) {
-        replayed.push_back(matcher.state_hash());
-    }
-    CHECK(hashes == replayed);
-    // Taken under load: the daemon logged more after the backup's last LSN.
-    const engine::RecoveryResult whole =
-        engine::recover(profile.persistence.wal_path, engine::make_shard_layout(profile),
-                        engine::RecoveryOptions{});
-    REQUIRE(whole.ok());
-    CHECK(whole.last_lsn > last_lsn);
+    test::check_backup_matches_wal_replay(config, data_dir, verified.out, manifest);
 
     const test::CommandResult list = test::ctl(dir, {"backup", "list", "--in", backups.string()});
     CHECK(list.exit_code == 0);

@@ -20,11 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "backup_under_load.hpp"
 #include "cli_support.hpp"
-#include "config/config.hpp"
 #include "daemon_process.hpp"
-#include "engine/recovery.hpp"
-#include "engine/shard_layout.hpp"
 #include "exchangectl_process.hpp"
 #include "minimal_config.hpp"
 #include "store/postgres_connection.hpp"
@@ -37,11 +35,6 @@ using namespace exchanged;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string from_env(const char* name, const char* fallback) {
-    const char* text = std::getenv(name);
-    return text != nullptr && *text != '\0' ? text : fallback;
-}
 
 // A schema for the daemon's store and a database to restore into, on the test server.
 class PgPlace {
@@ -109,26 +102,6 @@ std::uint64_t store_lsn_of(store::PgConnection& c, const std::string& schema) {
     return result.rows() == 1 ? result.u64(0, 0) : 0;
 }
 
-// The numbers of "state hash: H1,H2 at LSN L" in verify's output.
-std::pair<std::vector<std::uint64_t>, std::uint64_t> state_line(const std::string& out) {
-    const std::size_t at = out.find("state hash: ");
-    REQUIRE(at != std::string::npos);
-    std::vector<std::uint64_t> hashes;
-    const char* p = out.c_str() + at + 12;
-    for (;;) {
-        char* end = nullptr;
-        hashes.push_back(std::strtoull(p, &end, 10));
-        p = end;
-        if (*p != ',') {
-            break;
-        }
-        ++p;
-    }
-    const std::size_t lsn_at = out.find(" at LSN ", at);
-    REQUIRE(lsn_at != std::string::npos);
-    return {hashes, std::strtoull(out.c_str() + lsn_at + 8, nullptr, 10)};
-}
-
 // A copy of the backup with one byte of `file` flipped.
 fs::path damaged_copy(const test::TempDir& dir, const fs::path& backup, const std::string& file,
                       std::streamoff offset) {
@@ -158,7 +131,8 @@ TEST_CASE(
     "backup of a PostgreSQL store under load: verified, it recovers to the state a WAL "
     "replay gives at its LSN",
     "[tools][backup][daemon][postgresql]") {
-    const std::string base = from_env("EXCHANGED_TEST_POSTGRES_DSN", "");
+    const char* dsn = std::getenv("EXCHANGED_TEST_POSTGRES_DSN");
+    const std::string base = dsn != nullptr ? dsn : "";
     if (base.empty()) {
         WARN(
             "test skipped: EXCHANGED_TEST_POSTGRES_DSN is not set (scripts/test.sh starts a "
@@ -173,11 +147,7 @@ TEST_CASE(
     const fs::path backups = dir.path() / "backups";
     test::Daemon daemon = test::start_daemon(dir, config, "daemon.out");
 
-    test::ExchangectlProcess load(
-        {"load", "--connect", daemon.address, "--orders",
-         from_env("EXCHANGED_BACKUP_TEST_ORDERS", "60000"), "--connections", "2", "--rate",
-         from_env("EXCHANGED_BACKUP_TEST_RATE", "20000"), "--journal", journal, "--config", config},
-        dir.path() / "load");
+    const auto load = test::start_backup_load(dir, daemon.address, journal, config);
     // Orders are flowing once the flush worker has moved the store: the dump then holds rows.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (store_lsn_of(pg.admin(), pg.schema()) == 0 &&
@@ -190,8 +160,8 @@ TEST_CASE(
     INFO(created.out << created.err);
     REQUIRE(created.exit_code == 0);
     CHECK(created.out.find("(online, store LSN") != std::string::npos);
-    const int load_exit = load.wait(120);
-    INFO(load.out() << load.err());
+    const int load_exit = load->wait(120);
+    INFO(load->out() << load->err());
     REQUIRE(load_exit == 0);
     REQUIRE(daemon.process->stop() == 0);
 
@@ -211,33 +181,10 @@ TEST_CASE(
     INFO(verified.out << verified.err);
     REQUIRE(verified.exit_code == 0);
     CHECK(test::last_line(verified.out).rfind("backup verify: PASS", 0) == 0);
+    test::check_backup_matches_wal_replay(config, data_dir, verified.out, manifest);
     CHECK(verified.out.find("scratch: restoring store.pgdump into postgresql:") !=
           std::string::npos);
     CHECK(verify_databases(pg.admin()).empty());  // the scratch database is gone again
-    const auto [hashes, last_lsn] = state_line(verified.out);
-    CHECK(last_lsn == manifest.last_lsn());
-
-    // The same LSN replayed from an empty store through the daemon's whole WAL.
-    ConfigOverrides overrides;
-    overrides.data_dir = data_dir;
-    const exchanged::Config profile = load_config(config, overrides);
-    engine::RecoveryOptions options;
-    options.stop_after_lsn = last_lsn;
-    const engine::RecoveryResult replay =
-        engine::recover(profile.persistence.wal_path, engine::make_shard_layout(profile), options);
-    REQUIRE(replay.ok());
-    REQUIRE(replay.last_lsn == last_lsn);
-    std::vector<std::uint64_t> replayed;
-    for (const book::Matcher& matcher : replay.matchers) {
-        replayed.push_back(matcher.state_hash());
-    }
-    CHECK(hashes == replayed);
-    // Taken under load: the daemon logged more after the backup's last LSN.
-    const engine::RecoveryResult whole =
-        engine::recover(profile.persistence.wal_path, engine::make_shard_layout(profile),
-                        engine::RecoveryOptions{});
-    REQUIRE(whole.ok());
-    CHECK(whole.last_lsn > last_lsn);
 
     // Damage: the dump and a WAL segment each refused with the file named, before any restore.
     const fs::path bad_dump = damaged_copy(

@@ -38,7 +38,8 @@ MetricValues leader_metrics(unsigned factor, const std::vector<std::pair<int, bo
 MetricValues follower_metrics(int node) {
     return parse_metrics_text("exchanged_replication_role 0\nexchanged_replication_node_id " +
                               std::to_string(node) +
-                              "\nexchanged_replication_epoch 7\nexchanged_wal_durable_lsn 480\n");
+                              "\nexchanged_replication_epoch 7\nexchanged_wal_durable_lsn 480\n"
+                              "exchanged_replication_applied_lsn 470\n");
 }
 
 NodeScrape answered(MetricValues metrics, const std::string& admin) {
@@ -68,16 +69,17 @@ TEST_CASE("all three nodes: one row each with the leader's view of the followers
                        answered(follower_metrics(2), "h:2"), answered(follower_metrics(3), "h:3")});
     CHECK(report.exit_code == kClusterOk);
     CHECK_THAT(report.text, Catch::Contains("ok: 3 of 3 replicas connected"));
-    CHECK_THAT(report.text, Catch::Matches("(.|\n)*\n1 +leader +7 +500 +500 (.|\n)*"));
-    CHECK_THAT(report.text,
-               Catch::Matches("(.|\n)*\n2 +follower +7 +480 +480 +20 +2.500 +yes +h:2\n(.|\n)*"));
+    CHECK_THAT(report.text, Catch::Matches("(.|\n)*\n1 +leader +7 +500 +- +500 (.|\n)*"));
+    CHECK_THAT(
+        report.text,
+        Catch::Matches("(.|\n)*\n2 +follower +7 +480 +470 +480 +20 +2.500 +yes +h:2\n(.|\n)*"));
 }
 
 TEST_CASE("a follower down is shown unreachable with the leader's view; two down lose the quorum") {
     const auto one = judge_cluster({answered(leader_metrics(3, {{2, true}, {3, false}}), "h:1"),
                                     answered(follower_metrics(2), "h:2"), silent(3, "h:3")});
     CHECK(one.exit_code == kClusterOk);
-    CHECK_THAT(one.text, Catch::Matches("(.|\n)*\n3 +unreachable +- +- +480 +20 +2.500 +no +h:3 "
+    CHECK_THAT(one.text, Catch::Matches("(.|\n)*\n3 +unreachable +- +- +- +480 +20 +2.500 +no +h:3 "
                                         "+connect: Connection refused\n(.|\n)*"));
     const auto two = judge_cluster({answered(leader_metrics(3, {{2, false}, {3, false}}), "h:1"),
                                     silent(2, "h:2"), silent(3, "h:3")});

@@ -28,39 +28,18 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$root" || exit 1
+# shellcheck source=tests/tools/dr_drill_test_lib.sh
+. tests/tools/dr_drill_test_lib.sh
 
 sql "$base" "CREATE SCHEMA $schema" || { echo "FAIL: create the production schema"; exit 1; }
 sql "$base" "CREATE DATABASE $drill_db" || { echo "FAIL: create the drill database"; exit 1; }
 prod_dsn="$base options=-csearch_path=$schema"
 drill_dsn="$base dbname=$drill_db options=-csearch_path=$schema"
 
-port=$((20000 + RANDOM % 20000))
-sed -e "s|^listen = .*|listen = 127.0.0.1:$port|" \
-    -e "s|^admin_listen = .*|admin_listen = 127.0.0.1:$((port + 1))|" \
-    -e "s|^data_dir = .*|data_dir = $tmp/prod|" \
-    -e "s|^store = sqlite|store = postgresql|" \
-    -e "s|^store_path = .*|store_dsn = $prod_dsn|" config/standard.ini >"$tmp/prod.ini"
-build/bin/exchanged --config "$tmp/prod.ini" >"$tmp/prod.log" 2>&1 &
-prod_pid=$!
-for _ in $(seq 600); do
-    grep -q "ready:" "$tmp/prod.log" && break
-    sleep 0.05
-done
-grep -q "ready:" "$tmp/prod.log" || { echo "FAIL: the production daemon did not start"; cat "$tmp/prod.log"; exit 1; }
-build/bin/exchangectl load --connect "127.0.0.1:$port" --orders 2000 --rate 10000 \
-    --config "$tmp/prod.ini" >/dev/null || { echo "FAIL: production load"; exit 1; }
+start_production \
+    "s|^store = sqlite|store = postgresql|" "s|^store_path = .*|store_dsn = $prod_dsn|"
 prod_orders() { psql -X -At -d "$prod_dsn" -c "SELECT count(*) FROM orders"; }
 drill_tables() { psql -X -At -d "$drill_dsn" -c "SELECT count(*) FROM pg_tables WHERE schemaname = '$schema'"; }
-
-failures=0
-check() {
-    if eval "$1"; then
-        echo "PASS: $2"
-    else
-        echo "FAIL: $2"
-        failures=$((failures + 1))
-    fi
-}
 
 out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" 2>&1)
 rc=$?
@@ -70,7 +49,7 @@ out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --drill-dsn "$drill_dsn" \
     --report-dir "$tmp/reports" --orders 20000 --rate 10000 2>&1)
 rc=$?
 echo "$out"
-json=$(ls "$tmp"/reports/dr-drill-*.json 2>/dev/null | head -n 1)
+json=$(drill_json)
 check '[ "$rc" -eq 0 ]' "the drill passes (exit $rc)"
 check '[ -n "$json" ] && grep -q "\"verdict\": \"PASS\"" "$json"' "the JSON report says PASS"
 check 'grep -q "\"acknowledged_orders_lost\": 0," "$json"' "no acknowledged order lost (the WAL survived)"
@@ -84,15 +63,9 @@ out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --drill-dsn "$drill_dsn" \
     --report-dir "$tmp/reports" --orders 10000 --rate 10000 --plant-fault corrupt-backup 2>&1)
 rc=$?
 echo "$out"
-json=$(ls "$tmp"/reports/dr-drill-*.json 2>/dev/null | head -n 1)
+json=$(drill_json)
 check '[ "$rc" -eq 1 ]' "the drill with a corrupted dump fails (exit $rc)"
 check 'grep -q "store.pgdump: damaged" "$json" "${json%.json}.md"' "the report names the damaged dump"
 check '[ "$(drill_tables)" -eq 0 ]' "the failed drill leaves its database without a store too"
 
-kill -TERM "$prod_pid"
-wait "$prod_pid"
-prod_rc=$?
-prod_pid=
-check '[ "$prod_rc" -eq 0 ]' "production stops cleanly (exit $prod_rc)"
-echo "$failures failed"
-[ "$failures" -eq 0 ]
+stop_production_and_finish

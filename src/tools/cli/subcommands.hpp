@@ -10,6 +10,8 @@ int lobster_check_main(int argc, char** argv, int first);
 int bench_jitter_main(int argc, char** argv, int first);
 // `wal dump PATH` / `wal verify PATH` (argv[first - 1] names which); `bench wal`.
 int wal_main(int argc, char** argv, int first);
+// `wal compare A B`: two replicas' logs hold the same records over their common LSNs.
+int wal_compare_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
 // `bench store`: the primary store's batch throughput and commit latency.
 int bench_store_main(int argc, char** argv, int first);

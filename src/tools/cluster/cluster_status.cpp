@@ -53,19 +53,20 @@ std::set<std::uint32_t> followers_of(const MetricValues& leader) {
 
 // One line of the table; `note` (the leader's quorum LSN, why a node is unreachable) is unpadded.
 struct Row {
-    std::string node = "?", role = "-", epoch = "-", durable = "-", shipped = "-", lag = "-",
-                lag_ms = "-", connected = "-", admin = "-", note;
+    std::string node = "?", role = "-", epoch = "-", durable = "-", applied = "-", shipped = "-",
+                lag = "-", lag_ms = "-", connected = "-", admin = "-", note;
 };
-constexpr std::size_t kColumns = 9;
+constexpr std::size_t kColumns = 10;
 
 std::array<const std::string*, kColumns> columns_of(const Row& row) {
-    return {&row.node, &row.role,   &row.epoch,     &row.durable, &row.shipped,
-            &row.lag,  &row.lag_ms, &row.connected, &row.admin};
+    return {&row.node,    &row.role, &row.epoch,  &row.durable,   &row.applied,
+            &row.shipped, &row.lag,  &row.lag_ms, &row.connected, &row.admin};
 }
 
 std::string render(const std::vector<Row>& rows) {
-    std::vector<Row> table{{"NODE", "ROLE", "EPOCH", "DURABLE_LSN", "SHIPPED/ACKED_LSN",
-                            "LAG_RECORDS", "LAG_MS", "CONNECTED", "ADMIN", ""}};
+    std::vector<Row> table{{"NODE", "ROLE", "EPOCH", "DURABLE_LSN", "APPLIED_LSN",
+                            "SHIPPED/ACKED_LSN", "LAG_RECORDS", "LAG_MS", "CONNECTED", "ADMIN",
+                            ""}};
     table.insert(table.end(), rows.begin(), rows.end());
     std::array<std::size_t, kColumns> width{};
     for (const Row& row : table) {
@@ -148,6 +149,8 @@ ClusterReport judge_cluster(const std::vector<NodeScrape>& nodes) {
             row.role = !role ? "unreplicated" : (*role == 1.0 ? "leader" : "follower");
             row.epoch = whole(value_of(m, "exchanged_replication_epoch"));
             row.durable = whole(value_of(m, "exchanged_wal_durable_lsn"));
+            // A follower's hot standby: the last record applied to its matchers.
+            row.applied = whole(value_of(m, "exchanged_replication_applied_lsn"));
             if (role == 1.0) {
                 row.shipped = whole(value_of(m, "exchanged_replication_shipped_lsn"));
                 row.note = "quorum_lsn=" + whole(value_of(m, "exchanged_replication_quorum_lsn"));

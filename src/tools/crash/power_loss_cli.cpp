@@ -94,6 +94,11 @@ int power_loss_main(int argc, char** argv, int first) {
             throw CliError("--test-fault: '" + name +
                            "' acts on a replicated leader's quorum (tests/repl/cluster_test.sh)");
         }
+        if (*fault == test_fault::Fault::SkipDivergenceTruncate) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on a replication follower's divergence repair "
+                           "(tests/repl/link_test.cpp)");
+        }
         if (*fault == test_fault::Fault::PromoteAnyLog) {
             throw CliError("--test-fault: '" + name +
                            "' acts on exchangectl cluster promote (tests/repl/promote_test.sh)");

@@ -1,0 +1,32 @@
+// What the two `exchangectl backup` tests under load (SQLite and PostgreSQL stores) share: the
+// load they run while the backup is taken, and the check that a verified backup holds exactly the
+// state a replay of the daemon's WAL from an empty store gives at the backup's last LSN.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "exchangectl_process.hpp"
+#include "temp_file.hpp"
+#include "tools/store/backup_manifest.hpp"
+
+namespace exchanged::test {
+
+// `exchangectl load` against `address` with an ack journal: EXCHANGED_BACKUP_TEST_ORDERS orders
+// (60,000 by default: three seconds, so the backup lands mid-run) at EXCHANGED_BACKUP_TEST_RATE
+// orders/s (20,000, modest for a shared test machine; scripts/backup-under-load.sh runs 100,000).
+std::unique_ptr<ExchangectlProcess> start_backup_load(const TempDir& dir,
+                                                      const std::string& address,
+                                                      const std::string& journal,
+                                                      const std::string& config);
+
+// `verified_out` is the output of a passing `backup verify` of the backup `manifest` describes,
+// taken from the daemon of `config` with its data in `data_dir` (the daemon stopped since): its
+// "state hash: ... at LSN L" line names the manifest's last LSN, the hashes equal those of a WAL
+// replay stopped at L, and the WAL goes on past L (the backup was taken under load).
+void check_backup_matches_wal_replay(const std::string& config, const std::string& data_dir,
+                                     const std::string& verified_out,
+                                     const tools::BackupManifest& manifest);
+
+}  // namespace exchanged::test
