@@ -154,8 +154,8 @@ if start_cluster failover; then
         echo "  $acked2 orders acknowledged by the new leader"
         [ "$acked2" -gt 0 ] || fail "the new leader acknowledged nothing: $(tail -n 1 "$run/load.out")"
         # Node 1 rejoins as a follower of the new epoch: its profile says so (as an operator
-        # sets it), and its data directory is fresh (divergence repair is not built yet).
-        rm -rf "$run/node1"
+        # sets it); its log, which may end with records the new leader never had, is cut back by
+        # divergence repair.
         sed -e 's/^role = leader/role = follower/' -e "s/^epoch = .*/epoch = $epoch/" \
             -e '/^ack_after = quorum/d' "$work/config/node1.ini" >"$work/config/node1-follower.ini"
         if start_node failover 1 "$work/config/node1-follower.ini"; then
@@ -167,6 +167,8 @@ if start_cluster failover; then
                 sleep 0.1
             done
             echo "  node 1 follows epoch $epoch: acknowledged LSN ${one:-?} of ${shipped:-?}"
+            cut=$(grep -m 1 -o 'cutting LSN [0-9.]*' "$run/node1.log")
+            echo "  node 1, its log cut back: ${cut:-nothing to cut}"
             [ -n "$one" ] && [ "$one" = "$shipped" ] || fail "node 1 did not catch up as a follower"
         else
             fail "node 1 did not start as a follower: $(tail -n 2 "$run/node1.log")"
