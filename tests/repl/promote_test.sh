@@ -3,17 +3,19 @@
 # loopback from the config/cluster profiles (moved to ports 97x0..97x2), started by
 # scripts/run-cluster.sh.
 #
-#   1. kill -9 of the leader under `exchangectl load` (journal 1); `cluster promote` of the
-#      follower with the longer log (node 2 when the logs are equal; when node 3's is longer,
-#      `cluster promote 2` must refuse first, naming node 3); load against the new leader
-#      (journal 2); node 1 back as a follower of epoch 2 (from a fresh data directory: divergence
-#      repair of its old log is not built yet); every acknowledged order of both journals is in
-#      the new leader's store after `exchanged --recover` (`exchangectl store verify`).
+#   1. kill -9 of the leader under `exchangectl load` (journal 1); `cluster promote 2` (which
+#      fetches first when node 3's log is longer); node 3's login refusal names node 2 and
+#      `exchangectl` follows it; load against the new leader (journal 2); node 1 back as a
+#      follower of epoch 2 from its own data directory (divergence repair cuts a departed tail);
+#      every acknowledged order of both journals is in the new leader's store after
+#      `exchanged --recover` (`exchangectl store verify`).
 #   2. two nodes killed: `cluster promote` fails with "no majority" and changes nothing.
-#   3. a live leader that promises is deposed: it refuses orders as unavailable and restarts as a
-#      follower from its data_dir/replication.state. A follower killed under load has the shorter
-#      log: `cluster promote` of it refuses; with the planted fault promote_any_log it leads, and
-#      the check of 1 finds acknowledged orders missing from its store (the mutation it must catch).
+#   3. a follower cut off under load (its log stays short) promoted while the leader runs: it
+#      fetches what it lacks from the leader, which is deposed by its promise (refuses orders
+#      unavailable, restarts as a follower from its data_dir/replication.state, names the new
+#      leader in login refusals), and the candidate's store holds the journal.
+#   4. the same with the planted fault promote_any_log: the candidate leads without fetching and
+#      the journal check fails (the mutation it must catch).
 #
 # usage: promote_test.sh BIN_DIR
 set -uo pipefail
