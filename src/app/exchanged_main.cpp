@@ -418,7 +418,12 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     // A replicated leader ships each WAL batch from this buffer (docs/replication.md).
     const std::unique_ptr<exchanged::repl::ShipBuffer> ship =
         exchanged::app::make_ship_buffer(config);
+    const std::unique_ptr<exchanged::repl::FollowerRetention> retention =
+        exchanged::app::make_follower_retention(config);
     service::PipelineEnvironment environment = daemon_environment(storage.get(), salvage);
+    if (retention) {
+        environment.wal_release_floor = exchanged::app::wal_release_floor(*retention);
+    }
     if (ship) {
         environment.wal_submitted = [buffer = ship.get()](wal::Lsn first, wal::Lsn last,
                                                           std::span<const std::byte> records) {
@@ -456,7 +461,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         };
         promotion = std::make_unique<exchanged::app::PromotionEndpoints>(config, std::move(hooks));
         sender = exchanged::app::start_leader_sender(
-            config, *ship, pipeline, std::move(history),
+            config, *ship, *retention, pipeline, std::move(history),
             [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
                 endpoints->deposed(epoch);
             });
@@ -470,7 +475,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
                                             pipeline.wal_writer(), pipeline.mirror_log()};
     exchanged::ops::Metrics metrics;
     if (sender) {
-        exchanged::app::register_replication_metrics(metrics, config, *sender,
+        exchanged::app::register_replication_metrics(metrics, config, *sender, *retention,
                                                      *pipeline.quorum_point(), pipeline.service());
     }
     const std::unique_ptr<exchanged::ops::AdminServer> admin =

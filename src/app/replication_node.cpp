@@ -6,9 +6,12 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "app/snapshot_resync.hpp"
+#include "common/test_fault.hpp"
 #include "engine/recovery.hpp"
 #include "engine/startup.hpp"
 #include "engine/store_check.hpp"
@@ -52,9 +55,30 @@ repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pi
     return history;
 }
 
+std::unique_ptr<repl::FollowerRetention> make_follower_retention(const Config& config) {
+    if (!is_leader(config)) {
+        return nullptr;
+    }
+    std::vector<repl::NodeId> followers;
+    for (const ReplicationPeer& peer : config.replication.peers) {
+        followers.push_back(peer.node_id);
+    }
+    return std::make_unique<repl::FollowerRetention>(
+        std::move(followers), config.replication.follower_retention_bytes,
+        [](const std::string& line) { spdlog::warn("{}", line); });
+}
+
+std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
+    repl::FollowerRetention& retention) {
+    return [&retention](wal::Lsn store_floor, const wal::WalWriter& writer) {
+        return retention.release_floor(store_floor, writer.held_segments());
+    };
+}
+
 std::unique_ptr<repl::LeaderSender> start_leader_sender(
-    const Config& config, repl::ShipBuffer& buffer, service::Pipeline& pipeline,
-    repl::EpochHistory history, std::function<void(repl::Epoch epoch)> deposed) {
+    const Config& config, repl::ShipBuffer& buffer, repl::FollowerRetention& retention,
+    service::Pipeline& pipeline, repl::EpochHistory history,
+    std::function<void(repl::Epoch epoch)> deposed) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
     if (quorum == nullptr || writer == nullptr) {
@@ -70,17 +94,34 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(
     repl::LeaderSenderHooks hooks;
     hooks.durable_lsn = [writer] { return writer->durable_lsn(); };
     hooks.shipped = [quorum](wal::Lsn lsn) { quorum->shipped(lsn); };
-    hooks.ack = [quorum, deposed = std::move(deposed)](repl::NodeId node, repl::Epoch epoch,
-                                                       wal::Lsn lsn) {
+    hooks.ack = [quorum, &retention, deposed = std::move(deposed)](
+                    repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
         const repl::AckResult result = quorum->ack(node, epoch, lsn);
+        if (result.outcome == repl::AckOutcome::Counted) {
+            retention.acked(node, lsn);
+        }
         if (result.outcome == repl::AckOutcome::NewerEpoch && deposed) {
             deposed(epoch);
         }
         return result;
     };
+    hooks.oldest_lsn = [writer] {
+        const std::vector<wal::HeldSegment> held = writer->held_segments();
+        return held.empty() ? wal::Lsn{1} : held.front().first_lsn;
+    };
     hooks.joined = [quorum](repl::NodeId node, wal::Lsn lsn) { quorum->readmit(node, lsn); };
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+    hooks.make_snapshot = [&config, &retention](repl::NodeId node) {
+        repl::SnapshotSource snapshot = make_leader_snapshot(config);
+        // The follower continues after the snapshot's WAL: hold those segments for it from now
+        // on, or a busy store could release them before it reconnects (another snapshot).
+        retention.acked(node, snapshot.manifest.last_lsn);
+        return snapshot;
+    };
+    hooks.drop_snapshot = drop_leader_snapshot;
+    options.damage_snapshot_chunks =
+        test_fault::armed(test_fault::Fault::DamageSnapshotChunk) ? 1 : 0;
     auto sender = std::make_unique<repl::LeaderSender>(options, buffer, hooks);
     sender->start();
     return sender;
@@ -102,6 +143,7 @@ void register_replication_identity(ops::Metrics& metrics, const Config& config) 
 
 void register_replication_metrics(ops::Metrics& metrics, const Config& config,
                                   const repl::LeaderSender& sender,
+                                  const repl::FollowerRetention& retention,
                                   const service::QuorumPoint& quorum,
                                   const service::OrderService& service) {
     register_replication_identity(metrics, config);
@@ -116,6 +158,10 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
         "Orders refused as unavailable because the oldest one waiting for a quorum waited longer "
         "than [replication] quorum_timeout_ms",
         [&service] { return static_cast<double>(service.runner_stats().refused_no_quorum); });
+    metrics.gauge("exchanged_replication_retained_bytes",
+                  "WAL bytes the leader keeps only because a follower still needs them "
+                  "(bounded by [replication] follower_retention_bytes)",
+                  [&retention] { return static_cast<double>(retention.held_bytes()); });
     for (const repl::FollowerStatus& follower : sender.status()) {
         const repl::NodeId node = follower.node;
         const std::string labels = "node=\"" + std::to_string(node) + "\"";
@@ -145,6 +191,11 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
         metrics.gauge("exchanged_replication_follower_connected",
                       "1 while the leader has a live stream to the follower", labels,
                       [read] { return read().connected ? 1.0 : 0.0; });
+        metrics.gauge("exchanged_replication_follower_out_of_date",
+                      "1 once the leader released WAL the follower still needs (past [replication] "
+                      "follower_retention_bytes): it must re-sync by snapshot",
+                      labels,
+                      [&retention, node] { return retention.out_of_date(node) ? 1.0 : 0.0; });
         metrics.counter("exchanged_replication_follower_catch_ups_total",
                         "Times the follower was sent records from the WAL files (it was behind "
                         "the ship buffer)",
@@ -184,6 +235,36 @@ FollowerNode::FollowerNode(const Config& config)
 }
 
 void FollowerNode::open() {
+    std::filesystem::create_directories(config_.persistence.wal_path.parent_path());
+    // A snapshot whose swap a crash interrupted is finished first (or dropped, not yet READY).
+    repl::finish_interrupted_snapshot(follower_snapshot_dir(config_),
+                                      follower_snapshot_targets(config_),
+                                      [](const std::string& line) { spdlog::info("{}", line); });
+    open_log_and_standby();
+
+    const ReplicationConfig& r = config_.replication;
+    repl::FollowerReceiverOptions receiver_options;
+    receiver_options.node = r.node_id;
+    receiver_options.epoch = r.epoch;
+    receiver_options.host = r.listen.host;
+    receiver_options.port = r.listen.port;
+    receiver_options.history = repl::read_log_epochs(*storages_.back()).history;
+    receiver_options.snapshot_dir = follower_snapshot_dir(config_);
+    repl::FollowerReceiverHooks hooks;
+    hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
+    hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+    // On the receiver's thread, which alone replaces the applier (install_snapshot) meanwhile.
+    hooks.appended = [this](wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload) {
+        applier_->appended(lsn, type, payload);
+    };
+    hooks.truncate_log = [this](wal::Lsn keep_lsn) -> wal::WalWriter& { return cut_log(keep_lsn); };
+    hooks.install_snapshot = [this](const repl::SnapshotManifest& manifest) {
+        return install_snapshot(manifest);
+    };
+    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_.load(), hooks);
+}
+
+void FollowerNode::open_log_and_standby() {
     const PersistenceConfig& p = config_.persistence;
     if (p.store == StoreKind::Sqlite) {
         std::filesystem::create_directories(p.store_path.parent_path());
@@ -210,7 +291,6 @@ void FollowerNode::open() {
                  store_->describe(), recovered.loaded_lsn, recovered.replay.next_lsn - 1,
                  recovered.replay.records);
 
-    std::filesystem::create_directories(p.wal_path.parent_path());
     storages_.push_back(std::make_unique<wal::UringStorage>(p.wal_path.string()));
     writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
     wal::WalWriter& writer = *writers_.back();
@@ -244,23 +324,6 @@ void FollowerNode::open() {
     applier_hooks.warn = [](const std::string& line) { spdlog::warn("standby: {}", line); };
     applier_ = std::make_unique<repl::StandbyApplier>(
         layout_, std::move(start), *store_, std::move(applier_options), std::move(applier_hooks));
-
-    const ReplicationConfig& r = config_.replication;
-    repl::FollowerReceiverOptions receiver_options;
-    receiver_options.node = r.node_id;
-    receiver_options.epoch = r.epoch;
-    receiver_options.host = r.listen.host;
-    receiver_options.port = r.listen.port;
-    receiver_options.history = repl::read_log_epochs(*storages_.back()).history;
-    repl::FollowerReceiverHooks hooks;
-    hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
-    hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };
-    hooks.appended = [applier = applier_.get()](wal::Lsn lsn, std::uint16_t type,
-                                                std::span<const std::byte> payload) {
-        applier->appended(lsn, type, payload);
-    };
-    hooks.truncate_log = [this](wal::Lsn keep_lsn) -> wal::WalWriter& { return cut_log(keep_lsn); };
-    receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, writer, hooks);
 }
 
 wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
@@ -292,6 +355,49 @@ wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
     return *writer_.load();
 }
 
+wal::WalWriter* FollowerNode::install_snapshot(const repl::SnapshotManifest& manifest) {
+    const auto say = [](const std::string& line) { spdlog::info("{}", line); };
+    if (test_fault::armed(test_fault::Fault::SkipSnapshotInstall)) {
+        // The planted fault: the follower keeps its old log, so the leader refuses it again.
+        spdlog::warn("replication: snapshot: TEST FAULT skip_snapshot_install: not installed");
+        std::filesystem::remove_all(follower_snapshot_dir(config_));
+        return writer_.load();
+    }
+    // The scrapes read the parts under parts_mutex_; stop() takes it and then stops this
+    // receiver's thread, so wait for it here only while no stop is under way.
+    std::unique_lock lock(parts_mutex_, std::try_to_lock);
+    while (!lock.owns_lock()) {
+        if (closing_.load()) {
+            say("replication: snapshot: the follower is stopping; the next start installs it");
+            return nullptr;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        lock.try_lock();
+    }
+    // The standby and the log let go of the store and the WAL files before they are replaced.
+    if (applier_ && !applier_->stop(kStandbyStoreDrain)) {
+        spdlog::warn("standby: the store stayed behind at LSN {} before the snapshot",
+                     applier_->store_lsn());
+    }
+    writer_.load()->close();
+    applier_.reset();
+    store_.reset();
+    try {
+        repl::install_snapshot(follower_snapshot_dir(config_), follower_snapshot_targets(config_),
+                               say);
+        open_log_and_standby();
+        applier_->start();
+    } catch (const std::exception& e) {
+        // Fatal: a restart finishes a swap that READY still marks, or starts from what is there.
+        fail(std::string("replication: snapshot install failed: ") + e.what());
+        return nullptr;
+    }
+    say("replication: snapshot: store at LSN " + std::to_string(manifest.store_lsn) +
+        " installed, WAL reopened at LSN " + std::to_string(writer_.load()->durable_lsn()) +
+        " (the leader's copy reached LSN " + std::to_string(manifest.last_lsn) + ")");
+    return writer_.load();
+}
+
 void FollowerNode::fail(const std::string& error) {
     spdlog::error("{}; exiting", error);
     failed_ = true;
@@ -308,6 +414,7 @@ FollowerNode::~FollowerNode() {
 
 void FollowerNode::start() {
     std::lock_guard lock(parts_mutex_);
+    closing_ = false;
     if (!applier_) {
         open();  // stopped before: open the store and WAL again
     }
@@ -316,13 +423,14 @@ void FollowerNode::start() {
 }
 
 void FollowerNode::stop() {
+    closing_ = true;
     std::lock_guard lock(parts_mutex_);
     close_parts();
 }
 
-// The receiver first (nothing more is appended or cut), then the applier (its store commits
-// release WAL segments), then the WAL; then every part is let go, so that the store's and the
-// WAL's files are free (a promoted node opens them as a leader's).
+// The receiver first (nothing more is appended, cut or installed), then the applier (its store
+// commits release WAL segments), then the WAL; then every part is let go, so that the store's and
+// the WAL's files are free (a promoted node opens them as a leader's).
 void FollowerNode::close_parts() {
     if (receiver_) {
         receiver_->stop();
@@ -345,8 +453,10 @@ void FollowerNode::close_parts() {
 }
 
 void FollowerNode::restart_from_disk() {
+    closing_ = true;
     std::lock_guard lock(parts_mutex_);
     close_parts();
+    closing_ = false;
     open();
     applier_->start();
     receiver_->start();

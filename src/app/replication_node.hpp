@@ -16,6 +16,7 @@
 #include "engine/shard_layout.hpp"
 #include "ops/metrics.hpp"
 #include "repl/follower_receiver.hpp"
+#include "repl/follower_retention.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/ship_buffer.hpp"
 #include "repl/standby_applier.hpp"
@@ -29,20 +30,29 @@ namespace exchanged::app {
 // A leader's buffer of recent WAL batches (null when this node is no replicated leader); it must
 // outlive the pipeline whose WAL writer publishes into it.
 std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config);
-// Dials the followers and feeds their acks to the pipeline's quorum point. Stop it before the
-// pipeline goes. `deposed`: called (on a sender thread) when a follower reports a newer epoch.
+// A leader's record of what its followers still need from its WAL ([replication]
+// follower_retention_bytes); null when this node is no replicated leader. It must outlive the
+// pipeline whose store commits ask it how far the WAL may go (wal_release_floor).
+std::unique_ptr<repl::FollowerRetention> make_follower_retention(const Config& config);
+std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
+    repl::FollowerRetention& retention);
 // A leader's epoch history: the terms its log holds, then its own term, whose start record it
 // appends (durably) when the log's newest term is older. Before pipeline.start(): the term start
 // is the term's first record. Throws naming why (its log was written by a newer leader, the WAL).
 repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline);
+// Dials the followers and feeds their acks to the pipeline's quorum point and the retention.
+// Stop it before the pipeline goes. `deposed`: called (on a sender thread) when a follower
+// reports a newer epoch.
 std::unique_ptr<repl::LeaderSender> start_leader_sender(
-    const Config& config, repl::ShipBuffer& buffer, service::Pipeline& pipeline,
-    repl::EpochHistory history, std::function<void(repl::Epoch epoch)> deposed = nullptr);
+    const Config& config, repl::ShipBuffer& buffer, repl::FollowerRetention& retention,
+    service::Pipeline& pipeline, repl::EpochHistory history,
+    std::function<void(repl::Epoch epoch)> deposed = nullptr);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
 void register_replication_metrics(ops::Metrics& metrics, const Config& config,
                                   const repl::LeaderSender& sender,
+                                  const repl::FollowerRetention& retention,
                                   const service::QuorumPoint& quorum,
                                   const service::OrderService& service);
 
@@ -92,11 +102,16 @@ class FollowerNode {
 
   private:
     void open();
+    // The store, the books rebuilt from it and the WAL, the WAL writer and the standby applier.
+    void open_log_and_standby();
     void close_parts();
     void fail(const std::string& error);
     // The leader's Truncate, on the receiver's thread with no connection open (close_parts()
     // stops the receiver before it lets the log go, so the parts stay meanwhile).
     wal::WalWriter& cut_log(wal::Lsn keep_lsn);
+    // A snapshot from the leader is staged and checked: swap it in, reopen the store, the WAL and
+    // the standby (on the receiver's thread, which alone appends). Null when it could not.
+    wal::WalWriter* install_snapshot(const repl::SnapshotManifest& manifest);
 
     const Config& config_;
     const engine::ShardLayout layout_;
@@ -113,6 +128,7 @@ class FollowerNode {
     std::atomic<wal::WalWriter*> writer_{nullptr};
     std::unique_ptr<repl::StandbyApplier> applier_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
+    std::atomic<bool> closing_{false};  // a stop is under way: an install gives way
 };
 
 // /metrics of a follower: its identity, durable LSN, applied LSN and store LSN.

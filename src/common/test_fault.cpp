@@ -26,6 +26,10 @@ const char* name(Fault fault) {
             return "standby_apply_skip";
         case Fault::SkipDivergenceTruncate:
             return "skip_divergence_truncate";
+        case Fault::DamageSnapshotChunk:
+            return "damage_snapshot_chunk";
+        case Fault::SkipSnapshotInstall:
+            return "skip_snapshot_install";
         case Fault::PromoteAnyLog:
             return "promote_any_log";
     }

@@ -26,12 +26,15 @@ enum class Fault : std::uint8_t {
     MirrorAckBeforeReply,  // the Redis mirror's point advances before Redis replied to the batch
     StandbyApplySkip,      // a follower's standby applier drops its first command
     SkipDivergenceTruncate,  // a follower told to cut its departed log tail keeps it
+    DamageSnapshotChunk,     // a leader flips a byte of the first chunk of its first snapshot
+    SkipSnapshotInstall,     // a follower checks a received snapshot but never swaps it in
     PromoteAnyLog,           // `cluster promote` lets a candidate lead without the longest log
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
-    Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::PromoteAnyLog};
+    Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
+    Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -164,6 +164,9 @@ struct ReplicationConfig {
     // The leader's in-memory buffer of shipped records; a follower further behind is caught up
     // from the leader's WAL files instead.
     std::uint64_t max_lag_bytes = 64ull << 20;
+    // The leader keeps WAL segments its store has passed while a follower still needs them, up to
+    // this many extra bytes; past it that follower is out of date and re-syncs by snapshot.
+    std::uint64_t follower_retention_bytes = 1ull << 30;
     std::uint64_t epoch = 1;  // the leader's term; a promotion raises it
     // ack_after = quorum: while the oldest order a majority does not hold has waited this long,
     // new orders are refused as unavailable (0: they queue until the gate is full).

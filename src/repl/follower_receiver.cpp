@@ -130,6 +130,8 @@ void FollowerReceiver::serve(Socket socket) {
         std::thread acks([&] { send_acks(socket, done); });
         FrameDecoder decoder(FrameDecoderOptions{options_.max_frame_bytes});
         auto chunk = std::make_unique<std::byte[]>(64 * 1024);
+        SnapshotStaging staging(options_.snapshot_dir);
+        bool snapshot_complete = false;
         std::string why;
         while (why.empty()) {
             const std::size_t n = read_some(socket, {chunk.get(), 64 * 1024});
@@ -145,6 +147,16 @@ void FollowerReceiver::serve(Socket socket) {
                     const Refuse refuse = refuse_of(frame);
                     why = std::string("the leader refused: ") + to_string(refuse.reason) + ": " +
                           refuse.text;
+                } else if (frame.header.kind == FrameKind::SnapshotBegin ||
+                           frame.header.kind == FrameKind::SnapshotChunk ||
+                           frame.header.kind == FrameKind::SnapshotEnd) {
+                    snapshot_frame(frame, staging, snapshot_complete, why);
+                    if (!snapshot_complete && !why.empty()) {
+                        // The leader logs why and starts over on its next connection.
+                        std::vector<std::byte> out;
+                        encode_refuse({epoch_.load(), RefuseReason::OutOfDate, why}, out);
+                        write_all(socket, out);
+                    }
                 } else if (frame.header.kind != FrameKind::Records &&
                            frame.header.kind != FrameKind::Truncate) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
@@ -177,8 +189,15 @@ void FollowerReceiver::serve(Socket socket) {
         socket.shutdown_both();
         acks.join();
         connected_ = false;
-        if (!stopping_.load()) {
-            warn("replication: connection to the leader closed: " + why);
+        if (snapshot_complete) {
+            install(staging.manifest());
+        } else {
+            if (staging.active()) {
+                staging.abandon();
+            }
+            if (!stopping_.load()) {
+                warn("replication: connection to the leader closed: " + why);
+            }
         }
     }
     {
@@ -268,6 +287,59 @@ void FollowerReceiver::cut_log(const Truncate& truncate) {
     info("replication: log cut to end at LSN " + std::to_string(writer_->durable_lsn()) +
          "; waiting for the leader to stream from LSN " +
          std::to_string(writer_->durable_lsn() + 1));
+}
+
+void FollowerReceiver::snapshot_frame(const Frame& frame, SnapshotStaging& staging, bool& complete,
+                                      std::string& why) {
+    if (options_.snapshot_dir.empty() || !hooks_.install_snapshot) {
+        why = "the leader sent a snapshot; this follower takes none";
+        return;
+    }
+    std::string bad;
+    if (frame.header.kind == FrameKind::SnapshotBegin) {
+        const SnapshotManifest manifest = snapshot_begin_of(frame);
+        std::uint64_t bytes = 0;
+        for (const SnapshotFile& file : manifest.files) {
+            bytes += file.bytes;
+        }
+        info("replication: snapshot: receiving the leader's store at LSN " +
+             std::to_string(manifest.store_lsn) + " and its WAL up to LSN " +
+             std::to_string(manifest.last_lsn) + ": " + std::to_string(manifest.files.size()) +
+             " files, " + std::to_string(bytes) + " bytes, into " + options_.snapshot_dir.string());
+        bad = staging.begin(manifest);
+    } else if (frame.header.kind == FrameKind::SnapshotChunk) {
+        bad = staging.chunk(snapshot_chunk_of(frame));
+    } else {
+        bad = staging.end(snapshot_end_of(frame));
+        if (bad.empty()) {
+            info("replication: snapshot: " + std::to_string(staging.bytes_received()) +
+                 " bytes received and checked against the manifest; installing it");
+            complete = true;
+            why = "snapshot received";
+            return;
+        }
+    }
+    if (!bad.empty()) {
+        why = "snapshot refused, the leader will start it over: " + bad;
+        staging.abandon();
+    }
+}
+
+void FollowerReceiver::install(const SnapshotManifest& manifest) {
+    // writer_ and history_ change: a promotion's fetch or answer must not read them meanwhile.
+    std::lock_guard promised(promise_mutex_);
+    wal::WalWriter* reopened = hooks_.install_snapshot(manifest);
+    if (reopened == nullptr) {
+        warn("replication: the snapshot could not be installed; taking no more connections");
+        stopping_ = true;
+        return;
+    }
+    writer_ = reopened;
+    acked_ = writer_->durable_lsn();
+    received_ = writer_->durable_lsn();
+    info("replication: snapshot installed: the WAL holds up to LSN " +
+         std::to_string(writer_->durable_lsn()) + "; continuing from LSN " +
+         std::to_string(writer_->durable_lsn() + 1) + " on the next connection");
 }
 
 bool FollowerReceiver::append(std::span<const std::byte> records, std::string& why) {

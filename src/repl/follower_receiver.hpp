@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -17,6 +18,7 @@
 
 #include "repl/follower_start.hpp"
 #include "repl/frame_format.hpp"
+#include "repl/snapshot_staging.hpp"
 #include "repl/socket_io.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -30,7 +32,10 @@ struct FollowerReceiverOptions {
     std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
     // The terms of the log the writer opened (read_log_epochs); the receiver extends it with the
     // term start records it appends and says it in every Hello.
-    EpochHistory history;
+    EpochHistory history = {};
+    // Where a snapshot from the leader is staged (snapshot_staging.hpp); empty: a snapshot is
+    // refused.
+    std::filesystem::path snapshot_dir = {};
 };
 
 struct FollowerReceiverHooks {
@@ -44,6 +49,10 @@ struct FollowerReceiverHooks {
     // new writer, whose on_durable must still reach durable(). Called on the receiver's thread
     // with no connection open; a throw is logged and leaves the receiver serving the old writer.
     std::function<wal::WalWriter&(wal::Lsn keep_lsn)> truncate_log;
+    // A snapshot was received whole and checked (READY in snapshot_dir) and the connection is
+    // closed: close the WAL, install the snapshot, reopen the WAL and return it (the receiver
+    // appends to it from now on). Throws on failure (the follower cannot go on: fatal).
+    std::function<wal::WalWriter*(const SnapshotManifest& manifest)> install_snapshot;
 };
 
 class FollowerReceiver {
@@ -85,11 +94,16 @@ class FollowerReceiver {
     bool append(std::span<const std::byte> records, std::string& why);
     Hello hello() const;
     void cut_log(const Truncate& truncate);
+    // A snapshot frame; sets `why` when the connection is to close (`installed` once whole).
+    void install(const SnapshotManifest& manifest);
+    void snapshot_frame(const Frame& frame, SnapshotStaging& staging, bool& complete,
+                        std::string& why);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 
     const FollowerReceiverOptions options_;
-    wal::WalWriter* writer_;  // replaced only by cut_log, between connections
+    wal::WalWriter* writer_;  // replaced between connections: by cut_log, or when a snapshot is
+                              // installed (this thread, no acks)
     const FollowerReceiverHooks hooks_;
     EpochHistory history_;  // the receiver's thread only
     Socket listener_;

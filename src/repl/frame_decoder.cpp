@@ -7,6 +7,7 @@
 
 #include "common/crc32c.hpp"
 #include "common/little_endian.hpp"
+#include "repl/snapshot_frames.hpp"
 #include "wal/record_format.hpp"
 
 namespace exchanged::repl {
@@ -130,11 +131,9 @@ bool FrameDecoder::check_header() {
     header_.record_count = load_le<std::uint32_t>(at + 24);
     header_.payload_bytes = load_le<std::uint32_t>(at + 28);
     const std::string kind_text = "kind " + std::to_string(kind);
-    if (kind < static_cast<std::uint16_t>(FrameKind::Hello) ||
-        kind > static_cast<std::uint16_t>(kLastFrameKind)) {
-        return refuse(FrameError::BadKind,
-                      kind_text + " is not a frame kind (1.." +
-                          std::to_string(static_cast<std::uint16_t>(kLastFrameKind)) + ")");
+    if (kind < static_cast<std::uint16_t>(FrameKind::Hello) || kind > kLastFrameKind) {
+        return refuse(FrameError::BadKind, kind_text + " is not a frame kind (1.." +
+                                               std::to_string(kLastFrameKind) + ")");
     }
     header_.kind = static_cast<FrameKind>(kind);
     const std::string name = std::string(to_string(header_.kind)) + " frame: ";
@@ -173,6 +172,14 @@ bool FrameDecoder::check_header() {
                 return refuse(
                     FrameError::BadLength,
                     length + " is outside [2, " + std::to_string(2 + kMaxRefuseTextBytes) + "]");
+            }
+            break;
+        case FrameKind::SnapshotBegin:
+        case FrameKind::SnapshotChunk:
+        case FrameKind::SnapshotEnd:
+            if (const std::string bad = snapshot_length_error(header_.kind, header_.payload_bytes);
+                !bad.empty()) {
+                return refuse(FrameError::BadLength, name + bad);
             }
             break;
         case FrameKind::Records:
@@ -221,6 +228,19 @@ bool FrameDecoder::check_payload() {
     }
     if (header_.kind == FrameKind::Hello) {
         return check_hello(payload);
+    }
+    if (header_.kind == FrameKind::SnapshotBegin || header_.kind == FrameKind::SnapshotChunk) {
+        std::string bad;
+        if (header_.kind == FrameKind::SnapshotBegin) {
+            SnapshotManifest manifest;
+            bad = parse_snapshot_begin(payload, manifest);
+        } else {
+            bad = snapshot_chunk_error(payload);
+        }
+        if (!bad.empty()) {
+            return refuse(FrameError::BadPayload, name + bad);
+        }
+        return true;
     }
     if (header_.kind != FrameKind::Records) {
         return true;

@@ -57,6 +57,12 @@ const char* to_string(FrameKind kind) {
             return "Refuse";
         case FrameKind::Truncate:
             return "Truncate";
+        case FrameKind::SnapshotBegin:
+            return "SnapshotBegin";
+        case FrameKind::SnapshotChunk:
+            return "SnapshotChunk";
+        case FrameKind::SnapshotEnd:
+            return "SnapshotEnd";
     }
     return "unknown";
 }
@@ -71,6 +77,13 @@ const char* to_string(RefuseReason reason) {
             return "out of date";
     }
     return "unknown";
+}
+
+void encode_frame(FrameKind kind, Epoch epoch, std::span<const std::byte> payload,
+                  std::vector<std::byte>& out) {
+    const std::size_t start = begin_frame(out);
+    out.insert(out.end(), payload.begin(), payload.end());
+    finish_frame(out, start, {kind, epoch, 0, 0, static_cast<std::uint32_t>(payload.size())});
 }
 
 void encode_hello(const Hello& hello, std::vector<std::byte>& out) {

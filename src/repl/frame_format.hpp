@@ -53,8 +53,19 @@ inline constexpr std::size_t kMinMaxFrameBytes =
     kFrameHeaderBytes + 18 + wal::kMaxPayloadBytesLimit;
 inline constexpr std::size_t kDefaultMaxFrameBytes = 4u << 20;
 
-enum class FrameKind : std::uint16_t { Hello = 1, Records = 2, Ack = 3, Refuse = 4, Truncate = 5 };
-inline constexpr FrameKind kLastFrameKind = FrameKind::Truncate;
+enum class FrameKind : std::uint16_t {
+    Hello = 1,
+    Records = 2,
+    Ack = 3,
+    Refuse = 4,
+    Truncate = 5,
+    // A snapshot re-sync (snapshot_frames.hpp), leader to follower: the manifest, the files' bytes,
+    // the end.
+    SnapshotBegin = 6,
+    SnapshotChunk = 7,
+    SnapshotEnd = 8,
+};
+inline constexpr std::uint16_t kLastFrameKind = static_cast<std::uint16_t>(FrameKind::SnapshotEnd);
 const char* to_string(FrameKind kind);
 
 enum class RefuseReason : std::uint16_t {
@@ -115,6 +126,10 @@ struct Truncate {
     wal::Lsn leader_last_lsn = 0;
     friend bool operator==(const Truncate&, const Truncate&) = default;
 };
+
+// Appends a frame of `kind` with this payload (first_lsn and record_count 0) to `out`.
+void encode_frame(FrameKind kind, Epoch epoch, std::span<const std::byte> payload,
+                  std::vector<std::byte>& out);
 
 // Encoders append one whole frame to `out`.
 void encode_hello(const Hello& hello, std::vector<std::byte>& out);

@@ -1,7 +1,9 @@
 #include "repl/leader_sender.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +34,7 @@ struct LeaderSender::Link {
     std::atomic<wal::Lsn> sent{0};
     std::atomic<std::uint64_t> catch_ups{0};
     std::atomic<std::uint64_t> connects{0};
+    std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> ack_round_trip_ns{0};
     // When each recent frame went out, by its last LSN: a ring the sender writes and the ack
     // reader searches (both under sent_mutex; one entry per frame, never allocated).
@@ -86,7 +89,10 @@ struct ConnectionLost {};
 }  // namespace
 
 LeaderSender::LeaderSender(LeaderSenderOptions options, ShipBuffer& buffer, LeaderSenderHooks hooks)
-    : options_(std::move(options)), buffer_(buffer), hooks_(std::move(hooks)) {
+    : options_(std::move(options)),
+      buffer_(buffer),
+      hooks_(std::move(hooks)),
+      damage_left_(options_.damage_snapshot_chunks) {
     for (const FollowerAddress& address : options_.followers) {
         auto link = std::make_unique<Link>(address);
         link->copy.resize(options_.copy_bytes);
@@ -145,6 +151,7 @@ std::vector<FollowerStatus> LeaderSender::status() const {
         s.sent_lsn = link->sent.load();
         s.catch_ups = link->catch_ups.load();
         s.connects = link->connects.load();
+        s.snapshots = link->snapshots.load();
         s.ack_round_trip_ns = link->ack_round_trip_ns.load();
         out.push_back(s);
     }
@@ -235,7 +242,7 @@ void LeaderSender::serve(Link& link, Socket socket) {
     } else {
         LeaderLog log;
         log.epoch = options_.epoch;
-        log.oldest_lsn = 1;
+        log.oldest_lsn = hooks_.oldest_lsn ? hooks_.oldest_lsn() : 1;
         log.last_lsn = std::max(buffer_.last_lsn(), hooks_.durable_lsn());
         log.history = &options_.history;
         const FollowerStart start = plan_follower_start(log, *hello);
@@ -251,6 +258,10 @@ void LeaderSender::serve(Link& link, Socket socket) {
             std::vector<std::byte> out;
             encode_truncate(cut, out);
             write_all(socket, out);
+        } else if (start.refused && start.refusal.reason == RefuseReason::OutOfDate &&
+                   hooks_.make_snapshot) {
+            info("replication: " + who + ": " + start.refusal.text);
+            send_snapshot(link, socket);
         } else if (start.refused) {
             warn("replication: " + who + ": refused: " + to_string(start.refusal.reason) + ": " +
                  start.refusal.text + "; closing");
@@ -482,13 +493,129 @@ bool LeaderSender::send_from_disk(Link& link, const Socket& socket, wal::Lsn& ne
     }
     if (missing || expected == next) {
         const std::string text = "the leader's WAL no longer holds LSN " + std::to_string(next) +
-                                 " (re-sync by snapshot is not built yet)";
+                                 " (it re-syncs by snapshot on the next connection)";
         warn("replication: " + who + ": " + text + "; refusing it");
         send_refuse(socket, RefuseReason::OutOfDate, text);
         return false;
     }
     next = expected;
     return true;
+}
+
+void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
+    const std::string who = follower_name(link.address);
+    std::unique_lock lock(snapshot_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        const std::string text = "another follower's snapshot is being sent; retrying after it";
+        info("replication: " + who + ": " + text);
+        send_refuse(socket, RefuseReason::OutOfDate, text);
+        return;
+    }
+    SnapshotSource snapshot;
+    try {
+        snapshot = hooks_.make_snapshot(link.address.node);
+    } catch (const std::exception& e) {
+        warn("replication: " + who + ": making a snapshot failed: " + e.what() + "; retrying");
+        send_refuse(socket, RefuseReason::OutOfDate, std::string("no snapshot: ") + e.what());
+        return;
+    }
+    std::uint64_t bytes = 0;
+    for (const SnapshotFile& file : snapshot.manifest.files) {
+        bytes += file.bytes;
+    }
+    info("replication: " + who + ": sending a snapshot: store at LSN " +
+         std::to_string(snapshot.manifest.store_lsn) + ", WAL up to LSN " +
+         std::to_string(snapshot.manifest.last_lsn) + ", " +
+         std::to_string(snapshot.manifest.files.size()) + " files, " + std::to_string(bytes) +
+         " bytes");
+    const bool sent = send_snapshot_files(socket, snapshot);
+    if (hooks_.drop_snapshot) {
+        hooks_.drop_snapshot(snapshot);
+    }
+    if (!sent) {
+        warn("replication: " + who + ": the snapshot transfer broke off; it starts over on the " +
+             "next connection");
+        return;
+    }
+    // The follower checks the files and closes; closing first could reset what it has not read.
+    set_receive_timeout(socket, options_.snapshot_close_timeout);
+    std::array<std::byte, 4096> chunk{};
+    FrameDecoder decoder;
+    std::string refused;
+    while (true) {
+        const std::size_t n = read_some(socket, chunk);
+        if (n == 0) {
+            break;
+        }
+        decoder.feed(std::span(chunk).first(n), [&](const Frame& frame) {
+            if (frame.header.kind == FrameKind::Refuse) {
+                refused = refuse_of(frame).text;
+            }
+        });
+    }
+    if (refused.empty()) {
+        ++link.snapshots;
+        info("replication: " + who + ": snapshot sent (" + std::to_string(bytes) +
+             " bytes); it continues from LSN " + std::to_string(snapshot.manifest.last_lsn + 1) +
+             " or so once it has installed it");
+    } else {
+        warn("replication: " + who + " refused the snapshot: " + refused);
+    }
+}
+
+bool LeaderSender::send_snapshot_files(const Socket& socket, const SnapshotSource& snapshot) {
+    // The snapshot's WAL copy ships its records: the follower's next Hello may claim them all
+    // (some perhaps not yet durable here), which the bound on acks must allow.
+    hooks_.shipped(snapshot.manifest.last_lsn);
+    std::vector<std::byte> out;
+    encode_snapshot_begin(options_.epoch, snapshot.manifest, out);
+    if (!write_all(socket, out)) {
+        return false;
+    }
+    std::vector<std::byte> data(kMaxSnapshotChunkBytes);
+    bool damage = damage_left_.fetch_sub(1) > 0;
+    for (std::uint32_t index = 0; index < snapshot.manifest.files.size(); ++index) {
+        const SnapshotFile& file = snapshot.manifest.files[index];
+        const std::filesystem::path path = snapshot.dir / file.name;
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            warn("replication: snapshot: cannot open " + path.string());
+            return false;
+        }
+        std::uint64_t offset = 0;
+        bool ok = true;
+        while (ok && offset < file.bytes && !stopping_.load()) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), file.bytes - offset));
+            const ssize_t n = ::pread(fd, data.data(), want, static_cast<off_t>(offset));
+            if (n <= 0) {
+                warn("replication: snapshot: reading " + path.string() + " at " +
+                     std::to_string(offset) + " failed or ended before its manifest size");
+                ok = false;
+                break;
+            }
+            if (damage) {
+                data[0] ^= std::byte{0x01};
+                damage = false;
+            }
+            out.clear();
+            encode_snapshot_chunk(
+                options_.epoch,
+                {index, offset,
+                 std::span<const std::byte>(data.data(), static_cast<std::size_t>(n))},
+                out);
+            ok = write_all(socket, out);
+            offset += static_cast<std::uint64_t>(n);
+        }
+        ::close(fd);
+        if (!ok || stopping_.load()) {
+            return false;
+        }
+    }
+    out.clear();
+    encode_snapshot_end(options_.epoch, static_cast<std::uint32_t>(snapshot.manifest.files.size()),
+                        out);
+    return write_all(socket, out);
 }
 
 }  // namespace exchanged::repl

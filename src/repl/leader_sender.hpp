@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "repl/frame_format.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
+#include "repl/snapshot_frames.hpp"
 #include "repl/socket_io.hpp"
 
 namespace exchanged::repl {
@@ -48,6 +50,17 @@ struct LeaderSenderOptions {
     std::chrono::milliseconds redial_min{50};       // backoff after a failed or closed
     std::chrono::milliseconds redial_max{1000};     // connection, doubling up to this
     std::chrono::milliseconds hello_timeout{2000};  // for the follower's Hello
+    // After SnapshotEnd: how long the follower may take to check the files and close.
+    std::chrono::milliseconds snapshot_close_timeout{60000};
+    // Tests only (a planted fault): this many snapshot transfers have one byte of their first
+    // chunk flipped after its file was read, as a damaged disk or buffer would.
+    int damage_snapshot_chunks = 0;
+};
+
+// A snapshot the leader made for a follower: its files, in `dir`, as the manifest names them.
+struct SnapshotSource {
+    std::filesystem::path dir;
+    SnapshotManifest manifest;
 };
 
 struct LeaderSenderHooks {
@@ -62,8 +75,15 @@ struct LeaderSenderHooks {
     // and its Hello plan succeeded: its log now continues the leader's from `durable_lsn` (it
     // was repaired or re-synced), so it counts again (QuorumTracker::readmit).
     std::function<void(NodeId node, wal::Lsn durable_lsn)> joined;
+    // The oldest LSN the leader's WAL files still hold (retention); unset: 1.
+    std::function<wal::Lsn()> oldest_lsn;
     std::function<void(const std::string& line)> info;
     std::function<void(const std::string& line)> warn;
+    // A follower the WAL no longer covers: make a snapshot (the store at some store_lsn plus the
+    // WAL segments above it; throws std::runtime_error when it cannot), and remove it once sent.
+    // Unset: such a follower is refused `out of date`.
+    std::function<SnapshotSource(NodeId node)> make_snapshot;
+    std::function<void(const SnapshotSource& snapshot)> drop_snapshot;
 };
 
 // What one follower's connection is doing, for status and metrics.
@@ -74,6 +94,7 @@ struct FollowerStatus {
     wal::Lsn sent_lsn = 0;
     std::uint64_t catch_ups = 0;  // times it was read from the WAL files
     std::uint64_t connects = 0;
+    std::uint64_t snapshots = 0;  // snapshot transfers completed to it
     // From sending the newest record its last Ack covered to receiving that Ack: the follower's
     // lag in time (its network and group commit). 0 until an Ack covered a record sent.
     std::uint64_t ack_round_trip_ns = 0;
@@ -100,6 +121,10 @@ class LeaderSender {
     void read_acks(Link& link, const Socket& socket);
     bool send_refuse(const Socket& socket, RefuseReason reason, const std::string& text);
     void count_hello(Link& link, const Hello& hello);
+    // Makes a snapshot and sends it (one transfer at a time, all followers together); the
+    // follower closes the connection once it has checked it.
+    void send_snapshot(Link& link, const Socket& socket);
+    bool send_snapshot_files(const Socket& socket, const SnapshotSource& snapshot);
     void info(const std::string& line) const;
     void warn(const std::string& line) const;
 
@@ -108,6 +133,8 @@ class LeaderSender {
     const LeaderSenderHooks hooks_;
     std::vector<std::unique_ptr<Link>> links_;
     std::atomic<bool> stopping_{false};
+    std::mutex snapshot_mutex_;  // one snapshot at a time
+    std::atomic<int> damage_left_{0};
 };
 
 }  // namespace exchanged::repl

@@ -1,5 +1,6 @@
 #include "service/order_path.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -114,7 +115,7 @@ OrderPath::OrderPath(const OrderPathSettings& settings, const engine::ShardLayou
                         books.store_lsn, books.next_lsn);
     if (writer_ != nullptr) {
         // The store holds the whole log below its LSN: those segments can go.
-        writer_->release_below(books.store_lsn + 1);
+        writer_->release_below(wal_release_floor(books.store_lsn + 1));
     }
     const std::size_t shard_count = layout.shard_count;
     if (books.matchers.size() != shard_count || books.next_seq.size() != shard_count) {
@@ -210,8 +211,15 @@ void OrderPath::stored(wal::Lsn lsn) {
         mirror_->stored(lsn);  // the confirmation trims Redis below it
     }
     if (writer_ != nullptr) {
-        writer_->release_below(lsn + 1);  // segments wholly in the store
+        writer_->release_below(wal_release_floor(lsn + 1));  // segments wholly in the store
     }
+}
+
+wal::Lsn OrderPath::wal_release_floor(wal::Lsn store_floor) const {
+    if (!settings_.release_floor) {
+        return store_floor;
+    }
+    return std::min(store_floor, settings_.release_floor(store_floor, *writer_));
 }
 
 void OrderPath::release_all() {

@@ -61,6 +61,9 @@ struct OrderPathSettings {
     // Set (mode double_write): the command log is the Redis mirror instead of the WAL; its
     // first_lsn, store_lsn and callbacks are filled in by the path.
     std::optional<mirror::MirrorOptions> mirror;
+    // A replication leader's retention for its followers: given the LSN the store lets the WAL
+    // release below, the LSN it may (never above it). Unset: the store decides alone.
+    std::function<wal::Lsn(wal::Lsn store_floor, const wal::WalWriter& writer)> release_floor;
 };
 
 OrderPathSettings order_path_settings(const Config& config, bool salvage);
@@ -124,6 +127,7 @@ class OrderPath {
   private:
     std::unique_ptr<engine::CommandLog> make_log(const RecoveredBooks& books, Shutdown& shutdown,
                                                  PathLog on_error);
+    wal::Lsn wal_release_floor(wal::Lsn store_floor) const;
     std::unique_ptr<wal::WalWriter> open_wal(wal::Storage* storage, const RecoveredBooks& books,
                                              Shutdown& shutdown, PathLog on_error);
 

@@ -39,6 +39,8 @@ struct PipelineEnvironment {
     // A replication leader's hook for each WAL batch submitted (WalOptions::on_submitted).
     std::function<void(wal::Lsn first, wal::Lsn last, std::span<const std::byte> records)>
         wal_submitted;
+    // A replication leader's retention for its followers (OrderPathSettings::release_floor).
+    std::function<wal::Lsn(wal::Lsn store_floor, const wal::WalWriter& writer)> wal_release_floor;
 };
 
 struct PipelineStopReport {

@@ -25,6 +25,12 @@ inline constexpr std::uint64_t kMinSegmentBytes = 16 * 1024;
 inline constexpr std::uint64_t kMaxSegmentBytes = 1ull << 34;  // 16 GiB
 inline constexpr std::uint32_t kMaxRecycledSegments = 64;
 
+// One segment a log holds: its first LSN and its size on disk (preallocated in full).
+struct HeldSegment {
+    Lsn first_lsn = 0;
+    std::uint64_t bytes = 0;
+};
+
 // Formats "<what>: <strerror(errno_value)>".
 std::string errno_message(const std::string& what, int errno_value);
 

@@ -340,6 +340,16 @@ std::uint64_t WalWriter::segment_bytes() const {
     return total;
 }
 
+std::vector<HeldSegment> WalWriter::held_segments() const {
+    std::lock_guard lock(segments_mutex_);
+    std::vector<HeldSegment> held;
+    held.reserve(segments_.size());
+    for (const Segment& segment : segments_) {
+        held.push_back(HeldSegment{segment.first_lsn, segment.bytes});
+    }
+    return held;
+}
+
 void WalWriter::release_below(Lsn lsn) {
     lsn = std::min(lsn, durable_lsn() + 1);
     std::vector<std::string> obsolete;

@@ -149,6 +149,9 @@ class WalWriter {
     // The size of the segments the log keeps (each preallocated in full), without the spare:
     // what the store's progress lets release_below() delete.
     std::uint64_t segment_bytes() const;
+    // The segments the log holds, oldest first (the last is active): what a replication leader's
+    // retention weighs before it releases any (repl/retention_policy.hpp).
+    std::vector<HeldSegment> held_segments() const;
     // Written by the writer thread, read by any (the scrape): seconds from a batch's submission
     // to its write + fdatasync completing, and records per group commit.
     const Histogram& sync_seconds() const { return sync_seconds_; }

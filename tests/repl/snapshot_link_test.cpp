@@ -1,0 +1,326 @@
+// A snapshot re-sync in one process over loopback TCP: a leader whose WAL no longer starts at LSN
+// 1 sends an empty follower a snapshot (its "store" and the WAL segments above it); the first
+// transfer has a damaged chunk and is refused, the second is installed, and the follower then
+// streams on and ends with the leader's log.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "../engine/temp_file.hpp"
+#include "common/crc32c.hpp"
+#include "logged_records.hpp"
+#include "repl/follower_receiver.hpp"
+#include "repl/follower_retention.hpp"
+#include "repl/leader_sender.hpp"
+#include "repl/quorum_tracker.hpp"
+#include "repl/ship_buffer.hpp"
+#include "repl/snapshot_staging.hpp"
+#include "wal/segment_format.hpp"
+#include "wal/uring_storage.hpp"
+#include "wal/wal_writer.hpp"
+
+using namespace exchanged;
+using namespace exchanged::repl;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr Epoch kEpoch = 1;
+
+wal::WalOptions small_options() {
+    wal::WalOptions o;
+    o.segment_bytes = wal::kMinSegmentBytes;
+    o.max_payload_bytes = 64;
+    o.queue_capacity = 1024;
+    o.batch_size = 32;
+    o.batch_timeout_ms = 1;
+    o.batch_bytes_max = 16384;
+    o.max_recycled_segments = 0;
+    return o;
+}
+
+void append_all(wal::WalWriter& leader, wal::Lsn from, wal::Lsn to) {
+    for (wal::Lsn lsn = from; lsn <= to; ++lsn) {
+        std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
+        wal::AppendResult result;
+        // Types the engine does not know (3 is a term start, which the follower decodes).
+        const auto type = static_cast<std::uint16_t>(10 + lsn % 7);
+        while ((result = leader.try_append(type, payload)).status == wal::AppendStatus::Busy) {
+            std::this_thread::yield();
+        }
+        REQUIRE(result.status == wal::AppendStatus::Ok);
+    }
+}
+
+template <typename Condition>
+bool eventually(Condition condition) {
+    for (int i = 0; i < 2000; ++i) {  // 20 s: a loaded machine, never a timing claim
+        if (condition()) {
+            return true;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+SnapshotFile copy_with_sum(const fs::path& from, const fs::path& dir, const std::string& name) {
+    fs::create_directories((dir / name).parent_path());
+    fs::copy_file(from, dir / name);
+    std::ifstream in(dir / name, std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return {name, bytes.size(), crc32c(bytes.data(), bytes.size())};
+}
+
+// A follower whose WAL a snapshot can replace.
+struct Follower {
+    Follower(NodeId node, const fs::path& root) : wal_dir(root / "wal") {
+        fs::create_directories(root);
+        open();
+        FollowerReceiverOptions options{node, kEpoch};
+        options.snapshot_dir = root / "staging";
+        FollowerReceiverHooks hooks;
+        hooks.install_snapshot = [this, root](const SnapshotManifest&) {
+            writer->close();
+            writer.reset();
+            storage.reset();
+            install_snapshot(root / "staging", {wal_dir, root / "store.sqlite"}, {});
+            ++installs;
+            open();
+            return writer.get();
+        };
+        hooks.warn = [this](const std::string& line) {
+            std::lock_guard lock(mutex);
+            warnings.push_back(line);
+        };
+        receiver = std::make_unique<FollowerReceiver>(options, *writer, hooks);
+    }
+    void open() {
+        storage = std::make_unique<wal::UringStorage>(wal_dir.string());
+        wal::WalOptions options = small_options();
+        options.on_durable = [this](wal::Lsn lsn) {
+            if (receiver) {
+                receiver->durable(lsn);
+            }
+        };
+        writer = std::make_unique<wal::WalWriter>(*storage, options);
+    }
+    ~Follower() {
+        receiver->stop();
+        writer->close();
+    }
+    fs::path wal_dir;
+    std::unique_ptr<wal::UringStorage> storage;
+    std::unique_ptr<wal::WalWriter> writer;
+    std::unique_ptr<FollowerReceiver> receiver;
+    std::atomic<int> installs{0};
+    std::mutex mutex;
+    std::vector<std::string> warnings;
+};
+
+}  // namespace
+
+TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, once refused",
+          "[repl][link][snapshot]") {
+    test::TempDir dir;
+    std::mutex quorum_mutex;
+    QuorumTracker tracker{3, {2, 3}, kEpoch};
+    ShipBuffer buffer(16 * 1024);
+    const fs::path leader_dir = dir.path() / "leader";
+    wal::UringStorage leader_storage(leader_dir.string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    leader_options.on_durable = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        tracker.leader_durable(lsn);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    constexpr wal::Lsn kStored = 3000;
+    append_all(leader, 1, 6000);
+    REQUIRE(leader.wait_durable(6000));
+    // The store holds up to 3000: the segments below it go.
+    leader.release_below(kStored + 1);
+    leader.wait_background_idle();
+    const wal::Lsn oldest = leader.held_segments().front().first_lsn;
+    REQUIRE(oldest > 1);
+
+    Follower three(3, dir.path() / "f3");
+    three.receiver->start();
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{3, "127.0.0.1", three.receiver->port()}};
+    options.wal_dir = leader_dir;
+    options.copy_bytes = 16 * 1024;
+    options.damage_snapshot_chunks = 1;
+    std::atomic<int> made{0};
+    std::atomic<NodeId> asked_for{0};
+    std::atomic<int> dropped{0};
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
+    hooks.shipped = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        tracker.shipped(lsn);
+    };
+    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        return tracker.ack(node, epoch, lsn);
+    };
+    hooks.make_snapshot = [&](NodeId node) {
+        asked_for = node;
+        const fs::path snapshot = dir.path() / ("snapshot-" + std::to_string(made++));
+        SnapshotSource source;
+        source.dir = snapshot;
+        source.manifest.store_lsn = kStored;
+        source.manifest.last_lsn = leader.durable_lsn();
+        std::ofstream(dir.path() / "store-file") << "the store at LSN 3000";
+        source.manifest.files.push_back(
+            copy_with_sum(dir.path() / "store-file", snapshot, "store.sqlite"));
+        for (const auto& entry : fs::directory_iterator(leader_dir)) {
+            const std::string name = entry.path().filename().string();
+            if (wal::parse_segment_file_name(name)) {
+                source.manifest.files.push_back(
+                    copy_with_sum(entry.path(), snapshot, "wal/" + name));
+            }
+        }
+        return source;
+    };
+    hooks.drop_snapshot = [&](const SnapshotSource& snapshot) {
+        fs::remove_all(snapshot.dir);
+        ++dropped;
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+
+    REQUIRE(eventually([&] { return three.installs.load() == 1; }));
+    CHECK(made.load() == 2);  // the damaged one, then the good one
+    CHECK(asked_for.load() == 3);
+    CHECK(eventually([&] { return dropped.load() == 2; }));
+    {
+        std::lock_guard lock(three.mutex);
+        REQUIRE_FALSE(three.warnings.empty());
+        CHECK_THAT(three.warnings.front(),
+                   Catch::Contains("snapshot refused") && Catch::Contains("CRC32C"));
+    }
+    // It streams on from the snapshot's end, live records included.
+    append_all(leader, 6001, 7000);
+    REQUIRE(leader.wait_durable(7000));
+    REQUIRE(eventually([&] {
+        for (const FollowerStatus& status : sender.status()) {
+            if (status.acked_lsn != 7000) {
+                return false;
+            }
+        }
+        return true;
+    }));
+    CHECK(sender.status().front().snapshots == 1);
+    {
+        std::lock_guard lock(quorum_mutex);
+        CHECK_FALSE(tracker.set_aside(3));
+        CHECK(tracker.frontier() == 7000);  // the leader and follower 3
+    }
+    sender.stop();
+    leader.close();
+    three.receiver->stop();
+    three.writer->close();
+    wal::UringStorage leader_read(leader_dir.string());
+    wal::UringStorage follower_read(three.wal_dir.string());
+    const std::vector<test::Logged> logged = test::read_log(leader_read);
+    REQUIRE(logged.size() == 7000 - oldest + 1);
+    CHECK(test::read_log(follower_read) == logged);
+    std::ifstream store(dir.path() / "f3" / "store.sqlite");
+    CHECK(std::string(std::istreambuf_iterator<char>(store), {}) == "the store at LSN 3000");
+}
+
+TEST_CASE("a follower within the retention bound is caught up from the WAL, not a snapshot",
+          "[repl][link][retention]") {
+    test::TempDir dir;
+    std::mutex quorum_mutex;
+    QuorumTracker tracker{3, {2, 3}, kEpoch};
+    ShipBuffer buffer(16 * 1024);
+    const fs::path leader_dir = dir.path() / "leader";
+    wal::UringStorage leader_storage(leader_dir.string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    leader_options.on_durable = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        tracker.leader_durable(lsn);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    append_all(leader, 1, 6000);
+    REQUIRE(leader.wait_durable(6000));
+
+    // Follower 3 acknowledged LSN 1000 before it went away; the store holds up to 5000.
+    FollowerRetention generous({3}, 1u << 30);
+    generous.acked(3, 1000);
+    const wal::Lsn floor = generous.release_floor(5001, leader.held_segments());
+    CHECK(floor == 1001);
+    CHECK_FALSE(generous.out_of_date(3));
+    CHECK(generous.held_bytes() > 0);
+    leader.release_below(floor);
+    leader.wait_background_idle();
+    REQUIRE(leader.held_segments().front().first_lsn <= 1001);
+    // With a bound of one segment the same follower would have been given up on.
+    FollowerRetention tight({3}, wal::kMinSegmentBytes);
+    tight.acked(3, 1000);
+    CHECK(tight.release_floor(5001, leader.held_segments()) == 5001);
+    CHECK(tight.out_of_date(3));
+
+    // Its log up to 1000, as it had acknowledged it.
+    const fs::path root = dir.path() / "f3";
+    {
+        fs::create_directories(root);
+        wal::UringStorage storage((root / "wal").string());
+        wal::WalWriter writer(storage, small_options());
+        for (wal::Lsn lsn = 1; lsn <= 1000; ++lsn) {
+            std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
+            REQUIRE(writer.append_replicated(lsn, static_cast<std::uint16_t>(lsn % 7), payload)
+                        .status == wal::AppendStatus::Ok);
+        }
+        REQUIRE(writer.wait_durable(1000));
+        writer.close();
+    }
+    Follower three(3, root);
+    three.receiver->start();
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{3, "127.0.0.1", three.receiver->port()}};
+    options.wal_dir = leader_dir;
+    options.copy_bytes = 16 * 1024;
+    std::atomic<int> made{0};
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
+    hooks.shipped = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        tracker.shipped(lsn);
+    };
+    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
+        std::lock_guard lock(quorum_mutex);
+        return tracker.ack(node, epoch, lsn);
+    };
+    hooks.make_snapshot = [&](NodeId) -> SnapshotSource {
+        ++made;
+        throw std::runtime_error("no snapshot expected");
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    REQUIRE(eventually([&] { return sender.status().front().acked_lsn == 6000; }));
+    CHECK(made.load() == 0);
+    CHECK(three.installs.load() == 0);
+    CHECK(sender.status().front().catch_ups >= 1);
+    sender.stop();
+    leader.close();
+}
