@@ -466,9 +466,9 @@ DivergedRun run_diverged(const std::filesystem::path& root, int max_cuts) {
     };
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
-    REQUIRE(begin_term(leader, history, 1, 1) == 1);
+    REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
     append_own(leader, 2, 100, 0);
-    REQUIRE(begin_term(leader, history, 2, 3) == 101);
+    REQUIRE(begin_term(leader, leader_storage, history, 2, 3) == 101);
     append_own(leader, 102, 150, 7777);
 
     Follower two(2, root / "f2", 2);
