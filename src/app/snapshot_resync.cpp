@@ -1,47 +1,12 @@
 #include "app/snapshot_resync.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
-#include <string>
 #include <system_error>
-#include <vector>
 
-#include "common/crc32c.hpp"
-#include "repl/epoch_file.hpp"
+#include "repl/snapshot_epochs.hpp"
 #include "tools/store/backup_create.hpp"
 
 namespace exchanged::app {
-
-namespace {
-
-// The leader's terms up to the snapshot's last LSN, as wal/epochs of the snapshot: the follower's
-// installed log starts above the store, past the term records of the older terms. The leader's
-// file is rewritten only by an atomic rename (a new term), so reading it here is safe.
-void add_epoch_history(const Config& config, repl::SnapshotSource& source) {
-    const std::filesystem::path from = config.persistence.wal_path / repl::kEpochFileName;
-    std::ifstream in(from, std::ios::binary);
-    if (!in) {
-        return;  // a log that never had a term
-    }
-    std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto* begin = reinterpret_cast<const std::byte*>(raw.data());
-    repl::EpochHistory history = repl::decode_epoch_file({begin, raw.size()}, from.string());
-    history.truncate_after(source.manifest.last_lsn);
-    const std::vector<std::byte> bytes = repl::encode_epoch_file(history);
-    const std::string name = "wal/" + std::string(repl::kEpochFileName);
-    std::ofstream out(source.dir / name, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) {
-        throw std::runtime_error("writing " + (source.dir / name).string() + " failed");
-    }
-    source.manifest.files.push_back(
-        {name, bytes.size(), exchanged::crc32c(bytes.data(), bytes.size())});
-}
-
-}  // namespace
 
 repl::SnapshotSource make_leader_snapshot(const Config& config) {
     if (config.persistence.store != StoreKind::Sqlite) {
@@ -65,7 +30,11 @@ repl::SnapshotSource make_leader_snapshot(const Config& config) {
         }
         source.manifest.files.push_back({file.name, file.bytes, file.crc32c});
     }
-    add_epoch_history(config, source);
+    // The follower's installed log starts past the older terms' records: ship the history.
+    if (const auto epochs = repl::add_snapshot_epochs(config.persistence.wal_path, source.dir,
+                                                      source.manifest.last_lsn)) {
+        source.manifest.files.push_back(*epochs);
+    }
     return source;
 }
 
