@@ -126,6 +126,8 @@ class FollowerNode {
     std::vector<std::unique_ptr<wal::UringStorage>> storages_;
     std::vector<std::unique_ptr<wal::WalWriter>> writers_;
     std::atomic<wal::WalWriter*> writer_{nullptr};
+    // The terms of the log as open_log_and_standby() found it (the receiver's, after an install).
+    repl::EpochHistory opened_history_;
     std::unique_ptr<repl::StandbyApplier> applier_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
     std::atomic<bool> closing_{false};  // a stop is under way: an install gives way

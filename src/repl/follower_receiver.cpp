@@ -335,6 +335,8 @@ void FollowerReceiver::install(const SnapshotManifest& manifest) {
         return;
     }
     writer_ = reopened;
+    // The old log's terms describe records the snapshot replaced.
+    history_ = hooks_.installed_history ? hooks_.installed_history() : EpochHistory{};
     acked_ = writer_->durable_lsn();
     received_ = writer_->durable_lsn();
     info("replication: snapshot installed: the WAL holds up to LSN " +
@@ -390,6 +392,21 @@ bool FollowerReceiver::append(std::span<const std::byte> records, std::string& w
         }
         if (term) {
             history_.begin(term->epoch, term->first_lsn);
+            if (hooks_.save_history) {
+                // Once per term: wait for the group commit, so that the file never names a term
+                // the log lacks, and persist it before the standby (and its store) sees it.
+                if (!writer_->wait_durable(record.lsn)) {
+                    why = "the term start record at LSN " + std::to_string(record.lsn) +
+                          " did not become durable: " + writer_->failure();
+                    return false;
+                }
+                try {
+                    hooks_.save_history(history_);
+                } catch (const std::exception& e) {
+                    why = std::string("saving the epoch history: ") + e.what();
+                    return false;
+                }
+            }
         }
         if (hooks_.appended) {
             hooks_.appended(record.lsn, record.type, record.payload);

@@ -53,6 +53,13 @@ struct FollowerReceiverHooks {
     // closed: close the WAL, install the snapshot, reopen the WAL and return it (the receiver
     // appends to it from now on). Throws on failure (the follower cannot go on: fatal).
     std::function<wal::WalWriter*(const SnapshotManifest& manifest)> install_snapshot;
+    // A term start record this receiver appended is durable: persist `history` (the epochs file,
+    // epoch_file.hpp) before the record is handed on, so that no store holds it (and no segment
+    // release takes it) first. Throws on failure (fatal for the follower). Unset: not persisted.
+    std::function<void(const EpochHistory& history)> save_history;
+    // After install_snapshot: the installed log's history (read_log_epochs: the snapshot's epochs
+    // file and its segments). Unset: an empty history.
+    std::function<EpochHistory()> installed_history;
 };
 
 class FollowerReceiver {
