@@ -5,6 +5,7 @@
 
 #include "common/cli_args.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/cluster/cluster_promote.hpp"
 #include "tools/cluster/cluster_status.hpp"
 
 namespace {
@@ -68,6 +69,8 @@ constexpr Subcommand kSubcommands[] = {
      "backup prune --in DIR --keep-days N [--dry-run]"},
     {"cluster", "status", exchanged::tools::cluster_status_main,
      "cluster status --config FILE[,FILE...] | --nodes HOST:PORT[,...] [--timeout S]"},
+    {"cluster", "promote", exchanged::tools::cluster_promote_main,
+     "cluster promote NODE --config FILE,FILE,... [--timeout S]"},
     {"crash", "power-loss", exchanged::tools::power_loss_main,
      "crash power-loss [--cycles N] [--seed S] [--per-seed K] [--mode drop|torn|flip|all] "
      "[--store-dir D] [--json]"},

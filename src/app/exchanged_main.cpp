@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -31,6 +32,7 @@
 
 #include "app/backup_endpoint.hpp"
 #include "app/daemon_metrics.hpp"
+#include "app/promotion.hpp"
 #include "app/replication_node.hpp"
 #include "app/shutdown_signal.hpp"
 #include "common/cli_args.hpp"
@@ -48,6 +50,7 @@
 #include "net/gateway.hpp"
 #include "ops/logging.hpp"
 #include "ops/service_notifier.hpp"
+#include "repl/record_fetch.hpp"
 #include "service/gateway_settings.hpp"
 #include "service/pipeline.hpp"
 #include "store/open_store.hpp"
@@ -314,11 +317,10 @@ service::PipelineEnvironment daemon_environment(wal::Storage* wal_storage, bool 
 }
 
 // The admin endpoint (/metrics, /health) when admin_listen has a port; its text for the ready line.
-std::unique_ptr<exchanged::ops::AdminServer> start_admin(const Config& config,
-                                                         exchanged::ops::Metrics& metrics,
-                                                         const exchanged::app::DaemonParts& parts,
-                                                         store::FlushWorker& flush,
-                                                         std::string& ready_text) {
+std::unique_ptr<exchanged::ops::AdminServer> start_admin(
+    const Config& config, exchanged::ops::Metrics& metrics,
+    const exchanged::app::DaemonParts& parts, store::FlushWorker& flush, std::string& ready_text,
+    exchanged::app::PromotionEndpoints* promotion) {
     if (config.server.admin_listen.port == 0) {
         return nullptr;
     }
@@ -327,6 +329,10 @@ std::unique_ptr<exchanged::ops::AdminServer> start_admin(const Config& config,
     admin_options.health = exchanged::app::daemon_health(parts);
     admin_options.post_handlers["/backup"] =
         exchanged::app::backup_endpoint(flush, config.server.data_dir / "backup-staging");
+    if (promotion != nullptr) {
+        promotion->register_metrics(metrics);
+        promotion->add_to(admin_options);
+    }
     auto admin = std::make_unique<exchanged::ops::AdminServer>(
         config.server.admin_listen.host, config.server.admin_listen.port, metrics, admin_options);
     admin->start();  // throws (exit 1) when the address cannot be bound
@@ -437,11 +443,30 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         history = exchanged::app::begin_leader_term(config, pipeline);
     }
     pipeline.start();
+    // Before the sender, which calls it, so that it is destroyed after the sender.
+    std::unique_ptr<exchanged::app::PromotionEndpoints> promotion;
     std::unique_ptr<exchanged::repl::LeaderSender> sender;
     if (ship) {
-        sender = exchanged::app::start_leader_sender(config, *ship, *retention, pipeline,
-                                                     std::move(history));
-        ready_text += " role=leader node=" + std::to_string(config.replication.node_id);
+        // Promising a candidate a newer epoch deposes this leader at once (docs/replication.md:
+        // Promotion): its quorum point fails, so it acknowledges nothing more and refuses orders.
+        exchanged::app::PromotionHooks hooks;
+        hooks.durable_lsn = [writer = pipeline.wal_writer()] { return writer->durable_lsn(); };
+        hooks.promised = [quorum = pipeline.quorum_point()](exchanged::repl::Epoch epoch,
+                                                            exchanged::repl::NodeId) {
+            quorum->depose(epoch);
+        };
+        hooks.read_records = [&config, writer = pipeline.wal_writer()](wal::Lsn from) {
+            return exchanged::repl::read_records(config.persistence.wal_path, from,
+                                                 writer->durable_lsn());
+        };
+        promotion = std::make_unique<exchanged::app::PromotionEndpoints>(config, std::move(hooks));
+        sender = exchanged::app::start_leader_sender(
+            config, *ship, *retention, pipeline, std::move(history),
+            [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
+                endpoints->deposed(epoch);
+            });
+        ready_text += " role=leader node=" + std::to_string(config.replication.node_id) +
+                      " epoch=" + std::to_string(config.replication.epoch);
     }
     gateway.start();  // throws (exit 1) when the address cannot be bound
     IoThreads io_threads(io, config.server.io_threads);
@@ -454,7 +479,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
                                                      *pipeline.quorum_point(), pipeline.service());
     }
     const std::unique_ptr<exchanged::ops::AdminServer> admin =
-        start_admin(config, metrics, parts, pipeline.flush(), ready_text);
+        start_admin(config, metrics, parts, pipeline.flush(), ready_text, promotion.get());
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
     print_ready(config, ready_text + " listen=" + exchanged::to_string(bound));
 
@@ -528,6 +553,33 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
     return books;
 }
 
+// POST /replication/lead's wake-up for the follower's main thread: an eventfd and the epoch.
+class LeadSignal {
+  public:
+    LeadSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+        if (fd_ < 0) {
+            throw std::runtime_error("eventfd for the lead signal failed");
+        }
+    }
+    ~LeadSignal() { ::close(fd_); }
+    LeadSignal(const LeadSignal&) = delete;
+    LeadSignal& operator=(const LeadSignal&) = delete;
+    int fd() const { return fd_; }
+    void fire(exchanged::repl::Epoch epoch) {
+        epoch_ = epoch;
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const ssize_t written = ::write(fd_, &one, sizeof(one));
+    }
+    std::optional<exchanged::repl::Epoch> epoch() const {
+        const exchanged::repl::Epoch epoch = epoch_.load();
+        return epoch == 0 ? std::nullopt : std::optional(epoch);
+    }
+
+  private:
+    int fd_;
+    std::atomic<exchanged::repl::Epoch> epoch_{0};
+};
+
 // Takes no orders: its client gateway refuses every login with the leader's address.
 class FollowerSink final : public exchanged::net::OrderSink {
   public:
@@ -537,16 +589,56 @@ class FollowerSink final : public exchanged::net::OrderSink {
     }
 };
 
+// How a follower's run ended: an exit code, or told to lead (docs/replication.md: Promotion).
+struct FollowerEnd {
+    int exit_code = 0;
+    std::optional<exchanged::repl::Epoch> lead_epoch;
+};
+
 // A replication follower and hot standby (docs/replication.md): recovers its store and WAL, appends
 // the leader's records, acknowledges them and applies them to its matchers and store until
-// SIGINT/SIGTERM, a WAL failure or a checkpoint mismatch.
-int run_follower(const Config& config) {
+// SIGINT/SIGTERM, a WAL failure, a checkpoint mismatch, or POST /replication/lead after a promise
+// (then it stops its receiver and closes its WAL, and the caller starts the leader).
+FollowerEnd run_follower(const Config& config) {
     exchanged::app::FollowerNode node(config);
+    LeadSignal lead_signal;
+    exchanged::app::PromotionHooks hooks;
+    hooks.durable_lsn = [&node] { return node.durable_lsn(); };
+    hooks.last_epoch = [&node] { return node.last_durable_epoch(); };
+    exchanged::app::LoginRefusal refusal(config);
+    hooks.promised = [&node, &refusal](exchanged::repl::Epoch epoch,
+                                       exchanged::repl::NodeId candidate) {
+        node.promise(epoch);
+        refusal.promised(candidate);
+    };
+    hooks.lead = [&lead_signal](exchanged::repl::Epoch epoch) { lead_signal.fire(epoch); };
+    hooks.read_records = [&config, &node](wal::Lsn from) {
+        return exchanged::repl::read_records(config.persistence.wal_path, from, node.durable_lsn());
+    };
+    hooks.append_fetched = [&node](const std::string& records,
+                                   std::string& why) -> std::optional<wal::Lsn> {
+        if (!node.append_fetched(
+                {reinterpret_cast<const std::byte*>(records.data()), records.size()}, why)) {
+            return std::nullopt;
+        }
+        // The candidate answers once the records are on its disk, as a follower's Ack does.
+        const wal::Lsn target = node.received_lsn();
+        for (int i = 0; i < 10000 && node.durable_lsn() < target && !node.failed(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (node.durable_lsn() < target) {
+            why = "the records up to LSN " + std::to_string(target) + " did not become durable";
+            return std::nullopt;
+        }
+        return node.durable_lsn();
+    };
+    exchanged::app::PromotionEndpoints promotion(config, std::move(hooks));
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::service::gateway_options(config.server, config.accounts);
     gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
-    gateway_opts.refuse_logins = exchanged::app::FollowerNode::login_refusal(config);
+    gateway_opts.refuse_logins = refusal.text();
+    gateway_opts.refuse_logins_text = [&refusal] { return refusal.text(); };
     FollowerSink sink;
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), sink);
     node.start();
@@ -559,17 +651,23 @@ int run_follower(const Config& config) {
     std::string admin_text;
     if (config.server.admin_listen.port != 0) {
         exchanged::app::register_follower_metrics(metrics, config, node);
-        admin = std::make_unique<exchanged::ops::AdminServer>(
-            config.server.admin_listen.host, config.server.admin_listen.port, metrics,
-            exchanged::ops::AdminOptions{});
+        promotion.register_metrics(metrics);
+        exchanged::ops::AdminOptions admin_options;
+        promotion.add_to(admin_options);
+        admin = std::make_unique<exchanged::ops::AdminServer>(config.server.admin_listen.host,
+                                                              config.server.admin_listen.port,
+                                                              metrics, std::move(admin_options));
         admin->start();  // throws (exit 1) when the address cannot be bound
         admin_text = " admin=" + exchanged::to_string(exchanged::Endpoint{
                                      config.server.admin_listen.host, admin->port()});
     }
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
     print_ready(config, node.describe() + " listen=" + exchanged::to_string(bound) + admin_text);
-    const int signal_number = exchanged::app::wait_for_shutdown(node.wake_fd());
-    exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    const int signal_number = exchanged::app::wait_for_shutdown(node.wake_fd(), lead_signal.fd());
+    const std::optional<exchanged::repl::Epoch> lead = lead_signal.epoch();
+    if (signal_number != 0 || !lead || node.failed()) {
+        exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    }
     if (admin) {
         admin->stop();  // its scrapes read the follower's WAL writer
     }
@@ -577,18 +675,38 @@ int run_follower(const Config& config) {
     gateway.stop();
     io_threads.join();
     if (node.failed()) {
-        return 1;
+        return {1, std::nullopt};
+    }
+    if (signal_number == 0 && lead) {
+        exchanged::ops::log_milestone(
+            "replication: told to lead epoch {}: receiver stopped, WAL closed at durable LSN {}",
+            *lead, node.durable_lsn());
+        return {0, lead};
     }
     exchanged::ops::log_milestone("stopped cleanly");
-    return 0;
+    return {0, std::nullopt};
 }
 
-int serve(const Config& config, bool salvage) {
-    create_data_dir(config.server.data_dir);
-    exchanged::ops::configure_logging(config.logging);  // a relative file is in data_dir
+int serve(const Config& profile, bool salvage) {
+    create_data_dir(profile.server.data_dir);
+    exchanged::ops::configure_logging(profile.logging);  // a relative file is in data_dir
+    // data_dir/replication.state outranks the profile once a promotion raised the epoch.
+    Config config = exchanged::app::apply_replication_state(profile);
+    std::string promoted;
     if (config.replication.enabled &&
         config.replication.role == exchanged::ReplicationRole::Follower) {
-        return run_follower(config);
+        const FollowerEnd end = run_follower(config);
+        if (!end.lead_epoch) {
+            return end.exit_code;
+        }
+        // The normal leader start-up follows: recovery from the store and the WAL the follower
+        // wrote, then the sender dials the peers under the new epoch.
+        config.replication.role = exchanged::ReplicationRole::Leader;
+        config.replication.epoch = *end.lead_epoch;
+        config.persistence.ack_after = exchanged::AckPoint::Quorum;
+        promoted = "promoted to leader at epoch " + std::to_string(*end.lead_epoch);
+        exchanged::ops::log_milestone("{}: recovering as the leader", promoted);
+        promoted += " ";
     }
     const engine::ShardLayout layout = engine::make_shard_layout(config);
     std::unique_ptr<store::Store> primary = open_primary_store(config);
@@ -614,7 +732,7 @@ int serve(const Config& config, bool salvage) {
     if (!books) {
         return 1;
     }
-    const std::string ready = "next_lsn=" + std::to_string(books->next_lsn);
+    const std::string ready = promoted + "next_lsn=" + std::to_string(books->next_lsn);
     return run_service(config, layout, *primary, std::move(*books), salvage, ready);
 }
 
@@ -644,6 +762,9 @@ int run(int argc, char** argv) {
             *fault == exchanged::test_fault::Fault::SkipDirectorySync) {
             throw CliError("--test-fault: '" + name +
                            "' acts on the simulated storage only (exchangectl crash power-loss)");
+        }
+        if (*fault == exchanged::test_fault::Fault::PromoteAnyLog) {
+            throw CliError("--test-fault: '" + name + "' acts on exchangectl cluster promote");
         }
         exchanged::test_fault::arm(*fault);
     }

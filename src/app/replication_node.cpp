@@ -16,11 +16,11 @@
 #include "engine/startup.hpp"
 #include "engine/store_check.hpp"
 #include "engine/store_recovery.hpp"
+#include "repl/epoch_file.hpp"
 #include "repl/log_epochs.hpp"
 #include "repl/standby_start.hpp"
 #include "service/quorum_point.hpp"
 #include "store/open_store.hpp"
-#include "wal/log_truncate.hpp"
 
 namespace exchanged::app {
 
@@ -47,8 +47,10 @@ repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pi
     // Nothing appends before pipeline.start(): the scan reads a quiet log.
     wal::UringStorage storage(config.persistence.wal_path.string());
     repl::EpochHistory history = repl::read_log_epochs(storage).history;
-    const wal::Lsn at =
-        repl::begin_term(*writer, history, config.replication.epoch, config.replication.node_id);
+    // Before any segment is released: the file keeps the terms the log holds now.
+    repl::sync_epoch_file(storage, history);
+    const wal::Lsn at = repl::begin_term(*writer, storage, history, config.replication.epoch,
+                                         config.replication.node_id);
     if (at != 0) {
         spdlog::info("replication: epoch {} begins at LSN {} (term start record)",
                      config.replication.epoch, at);
@@ -76,11 +78,10 @@ std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
     };
 }
 
-std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
-                                                        repl::ShipBuffer& buffer,
-                                                        repl::FollowerRetention& retention,
-                                                        service::Pipeline& pipeline,
-                                                        repl::EpochHistory history) {
+std::unique_ptr<repl::LeaderSender> start_leader_sender(
+    const Config& config, repl::ShipBuffer& buffer, repl::FollowerRetention& retention,
+    service::Pipeline& pipeline, repl::EpochHistory history,
+    std::function<void(repl::Epoch epoch)> deposed) {
     service::QuorumPoint* quorum = pipeline.quorum_point();
     const wal::WalWriter* writer = pipeline.wal_writer();
     if (quorum == nullptr || writer == nullptr) {
@@ -97,10 +98,14 @@ std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
     hooks.durable_lsn = [writer] { return writer->durable_lsn(); };
     hooks.commit_lsn = [quorum] { return quorum->frontier(); };
     hooks.shipped = [quorum](wal::Lsn lsn) { quorum->shipped(lsn); };
-    hooks.ack = [quorum, &retention](repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
+    hooks.ack = [quorum, &retention, deposed = std::move(deposed)](
+                    repl::NodeId node, repl::Epoch epoch, wal::Lsn lsn) {
         const repl::AckResult result = quorum->ack(node, epoch, lsn);
         if (result.outcome == repl::AckOutcome::Counted) {
             retention.acked(node, lsn);
+        }
+        if (result.outcome == repl::AckOutcome::NewerEpoch && deposed) {
+            deposed(epoch);
         }
         return result;
     };
@@ -247,7 +252,7 @@ void FollowerNode::open() {
     receiver_options.epoch = r.epoch;
     receiver_options.host = r.listen.host;
     receiver_options.port = r.listen.port;
-    receiver_options.history = repl::read_log_epochs(*storages_.back()).history;
+    receiver_options.history = opened_history_;
     receiver_options.snapshot_dir = follower_snapshot_dir(config_);
     repl::FollowerReceiverHooks hooks;
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
@@ -261,6 +266,15 @@ void FollowerNode::open() {
     hooks.install_snapshot = [this](const repl::SnapshotManifest& manifest) {
         return install_snapshot(manifest);
     };
+    hooks.save_history = [this](const repl::EpochHistory& history) {
+        try {
+            repl::write_epoch_file(*storages_.back(), history);
+        } catch (const std::exception& e) {
+            fail(std::string("replication: writing the epochs file failed: ") + e.what());
+            throw;
+        }
+    };
+    hooks.installed_history = [this] { return opened_history_; };
     receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_.load(), hooks);
 }
 
@@ -281,6 +295,9 @@ void FollowerNode::open_log_and_standby() {
     const store::StoreLsn stored = start.after_lsn;
 
     storages_.push_back(std::make_unique<wal::UringStorage>(p.wal_path.string()));
+    // Before the release below: the epochs file takes the terms whose records it would drop.
+    opened_history_ = repl::read_log_epochs(*storages_.back()).history;
+    repl::sync_epoch_file(*storages_.back(), opened_history_);
     writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));
     wal::WalWriter& writer = *writers_.back();
     writer_ = &writer;
@@ -318,7 +335,7 @@ wal::WalWriter& FollowerNode::cut_log(wal::Lsn keep_lsn) {
         writer_.load()->close();
         storages_.push_back(
             std::make_unique<wal::UringStorage>(config_.persistence.wal_path.string()));
-        const wal::TruncateReport report = wal::truncate_log_after(*storages_.back(), keep_lsn);
+        const wal::TruncateReport report = repl::cut_log_after(*storages_.back(), keep_lsn);
         spdlog::warn("replication: WAL cut from LSN {} to end at LSN {} ({} segment(s) removed)",
                      report.old_last_lsn, report.last_lsn, report.segments_removed);
         writers_.push_back(std::make_unique<wal::WalWriter>(*storages_.back(), wal_options_));

@@ -1,13 +1,14 @@
 // The daemon's replication roles (docs/replication.md): a leader ships its WAL batches through a
 // ship buffer to its followers and feeds their acks to the `quorum` point; a follower keeps a WAL
 // of the leader's records, acknowledges them, and applies them to its matchers and store as a hot
-// standby.
+// standby. A promotion switches a follower to leader (app/promotion.hpp).
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,12 +41,12 @@ std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
 // is the term's first record. Throws naming why (its log was written by a newer leader, the WAL).
 repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline);
 // Dials the followers and feeds their acks to the pipeline's quorum point and the retention.
-// Stop it before the pipeline goes.
-std::unique_ptr<repl::LeaderSender> start_leader_sender(const Config& config,
-                                                        repl::ShipBuffer& buffer,
-                                                        repl::FollowerRetention& retention,
-                                                        service::Pipeline& pipeline,
-                                                        repl::EpochHistory history);
+// Stop it before the pipeline goes. `deposed`: called (on a sender thread) when a follower
+// reports a newer epoch.
+std::unique_ptr<repl::LeaderSender> start_leader_sender(
+    const Config& config, repl::ShipBuffer& buffer, repl::FollowerRetention& retention,
+    service::Pipeline& pipeline, repl::EpochHistory history,
+    std::function<void(repl::Epoch epoch)> deposed = nullptr);
 
 // /metrics of a replicated leader: each follower's acknowledged LSN, connection and lag, the
 // quorum frontier and the refusals for want of a quorum. Before the admin server starts.
@@ -83,6 +84,15 @@ class FollowerNode {
     int wake_fd() const { return wake_fd_; }
     bool failed() const { return failed_.load(); }
     wal::Lsn durable_lsn() const;
+    // Promised a candidate `epoch`: from the return on, nothing of an older epoch is appended.
+    void promise(repl::Epoch epoch) { receiver_->promise(epoch); }
+    // A candidate's records fetched from a longer log (docs/replication.md: Promotion).
+    bool append_fetched(std::span<const std::byte> records, std::string& why) {
+        return receiver_->append_fetched(records, why);
+    }
+    wal::Lsn received_lsn() const { return receiver_->received_lsn(); }
+    // The epoch of its last durable record (a promise's answer).
+    repl::Epoch last_durable_epoch() const { return receiver_->last_durable_epoch(); }
     // The last record the standby applied to its matchers (its events are then in the feed).
     wal::Lsn applied_lsn() const;
     // The leader's commit frontier as the standby heard it (its store's LSN until then).
@@ -118,6 +128,8 @@ class FollowerNode {
     std::vector<std::unique_ptr<wal::UringStorage>> storages_;
     std::vector<std::unique_ptr<wal::WalWriter>> writers_;
     std::atomic<wal::WalWriter*> writer_{nullptr};
+    // The terms of the log as open_log_and_standby() found it (the receiver's, after an install).
+    repl::EpochHistory opened_history_;
     std::unique_ptr<repl::StandbyApplier> applier_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
     std::atomic<bool> closing_{false};  // a stop is under way: an install gives way

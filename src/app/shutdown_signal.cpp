@@ -36,14 +36,19 @@ void block_shutdown_signals() {
 }
 
 int wait_for_shutdown(int wake_fd) {
+    return wait_for_shutdown(wake_fd, -1);
+}
+
+int wait_for_shutdown(int wake_fd, int other_fd) {
     const sigset_t set = shutdown_set();
     const int signal_fd = ::signalfd(-1, &set, SFD_CLOEXEC);
     if (signal_fd < 0) {
         throw system_error("signalfd", errno);
     }
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    // poll ignores a negative fd.
+    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}, {other_fd, POLLIN, 0}};
     for (;;) {
-        if (::poll(fds, 2, -1) < 0) {
+        if (::poll(fds, 3, -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -58,7 +63,7 @@ int wait_for_shutdown(int wake_fd) {
             return got == static_cast<ssize_t>(sizeof info) ? static_cast<int>(info.ssi_signo)
                                                             : SIGTERM;
         }
-        if ((fds[1].revents & POLLIN) != 0) {
+        if ((fds[1].revents & POLLIN) != 0 || (fds[2].revents & POLLIN) != 0) {
             ::close(signal_fd);
             return 0;
         }

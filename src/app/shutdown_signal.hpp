@@ -12,5 +12,7 @@ void block_shutdown_signals();
 // Returns the signal number once SIGINT or SIGTERM arrives, or 0 once `wake_fd` (an eventfd, see
 // service::Shutdown) becomes readable.
 int wait_for_shutdown(int wake_fd);
+// The same with a second eventfd (-1: none), e.g. a follower told to lead: 0 once either fires.
+int wait_for_shutdown(int wake_fd, int other_fd);
 
 }  // namespace exchanged::app

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "repl/snapshot_epochs.hpp"
 #include "tools/store/backup_create.hpp"
 
 namespace exchanged::app {
@@ -28,6 +29,11 @@ repl::SnapshotSource make_leader_snapshot(const Config& config) {
             continue;
         }
         source.manifest.files.push_back({file.name, file.bytes, file.crc32c});
+    }
+    // The follower's installed log starts past the older terms' records: ship the history.
+    if (const auto epochs = repl::add_snapshot_epochs(config.persistence.wal_path, source.dir,
+                                                      source.manifest.last_lsn)) {
+        source.manifest.files.push_back(*epochs);
     }
     return source;
 }

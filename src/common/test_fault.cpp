@@ -30,6 +30,8 @@ const char* name(Fault fault) {
             return "damage_snapshot_chunk";
         case Fault::SkipSnapshotInstall:
             return "skip_snapshot_install";
+        case Fault::PromoteAnyLog:
+            return "promote_any_log";
         case Fault::StandbyApplyUncommitted:
             return "standby_apply_uncommitted";
     }

@@ -28,13 +28,14 @@ enum class Fault : std::uint8_t {
     SkipDivergenceTruncate,   // a follower told to cut its departed log tail keeps it
     DamageSnapshotChunk,      // a leader flips a byte of the first chunk of its first snapshot
     SkipSnapshotInstall,      // a follower checks a received snapshot but never swaps it in
+    PromoteAnyLog,            // `cluster promote` lets a candidate lead without the longest log
     StandbyApplyUncommitted,  // a follower's standby applies past the leader's commit LSN
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
-    Fault::SkipSnapshotInstall,  Fault::StandbyApplyUncommitted};
+    Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

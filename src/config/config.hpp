@@ -144,7 +144,7 @@ struct SafetyConfig {
     std::uint32_t max_unflushed_ms = 0;
 };
 
-// Static for now: promotion (a follower becoming the leader) is not built yet.
+// The start role; a promotion's data_dir/replication.state outranks it (docs/replication.md).
 enum class ReplicationRole : std::uint8_t { Leader, Follower };
 std::string_view to_string(ReplicationRole role);
 
@@ -167,12 +167,15 @@ struct ReplicationConfig {
     // The leader keeps WAL segments its store has passed while a follower still needs them, up to
     // this many extra bytes; past it that follower is out of date and re-syncs by snapshot.
     std::uint64_t follower_retention_bytes = 1ull << 30;
-    std::uint64_t epoch = 1;  // the leader's term, fixed until promotion exists
+    std::uint64_t epoch = 1;  // the leader's term; a promotion raises it
     // ack_after = quorum: while the oldest order a majority does not hold has waited this long,
     // new orders are refused as unavailable (0: they queue until the gate is full).
     std::uint32_t quorum_timeout_ms = 1000;
     // A follower's answer to client logins: where the leader serves clients (port 0: not said).
     Endpoint leader_client{"", 0};
+    // Every node's client address by node id: after a promotion a follower's login refusal names
+    // the leader of its epoch from here (leader_client stays the fallback).
+    std::vector<ReplicationPeer> clients;
 };
 
 struct EngineLimits {

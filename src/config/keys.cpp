@@ -137,6 +137,7 @@ constexpr KeySpec kKeys[] = {
     {"replication", "max_lag_bytes", [](Config& c, std::string_view v) { c.replication.max_lag_bytes = parse_whole(v, kMiB, 4096 * kMiB); }},
     {"replication", "follower_retention_bytes", [](Config& c, std::string_view v) { c.replication.follower_retention_bytes = parse_whole(v, 0, u64{1} << 50); }},
     {"replication", "leader_client", [](Config& c, std::string_view v) { c.replication.leader_client = parse_endpoint(v); }},
+    {"replication", "clients", [](Config& c, std::string_view v) { c.replication.clients = parse_peers(v); }},
     {"replication", "quorum_timeout_ms", [](Config& c, std::string_view v) { c.replication.quorum_timeout_ms = parse_whole_as<u32>(v, 0, 600000); }},
     {"replication", "epoch", [](Config& c, std::string_view v) { c.replication.epoch = parse_whole(v, 1, u64{1} << 62); }},
 

@@ -91,6 +91,9 @@ struct GatewayOptions {
     // Non-empty: every Login is answered LoginRejected(unavailable) with this text (at most
     // kMaxReasonTextBytes), e.g. a replication follower naming its leader's address.
     std::string refuse_logins;
+    // With refuse_logins: called at each refused Login (io threads, concurrently) for the text
+    // instead, e.g. after a promotion named a new leader. Empty: refuse_logins as it is.
+    std::function<std::string()> refuse_logins_text;
     // Where the gateway writes why a session ended and other events worth an operator's eye. It is
     // called from io threads, concurrently. Empty: stderr.
     GatewayLog log;

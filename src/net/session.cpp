@@ -276,9 +276,11 @@ void Session::handle_login(const Login& login) {
     }
     if (!core_->options().refuse_logins.empty()) {
         bump(core_->counters().logins_rejected);
-        end(LoginRejected{LoginRejectReason::Unavailable,
-                          reason_text<kMaxReasonTextBytes>(core_->options().refuse_logins)},
-            "login for '" + name + "' refused: " + core_->options().refuse_logins);
+        const std::string text = core_->options().refuse_logins_text
+                                     ? core_->options().refuse_logins_text()
+                                     : core_->options().refuse_logins;
+        end(LoginRejected{LoginRejectReason::Unavailable, reason_text<kMaxReasonTextBytes>(text)},
+            "login for '" + name + "' refused: " + text);
         return;
     }
     const GatewayAccount* account =

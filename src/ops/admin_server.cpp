@@ -112,10 +112,19 @@ const PostHandler* post_handler(const Shared& shared, const Request& request) {
     return found == shared.options.post_handlers.end() ? nullptr : &found->second;
 }
 
+const PostBodyHandler* post_body_handler(const Shared& shared, const Request& request) {
+    if (request.method() != http::verb::post) {
+        return nullptr;
+    }
+    const auto found = shared.options.post_body_handlers.find(std::string(request_path(request)));
+    return found == shared.options.post_body_handlers.end() ? nullptr : &found->second;
+}
+
 Response route(const Shared& shared, const Request& request) {
     const unsigned version = request.version();
     const std::string_view path = request_path(request);
-    const bool post_path = shared.options.post_handlers.count(std::string(path)) != 0;
+    const bool post_path = shared.options.post_handlers.count(std::string(path)) != 0 ||
+                           shared.options.post_body_handlers.count(std::string(path)) != 0;
     if (request.method() != http::verb::get || post_path) {
         const char* allowed = post_path ? "POST" : "GET";
         Response response =
@@ -131,6 +140,16 @@ Response route(const Shared& shared, const Request& request) {
         }
         if (path == "/health") {
             return health_response(shared, version);
+        }
+        if (const auto found = shared.options.get_handlers.find(std::string(path));
+            found != shared.options.get_handlers.end()) {
+            const beast::string_view target = request.target();
+            const std::string_view whole(target.data(), target.size());
+            const std::size_t mark = whole.find('?');
+            auto [status, body] = found->second(
+                mark == std::string_view::npos ? "" : std::string(whole.substr(mark + 1)));
+            return make_response(static_cast<http::status>(status), version,
+                                 "application/octet-stream", std::move(body));
         }
     } catch (const std::exception& error) {
         // A callback's bug: this request fails, the server and the next scrape carry on.
@@ -218,6 +237,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         const Request& request = parser_->get();
         if (const PostHandler* handler = post_handler(shared_, request)) {
             call_post(*handler, request);
+            return;
+        }
+        if (const PostBodyHandler* handler = post_body_handler(shared_, request)) {
+            call_post([handler, &request](
+                          AdminReply reply) { (*handler)(request.body(), std::move(reply)); },
+                      request);
             return;
         }
         Response response = route(shared_, request);

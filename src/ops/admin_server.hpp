@@ -31,6 +31,11 @@ using AdminReply = std::function<void(unsigned status, std::string body)>;
 // A POST endpoint: called on the admin thread; must not block (hand the work to another thread
 // and call `reply` from there). The body of the request is ignored.
 using PostHandler = std::function<void(AdminReply reply)>;
+// A GET endpoint beyond /metrics and /health: given the query string (after '?'), it answers
+// {status, body} (application/octet-stream) on the admin thread, so it must be quick and bounded.
+using GetHandler = std::function<std::pair<unsigned, std::string>(const std::string& query)>;
+// A POST endpoint that reads its (small, body_limit_bytes) request body, e.g. `epoch=3`.
+using PostBodyHandler = std::function<void(const std::string& body, AdminReply reply)>;
 
 struct AdminOptions {
     // Connections served at once; the ones accepted beyond it are closed at once, so a client
@@ -41,14 +46,19 @@ struct AdminOptions {
     std::chrono::milliseconds read_timeout{5000};
     // The request line and headers; beyond it the answer is 431 and the connection is closed.
     std::uint32_t header_limit_bytes = 8 * 1024;
-    // No endpoint takes a body; a small one is read and ignored so that, say, a POST gets a 405
-    // rather than a 413. Beyond it the answer is 413 and the connection is closed.
+    // Only post_body_handlers read a body; elsewhere a small one is read and ignored so that, say,
+    // a POST gets a 405 rather than a 413. Beyond it the answer is 413 and the connection is
+    // closed.
     std::uint32_t body_limit_bytes = 1024;
     // Empty: always healthy.
     HealthCheck health;
     // POST endpoints by path, e.g. "/backup" (docs/operations.md "Backups"); answered as
     // application/json. Every other path takes GET only.
     std::map<std::string, PostHandler> post_handlers;
+    // POST endpoints given the request body (docs/replication.md: Promotion).
+    std::map<std::string, PostBodyHandler> post_body_handlers;
+    // GET endpoints by path (docs/replication.md: Promotion).
+    std::map<std::string, GetHandler> get_handlers;
 };
 
 // Counts since start(), read with relaxed atomics: a snapshot, not a consistent cut.

@@ -37,7 +37,8 @@ FollowerReceiver::FollowerReceiver(FollowerReceiverOptions options, wal::WalWrit
     : options_(std::move(options)),
       writer_(&writer),
       hooks_(std::move(hooks)),
-      history_(options_.history) {
+      history_(options_.history),
+      epoch_(options_.epoch) {
     // Its Hello would name terms above the epoch it promised, which a leader refuses as malformed.
     if (history_.last_epoch() > options_.epoch) {
         throw std::runtime_error("replication: this follower's log holds epoch " +
@@ -153,28 +154,34 @@ void FollowerReceiver::serve(Socket socket) {
                     if (!snapshot_complete && !why.empty()) {
                         // The leader logs why and starts over on its next connection.
                         std::vector<std::byte> out;
-                        encode_refuse({options_.epoch, RefuseReason::OutOfDate, why}, out);
+                        encode_refuse({epoch_.load(), RefuseReason::OutOfDate, why}, out);
                         write_all(socket, out);
                     }
                 } else if (frame.header.kind != FrameKind::Records &&
                            frame.header.kind != FrameKind::Truncate &&
                            frame.header.kind != FrameKind::Commit) {
                     why = std::string("the leader sent ") + to_string(frame.header.kind);
-                } else if (frame.header.epoch != options_.epoch) {
-                    why = std::string(to_string(frame.header.kind)) + " of epoch " +
-                          std::to_string(frame.header.epoch) + ", this follower follows epoch " +
-                          std::to_string(options_.epoch);
-                    std::vector<std::byte> out;
-                    encode_refuse({options_.epoch, RefuseReason::StaleEpoch, why}, out);
-                    write_all(socket, out);
-                } else if (frame.header.kind == FrameKind::Truncate) {
-                    cut = truncate_of(frame);
-                    why = "the leader asked to cut this log after LSN " +
-                          std::to_string(cut->keep_lsn);
-                } else if (frame.header.kind == FrameKind::Commit) {
-                    heard_commit(commit_of(frame).commit_lsn);
                 } else {
-                    append(frame, why);
+                    std::unique_lock promised(promise_mutex_);
+                    const Epoch following = epoch_.load();
+                    if (frame.header.epoch != following) {
+                        promised.unlock();
+                        why = std::string(to_string(frame.header.kind)) + " of epoch " +
+                              std::to_string(frame.header.epoch) +
+                              ", this follower follows epoch " + std::to_string(following);
+                        std::vector<std::byte> out;
+                        encode_refuse({following, RefuseReason::StaleEpoch, why}, out);
+                        write_all(socket, out);
+                    } else if (frame.header.kind == FrameKind::Truncate) {
+                        cut = truncate_of(frame);
+                        why = "the leader asked to cut this log after LSN " +
+                              std::to_string(cut->keep_lsn);
+                    } else if (frame.header.kind == FrameKind::Commit) {
+                        promised.unlock();
+                        heard_commit(commit_of(frame).commit_lsn);
+                    } else {
+                        append(frame.payload, why);
+                    }
                 }
             });
             if (!ok) {
@@ -218,9 +225,34 @@ void FollowerReceiver::heard_commit(wal::Lsn lsn) {
     }
 }
 
+void FollowerReceiver::promise(Epoch epoch) {
+    {
+        std::lock_guard lock(promise_mutex_);
+        if (epoch <= epoch_.load()) {
+            return;
+        }
+        epoch_ = epoch;
+    }
+    std::lock_guard lock(socket_mutex_);
+    if (live_fd_ >= 0) {
+        ::shutdown(live_fd_, SHUT_RDWR);
+    }
+}
+
+Epoch FollowerReceiver::last_durable_epoch() const {
+    std::lock_guard lock(promise_mutex_);
+    return history_.epoch_of(writer_->durable_lsn());
+}
+
+bool FollowerReceiver::append_fetched(std::span<const std::byte> records, std::string& why) {
+    std::lock_guard lock(promise_mutex_);
+    return append(records, why);
+}
+
 Hello FollowerReceiver::hello() const {
+    std::lock_guard lock(promise_mutex_);
     const wal::Lsn durable = writer_->durable_lsn();
-    Hello hello{options_.node, options_.epoch, durable, history_.epoch_of(durable), {}};
+    Hello hello{options_.node, epoch_.load(), durable, history_.epoch_of(durable), {}};
     // Terms whose records are not durable yet are not this log's to claim.
     for (const TermStart& term : history_.terms()) {
         if (term.first_lsn <= durable) {
@@ -231,6 +263,8 @@ Hello FollowerReceiver::hello() const {
 }
 
 void FollowerReceiver::cut_log(const Truncate& truncate) {
+    // writer_ and history_ change: a promotion's fetch or answer must not read them meanwhile.
+    std::lock_guard promised(promise_mutex_);
     const wal::Lsn keep = truncate.keep_lsn;
     const wal::Lsn last = writer_->next_lsn() - 1;
     if (keep >= last) {
@@ -308,6 +342,8 @@ void FollowerReceiver::snapshot_frame(const Frame& frame, SnapshotStaging& stagi
 }
 
 void FollowerReceiver::install(const SnapshotManifest& manifest) {
+    // writer_ and history_ change: a promotion's fetch or answer must not read them meanwhile.
+    std::lock_guard promised(promise_mutex_);
     wal::WalWriter* reopened = hooks_.install_snapshot(manifest);
     if (reopened == nullptr) {
         warn("replication: the snapshot could not be installed; taking no more connections");
@@ -315,6 +351,8 @@ void FollowerReceiver::install(const SnapshotManifest& manifest) {
         return;
     }
     writer_ = reopened;
+    // The old log's terms describe records the snapshot replaced.
+    history_ = hooks_.installed_history ? hooks_.installed_history() : EpochHistory{};
     acked_ = writer_->durable_lsn();
     received_ = writer_->durable_lsn();
     info("replication: snapshot installed: the WAL holds up to LSN " +
@@ -322,13 +360,14 @@ void FollowerReceiver::install(const SnapshotManifest& manifest) {
          std::to_string(writer_->durable_lsn() + 1) + " on the next connection");
 }
 
-bool FollowerReceiver::append(const Frame& frame, std::string& why) {
+bool FollowerReceiver::append(std::span<const std::byte> records, std::string& why) {
     std::size_t offset = 0;
-    while (offset < frame.payload.size()) {
+    while (offset < records.size()) {
         wal::DecodedRecord record;
-        if (wal::decode_record(frame.payload.subspan(offset), kMaxRecordBytes, &record) !=
+        if (wal::decode_record(records.subspan(offset), kMaxRecordBytes, &record) !=
             wal::DecodeStatus::Ok) {
-            why = "a Records frame's record does not decode";  // the decoder checked it already
+            // A frame's decoder checked it already; fetched records were not.
+            why = "a record at byte " + std::to_string(offset) + " does not decode";
             return false;
         }
         offset += record.record_bytes;
@@ -369,6 +408,21 @@ bool FollowerReceiver::append(const Frame& frame, std::string& why) {
         }
         if (term) {
             history_.begin(term->epoch, term->first_lsn);
+            if (hooks_.save_history) {
+                // Once per term: wait for the group commit, so that the file never names a term
+                // the log lacks, and persist it before the standby (and its store) sees it.
+                if (!writer_->wait_durable(record.lsn)) {
+                    why = "the term start record at LSN " + std::to_string(record.lsn) +
+                          " did not become durable: " + writer_->failure();
+                    return false;
+                }
+                try {
+                    hooks_.save_history(history_);
+                } catch (const std::exception& e) {
+                    why = std::string("saving the epoch history: ") + e.what();
+                    return false;
+                }
+            }
         }
         if (hooks_.appended) {
             hooks_.appended(record.lsn, record.type, record.payload);
@@ -395,7 +449,7 @@ void FollowerReceiver::send_acks(const Socket& socket, const std::atomic<bool>& 
         }
         first = false;
         out.clear();
-        encode_ack({options_.epoch, durable}, out);
+        encode_ack({epoch_.load(), durable}, out);
         if (!write_all(socket, out)) {
             return;
         }

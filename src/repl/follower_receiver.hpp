@@ -56,6 +56,13 @@ struct FollowerReceiverHooks {
     // closed: close the WAL, install the snapshot, reopen the WAL and return it (the receiver
     // appends to it from now on). Throws on failure (the follower cannot go on: fatal).
     std::function<wal::WalWriter*(const SnapshotManifest& manifest)> install_snapshot;
+    // A term start record this receiver appended is durable: persist `history` (the epochs file,
+    // epoch_file.hpp) before the record is handed on, so that no store holds it (and no segment
+    // release takes it) first. Throws on failure (fatal for the follower). Unset: not persisted.
+    std::function<void(const EpochHistory& history)> save_history;
+    // After install_snapshot: the installed log's history (read_log_epochs: the snapshot's epochs
+    // file and its segments). Unset: an empty history.
+    std::function<EpochHistory()> installed_history;
 };
 
 class FollowerReceiver {
@@ -80,12 +87,23 @@ class FollowerReceiver {
     wal::Lsn acked_lsn() const { return acked_.load(); }
     // The highest commit LSN the leader has reported (0: none yet).
     wal::Lsn commit_lsn() const { return commit_.load(std::memory_order_acquire); }
+    // This node promised `epoch` to a candidate (docs/replication.md: Promotion): from the return
+    // on, no record of an older epoch is appended, acks carry `epoch` (so the old leader, if it
+    // still runs, learns it is deposed), and the old leader's connection is closed. Only raises.
+    void promise(Epoch epoch);
+    Epoch epoch() const { return epoch_.load(); }
+    // The epoch of the last durable record (its term in this log), for a promise's answer.
+    Epoch last_durable_epoch() const;
+    // A promotion's candidate appends records it fetched from a longer log (encoded as a Records
+    // payload), as if the leader had sent them; false with `why` when one does not decode or does
+    // not continue the log.
+    bool append_fetched(std::span<const std::byte> records, std::string& why);
 
   private:
     void run();
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
-    bool append(const Frame& frame, std::string& why);
+    bool append(std::span<const std::byte> records, std::string& why);
     void heard_commit(wal::Lsn lsn);
     Hello hello() const;
     void cut_log(const Truncate& truncate);
@@ -110,6 +128,11 @@ class FollowerReceiver {
     std::mutex durable_mutex_;
     std::condition_variable durable_moved_;
     std::atomic<bool> connected_{false};
+    // The epoch this follower follows; raised by promise(). The frame check and its append (and
+    // history_ outside the receiver's thread) run under promise_mutex_, so that promise() returns
+    // only after any older-epoch append ended.
+    std::atomic<Epoch> epoch_;
+    mutable std::mutex promise_mutex_;
     std::atomic<wal::Lsn> received_{0};
     std::atomic<wal::Lsn> acked_{0};
     std::atomic<wal::Lsn> commit_{0};

@@ -272,6 +272,10 @@ void LeaderSender::serve(Link& link, Socket socket) {
             warn("replication: " + who + ": refused: " + to_string(start.refusal.reason) + ": " +
                  start.refusal.text + "; closing");
             send_refuse(socket, start.refusal.reason, start.refusal.text);
+            if (hello->epoch > options_.epoch) {
+                // The follower promised a newer leader: the quorum learns this one is deposed.
+                hooks_.ack(hello->node, hello->epoch, hello->durable_lsn);
+            }
         } else {
             info("replication: " + who + " connected, durable LSN " +
                  std::to_string(hello->durable_lsn) + "; streaming from LSN " +

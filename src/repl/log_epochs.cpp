@@ -4,6 +4,7 @@
 #include <string>
 #include <thread>
 
+#include "repl/epoch_file.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace exchanged::repl {
@@ -18,12 +19,13 @@ std::optional<TermStart> term_start_of(wal::Lsn lsn, std::uint16_t type,
 }
 
 LogEpochs read_log_epochs(wal::Storage& storage) {
-    LogEpochs epochs;
+    const std::optional<EpochHistory> saved = read_epoch_file(storage);
+    std::vector<TermStart> logged;
     const wal::ScanResult scan =
-        wal::scan_log(storage, {}, [&epochs](const wal::RecordView& record) {
+        wal::scan_log(storage, {}, [&logged](const wal::RecordView& record) {
             try {
                 if (const auto term = term_start_of(record.lsn, record.type, record.payload)) {
-                    epochs.history.begin(term->epoch, term->first_lsn);
+                    logged.push_back(*term);
                 }
             } catch (const std::exception& e) {
                 throw std::runtime_error("reading the log's epoch history: " +
@@ -33,12 +35,34 @@ LogEpochs read_log_epochs(wal::Storage& storage) {
     if (scan.end == wal::LogEnd::Corrupt) {
         throw std::runtime_error("reading the log's epoch history: " + scan.error);
     }
+    // The file keeps the terms whose records were released with their segments; where the log
+    // still holds records it is the authority, and a term above its end is not this log's.
+    const wal::Lsn log_first = scan.records != 0 ? scan.first_lsn : scan.next_lsn;
+    LogEpochs epochs;
+    try {
+        if (saved) {
+            for (const TermStart& term : saved->terms()) {
+                if (term.first_lsn < log_first) {
+                    epochs.history.begin(term.epoch, term.first_lsn);
+                }
+            }
+        }
+        for (const TermStart& term : logged) {
+            epochs.history.begin(term.epoch, term.first_lsn);
+        }
+    } catch (const std::exception& e) {
+        throw std::runtime_error(
+            "reading the log's epoch history (the epochs file and the log "
+            "disagree): " +
+            std::string(e.what()));
+    }
     epochs.last_lsn = scan.last_lsn;
     epochs.last_epoch = epochs.history.epoch_of(scan.last_lsn);
     return epochs;
 }
 
-wal::Lsn begin_term(wal::WalWriter& writer, EpochHistory& history, Epoch epoch, NodeId leader) {
+wal::Lsn begin_term(wal::WalWriter& writer, wal::Storage& dir, EpochHistory& history, Epoch epoch,
+                    NodeId leader) {
     if (history.last_epoch() == epoch) {
         return 0;
     }
@@ -65,6 +89,8 @@ wal::Lsn begin_term(wal::WalWriter& writer, EpochHistory& history, Epoch epoch, 
                                  ") did not become durable: " + writer.failure());
     }
     history.begin(epoch, appended.lsn);
+    // After the record is durable: the file never names a term the log lacks.
+    write_epoch_file(dir, history);
     return appended.lsn;
 }
 

@@ -1,8 +1,9 @@
 // A log's epoch history lives in the log itself: a leader writes a term start record
 // (engine/command_record.hpp, type 3) as the first record of its term, and followers receive it
-// as an ordinary replicated record. Opening a log, a node rebuilds its EpochHistory from these
-// records; a leader whose epoch is above its log's newest term writes the record before its first
-// order of the term.
+// as an ordinary replicated record. Released segments take their term records with them, so each
+// term is also kept in the epochs file beside the log (epoch_file.hpp). Opening a log, a node
+// rebuilds its EpochHistory from both; a leader whose epoch is above its log's newest term writes
+// the record before its first order of the term.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,9 @@ struct LogEpochs {
     Epoch last_epoch = 0;  // the epoch of the record at last_lsn (0: none, or before any term)
 };
 
-// Scans the log in `storage` (nothing may append meanwhile). Throws std::runtime_error naming the
+// Scans the log in `storage` (nothing may append meanwhile) and merges its terms with the epochs
+// file's: the file's terms before the log's oldest record, the log's from there on (a file term
+// inside or above the log's range is ignored). Throws std::runtime_error naming the
 // LSN when a term start record does not decode or does not follow the previous term, and when
 // the log is corrupt (the WAL's recovery reports that first in a normal start).
 LogEpochs read_log_epochs(wal::Storage& storage);
@@ -33,10 +36,12 @@ std::optional<TermStart> term_start_of(wal::Lsn lsn, std::uint16_t type,
                                        std::span<const std::byte> payload);
 
 // A leader about to serve `epoch` on the log `writer` holds: when the log's newest term is older,
-// appends the term start record, waits until it is durable and adds the term to `history`.
+// appends the term start record, waits until it is durable, adds the term to `history` and
+// rewrites the epochs file in `dir` (the log's directory).
 // Returns its LSN (0 when the log already has this term). Call before anything else appends.
 // Throws std::runtime_error naming why (the log's newest term is above `epoch`, the append or
-// its sync failed).
-wal::Lsn begin_term(wal::WalWriter& writer, EpochHistory& history, Epoch epoch, NodeId leader);
+// its sync failed, or wal::WalError when the epochs file cannot be written).
+wal::Lsn begin_term(wal::WalWriter& writer, wal::Storage& dir, EpochHistory& history, Epoch epoch,
+                    NodeId leader);
 
 }  // namespace exchanged::repl

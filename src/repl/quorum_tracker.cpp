@@ -154,6 +154,12 @@ AckResult QuorumTracker::ack(NodeId node, Epoch epoch, wal::Lsn durable_lsn) {
     return {AckOutcome::Counted, recompute(), {}};
 }
 
+void QuorumTracker::depose(Epoch epoch) {
+    if (epoch > epoch_) {
+        deposed_by_ = std::max(deposed_by_, epoch);
+    }
+}
+
 void QuorumTracker::readmit(NodeId node, wal::Lsn durable_lsn) {
     Follower* follower = find(node);
     if (follower == nullptr) {

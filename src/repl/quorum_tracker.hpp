@@ -65,6 +65,9 @@ class QuorumTracker {
     AckResult ack(NodeId node, Epoch epoch, wal::Lsn durable_lsn);
     // A follower set aside (WentBackwards) counts again, from `durable_lsn`, after it re-synced.
     void readmit(NodeId node, wal::Lsn durable_lsn);
+    // This node promised a candidate `epoch` (docs/replication.md: Promotion): deposed as by an
+    // Ack of that epoch. An epoch at or below the leader's own changes nothing.
+    void depose(Epoch epoch);
 
     // Never decreases; frozen once deposed.
     wal::Lsn frontier() const { return frontier_; }

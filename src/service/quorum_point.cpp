@@ -70,6 +70,16 @@ void QuorumPoint::readmit(repl::NodeId node, wal::Lsn durable_lsn) {
     notify(changed);
 }
 
+void QuorumPoint::depose(repl::Epoch epoch) {
+    bool changed = false;
+    {
+        std::lock_guard lock(mutex_);
+        tracker_.depose(epoch);
+        changed = publish();
+    }
+    notify(changed);
+}
+
 repl::QuorumTracker QuorumPoint::snapshot() const {
     std::lock_guard lock(mutex_);
     return tracker_;

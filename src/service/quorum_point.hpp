@@ -36,6 +36,8 @@ class QuorumPoint final : public DurabilityPoint {
     void shipped(wal::Lsn lsn);
     repl::AckResult ack(repl::NodeId node, repl::Epoch epoch, wal::Lsn durable_lsn);
     void readmit(repl::NodeId node, wal::Lsn durable_lsn);
+    // This leader promised a newer epoch: it fails at once (see QuorumTracker::depose).
+    void depose(repl::Epoch epoch);
     // The tracker's state, copied under its lock (for status and metrics).
     repl::QuorumTracker snapshot() const;
 

@@ -82,6 +82,11 @@ std::span<const engine::ShardEvent> ShardStage::handle(const ShardRequest& reque
                unflushed_.exceeded(store_point_.frontier(), now)) {
         add_one(refused_unflushed_);
         engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
+    } else if (quorum_wait_.enabled() && quorum_point_.failed()) {
+        // A deposed leader (docs/replication.md: Promotion) logs nothing more: its records would
+        // only diverge from the new leader's log, and none of them could be acknowledged.
+        add_one(refused_no_quorum_);
+        engine::Shard::refuse(command, book::RejectReason::Unavailable, events_);
     } else if (quorum_wait_.enabled() && widens_window(command) &&
                quorum_wait_.exceeded(quorum_point_.frontier(), now)) {
         add_one(refused_no_quorum_);

@@ -139,6 +139,9 @@ TEST_CASE("the cluster profiles are a leader acknowledging after a quorum and tw
         CHECK(follower.persistence.ack_after == AckPoint::Wal);
         CHECK(std::to_string(follower.replication.node_id) == node);
         CHECK(to_string(follower.replication.leader_client) == to_string(leader.server.listen));
+        REQUIRE(follower.replication.clients.size() == 3);
+        CHECK(to_string(follower.replication.clients[0].endpoint) ==
+              to_string(leader.server.listen));
         CHECK_FALSE(follower.server.data_dir == leader.server.data_dir);
     }
 }

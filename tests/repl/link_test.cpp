@@ -20,6 +20,7 @@
 #include "common/test_fault.hpp"
 #include "engine/command_record.hpp"
 #include "logged_records.hpp"
+#include "repl/epoch_file.hpp"
 #include "repl/follower_receiver.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/log_epochs.hpp"
@@ -111,12 +112,15 @@ struct Follower {
         receiver_options.history = read_log_epochs(*storage).history;
         FollowerReceiverHooks hooks;
         hooks.warn = [this](const std::string& line) { warnings.add(line); };
+        hooks.save_history = [this](const EpochHistory& history) {
+            write_epoch_file(*storage, history);
+        };
         hooks.truncate_log = [this](wal::Lsn keep) -> wal::WalWriter& {
             writer->close();
             retired.push_back(std::move(writer));
             retired_storage.push_back(std::move(storage));
             storage = std::make_unique<wal::UringStorage>(dir.string());
-            wal::truncate_log_after(*storage, keep);
+            cut_log_after(*storage, keep);
             writer = std::make_unique<wal::WalWriter>(*storage, options);
             return *writer;
         };
@@ -472,9 +476,9 @@ DivergedRun run_diverged(const std::filesystem::path& root, int max_cuts) {
     };
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
-    REQUIRE(begin_term(leader, history, 1, 1) == 1);
+    REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
     append_own(leader, 2, 100, 0);
-    REQUIRE(begin_term(leader, history, 2, 3) == 101);
+    REQUIRE(begin_term(leader, leader_storage, history, 2, 3) == 101);
     append_own(leader, 102, 150, 7777);
 
     Follower two(2, root / "f2", 2);
@@ -583,4 +587,111 @@ TEST_CASE("with the cut skipped (a planted fault) the logs never converge",
     const DivergedRun run = run_diverged(dir.path(), 3);
     CHECK_FALSE(run.identical);
     REQUIRE(run.follower_log.size() == 120);  // its departed tail is still there
+}
+
+namespace {
+
+struct LeaderRun {
+    wal::Lsn term_lsn = 0;  // the term start record this run wrote (0: its log had the term)
+    EpochHistory history;
+    std::vector<std::string> lines;  // everything the sender said
+};
+
+// One run of the leader on root/leader under `epoch`, as the daemon starts one: its history from
+// its log and epochs file, its term start when the term is new, then records up to `to` streamed
+// to `follower` until acknowledged; then its store "holds" everything below `release_below` and
+// those segments are released.
+LeaderRun run_leader(const std::filesystem::path& root, Follower& follower, Epoch epoch,
+                     wal::Lsn to, wal::Lsn release_below) {
+    ShipBuffer buffer(1u << 20);
+    wal::UringStorage storage((root / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    wal::WalWriter leader(storage, leader_options);
+    LeaderRun run;
+    run.history = read_log_epochs(storage).history;
+    sync_epoch_file(storage, run.history);
+    run.term_lsn = begin_term(leader, storage, run.history, epoch, 1);
+    Warnings said;
+    LeaderSenderOptions options;
+    options.epoch = epoch;
+    options.history = run.history;
+    options.followers = {{2, "127.0.0.1", follower.receiver->port()}};
+    options.wal_dir = root / "leader";
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.info = [&](const std::string& line) { said.add(line); };
+    hooks.warn = [&](const std::string& line) { said.add(line); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    append_own(leader, leader.next_lsn(), to, 0);
+    CHECK(eventually([&] {
+        return follower.receiver->acked_lsn() == to || said.any("refused") || said.any("cut");
+    }));
+    sender.stop();
+    leader.release_below(release_below);
+    leader.wait_background_idle();
+    leader.close();
+    run.lines = said.lines;
+    return run;
+}
+
+void release_follower(Follower& follower, wal::Lsn below) {
+    follower.writer->release_below(below);
+    follower.writer->wait_background_idle();
+}
+
+wal::Lsn first_held_lsn(const std::filesystem::path& dir) {
+    wal::UringStorage storage(dir.string());
+    return wal::scan_log(storage, {}, [](const wal::RecordView&) {}).first_lsn;
+}
+
+}  // namespace
+
+TEST_CASE("a leader and a follower that released their first segments agree after restarts",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    const std::filesystem::path root = dir.path();
+    {
+        Follower two(2, root / "f2", 1);
+        two.receiver->start();
+        CHECK(run_leader(root, two, 1, 1000, 1).term_lsn == 1);
+        REQUIRE(two.receiver->acked_lsn() == 1000);
+    }
+    {
+        Follower two(2, root / "f2", 2);
+        two.receiver->start();
+        CHECK(run_leader(root, two, 2, 3000, 2500).term_lsn == 1001);
+        REQUIRE(two.receiver->acked_lsn() == 3000);
+        release_follower(two, 1001);  // its store is behind the leader's
+    }
+    // Both term records are gone from the leader's log, epoch 1's from the follower's.
+    REQUIRE(first_held_lsn(root / "leader") > 1001);
+    REQUIRE(first_held_lsn(root / "f2") > 1);
+    REQUIRE(first_held_lsn(root / "f2") <= 1001);
+
+    Follower two(2, root / "f2", 2);
+    two.receiver->start();
+    const LeaderRun run = run_leader(root, two, 2, 3200, 1);
+    for (const std::string& line : run.lines) {
+        INFO(line);
+        CHECK(line.find("refused") == std::string::npos);
+        CHECK(line.find("departs") == std::string::npos);
+    }
+    CHECK(run.term_lsn == 0);  // the term was the log's already: no second term start
+    CHECK(run.history.terms() == std::vector<TermStart>{{1, 1}, {2, 1001}});
+    CHECK(two.receiver->acked_lsn() == 3200);
+    CHECK(two.warnings.count("cut") == 0);
+    two.receiver->stop();
+    two.writer->close();
+    CHECK(read_log(root / "f2").back().lsn == 3200);
+    wal::UringStorage follower_storage((root / "f2").string());
+    CHECK(read_log_epochs(follower_storage).history.terms() ==
+          std::vector<TermStart>{{1, 1}, {2, 1001}});
 }

@@ -48,15 +48,15 @@ TEST_CASE("a log's epoch history is rebuilt from its term start records", "[repl
         {
             wal::WalWriter writer(sim, small_options());
             EpochHistory history;
-            CHECK(begin_term(writer, history, 1, 1) == 1);
+            CHECK(begin_term(writer, sim, history, 1, 1) == 1);
             append_commands(writer, 40);
-            CHECK(begin_term(writer, history, 1, 1) == 0);  // the same term: nothing written
-            CHECK(begin_term(writer, history, 2, 2) == 42);
+            CHECK(begin_term(writer, sim, history, 1, 1) == 0);  // the same term: nothing written
+            CHECK(begin_term(writer, sim, history, 2, 2) == 42);
             append_commands(writer, 300);  // across segments
-            CHECK(begin_term(writer, history, 5, 3) == 343);
+            CHECK(begin_term(writer, sim, history, 5, 3) == 343);
             append_commands(writer, 7);
             CHECK(history.terms() == std::vector<TermStart>{{1, 1}, {2, 42}, {5, 343}});
-            CHECK_THROWS_WITH(begin_term(writer, history, 4, 1),
+            CHECK_THROWS_WITH(begin_term(writer, sim, history, 4, 1),
                               Catch::Contains("epoch 4 is below its log's newest term 5"));
         }
         const LogEpochs epochs = read_log_epochs(sim);
@@ -71,7 +71,7 @@ TEST_CASE("a log's epoch history is rebuilt from its term start records", "[repl
             wal::WalWriter writer(sim, small_options());
             append_commands(writer, 10);
             EpochHistory history;
-            CHECK(begin_term(writer, history, 3, 1) == 11);
+            CHECK(begin_term(writer, sim, history, 3, 1) == 11);
         }
         const LogEpochs epochs = read_log_epochs(sim);
         CHECK(epochs.history.terms() == std::vector<TermStart>{{3, 11}});

@@ -235,6 +235,21 @@ TEST_CASE("a deposed leader's frontier stops where it was", "[repl][quorum]") {
     CHECK(tracker.frontier() == 5);
 }
 
+TEST_CASE("a leader that promised a newer epoch itself is deposed at once", "[repl][quorum]") {
+    QuorumTracker tracker(3, {2, 3}, 2);
+    tracker.leader_durable(5);
+    tracker.ack(2, 2, 5);
+    tracker.depose(2);  // its own epoch: nothing changes
+    REQUIRE_FALSE(tracker.deposed());
+    tracker.depose(3);
+    REQUIRE(tracker.deposed());
+    CHECK(tracker.deposed_by() == 3);
+    tracker.leader_durable(9);
+    tracker.ack(2, 2, 9);
+    tracker.ack(3, 2, 9);
+    CHECK(tracker.frontier() == 5);
+}
+
 TEST_CASE("two followers acknowledging the future are set aside, not counted", "[repl][quorum]") {
     // Without the bound, two of three followers claiming LSN 20 while the leader has logged 8
     // would move the frontier to 20: replies for records that do not exist yet would be released

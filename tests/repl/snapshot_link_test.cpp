@@ -4,6 +4,7 @@
 // streams on and ends with the leader's log.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -15,11 +16,14 @@
 #include "../engine/temp_file.hpp"
 #include "common/crc32c.hpp"
 #include "logged_records.hpp"
+#include "repl/epoch_file.hpp"
 #include "repl/follower_receiver.hpp"
 #include "repl/follower_retention.hpp"
 #include "repl/leader_sender.hpp"
+#include "repl/log_epochs.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
+#include "repl/snapshot_epochs.hpp"
 #include "repl/snapshot_staging.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
@@ -80,12 +84,17 @@ SnapshotFile copy_with_sum(const fs::path& from, const fs::path& dir, const std:
 
 // A follower whose WAL a snapshot can replace.
 struct Follower {
-    Follower(NodeId node, const fs::path& root) : wal_dir(root / "wal") {
+    Follower(NodeId node, const fs::path& root, Epoch epoch = kEpoch) : wal_dir(root / "wal") {
         fs::create_directories(root);
         open();
-        FollowerReceiverOptions options{node, kEpoch};
+        FollowerReceiverOptions options{node, epoch};
         options.snapshot_dir = root / "staging";
+        options.history = read_log_epochs(*storage).history;
         FollowerReceiverHooks hooks;
+        hooks.save_history = [this](const EpochHistory& history) {
+            write_epoch_file(*storage, history);
+        };
+        hooks.installed_history = [this] { return read_log_epochs(*storage).history; };
         hooks.install_snapshot = [this, root](const SnapshotManifest&) {
             writer->close();
             writer.reset();
@@ -286,7 +295,7 @@ TEST_CASE("a follower within the retention bound is caught up from the WAL, not 
         wal::WalWriter writer(storage, small_options());
         for (wal::Lsn lsn = 1; lsn <= 1000; ++lsn) {
             std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
-            REQUIRE(writer.append_replicated(lsn, static_cast<std::uint16_t>(lsn % 7), payload)
+            REQUIRE(writer.append_replicated(lsn, static_cast<std::uint16_t>(10 + lsn % 7), payload)
                         .status == wal::AppendStatus::Ok);
         }
         REQUIRE(writer.wait_durable(1000));
@@ -323,4 +332,104 @@ TEST_CASE("a follower within the retention bound is caught up from the WAL, not 
     CHECK(sender.status().front().catch_ups >= 1);
     sender.stop();
     leader.close();
+}
+
+TEST_CASE("a snapshot gives the follower the leader's epoch history",
+          "[repl][link][snapshot][epoch]") {
+    test::TempDir dir;
+    ShipBuffer buffer(16 * 1024);
+    const fs::path leader_dir = dir.path() / "leader";
+    wal::UringStorage leader_storage(leader_dir.string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    EpochHistory history;
+    REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
+    append_all(leader, 2, 2000);
+    REQUIRE(begin_term(leader, leader_storage, history, 2, 1) == 2001);
+    append_all(leader, 2002, 6000);
+    REQUIRE(leader.wait_durable(6000));
+    leader.release_below(3001);  // both term records go
+    leader.wait_background_idle();
+    REQUIRE(leader.held_segments().front().first_lsn > 2001);
+
+    const bool ship_history = GENERATE(true, false);
+    INFO("the snapshot carries the history: " << ship_history);
+    Follower three(3, dir.path() / "f3", 2);
+    three.receiver->start();
+    LeaderSenderOptions options;
+    options.epoch = 2;
+    options.history = history;
+    options.followers = {{3, "127.0.0.1", three.receiver->port()}};
+    options.wal_dir = leader_dir;
+    options.redial_min = 10ms;
+    std::mutex said_mutex;
+    std::vector<std::string> said;
+    const auto say = [&](const std::string& line) {
+        std::lock_guard lock(said_mutex);
+        said.push_back(line);
+    };
+    const auto refused_diverged = [&] {
+        std::lock_guard lock(said_mutex);
+        return std::any_of(said.begin(), said.end(), [](const std::string& line) {
+            return line.find("diverged log") != std::string::npos;
+        });
+    };
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    hooks.info = say;
+    hooks.warn = say;
+    int made = 0;
+    hooks.make_snapshot = [&](NodeId) {
+        const fs::path snapshot = dir.path() / ("snapshot-" + std::to_string(made++));
+        SnapshotSource source;
+        source.dir = snapshot;
+        source.manifest.store_lsn = 3000;
+        source.manifest.last_lsn = leader.durable_lsn();
+        std::ofstream(dir.path() / "store-file") << "the store at LSN 3000";
+        source.manifest.files.push_back(
+            copy_with_sum(dir.path() / "store-file", snapshot, "store.sqlite"));
+        for (const auto& entry : fs::directory_iterator(leader_dir)) {
+            const std::string name = entry.path().filename().string();
+            if (wal::parse_segment_file_name(name)) {
+                source.manifest.files.push_back(
+                    copy_with_sum(entry.path(), snapshot, "wal/" + name));
+            }
+        }
+        if (ship_history) {
+            const auto epochs = add_snapshot_epochs(leader_dir, snapshot, source.manifest.last_lsn);
+            REQUIRE(epochs.has_value());
+            source.manifest.files.push_back(*epochs);
+        }
+        return source;
+    };
+    hooks.drop_snapshot = [](const SnapshotSource& snapshot) { fs::remove_all(snapshot.dir); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    REQUIRE(eventually([&] { return three.installs.load() == 1; }));
+    append_all(leader, 6001, 6500);
+    REQUIRE(leader.wait_durable(6500));
+    if (ship_history) {
+        CHECK(eventually([&] { return three.receiver->acked_lsn() == 6500; }));
+        CHECK_FALSE(refused_diverged());
+    } else {
+        // The planted fault: the installed log has no terms, so its records count as epoch 0.
+        CHECK(eventually(refused_diverged));
+        CHECK(three.receiver->acked_lsn() == 6000);
+    }
+    sender.stop();
+    leader.close();
+    three.receiver->stop();
+    three.writer->close();
+    if (ship_history) {
+        wal::UringStorage follower_read(three.wal_dir.string());
+        CHECK(read_log_epochs(follower_read).history.terms() ==
+              std::vector<TermStart>{{1, 1}, {2, 2001}});
+    }
 }

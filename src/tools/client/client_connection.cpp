@@ -65,6 +65,20 @@ int connect_address(const addrinfo& address, std::chrono::milliseconds timeout) 
 
 }  // namespace
 
+std::string refusal_leader(const ClientError& error) {
+    if (error.kind() != ClientErrorKind::LoginRejected) {
+        return "";
+    }
+    const std::string_view text = error.what();
+    static constexpr std::string_view kMark = "replication follower; leader at ";
+    const std::size_t at = text.find(kMark);
+    if (at == std::string_view::npos) {
+        return "";
+    }
+    const std::string_view rest = text.substr(at + kMark.size());
+    return std::string(rest.substr(0, rest.find_first_of(") \n")));
+}
+
 ClientConnection::ClientConnection(const std::string& host_port, std::chrono::milliseconds timeout)
     : peer_(host_port) {
     exchanged::Endpoint endpoint;

@@ -45,6 +45,11 @@ class ClientError : public std::runtime_error {
 
 using Clock = std::chrono::steady_clock;
 
+// The leader's client address a replication follower names when it refuses a login
+// (`replication follower; leader at HOST:PORT`, docs/replication.md), or empty: the login is
+// then to be retried there, once.
+std::string refusal_leader(const ClientError& error);
+
 class ClientConnection {
   public:
     // Connects to HOST:PORT ([::1]:9100 for IPv6) with TCP_NODELAY; throws ClientError(Connect).

@@ -165,7 +165,18 @@ class Worker {
     bool start() {
         try {
             connection_.emplace(plan_.target, plan_.reply_timeout);
-            connection_->login(account_.name, account_.secret, plan_.reply_timeout);
+            try {
+                connection_->login(account_.name, account_.secret, plan_.reply_timeout);
+            } catch (const ClientError& error) {
+                // A replication follower names the leader: log in there instead, once.
+                const std::string leader = refusal_leader(error);
+                if (leader.empty() || leader == plan_.target) {
+                    throw;
+                }
+                connection_.reset();
+                connection_.emplace(leader, plan_.reply_timeout);
+                connection_->login(account_.name, account_.secret, plan_.reply_timeout);
+            }
             return true;
         } catch (const ClientError& error) {
             result_.totals.failed_to_start = true;

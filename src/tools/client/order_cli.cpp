@@ -50,7 +50,20 @@ struct Session {
 
     void connect() {
         connection = std::make_unique<ClientConnection>(target, timeout);
-        connection->login(account, secret, timeout);
+        try {
+            connection->login(account, secret, timeout);
+        } catch (const ClientError& error) {
+            // A replication follower names the leader: log in there instead, once.
+            const std::string leader = refusal_leader(error);
+            if (leader.empty() || leader == target) {
+                throw;
+            }
+            std::fprintf(stderr, "exchangectl: %s: following it to %s\n", error.what(),
+                         leader.c_str());
+            target = leader;
+            connection = std::make_unique<ClientConnection>(target, timeout);
+            connection->login(account, secret, timeout);
+        }
     }
 };
 

@@ -99,6 +99,10 @@ int power_loss_main(int argc, char** argv, int first) {
                            "' acts on a replication follower's divergence repair "
                            "(tests/repl/link_test.cpp)");
         }
+        if (*fault == test_fault::Fault::PromoteAnyLog) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on exchangectl cluster promote (tests/repl/promote_test.sh)");
+        }
         test_fault::arm(*fault);
         fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
     }

@@ -21,13 +21,15 @@ namespace http = beast::http;
 namespace {
 
 AdminAnswer admin_request(http::verb verb, const std::string& host, std::uint16_t port,
-                          const std::string& path, std::chrono::milliseconds timeout) {
+                          const std::string& path, std::chrono::milliseconds timeout,
+                          const std::string& body) {
     const std::string where = host + ":" + std::to_string(port);
     const std::string method(http::to_string(verb));
     asio::io_context io;
     beast::tcp_stream stream(io);
     http::request<http::string_body> request{verb, path, 11};
     request.set(http::field::host, host);
+    request.body() = body;
     request.prepare_payload();
     http::response<http::string_body> response;
     beast::flat_buffer buffer;
@@ -70,13 +72,13 @@ AdminAnswer admin_request(http::verb verb, const std::string& host, std::uint16_
 }  // namespace
 
 AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::string& path,
-                       std::chrono::milliseconds timeout) {
-    return admin_request(http::verb::post, host, port, path, timeout);
+                       std::chrono::milliseconds timeout, const std::string& body) {
+    return admin_request(http::verb::post, host, port, path, timeout, body);
 }
 
 AdminAnswer admin_get(const std::string& host, std::uint16_t port, const std::string& path,
                       std::chrono::milliseconds timeout) {
-    return admin_request(http::verb::get, host, port, path, timeout);
+    return admin_request(http::verb::get, host, port, path, timeout, "");
 }
 
 }  // namespace exchanged::tools

@@ -16,7 +16,7 @@ struct AdminAnswer {
 // Throws std::runtime_error naming host:port when it cannot connect, or no answer came within
 // `timeout`.
 AdminAnswer admin_post(const std::string& host, std::uint16_t port, const std::string& path,
-                       std::chrono::milliseconds timeout);
+                       std::chrono::milliseconds timeout, const std::string& body = "");
 AdminAnswer admin_get(const std::string& host, std::uint16_t port, const std::string& path,
                       std::chrono::milliseconds timeout);
 
