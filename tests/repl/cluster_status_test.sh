@@ -13,26 +13,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build/bin}
-export EXCHANGED_BIN_DIR=$bin
-work=$(mktemp -d /tmp/exchanged-cluster-status.XXXXXX)
-run=$work/run
-failures=0
-cleanup() {
-    scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/config"
-for node in 1 2 3; do
-    sed -e 's/127\.0\.0\.1:93/127.0.0.1:96/g' -e 's/^max_orders = .*/max_orders = 131072/' \
-        "config/cluster/node$node.ini" >"$work/config/node$node.ini"
-done
-configs=$work/config/node1.ini,$work/config/node2.ini,$work/config/node3.ini
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+# shellcheck source=tests/repl/cluster_test_lib.sh
+. tests/repl/cluster_test_lib.sh
+cluster_test_init cluster-status 96 131072  # ports 96x0..96x2
+run=$work/run-status
 
 status() {  # NAME: runs cluster status into $work/NAME.out, echoes its exit code
     "$bin/exchangectl" cluster status --config "$configs" >"$work/$1.out" 2>&1
@@ -47,14 +31,7 @@ row() {
     awk -v n="$2" '$1 == n {print $2, $3, $4, $5, $6, $7, $8, $9}' "$work/$1.out"
 }
 
-kill_node() {
-    kill -9 "$(cat "$run/node$1.pid")" 2>/dev/null
-    while kill -0 "$(cat "$run/node$1.pid")" 2>/dev/null; do sleep 0.05; done
-}
-
-if ! scripts/run-cluster.sh start --no-build --data-dir "$run" --config-dir "$work/config" \
-    >"$work/start.out" 2>&1; then
-    cat "$work/start.out"
+if ! start_cluster status; then
     echo "cluster status test: the cluster did not start"
     exit 1
 fi
@@ -95,7 +72,7 @@ sed 's/^/  /' "$work/lsns.out"
 [ -n "$agreed" ] || fail "the followers' durable, applied and acked LSNs never reached the leader's"
 
 echo "== 3. follower 3 killed"
-kill_node 3
+kill_node status 3
 disconnected=
 for _ in $(seq 100); do
     code=$(status one-down 2>/dev/null)
@@ -109,7 +86,7 @@ grep -q '^3 .*connect' "$work/one-down.out" || fail "node 3's row does not say w
 [ "$code" -eq 0 ] || fail "exit $code with two of three nodes up (a majority)"
 
 echo "== 4. follower 2 killed too: quorum lost"
-kill_node 2
+kill_node status 2
 for _ in $(seq 100); do
     code=$(status no-quorum 2>/dev/null)
     [ "$code" -eq 4 ] && break
@@ -120,7 +97,7 @@ sed 's/^/  /' "$work/no-quorum.out"
 grep -q '^quorum lost: 1 of 3' "$work/no-quorum.out" || fail "no 'quorum lost' verdict"
 
 echo "== 5. the leader killed"
-kill_node 1
+kill_node status 1
 code=$(status no-leader)
 [ "$code" -eq 3 ] || fail "exit $code, not 3, with the leader down"
 grep -q '^no leader answered' "$work/no-leader.out" || fail "no 'no leader' verdict"

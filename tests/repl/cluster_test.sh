@@ -21,54 +21,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build/bin}
-export EXCHANGED_BIN_DIR=$bin
-work=$(mktemp -d /tmp/exchanged-cluster-test.XXXXXX)
-failures=0
-cleanup() {
-    for run in "$work"/run-*; do
-        [ -d "$run" ] && scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The profiles on ports 95x0..95x2 instead of 93x0..93x2, so that a cluster an operator started
-# with scripts/run-cluster.sh does not collide with the test's.
-mkdir -p "$work/config"
-for node in 1 2 3; do
-    # Smaller books than the profiles' million orders: start-up allocates them in full.
-    # Checkpoint records every 500 commands, so that a standby checks its state hash often.
-    sed -e 's/127\.0\.0\.1:93/127.0.0.1:95/g' -e 's/^max_orders = .*/max_orders = 131072/' \
-        -e 's/^enable_checksums = true/enable_checksums = true\ncheckpoint_interval = 500/' \
-        "config/cluster/node$node.ini" >"$work/config/node$node.ini"
-done
+# shellcheck source=tests/repl/cluster_test_lib.sh
+. tests/repl/cluster_test_lib.sh
+# Ports 95x0..95x2. Checkpoint records every 500 commands, so that a standby checks its state hash
+# often.
+cluster_test_init cluster-test 95 131072 \
+    's/^enable_checksums = true/enable_checksums = true\ncheckpoint_interval = 500/'
 # A client profile with bob only: a second account, whose orders no held reply of alice's orders
 # waits in front of.
 grep -v '^alice = ' "$work/config/node1.ini" >"$work/config/bob.ini"
 leader=127.0.0.1:9510
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-start_cluster() {  # NAME [leader flags...]
-    local run=$work/run-$1
-    shift
-    local flags=()
-    for flag in "$@"; do flags+=(--leader-flag "$flag"); done
-    if ! scripts/run-cluster.sh start --no-build --data-dir "$run" --config-dir "$work/config" \
-        "${flags[@]}" >"$run.start" 2>&1; then
-        cat "$run.start"
-        return 1
-    fi
-}
-
-kill_node() {  # NAME NODE
-    local pidfile=$work/run-$1/node$2.pid
-    kill -9 "$(cat "$pidfile")" 2>/dev/null
-    while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.05; done
-}
 
 # Recovers both followers' WALs into their stores and verifies the journal against each; true
 # when a follower holds every acknowledged order (prints what each check said).

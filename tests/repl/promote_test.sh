@@ -23,43 +23,9 @@ cd "$(dirname "$0")/../.."
 bin=${1:-build/bin}
 part=${2:-all}
 case "$part" in failover|fetch|all) ;; *) echo "promote_test.sh: unknown part '$part'" >&2; exit 2 ;; esac
-export EXCHANGED_BIN_DIR=$bin
-work=$(mktemp -d /tmp/exchanged-promote-test.XXXXXX)
-failures=0
-cleanup() {
-    for run in "$work"/run-*; do
-        [ -d "$run" ] && scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir -p "$work/config"
-for node in 1 2 3; do
-    sed -e 's/127\.0\.0\.1:93/127.0.0.1:97/g' -e 's/^max_orders = .*/max_orders = 16384/' \
-        "config/cluster/node$node.ini" >"$work/config/node$node.ini"
-done
-configs=$work/config/node1.ini,$work/config/node2.ini,$work/config/node3.ini
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-start_cluster() {  # NAME
-    local run=$work/run-$1
-    if ! scripts/run-cluster.sh start --no-build --data-dir "$run" --config-dir "$work/config" \
-        >"$run.start" 2>&1; then
-        cat "$run.start"
-        return 1
-    fi
-}
-
-kill_node() {  # NAME NODE
-    local pidfile=$work/run-$1/node$2.pid
-    kill -9 "$(cat "$pidfile")" 2>/dev/null
-    while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.05; done
-}
+# shellcheck source=tests/repl/cluster_test_lib.sh
+. tests/repl/cluster_test_lib.sh
+cluster_test_init promote-test 97 16384  # ports 97x0..97x2
 
 start_node() {  # NAME NODE [CONFIG]
     local run=$work/run-$1 config=${3:-$work/config/node$2.ini}

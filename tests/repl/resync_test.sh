@@ -17,51 +17,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build/bin}
-export EXCHANGED_BIN_DIR=$bin
-work=$(mktemp -d /tmp/exchanged-resync-test.XXXXXX)
-failures=0
-cleanup() {
-    for run in "$work"/run-*; do
-        [ -d "$run" ] && scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Ports 96x0..96x2 (cluster_test.sh uses 95xx, an operator's cluster 93xx).
-mkdir -p "$work/config"
-for node in 1 2 3; do
-    sed -e 's/127\.0\.0\.1:93/127.0.0.1:96/g' -e 's/^max_orders = .*/max_orders = 131072/' \
-        -e 's/^wal_segment_bytes = .*/wal_segment_bytes = 1048576/' \
-        -e 's/^max_lag_bytes = .*/max_lag_bytes = 1048576/' \
-        -e 's/^\[replication\]$/[replication]\nfollower_retention_bytes = 0/' \
-        "config/cluster/node$node.ini" >"$work/config/node$node.ini"
-done
+# shellcheck source=tests/repl/cluster_test_lib.sh
+. tests/repl/cluster_test_lib.sh
+# Ports 96x0..96x2, 1 MiB segments, and no WAL kept for followers beyond what the store needs.
+cluster_test_init resync-test 96 131072 's/^wal_segment_bytes = .*/wal_segment_bytes = 1048576/' \
+    's/^max_lag_bytes = .*/max_lag_bytes = 1048576/' \
+    's/^\[replication\]$/[replication]\nfollower_retention_bytes = 0/'
 leader=127.0.0.1:9610
 admin=127.0.0.1:9611
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-start_cluster() {  # NAME [leader flags...]
-    local run=$work/run-$1
-    shift
-    local flags=()
-    for flag in "$@"; do flags+=(--leader-flag "$flag"); done
-    if ! scripts/run-cluster.sh start --no-build --data-dir "$run" --config-dir "$work/config" \
-        "${flags[@]}" >"$run.start" 2>&1; then
-        cat "$run.start"
-        return 1
-    fi
-}
-
-kill_node() {  # NAME NODE
-    local pidfile=$work/run-$1/node$2.pid
-    kill -9 "$(cat "$pidfile")" 2>/dev/null
-    while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.05; done
-}
 
 start_node() {  # NAME NODE [flags...]
     local run=$work/run-$1 node=$2

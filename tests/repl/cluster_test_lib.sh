@@ -1,0 +1,63 @@
+# Sourced by the three-node cluster tests (cluster_test.sh, cluster_status_test.sh, promote_test.sh,
+# resync_test.sh): a scratch directory, the config/cluster profiles moved to ports of the test's
+# own, and starting and killing nodes through scripts/run-cluster.sh. The caller is in the
+# checkout's root and has set `bin` (the directory of the built binaries).
+
+# cluster_test_init NAME PORTS MAX_ORDERS [SED_EXPR...]: $work (removed at exit, with every
+# cluster under it stopped), $failures, and $work/config/node{1,2,3}.ini: config/cluster's with
+# 127.0.0.1:93xx moved to 127.0.0.1:PORTSxx (each test its own, so that they never collide with
+# each other or with an operator's cluster), books of MAX_ORDERS (start-up allocates them in
+# full) and each SED_EXPR applied.
+cluster_test_init() {
+    local name=$1 ports=$2 max_orders=$3
+    shift 3
+    export EXCHANGED_BIN_DIR=$bin
+    work=$(mktemp -d "/tmp/exchanged-$name.XXXXXX")
+    failures=0
+    trap cluster_test_cleanup EXIT
+    local edits=(-e "s/127\.0\.0\.1:93/127.0.0.1:$ports/g"
+        -e "s/^max_orders = .*/max_orders = $max_orders/")
+    local expr node
+    for expr in "$@"; do
+        edits+=(-e "$expr")
+    done
+    mkdir -p "$work/config"
+    for node in 1 2 3; do
+        sed "${edits[@]}" "config/cluster/node$node.ini" >"$work/config/node$node.ini"
+    done
+    configs=$work/config/node1.ini,$work/config/node2.ini,$work/config/node3.ini
+}
+
+cluster_test_cleanup() {
+    local run
+    for run in "$work"/run-*; do
+        [ -d "$run" ] && scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
+    done
+    rm -rf "$work"
+}
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# start_cluster NAME [LEADER_FLAG...]: the three nodes in $work/run-NAME; prints why and fails
+# when one did not become ready.
+start_cluster() {
+    local run=$work/run-$1
+    shift
+    local flags=() flag
+    for flag in "$@"; do flags+=(--leader-flag "$flag"); done
+    if ! scripts/run-cluster.sh start --no-build --data-dir "$run" --config-dir "$work/config" \
+        "${flags[@]}" >"$run.start" 2>&1; then
+        cat "$run.start"
+        return 1
+    fi
+}
+
+# kill_node NAME NODE: kill -9, and wait until it is gone.
+kill_node() {
+    local pidfile=$work/run-$1/node$2.pid
+    kill -9 "$(cat "$pidfile")" 2>/dev/null
+    while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.05; done
+}
