@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "repl/log_epochs.hpp"
+#include "small_log.hpp"
 #include "wal/sim_storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -11,27 +12,10 @@ using namespace exchanged::repl;
 
 namespace {
 
-wal::WalOptions small_options() {
-    wal::WalOptions o;
-    o.segment_bytes = wal::kMinSegmentBytes;
-    o.max_payload_bytes = 96;
-    o.queue_capacity = 1024;
-    o.batch_size = 32;
-    o.batch_timeout_ms = 1;
-    o.batch_bytes_max = 16384;
-    return o;
-}
+using test::append_commands;
 
-void append_commands(wal::WalWriter& writer, int count) {
-    const std::vector<std::byte> payload(engine::kCommandRecordBytes);
-    for (int i = 0; i < count; ++i) {
-        wal::AppendResult result;
-        while ((result = writer.try_append(engine::kCommandRecordType, payload)).status ==
-               wal::AppendStatus::Busy) {
-        }
-        REQUIRE(result.status == wal::AppendStatus::Ok);
-    }
-    REQUIRE(writer.wait_durable(writer.next_lsn() - 1));
+wal::WalOptions small_options() {
+    return test::small_log_options();
 }
 
 }  // namespace
