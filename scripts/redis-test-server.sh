@@ -30,10 +30,21 @@ server_bin() {
     command -v redis-server
 }
 
+# A port stays reserved for its directory from start to stop, also while its server is killed:
+# a test that kills Redis and restarts it must find its port free, not taken by another test's
+# server started meanwhile. A reservation whose directory is gone is stale and ignored.
+reservations="${TMPDIR:-/tmp}/redis-test-server.ports"
+
+reserved_by_other() {  # PORT
+    local owner
+    owner=$(cat "$reservations/$1" 2>/dev/null) || return 1
+    [ "$owner" != "$dir" ] && [ -f "$owner/redis.conf" ]
+}
+
 pick_port() {
     local port
     for port in $(seq 16379 16478); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        if reserved_by_other "$port" || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             continue
         fi
         echo "$port"
@@ -88,6 +99,8 @@ appendonly ${REDIS_APPENDONLY:-yes}
 appendfsync ${REDIS_APPENDFSYNC:-always}
 CONF
     echo "127.0.0.1:$port" >"$dir/address"
+    mkdir -p "$reservations"
+    echo "$dir" >"$reservations/$port"
     launch
     exec 9>&-
     cat "$dir/address"
@@ -137,6 +150,8 @@ case "$command" in
             for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
         fi
         kill_server
+        port=$(cut -d: -f2 "$dir/address")
+        [ "$(cat "$reservations/$port" 2>/dev/null)" = "$dir" ] && rm -f "$reservations/$port"
         rm -rf "$dir" ;;
     *) usage ;;
 esac
