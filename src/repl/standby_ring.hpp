@@ -6,8 +6,10 @@
 // follower's acks to the leader, never depends on how fast the follower applies.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -33,7 +35,7 @@ class StandbyRing {
     };
 
     explicit StandbyRing(std::size_t capacity)
-        : slots_(round_up(capacity)), mask_(slots_.size() - 1) {
+        : slots_(std::bit_ceil(std::max<std::size_t>(capacity, 1))), mask_(slots_.size() - 1) {
         if (capacity == 0) {
             throw std::invalid_argument("standby ring capacity must be above 0");
         }
@@ -81,14 +83,6 @@ class StandbyRing {
     }
 
   private:
-    static std::size_t round_up(std::size_t n) {
-        std::size_t size = 1;
-        while (size < n) {
-            size <<= 1;
-        }
-        return size;
-    }
-
     std::vector<Slot> slots_;
     const std::size_t mask_;
     alignas(64) std::atomic<std::uint64_t> head_{0};  // written by the producer

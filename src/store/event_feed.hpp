@@ -7,7 +7,9 @@
 // engine/store_frontier.hpp).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,7 +23,7 @@ namespace exchanged::store {
 class EventFeed {
   public:
     explicit EventFeed(std::size_t capacity)
-        : slots_(round_up(capacity)), mask_(slots_.size() - 1) {
+        : slots_(std::bit_ceil(std::max<std::size_t>(capacity, 1))), mask_(slots_.size() - 1) {
         if (capacity == 0) {
             throw std::invalid_argument("event feed capacity must be above 0");
         }
@@ -97,14 +99,6 @@ class EventFeed {
     void set_dropping(bool on) { dropping_.store(on, std::memory_order_seq_cst); }
 
   private:
-    static std::size_t round_up(std::size_t n) {
-        std::size_t size = 1;
-        while (size < n) {
-            size <<= 1;
-        }
-        return size;
-    }
-
     std::vector<StoreEvent> slots_;
     const std::size_t mask_;
     alignas(64) std::atomic<std::uint64_t> head_{0};  // written by the producer
