@@ -387,6 +387,15 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
             case ShipBuffer::Status::Closed:
                 return false;
             case ShipBuffer::Status::NotYet:
+                // Durable but never in the buffer: the log a restarted leader recovered (its
+                // buffer starts empty; batches are published before their fsync otherwise).
+                // Waiting here, a follower behind it stayed behind until the next order.
+                if (hooks_.durable_lsn && next <= hooks_.durable_lsn()) {
+                    if (!send_from_disk(link, socket, next)) {
+                        return false;
+                    }
+                    continue;
+                }
                 buffer_.wait_for(next, std::chrono::milliseconds(20));
                 // A connection the reader closed shows up on the next write; a quiet one here.
                 if (link.reader_done.load()) {

@@ -313,6 +313,49 @@ TEST_CASE("a follower behind the ship buffer is caught up from the leader's WAL 
     CHECK(read_log(dir.path() / "f3") == logged);
 }
 
+// A leader restarted after kill -9 recovers its log from the WAL files with an empty ship buffer.
+// A follower behind that log is caught up from the files at once, not when the next order comes
+// (an idle cluster restarted whole stayed one record apart: scripts/cluster-crash-test.sh).
+TEST_CASE("a follower behind a restarted leader's recovered log is caught up with no new records",
+          "[repl][link]") {
+    test::TempDir dir;
+    ShipBuffer buffer(32 * 1024);  // empty: nothing was published since the "restart"
+    wal::UringStorage leader_storage((dir.path() / "leader").string());
+    wal::WalWriter leader(leader_storage, small_options());
+    constexpr wal::Lsn kLogged = 500;
+    append_all(leader, 1, kLogged);
+    REQUIRE(leader.wait_durable(kLogged));
+
+    Follower two(2, dir.path() / "f2");
+    two.receiver->start();
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()}};
+    options.wal_dir = dir.path() / "leader";
+    options.copy_bytes = 32 * 1024;
+    options.frame_records_bytes = 4096;
+    Quorum quorum;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [&](wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        quorum.tracker.shipped(lsn);
+    };
+    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
+        std::lock_guard lock(quorum.mutex);
+        return quorum.tracker.ack(node, epoch, lsn);
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    CHECK(eventually([&] { return two.writer->durable_lsn() == kLogged; }));
+    sender.stop();
+    leader.close();
+    two.writer->close();
+    const std::vector<Logged> logged = read_log(dir.path() / "leader");
+    REQUIRE(read_log(dir.path() / "f2").size() == logged.size());
+    CHECK(read_log(dir.path() / "f2") == logged);
+}
+
 TEST_CASE("the ship buffer keeps the newest batches and says when older ones are gone",
           "[repl][link]") {
     ShipBuffer buffer(100, 4);
