@@ -121,6 +121,8 @@ echo "crash-test: loss window: $window${stated_ms:+ (checked against a stated $s
 awk '/^checkpoint_interval *=/ { next } { print } /^\[safety\]/ { print "checkpoint_interval = 1000" }' \
     "$config" >"$dir/profile.ini"
 config=$dir/profile.ini
+# shellcheck source=crash-cycle-lib.sh
+. scripts/crash-cycle-lib.sh
 
 # start_daemon LOG: starts exchanged on a fresh port, waits for its ready line.
 start_daemon() {
@@ -156,18 +158,6 @@ kill_targets() {
     esac
 }
 
-# check NAME COMMAND...: runs a check, keeps its output, and says what failed.
-check() {
-    local name=$1
-    shift
-    if "$@" >"$dir/$name.out" 2>&1; then
-        return 0
-    fi
-    why="$name failed: $(tail -n 1 "$dir/$name.out")"
-    cp "$dir/$name.out" "/tmp/crash-test-$seed-$name.out" 2>/dev/null
-    return 1
-}
-
 passed=0 failed=0 total_acked=0 total_lost=0 worst_ms=0
 for cycle in $(seq "$cycles"); do
     why=
@@ -177,32 +167,16 @@ for cycle in $(seq "$cycles"); do
         --connect "127.0.0.1:$port" --journal "$journal" --config "$config"; then
         :
     else
-        build/bin/exchangectl load --connect "127.0.0.1:$port" --orders "$orders" \
-            --connections 2 --rate "$rate" --journal "$dir/run-$cycle.journal" --config "$config" \
-            --seed "$((seed + cycle))" --mix "$mix" --json >"$dir/load-$cycle.json" \
-            2>"$dir/load-$cycle.err" &
-        load=$!
-        # Kill between 0.2 and 1.5 s after the first acknowledgement. Counting from the load's
-        # start instead, a loaded machine could kill the daemon before the sessions had logged
-        # in (seen at load average 9), a cycle that tests nothing and fails as a load error.
-        for _ in $(seq 300); do
-            grep -qs '^accepted ' "$dir/run-$cycle.journal" && break
-            kill -0 "$load" 2>/dev/null || break
-            sleep 0.05
-        done
-        sleep "$(awk -v r="$RANDOM" 'BEGIN {printf "%.3f", 0.2 + (r % 1300) / 1000}')"
+        start_cycle_load "127.0.0.1:$port" "$config" "$cycle"
+        wait_kill_moment "$cycle"
         kill_targets
         wait "$daemon" 2>/dev/null
         daemon=
         wait "$load" 2>/dev/null
         load_status=$?
-        acked=$(grep -c '^accepted ' "$dir/run-$cycle.journal" 2>/dev/null)
-        # 3: the connection was lost, as the kill does; 0: the load finished before it.
-        if [ "$load_status" -ne 0 ] && [ "$load_status" -ne 3 ]; then
-            why="exchangectl load exited $load_status: $(tail -n 1 "$dir/load-$cycle.err")"
-            cp "$dir/load-$cycle.err" "/tmp/crash-test-$seed-load-$cycle.err" 2>/dev/null
-        elif [ "${acked:-0}" -eq 0 ]; then
-            why="nothing was acknowledged before the kill: $(tail -n 1 "$dir/load-$cycle.err")"
+        judge_load "$load_status" "$cycle"
+        if [ -n "$why" ]; then
+            :
         elif [ "$kill_target" = redis ] && ! grep -q "mirror: Redis .* answers again" \
             "$dir/daemon-$cycle.log"; then
             # Otherwise the cycle never had acks wait for a dead Redis, and tests nothing more
@@ -267,7 +241,5 @@ else
     failed=$((failed + 1))
     echo "final restart: FAIL ($why)"
 fi
-echo "acknowledged orders lost: $total_lost of $total_acked over $cycles kill -9 cycles;" \
-    "worst cycle $worst_ms ms of acked flow"
-echo "$passed passed, $failed failed"
+print_totals "$total_lost" "$total_acked" "$cycles" "$worst_ms" "$passed" "$failed"
 [ "$failed" -eq 0 ]
