@@ -2,8 +2,9 @@
 # Sourced, not run: what the kill -9 cycles share, scripts/crash-test.sh (one daemon) and
 # scripts/cluster-crash-test.sh (a three-node cluster): the load a cycle kills under, the moment it
 # kills, how the load's end is judged, the checks' bookkeeping, and the summary lines that
-# scripts/bench-modes.sh reads. The caller runs from the checkout's root, has seeded RANDOM with
-# its seed and set `dir` (its scratch directory), `seed`, `orders`, `rate` and `mix`.
+# scripts/bench-modes.sh reads. The caller runs from the checkout's root (binaries in $bin, default
+# build/bin), has seeded RANDOM with its seed and set `dir` (its scratch directory), `seed`,
+# `orders`, `rate` and `mix`.
 
 # check NAME COMMAND...: runs a check, keeps its output in $dir/NAME.out, and says what failed
 # (sets `why` to its last line, and keeps a copy in /tmp/crash-test-SEED-NAME.out).
@@ -22,9 +23,9 @@ check() {
 # seed + CYCLE) in the background, journal $dir/run-CYCLE.journal, output load-CYCLE.{json,err};
 # $load is its pid.
 start_cycle_load() {
-    build/bin/exchangectl load --connect "$1" --orders "$orders" --connections 2 --rate "$rate" \
-        --journal "$dir/run-$3.journal" --config "$2" --seed "$((seed + $3))" --mix "$mix" \
-        --json >"$dir/load-$3.json" 2>"$dir/load-$3.err" &
+    "${bin:-build/bin}/exchangectl" load --connect "$1" --orders "$orders" --connections 2 \
+        --rate "$rate" --journal "$dir/run-$3.journal" --config "$2" --seed "$((seed + $3))" \
+        --mix "$mix" --json >"$dir/load-$3.json" 2>"$dir/load-$3.err" &
     load=$!
 }
 
