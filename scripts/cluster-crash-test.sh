@@ -31,7 +31,8 @@
 # The nodes' profiles: DIR/node{1,2,3}.ini (default config/cluster), or --profile FILE (e.g.
 # config/regulatory.ini) as all three nodes, each with the [server] listen and admin_listen and the
 # [replication] section of its config/cluster profile, the followers without ack_after = quorum.
-# Either way loopback ports 93xx are moved to 97xx, the WAL segments are 8 MiB (the copies stay
+# Either way loopback ports 93N0..93N2 are moved to 97(N+3)0..97(N+3)2 (9740-9762: promote_test.sh
+# has 9710-9732), the WAL segments are 8 MiB (the copies stay
 # small), the books hold 262,144 orders (quick starts) and the state hash is checkpointed every
 # 1000 commands.
 # --planted-fault runs the leader with --test-fault quorum_leader_only (its own durable LSN counts
@@ -112,9 +113,9 @@ RANDOM=$seed
 # shellcheck source=crash-cycle-lib.sh
 . scripts/crash-cycle-lib.sh
 
-# The three profiles in $dir/config: ports 97xx, 8 MiB segments, a checkpoint every 1000 commands,
-# and books of 262,144 orders: start-up (and each --recover of a copy) allocates them in full, and
-# three nodes on one machine allocating a million each took 9 s to start.
+# The three profiles in $dir/config: ports 9740-9762, 8 MiB segments, a checkpoint every 1000
+# commands, and books of 262,144 orders: start-up (and each --recover of a copy) allocates them in
+# full, and three nodes on one machine allocating a million each took 9 s to start.
 max_orders=262144
 mkdir -p "$dir/config"
 for node in 1 2 3; do
@@ -139,7 +140,8 @@ for node in 1 2 3; do
         ' "$profile" >"$dir/config/node$node.src"
         source_file=$dir/config/node$node.src
     fi
-    sed -e 's/127\.0\.0\.1:93/127.0.0.1:97/g' -e "s/^max_orders *=.*/max_orders = $max_orders/" \
+    sed -e 's/127\.0\.0\.1:931/127.0.0.1:974/g' -e 's/127\.0\.0\.1:932/127.0.0.1:975/g' \
+        -e 's/127\.0\.0\.1:933/127.0.0.1:976/g' -e "s/^max_orders *=.*/max_orders = $max_orders/" \
         -e 's/^wal_segment_bytes *=.*/wal_segment_bytes = 8388608/' \
         -e '/^checkpoint_interval *=/d' -e 's/^\[safety\]$/[safety]\ncheckpoint_interval = 1000/' \
         "$source_file" >"$dir/config/node$node.ini"
@@ -169,13 +171,13 @@ durable_lsn() {
 }
 now_us() { date +%s%6N; }
 
-# kill_nodes NODE...: kill -9, and wait until each is gone.
+# kill_nodes NODE...: kill -9, and wait until each is dead.
 kill_nodes() {
     local node pid
     for node in "$@"; do kill -9 "$(pid_of "$node")" 2>/dev/null; done
     for node in "$@"; do
         pid=$(pid_of "$node")
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+        while alive "$pid"; do sleep 0.02; done
     done
 }
 
@@ -364,8 +366,8 @@ if check verify-final "$bin"/exchangectl verify --connect "$address" --journal "
     done
     for node in 1 2 3; do
         pid=$(pid_of "$node")
-        for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -0 "$pid" 2>/dev/null && why="node $node did not stop within 10 s of SIGTERM"
+        for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
+        alive "$pid" && why="node $node did not stop within 10 s of SIGTERM"
     done
 fi
 if [ -z "$why" ]; then

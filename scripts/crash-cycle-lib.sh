@@ -71,6 +71,15 @@ journal_until() {
     }' "$1"
 }
 
+# alive PID: the process runs; a zombie does not (daemons started by a script that exited are
+# adopted by whoever is PID 1, which may reap them late).
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null || return 0
+    # A zombie main thread whose other threads are still exiting holds the sockets yet.
+    [ "$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" -gt 1 ]
+}
+
 # print_totals LOST ACKED CYCLES WORST_MS PASSED FAILED: the last two lines of a run.
 print_totals() {
     echo "acknowledged orders lost: $1 of $2 over $3 kill -9 cycles;" \

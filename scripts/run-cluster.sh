@@ -38,17 +38,26 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+# alive PID: the process runs (a zombie does not: the nodes outlive this script, and whoever
+# adopts them may reap them late).
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null || return 0
+    # A zombie main thread whose other threads are still exiting holds the sockets yet.
+    [ "$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" -gt 1 ]
+}
+
 stop_node() {
     local pidfile=$dir/node$1.pid pid
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
+            alive "$pid" || break
             sleep 0.1
         done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        alive "$pid" && kill -KILL "$pid" 2>/dev/null
     fi
     rm -f "$pidfile"
 }
@@ -72,7 +81,7 @@ wait_ready() {
                 ready=1
                 break
             fi
-            if ! kill -0 "$(cat "$dir/node$node.pid")" 2>/dev/null; then
+            if ! alive "$(cat "$dir/node$node.pid")"; then
                 break
             fi
             sleep 0.1
@@ -86,7 +95,7 @@ wait_ready() {
     done
 }
 
-running() { [ -f "$dir/node$1.pid" ] && kill -0 "$(cat "$dir/node$1.pid")" 2>/dev/null; }
+running() { [ -f "$dir/node$1.pid" ] && alive "$(cat "$dir/node$1.pid")"; }
 
 case "$action" in
     stop)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The replicated scheme's kill -9 cycle (scripts/cluster-crash-test.sh, ports 97xx) as ctest runs it:
+# The replicated scheme's kill -9 cycle (scripts/cluster-crash-test.sh, ports 9740-9762), as
+# ctest runs it:
 #   cycles   three cycles (kill -9 of the leader, a follower, all three; each restarted in its
 #            role) must pass, and say so in the summary line;
 #   planted  the leader with --test-fault quorum_leader_only and both followers stopped for 0.5 s
