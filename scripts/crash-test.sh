@@ -35,6 +35,8 @@
 # --stated-ms checks the loss against a window other than the profile's max_unflushed_ms (a test
 # claims a smaller one to see the check fail); --tolerance-ms is store lost's (default 5).
 # The seed fixes the kill moments and the order flow's seed; the seed of a run is printed first.
+# A replicated profile (regulatory) runs scripts/cluster-crash-test.sh --profile FILE instead: the
+# profile as the three nodes of a loopback cluster, kill -9 of the leader, a follower, all three.
 set -uo pipefail
 
 profile=standard config= cycles=3 seed=$((RANDOM * 32768 + RANDOM)) orders=200000 rate=50000
@@ -113,6 +115,19 @@ RANDOM=$seed
 if ! window=$(build/bin/exchanged --config "$config" --check-config 2>&1); then
     echo "crash-test: the profile does not load: $window" >&2
     exit 2
+fi
+# A replicated profile (config/regulatory.ini) runs as the three nodes of a loopback cluster, with
+# the cluster's kill -9 cycle (leader, follower, all three in turn).
+if ! grep -q '^  replication  off' <<<"$window"; then
+    if [ "$kill_target" != daemon ] || [ -n "$stated_ms$tolerance_ms" ]; then
+        echo "crash-test: a replicated profile runs scripts/cluster-crash-test.sh, which takes" \
+            "no --kill, --stated-ms or --tolerance-ms" >&2
+        exit 2
+    fi
+    rm -rf "$dir"
+    trap - EXIT
+    exec scripts/cluster-crash-test.sh --profile "$config" --cycles "$cycles" --seed "$seed" \
+        --orders "$orders" --rate "$rate" --mix "$mix" --no-build
 fi
 window=$(sed -n 's/^  loss window  //p' <<<"$window")
 echo "crash-test: config=$config cycles=$cycles seed=$seed orders=$orders rate=$rate mix=$mix"

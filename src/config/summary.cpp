@@ -103,6 +103,31 @@ std::string replication_line(const ReplicationConfig& r) {
            std::to_string(r.epoch) + (peers.empty() ? "" : ", peers " + peers);
 }
 
+namespace {
+
+// What a replicated node needs besides itself before it does its job: --check-config cannot reach
+// the peers, so it names them.
+std::string replication_needs_line(const Config& c) {
+    const ReplicationConfig& r = c.replication;
+    if (r.role == ReplicationRole::Follower) {
+        return "a leader dialling " + to_string(r.listen) +
+               " (an address of this host); it refuses client logins";
+    }
+    std::string peers;
+    for (std::size_t i = 0; i < r.peers.size(); ++i) {
+        peers += (i == 0 ? "" : (i + 1 == r.peers.size() ? " and " : ", ")) +
+                 std::to_string(r.peers[i].node_id) + "@" + to_string(r.peers[i].endpoint);
+    }
+    const std::string without =
+        c.persistence.ack_after == AckPoint::Quorum
+            ? ", or no order is acknowledged"
+            : " to hold copies (acks do not wait for them: ack_after is not quorum)";
+    return std::to_string(r.factor / 2) + " of the followers " + peers + " running and reachable" +
+           without + "; " + to_string(r.listen) + " an address of this host";
+}
+
+}  // namespace
+
 std::string describe_config(const Config& c) {
     const PersistenceConfig& p = c.persistence;
     std::string text;
@@ -138,6 +163,9 @@ std::string describe_config(const Config& c) {
     line("checks", std::string("checksums ") + (c.safety.enable_checksums ? "on" : "off") +
                        ", audit log " + (c.safety.enable_audit_log ? "on" : "off"));
     line("replication", replication_line(c.replication));
+    if (c.replication.enabled && c.replication.factor > 1) {
+        line("needs", replication_needs_line(c));
+    }
     return text;
 }
 

@@ -62,21 +62,33 @@ TEST_CASE("the hft profile acks at match with a 10 ms loss window", "[config][pr
     CHECK(config.accounts.size() == 3);
 }
 
-TEST_CASE("the regulatory profile parses replication but leaves it off", "[config][profiles]") {
+TEST_CASE("the regulatory profile is the leader of three, acknowledging after a quorum",
+          "[config][profiles]") {
     const Config config = load_config(profile_path("regulatory"));
     CHECK(config.persistence.mode == PersistenceMode::HybridSync);
-    CHECK(config.persistence.ack_after == AckPoint::Wal);
-    CHECK(config.critical_ack_after() == AckPoint::Store);
+    CHECK(config.persistence.ack_after == AckPoint::Quorum);
+    // A majority of the replicas outlives this node's store: critical orders wait for it too,
+    // and an order that traded still waits for the store as well.
+    CHECK(config.critical_ack_after() == AckPoint::Quorum);
+    CHECK(config.safety.sync_all_trades);
     CHECK(config.persistence.batch_size == 10);
     CHECK(config.persistence.batch_timeout_ms == 1);
     CHECK(config.safety.enable_audit_log);
     CHECK(config.safety.enable_checksums);
-    CHECK(config.safety.sync_all_trades);
-    CHECK_FALSE(config.replication.enabled);
+    CHECK(config.replication.enabled);
+    CHECK(config.replication.role == ReplicationRole::Leader);
+    CHECK(config.replication.node_id == 1);
     CHECK(config.replication.factor == 3);
     REQUIRE(config.replication.peers.size() == 2);
     CHECK(config.replication.peers[1].node_id == 3);
     CHECK(to_string(config.replication.peers[1].endpoint) == "10.0.0.3:9200");
+    CHECK(describe_loss_window(config) ==
+          "none for acknowledged orders while a majority of the replicas survives");
+    // --check-config cannot reach the example hosts: it names what the profile needs.
+    CHECK_THAT(describe_config(config),
+               Catch::Contains("needs        1 of the followers 2@10.0.0.2:9200 and "
+                               "3@10.0.0.3:9200 running and reachable, or no order is "
+                               "acknowledged; 10.0.0.1:9200 an address of this host"));
 }
 
 // Where some ack waits for the store, or no WAL backs it, a failed write under the store is fatal
@@ -133,6 +145,8 @@ TEST_CASE("the cluster profiles are a leader acknowledging after a quorum and tw
         describe_config(leader),
         Catch::Contains("replication  node 1 leader, factor 3 (majority 2), listen "
                         "127.0.0.1:9312, epoch 1, peers 2@127.0.0.1:9322, 3@127.0.0.1:9332"));
+    CHECK_THAT(describe_config(load_config(profile_path("cluster/node2"))),
+               Catch::Contains("needs        a leader dialling 127.0.0.1:9322"));
     for (const std::string node : {"2", "3"}) {
         const Config follower = load_config(profile_path("cluster/node" + node));
         CHECK(follower.replication.role == ReplicationRole::Follower);
