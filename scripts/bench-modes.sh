@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The seed's comparison of durability schemes, measured on this code: for each scheme the same
 # end-to-end load (`exchangectl load`, 2 connections, fresh data directory) at saturation and at a
-# fixed offered rate, then kill -9 cycles (scripts/crash-test.sh) counting the acknowledged orders
-# each scheme loses. Prints a Markdown table for docs/benchmarks.md.
+# fixed offered rate, then kill -9 cycles (scripts/crash-test.sh; the quorum scheme's cluster:
+# scripts/cluster-crash-test.sh) counting the acknowledged orders each scheme loses. Prints a Markdown table for docs/benchmarks.md.
 #   scripts/bench-modes.sh [--orders N] [--rate R] [--cycles N] [--crash-orders N] [--seed S]
 #                          [--schemes "async hybrid wal batch_sync wal_batch double_write quorum"]
 #                          [--json]
@@ -21,11 +21,12 @@
 #                                   appendfsync always), emptied before each load; skipped
 #                                   without redis-server
 #   quorum      mode = wal_batch    with ack_after = quorum: the three-node cluster of
-#                                   config/cluster/ on loopback (scripts/run-cluster.sh, its fixed
-#                                   ports 9310-9332), acked once two of the three WALs hold the
-#                                   order; the load goes to the leader. Its kill -9 cycles are not
-#                                   run here (crash-test.sh drives one daemon): the cluster's are
-#                                   tests/repl/cluster_test.sh's, so its loss columns are empty
+#                                   config/cluster/ on loopback (scripts/run-cluster.sh, moved to
+#                                   ports 9740-9762), acked once two of the three WALs hold the
+#                                   order; the load goes to the leader. Its kill -9 cycles are
+#                                   scripts/cluster-crash-test.sh's (the same cycles, orders and
+#                                   rate; the leader, a follower, all three killed in turn, each
+#                                   restarted in its role)
 # Beside every load runs the stall probe of docs/benchmarks.md (`exchangectl bench jitter
 # --period-us 1000`, a thread that sleeps to a 1 ms schedule and records how late it wakes, in
 # one-second runs until the load ends): the worst second's p99 lateness and the latest wake-up flag
@@ -123,9 +124,14 @@ batch_timeout_ms = 0" ;;
 # with the knobs every scheme shares; the leader (node 1) acks after the quorum.
 write_cluster_profiles() {
     mkdir -p "$1"
-    write_profile quorum "$1/node1.ini" config/cluster/node1.ini
-    write_profile wal_batch "$1/node2.ini" config/cluster/node2.ini
-    write_profile wal_batch "$1/node3.ini" config/cluster/node3.ini
+    write_profile quorum "$1/node1.src" config/cluster/node1.ini
+    write_profile wal_batch "$1/node2.src" config/cluster/node2.ini
+    write_profile wal_batch "$1/node3.src" config/cluster/node3.ini
+    # Ports 9740-9762, not config/cluster's 93xx: an operator's cluster may run on those.
+    for node in 1 2 3; do
+        sed -e 's/127\.0\.0\.1:931/127.0.0.1:974/g' -e 's/127\.0\.0\.1:932/127.0.0.1:975/g' \
+            -e 's/127\.0\.0\.1:933/127.0.0.1:976/g' "$1/node$node.src" >"$1/node$node.ini"
+    done
 }
 
 # stall_probe UNTIL_PID NAME: one-second runs of the probe until process UNTIL_PID ends, one JSON
@@ -277,19 +283,18 @@ for scheme in $schemes; do
     run_load "$profile" 0 "$scheme-saturated"
     echo "bench-modes: $scheme: $rate orders/s" >&2
     run_load "$profile" "$rate" "$scheme-rate"
+    scheme_cycles=$cycles
+    echo "bench-modes: $scheme: $cycles kill -9 cycles" >&2
     if [ "$scheme" = quorum ]; then
-        echo "acknowledged orders lost: not measured here (tests/repl/cluster_test.sh)" \
-            >"$dir/$scheme-crash.out"
-        crash_status=0
-        scheme_cycles=0
+        ./scripts/cluster-crash-test.sh --config-dir "$profile" --cycles "$cycles" \
+            --seed "$seed" --orders "$crash_orders" --rate "$rate" --no-build \
+            >"$dir/$scheme-crash.out" 2>&1
     else
-        scheme_cycles=$cycles
-        echo "bench-modes: $scheme: $cycles kill -9 cycles" >&2
         fresh_redis
         ./scripts/crash-test.sh --config "$profile" --cycles "$cycles" --seed "$seed" \
             --orders "$crash_orders" --rate "$rate" >"$dir/$scheme-crash.out" 2>&1
-        crash_status=$?
     fi
+    crash_status=$?
     # "acknowledged orders lost: N of M over C kill -9 cycles[; worst cycle X ms of acked flow]"
     summary=$(grep '^acknowledged orders lost: ' "$dir/$scheme-crash.out" | tail -n 1)
     lost=$(sed -nE 's/^acknowledged orders lost: ([0-9]+) of .*/\1/p' <<<"$summary")
@@ -325,7 +330,6 @@ for scheme in $schemes; do
         continue
     fi
     lost_text="$lost of $acked"
-    [ "$scheme_cycles" -eq 0 ] && lost_text="not run (cluster_test.sh)"
     [ "$crash_ok" = true ] || lost_text="$lost_text (crash-test FAILED: $(tail -n 1 "$dir/$scheme-crash.out"))"
     loss_ms_text=$([ "$loss_ms" = null ] && echo "?" || echo "$loss_ms ms")
     stall_text="$(us_as_ms "$stall_p99") / $(us_as_ms "$stall_max")"
