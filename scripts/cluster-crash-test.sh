@@ -234,7 +234,7 @@ victims_for() {  # CYCLE
 
 # run_cycle CYCLE: true when every check passed; `why` says what failed otherwise.
 run_cycle() {
-    local cycle=$1 victims cut held node load_status lost_out
+    local cycle=$1 victims cut held node load_status
     victims=$(victims_for "$cycle")
     victims_text=$([ "$victims" = "1 2 3" ] && echo "all three" || echo "node $victims")
     start_cycle_load "$address" "$dir/config/node1.ini" "$cycle"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # `why` is the caller's
 # Sourced, not run: what the kill -9 cycles share, scripts/crash-test.sh (one daemon) and
 # scripts/cluster-crash-test.sh (a three-node cluster): the load a cycle kills under, the moment it
 # kills, how the load's end is judged, the checks' bookkeeping, and the summary lines that

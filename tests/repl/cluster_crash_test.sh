@@ -8,8 +8,9 @@
 #            quorum check must fail the cycle, naming the majority it did not find.
 # usage: cluster_crash_test.sh BIN_DIR cycles|planted
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-export EXCHANGED_BIN_DIR=$(realpath "${1:?usage: cluster_crash_test.sh BIN_DIR cycles|planted}")
+cd "$(dirname "$0")/../.." || exit 1
+EXCHANGED_BIN_DIR=$(realpath "${1:?usage: cluster_crash_test.sh BIN_DIR cycles|planted}") || exit 2
+export EXCHANGED_BIN_DIR
 out=$(mktemp /tmp/exchanged-cluster-crash-test.XXXXXX)
 trap 'rm -f "$out"' EXIT
 case ${2:-} in
