@@ -218,24 +218,22 @@ wait_caught_up() {  # SECONDS
     return 1
 }
 
-# The nodes a cycle kills.
-victims_for() {  # CYCLE
-    local kind=$kill_kind
-    if [ "$kind" = rotate ]; then
-        kinds=(leader follower all)
-        kind=${kinds[$((($1 - 1) % 3))]}
-    fi
+# pick_victims CYCLE: the nodes the cycle kills, in `victims` (not in a $(...) subshell: its
+# RANDOM would not follow the seed).
+pick_victims() {
+    local kind=$kill_kind kinds=(leader follower all)
+    [ "$kind" = rotate ] && kind=${kinds[$((($1 - 1) % 3))]}
     case $kind in
-        leader) echo 1 ;;
-        follower) echo $((2 + RANDOM % 2)) ;;
-        all) echo 1 2 3 ;;
+        leader) victims=1 ;;
+        follower) victims=$((2 + RANDOM % 2)) ;;
+        all) victims="1 2 3" ;;
     esac
 }
 
 # run_cycle CYCLE: true when every check passed; `why` says what failed otherwise.
 run_cycle() {
-    local cycle=$1 victims cut held node load_status
-    victims=$(victims_for "$cycle")
+    local cycle=$1 cut held node load_status
+    pick_victims "$cycle"
     victims_text=$([ "$victims" = "1 2 3" ] && echo "all three" || echo "node $victims")
     start_cycle_load "$address" "$dir/config/node1.ini" "$cycle"
     wait_kill_moment "$cycle"
