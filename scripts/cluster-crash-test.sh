@@ -73,7 +73,10 @@ case $kill_kind in
     *) echo "cluster-crash-test: --kill takes rotate, leader, follower or all" >&2; usage ;;
 esac
 if [ -n "$profile" ]; then
-    [ -r "$profile" ] || { echo "cluster-crash-test: cannot read the profile '$profile'" >&2; exit 2; }
+    [ -r "$profile" ] || {
+        echo "cluster-crash-test: cannot read the profile '$profile'" >&2
+        exit 2
+    }
     profile=$(realpath "$profile")
 else
     for node in 1 2 3; do
@@ -276,10 +279,11 @@ run_cycle() {
     done
     if [ "$held" -lt 2 ]; then
         why="$acked_at_kill orders acknowledged before the kill, but only ${held} of 3 nodes"
-        why+=" hold all of them (${held_by:- none}): an acknowledged order was on no majority"
+        why+=" hold all of them (node(s)${held_by:- none}): an acknowledged order was on no"
+        why+=" majority"
         for node in 1 2 3; do
-            cp "$dir/at-kill-$cycle-node$node.lost" "/tmp/crash-test-$seed-at-kill-$cycle-node$node.lost" \
-                2>/dev/null
+            cp "$dir/at-kill-$cycle-node$node.lost" \
+                "/tmp/crash-test-$seed-at-kill-$cycle-node$node.lost" 2>/dev/null
         done
         return 1
     fi
@@ -348,7 +352,8 @@ for cycle in $(seq "$cycles"); do
         scripts/run-cluster.sh stop --data-dir "$cluster" >/dev/null 2>&1
         for node in 2 3; do kill -CONT "$(pid_of "$node")" 2>/dev/null; done
         if ! scripts/run-cluster.sh restart 1 2 3 --data-dir "$cluster" \
-            --config-dir "$dir/config" "${leader_flags[@]}" >"$dir/restart-after-fail.out" 2>&1; then
+            --config-dir "$dir/config" "${leader_flags[@]}" >"$dir/restart-after-fail.out" 2>&1
+        then
             echo "cluster-crash-test: the cluster did not start again after the failure" >&2
             break
         fi
