@@ -35,6 +35,7 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
         }
         settings.quorum_epoch = replication.epoch;
         if (config.persistence.ack_after == AckPoint::Quorum) {
+            settings.store_after_quorum = true;
             settings.stage.max_quorum_wait_ns =
                 TimestampNs{replication.quorum_timeout_ms} * 1'000'000;
         }
@@ -202,7 +203,11 @@ std::unique_ptr<wal::WalWriter> OrderPath::open_wal(wal::Storage* storage,
 }
 
 wal::Lsn OrderPath::store_frontier() const {
-    return engine::store_frontier(*log_, feed_pointers_);
+    const wal::Lsn frontier = engine::store_frontier(*log_, feed_pointers_);
+    if (settings_.store_after_quorum && quorum_point_ != nullptr) {
+        return std::min(frontier, quorum_point_->frontier());
+    }
+    return frontier;
 }
 
 void OrderPath::stored(wal::Lsn lsn) {

@@ -55,6 +55,8 @@ struct OrderPathSettings {
     bool feed_store = true;
     // A replicated leader: the `quorum` point over these followers (factor = followers + 1).
     bool quorum = false;
+    // With acks after the quorum, the store takes only what a majority holds (see store_frontier).
+    bool store_after_quorum = false;
     std::uint32_t quorum_factor = 1;
     std::vector<std::uint32_t> quorum_followers;
     std::uint64_t quorum_epoch = 1;
@@ -100,8 +102,10 @@ class OrderPath {
     ShardStage& stage(engine::ShardId id) { return *stages_[id]; }
     const std::vector<store::EventFeed*>& feeds() const { return feed_pointers_; }
 
-    // The stores's frontier: every LSN at or below it has its events in the feeds and, with a
-    // WAL, is durable (engine/store_frontier.hpp).
+    // The store's frontier: every LSN at or below it has its events in the feeds and, with a
+    // WAL, is durable (engine/store_frontier.hpp); on a leader acknowledging after the quorum,
+    // also held by a majority. A deposed leader's store then never holds a record its successor's
+    // log may lack, so the divergence cut that makes it a follower never goes below its store.
     wal::Lsn store_frontier() const;
     // The store committed up to `lsn`: advance the store point and recycle the WAL below it.
     void stored(wal::Lsn lsn);
