@@ -13,12 +13,12 @@
 #   fault  the pause with the planted fault lease_ignore_expiry (the leader ignores its lapsed
 #          lease): the pause checks must fail, and this part passes only when they do.
 #
-# usage: failover_test.sh BIN_DIR [kill|pause|fault|all]. Exit 77 (skipped) without etcd.
+# usage: failover_test.sh BIN_DIR [kill|pause|fault|pause-fault|all]. Exit 77 (skipped) without etcd.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build/bin}
 part=${2:-all}
-case "$part" in kill|pause|fault|all) ;; *) echo "failover_test.sh: unknown part '$part'" >&2; exit 2 ;; esac
+case "$part" in kill|pause|fault|pause-fault|all) ;; *) echo "failover_test.sh: unknown part '$part'" >&2; exit 2 ;; esac
 if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
     echo "failover test: SKIPPED (etcd and etcdctl are not installed: scripts/setup-deps.sh)"
     exit 77
@@ -296,12 +296,17 @@ pause() {
     done
     [ -n "$stepped" ] && echo "  node 1: $(grep -m 1 -o 'steps down from epoch [0-9]*' "$run/node1.log")" ||
         pfail "node 1 did not step down after SIGCONT"
-    local followed=""
+    # In the same process: a follower again, of the new leader's epoch (promised to its round,
+    # which waited in node 1's admin queue, or to the holder etcd names).
+    local followed="" epoch
+    epoch=$(metric "98${new}1" exchanged_replication_epoch)
     for _ in $(seq 100); do
-        grep -q "failover: node 1 follows node $new" "$run/node1.log" && followed=yes && break
+        [ "$(metric 9811 exchanged_replication_role)" = 0 ] &&
+            [ "$(metric 9811 exchanged_replication_promised_epoch)" = "$epoch" ] && followed=yes && break
         sleep 0.1
     done
-    [ -n "$followed" ] || pfail "node 1 does not follow node $new"
+    [ -n "$followed" ] && echo "  node 1 runs as a follower of epoch $epoch again (same process)" ||
+        pfail "node 1 does not run as a follower of node $new's epoch $epoch"
     "$bin/exchangectl" status --connect 127.0.0.1:9810 --account alice --instrument AAPL \
         --client-order-id 1 --timeout 2 --config "$work/config/node1.ini" >"$run/login.out" 2>&1
     if grep -q "leader at 127.0.0.1:98${new}0" "$run/login.out"; then
@@ -320,14 +325,14 @@ pause() {
         pfail "node $new lacks acknowledged orders"
 }
 
-if [ "$part" = pause ] || [ "$part" = all ]; then
+if [ "$part" = pause ] || [ "$part" = pause-fault ] || [ "$part" = all ]; then
     echo "== pause: SIGSTOP of the leader longer than the lease, SIGCONT: it steps down and follows"
     pause pause
     [ "$pause_failures" -eq 0 ] || fail "$pause_failures pause checks failed"
     stop_all pause
 fi
 
-if [ "$part" = fault ] || [ "$part" = all ]; then
+if [ "$part" = fault ] || [ "$part" = pause-fault ] || [ "$part" = all ]; then
     echo "== fault: the same with lease_ignore_expiry (the leader ignores its lapsed lease)"
     pause fault --test-fault lease_ignore_expiry
     if [ "$pause_failures" -gt 0 ]; then
