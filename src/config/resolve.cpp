@@ -261,10 +261,10 @@ class Resolver {
                  "candidate's promise round reaches the nodes there");
         }
         if (r.admins.size() != r.factor) {
-            fail("replication", "admins",
-                 "automatic failover needs every node's admin address (factor " +
-                     std::to_string(r.factor) + "), [replication] admins lists " +
-                     std::to_string(r.admins.size()));
+            fail_either("replication", "admins", "etcd_endpoints",
+                        "automatic failover needs every node's admin address (factor " +
+                            std::to_string(r.factor) + "), [replication] admins lists " +
+                            std::to_string(r.admins.size()));
         }
         bool self = false;
         for (std::size_t i = 0; i < r.admins.size(); ++i) {
