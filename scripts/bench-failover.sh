@@ -74,7 +74,8 @@ for i in $(seq "$failovers"); do
         --journal "$work/load-$i.journal" --config "$work/node1.ini" >"$work/load-$i.out" 2>&1 &
     loader=$!
     for _ in $(seq 100); do
-        [ "$(grep -c '^accepted ' "$work/load-$i.journal" 2>/dev/null)" -ge 200 ] && break
+        acked=$(grep -c '^accepted ' "$work/load-$i.journal" 2>/dev/null)
+        [ "${acked:-0}" -ge 200 ] && break
         sleep 0.05
     done
     killed=$(now_us)
