@@ -15,6 +15,8 @@ namespace {
 constexpr std::chrono::milliseconds kPollInterval{150};
 // A promise round's HTTP calls: a node that accepts but does not answer (paused) costs this.
 constexpr std::chrono::milliseconds kPromiseTimeout{500};
+// How often the watchdog compares the clock with the lease's validity.
+constexpr std::chrono::milliseconds kWatchInterval{10};
 
 std::vector<tools::AdminMember> admin_members(const ReplicationConfig& r) {
     std::vector<tools::AdminMember> members;
@@ -34,8 +36,9 @@ std::string endpoint_list(const std::vector<std::string>& urls) {
 
 ha::EtcdClientOptions client_options(std::chrono::milliseconds ttl) {
     ha::EtcdClientOptions options;
-    // A renewal is a keepalive plus a txn; both must fit well inside the lease's margin.
-    options.call_deadline = std::min(std::chrono::milliseconds(1000), ttl / 4);
+    // A renewal is a keepalive plus a txn. The watchdog ends a term on time whatever a call
+    // waits for, so a call may take a loaded machine's while: half the TTL, at most 1 s.
+    options.call_deadline = std::min(std::chrono::milliseconds(1000), ttl / 2);
     return options;
 }
 
@@ -65,8 +68,10 @@ FailoverLoop::~FailoverLoop() {
         stopping_ = true;
     }
     wake_.notify_all();
-    if (thread_.joinable()) {
-        thread_.join();
+    for (std::thread* thread : {&thread_, &watchdog_}) {
+        if (thread->joinable()) {
+            thread->join();
+        }
     }
     if (lease_->lease_id() != 0) {
         // A clean stop hands the key on at once instead of after the TTL.
@@ -92,6 +97,10 @@ void FailoverLoop::start() {
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "failover");
         run();
+    });
+    watchdog_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "failover-watch");
+        watch_validity();
     });
 }
 
@@ -162,6 +171,9 @@ void FailoverLoop::run() {
             if (mode == Mode::Leading) {
                 lead_step();
             } else {
+                if (lease_->lease_id() != 0) {
+                    resign_quietly();  // a term that ended: its key goes now, not at the TTL
+                }
                 follow_step();
             }
         } catch (const std::exception& error) {
@@ -174,8 +186,14 @@ void FailoverLoop::run() {
     }
 }
 
+void FailoverLoop::publish_validity() {
+    const std::optional<ha::LeaseClock::time_point> until = lease_->valid_until();
+    valid_until_ = until ? until->time_since_epoch().count() : 0;
+}
+
 void FailoverLoop::lead_step() {
     const ha::RenewResult renewed = lease_->renew();
+    publish_validity();
     if (lease_->holds() || test_fault::armed(test_fault::Fault::LeaseIgnoreExpiry)) {
         if (!renewed.renewed) {
             spdlog::warn(
@@ -189,8 +207,6 @@ void FailoverLoop::lead_step() {
         }
         return;
     }
-    held_ = false;
-    ++losses_;
     std::string holder;
     try {
         const ha::RangeResult key = etcd_->range(config_.replication.etcd_key);
@@ -202,26 +218,48 @@ void FailoverLoop::lead_step() {
     } catch (const std::exception&) {
         holder = "; etcd cannot say who holds the key";
     }
-    const std::string why =
-        "the etcd lease of epoch " + std::to_string(lease_->epoch()) + " is no longer held (" +
-        (renewed.failure.empty() ? "its validity ended" : renewed.failure) + ")" + holder;
-    spdlog::warn("failover: node {} steps down from epoch {}: {}", node_, lease_->epoch(), why);
+    step_down("the etcd lease of epoch " + std::to_string(lease_->epoch()) +
+              " is no longer held (" +
+              (renewed.failure.empty() ? "its validity ended" : renewed.failure) + ")" + holder);
+}
+
+void FailoverLoop::step_down(const std::string& why) {
     {
         std::lock_guard lock(mutex_);
+        if (mode_ != Mode::Leading) {
+            return;  // the other thread was first
+        }
         mode_ = Mode::Lost;
         lost_why_ = why;
     }
-    {
-        std::lock_guard hooks_lock(hooks_mutex_);
-        if (lost_) {
-            lost_(why);
-            lost_ = nullptr;
-        }
+    held_ = false;
+    ++losses_;
+    spdlog::warn("failover: node {} steps down from epoch {}: {}", node_, epoch_.load(), why);
+    std::lock_guard hooks_lock(hooks_mutex_);
+    if (lost_) {
+        lost_(why);
+        lost_ = nullptr;
     }
-    try {
-        lease_->resign();  // its key, if etcd still has it, goes now rather than at the TTL
-    } catch (const std::exception&) {
-        // It lapses on its own.
+}
+
+// The loop thread may sit in an etcd call for a while (each is bounded by the client's
+// deadline, two per renewal): this thread ends the term at the instant its validity ends, not
+// when that call returns.
+void FailoverLoop::watch_validity() {
+    while (sleep_for(kWatchInterval)) {
+        bool leading = false;
+        {
+            std::lock_guard lock(mutex_);
+            leading = mode_ == Mode::Leading;
+        }
+        const auto until = valid_until_.load();
+        if (!leading || test_fault::armed(test_fault::Fault::LeaseIgnoreExpiry)) {
+            continue;
+        }
+        if (until == 0 || ha::LeaseClock::now().time_since_epoch().count() >= until) {
+            step_down("the etcd lease of epoch " + std::to_string(epoch_.load()) +
+                      " is no longer held (no renewal confirmed within its validity)");
+        }
     }
 }
 
@@ -304,13 +342,17 @@ bool FailoverLoop::still_holds(const char* step, std::int64_t epoch) {
     return false;
 }
 
-void FailoverLoop::give_up(std::int64_t epoch, const std::string& why,
-                           std::chrono::milliseconds back_off) {
+void FailoverLoop::resign_quietly() {
     try {
         lease_->resign();
     } catch (const std::exception&) {
         // The key lapses after the TTL.
     }
+}
+
+void FailoverLoop::give_up(std::int64_t epoch, const std::string& why,
+                           std::chrono::milliseconds back_off) {
+    resign_quietly();
     back_off_until_ = std::chrono::steady_clock::now() + back_off;
     spdlog::warn("failover: node {} does not lead epoch {}: {}; campaigning again in {} ms", node_,
                  epoch, why, back_off.count());
@@ -399,6 +441,7 @@ void FailoverLoop::takeover() {
             lost_why_.clear();
             epoch_ = epoch;
             held_ = true;
+            publish_validity();
         }
         if (follower_) {
             led = follower_->lead(static_cast<repl::Epoch>(epoch), why);

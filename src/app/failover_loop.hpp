@@ -13,7 +13,9 @@
 //             /replication/lead). No majority, or a longer log elsewhere: resign the key and try
 //             again after a back-off, so that the node with the longest log can win.
 //   leader    renews every TTL/4. Once holds() is false it calls the leader's `lost` hook once
-//             (the daemon deposes its quorum point and steps down to a follower).
+//             (the daemon deposes its quorum point and steps down to a follower). A second
+//             thread (the watchdog) does the same at the instant the published validity ends,
+//             so that an etcd call the loop waits in cannot stretch the term.
 //
 // A node waits to campaign until it has seen a holder, unless it starts as the configured leader
 // (or after a grace of three TTLs): a cluster starting up elects the node its profiles name.
@@ -75,6 +77,11 @@ class FailoverLoop {
     void run();
     void follow_step();
     void lead_step();
+    void publish_validity();
+    // Ends the term once (either thread): the leader's `lost` hook, the log line, the metrics.
+    void step_down(const std::string& why);
+    void watch_validity();
+    void resign_quietly();
     void takeover();
     bool still_holds(const char* step, std::int64_t epoch);
     void give_up(std::int64_t epoch, const std::string& why, std::chrono::milliseconds back_off);
@@ -103,6 +110,10 @@ class FailoverLoop {
     std::optional<FailoverFollowerHooks> follower_;
     std::function<void(const std::string&)> lost_;
     std::thread thread_;
+    std::thread watchdog_;
+    // The lease's validity end (LeaseClock ticks since its epoch; 0: none), which the loop thread
+    // publishes after each renewal and the watchdog compares with the clock.
+    std::atomic<ha::LeaseClock::rep> valid_until_{0};
 
     std::atomic<bool> held_{false};
     std::atomic<std::int64_t> epoch_{0};
