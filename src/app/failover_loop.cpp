@@ -167,6 +167,7 @@ void FailoverLoop::run() {
             }
             mode = mode_;
         }
+        const auto began = std::chrono::steady_clock::now();
         try {
             if (mode == Mode::Leading) {
                 lead_step();
@@ -179,8 +180,14 @@ void FailoverLoop::run() {
         } catch (const std::exception& error) {
             spdlog::error("failover: node {}: {}", node_, error.what());
         }
-        const auto pause = mode == Mode::Leading ? ttl_ / 4 : kPollInterval;
-        if (!sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(pause))) {
+        // Renewals go out every TTL/4 from one send to the next: a slow answer (a starved
+        // machine, a slow etcd member) shortens the pause instead of pushing the next renewal
+        // towards the end of the validity.
+        auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(
+            mode == Mode::Leading ? ttl_ / 4 - (std::chrono::steady_clock::now() - began)
+                                  : kPollInterval);
+        pause = std::max(pause, std::chrono::milliseconds(1));
+        if (!sleep_for(pause)) {
             return;
         }
     }
@@ -192,8 +199,17 @@ void FailoverLoop::publish_validity() {
 }
 
 void FailoverLoop::lead_step() {
+    const auto sent = std::chrono::steady_clock::now();
     const ha::RenewResult renewed = lease_->renew();
     publish_validity();
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - sent);
+    if (renewed.renewed && took > ttl_ / 4) {
+        spdlog::warn(
+            "failover: node {} epoch {}: a renewal took {} ms (a quarter of the lease is "
+            "{} ms): etcd or this machine is slow",
+            node_, lease_->epoch(), took.count(), (ttl_ / 4).count());
+    }
     if (lease_->holds() || test_fault::armed(test_fault::Fault::LeaseIgnoreExpiry)) {
         if (!renewed.renewed) {
             spdlog::warn(
