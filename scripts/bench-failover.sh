@@ -8,7 +8,7 @@
 #   scripts/bench-failover.sh [--failovers N] [--rate R] [--bin DIR] [--lease-ms MS]
 # Needs etcd and etcdctl (scripts/setup-deps.sh) and built binaries (scripts/build.sh release).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 failovers=20 rate=2000 bin=build/bin lease_ms=2000
 while [ $# -gt 0 ]; do
     case "$1" in

@@ -15,7 +15,7 @@
 #
 # usage: failover_test.sh BIN_DIR [kill|pause|fault|pause-fault|all]. Exit 77 (skipped) without etcd.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 bin=${1:-build/bin}
 part=${2:-all}
 case "$part" in kill|pause|fault|pause-fault|all) ;; *) echo "failover_test.sh: unknown part '$part'" >&2; exit 2 ;; esac
@@ -210,7 +210,7 @@ stop_all() {  # NAME
 
 if [ "$part" = kill ] || [ "$part" = all ]; then
     echo "== kill: kill -9 of the leader under load; a follower takes over through etcd"
-    name=kill
+    name="kill"
     run=$work/run-$name
     if start_three "$name" && leader=$(wait_leader 20 1 2 3); then
         echo "  node $leader leads epoch $(metric "98${leader}1" exchanged_replication_epoch)"
@@ -253,7 +253,7 @@ if [ "$part" = kill ] || [ "$part" = all ]; then
                 [ "$node" = "$new" ] || caught_up "$new" "$node" 20 || fail "node $node did not catch up"
             done
             stop_all "$name"
-            # shellcheck disable=SC2086
+            # shellcheck disable=SC2046  # the other two node ids, as two words
             compare_logs "$name" "$new" $(echo 1 2 3 | tr ' ' '\n' | grep -v "^$new$") ||
                 fail "the logs differ"
             holds_journals "$name" "$new" "$run/acks-1.journal" "$run/probe.journal" \
@@ -319,6 +319,7 @@ pause() {
     caught_up "$new" 1 20 && echo "  node 1 follows node $new and caught up" ||
         pfail "node 1 did not catch up as a follower of node $new"
     stop_all "$name"
+    # shellcheck disable=SC2046  # the other two node ids, as two words
     compare_logs "$name" "$new" $(echo 1 2 3 | tr ' ' '\n' | grep -v "^$new$") ||
         pfail "the logs differ"
     holds_journals "$name" "$new" "$run/acks-1.journal" "$run/acks-2.journal" ||
