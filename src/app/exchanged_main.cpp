@@ -32,6 +32,7 @@
 
 #include "app/backup_endpoint.hpp"
 #include "app/daemon_metrics.hpp"
+#include "app/failover_loop.hpp"
 #include "app/promotion.hpp"
 #include "app/replication_node.hpp"
 #include "app/shutdown_signal.hpp"
@@ -299,6 +300,34 @@ class IoThreads {
     std::vector<std::thread> threads_;
 };
 
+// A wake-up for the main thread with an epoch: POST /replication/lead on a follower, a lost
+// etcd lease on a leader.
+class LeadSignal {
+  public:
+    LeadSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+        if (fd_ < 0) {
+            throw std::runtime_error("eventfd for the lead signal failed");
+        }
+    }
+    ~LeadSignal() { ::close(fd_); }
+    LeadSignal(const LeadSignal&) = delete;
+    LeadSignal& operator=(const LeadSignal&) = delete;
+    int fd() const { return fd_; }
+    void fire(exchanged::repl::Epoch epoch) {
+        epoch_ = epoch;
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const ssize_t written = ::write(fd_, &one, sizeof(one));
+    }
+    std::optional<exchanged::repl::Epoch> epoch() const {
+        const exchanged::repl::Epoch epoch = epoch_.load();
+        return epoch == 0 ? std::nullopt : std::optional(epoch);
+    }
+
+  private:
+    int fd_;
+    std::atomic<exchanged::repl::Epoch> epoch_{0};
+};
+
 // How long a stop waits for the store to take the last batch. With a WAL nothing is lost when it
 // gives up (the next start replays the tail into the store); without one the records are lost, so
 // it waits longer.
@@ -408,8 +437,11 @@ std::string tail_log_name(const Config& config) {
 // of the order path, then stops it in order: no more requests, the shards drain, the WAL closes,
 // the store takes the rest, the gates send what that covers, and only then do the sessions end,
 // so that a clean stop loses no reply.
+// With automatic failover (`failover`): a lost etcd lease deposes this leader and ends the run
+// with `*stepped_down` set, so that the caller continues as a follower.
 int run_service(const Config& config, const engine::ShardLayout& layout, store::Store& primary,
-                service::RecoveredBooks books, bool salvage, std::string ready_text) {
+                service::RecoveredBooks books, bool salvage, std::string ready_text,
+                exchanged::app::FailoverLoop* failover = nullptr, bool* stepped_down = nullptr) {
     std::unique_ptr<wal::UringStorage> storage;
     if (config.persistence.enable_wal) {
         create_data_dir(config.persistence.wal_path.parent_path());
@@ -478,13 +510,36 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         exchanged::app::register_replication_metrics(metrics, config, *sender, *retention,
                                                      *pipeline.quorum_point(), pipeline.service());
     }
+    if (failover != nullptr) {
+        failover->register_metrics(metrics);
+    }
     const std::unique_ptr<exchanged::ops::AdminServer> admin =
         start_admin(config, metrics, parts, pipeline.flush(), ready_text, promotion.get());
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
     print_ready(config, ready_text + " listen=" + exchanged::to_string(bound));
 
-    const int signal_number = exchanged::app::wait_for_shutdown(pipeline.shutdown().wake_fd());
-    exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    // The failover thread's word that the lease is lost: deposed at once (no more acks, new
+    // orders refused), then this run ends and the caller follows.
+    LeadSignal step_down;
+    if (failover != nullptr && sender) {
+        failover->attach_leader(config.replication.epoch,
+                                [quorum = pipeline.quorum_point(), &step_down,
+                                 epoch = config.replication.epoch](const std::string&) {
+                                    quorum->depose(epoch + 1);
+                                    step_down.fire(epoch);
+                                });
+    }
+    const int signal_number =
+        exchanged::app::wait_for_shutdown(pipeline.shutdown().wake_fd(), step_down.fd());
+    if (failover != nullptr) {
+        failover->detach_leader();
+    }
+    const bool stepping_down = signal_number == 0 && step_down.epoch().has_value() &&
+                               !pipeline.shutdown().failed(service::StopCause::WalFailed) &&
+                               !pipeline.shutdown().failed(service::StopCause::StoreFailed);
+    if (!stepping_down) {
+        exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    }
     if (admin) {
         admin->stop();  // its scrapes read the pipeline's parts
     }
@@ -497,6 +552,14 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     }
     gateway.stop();
     io_threads.join();
+    if (stepping_down && stepped_down != nullptr) {
+        exchanged::ops::log_milestone(
+            "failover: node {} stepped down from epoch {} (WAL closed at durable LSN {}): "
+            "continuing as a follower",
+            config.replication.node_id, config.replication.epoch, report.durable_lsn);
+        *stepped_down = true;
+        return 0;
+    }
     return stop_verdict(pipeline.shutdown(), report, tail_log_name(config), signal_number);
 }
 
@@ -553,33 +616,6 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
     return books;
 }
 
-// POST /replication/lead's wake-up for the follower's main thread: an eventfd and the epoch.
-class LeadSignal {
-  public:
-    LeadSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-        if (fd_ < 0) {
-            throw std::runtime_error("eventfd for the lead signal failed");
-        }
-    }
-    ~LeadSignal() { ::close(fd_); }
-    LeadSignal(const LeadSignal&) = delete;
-    LeadSignal& operator=(const LeadSignal&) = delete;
-    int fd() const { return fd_; }
-    void fire(exchanged::repl::Epoch epoch) {
-        epoch_ = epoch;
-        const std::uint64_t one = 1;
-        [[maybe_unused]] const ssize_t written = ::write(fd_, &one, sizeof(one));
-    }
-    std::optional<exchanged::repl::Epoch> epoch() const {
-        const exchanged::repl::Epoch epoch = epoch_.load();
-        return epoch == 0 ? std::nullopt : std::optional(epoch);
-    }
-
-  private:
-    int fd_;
-    std::atomic<exchanged::repl::Epoch> epoch_{0};
-};
-
 // Takes no orders: its client gateway refuses every login with the leader's address.
 class FollowerSink final : public exchanged::net::OrderSink {
   public:
@@ -588,6 +624,27 @@ class FollowerSink final : public exchanged::net::OrderSink {
         return exchanged::net::SubmitResult::Unavailable;
     }
 };
+
+// What the failover thread may do to a follower: read its promised epoch, promise the leader
+// etcd names, and lead the epoch it won (the paths of POST /replication/promise and /lead).
+exchanged::app::FailoverFollowerHooks follower_hooks(
+    exchanged::app::PromotionEndpoints& promotion) {
+    exchanged::app::FailoverFollowerHooks hooks;
+    hooks.promised_epoch = [&promotion] { return promotion.promised_epoch(); };
+    hooks.promise = [&promotion](exchanged::repl::Epoch epoch, exchanged::repl::NodeId candidate,
+                                 std::string& why) {
+        auto [status, text] = promotion.promise("epoch=" + std::to_string(epoch) +
+                                                " candidate=" + std::to_string(candidate));
+        why = text;
+        return status == 200;
+    };
+    hooks.lead = [&promotion](exchanged::repl::Epoch epoch, std::string& why) {
+        auto [status, text] = promotion.lead("epoch=" + std::to_string(epoch));
+        why = text;
+        return status == 200;
+    };
+    return hooks;
+}
 
 // How a follower's run ended: an exit code, or told to lead (docs/replication.md: Promotion).
 struct FollowerEnd {
@@ -599,7 +656,7 @@ struct FollowerEnd {
 // the leader's records, acknowledges them and applies them to its matchers and store until
 // SIGINT/SIGTERM, a WAL failure, a checkpoint mismatch, or POST /replication/lead after a promise
 // (then it stops its receiver and closes its WAL, and the caller starts the leader).
-FollowerEnd run_follower(const Config& config) {
+FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* failover = nullptr) {
     exchanged::app::FollowerNode node(config);
     LeadSignal lead_signal;
     exchanged::app::PromotionHooks hooks;
@@ -652,6 +709,9 @@ FollowerEnd run_follower(const Config& config) {
     if (config.server.admin_listen.port != 0) {
         exchanged::app::register_follower_metrics(metrics, config, node);
         promotion.register_metrics(metrics);
+        if (failover != nullptr) {
+            failover->register_metrics(metrics);
+        }
         exchanged::ops::AdminOptions admin_options;
         promotion.add_to(admin_options);
         admin = std::make_unique<exchanged::ops::AdminServer>(config.server.admin_listen.host,
@@ -663,7 +723,13 @@ FollowerEnd run_follower(const Config& config) {
     }
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
     print_ready(config, node.describe() + " listen=" + exchanged::to_string(bound) + admin_text);
+    if (failover != nullptr) {
+        failover->attach_follower(follower_hooks(promotion));
+    }
     const int signal_number = exchanged::app::wait_for_shutdown(node.wake_fd(), lead_signal.fd());
+    if (failover != nullptr) {
+        failover->detach_follower();  // waits for a hook call under way
+    }
     const std::optional<exchanged::repl::Epoch> lead = lead_signal.epoch();
     if (signal_number != 0 || !lead || node.failed()) {
         exchanged::ops::service_notifier().stopping(stop_line(signal_number));
@@ -687,9 +753,14 @@ FollowerEnd run_follower(const Config& config) {
     return {0, std::nullopt};
 }
 
+int serve_with_failover(const Config& profile, bool salvage);
+
 int serve(const Config& profile, bool salvage) {
     create_data_dir(profile.server.data_dir);
     exchanged::ops::configure_logging(profile.logging);  // a relative file is in data_dir
+    if (profile.replication.automatic_failover()) {
+        return serve_with_failover(profile, salvage);
+    }
     // data_dir/replication.state outranks the profile once a promotion raised the epoch.
     Config config = exchanged::app::apply_replication_state(profile);
     std::string promoted;
@@ -734,6 +805,45 @@ int serve(const Config& profile, bool salvage) {
     }
     const std::string ready = promoted + "next_lsn=" + std::to_string(books->next_lsn);
     return run_service(config, layout, *primary, std::move(*books), salvage, ready);
+}
+
+// Automatic failover (docs/failover.md): every start is a follower's, whatever the profile or
+// the state file says; the failover thread makes it lead once it won etcd's leader key and a
+// majority promised its epoch (the configured leader campaigns at once). A leader whose lease is
+// lost steps down and follows again, in the same process.
+int serve_with_failover(const Config& profile, bool salvage) {
+    const Config first = exchanged::app::apply_replication_state(profile);
+    exchanged::app::FailoverLoop failover(
+        first, first.replication.role == exchanged::ReplicationRole::Leader);
+    failover.start();
+    while (true) {
+        Config config = exchanged::app::apply_replication_state(profile);
+        config.replication.role = exchanged::ReplicationRole::Follower;
+        const FollowerEnd end = run_follower(config, &failover);
+        if (!end.lead_epoch) {
+            return end.exit_code;
+        }
+        config.replication.role = exchanged::ReplicationRole::Leader;
+        config.replication.epoch = *end.lead_epoch;
+        config.persistence.ack_after = exchanged::AckPoint::Quorum;
+        const std::string promoted =
+            "promoted to leader at epoch " + std::to_string(*end.lead_epoch) + " (etcd)";
+        exchanged::ops::log_milestone("{}: recovering as the leader", promoted);
+        const engine::ShardLayout layout = engine::make_shard_layout(config);
+        std::unique_ptr<store::Store> primary = open_primary_store(config);
+        std::optional<service::RecoveredBooks> books =
+            books_from_wal(config, layout, *primary, salvage);
+        if (!books) {
+            return 1;
+        }
+        const std::string ready = promoted + " next_lsn=" + std::to_string(books->next_lsn);
+        bool stepped_down = false;
+        const int code = run_service(config, layout, *primary, std::move(*books), salvage, ready,
+                                     &failover, &stepped_down);
+        if (!stepped_down) {
+            return code;
+        }
+    }
 }
 
 int run(int argc, char** argv) {

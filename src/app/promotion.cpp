@@ -225,13 +225,19 @@ std::pair<unsigned, std::string> PromotionEndpoints::promise(const std::string& 
         return bad_request("a promise needs 'epoch=E candidate=N' (numbers), got '" + body + "'");
     }
     std::lock_guard lock(mutex_);
-    if (*epoch <= state_.epoch) {
+    // The same promise again (the candidate's round and this node's own look at etcd's leader
+    // key may both ask): answered as the first time, nothing new to persist.
+    const bool again = *epoch == state_.epoch && *candidate == state_.leader &&
+                       state_.role == repl::StateRole::Follower && !leading_;
+    if (*epoch <= state_.epoch && !again) {
         return {409, "node " + std::to_string(node_) + " has promised epoch " +
                          std::to_string(state_.epoch) + "; a promise needs a higher one (got " +
                          std::to_string(*epoch) + ")\n"};
     }
     const repl::ReplicationState promised{*epoch, repl::StateRole::Follower, *candidate};
-    persist(promised);  // before anything answers or acts on it
+    if (!again) {
+        persist(promised);  // before anything answers or acts on it
+    }
     state_ = promised;
     spdlog::warn("replication: promised epoch {} to candidate node {}{}", *epoch, *candidate,
                  leading_ || hooks_.lead == nullptr

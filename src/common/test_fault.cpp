@@ -32,6 +32,8 @@ const char* name(Fault fault) {
             return "skip_snapshot_install";
         case Fault::PromoteAnyLog:
             return "promote_any_log";
+        case Fault::LeaseIgnoreExpiry:
+            return "lease_ignore_expiry";
         case Fault::StandbyApplyUncommitted:
             return "standby_apply_uncommitted";
     }

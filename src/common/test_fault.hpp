@@ -30,12 +30,14 @@ enum class Fault : std::uint8_t {
     SkipSnapshotInstall,      // a follower checks a received snapshot but never swaps it in
     PromoteAnyLog,            // `cluster promote` lets a candidate lead without the longest log
     StandbyApplyUncommitted,  // a follower's standby applies past the leader's commit LSN
+    LeaseIgnoreExpiry,        // an etcd-elected leader keeps leading after its lease lapsed
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
-    Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted};
+    Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
+    Fault::LeaseIgnoreExpiry};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -176,6 +176,15 @@ struct ReplicationConfig {
     // Every node's client address by node id: after a promotion a follower's login refusal names
     // the leader of its epoch from here (leader_client stays the fallback).
     std::vector<ReplicationPeer> clients;
+    // Automatic failover (docs/failover.md): etcd's client URLs ("http://host:port"); empty:
+    // failover is manual (exchangectl cluster promote).
+    std::vector<std::string> etcd_endpoints;
+    std::string etcd_key = "/exchanged/leader";
+    std::uint32_t lease_ttl_ms = 2000;  // whole seconds: etcd counts a lease's TTL in seconds
+    // Every node's admin address (its [server] admin_listen), this node's included: where a
+    // candidate sends its promise round. Needed with etcd_endpoints.
+    std::vector<ReplicationPeer> admins;
+    bool automatic_failover() const { return enabled && !etcd_endpoints.empty(); }
 };
 
 struct EngineLimits {

@@ -247,6 +247,39 @@ class Resolver {
             fail("replication", "listen",
                  "[replication] listen and [server] listen are both " + to_string(r.listen));
         }
+        if (!r.etcd_endpoints.empty()) {
+            check_failover();
+        }
+    }
+
+    // A candidate asks every node (itself included) for its promise at its admin address.
+    void check_failover() const {
+        const ReplicationConfig& r = config_.replication;
+        if (config_.server.admin_listen.port == 0) {
+            fail("server", "admin_listen",
+                 "automatic failover ([replication] etcd_endpoints) needs an admin port: the "
+                 "candidate's promise round reaches the nodes there");
+        }
+        if (r.admins.size() != r.factor) {
+            fail_either("replication", "admins", "etcd_endpoints",
+                        "automatic failover needs every node's admin address (factor " +
+                            std::to_string(r.factor) + "), [replication] admins lists " +
+                            std::to_string(r.admins.size()));
+        }
+        bool self = false;
+        for (std::size_t i = 0; i < r.admins.size(); ++i) {
+            self = self || r.admins[i].node_id == r.node_id;
+            for (std::size_t j = 0; j < i; ++j) {
+                if (r.admins[j].node_id == r.admins[i].node_id) {
+                    fail("replication", "admins",
+                         "node id " + std::to_string(r.admins[i].node_id) + " is listed twice");
+                }
+            }
+        }
+        if (!self) {
+            fail("replication", "admins",
+                 "this node (node_id " + std::to_string(r.node_id) + ") is not listed");
+        }
     }
 
     // The mirror replaces the WAL as the command log (docs/durability.md: Double write): a

@@ -88,6 +88,18 @@ std::string describe_loss_window(const Config& config) {
            "wait longer)";
 }
 
+std::string failover_text(const ReplicationConfig& r) {
+    if (r.etcd_endpoints.empty()) {
+        return "; failover manual (no etcd_endpoints)";
+    }
+    std::string endpoints;
+    for (const std::string& endpoint : r.etcd_endpoints) {
+        endpoints += (endpoints.empty() ? "" : ", ") + endpoint;
+    }
+    return "; failover automatic through etcd " + endpoints + " (key " + r.etcd_key + ", lease " +
+           std::to_string(r.lease_ttl_ms) + " ms)";
+}
+
 std::string replication_line(const ReplicationConfig& r) {
     if (!r.enabled) {
         return "off";
@@ -100,7 +112,7 @@ std::string replication_line(const ReplicationConfig& r) {
     return "node " + std::to_string(r.node_id) + " " + std::string(to_string(r.role)) +
            ", factor " + std::to_string(r.factor) + " (majority " +
            std::to_string(r.factor / 2 + 1) + "), listen " + to_string(r.listen) + ", epoch " +
-           std::to_string(r.epoch) + (peers.empty() ? "" : ", peers " + peers);
+           std::to_string(r.epoch) + (peers.empty() ? "" : ", peers " + peers) + failover_text(r);
 }
 
 namespace {

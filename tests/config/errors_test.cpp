@@ -306,3 +306,44 @@ TEST_CASE("the Redis mirror's misconfigurations are refused, naming the key",
             kTail,
         4, "redis_key_prefix", "blank");
 }
+
+TEST_CASE("the automatic failover keys refuse what cannot elect a leader, naming the key",
+          "[config][errors]") {
+    const std::string three =
+        "[server]\nadmin_listen = 127.0.0.1:9101\n[replication]\nenabled = true\nnode_id = 1\n"
+        "factor = 3\npeers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n";
+    const std::string admins = "admins = 1@127.0.0.1:9101, 2@127.0.0.1:9201, 3@127.0.0.1:9301\n";
+    check_failure(three + "etcd_endpoints = https://10.0.0.5:2379\n" + kTail, 8,
+                  "[replication] etcd_endpoints", "https is not supported yet");
+    check_failure(three + "etcd_endpoints = 10.0.0.5:2379\n" + kTail, 8,
+                  "[replication] etcd_endpoints", "'10.0.0.5:2379' is not http://host:port");
+    check_failure(three + "etcd_endpoints = http://10.0.0.5\n" + kTail, 8,
+                  "[replication] etcd_endpoints", "10.0.0.5");
+    check_failure(three + "lease_ttl_ms = 500\n" + kTail, 8, "[replication] lease_ttl_ms",
+                  "500 is outside 1000..");
+    check_failure(three + "lease_ttl_ms = 2500\n" + kTail, 8, "[replication] lease_ttl_ms",
+                  "2500 is not whole seconds");
+    check_failure(three + "etcd_key = leader\n" + kTail, 8, "[replication] etcd_key",
+                  "'leader' is not a key starting with '/'");
+    check_failure(three + "etcd_endpoints = http://127.0.0.1:2379\n" + kTail, 8,
+                  "[replication] etcd_endpoints", "every node's admin address (factor 3)");
+    check_failure(three + "etcd_endpoints = http://127.0.0.1:2379\n" +
+                      "admins = 2@127.0.0.1:9201, 3@127.0.0.1:9301, 4@127.0.0.1:9401\n" + kTail,
+                  9, "[replication] admins", "this node (node_id 1) is not listed");
+    check_failure(
+        "[replication]\nenabled = true\nnode_id = 1\nfactor = 3\n"
+        "peers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n"
+        "etcd_endpoints = http://127.0.0.1:2379\n" +
+            admins + kTail,
+        0, "[server] admin_listen", "needs an admin port");
+
+    TempDir dir;
+    const Config config = load_config(dir.write(
+        "good.ini", three + "etcd_endpoints = http://127.0.0.1:2379, http://127.0.0.1:2381\n" +
+                        admins + kTail));
+    CHECK(config.replication.automatic_failover());
+    CHECK(config.replication.etcd_endpoints.size() == 2);
+    CHECK(config.replication.etcd_key == "/exchanged/leader");
+    CHECK(config.replication.lease_ttl_ms == 2000);
+    CHECK(config.replication.admins.size() == 3);
+}

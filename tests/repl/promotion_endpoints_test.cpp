@@ -55,6 +55,11 @@ TEST_CASE("a promise is on disk before the node acts on it or answers", "[repl][
     CHECK(again.first == 409);
     CHECK_THAT(again.second, Contains("has promised epoch 3"));
     CHECK(endpoints.promise("epoch=2&candidate=3").first == 409);
+    // The same promise again (a candidate's round and this node's own look at etcd's leader key
+    // may both ask): answered as before.
+    const auto repeated = endpoints.promise("epoch=3 candidate=2");
+    CHECK(repeated.first == 200);
+    CHECK(repeated.second == "durable_lsn=42 last_epoch=1 node=2\n");
     CHECK(endpoints.promise("epoch=x candidate=2").first == 400);
     CHECK(endpoints.promise("candidate=2").first == 400);
 

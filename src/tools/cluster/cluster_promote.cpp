@@ -11,6 +11,7 @@
 #include "common/test_fault.hpp"
 #include "config/config.hpp"
 #include "tools/cluster/cluster_status.hpp"
+#include "tools/cluster/promise_round.hpp"
 #include "tools/store/admin_post.hpp"
 
 namespace exchanged::tools {
@@ -243,25 +244,11 @@ int cluster_promote_main(int argc, char** argv, int first) {
     }
     const std::uint64_t epoch = highest + 1;
 
-    std::vector<PromiseAnswer> answers;
-    const std::string body =
-        "epoch=" + std::to_string(epoch) + " candidate=" + std::to_string(candidate);
+    std::vector<AdminMember> admins;
     for (const Member& member : members) {
-        PromiseAnswer answer;
-        answer.node = member.node;
-        try {
-            const AdminAnswer reply = admin_post(member.admin.host, member.admin.port,
-                                                 "/replication/promise", timeout, body);
-            if (reply.status == 200) {
-                answer = parse_promise_answer(member.node, reply.body);
-            } else {
-                answer.error = "refused: " + trimmed(reply.body);
-            }
-        } catch (const std::exception& error) {
-            answer.error = std::string("unreachable (") + error.what() + ")";
-        }
-        answers.push_back(answer);
+        admins.push_back({member.node, member.admin});
     }
+    const std::vector<PromiseAnswer> answers = collect_promises(admins, epoch, candidate, timeout);
     const PromoteDecision decision = decide_promotion(candidate, epoch, answers, ignore_longest);
     if (!decision.go) {
         std::printf("cluster promote: %s\n", decision.text.c_str());
@@ -278,32 +265,9 @@ int cluster_promote_main(int argc, char** argv, int first) {
                                       [&](const PromiseAnswer& a) { return a.node == candidate; });
         std::uint64_t durable = own->durable_lsn;
         try {
-            while (durable < decision.fetch_to) {
-                const AdminAnswer records =
-                    admin_get(source.admin.host, source.admin.port,
-                              "/replication/records?from=" + std::to_string(durable + 1), timeout);
-                if (records.status != 200 || records.body.empty()) {
-                    throw std::runtime_error("node " + std::to_string(source.node) + " answered " +
-                                             std::to_string(records.status) + " for LSN " +
-                                             std::to_string(durable + 1) + ": " +
-                                             trimmed(records.body));
-                }
-                const AdminAnswer appended =
-                    admin_post(chosen.admin.host, chosen.admin.port, "/replication/append",
-                               std::chrono::milliseconds(30000), records.body);
-                if (appended.status != 200) {
-                    throw std::runtime_error("node " + std::to_string(candidate) + " answered " +
-                                             std::to_string(appended.status) + ": " +
-                                             trimmed(appended.body));
-                }
-                const std::uint64_t now = field_of(appended.body, "durable_lsn");
-                if (now <= durable) {
-                    throw std::runtime_error("node " + std::to_string(candidate) +
-                                             " did not move past durable LSN " +
-                                             std::to_string(durable));
-                }
-                durable = now;
-            }
+            durable =
+                fetch_missing_records({source.node, source.admin}, {chosen.node, chosen.admin},
+                                      durable, decision.fetch_to, timeout);
         } catch (const std::exception& error) {
             std::printf(
                 "cluster promote: fetching the records node %u lacks failed: %s; epoch "

@@ -103,6 +103,10 @@ int power_loss_main(int argc, char** argv, int first) {
             throw CliError("--test-fault: '" + name +
                            "' acts on exchangectl cluster promote (tests/repl/promote_test.sh)");
         }
+        if (*fault == test_fault::Fault::LeaseIgnoreExpiry) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on a daemon's etcd lease (tests/repl/failover_test.sh)");
+        }
         test_fault::arm(*fault);
         fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
     }
