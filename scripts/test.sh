@@ -74,7 +74,7 @@ run_suite release build
 
 build_or_fail asan
 # Sanitizers make the long randomized tests slow; they still run, with the same assertions. The
-# three-node cluster scenarios (label "cluster": several daemons, a minute each, run serially)
+# three-node cluster scenarios (label "cluster": several daemons, a minute each, one at a time)
 # run in Release only; the replication code they drive runs under the sanitizers in the
 # in-process tests (test_repl_link, test_repl_standby: a leader and followers over loopback).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
