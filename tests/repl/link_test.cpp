@@ -27,6 +27,7 @@
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
 #include "repl/socket_io.hpp"
+#include "tracked_quorum.hpp"
 #include "wal/log_truncate.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
@@ -67,15 +68,6 @@ std::vector<Logged> read_log(const std::filesystem::path& dir) {
 }
 
 // The quorum as the daemon keeps it: a tracker behind a lock.
-struct Quorum {
-    std::mutex mutex;
-    QuorumTracker tracker{3, {2, 3}, kEpoch};
-    wal::Lsn frontier() {
-        std::lock_guard lock(mutex);
-        return tracker.frontier();
-    }
-};
-
 struct Warnings {
     std::mutex mutex;
     std::vector<std::string> lines;
@@ -171,19 +163,10 @@ void append_all(wal::WalWriter& leader, wal::Lsn from, wal::Lsn to) {
 TEST_CASE("a leader's records reach two followers over TCP and their acks make the quorum",
           "[repl][link]") {
     test::TempDir dir;
-    Quorum quorum;
+    test::TrackedQuorum quorum(kEpoch);
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
-    leader_options.on_durable = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        quorum.tracker.leader_durable(lsn);
-    };
-    wal::WalWriter leader(leader_storage, leader_options);
+    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
 
     Follower two(2, dir.path() / "f2");
     Follower three(3, dir.path() / "f3");
@@ -198,17 +181,8 @@ TEST_CASE("a leader's records reach two followers over TCP and their acks make t
     options.copy_bytes = 64 * 1024;
     std::vector<std::string> warnings;
     std::mutex warnings_mutex;
-    LeaderSenderHooks hooks;
-    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    LeaderSenderHooks hooks = quorum.sender_hooks(leader);
     hooks.commit_lsn = [&] { return quorum.frontier(); };
-    hooks.shipped = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        quorum.tracker.shipped(lsn);
-    };
-    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        return quorum.tracker.ack(node, epoch, lsn);
-    };
     hooks.warn = [&](const std::string& line) {
         std::lock_guard lock(warnings_mutex);
         warnings.push_back(line);
@@ -251,19 +225,10 @@ TEST_CASE("a leader's records reach two followers over TCP and their acks make t
 TEST_CASE("a follower behind the ship buffer is caught up from the leader's WAL files",
           "[repl][link]") {
     test::TempDir dir;
-    Quorum quorum;
+    test::TrackedQuorum quorum(kEpoch);
     ShipBuffer buffer(32 * 1024);  // a few batches: the late follower is far behind it
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
-    leader_options.on_durable = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        quorum.tracker.leader_durable(lsn);
-    };
-    wal::WalWriter leader(leader_storage, leader_options);
+    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
     constexpr wal::Lsn kBefore = 4000;
     append_all(leader, 1, kBefore);
     REQUIRE(leader.wait_durable(kBefore));
@@ -280,16 +245,7 @@ TEST_CASE("a follower behind the ship buffer is caught up from the leader's WAL 
     options.wal_dir = dir.path() / "leader";
     options.copy_bytes = 32 * 1024;
     options.frame_records_bytes = 4096;
-    LeaderSenderHooks hooks;
-    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
-    hooks.shipped = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        quorum.tracker.shipped(lsn);
-    };
-    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        return quorum.tracker.ack(node, epoch, lsn);
-    };
+    LeaderSenderHooks hooks = quorum.sender_hooks(leader);
     LeaderSender sender(options, buffer, hooks);
     sender.start();
     REQUIRE(eventually([&] { return quorum.frontier() == kBefore; }));
@@ -334,17 +290,8 @@ TEST_CASE("a follower behind a restarted leader's recovered log is caught up wit
     options.wal_dir = dir.path() / "leader";
     options.copy_bytes = 32 * 1024;
     options.frame_records_bytes = 4096;
-    Quorum quorum;
-    LeaderSenderHooks hooks;
-    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
-    hooks.shipped = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        quorum.tracker.shipped(lsn);
-    };
-    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
-        std::lock_guard lock(quorum.mutex);
-        return quorum.tracker.ack(node, epoch, lsn);
-    };
+    test::TrackedQuorum quorum(kEpoch);
+    LeaderSenderHooks hooks = quorum.sender_hooks(leader);
     LeaderSender sender(options, buffer, hooks);
     sender.start();
     CHECK(eventually([&] { return two.writer->durable_lsn() == kLogged; }));

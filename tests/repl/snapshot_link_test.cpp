@@ -25,6 +25,7 @@
 #include "repl/ship_buffer.hpp"
 #include "repl/snapshot_epochs.hpp"
 #include "repl/snapshot_staging.hpp"
+#include "tracked_quorum.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
@@ -138,21 +139,11 @@ struct Follower {
 TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, once refused",
           "[repl][link][snapshot]") {
     test::TempDir dir;
-    std::mutex quorum_mutex;
-    QuorumTracker tracker{3, {2, 3}, kEpoch};
+    test::TrackedQuorum quorum(kEpoch);
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
-    leader_options.on_durable = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum_mutex);
-        tracker.leader_durable(lsn);
-    };
-    wal::WalWriter leader(leader_storage, leader_options);
+    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
     constexpr wal::Lsn kStored = 3000;
     append_all(leader, 1, 6000);
     REQUIRE(leader.wait_durable(6000));
@@ -173,17 +164,8 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, on
     std::atomic<int> made{0};
     std::atomic<NodeId> asked_for{0};
     std::atomic<int> dropped{0};
-    LeaderSenderHooks hooks;
-    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    LeaderSenderHooks hooks = quorum.sender_hooks(leader);
     hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
-    hooks.shipped = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum_mutex);
-        tracker.shipped(lsn);
-    };
-    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
-        std::lock_guard lock(quorum_mutex);
-        return tracker.ack(node, epoch, lsn);
-    };
     hooks.make_snapshot = [&](NodeId node) {
         asked_for = node;
         const fs::path snapshot = dir.path() / ("snapshot-" + std::to_string(made++));
@@ -233,9 +215,9 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, on
     }));
     CHECK(sender.status().front().snapshots == 1);
     {
-        std::lock_guard lock(quorum_mutex);
-        CHECK_FALSE(tracker.set_aside(3));
-        CHECK(tracker.frontier() == 7000);  // the leader and follower 3
+        std::lock_guard lock(quorum.mutex);
+        CHECK_FALSE(quorum.tracker.set_aside(3));
+        CHECK(quorum.tracker.frontier() == 7000);  // the leader and follower 3
     }
     sender.stop();
     leader.close();
@@ -253,21 +235,11 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, on
 TEST_CASE("a follower within the retention bound is caught up from the WAL, not a snapshot",
           "[repl][link][retention]") {
     test::TempDir dir;
-    std::mutex quorum_mutex;
-    QuorumTracker tracker{3, {2, 3}, kEpoch};
+    test::TrackedQuorum quorum(kEpoch);
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
-    leader_options.on_durable = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum_mutex);
-        tracker.leader_durable(lsn);
-    };
-    wal::WalWriter leader(leader_storage, leader_options);
+    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
     append_all(leader, 1, 6000);
     REQUIRE(leader.wait_durable(6000));
 
@@ -309,17 +281,8 @@ TEST_CASE("a follower within the retention bound is caught up from the WAL, not 
     options.wal_dir = leader_dir;
     options.copy_bytes = 16 * 1024;
     std::atomic<int> made{0};
-    LeaderSenderHooks hooks;
-    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    LeaderSenderHooks hooks = quorum.sender_hooks(leader);
     hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
-    hooks.shipped = [&](wal::Lsn lsn) {
-        std::lock_guard lock(quorum_mutex);
-        tracker.shipped(lsn);
-    };
-    hooks.ack = [&](NodeId node, Epoch epoch, wal::Lsn lsn) {
-        std::lock_guard lock(quorum_mutex);
-        return tracker.ack(node, epoch, lsn);
-    };
     hooks.make_snapshot = [&](NodeId) -> SnapshotSource {
         ++made;
         throw std::runtime_error("no snapshot expected");
