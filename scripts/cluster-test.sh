@@ -143,12 +143,40 @@ retire() {  # NODE EPOCH
 }
 
 # The old leader back as a follower of the new epoch (its profile rewritten by promote): its
-# log may end with records no majority held, which divergence repair cuts.
+# log may end with records no majority held, which divergence repair cuts. A leader's store
+# takes every record durable in its own WAL, quorum or not, so the store of a leader that wrote
+# on alone (cut off, or killed with an unshipped tail) can be ahead of the cut: the follower
+# then stops ("below the applied LSN", docs/replication.md "A cut under the standby") and
+# needs, as the docs tell an operator, a fresh data directory, from which it re-syncs. That is
+# done here and counted in $work/resynced (the summary shows it): a known limit, not a loss.
 rejoin() {  # NODE
-    nc start "$1" "${rejoin_flags[@]}" >/dev/null || {
-        echo "  node $1 did not restart as a follower: $(tail -n 2 "$state/node$1.log")" >&2
+    local node=$1 lines
+    lines=$(wc -l <"$state/node$node.log")
+    nc start "$node" "${rejoin_flags[@]}" >/dev/null || {
+        echo "  node $node did not restart as a follower: $(tail -n 2 "$state/node$node.log")" >&2
         return 1
     }
+    # The cut comes with the new leader's first connection, within a second of the start.
+    local known=0
+    for _ in $(seq 20); do
+        tail -n +"$((lines + 1))" "$state/node$node.log" | grep -q 'below the applied LSN' &&
+            known=1 && break
+        nc status | grep -q "^node $node: .*: down" && break
+        sleep 0.1
+    done
+    if [ "$known" = 1 ]; then
+        echo "    node $node: its store was ahead of the divergence cut ($(tail -n +"$((lines + 1))" \
+            "$state/node$node.log" | grep -o 'cutting LSN [0-9.]*' | tail -n 1)); re-synced from an empty data directory"
+        echo "$node" >>"$work/resynced"
+        # It is on its way out (its standby stopped); kill -9 saves the wait.
+        nc kill "$node" >/dev/null 2>&1
+        mv "$state/node$node" "$work/node$node-before-resync-$(date +%s%N)" &&
+            nc start "$node" "${rejoin_flags[@]}" >/dev/null && return 0
+    elif ! nc status | grep -q "^node $node: .*: down"; then
+        return 0
+    fi
+    echo "  node $node stopped after its restart as a follower: $(tail -n 1 "$state/node$node.log")" >&2
+    return 1
 }
 
 # Faults the schedules draw from, one function each: SLOT (the first or second follower of the
@@ -204,12 +232,15 @@ fault_partition_leader_promote() {
     load_for "$candidate" "$(orders_left)"
     sleep "$2"
     nc heal
-    for _ in $(seq 100); do
+    # A follower serves one leader connection at a time, so the old leader's redials find it
+    # busy with the new one and it may not hear of the new epoch: it stays held, acknowledging
+    # nothing (its clients wait), until it is stopped.
+    for _ in $(seq 20); do
         grep -q '^role=follower' "$state/node$old/replication.state" 2>/dev/null && break
         sleep 0.1
     done
     grep -q '^role=follower' "$state/node$old/replication.state" 2>/dev/null ||
-        echo "    node $old did not record that it was deposed within 10 s of the heal"
+        echo "    node $old has not heard of epoch $(epoch) 2 s after the heal (it acknowledges nothing)"
     nc kill "$old" && retire "$old" "$old_epoch" && rejoin "$old"
 }
 
@@ -241,7 +272,7 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     local cycle_seed=$1 schedule total=0 status=0 started
     schedule=$(schedule_for "$cycle_seed")
     echo "  schedule: $(describe "$schedule")"
-    started=$(date +%s)
+    started=$SECONDS
     if ! nc up --no-build --max-orders 131072 --segment-bytes 8388608 "${leader_flags[@]}" \
         >"$work/up.out" 2>&1; then
         echo "  the cluster did not start: $(tail -n 3 "$work/up.out")"
@@ -251,6 +282,7 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     echo 1 >"$work/epoch"
     : >"$work/loads"
     : >"$work/retired"
+    : >"$work/resynced"
     while read -r _ _ seconds; do
         total=$((total + ${seconds%.*} + 1))
     done <<<"$schedule"
@@ -340,11 +372,13 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
         echo "  FAIL: an LSN was acknowledged under two epochs"
         status=1
     fi
-    echo "  cycle time: $(($(date +%s) - started)) s"
+    echo "  cycle time: $((SECONDS - started)) s"
+    [ -s "$work/resynced" ] && echo "  re-synced from empty (store ahead of the cut): node(s) $(paste -sd ' ' "$work/resynced")" &&
+        resynced=$((resynced + 1))
     return $status
 }
 
-passed=0 failed=0
+passed=0 failed=0 resynced=0
 echo "cluster-test: $cycles cycle(s), seed $seed"
 for cycle in $(seq "$cycles"); do
     cycle_seed=$((seed + cycle - 1))
@@ -364,5 +398,7 @@ for cycle in $(seq "$cycles"); do
     nc down >/dev/null 2>&1
     rm -rf "${work:?}"/*
 done
+[ "$resynced" -gt 0 ] &&
+    echo "$resynced cycle(s) re-synced an old leader from empty: its store was ahead of the cut"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
