@@ -203,7 +203,7 @@ no_lsn_under_two_epochs() {  # CONFIG FINAL_DIR LEADER_COPY JOURNAL
                 checked++
                 if (!(key in at)) { bad++; if (bad <= 3) print "    order " key " (account:client_order_id) acknowledged, not in its leader'"'"'s log"; continue }
                 n = at[key]
-                if (!(n in final_epoch)) { bad++; if (bad <= 3) print "    LSN " n " acknowledged under epoch " epoch[key] " holds no command in the final log (another epoch'"'"'s term start?)"; continue }
+                if (!(n in final_epoch)) { bad++; if (bad <= 3) print "    LSN " n " acknowledged under epoch " epoch[key] " holds no command record in the final log (it ends before, or another record is there)"; continue }
                 if (final_epoch[n] != epoch[key] || final_bytes[n] != bytes[key]) {
                     bad++
                     if (bad <= 3) print "    LSN " n " acknowledged under epoch " epoch[key] " holds epoch " final_epoch[n] "'"'"'s record" (final_bytes[n] == bytes[key] ? "" : " (other bytes)") " in the final log"
