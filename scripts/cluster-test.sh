@@ -139,9 +139,19 @@ orders_left() {
 
 # `exchangectl cluster promote NODE` in that node's namespace (it reaches the nodes that are
 # up and not cut off from it); on success NODE leads the epoch it names.
+# A candidate whose log is shorter than another's of a newer term (say a node just re-synced from
+# empty) is refused, naming the node to promote instead: that one is promoted, as an operator
+# would.
 promote() {  # NODE
     if ! nsenter --net="/run/netns/exn-$prefix-$1" -- "$bin/exchangectl" cluster promote "$1" \
         --config "$(configs)" --timeout 2 "${promote_flags[@]}" >"$work/promote.out" 2>&1; then
+        local instead
+        instead=$(grep -o 'promote node [0-9] instead' "$work/promote.out" | grep -o '[0-9]')
+        if [ -n "$instead" ] && [ "$instead" != "$1" ]; then
+            echo "    node $1 refused: $(grep -o 'holds a shorter log ([^)]*)' "$work/promote.out"); promoting node $instead instead"
+            promote "$instead"
+            return
+        fi
         echo "  cluster promote $1 failed: $(tail -n 1 "$work/promote.out")" >&2
         return 1
     fi
@@ -245,7 +255,7 @@ fault_kill_leader() {
     local old old_epoch candidate
     old=$(leader) old_epoch=$(epoch) candidate=$(follower_at "$1")
     nc kill "$old" && retire "$old" "$old_epoch" && promote "$candidate" || return 1
-    load_for "$candidate" "$(orders_left)"
+    load_for "$(leader)" "$(orders_left)"
     sleep "$2"
     rejoin "$old"
 }
@@ -258,7 +268,7 @@ fault_partition_leader_promote() {
     local old old_epoch candidate
     old=$(leader) old_epoch=$(epoch) candidate=$(follower_at "$1")
     nc isolate "$old" && sleep 1 && promote "$candidate" || { nc heal; return 1; }
-    load_for "$candidate" "$(orders_left)"
+    load_for "$(leader)" "$(orders_left)"
     sleep "$2"
     nc heal
     # A follower serves one leader connection at a time, so the old leader's redials find it
