@@ -30,14 +30,23 @@ wait_metric_at_least() {  # NODE NAME VALUE SECONDS
 # `exchangectl load` in the leader's namespace, in the background ($! is exchangectl itself).
 # Extra flags follow the journal (e.g. --rate R --timeout S).
 start_load() {  # JOURNAL ORDERS CONFIG [flags...]
-    local journal=$1 orders=$2 config=$3
-    shift 3
-    nsenter --net="/run/netns/exn-$prefix-1" -- "$bin/exchangectl" load \
-        --connect "$(leader_address)" --orders "$orders" --connections 2 --journal "$journal" \
-        --config "$config" "$@" >>"$journal.out" 2>&1 &
+    start_load_on 1 "$@"
 }
 
-leader_address() { grep -m 1 '^listen' "$state/config/node1.ini" | sed 's/^listen = //'; }
+# The same against node NODE (the leader after a promotion), in its namespace.
+start_load_on() {  # NODE JOURNAL ORDERS CONFIG [flags...]
+    local node=$1 journal=$2 orders=$3 config=$4
+    shift 4
+    nsenter --net="/run/netns/exn-$prefix-$node" -- "$bin/exchangectl" load \
+        --connect "$(client_address "$node")" --orders "$orders" --connections 2 \
+        --journal "$journal" --config "$config" "$@" >>"$journal.out" 2>&1 &
+}
+
+leader_address() { client_address 1; }
+
+client_address() {  # NODE
+    grep -m 1 '^listen' "$state/config/node$1.ini" | sed 's/^listen = //'
+}
 
 # Accepted orders whose reply the client read in [FROM_US, TO_US] (the journal's at_us).
 accepted_between() {  # JOURNAL FROM_US TO_US
@@ -53,19 +62,25 @@ journal_until() {  # JOURNAL TO_US
     }' "$1"
 }
 
-# Waits up to SECONDS until every running follower's durable LSN equals the leader's (and the
-# leader's is above 0); prints the LSNs either way.
-wait_caught_up() {  # SECONDS
-    local leader two three
+# Waits up to SECONDS until every running follower's durable LSN equals the leader's (node
+# LEADER, 1 unless given; and the leader's is above 0); prints the LSNs either way.
+wait_caught_up() {  # SECONDS [LEADER]
+    local leader=${2:-1} node lsn lsns ok
     for _ in $(seq $(($1 * 10))); do
-        leader=$(durable 1) two=$(durable 2) three=$(durable 3)
-        if [ -n "$leader" ] && [ "$leader" != 0 ] && [ "$two" = "$leader" ] && [ "$three" = "$leader" ]; then
-            echo "  caught up: durable LSN $leader on all three nodes"
+        lsn=$(durable "$leader") ok=1 lsns=
+        [ -n "$lsn" ] && [ "$lsn" != 0 ] || ok=0
+        for node in 1 2 3; do
+            [ "$node" = "$leader" ] && continue
+            lsns+="${lsns:+, }node $node $(durable "$node")"
+            [ "$(durable "$node")" = "$lsn" ] || ok=0
+        done
+        if [ "$ok" = 1 ]; then
+            echo "  caught up: durable LSN $lsn on all three nodes (leader node $leader)"
             return 0
         fi
         sleep 0.1
     done
-    echo "  not caught up after $1 s: durable LSN leader ${leader:-?}, node 2 ${two:-?}, node 3 ${three:-?}"
+    echo "  not caught up after $1 s: durable LSN leader (node $leader) ${lsn:-?}, $lsns"
     return 1
 }
 
@@ -110,4 +125,91 @@ compare_logs() {  # LEADER_DATA_DIR FOLLOWER_DATA_DIR...
         fi
     done
     return $status
+}
+
+# State hashes equal at equal LSNs: every log given is replayed from LSN 1 (`exchangectl wal
+# state`, the recovery code) only up to the lowest last LSN among them, and each shard's state
+# hash (and next seq) there must be the same in all. Logs of equal length are so compared at
+# their ends; a longer log is compared at the shorter's end. Needs each log from LSN 1 (the
+# cluster test's segments are never released).
+state_hashes_equal() {  # CONFIG DATA_DIR...
+    local config=$1 dir last lowest= reference= status=0
+    shift
+    for dir in "$@"; do
+        last=$("$bin/exchangectl" wal verify "$dir" | sed -n 's/^lsn range: [0-9]*\.\.//p')
+        [ -n "$last" ] || { echo "  $dir: no records to replay"; return 1; }
+        [ -z "$lowest" ] || [ "$last" -lt "$lowest" ] && lowest=$last
+    done
+    for dir in "$@"; do
+        if ! "$bin/exchangectl" wal state "$dir" --config "$config" --to "$lowest" \
+            >"$dir.state" 2>&1; then
+            echo "  $dir: no state at LSN $lowest: $(tail -n 1 "$dir.state")"
+            status=1
+            continue
+        fi
+        if [ -z "$reference" ]; then
+            reference=$dir
+        elif ! cmp -s <(grep '^shard ' "$reference.state") <(grep '^shard ' "$dir.state"); then
+            echo "  $(basename "$dir") at LSN $lowest: $(grep '^shard ' "$dir.state" | paste -sd ' ')," \
+                "$(basename "$reference"): $(grep '^shard ' "$reference.state" | paste -sd ' ')"
+            status=1
+        fi
+    done
+    [ "$status" = 0 ] && echo "  state hashes equal at LSN $lowest on $# logs:" \
+        "$(grep '^shard ' "$reference.state" | paste -sd ' ')"
+    return $status
+}
+
+# No LSN acknowledged under two epochs. For each order accepted in JOURNAL (the load against the
+# leader whose WAL copy is LEADER_COPY, taken once it had stopped leading: killed, or deposed
+# and then killed, so the copy holds everything it ever acknowledged), its command record (the
+# NewOrder of that account and client order id) is looked up in that copy: its LSN n and the
+# epoch that wrote it (`exchangectl wal orders`). The final leader's log (FINAL_DIR) must hold
+# the same record at n: same epoch, same bytes. A different record there (another epoch's, or a
+# term start) means LSN n was acknowledged under one epoch and holds another's record now. An
+# acknowledged order missing from its own leader's copy fails too.
+no_lsn_under_two_epochs() {  # CONFIG FINAL_DIR LEADER_COPY JOURNAL
+    local config=$1 final=$2 copy=$3 journal=$4
+    "$bin/exchangectl" wal orders "$final" >"$copy.final-orders" 2>&1 || {
+        echo "  wal orders $final failed: $(tail -n 1 "$copy.final-orders")"; return 1; }
+    "$bin/exchangectl" wal orders "$copy" >"$copy.orders" 2>&1 || {
+        echo "  wal orders $copy failed: $(tail -n 1 "$copy.orders")"; return 1; }
+    awk '
+        function field(name,   i) {
+            for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2)
+            return ""
+        }
+        FILENAME == ARGV[1] {  # the profile: account names to ids
+            if ($0 ~ /^\[/) section = $0
+            else if (section == "[accounts]" && $2 == "=" && $3 ~ /^id=/) id[$1] = substr($3, 4)
+            next
+        }
+        FILENAME == ARGV[2] {  # the journal
+            if ($1 == "accepted") acked[id[field("account")] ":" field("client_order_id")] = 1
+            next
+        }
+        FILENAME == ARGV[3] {  # the leader copy: NewOrder records (command=0)
+            key = field("account") ":" field("client_order_id")
+            if (field("command") == "0" && (key in acked)) {
+                at[key] = field("lsn"); epoch[key] = field("epoch"); bytes[key] = field("payload")
+            }
+            next
+        }
+        {  # the final log
+            final_epoch[field("lsn")] = field("epoch"); final_bytes[field("lsn")] = field("payload")
+        }
+        END {
+            for (key in acked) {
+                checked++
+                if (!(key in at)) { bad++; if (bad <= 3) print "    order " key " (account:client_order_id) acknowledged, not in its leader'"'"'s log"; continue }
+                n = at[key]
+                if (!(n in final_epoch)) { bad++; if (bad <= 3) print "    LSN " n " acknowledged under epoch " epoch[key] " holds no command record in the final log (it ends before, or another record is there)"; continue }
+                if (final_epoch[n] != epoch[key] || final_bytes[n] != bytes[key]) {
+                    bad++
+                    if (bad <= 3) print "    LSN " n " acknowledged under epoch " epoch[key] " holds epoch " final_epoch[n] "'"'"'s record" (final_bytes[n] == bytes[key] ? "" : " (other bytes)") " in the final log"
+                }
+            }
+            printf "    %d acknowledged orders checked, %d under two epochs\n", checked, bad
+            exit bad > 0
+        }' "$config" "$journal" "$copy.orders" "$copy.final-orders"
 }

@@ -2,43 +2,85 @@
 # Seeded fault schedules over the three-node cluster in network namespaces (scripts/netns-cluster.sh,
 # docs/replication.md "Testing in network namespaces"). Each cycle starts a fresh cluster, runs
 # `exchangectl load` (alice and bob, ack journal) in the leader's namespace, and meanwhile plays a
-# schedule of 2 to 4 faults drawn from the cycle's seed, one after the other:
+# schedule of 2 to 4 faults drawn from the cycle's seed, one after the other. SLOT (1 or 2) is the
+# first or second follower of the current leader, in node order; each fault lasts 0.5 to 2.5 s:
 #
-#   kill -9 of a follower, restarted after a pause   | a follower cut off (iptables DROP), healed
-#   SIGSTOP of a follower, SIGCONT after a pause      | the leader cut off from both, healed
+#   kill_follower     kill -9 of the follower, restarted after the pause
+#   isolate_follower  the follower cut off (iptables DROP), healed
+#   pause_follower    SIGSTOP of the follower, SIGCONT after the pause
+#   isolate_leader    the leader cut off from both, healed (copies of the followers' WALs are
+#                     taken just before the heal)
+#   kill_leader       kill -9 of the leader; `exchangectl cluster promote SLOT` in its namespace
+#                     (a fetch first if the other follower's log is longer); a load with its own
+#                     journal on the new leader; the old leader restarted as a follower of the new
+#                     epoch (profile rewritten as an operator would: role, epoch, leader_client)
+#   partition_leader_promote
+#                     the leader cut off; SLOT promoted on the majority side and loaded; healed;
+#                     the old leader (still running, holding what its clients sent) killed and
+#                     restarted as a follower: divergence repair cuts its tail
 #
-# Then it heals everything, waits for the load to end and for both followers' durable LSN to reach
-# the leader's, stops the nodes (kill -9) and checks:
-#   - nothing acknowledged is lost: each follower's WAL, copied and recovered into a store of its
-#     own (exchanged --recover), holds every order, fill and cancel of the journal (store verify);
-#   - the followers' logs hold the leader's records byte for byte (exchangectl wal compare).
+# The current leader and its epoch are kept in $work/leader and $work/epoch; every later fault and
+# the final checks take them from there. A retired leader's WAL is copied once it is dead (for
+# partition_leader_promote after the heal, so the copy holds everything it ever acknowledged).
+# An old leader whose store ran ahead of the cut (a leader stores what its own WAL holds, quorum
+# or not) stops when cut; it is then re-synced from an empty data directory, as the docs tell an
+# operator, and the cycle says so (known limit, not a failure).
+#
+# Then it heals everything, waits for every load and for both followers' durable LSN to reach
+# the leader's, stops the nodes (kill -9) and checks (scripts/cluster-checks.sh):
+#   - nothing acknowledged is lost: the final leader's WAL, copied and recovered into a store of
+#     its own (exchanged --recover), holds every order, fill and cancel of all journals (store
+#     verify); the followers' logs equal it (below);
+#   - for each cut of the leader, one of the followers' copies taken before the heal holds every
+#     order acknowledged before it;
+#   - the followers' logs hold the leader's records byte for byte (exchangectl wal compare);
+#   - state hashes equal at equal LSNs: the three logs replayed (exchangectl wal state) only up to
+#     the lowest last LSN among them give the same state hash per shard;
+#   - no LSN acknowledged under two epochs: for every order accepted in the journal of a leader's
+#     term, its NewOrder record (epoch, LSN, bytes) in that leader's copy must be the record at
+#     that LSN in the final leader's log (exchangectl wal orders), same epoch and bytes.
 # A failing cycle prints its seed and schedule; `--cycles 1 --seed THAT` plays the same schedule
 # again (the timing of the processes differs from run to run).
 #
-# While the leader is cut off, copies of both followers' WALs are taken just before the heal; at the
-# end, one of them must hold every order acknowledged before the heal.
-#
-# usage: scripts/cluster-test.sh [--cycles N] [--seed S] [--keep] [--planted-fault] [--no-build]
-#   --keep copies a failing cycle's files (logs, data, journal) to a directory it names.
-#   --planted-fault runs the leader with --test-fault quorum_leader_only (its own durable LSN
-#   counts as a quorum): a schedule that cuts the leader off must then fail (scripts/test.sh
-#   checks that it does).
+# usage: scripts/cluster-test.sh [--cycles N] [--seed S] [--keep] [--planted-fault [NAME]]
+#                                [--schedule 'FAULT SLOT SECONDS; ...'] [--no-build]
+#   --keep copies a failing cycle's files (logs, data, journals) to a directory it names.
+#   --schedule plays these faults in every cycle instead of the seed's.
+#   --planted-fault NAME (scripts/test.sh checks each makes its checker fail):
+#     quorum_leader_only (the default) on node 1: its own durable LSN counts as a quorum; cut off
+#       while a follower is promoted, its acks are at LSNs the new log holds other records at
+#       ("an LSN was acknowledged under two epochs"), and with isolate_leader the followers'
+#       copies lack them;
+#     skip_divergence_truncate on a rejoining old leader: it keeps its departed tail ("state
+#       hashes differ at an equal LSN"; catch-up is given 5 s instead of 30).
 # Exit: 0 all passed, 1 a cycle failed, 2 usage, 77 skipped (not root, no network namespaces).
-# The leader (node 1) is never killed: that needs a promotion; see fault_kill_leader.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-cycles=1 seed=$(((RANDOM << 15) | RANDOM)) keep=0 build=1 leader_flags=()
+cycles=1 seed=$(((RANDOM << 15) | RANDOM)) keep=0 build=1 leader_flags=() rejoin_flags=()
+promote_flags=() fixed_schedule= planted= catch_up_seconds=30
 while [ $# -gt 0 ]; do
     case "$1" in
         --cycles) cycles=${2:?--cycles needs a number}; shift 2 ;;
         --seed) seed=${2:?--seed needs a number}; shift 2 ;;
         --keep) keep=1; shift ;;
-        --planted-fault) leader_flags=(--leader-flag --test-fault --leader-flag quorum_leader_only); shift ;;
+        --planted-fault)
+            planted=quorum_leader_only
+            shift
+            if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then planted=$1; shift; fi ;;
+        --schedule) fixed_schedule=${2:?--schedule needs faults}; shift 2 ;;
         --no-build) build=0; shift ;;
         *) echo "cluster-test.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
+case "$planted" in
+    '') ;;
+    quorum_leader_only) leader_flags=(--leader-flag --test-fault --leader-flag quorum_leader_only) ;;
+    skip_divergence_truncate)
+        rejoin_flags=(--flag --test-fault --flag skip_divergence_truncate)
+        catch_up_seconds=5 ;;
+    *) echo "cluster-test.sh: unknown planted fault '$planted'" >&2; exit 2 ;;
+esac
 for value in "$cycles" "$seed"; do
     [[ "$value" =~ ^[0-9]+$ ]] || { echo "cluster-test.sh: '$value' is not a whole number" >&2; exit 2; }
 done
@@ -71,113 +113,273 @@ trap cleanup EXIT
 # A signal (ctest's timeout, Ctrl-C) exits through the EXIT trap too: no namespace is left behind.
 trap 'exit 130' INT TERM
 
-# Faults the schedules draw from, one function each: NODE and SECONDS come from the seed. A kill -9
-# of the leader needs a follower promoted (exchangectl cluster promote, being built): add
-# kill_leader to this list once fault_kill_leader does that, and make the checks take the new
-# leader's node instead of node 1.
-faults=(kill_follower isolate_follower pause_follower isolate_leader)
+# The current leader (a node number) and its epoch, in files: a promotion changes them, and every
+# later fault and the final checks take them from there.
+leader() { cat "$work/leader"; }
+epoch() { cat "$work/epoch"; }
+followers() { for node in 1 2 3; do [ "$node" = "$(leader)" ] || echo "$node"; done; }
+follower_at() { followers | sed -n "${1}p"; }  # SLOT (1 or 2): the first or second follower
+configs() { echo "$state/config/node1.ini,$state/config/node2.ini,$state/config/node3.ini"; }
+
+# Loads, one per leader term: "PID JOURNAL NODE EPOCH" in $work/loads. A load whose leader was
+# killed or deposed ends with "connection lost" (exit 3); the final leader's must end cleanly.
+load_for() {  # NODE ORDERS
+    local journal
+    journal=$work/acks-$(($(wc -l <"$work/loads") + 1)).journal
+    # Client order ids of each load in a range of their own: the journals are checked together.
+    start_load_on "$1" "$journal" "$2" "$state/config/node$1.ini" --connections 2 \
+        --rate 1000 --timeout 30 --id-base "$((($(wc -l <"$work/loads") + 1) * 10000000))"
+    echo "$! $journal $1 $(epoch)" >>"$work/loads"
+}
+# Orders for the rest of the cycle's load time (at 1000/s), at least 500.
+orders_left() {
+    local left=$(($(cat "$work/load_end_ms") - $(date +%s%3N)))
+    [ "$left" -gt 500 ] && echo "$left" || echo 500
+}
+
+# `exchangectl cluster promote NODE` in that node's namespace (it reaches the nodes that are
+# up and not cut off from it); on success NODE leads the epoch it names.
+# A candidate whose log is shorter than another's of a newer term (say a node just re-synced from
+# empty) is refused, naming the node to promote instead: that one is promoted, as an operator
+# would.
+promote() {  # NODE
+    if ! nsenter --net="/run/netns/exn-$prefix-$1" -- "$bin/exchangectl" cluster promote "$1" \
+        --config "$(configs)" --timeout 2 "${promote_flags[@]}" >"$work/promote.out" 2>&1; then
+        local instead
+        instead=$(grep -o 'promote node [0-9] instead' "$work/promote.out" | grep -o '[0-9]')
+        if [ -n "$instead" ] && [ "$instead" != "$1" ]; then
+            echo "    node $1 refused: $(grep -o 'holds a shorter log ([^)]*)' "$work/promote.out"); promoting node $instead instead"
+            promote "$instead"
+            return
+        fi
+        echo "  cluster promote $1 failed: $(tail -n 1 "$work/promote.out")" >&2
+        return 1
+    fi
+    local epoch
+    epoch=$(grep -o 'leads epoch [0-9]*' "$work/promote.out" | grep -o '[0-9]*$')
+    [ -n "$epoch" ] || { echo "  cluster promote $1 named no epoch" >&2; return 1; }
+    echo "$1" >"$work/leader"
+    echo "$epoch" >"$work/epoch"
+    echo "    promoted node $1: $(grep -c . "$work/promote.out") lines, leads epoch $epoch$(
+        grep -o ', node [0-9] fetched.*' "$work/promote.out")"
+    # Every other node's profile as an operator sets it: a follower of this epoch, naming the
+    # new leader. A node restarted later (the old leader above all) rejoins as a follower.
+    local node ini
+    for node in $(followers); do
+        ini=$state/config/node$node.ini
+        sed -i -e 's/^role = .*/role = follower/' -e "s/^epoch = .*/epoch = $epoch/" \
+            -e '/^ack_after = quorum/d' -e '/^leader_client = /d' "$ini" &&
+            sed -i "/^role = follower/a leader_client = $(client_address "$1")" "$ini" || return 1
+    done
+}
+
+# The WAL of a leader that has stopped leading (it is dead), kept for the epoch check with the
+# loads of its term: $work/retired lists "NODE EPOCH COPY".
+retire() {  # NODE EPOCH
+    local copy=$work/leader-$1-e$2
+    mkdir -p "$copy" && cp -a "$state/node$1/wal" "$copy/wal" || return 1
+    echo "$1 $2 $copy" >>"$work/retired"
+}
+
+# The old leader back as a follower of the new epoch (its profile rewritten by promote): its
+# log may end with records no majority held, which divergence repair cuts. A leader's store
+# takes every record durable in its own WAL, quorum or not, so the store of a leader that wrote
+# on alone (cut off, or killed with an unshipped tail) can be ahead of the cut: the follower
+# then stops ("below the applied LSN", docs/replication.md "A cut under the standby") and
+# needs, as the docs tell an operator, a fresh data directory, from which it re-syncs. That is
+# done here and counted in $work/resynced (the summary shows it): a known limit, not a loss.
+rejoin() {  # NODE
+    local node=$1 lines
+    lines=$(wc -l <"$state/node$node.log")
+    nc start "$node" "${rejoin_flags[@]}" >/dev/null || {
+        echo "  node $node did not restart as a follower: $(tail -n 2 "$state/node$node.log")" >&2
+        return 1
+    }
+    # The cut comes with the new leader's first connection, within a second of the start.
+    local known=0
+    for _ in $(seq 20); do
+        tail -n +"$((lines + 1))" "$state/node$node.log" | grep -q 'below the applied LSN' &&
+            known=1 && break
+        nc status | grep -q "^node $node: .*: down" && break
+        sleep 0.1
+    done
+    if [ "$known" = 1 ]; then
+        echo "    node $node: its store was ahead of the divergence cut ($(tail -n +"$((lines + 1))" \
+            "$state/node$node.log" | grep -o 'cutting LSN [0-9.]*' | tail -n 1)); re-synced from an empty data directory"
+        echo "$node" >>"$work/resynced"
+        # It is on its way out (its standby stopped); kill -9 saves the wait.
+        nc kill "$node" >/dev/null 2>&1
+        mv "$state/node$node" "$work/node$node-before-resync-$(date +%s%N)" &&
+            nc start "$node" "${rejoin_flags[@]}" >/dev/null && return 0
+    elif ! nc status | grep -q "^node $node: .*: down"; then
+        return 0
+    fi
+    echo "  node $node stopped after its restart as a follower: $(tail -n 1 "$state/node$node.log")" >&2
+    return 1
+}
+
+# Faults the schedules draw from, one function each: SLOT (the first or second follower of the
+# current leader, in node order) and SECONDS come from the seed.
+faults=(kill_follower isolate_follower pause_follower isolate_leader kill_leader
+    partition_leader_promote)
 fault_kill_follower() {
-    nc kill "$1" && sleep "$2" && nc start "$1" >/dev/null
+    local node
+    node=$(follower_at "$1")
+    nc kill "$node" && sleep "$2" && nc start "$node" >/dev/null
 }
 fault_isolate_follower() {
-    nc isolate "$1" && sleep "$2" && nc heal
+    nc isolate "$(follower_at "$1")" && sleep "$2" && nc heal
 }
 fault_pause_follower() {
-    nc pause "$1" && sleep "$2" && nc resume "$1"
+    local node
+    node=$(follower_at "$1")
+    nc pause "$node" && sleep "$2" && nc resume "$node"
 }
 # While the leader is cut off, the followers' WALs are all that a majority holds: copies taken just
 # before the heal must hold every order acknowledged before it (checked at the end of the cycle,
-# when the journal is complete).
+# when the journals are complete).
 fault_isolate_leader() {
-    local copies
+    local copies node
     copies=$work/cut$(find "$work" -maxdepth 1 -name 'cut*' | wc -l)
-    nc isolate 1 && sleep "$2" || return 1
-    for node in 2 3; do
+    nc isolate "$(leader)" && sleep "$2" || return 1
+    for node in $(followers); do
         copy_follower_wal "$node" "$copies/copy$node" || return 1
+        echo "$node" >>"$copies/nodes"
     done
     now_us >"$copies/healed"
     nc heal
 }
+# kill -9 of the leader; the follower in SLOT promoted (fetching from the other if that one's
+# log is longer); load on it for SECONDS; the old leader restarted as a follower.
 fault_kill_leader() {
-    echo "kill -9 of the leader needs a promotion, which is not built yet" >&2
-    return 1
+    local old old_epoch candidate
+    old=$(leader) old_epoch=$(epoch) candidate=$(follower_at "$1")
+    nc kill "$old" && retire "$old" "$old_epoch" && promote "$candidate" || return 1
+    load_for "$(leader)" "$(orders_left)"
+    sleep "$2"
+    rejoin "$old"
+}
+# The leader cut off from both followers; the follower in SLOT promoted on the majority side
+# and loaded for SECONDS while the old leader still runs (it holds what its clients send: no
+# majority); healed, the old leader learns of the new epoch and is deposed; then it is killed
+# (its WAL kept for the epoch check: it must have acknowledged nothing of its cut-off tail) and
+# restarted as a follower, and divergence repair cuts that tail.
+fault_partition_leader_promote() {
+    local old old_epoch candidate
+    old=$(leader) old_epoch=$(epoch) candidate=$(follower_at "$1")
+    nc isolate "$old" && sleep 1 && promote "$candidate" || { nc heal; return 1; }
+    load_for "$(leader)" "$(orders_left)"
+    sleep "$2"
+    nc heal
+    # A follower serves one leader connection at a time, so the old leader's redials find it
+    # busy with the new one and it may not hear of the new epoch: it stays held, acknowledging
+    # nothing (its clients wait), until it is stopped.
+    for _ in $(seq 20); do
+        grep -q '^role=follower' "$state/node$old/replication.state" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q '^role=follower' "$state/node$old/replication.state" 2>/dev/null ||
+        echo "    node $old has not heard of epoch $(epoch) 2 s after the heal (it acknowledges nothing)"
+    nc kill "$old" && retire "$old" "$old_epoch" && rejoin "$old"
 }
 
-# The cycle's schedule from its seed: lines "FAULT NODE SECONDS".
+# The cycle's schedule from its seed: lines "FAULT SLOT SECONDS".
 schedule_for() {  # SEED
+    if [ -n "$fixed_schedule" ]; then
+        tr ';' '\n' <<<"$fixed_schedule" | sed -e 's/^ *//' -e '/^$/d'
+        return
+    fi
     RANDOM=$1
-    local steps=$((2 + RANDOM % 3)) fault node tenths
+    local steps=$((2 + RANDOM % 3)) fault slot tenths
     for _ in $(seq "$steps"); do
         fault=${faults[RANDOM % ${#faults[@]}]}
-        node=$((2 + RANDOM % 2))
-        [ "$fault" = isolate_leader ] && node=1
+        slot=$((1 + RANDOM % 2))
         tenths=$((5 + RANDOM % 21))  # 0.5 to 2.5 s
-        echo "$fault $node $((tenths / 10)).$((tenths % 10))"
+        echo "$fault $slot $((tenths / 10)).$((tenths % 10))"
     done
 }
 
 describe() {  # SCHEDULE
     local text=
-    while read -r fault node seconds; do
-        text+="${text:+; }$fault $node for ${seconds}s"
+    while read -r fault slot seconds; do
+        text+="${text:+; }$fault $slot $seconds"
     done <<<"$1"
     echo "$text"
 }
 
 run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
-    local cycle_seed=$1 schedule journal=$work/acks.journal total=0 load status=0
+    local cycle_seed=$1 schedule total=0 status=0 started
     schedule=$(schedule_for "$cycle_seed")
     echo "  schedule: $(describe "$schedule")"
+    started=$SECONDS
     if ! nc up --no-build --max-orders 131072 --segment-bytes 8388608 "${leader_flags[@]}" \
         >"$work/up.out" 2>&1; then
         echo "  the cluster did not start: $(tail -n 3 "$work/up.out")"
         return 1
     fi
+    echo 1 >"$work/leader"
+    echo 1 >"$work/epoch"
+    : >"$work/loads"
+    : >"$work/retired"
+    : >"$work/resynced"
     while read -r _ _ seconds; do
         total=$((total + ${seconds%.*} + 1))
     done <<<"$schedule"
     # Orders for the schedule and 2 s either side; held orders wait at most a partition plus TCP's
-    # retransmission back-off, well inside the timeout.
-    start_load "$journal" $(((total + 4) * 1000)) "$state/config/node1.ini" --connections 2 \
-        --rate 1000 --timeout 30
-    load=$!
+    # retransmission back-off, well inside the timeout. A promotion starts a load on the new
+    # leader for what is left of that time.
+    echo $(($(date +%s%3N) + (total + 4) * 1000)) >"$work/load_end_ms"
+    load_for 1 $(((total + 4) * 1000))
     sleep 2
-    while read -r fault node seconds; do
-        if ! "fault_$fault" "$node" "$seconds"; then
-            echo "  FAIL: the fault '$fault $node' could not be applied"
+    local fault slot seconds
+    while read -r fault slot seconds; do
+        echo "    $fault: leader node $(leader), follower $slot is node $(follower_at "$slot"), ${seconds}s"
+        if ! "fault_$fault" "$slot" "$seconds"; then
+            echo "  FAIL: the fault '$fault $slot' could not be applied"
             status=1
         fi
         sleep 0.3
     done <<<"$schedule"
     nc heal
-    for node in 2 3; do
+    local node pid journal load_node load_epoch final
+    final=$(leader)
+    for node in $(followers); do
         nc resume "$node" 2>/dev/null
-        nc status | grep -q "^node $node: .*: down" && nc start "$node" >/dev/null
+        nc status | grep -q "^node $node: .*: down" && rejoin "$node"
     done
-    if ! wait "$load"; then
-        echo "  FAIL: the load did not finish: $(tail -n 1 "$journal.out")"
-        status=1
-    fi
-    echo "  load: $(grep 'sent ' "$journal.out" | tail -n 1 | sed 's/^ *//')"
-    if ! wait_caught_up 30; then
+    while read -r pid journal load_node load_epoch; do
+        wait "$pid"
+        code=$?
+        # Only the load of the final leader's term must end cleanly.
+        if [ "$code" != 0 ] && { [ "$load_node $load_epoch" = "$final $(epoch)" ] ||
+            [ "$code" != 3 ]; }; then
+            echo "  FAIL: the load on node $load_node (epoch $load_epoch) did not finish (exit $code): $(tail -n 1 "$journal.out")"
+            status=1
+        fi
+        echo "  load on node $load_node (epoch $load_epoch): $(grep 'sent ' "$journal.out" | tail -n 1 | sed 's/^ *//')"
+    done <"$work/loads"
+    if ! wait_caught_up "$catch_up_seconds" "$final"; then
         echo "  FAIL: the followers did not catch up"
         status=1
     fi
     for node in 1 2 3; do nc kill "$node" >/dev/null 2>&1 & done
     wait
-    for node in 2 3; do
-        mkdir -p "$work/copy$node" && cp -a "$state/node$node/wal" "$work/copy$node/wal"
-        if ! verify_copy "$node" "$work/copy$node" "$journal"; then
-            echo "  FAIL: follower $node lost acknowledged orders"
-            status=1
-        fi
-    done
+    # Every journal together: client order ids differ between loads.
+    local all=$work/all.journal
+    cut -d ' ' -f 2 "$work/loads" | xargs cat >"$all"
+    # The final leader's log holds every journal; the followers' logs are checked equal to it
+    # below (wal compare, after they caught up), so they hold them too.
+    mkdir -p "$work/copy$final" && cp -a "$state/node$final/wal" "$work/copy$final/wal"
+    if ! verify_copy "$final" "$work/copy$final" "$all"; then
+        echo "  FAIL: the leader (node $final) lost acknowledged orders"
+        status=1
+    fi
     local cut held
     for cut in "$work"/cut*; do
         [ -d "$cut" ] || continue
-        journal_until "$journal" "$(cat "$cut/healed")" >"$cut/until-heal.journal"
+        journal_until "$all" "$(cat "$cut/healed")" >"$cut/until-heal.journal"
         held=
-        for node in 2 3; do
+        for node in $(cat "$cut/nodes"); do
             verify_copy "$node" "$cut/copy$node" "$cut/until-heal.journal" && held=1 && break
         done
         if [ -z "$held" ]; then
@@ -185,14 +387,39 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
             status=1
         fi
     done
-    if ! compare_logs "$state/node1" "$state/node2" "$state/node3"; then
+    local others=()
+    for node in $(followers); do others+=("$state/node$node"); done
+    if ! compare_logs "$state/node$final" "${others[@]}"; then
         echo "  FAIL: a follower's log differs from the leader's"
         status=1
     fi
+    if ! state_hashes_equal "$state/config/node$final.ini" "$state/node1" "$state/node2" "$state/node3"; then
+        echo "  FAIL: state hashes differ at an equal LSN"
+        status=1
+    fi
+    # Each leader's loads against its own log (the retired leaders' copies, the final leader's
+    # data directory) and the final leader's log.
+    echo "$final $(epoch) $state/node$final" >>"$work/retired"
+    local copy leader_node leader_epoch epochs_ok=1
+    while read -r leader_node leader_epoch copy; do
+        while read -r pid journal load_node load_epoch; do
+            [ "$load_node" = "$leader_node" ] && [ "$load_epoch" = "$leader_epoch" ] || continue
+            echo "  node $leader_node's acks in epoch $leader_epoch against node $final's log:"
+            no_lsn_under_two_epochs "$state/config/node$final.ini" "$state/node$final" "$copy" \
+                "$journal" || epochs_ok=0
+        done <"$work/loads"
+    done <"$work/retired"
+    if [ "$epochs_ok" = 0 ]; then
+        echo "  FAIL: an LSN was acknowledged under two epochs"
+        status=1
+    fi
+    echo "  cycle time: $((SECONDS - started)) s"
+    [ -s "$work/resynced" ] && echo "  re-synced from empty (store ahead of the cut): node(s) $(paste -sd ' ' "$work/resynced")" &&
+        resynced=$((resynced + 1))
     return $status
 }
 
-passed=0 failed=0
+passed=0 failed=0 resynced=0
 echo "cluster-test: $cycles cycle(s), seed $seed"
 for cycle in $(seq "$cycles"); do
     cycle_seed=$((seed + cycle - 1))
@@ -203,7 +430,7 @@ for cycle in $(seq "$cycles"); do
     else
         failed=$((failed + 1))
         echo "  cycle $cycle: FAIL (seed $cycle_seed: $(describe "$(schedule_for "$cycle_seed")"))"
-        echo "  rerun: scripts/cluster-test.sh --cycles 1 --seed $cycle_seed${leader_flags[*]:+ --planted-fault}"
+        echo "  rerun: scripts/cluster-test.sh --cycles 1 --seed $cycle_seed${planted:+ --planted-fault $planted}${fixed_schedule:+ --schedule '$fixed_schedule'}"
         if [ "$keep" = 1 ]; then
             cp -a "$work" "$work-cycle$cycle"
             echo "  kept: $work-cycle$cycle"
@@ -212,5 +439,7 @@ for cycle in $(seq "$cycles"); do
     nc down >/dev/null 2>&1
     rm -rf "${work:?}"/*
 done
+[ "$resynced" -gt 0 ] &&
+    echo "$resynced cycle(s) re-synced an old leader from empty: its store was ahead of the cut"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

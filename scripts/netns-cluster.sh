@@ -15,7 +15,8 @@
 #   heal              removes every DROP rule
 #   kill N [SIGNAL]   signals node N's daemon (default KILL) and waits for it to exit
 #   pause N, resume N SIGSTOP / SIGCONT of node N's daemon
-#   start N           (re)starts node N's daemon and waits until it is ready
+#   start N [--flag F]...  (re)starts node N's daemon and waits until it is ready; each --flag
+#                     is one more argument for the daemon, this start only (a --test-fault)
 #   exec N CMD...     runs CMD inside node N's namespace (the load client: exec 1 exchangectl ...)
 #   metric N NAME     prints node N's /metrics value NAME (scraped inside its namespace), or nothing
 #   status            namespaces, each daemon's state and durable LSN, the DROP rules
@@ -39,7 +40,7 @@ die() {
 [ $# -ge 1 ] || usage
 action=$1
 shift
-prefix=${EXN_PREFIX:-} dir= max_orders= segment_bytes= build=1 leader_flags=() rest=()
+prefix=${EXN_PREFIX:-} dir= max_orders= segment_bytes= build=1 leader_flags=() start_flags=() rest=()
 subnet=10.231.0
 bin=${EXCHANGED_BIN_DIR:-./build/bin}
 while [ $# -gt 0 ]; do
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
         --max-orders) max_orders=${2:?--max-orders needs a number}; shift 2 ;;
         --segment-bytes) segment_bytes=${2:?--segment-bytes needs a number}; shift 2 ;;
         --leader-flag) leader_flags+=("${2:?--leader-flag needs a flag}"); shift 2 ;;
+        --flag) start_flags+=("${2:?--flag needs a flag}"); shift 2 ;;
         --no-build) build=0; shift ;;
         --) shift; rest+=("$@"); break ;;
         *) rest+=("$1"); shift ;;
@@ -163,6 +165,7 @@ launch_node() {  # NODE: starts its daemon in the background
     # A simple command, not in_ns: the background job is nsenter itself, which execs the daemon.
     nsenter --net="/run/netns/$(ns_of "$node")" -- "$bin/exchanged" \
         --config "$dir/config/node$node.ini" --data-dir "$dir/node$node" "${flags[@]}" \
+        "${start_flags[@]}" \
         >>"$dir/node$node.log" 2>&1 &
     echo $! >"$dir/node$node.pid"
 }

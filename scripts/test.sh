@@ -168,31 +168,46 @@ else
     run_crash_test --profile hft --cycles 1 --seed 1 --orders 100000
 fi
 # Replication: the three-node cluster in network namespaces under seeded fault schedules (kill -9,
-# partitions, SIGSTOP of followers, the leader cut off), checked for lost acks and equal logs;
-# skipped (not failed) without root. --long runs 100 cycles, and the planted quorum_leader_only
-# fault, which must make a schedule that cuts the leader off fail.
-run_cluster_test() {
-    local expect=$1 code
+# partitions, SIGSTOP of followers, the leader cut off, kill -9 of the leader and a promotion, a
+# follower promoted while the old leader is cut off), checked for lost acks, equal logs, equal
+# state hashes and no LSN acknowledged under two epochs; skipped (not failed) without root.
+# Each planted fault must make its checker fail (the checker's FAIL line in the output).
+# --long runs 100 cycles.
+run_cluster_test() {  # EXPECTED_EXIT [FAIL_LINE_EXPECTED] -- ARGS...
+    local expect=$1 line= code out
+    shift
+    [ "$1" != -- ] && line=$1 && shift
     shift
     echo "=== cluster-test: $*"
-    ./scripts/cluster-test.sh --no-build "$@"
-    code=$?
+    out=$(mktemp)
+    ./scripts/cluster-test.sh --no-build "$@" 2>&1 | tee "$out"
+    code=${PIPESTATUS[0]}
     if [ "$code" -eq 77 ]; then
         skipped=$((skipped + 1))
-    elif [ "$code" -eq "$expect" ]; then
+    elif [ "$code" -eq "$expect" ] && { [ -z "$line" ] || grep -q "FAIL: $line" "$out"; }; then
         passed=$((passed + 1))
     else
-        echo "cluster-test: exit $code, expected $expect"
+        echo "cluster-test: exit $code, expected $expect${line:+ with 'FAIL: $line'}"
         failed=$((failed + 1))
         status=1
     fi
+    rm -f "$out"
 }
 if [ "$long" = 1 ]; then
-    run_cluster_test 0 --cycles 100 --seed "$(( (RANDOM << 15) | RANDOM ))"
-    run_cluster_test 1 --cycles 1 --seed 1 --planted-fault
+    run_cluster_test 0 -- --cycles 100 --seed "$(( (RANDOM << 15) | RANDOM ))"
+    # The leader cut off (no promotion) acknowledging alone: the followers' copies lack its acks.
+    run_cluster_test 1 "an order acknowledged while the leader was cut off" -- --cycles 1 \
+        --seed 1 --planted-fault quorum_leader_only --schedule "isolate_leader 1 1.5"
 else
-    run_cluster_test 0 --cycles 2 --seed 1
+    run_cluster_test 0 -- --cycles 2 --seed 1
 fi
+# The leader acknowledging on its own durable LSN, cut off while a follower is promoted: its acks
+# are at LSNs the new leader's log holds other records at.
+run_cluster_test 1 "an LSN was acknowledged under two epochs" -- --cycles 1 \
+    --seed 1 --planted-fault quorum_leader_only --schedule "partition_leader_promote 1 0.5"
+# The old leader rejoining keeps its departed tail: its state differs at an equal LSN.
+run_cluster_test 1 "state hashes differ at an equal LSN" -- --cycles 1 \
+    --seed 1 --planted-fault skip_divergence_truncate --schedule "partition_leader_promote 1 0.5"
 # double_write: kill -9 of the daemon, of Redis, of both (each run starts its own Redis); then the
 # planted fault (Redis without its AOF) must make the checks fail.
 run_scenario mirror-crash ./scripts/mirror-crash-test.sh --cycles "$([ "$long" = 1 ] && echo 10 || echo 1)" --seed 1

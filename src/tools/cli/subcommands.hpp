@@ -12,6 +12,10 @@ int bench_jitter_main(int argc, char** argv, int first);
 int wal_main(int argc, char** argv, int first);
 // `wal compare A B`: two replicas' logs hold the same records over their common LSNs.
 int wal_compare_main(int argc, char** argv, int first);
+// `wal state PATH --config FILE [--to LSN]`: the state hash per shard after replaying to LSN.
+int wal_state_main(int argc, char** argv, int first);
+// `wal orders PATH`: each command record with its epoch and payload, for the cluster checks.
+int wal_orders_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
 // `bench store`: the primary store's batch throughput and commit latency.
 int bench_store_main(int argc, char** argv, int first);
