@@ -22,9 +22,9 @@
 # The current leader and its epoch are kept in $work/leader and $work/epoch; every later fault and
 # the final checks take them from there. A retired leader's WAL is copied once it is dead (for
 # partition_leader_promote after the heal, so the copy holds everything it ever acknowledged).
-# An old leader whose store ran ahead of the cut (a leader stores what its own WAL holds, quorum
-# or not) stops when cut; it is then re-synced from an empty data directory, as the docs tell an
-# operator, and the cycle says so (known limit, not a failure).
+# An old leader's store must never be ahead of the cut (a leader acknowledging after the quorum
+# stores only what a majority holds): a follower whose standby finds the cut below its applied
+# LSN fails the cycle.
 #
 # Then it heals everything, waits for every load and for both followers' durable LSN to reach
 # the leader's, stops the nodes (kill -9) and checks (scripts/cluster-checks.sh):
@@ -182,12 +182,10 @@ retire() {  # NODE EPOCH
 }
 
 # The old leader back as a follower of the new epoch (its profile rewritten by promote): its
-# log may end with records no majority held, which divergence repair cuts. A leader's store
-# takes every record durable in its own WAL, quorum or not, so the store of a leader that wrote
-# on alone (cut off, or killed with an unshipped tail) can be ahead of the cut: the follower
-# then stops ("below the applied LSN", docs/replication.md "A cut under the standby") and
-# needs, as the docs tell an operator, a fresh data directory, from which it re-syncs. That is
-# done here and counted in $work/resynced (the summary shows it): a known limit, not a loss.
+# log may end with records no majority held, which divergence repair cuts. Its store holds only
+# what a majority held (a leader acknowledging after the quorum stores nothing beyond it), so the
+# cut never goes below what its standby applied; if it did, the follower would stop ("below the
+# applied LSN", docs/replication.md "A cut under the standby") and the cycle fails.
 rejoin() {  # NODE
     local node=$1 lines
     lines=$(wc -l <"$state/node$node.log")
@@ -196,24 +194,16 @@ rejoin() {  # NODE
         return 1
     }
     # The cut comes with the new leader's first connection, within a second of the start.
-    local known=0
     for _ in $(seq 20); do
-        tail -n +"$((lines + 1))" "$state/node$node.log" | grep -q 'below the applied LSN' &&
-            known=1 && break
+        if tail -n +"$((lines + 1))" "$state/node$node.log" | grep -q 'below the applied LSN'; then
+            echo "  FAIL: node $node's store was ahead of the divergence cut ($(tail -n +"$((lines + 1))" \
+                "$state/node$node.log" | grep -o 'cutting LSN [0-9.]*' | tail -n 1))" >&2
+            return 1
+        fi
         nc status | grep -q "^node $node: .*: down" && break
         sleep 0.1
     done
-    if [ "$known" = 1 ]; then
-        echo "    node $node: its store was ahead of the divergence cut ($(tail -n +"$((lines + 1))" \
-            "$state/node$node.log" | grep -o 'cutting LSN [0-9.]*' | tail -n 1)); re-synced from an empty data directory"
-        echo "$node" >>"$work/resynced"
-        # It is on its way out (its standby stopped); kill -9 saves the wait.
-        nc kill "$node" >/dev/null 2>&1
-        mv "$state/node$node" "$work/node$node-before-resync-$(date +%s%N)" &&
-            nc start "$node" "${rejoin_flags[@]}" >/dev/null && return 0
-    elif ! nc status | grep -q "^node $node: .*: down"; then
-        return 0
-    fi
+    nc status | grep -q "^node $node: .*: down" || return 0
     echo "  node $node stopped after its restart as a follower: $(tail -n 1 "$state/node$node.log")" >&2
     return 1
 }
@@ -321,7 +311,6 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     echo 1 >"$work/epoch"
     : >"$work/loads"
     : >"$work/retired"
-    : >"$work/resynced"
     while read -r _ _ seconds; do
         total=$((total + ${seconds%.*} + 1))
     done <<<"$schedule"
@@ -414,12 +403,10 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
         status=1
     fi
     echo "  cycle time: $((SECONDS - started)) s"
-    [ -s "$work/resynced" ] && echo "  re-synced from empty (store ahead of the cut): node(s) $(paste -sd ' ' "$work/resynced")" &&
-        resynced=$((resynced + 1))
     return $status
 }
 
-passed=0 failed=0 resynced=0
+passed=0 failed=0
 echo "cluster-test: $cycles cycle(s), seed $seed"
 for cycle in $(seq "$cycles"); do
     cycle_seed=$((seed + cycle - 1))
@@ -439,7 +426,5 @@ for cycle in $(seq "$cycles"); do
     nc down >/dev/null 2>&1
     rm -rf "${work:?}"/*
 done
-[ "$resynced" -gt 0 ] &&
-    echo "$resynced cycle(s) re-synced an old leader from empty: its store was ahead of the cut"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
