@@ -5,18 +5,24 @@
 # kill -9, and the time from the kill to the first order acknowledged by the new leader is taken
 # from the journal's at_us; the old leader is then restarted (it rejoins as a follower) and the
 # next failover kills the current leader. Prints each time, then median, p99 and max.
-#   scripts/bench-failover.sh [--failovers N] [--rate R] [--bin DIR] [--lease-ms MS]
+# --timeline prints, per failover, when each step happened (ms after the kill, from the nodes' log
+# timestamps); --ports PP moves the nodes to PPx0..PPx2 (default 98); --keep DIR keeps the logs.
+#   scripts/bench-failover.sh [--failovers N] [--rate R] [--bin DIR] [--lease-ms MS] [--timeline]
+#                             [--ports PP] [--keep DIR]
 # Needs etcd and etcdctl (scripts/setup-deps.sh) and built binaries (scripts/build.sh release).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
-failovers=20 rate=2000 bin=build/bin lease_ms=2000
+failovers=20 rate=2000 bin=build/bin lease_ms=2000 timeline=0 pp=98 keep=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --failovers) failovers=${2:?}; shift 2 ;;
         --rate) rate=${2:?}; shift 2 ;;
         --bin) bin=${2:?}; shift 2 ;;
         --lease-ms) lease_ms=${2:?}; shift 2 ;;
-        -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+        --timeline) timeline=1; shift ;;
+        --ports) pp=${2:?}; shift 2 ;;
+        --keep) keep=${2:?}; shift 2 ;;
+        -h|--help) sed -n 2,12p "$0"; exit 0 ;;
         *) echo "bench-failover: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -31,17 +37,18 @@ cleanup() {
         [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
     done
     scripts/etcd-test-cluster.sh stop "$etcd_dir" >/dev/null 2>&1
+    [ -n "$keep" ] && { mkdir -p "$keep"; cp "$work"/*.log "$keep"/ 2>/dev/null; }
     rm -rf "$work"
 }
 trap cleanup EXIT
 endpoints=$(scripts/etcd-test-cluster.sh start "$etcd_dir" --members 1) || { echo "etcd did not start" >&2; exit 1; }
 for node in 1 2 3; do
-    sed -e "s/127\.0\.0\.1:93/127.0.0.1:98/g" -e "s/^max_orders = .*/max_orders = 262144/" \
-        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = $lease_ms\nadmins = 1@127.0.0.1:9811, 2@127.0.0.1:9821, 3@127.0.0.1:9831" \
+    sed -e "s/127\.0\.0\.1:93/127.0.0.1:$pp/g" -e "s/^max_orders = .*/max_orders = 262144/" \
+        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = $lease_ms\nadmins = 1@127.0.0.1:${pp}11, 2@127.0.0.1:${pp}21, 3@127.0.0.1:${pp}31" \
         "config/cluster/node$node.ini" >"$work/node$node.ini"
 done
 
-metric() { curl -s -m 1 "http://127.0.0.1:98${1}1/metrics" | awk -v s="$2" '$1 == s {print $2}'; }
+metric() { curl -s -m 1 "http://127.0.0.1:${pp}${1}1/metrics" | awk -v s="$2" '$1 == s {print $2}'; }
 now_us() { date +%s%6N; }
 start_node() {  # NODE
     "$bin/exchanged" --config "$work/node$1.ini" --data-dir "$work/node$1" >>"$work/node$1.log" 2>&1 &
@@ -61,6 +68,26 @@ first_accepted_us() {
     awk '/^accepted / { for (i = 2; i <= NF; i++) if ($i ~ /^at_us=/) { print substr($i, 7); exit } }' "$1"
 }
 
+# step_ms LOG PATTERN: ms after the kill of the first line at or after it matching PATTERN ("-").
+step_ms() {
+    local stamp
+    stamp=$(grep -a -- "$2" "$1" | while read -r when _; do
+        [ "$(date -u -d "$when" +%s%3N 2>/dev/null || echo 0)" -ge $((killed / 1000)) ] && { echo "$when"; break; }
+    done)
+    [ -n "$stamp" ] && echo $(($(date -u -d "$stamp" +%s%3N) - killed / 1000)) || echo -
+}
+# The steps of one failover on the new leader, from its log (ms after the kill): its campaign won
+# (the key lapsed up to one 150 ms poll before), the promise round done, the follower stopped, the
+# books recovered, the pipeline built (term start record), the gateway ready; then the first ack
+# the probes saw.
+timeline() {  # NODE EPOCH FIRST_ACK_MS
+    local log=$work/node$1.log
+    printf '  timeline ms: won %s, promised %s, follower stopped %s, recovered %s, term start %s, ready %s, first ack %s\n' \
+        "$(step_ms "$log" "won the leader key at epoch $2:")" "$(step_ms "$log" "failover: node $1 leads epoch $2 ")" \
+        "$(step_ms "$log" "told to lead epoch $2:")" "$(step_ms "$log" "recovered from the store")" \
+        "$(step_ms "$log" "epoch $2 begins at LSN")" "$(step_ms "$log" "ready: .*promoted to leader at epoch $2 ")" "$3"
+}
+
 for node in 1 2 3; do start_node "$node"; done
 leader=$(leader_of 60) || { echo "no leader after 60 s" >&2; exit 1; }
 times=()
@@ -69,7 +96,7 @@ for i in $(seq "$failovers"); do
     base=$((base + 1000000))
     # A load that outlasts the failover: the client follows the refusal of a follower to the
     # new leader, so its journal holds the first acknowledgement after the kill.
-    "$bin/exchangectl" load --connect "127.0.0.1:98${leader}0" --orders $((rate * 60)) \
+    "$bin/exchangectl" load --connect "127.0.0.1:${pp}${leader}0" --orders $((rate * 60)) \
         --rate "$rate" --connections 1 --timeout 2 --id-base "$base" \
         --journal "$work/load-$i.journal" --config "$work/node1.ini" >"$work/load-$i.out" 2>&1 &
     loader=$!
@@ -95,7 +122,7 @@ for i in $(seq "$failovers"); do
             [ "$node" = "$old" ] && continue
             j=$((j + 1))
             rm -f "$work/probe.journal"
-            "$bin/exchangectl" load --connect "127.0.0.1:98${node}0" --orders 1 --connections 1 \
+            "$bin/exchangectl" load --connect "127.0.0.1:${pp}${node}0" --orders 1 --connections 1 \
                 --timeout 1 --id-base $((base + 500000 + j)) --journal "$work/probe.journal" \
                 --config "$work/node1.ini" >/dev/null 2>&1
             first=$(first_accepted_us "$work/probe.journal")
@@ -106,7 +133,9 @@ for i in $(seq "$failovers"); do
     ms=$(((first - killed) / 1000))
     times+=("$ms")
     leader=$(leader_of 5) || { echo "failover $i: no leader on /metrics" >&2; exit 1; }
-    echo "failover $i: node $old killed, node $leader leads epoch $(metric "$leader" exchanged_replication_epoch), first ack after $ms ms"
+    epoch=$(metric "$leader" exchanged_replication_epoch)
+    echo "failover $i: node $old killed, node $leader leads epoch $epoch, first ack after $ms ms"
+    [ "$timeline" = 1 ] && timeline "$leader" "$epoch" "$ms"
     start_node "$old"
     for _ in $(seq 300); do  # the old leader back as a follower before the next kill
         [ "$(metric "$old" exchanged_replication_role)" = 0 ] &&

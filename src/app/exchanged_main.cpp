@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -812,6 +814,14 @@ int serve(const Config& profile, bool salvage) {
 // majority promised its epoch (the configured leader campaigns at once). A leader whose lease is
 // lost steps down and follows again, in the same process.
 int serve_with_failover(const Config& profile, bool salvage) {
+    // The promoted leader allocates books (and WAL buffers) of the sizes the follower's standby
+    // just freed. Served from the heap (no mmap) and never trimmed back to the system, that
+    // memory is reused already faulted in: on the 2-core test VM page faults were the largest
+    // item of a perf profile of a leader's start, about a quarter of its samples
+    // (docs/failover.md). The process allocates at start only, so the heap it keeps is the size
+    // it runs with anyway.
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
     const Config first = exchanged::app::apply_replication_state(profile);
     exchanged::app::FailoverLoop failover(
         first, first.replication.role == exchanged::ReplicationRole::Leader);

@@ -18,11 +18,13 @@ std::optional<TermStart> term_start_of(wal::Lsn lsn, std::uint16_t type,
     return TermStart{term.epoch, lsn};
 }
 
-LogEpochs read_log_epochs(wal::Storage& storage) {
+LogEpochs read_log_epochs(wal::Storage& storage, bool map_files) {
     const std::optional<EpochHistory> saved = read_epoch_file(storage);
     std::vector<TermStart> logged;
+    wal::ScanOptions options;
+    options.map_files = map_files;
     const wal::ScanResult scan =
-        wal::scan_log(storage, {}, [&logged](const wal::RecordView& record) {
+        wal::scan_log(storage, options, [&logged](const wal::RecordView& record) {
             try {
                 if (const auto term = term_start_of(record.lsn, record.type, record.payload)) {
                     logged.push_back(*term);

@@ -28,7 +28,8 @@ struct LogEpochs {
 // inside or above the log's range is ignored). Throws std::runtime_error naming the
 // LSN when a term start record does not decode or does not follow the previous term, and when
 // the log is corrupt (the WAL's recovery reports that first in a normal start).
-LogEpochs read_log_epochs(wal::Storage& storage);
+// `map_files` (wal::ScanOptions::map_files): only for a log nothing writes while it is read.
+LogEpochs read_log_epochs(wal::Storage& storage, bool map_files = false);
 
 // The term a record starts, when it is a term start record (throws engine::RecordError for a
 // malformed one).

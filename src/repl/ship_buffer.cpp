@@ -9,7 +9,9 @@ namespace exchanged::repl {
 
 ShipBuffer::ShipBuffer(std::size_t capacity_bytes, std::size_t max_batches)
     : capacity_(capacity_bytes),
-      bytes_(std::make_unique<std::byte[]>(capacity_bytes)),
+      // Not zeroed: only published bytes are read, and zeroing 64 MiB (max_lag_bytes) took
+      // about 0.3 s of a promoted leader's start.
+      bytes_(std::make_unique_for_overwrite<std::byte[]>(capacity_bytes)),
       batches_(max_batches) {
     if (capacity_bytes == 0 || max_batches == 0) {
         throw std::invalid_argument("ship buffer: capacity " + std::to_string(capacity_bytes) +

@@ -54,10 +54,15 @@ void SegmentPreparer::start() {
             storage_.remove(name);
         }
     }
-    // Whatever spare a previous run left may be half written; make a fresh one.
-    storage_.create_zeroed(std::string(kSpareSegmentName), segment_bytes_);
-    ++stats_.zero_filled;
-    spare_ready_ = true;
+    // Whatever spare a previous run left may be half written; the thread makes a fresh one.
+    // Not here: zero-filling a 64 MiB segment took 1-1.5 s of a promoted leader's start on a
+    // busy machine (docs/failover.md), and the first rotation is a segment's worth of records
+    // away. A rotation that comes first waits for it (take_spare); a failure is the WAL's error
+    // there.
+    {
+        std::lock_guard lock(mutex_);
+        spare_requested_ = recycled_ready_.empty();
+    }
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "wal-prepare");
         run();
