@@ -1,5 +1,5 @@
 # Sourced by the three-node cluster tests (cluster_test.sh, cluster_status_test.sh, promote_test.sh,
-# resync_test.sh): a scratch directory, the config/cluster profiles moved to ports of the test's
+# resync_test.sh, failover_test.sh): a scratch directory, the config/cluster profiles moved to ports of the test's
 # own, and starting and killing nodes through scripts/run-cluster.sh. The caller is in the
 # checkout's root and has set `bin` (the directory of the built binaries).
 
@@ -60,4 +60,26 @@ kill_node() {
     local pidfile=$work/run-$1/node$2.pid
     kill -9 "$(cat "$pidfile")" 2>/dev/null
     while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.05; done
+}
+
+# Recovers NODE's WAL (in $work/run-NAME) into its store and verifies each journal against it.
+holds_journals() {  # NAME NODE JOURNAL...
+    local run=$work/run-$1 node=$2 journal ok=0
+    shift 2
+    if ! "$bin/exchanged" --config "$work/config/node$node.ini" --data-dir "$run/node$node" \
+        --recover >"$run/recover-$node.out" 2>&1; then
+        echo "  node $node: recovery failed: $(tail -n 1 "$run/recover-$node.out")"
+        return 1
+    fi
+    for journal in "$@"; do
+        if "$bin/exchangectl" store verify --journal "$journal" \
+            --config "$work/config/node$node.ini" --data-dir "$run/node$node" \
+            >"$run/verify.out" 2>&1; then
+            echo "  node $node holds $(basename "$journal"): $(tail -n 2 "$run/verify.out" | head -n 1)"
+        else
+            echo "  node $node lacks orders of $(basename "$journal"): $(grep -m 1 -i 'fail\|missing' "$run/verify.out")"
+            ok=1
+        fi
+    done
+    return $ok
 }

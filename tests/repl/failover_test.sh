@@ -141,28 +141,6 @@ probe_new_leader() {  # NAME SECONDS NODE...
     return 1
 }
 
-# Recovers NODE's WAL into its store and verifies each journal against it.
-holds_journals() {  # NAME NODE JOURNAL...
-    local run=$work/run-$1 node=$2 journal ok=0
-    shift 2
-    if ! "$bin/exchanged" --config "$work/config/node$node.ini" --data-dir "$run/node$node" \
-        --recover >"$run/recover-$node.out" 2>&1; then
-        echo "  node $node: recovery failed: $(tail -n 1 "$run/recover-$node.out")"
-        return 1
-    fi
-    for journal in "$@"; do
-        if "$bin/exchangectl" store verify --journal "$journal" \
-            --config "$work/config/node$node.ini" --data-dir "$run/node$node" \
-            >"$run/verify.out" 2>&1; then
-            echo "  node $node holds $(basename "$journal"): $(tail -n 2 "$run/verify.out" | head -n 1)"
-        else
-            echo "  node $node lacks orders of $(basename "$journal"): $(grep -m 1 -i 'fail\|missing' "$run/verify.out")"
-            ok=1
-        fi
-    done
-    return $ok
-}
-
 compare_logs() {  # NAME LEADER OTHER...
     local run=$work/run-$1 leader=$2 node status=0
     shift 2
