@@ -1,6 +1,7 @@
 # Sourced by the three-node cluster tests (cluster_test.sh, cluster_status_test.sh, promote_test.sh,
-# resync_test.sh, failover_test.sh): a scratch directory, the config/cluster profiles moved to ports of the test's
-# own, and starting and killing nodes through scripts/run-cluster.sh. The caller is in the
+# resync_test.sh, failover_test.sh): a scratch directory, the config/cluster profiles moved to
+# ports of the test's own, starting and killing nodes through scripts/run-cluster.sh, and the check
+# of journals against a node's recovered log. The caller is in the
 # checkout's root and has set `bin` (the directory of the built binaries).
 
 # cluster_test_init NAME PORTS MAX_ORDERS [SED_EXPR...]: $work (removed at exit, with every
