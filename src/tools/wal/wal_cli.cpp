@@ -6,6 +6,7 @@
 
 #include "common/cli_args.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/wal/wal_path.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
@@ -28,16 +29,6 @@ std::string hex_prefix(std::span<const std::byte> payload) {
         text += "...";
     }
     return text.empty() ? "-" : text;
-}
-
-bool has_segments(const std::string& dir) {
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-        if (wal::parse_segment_file_name(entry.path().filename().string())) {
-            return true;
-        }
-    }
-    return false;
 }
 
 int exit_code(const wal::ScanResult& result) {
@@ -98,16 +89,7 @@ int wal_main(int argc, char** argv, int first) {
         throw CliError("expected exactly one PATH (a WAL directory), got " +
                        std::to_string(args.positional().size()));
     }
-    std::string path = args.positional()[0];
-    std::error_code error;
-    if (!std::filesystem::is_directory(path, error)) {
-        throw CliError("'" + path + "' is not a directory (PATH is the WAL directory)");
-    }
-    // A data directory given for its WAL: without this it would read as an empty, clean log.
-    if (!has_segments(path) && std::filesystem::is_directory(path + "/wal", error) &&
-        has_segments(path + "/wal")) {
-        path += "/wal";
-    }
+    const std::string path = wal_dir_argument(args.positional()[0]);
     wal::ScanOptions options;
     options.salvage = args.has("salvage");
     options.from_lsn = args.unsigned_or("from", 0);

@@ -10,34 +10,13 @@
 
 #include "common/cli_args.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/wal/wal_path.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace exchanged::tools {
 namespace {
-
-bool has_segments(const std::string& dir) {
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-        if (wal::parse_segment_file_name(entry.path().filename().string())) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// A data directory stands for its WAL, as in `wal dump`.
-std::string wal_dir(const std::string& path) {
-    std::error_code error;
-    if (!std::filesystem::is_directory(path, error)) {
-        throw CliError("'" + path + "' is not a directory (a WAL or data directory)");
-    }
-    if (!has_segments(path) && has_segments(path + "/wal")) {
-        return path + "/wal";
-    }
-    return path;
-}
 
 // One log's records, payloads back to back.
 struct LoadedLog {
@@ -68,8 +47,8 @@ int wal_compare_main(int argc, char** argv, int first) {
         throw CliError("expected two PATHs (WAL or data directories), got " +
                        std::to_string(args.positional().size()));
     }
-    const std::string dir_a = wal_dir(args.positional()[0]);
-    const std::string dir_b = wal_dir(args.positional()[1]);
+    const std::string dir_a = wal_dir_argument(args.positional()[0]);
+    const std::string dir_b = wal_dir_argument(args.positional()[1]);
 
     LoadedLog log_a;
     wal::UringStorage storage_a(dir_a);

@@ -11,22 +11,13 @@
 #include "engine/command_record.hpp"
 #include "repl/log_epochs.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/wal/wal_path.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace exchanged::tools {
 namespace {
-
-bool has_segments(const std::string& dir) {
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-        if (wal::parse_segment_file_name(entry.path().filename().string())) {
-            return true;
-        }
-    }
-    return false;
-}
 
 std::string hex(std::span<const std::byte> payload) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -48,14 +39,7 @@ int wal_orders_main(int argc, char** argv, int first) {
         throw CliError("expected exactly one PATH (a WAL or data directory), got " +
                        std::to_string(args.positional().size()));
     }
-    std::string path = args.positional()[0];
-    std::error_code error;
-    if (!std::filesystem::is_directory(path, error)) {
-        throw CliError("'" + path + "' is not a directory (a WAL or data directory)");
-    }
-    if (!has_segments(path) && has_segments(path + "/wal")) {
-        path += "/wal";
-    }
+    const std::string path = wal_dir_argument(args.positional()[0]);
     wal::UringStorage storage(path);
     const repl::LogEpochs epochs = repl::read_log_epochs(storage);
     const wal::ScanResult result = wal::scan_log(storage, {}, [&](const wal::RecordView& record) {

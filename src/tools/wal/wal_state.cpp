@@ -13,22 +13,11 @@
 #include "engine/recovery.hpp"
 #include "engine/shard_layout.hpp"
 #include "tools/cli/subcommands.hpp"
+#include "tools/wal/wal_path.hpp"
 #include "wal/segment_format.hpp"
 
 namespace exchanged::tools {
-namespace {
-
-bool has_segments(const std::string& dir) {
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-        if (wal::parse_segment_file_name(entry.path().filename().string())) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int wal_state_main(int argc, char** argv, int first) {
     static constexpr CliOption kOptions[] = {{"config", true}, {"to", true}};
@@ -42,14 +31,7 @@ int wal_state_main(int argc, char** argv, int first) {
         throw CliError(
             "--config FILE is needed: the profile's shards and instruments replay the log");
     }
-    std::string path = args.positional()[0];
-    std::error_code error;
-    if (!std::filesystem::is_directory(path, error)) {
-        throw CliError("'" + path + "' is not a directory (a WAL or data directory)");
-    }
-    if (!has_segments(path) && has_segments(path + "/wal")) {
-        path += "/wal";
-    }
+    const std::string path = wal_dir_argument(args.positional()[0]);
     const wal::Lsn to_lsn = args.unsigned_or("to", 0);
     const exchanged::Config profile = load_config(*config);
     const engine::ShardLayout layout = engine::make_shard_layout(profile);
