@@ -91,11 +91,17 @@ std::unique_ptr<QuorumPoint> make_quorum_point(const OrderPathSettings& settings
     if (!settings.quorum) {
         return nullptr;
     }
-    // What the log held at start-up counts as already on a majority: this phase has no
-    // divergence repair, so a restarted leader's old records are not asked again.
+    // Where the frontier starts. Acknowledging after the quorum, the store takes only what a
+    // majority holds (store_frontier), and a log recovered at start may end in records no
+    // follower has (a restarted leader's unshipped tail, a promoted follower's longest log): only
+    // what the store holds is known to be on a majority, and the rest counts once the followers
+    // acknowledge it (they are sent it at once). Otherwise the log's end: nothing waits for it.
+    const wal::Lsn known = settings.store_after_quorum
+                               ? std::min<wal::Lsn>(books.store_lsn, books.next_lsn - 1)
+                               : books.next_lsn - 1;
     return std::make_unique<QuorumPoint>(
         log, repl::QuorumTracker(settings.quorum_factor, settings.quorum_followers,
-                                 settings.quorum_epoch, books.next_lsn - 1));
+                                 settings.quorum_epoch, known));
 }
 
 }  // namespace
