@@ -84,3 +84,24 @@ holds_journals() {  # NAME NODE JOURNAL...
     done
     return $ok
 }
+
+# `exchangectl load` of ORDERS orders at 10000/s against the node at CLIENT_PORT, client order ids
+# from ID_BASE, its replies in JOURNAL (output appended to $work/run-NAME/load.out).
+load() {  # NAME JOURNAL CLIENT_PORT ORDERS ID_BASE [extra flags...]
+    local run=$work/run-$1 journal=$2 port=$3 orders=$4 base=$5
+    shift 5
+    "$bin/exchangectl" load --connect "127.0.0.1:$port" --orders "$orders" --rate 10000 \
+        --connections 2 --timeout 5 --id-base "$base" --journal "$journal" \
+        --config "$work/config/node1.ini" "$@" >>"$run/load.out" 2>&1
+}
+
+# Waits up to 30 s until JOURNAL holds COUNT accepted orders.
+wait_acked() {  # JOURNAL COUNT
+    for _ in $(seq 300); do
+        count=$(grep -c '^accepted ' "$1" 2>/dev/null)
+        [ "${count:-0}" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+

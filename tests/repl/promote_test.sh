@@ -46,23 +46,6 @@ metric() {  # ADMIN_PORT SERIES
     curl -s "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s {print $2}'
 }
 
-load() {  # NAME JOURNAL CLIENT_PORT ORDERS ID_BASE [extra flags...]
-    local run=$work/run-$1 journal=$2 port=$3 orders=$4 base=$5
-    shift 5
-    "$bin/exchangectl" load --connect "127.0.0.1:$port" --orders "$orders" --rate 10000 \
-        --connections 2 --timeout 5 --id-base "$base" --journal "$journal" \
-        --config "$work/config/node1.ini" "$@" >>"$run/load.out" 2>&1
-}
-
-wait_acked() {  # JOURNAL COUNT
-    for _ in $(seq 300); do
-        count=$(grep -c '^accepted ' "$1" 2>/dev/null)
-        [ "${count:-0}" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # `exchangectl status` at a follower's client port: it prints the refusal and follows it.
 login_via() {  # CLIENT_PORT -> $run/login.out
     "$bin/exchangectl" status --connect "127.0.0.1:$1" --account alice --instrument AAPL \
