@@ -6,7 +6,6 @@
 // follower's acks to the leader, never depends on how fast the follower applies.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -35,7 +34,7 @@ class StandbyRing {
     };
 
     explicit StandbyRing(std::size_t capacity)
-        : slots_(std::bit_ceil(std::max<std::size_t>(capacity, 1))), mask_(slots_.size() - 1) {
+        : slots_(std::bit_ceil(capacity)), mask_(slots_.size() - 1) {
         if (capacity == 0) {
             throw std::invalid_argument("standby ring capacity must be above 0");
         }

@@ -35,7 +35,6 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
         }
         settings.quorum_epoch = replication.epoch;
         if (config.persistence.ack_after == AckPoint::Quorum) {
-            settings.store_after_quorum = true;
             settings.stage.max_quorum_wait_ns =
                 TimestampNs{replication.quorum_timeout_ms} * 1'000'000;
         }
@@ -96,7 +95,7 @@ std::unique_ptr<QuorumPoint> make_quorum_point(const OrderPathSettings& settings
     // follower has (a restarted leader's unshipped tail, a promoted follower's longest log): only
     // what the store holds is known to be on a majority, and the rest counts once the followers
     // acknowledge it (they are sent it at once). Otherwise the log's end: nothing waits for it.
-    const wal::Lsn known = settings.store_after_quorum
+    const wal::Lsn known = settings.ack_after == AckPoint::Quorum
                                ? std::min<wal::Lsn>(books.store_lsn, books.next_lsn - 1)
                                : books.next_lsn - 1;
     return std::make_unique<QuorumPoint>(
@@ -210,7 +209,8 @@ std::unique_ptr<wal::WalWriter> OrderPath::open_wal(wal::Storage* storage,
 
 wal::Lsn OrderPath::store_frontier() const {
     const wal::Lsn frontier = engine::store_frontier(*log_, feed_pointers_);
-    if (settings_.store_after_quorum && quorum_point_ != nullptr) {
+    // Acknowledging after the quorum, the store takes only what a majority holds.
+    if (settings_.ack_after == AckPoint::Quorum && quorum_point_ != nullptr) {
         return std::min(frontier, quorum_point_->frontier());
     }
     return frontier;

@@ -55,8 +55,6 @@ struct OrderPathSettings {
     bool feed_store = true;
     // A replicated leader: the `quorum` point over these followers (factor = followers + 1).
     bool quorum = false;
-    // With acks after the quorum, the store takes only what a majority holds (see store_frontier).
-    bool store_after_quorum = false;
     std::uint32_t quorum_factor = 1;
     std::vector<std::uint32_t> quorum_followers;
     std::uint64_t quorum_epoch = 1;
