@@ -18,6 +18,15 @@ case "${1:-}" in
     *) echo "usage: scripts/test.sh [--long]" >&2; exit 2 ;;
 esac
 
+# Seconds per phase, printed before the summary: CI keeps only the tail of a failed run's output,
+# and the suite must stay within its time budget on a fresh 2-core machine.
+phase_times=()
+phase_start=$SECONDS
+phase_done() {
+    phase_times+=("$1 $((SECONDS - phase_start))s")
+    phase_start=$SECONDS
+}
+
 ./scripts/setup-deps.sh || exit 1
 
 # The store tests also run against PostgreSQL: a throw-away server for this run, stopped on exit.
@@ -29,11 +38,13 @@ if ! EXCHANGED_TEST_POSTGRES_DSN=$(./scripts/pg-test-cluster.sh start "$pg_dir")
     exit 1
 fi
 export EXCHANGED_TEST_POSTGRES_DSN
+phase_done setup
 
 passed=0
 failed=0
 skipped=0
 status=0
+failed_names=()
 
 # run_suite NAME BUILD_DIR [ctest args...]
 run_suite() {
@@ -59,6 +70,10 @@ run_suite() {
     failed=$((failed + fails))
     skipped=$((skipped + skips))
     [ "$fails" -eq 0 ] || status=1
+    while IFS= read -r line; do
+        failed_names+=("$name: ${line#"${line%%[![:space:]]*}"}")
+    done < <(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ')
+    phase_done "ctest-$name"
 }
 
 build_or_fail() {
@@ -67,6 +82,7 @@ build_or_fail() {
         echo "0 passed, 1 failed"
         exit 1
     fi
+    phase_done "build-$1"
 }
 
 build_or_fail release
@@ -99,8 +115,10 @@ run_crash_test() {
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
+        failed_names+=("crash-test $*")
         status=1
     fi
+    phase_done "crash-test $2"
 }
 # run_scenario NAME COMMAND...: one more crash-safety scenario, counted as one test.
 run_scenario() {
@@ -111,8 +129,10 @@ run_scenario() {
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
+        failed_names+=("$name")
         status=1
     fi
+    phase_done "$name"
 }
 # Scenario B, power loss on simulated storage (seeded, reproducible), and scenario C, disk
 # corruption of a stopped daemon's WAL and store, with the salvage paths.
@@ -138,6 +158,7 @@ run_mutation() {
     else
         echo "mutation $fault: NOT caught (power-loss exited $code with no failed cycle)"
         failed=$((failed + 1))
+        failed_names+=("mutation $fault")
         status=1
     fi
 }
@@ -158,6 +179,7 @@ else
     failed=$((failed + 1))
     status=1
 fi
+phase_done mutations
 if [ "$long" = 1 ]; then
     run_crash_test --profile standard --cycles 20 --orders 300000
     run_crash_test --profile regulatory --cycles 20 --orders 300000
@@ -189,9 +211,11 @@ run_cluster_test() {  # EXPECTED_EXIT [FAIL_LINE_EXPECTED] -- ARGS...
     else
         echo "cluster-test: exit $code, expected $expect${line:+ with 'FAIL: $line'}"
         failed=$((failed + 1))
+        failed_names+=("cluster-test $*")
         status=1
     fi
     rm -f "$out"
+    phase_done "cluster-test${line:+ (planted)}"
 }
 if [ "$long" = 1 ]; then
     run_cluster_test 0 -- --cycles 100 --seed "$(( (RANDOM << 15) | RANDOM ))"
@@ -214,6 +238,12 @@ run_scenario mirror-crash ./scripts/mirror-crash-test.sh --cycles "$([ "$long" =
 run_scenario mirror-crash-planted ./scripts/mirror-crash-test.sh --planted-fault --cycles 2 --seed 1
 
 echo
+echo "Seconds per phase:"
+printf '  %s\n' "${phase_times[@]}"
+if [ "${#failed_names[@]}" -gt 0 ]; then
+    echo "Failed:"
+    printf '  %s\n' "${failed_names[@]}"
+fi
 echo "Summary over the release, asan, tsan, fuzz and crash-test runs:"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
