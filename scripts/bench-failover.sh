@@ -84,7 +84,7 @@ timeline() {  # NODE EPOCH FIRST_ACK_MS
     local log=$work/node$1.log
     printf '  timeline ms: won %s, promised %s, follower stopped %s, recovered %s, term start %s, ready %s, first ack %s\n' \
         "$(step_ms "$log" "won the leader key at epoch $2:")" "$(step_ms "$log" "failover: node $1 leads epoch $2 ")" \
-        "$(step_ms "$log" "told to lead epoch $2:")" "$(step_ms "$log" "recovered from the store")" \
+        "$(step_ms "$log" "told to lead epoch $2:")" "$(step_ms "$log" "recovered from the store\|books handed over by the standby")" \
         "$(step_ms "$log" "epoch $2 begins at LSN")" "$(step_ms "$log" "ready: .*promoted to leader at epoch $2 ")" "$3"
 }
 
