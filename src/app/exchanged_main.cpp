@@ -634,11 +634,15 @@ std::optional<service::RecoveredBooks> books_from_handover(const Config& config,
                                                            const engine::ShardLayout& layout,
                                                            store::Store& primary,
                                                            engine::ReplayStart handed,
-                                                           bool salvage) {
+                                                           wal::Lsn log_end, bool salvage) {
     engine::RecoveryOptions options;
     options.map_segments = true;  // no writer has the log open yet
     // The books hold everything below their LSN: read from the segment that holds the next one.
     options.skip_replayed_segments = true;
+    // Up to the record the follower's WAL closed at, and no further: classifying the log's end
+    // would read the rest of its last segment (up to 64 MiB of zeros). The WAL writer's own scan
+    // of the log, which follows, refuses a log that does not end there.
+    options.stop_after_lsn = log_end;
     const wal::Lsn handed_lsn = handed.after_lsn;
     const store::StoreLsn stored = primary.store_lsn();
     engine::HandedBooksResult continued = engine::continue_handed_books(
@@ -684,8 +688,8 @@ PromotedStart promoted_start(const Config& config, const engine::ShardLayout& la
     PromotedStart out;
     if (handover && config.persistence.enable_wal && !config.persistence.mirror()) {
         out.primary = std::move(handover->store);
-        out.books =
-            books_from_handover(config, layout, *out.primary, std::move(handover->books), salvage);
+        out.books = books_from_handover(config, layout, *out.primary, std::move(handover->books),
+                                        handover->log_end_lsn, salvage);
         return out;
     }
     handover.reset();  // its store closes before it is opened again

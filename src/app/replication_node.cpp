@@ -493,11 +493,13 @@ void FollowerNode::close_parts(std::optional<StandbyHandover>* handover, std::st
             "from the WAL",
             applier_->store_lsn());
     }
+    wal::Lsn log_end = 0;
     if (writer_.load() != nullptr) {
         writer_.load()->close();
+        log_end = writer_.load()->durable_lsn();
     }
     if (handover != nullptr) {
-        *handover = take_handover(stored, *why);
+        *handover = take_handover(stored, log_end, *why);
     }
     receiver_.reset();
     applier_.reset();
@@ -507,7 +509,8 @@ void FollowerNode::close_parts(std::optional<StandbyHandover>* handover, std::st
     store_.reset();
 }
 
-std::optional<StandbyHandover> FollowerNode::take_handover(bool stored, std::string& why) {
+std::optional<StandbyHandover> FollowerNode::take_handover(bool stored, wal::Lsn log_end,
+                                                           std::string& why) {
     if (failed_.load()) {
         why = "the follower failed";
         return std::nullopt;
@@ -532,7 +535,12 @@ std::optional<StandbyHandover> FollowerNode::take_handover(bool stored, std::str
     if (!books) {
         return std::nullopt;
     }
-    return StandbyHandover{std::move(*books), std::move(store_)};
+    if (log_end < books->after_lsn) {
+        why = "the WAL closed at LSN " + std::to_string(log_end) + ", below the books at LSN " +
+              std::to_string(books->after_lsn);
+        return std::nullopt;
+    }
+    return StandbyHandover{std::move(*books), std::move(store_), log_end};
 }
 
 std::optional<StandbyHandover> FollowerNode::stop_and_hand_over(std::string& why) {

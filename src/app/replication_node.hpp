@@ -73,6 +73,9 @@ void register_replication_identity(ops::Metrics& metrics, const Config& config);
 struct StandbyHandover {
     engine::ReplayStart books;  // the matchers at books.after_lsn (applied and committed)
     std::unique_ptr<store::Store> store;
+    // The WAL's last record when it closed: the continuation reads up to it and stops there, and
+    // the leader's WAL writer, opening the log, checks that it still ends there.
+    wal::Lsn log_end_lsn = 0;
 };
 
 // A follower and hot standby: at construction it opens its store and rebuilds its books from the
@@ -134,7 +137,7 @@ class FollowerNode {
                      std::string* why = nullptr);
     void fail(const std::string& error);
     // close_parts()'s hand-over, after the receiver, the applier and the WAL stopped.
-    std::optional<StandbyHandover> take_handover(bool stored, std::string& why);
+    std::optional<StandbyHandover> take_handover(bool stored, wal::Lsn log_end, std::string& why);
     // The leader's Truncate, on the receiver's thread with no connection open (close_parts()
     // stops the receiver before it lets the log go, so the parts stay meanwhile).
     wal::WalWriter& cut_log(wal::Lsn keep_lsn);

@@ -181,6 +181,14 @@ HandedBooksResult continue_handed_books(store::StoreLsn store_lsn,
         out.replay.next_lsn = 0;
         return out;
     }
+    if (options.stop_after_lsn != 0 && options.stop_after_lsn <= after) {
+        // Nothing above the books to read (a scan would look for the record after them up to the
+        // end of the last segment's zeros): the books as they are, continuing at after + 1.
+        const RecordSource nothing = [](wal::Lsn,
+                                        const std::function<void(const wal::RecordView&)>&) {};
+        out.replay = replay_records(nothing, layout, options, std::move(books), nullptr);
+        return out;
+    }
     if (store_lsn < after) {
         out.replay = replay_log(wal_dir, layout, options, std::move(books), nullptr);
         return out;

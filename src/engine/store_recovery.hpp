@@ -69,7 +69,9 @@ struct HandedBooksResult {
     // the WAL as after rebuild_from_store) or nothing was replayed.
     std::optional<store::StoreBatch> tail;
 };
-// A store ahead of the books (it holds what they lack) is BadRecord: they must not be used.
+// `options.stop_after_lsn` (where the WAL closed) bounds the read: at or below books.after_lsn
+// nothing is read. A store ahead of the books (it holds what they lack) is BadRecord: they must
+// not be used.
 HandedBooksResult continue_handed_books(store::StoreLsn store_lsn,
                                         const std::filesystem::path& wal_dir,
                                         const ShardLayout& layout, const RecoveryOptions& options,

@@ -559,10 +559,15 @@ TEST_CASE("a stopped standby hands over books equal to a recovery of the log at 
     CHECK_FALSE(follower.applier().take_books(why).has_value());
     CHECK_THAT(why, Contains("handed over after LSN " + std::to_string(committed)));
 
-    // The leader's start: the records above the books, through the same replay code; their
-    // events wait in one batch for the store.
-    engine::HandedBooksResult continued = engine::continue_handed_books(
-        follower.store().store_lsn(), follower.wal_dir(), leader.layout, {}, std::move(*books));
+    // The leader's start: the records above the books, up to where the WAL closed, through the
+    // same replay code; their events wait in one batch for the store.
+    engine::RecoveryOptions to_log_end;
+    to_log_end.map_segments = true;
+    to_log_end.skip_replayed_segments = true;
+    to_log_end.stop_after_lsn = last;
+    engine::HandedBooksResult continued =
+        engine::continue_handed_books(follower.store().store_lsn(), follower.wal_dir(),
+                                      leader.layout, to_log_end, std::move(*books));
     INFO(continued.replay.error);
     REQUIRE(continued.replay.ok());
     CHECK(continued.replay.records == last - committed);
@@ -660,4 +665,34 @@ TEST_CASE("a standby that stopped applying hands over no books, saying why",
     follower.stop_applier();
     CHECK_FALSE(follower.applier().take_books(why).has_value());
     CHECK_THAT(why, Contains("checkpoint mismatch"));
+}
+
+TEST_CASE("handed books with nothing above them in the WAL continue without a read",
+          "[repl][standby][handover]") {
+    LeaderLog leader;
+    const Lsn last = leader.records.back().lsn;
+    exchanged::test::TempDir dir;
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        follower.append(record);
+    }
+    REQUIRE(follower.wait_applied(last));
+    follower.stop();
+    std::string why;
+    std::optional<engine::ReplayStart> books = follower.applier().take_books(why);
+    REQUIRE(books.has_value());
+    REQUIRE(books->after_lsn == last);
+    engine::RecoveryOptions to_log_end;
+    to_log_end.stop_after_lsn = last;  // where the WAL closed
+    // A directory that does not exist: nothing may be read from it.
+    engine::HandedBooksResult continued =
+        engine::continue_handed_books(follower.store().store_lsn(), dir.path() / "no-such-wal",
+                                      leader.layout, to_log_end, std::move(*books));
+    INFO(continued.replay.error);
+    REQUIRE(continued.replay.ok());
+    CHECK(continued.replay.records == 0);
+    CHECK(continued.replay.next_lsn == last + 1);
+    CHECK_FALSE(continued.tail.has_value());
+    const engine::RecoveryResult full = engine::recover(leader.sim, leader.layout, {});
+    require_same_matchers(continued.replay.matchers, full.matchers);
 }
