@@ -77,7 +77,7 @@ step_ms() {
     [ -n "$stamp" ] && echo $(($(date -u -d "$stamp" +%s%3N) - killed / 1000)) || echo -
 }
 # The steps of one failover on the new leader, from its log (ms after the kill): its campaign won
-# (the key lapsed up to one 150 ms poll before), the promise round done, the follower stopped, the
+# (the key lapsed up to one 50 ms poll before), the promise round done, the follower stopped, the
 # books recovered, the pipeline built (term start record), the gateway ready; then the first ack
 # the probes saw.
 timeline() {  # NODE EPOCH FIRST_ACK_MS
