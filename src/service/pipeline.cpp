@@ -1,5 +1,6 @@
 #include "service/pipeline.hpp"
 
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -74,12 +75,18 @@ store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& 
         // frontier, so a quorum leader's store still takes only what a majority holds); any
         // other catch-up replays from the store's state.
         auto tail = std::make_shared<std::optional<store::StoreBatch>>(std::move(store_tail));
-        options.catch_up = [catch_up, tail, &store](store::StoreLsn up_to) {
+        options.catch_up = [catch_up, tail, &store,
+                            info = environment_.info](store::StoreLsn up_to) {
             if (tail->has_value()) {
                 store::StoreBatch batch = std::move(**tail);
                 tail->reset();
                 if (batch.first_lsn == store.store_lsn() + 1 && batch.last_lsn == up_to) {
                     store.apply(batch);
+                    if (info) {
+                        info("store: LSN " + std::to_string(batch.first_lsn) + ".." +
+                             std::to_string(batch.last_lsn) +
+                             " written from the handed-over books' events");
+                    }
                     return;
                 }
             }
