@@ -77,14 +77,14 @@ step_ms() {
     [ -n "$stamp" ] && echo $(($(date -u -d "$stamp" +%s%3N) - killed / 1000)) || echo -
 }
 # The steps of one failover on the new leader, from its log (ms after the kill): its campaign won
-# (the key lapsed up to one 150 ms poll before), the promise round done, the follower stopped, the
+# (the key lapsed up to one 50 ms poll before), the promise round done, the follower stopped, the
 # books recovered, the pipeline built (term start record), the gateway ready; then the first ack
 # the probes saw.
 timeline() {  # NODE EPOCH FIRST_ACK_MS
     local log=$work/node$1.log
     printf '  timeline ms: won %s, promised %s, follower stopped %s, recovered %s, term start %s, ready %s, first ack %s\n' \
         "$(step_ms "$log" "won the leader key at epoch $2:")" "$(step_ms "$log" "failover: node $1 leads epoch $2 ")" \
-        "$(step_ms "$log" "told to lead epoch $2:")" "$(step_ms "$log" "recovered from the store")" \
+        "$(step_ms "$log" "told to lead epoch $2:")" "$(step_ms "$log" "recovered from the store\|books handed over by the standby")" \
         "$(step_ms "$log" "epoch $2 begins at LSN")" "$(step_ms "$log" "ready: .*promoted to leader at epoch $2 ")" "$3"
 }
 

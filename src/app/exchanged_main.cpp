@@ -464,6 +464,11 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
             buffer->publish(first, last, records);
         };
     }
+    // Taken before the pipeline owns the books: the new term's first records check them.
+    std::vector<engine::CheckpointRecord> term_checkpoints;
+    if (ship) {
+        term_checkpoints = exchanged::app::term_checkpoints(books);
+    }
     service::Pipeline pipeline(config, layout, primary, std::move(books), std::move(environment));
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =
@@ -474,7 +479,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     // The term start record goes first, before any order of the term.
     exchanged::repl::EpochHistory history;
     if (ship) {
-        history = exchanged::app::begin_leader_term(config, pipeline);
+        history = exchanged::app::begin_leader_term(config, pipeline, term_checkpoints);
     }
     pipeline.start();
     // Before the sender, which calls it, so that it is destroyed after the sender.
@@ -573,8 +578,11 @@ service::RecoveredBooks books_from_store(const Config& config, const engine::Sha
         "no WAL (enable_wal = false): books loaded from the store at LSN {}; a crash may lose "
         "{}",
         state.after_lsn, describe_loss_window(config));
-    return service::RecoveredBooks{std::move(state.matchers), std::move(state.next_seq),
-                                   state.after_lsn + 1, state.after_lsn};
+    return service::RecoveredBooks{std::move(state.matchers),
+                                   std::move(state.next_seq),
+                                   state.after_lsn + 1,
+                                   state.after_lsn,
+                                   {}};
 }
 
 // With a WAL: the store's state plus the replayed tail; nullopt when recovery failed (logged).
@@ -618,6 +626,78 @@ std::optional<service::RecoveredBooks> books_from_wal(const Config& config,
     return books;
 }
 
+// A promoted follower's books from what its hot standby handed over (docs/failover.md: The books
+// handed over): the standby's matchers, continued through the WAL records above them; nothing is
+// loaded from the store. When they cannot be continued (the log above them is damaged, the store
+// is ahead of them), the full recovery from the store and the WAL, with a warn line saying why.
+std::optional<service::RecoveredBooks> books_from_handover(const Config& config,
+                                                           const engine::ShardLayout& layout,
+                                                           store::Store& primary,
+                                                           engine::ReplayStart handed,
+                                                           wal::Lsn log_end, bool salvage) {
+    engine::RecoveryOptions options;
+    options.map_segments = true;  // no writer has the log open yet
+    // The books hold everything below their LSN: read from the segment that holds the next one.
+    options.skip_replayed_segments = true;
+    // Up to the record the follower's WAL closed at, and no further: classifying the log's end
+    // would read the rest of its last segment (up to 64 MiB of zeros). The WAL writer's own scan
+    // of the log, which follows, refuses a log that does not end there.
+    options.stop_after_lsn = log_end;
+    const wal::Lsn handed_lsn = handed.after_lsn;
+    const store::StoreLsn stored = primary.store_lsn();
+    engine::HandedBooksResult continued = engine::continue_handed_books(
+        stored, config.persistence.wal_path, layout, options, std::move(handed));
+    if (!continued.replay.ok()) {
+        spdlog::warn(
+            "replication: the standby's books at LSN {} could not be continued through the WAL "
+            "({}): recovering from the store and the WAL",
+            handed_lsn, continued.replay.error);
+        return books_from_wal(config, layout, primary, salvage);
+    }
+    exchanged::ops::log_milestone(
+        "books handed over by the standby at LSN {} plus {} WAL records (log {}) in {:.3f} s; "
+        "store at LSN {}{}",
+        handed_lsn, continued.replay.records, wal::to_string(continued.replay.log.end),
+        std::chrono::duration<double>(continued.replay.elapsed).count(), stored,
+        continued.tail ? "; the flush worker writes the tail's events into the store once a "
+                         "majority holds it"
+        : stored < continued.replay.last_lsn
+            ? "; the flush worker writes the tail into the store from the WAL in the background"
+            : "");
+    service::RecoveredBooks books;
+    books.matchers = std::move(continued.replay.matchers);
+    for (const engine::ShardReplay& shard : continued.replay.shards) {
+        books.next_seq.push_back(shard.next_seq);
+    }
+    books.next_lsn = continued.replay.next_lsn;
+    books.store_lsn = stored;
+    books.store_tail = std::move(continued.tail);
+    return books;
+}
+
+// A promoted leader's store and books: the standby's when it handed them over (a WAL and no
+// mirror: the standby's log), else the store opened again and the books recovered from it and
+// the WAL. The books are nullopt when recovery failed (logged).
+struct PromotedStart {
+    std::unique_ptr<store::Store> primary;
+    std::optional<service::RecoveredBooks> books;
+};
+PromotedStart promoted_start(const Config& config, const engine::ShardLayout& layout,
+                             std::optional<exchanged::app::StandbyHandover> handover,
+                             bool salvage) {
+    PromotedStart out;
+    if (handover && config.persistence.enable_wal && !config.persistence.mirror()) {
+        out.primary = std::move(handover->store);
+        out.books = books_from_handover(config, layout, *out.primary, std::move(handover->books),
+                                        handover->log_end_lsn, salvage);
+        return out;
+    }
+    handover.reset();  // its store closes before it is opened again
+    out.primary = open_primary_store(config);
+    out.books = books_from_wal(config, layout, *out.primary, salvage);
+    return out;
+}
+
 // Takes no orders: its client gateway refuses every login with the leader's address.
 class FollowerSink final : public exchanged::net::OrderSink {
   public:
@@ -652,6 +732,8 @@ exchanged::app::FailoverFollowerHooks follower_hooks(
 struct FollowerEnd {
     int exit_code = 0;
     std::optional<exchanged::repl::Epoch> lead_epoch;
+    // With lead_epoch: the standby's books and store, unless they could not be trusted.
+    std::optional<exchanged::app::StandbyHandover> handover;
 };
 
 // A replication follower and hot standby (docs/replication.md): recovers its store and WAL, appends
@@ -739,20 +821,33 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
     if (admin) {
         admin->stop();  // its scrapes read the follower's WAL writer
     }
-    node.stop();
+    const bool leading = signal_number == 0 && lead && !node.failed();
+    std::optional<exchanged::app::StandbyHandover> handover;
+    std::string not_handed;
+    if (leading) {
+        handover = node.stop_and_hand_over(not_handed);
+    } else {
+        node.stop();
+    }
     gateway.stop();
     io_threads.join();
     if (node.failed()) {
-        return {1, std::nullopt};
+        return {1, std::nullopt, std::nullopt};
     }
-    if (signal_number == 0 && lead) {
+    if (leading) {
         exchanged::ops::log_milestone(
             "replication: told to lead epoch {}: receiver stopped, WAL closed at durable LSN {}",
             *lead, node.durable_lsn());
-        return {0, lead};
+        if (!handover) {
+            spdlog::warn(
+                "replication: the standby's books are not handed over ({}): the leader recovers "
+                "them from the store and the WAL",
+                not_handed);
+        }
+        return {0, lead, std::move(handover)};
     }
     exchanged::ops::log_milestone("stopped cleanly");
-    return {0, std::nullopt};
+    return {0, std::nullopt, std::nullopt};
 }
 
 int serve_with_failover(const Config& profile, bool salvage);
@@ -768,18 +863,30 @@ int serve(const Config& profile, bool salvage) {
     std::string promoted;
     if (config.replication.enabled &&
         config.replication.role == exchanged::ReplicationRole::Follower) {
-        const FollowerEnd end = run_follower(config);
+        FollowerEnd end = run_follower(config);
         if (!end.lead_epoch) {
             return end.exit_code;
         }
-        // The normal leader start-up follows: recovery from the store and the WAL the follower
-        // wrote, then the sender dials the peers under the new epoch.
+        // The leader's start-up follows on the books the standby handed over (or, when it could
+        // not, recovered from the store and the WAL the follower wrote); then the sender dials
+        // the peers under the new epoch.
         config.replication.role = exchanged::ReplicationRole::Leader;
         config.replication.epoch = *end.lead_epoch;
         config.persistence.ack_after = exchanged::AckPoint::Quorum;
         promoted = "promoted to leader at epoch " + std::to_string(*end.lead_epoch);
-        exchanged::ops::log_milestone("{}: recovering as the leader", promoted);
+        exchanged::ops::log_milestone("{}: starting as the leader", promoted);
         promoted += " ";
+        if (config.persistence.enable_wal && !config.persistence.mirror()) {
+            const engine::ShardLayout layout = engine::make_shard_layout(config);
+            PromotedStart start = promoted_start(config, layout, std::move(end.handover), salvage);
+            if (!start.books) {
+                return 1;
+            }
+            const std::string ready =
+                promoted + "next_lsn=" + std::to_string(start.books->next_lsn);
+            return run_service(config, layout, *start.primary, std::move(*start.books), salvage,
+                               ready);
+        }
     }
     const engine::ShardLayout layout = engine::make_shard_layout(config);
     std::unique_ptr<store::Store> primary = open_primary_store(config);
@@ -829,7 +936,7 @@ int serve_with_failover(const Config& profile, bool salvage) {
     while (true) {
         Config config = exchanged::app::apply_replication_state(profile);
         config.replication.role = exchanged::ReplicationRole::Follower;
-        const FollowerEnd end = run_follower(config, &failover);
+        FollowerEnd end = run_follower(config, &failover);
         if (!end.lead_epoch) {
             return end.exit_code;
         }
@@ -838,18 +945,16 @@ int serve_with_failover(const Config& profile, bool salvage) {
         config.persistence.ack_after = exchanged::AckPoint::Quorum;
         const std::string promoted =
             "promoted to leader at epoch " + std::to_string(*end.lead_epoch) + " (etcd)";
-        exchanged::ops::log_milestone("{}: recovering as the leader", promoted);
+        exchanged::ops::log_milestone("{}: starting as the leader", promoted);
         const engine::ShardLayout layout = engine::make_shard_layout(config);
-        std::unique_ptr<store::Store> primary = open_primary_store(config);
-        std::optional<service::RecoveredBooks> books =
-            books_from_wal(config, layout, *primary, salvage);
-        if (!books) {
+        PromotedStart start = promoted_start(config, layout, std::move(end.handover), salvage);
+        if (!start.books) {
             return 1;
         }
-        const std::string ready = promoted + " next_lsn=" + std::to_string(books->next_lsn);
+        const std::string ready = promoted + " next_lsn=" + std::to_string(start.books->next_lsn);
         bool stepped_down = false;
-        const int code = run_service(config, layout, *primary, std::move(*books), salvage, ready,
-                                     &failover, &stepped_down);
+        const int code = run_service(config, layout, *start.primary, std::move(*start.books),
+                                     salvage, ready, &failover, &stepped_down);
         if (!stepped_down) {
             return code;
         }

@@ -2,7 +2,7 @@
 // ha::LeaderLease (single-threaded, so only this thread touches it) and the existing promotion
 // hooks, never the order path.
 //
-//   follower  polls the leader key about every 150 ms. Held by another node at an epoch above what
+//   follower  polls the leader key about every 50 ms. Held by another node at an epoch above what
 //             this node promised: it promises that epoch to the holder (as the holder's promise
 //             round would ask), so its receiver follows the holder's frames and its login refusal
 //             names it. Absent (the leader's lease lapsed): the takeover. Campaign (etcd's create-

@@ -39,7 +39,47 @@ std::unique_ptr<repl::ShipBuffer> make_ship_buffer(const Config& config) {
     return std::make_unique<repl::ShipBuffer>(config.replication.max_lag_bytes);
 }
 
-repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline) {
+std::vector<engine::CheckpointRecord> term_checkpoints(const service::RecoveredBooks& books) {
+    std::vector<engine::CheckpointRecord> out;
+    for (engine::ShardId shard = 0; shard < books.matchers.size(); ++shard) {
+        const SequenceNumber next = shard < books.next_seq.size() ? books.next_seq[shard] : 1;
+        out.push_back({shard, next - 1, books.matchers[shard].state_hash()});
+    }
+    return out;
+}
+
+namespace {
+
+// Appends the term's checkpoint records after its start record (nothing else appends yet) and
+// waits until they are durable.
+void append_term_checkpoints(wal::WalWriter& writer,
+                             const std::vector<engine::CheckpointRecord>& checkpoints) {
+    wal::Lsn last = 0;
+    for (const engine::CheckpointRecord& checkpoint : checkpoints) {
+        engine::CheckpointRecordBytes bytes{};
+        engine::encode_checkpoint(checkpoint, bytes);
+        wal::AppendResult appended;
+        while ((appended = writer.try_append(engine::kCheckpointRecordType, bytes)).status ==
+               wal::AppendStatus::Busy) {
+            std::this_thread::yield();
+        }
+        if (appended.status != wal::AppendStatus::Ok) {
+            throw std::runtime_error("appending the term's checkpoint of shard " +
+                                     std::to_string(checkpoint.shard) + ": " +
+                                     wal::to_string(appended.status));
+        }
+        last = appended.lsn;
+    }
+    if (last != 0 && !writer.wait_durable(last)) {
+        throw std::runtime_error("the term's checkpoints (up to LSN " + std::to_string(last) +
+                                 ") did not become durable: " + writer.failure());
+    }
+}
+
+}  // namespace
+
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline,
+                                     const std::vector<engine::CheckpointRecord>& checkpoints) {
     wal::WalWriter* writer = pipeline.wal_writer();
     if (writer == nullptr) {
         throw std::logic_error("a replicated leader's pipeline has no WAL");
@@ -55,6 +95,7 @@ repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pi
     if (at != 0) {
         spdlog::info("replication: epoch {} begins at LSN {} (term start record)",
                      config.replication.epoch, at);
+        append_term_checkpoints(*writer, checkpoints);
     }
     return history;
 }
@@ -440,18 +481,25 @@ void FollowerNode::stop() {
 // The receiver first (nothing more is appended, cut or installed), then the applier (its store
 // commits release WAL segments), then the WAL; then every part is let go, so that the store's and
 // the WAL's files are free (a promoted node opens them as a leader's).
-void FollowerNode::close_parts() {
+void FollowerNode::close_parts(std::optional<StandbyHandover>* handover, std::string* why) {
     if (receiver_) {
         receiver_->stop();
     }
+    bool stored = true;
     if (applier_ && !applier_->stop(kStandbyStoreDrain)) {
+        stored = false;
         spdlog::warn(
             "standby: the store stayed behind at LSN {}; the next start writes the rest "
             "from the WAL",
             applier_->store_lsn());
     }
+    wal::Lsn log_end = 0;
     if (writer_.load() != nullptr) {
         writer_.load()->close();
+        log_end = writer_.load()->durable_lsn();
+    }
+    if (handover != nullptr) {
+        *handover = take_handover(stored, log_end, *why);
     }
     receiver_.reset();
     applier_.reset();
@@ -459,6 +507,48 @@ void FollowerNode::close_parts() {
     writers_.clear();
     storages_.clear();
     store_.reset();
+}
+
+std::optional<StandbyHandover> FollowerNode::take_handover(bool stored, wal::Lsn log_end,
+                                                           std::string& why) {
+    if (failed_.load()) {
+        why = "the follower failed";
+        return std::nullopt;
+    }
+    if (!applier_ || !store_) {
+        why = "the follower has no standby";
+        return std::nullopt;
+    }
+    if (!stored) {
+        // A store that did not take the last batch within the drain may be failing: the leader
+        // opens and checks it afresh.
+        why = "the standby's store did not take what it applied in time";
+        return std::nullopt;
+    }
+    std::error_code error;
+    if (std::filesystem::exists(follower_snapshot_dir(config_), error)) {
+        // The leader's snapshot may replace the store and the WAL at the next start.
+        why = "a snapshot re-sync is under way (" + follower_snapshot_dir(config_).string() + ")";
+        return std::nullopt;
+    }
+    std::optional<engine::ReplayStart> books = applier_->take_books(why);
+    if (!books) {
+        return std::nullopt;
+    }
+    if (log_end < books->after_lsn) {
+        why = "the WAL closed at LSN " + std::to_string(log_end) + ", below the books at LSN " +
+              std::to_string(books->after_lsn);
+        return std::nullopt;
+    }
+    return StandbyHandover{std::move(*books), std::move(store_), log_end};
+}
+
+std::optional<StandbyHandover> FollowerNode::stop_and_hand_over(std::string& why) {
+    closing_ = true;
+    std::lock_guard lock(parts_mutex_);
+    std::optional<StandbyHandover> handover;
+    close_parts(&handover, &why);
+    return handover;
 }
 
 void FollowerNode::restart_from_disk() {

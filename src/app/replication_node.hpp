@@ -8,11 +8,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "engine/command_record.hpp"
 #include "engine/shard_layout.hpp"
 #include "ops/metrics.hpp"
 #include "repl/follower_receiver.hpp"
@@ -39,7 +41,14 @@ std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
 // A leader's epoch history: the terms its log holds, then its own term, whose start record it
 // appends (durably) when the log's newest term is older. Before pipeline.start(): the term start
 // is the term's first record. Throws naming why (its log was written by a newer leader, the WAL).
-repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline);
+// `checkpoints` (term_checkpoints of the books the pipeline was built on) follow the term start
+// record: every follower checks them against its own standby's books, so books that differ from
+// the log (a hand-over gone wrong, docs/failover.md) stop the followers at the term's start
+// instead of at the next periodic checkpoint.
+repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline,
+                                     const std::vector<engine::CheckpointRecord>& checkpoints);
+// One checkpoint record per shard of `books`: its last seq and its state hash.
+std::vector<engine::CheckpointRecord> term_checkpoints(const service::RecoveredBooks& books);
 // Dials the followers and feeds their acks to the pipeline's quorum point and the retention.
 // Stop it before the pipeline goes. `deposed`: called (on a sender thread) when a follower
 // reports a newer epoch.
@@ -59,6 +68,16 @@ void register_replication_metrics(ops::Metrics& metrics, const Config& config,
 // /metrics of every replicated node: its node id, role (1 leader, 0 follower), epoch and factor.
 void register_replication_identity(ops::Metrics& metrics, const Config& config);
 
+// What a follower told to lead hands to its leader run (docs/failover.md: The books handed over):
+// the standby's books and the store they were written to, which the node no longer owns.
+struct StandbyHandover {
+    engine::ReplayStart books;  // the matchers at books.after_lsn (applied and committed)
+    std::unique_ptr<store::Store> store;
+    // The WAL's last record when it closed: the continuation reads up to it and stops there, and
+    // the leader's WAL writer, opening the log, checks that it still ends there.
+    wal::Lsn log_end_lsn = 0;
+};
+
 // A follower and hot standby: at construction it opens its store and rebuilds its books from the
 // store plus its WAL tail (as a leader's start does), opens the WAL for the leader's records and
 // binds the receiver on [replication] listen; start() then appends, acknowledges, and applies each
@@ -77,6 +96,12 @@ class FollowerNode {
     // then commits what was appended and closes the WAL and the store, so that their files are
     // free. Idempotent. The LSNs read 0 until the next start().
     void stop();
+    // stop() for a promotion: the standby's books and its open store are handed over instead of
+    // being dropped, so that the leader does not rebuild them from the store and the WAL.
+    // Nullopt, with `why` (the node is stopped all the same), when they must not be used: the
+    // node failed, the standby stopped applying (a mismatch, the store), its store did not take
+    // what it applied in time, or a snapshot re-sync is under way.
+    std::optional<StandbyHandover> stop_and_hand_over(std::string& why);
     // stop(), then opens the store and the WAL again, rebuilds the books from them and starts:
     // for when their files were replaced (a snapshot installed) or the WAL was truncated under
     // the applied state. Throws as the constructor does.
@@ -106,8 +131,13 @@ class FollowerNode {
     void open();
     // The store, the books rebuilt from it and the WAL, the WAL writer and the standby applier.
     void open_log_and_standby();
-    void close_parts();
+    // Stops and lets go of every part; with `handover`, the standby's books and the store go
+    // there instead when they can be trusted (else `why` says why not).
+    void close_parts(std::optional<StandbyHandover>* handover = nullptr,
+                     std::string* why = nullptr);
     void fail(const std::string& error);
+    // close_parts()'s hand-over, after the receiver, the applier and the WAL stopped.
+    std::optional<StandbyHandover> take_handover(bool stored, wal::Lsn log_end, std::string& why);
     // The leader's Truncate, on the receiver's thread with no connection open (close_parts()
     // stops the receiver before it lets the log go, so the parts stay meanwhile).
     wal::WalWriter& cut_log(wal::Lsn keep_lsn);

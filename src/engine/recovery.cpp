@@ -384,6 +384,27 @@ const RecoveryResult& RecordReplayer::result() const {
     return state_->result;
 }
 
+ReplayStart RecordReplayer::take_books() {
+    RecoveryResult& result = state_->result;
+    if (!result.ok()) {
+        throw std::logic_error("the replayer's books cannot be taken: " + result.error);
+    }
+    if (result.matchers.empty()) {
+        throw std::logic_error("the replayer's books were taken already");
+    }
+    ReplayStart books;
+    books.after_lsn = result.last_lsn;
+    books.matchers = std::move(result.matchers);
+    result.matchers.clear();
+    for (const ShardReplay& shard : result.shards) {
+        books.next_seq.push_back(shard.next_seq);
+    }
+    // Anything applied now would find no matcher: refuse it like a failed replay.
+    result.status = RecoveryStatus::BadRecord;
+    result.error = "the books were handed over after LSN " + std::to_string(books.after_lsn);
+    return books;
+}
+
 RecoveryResult recover(wal::Storage& storage, const ShardLayout& layout,
                        const RecoveryOptions& options) {
     return replay_log(storage, layout, options, ReplayStart{}, nullptr);

@@ -153,6 +153,11 @@ class RecordReplayer {
     void apply(const wal::RecordView& record);
     // last_lsn is the last record applied; matchers and shards are the state after it.
     const RecoveryResult& result() const;
+    // Moves the books out (matchers and next seqs, after_lsn = the last record applied), for a
+    // replay to continue from (a standby handing its books to the leader it becomes). The
+    // replayer applies nothing more afterwards. Throws std::logic_error once a record failed or
+    // after an earlier take: such books must not be continued.
+    ReplayStart take_books();
 
   private:
     struct State;

@@ -167,6 +167,48 @@ StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesyste
     return out;
 }
 
+HandedBooksResult continue_handed_books(store::StoreLsn store_lsn,
+                                        const std::filesystem::path& wal_dir,
+                                        const ShardLayout& layout, const RecoveryOptions& options,
+                                        ReplayStart books) {
+    HandedBooksResult out;
+    const wal::Lsn after = books.after_lsn;
+    if (store_lsn > after) {
+        // The standby's store commits only what its matchers applied: something else wrote it.
+        out.replay.status = RecoveryStatus::BadRecord;
+        out.replay.error = "the store holds records up to LSN " + std::to_string(store_lsn) +
+                           ", beyond the handed books at LSN " + std::to_string(after);
+        out.replay.next_lsn = 0;
+        return out;
+    }
+    if (options.stop_after_lsn != 0 && options.stop_after_lsn <= after) {
+        // Nothing above the books to read (a scan would look for the record after them up to the
+        // end of the last segment's zeros): the books as they are, continuing at after + 1.
+        const RecordSource nothing = [](wal::Lsn,
+                                        const std::function<void(const wal::RecordView&)>&) {};
+        out.replay = replay_records(nothing, layout, options, std::move(books), nullptr);
+        return out;
+    }
+    if (store_lsn < after) {
+        out.replay = replay_log(wal_dir, layout, options, std::move(books), nullptr);
+        return out;
+    }
+    store::StoreBatch tail;
+    tail.first_lsn = after + 1;
+    const ReplayEventSink on_events = [&tail](wal::Lsn lsn, ShardId shard, std::uint8_t flags,
+                                              std::span<const book::Event> events) {
+        for (const book::Event& event : events) {
+            tail.events.push_back(store::StoreEvent{lsn, shard, flags, event});
+        }
+    };
+    out.replay = replay_log(wal_dir, layout, options, std::move(books), on_events);
+    if (out.replay.ok() && out.replay.last_lsn > after) {
+        tail.last_lsn = out.replay.last_lsn;
+        out.tail = std::move(tail);
+    }
+    return out;
+}
+
 std::string describe_phases(const StoreRecoveryResult& result) {
     const std::chrono::nanoseconds replay = result.replay.elapsed;
     const std::chrono::nanoseconds match = std::min(result.replay.match_estimate, replay);

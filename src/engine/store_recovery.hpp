@@ -55,6 +55,28 @@ StoreRecoveryResult recover_from_store(store::Store& store, const RecordSource& 
 StoreRecoveryResult rebuild_from_store(store::Store& store, const std::filesystem::path& wal_dir,
                                        const ShardLayout& layout, const RecoveryOptions& options);
 
+// A promoted follower's start from the books its hot standby handed over (docs/failover.md: The
+// books handed over): `books` are the standby's matchers at books.after_lsn, equal to a replay of
+// the log up to there. Replays the WAL records above it (durable but not applied: not yet reported
+// committed, or fetched in the promise round) through the same replay code, so that the matchers
+// reach the log's end. Nothing is read from the store.
+struct HandedBooksResult {
+    RecoveryResult replay;  // as recover(): status, log end, matchers at the end, next_lsn
+    // When the store is at books.after_lsn (`store_lsn`): the replayed records' events, one batch
+    // for store_lsn+1 .. the last record. The flush worker writes it once a majority holds those
+    // records (store::FlushOptions::resume_from), instead of loading the store's state again to
+    // replay them from the WAL. Empty when the store is behind the books (it then catches up from
+    // the WAL as after rebuild_from_store) or nothing was replayed.
+    std::optional<store::StoreBatch> tail;
+};
+// `options.stop_after_lsn` (where the WAL closed) bounds the read: at or below books.after_lsn
+// nothing is read. A store ahead of the books (it holds what they lack) is BadRecord: they must
+// not be used.
+HandedBooksResult continue_handed_books(store::StoreLsn store_lsn,
+                                        const std::filesystem::path& wal_dir,
+                                        const ShardLayout& layout, const RecoveryOptions& options,
+                                        ReplayStart books);
+
 // How the flush worker rebuilds events its feeds dropped: writes the events of the WAL records
 // store_lsn+1 .. up_to into the store, from a live WAL (records up to `up_to` must be durable), in
 // steps. The matchers stay in memory between steps, so a step replays only its own records; they

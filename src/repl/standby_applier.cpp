@@ -92,6 +92,22 @@ bool StandbyApplier::stop(std::chrono::milliseconds store_give_up) {
     return flush_->flush_and_stop(store_give_up);
 }
 
+std::optional<engine::ReplayStart> StandbyApplier::take_books(std::string& why) {
+    if (thread_.joinable() || !stopping_.load()) {
+        why = "the standby was not stopped";
+        return std::nullopt;
+    }
+    if (failed_.load()) {
+        why = "the standby stopped applying: " + failure();
+        return std::nullopt;
+    }
+    if (!replayer_->result().ok()) {
+        why = "the standby's books are not usable: " + replayer_->result().error;
+        return std::nullopt;
+    }
+    return replayer_->take_books();
+}
+
 void StandbyApplier::appended(wal::Lsn lsn, std::uint16_t type,
                               std::span<const std::byte> payload) noexcept {
     ring_.try_push(lsn, type, payload);  // left out: read back from the WAL files

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -84,6 +85,14 @@ class StandbyApplier {
     // Stops applying, then lets the store take what was applied (up to `store_give_up`). False
     // when the store did not take it all (the next start writes the rest from the WAL).
     bool stop(std::chrono::milliseconds store_give_up);
+
+    // After stop(): the books (matchers and next seqs) as they stand after the last record
+    // applied, moved out for the leader this node becomes (docs/failover.md: The books handed
+    // over); their after_lsn may be one above applied_lsn() when the stop cut a record's events
+    // short (the store then lacks that record; the leader's flush worker writes it from the
+    // WAL). Empty, with `why`, when they must not be used: applying failed (a checkpoint
+    // mismatch, a record replay refused, the store), the applier still runs, or they were taken.
+    std::optional<engine::ReplayStart> take_books(std::string& why);
 
     // The receiver, after each record its WAL took. Never blocks.
     void appended(wal::Lsn lsn, std::uint16_t type, std::span<const std::byte> payload) noexcept;

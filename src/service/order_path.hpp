@@ -29,6 +29,7 @@
 #include "service/shard_stage.hpp"
 #include "service/shutdown.hpp"
 #include "store/event_feed.hpp"
+#include "store/store.hpp"
 #include "wal/storage.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -40,6 +41,10 @@ struct RecoveredBooks {
     std::vector<SequenceNumber> next_seq;  // by shard id
     wal::Lsn next_lsn = 1;                 // the LSN the log continues at
     wal::Lsn store_lsn = 0;                // what the store holds
+    // The events of the records store_lsn+1 .. next_lsn-1 when start-up has them already (a
+    // promoted follower's handed books, engine::continue_handed_books): the flush worker writes
+    // this batch instead of replaying those records from the store's state.
+    std::optional<store::StoreBatch> store_tail;
 };
 
 // What the profile makes of the order path.

@@ -1,5 +1,6 @@
 #include "service/pipeline.hpp"
 
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -11,6 +12,8 @@ namespace exchanged::service {
 Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, store::Store& store,
                    RecoveredBooks books, PipelineEnvironment environment)
     : config_(config), environment_(std::move(environment)), service_(config, layout) {
+    std::optional<store::StoreBatch> store_tail = std::move(books.store_tail);
+    books.store_tail.reset();
     OrderPathSettings settings = order_path_settings(config, environment_.salvage);
     settings.wal.on_submitted = environment_.wal_submitted;
     settings.release_floor = environment_.wal_release_floor;
@@ -42,8 +45,8 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
     }
     path_->mirror_point().on_advance(wake_shards);
     service_.attach(path_->log(), std::move(runners));
-    flush_ = std::make_unique<store::FlushWorker>(store, path_->feeds(),
-                                                  flush_options(config, store, layout));
+    flush_ = std::make_unique<store::FlushWorker>(
+        store, path_->feeds(), flush_options(config, store, layout, std::move(store_tail)));
 }
 
 Pipeline::~Pipeline() {
@@ -58,7 +61,8 @@ Pipeline::~Pipeline() {
 // wakes the gates and recycles the WAL below it). With a WAL, a feed that overflowed is caught up
 // from the log instead.
 store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& store,
-                                            const engine::ShardLayout& layout) {
+                                            const engine::ShardLayout& layout,
+                                            std::optional<store::StoreBatch> store_tail) {
     store::FlushOptions options = engine::flush_options(config);
     OrderPath& path = *path_;
     options.frontier = [&path] { return path.store_frontier(); };
@@ -66,7 +70,28 @@ store::FlushOptions Pipeline::flush_options(const Config& config, store::Store& 
     if (path.wal_writer() != nullptr) {
         auto catch_up = std::make_shared<engine::StoreCatchUp>(store, config.persistence.wal_path,
                                                                layout, environment_.salvage);
-        options.catch_up = [catch_up](store::StoreLsn up_to) { catch_up->advance(up_to); };
+        // A start from handed books brings the start-up tail's events along: written as they
+        // are when the worker's first catch-up asks for exactly that tail (it waits for the
+        // frontier, so a quorum leader's store still takes only what a majority holds); any
+        // other catch-up replays from the store's state.
+        auto tail = std::make_shared<std::optional<store::StoreBatch>>(std::move(store_tail));
+        options.catch_up = [catch_up, tail, &store,
+                            info = environment_.info](store::StoreLsn up_to) {
+            if (tail->has_value()) {
+                store::StoreBatch batch = std::move(**tail);
+                tail->reset();
+                if (batch.first_lsn == store.store_lsn() + 1 && batch.last_lsn == up_to) {
+                    store.apply(batch);
+                    if (info) {
+                        info("store: LSN " + std::to_string(batch.first_lsn) + ".." +
+                             std::to_string(batch.last_lsn) +
+                             " written from the handed-over books' events");
+                    }
+                    return;
+                }
+            }
+            catch_up->advance(up_to);
+        };
         options.catch_up_done = [catch_up] { catch_up->reset(); };
         options.next_lsn = [&path] { return path.log().next_lsn(); };
         // Start-up may leave the WAL tail above the store's LSN to this worker.

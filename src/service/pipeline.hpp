@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,8 @@ class Pipeline {
 
   private:
     store::FlushOptions flush_options(const Config& config, store::Store& store,
-                                      const engine::ShardLayout& layout);
+                                      const engine::ShardLayout& layout,
+                                      std::optional<store::StoreBatch> store_tail);
 
     const Config& config_;
     PipelineEnvironment environment_;

@@ -4,6 +4,9 @@
 // leader's log writes them; records the ring left out are read back from the WAL files; a
 // follower restarted mid-stream resumes from its store plus WAL; and a dropped command (the
 // planted standby_apply_skip fault) stops it at the next checkpoint, naming LSN, shard and hashes.
+// A stopped standby hands its books over (a promotion, docs/failover.md) equal to a recovery of the
+// log at its LSN; continued through the WAL above them they equal a full recovery; and books it got
+// wrong (standby_apply_skip again) fail the new term's checkpoints on a follower.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -221,6 +224,7 @@ class Follower {
     }
 
     repl::StandbyApplier& applier() { return *applier_; }
+    const std::filesystem::path& wal_dir() const { return wal_dir_; }
     store::SqliteStore& store() { return store_; }
     std::string failure() {
         std::lock_guard lock(mutex_);
@@ -483,4 +487,212 @@ TEST_CASE("RecordReplayer, fed one record at a time, ends where a replay of the 
     CHECK(gapped.result().status == engine::RecoveryStatus::BadRecord);
     CHECK_THAT(gapped.result().error, Contains("LSN 3"));
     CHECK(gapped.result().last_lsn == 1);
+}
+
+namespace {
+
+// What a new leader appends after its term start record (app::term_checkpoints): each shard's
+// last seq and state hash, as the records a follower checks against its own books.
+std::vector<Logged> term_checkpoints(const engine::RecoveryResult& books, Lsn first_lsn) {
+    std::vector<Logged> out;
+    for (engine::ShardId shard = 0; shard < books.matchers.size(); ++shard) {
+        engine::CheckpointRecordBytes bytes{};
+        engine::encode_checkpoint(
+            {shard, books.shards[shard].next_seq - 1, books.matchers[shard].state_hash()}, bytes);
+        out.push_back(Logged{first_lsn + shard, engine::kCheckpointRecordType,
+                             std::vector<std::byte>(bytes.begin(), bytes.end())});
+    }
+    return out;
+}
+
+// A follower of the new leader: the leader's log up to `last`, then `extra`, through the replay
+// code.
+engine::RecoveryResult follow(const LeaderLog& leader, Lsn last, const std::vector<Logged>& extra) {
+    engine::RecordReplayer replayer(leader.layout, engine::ReplayStart{}, nullptr);
+    for (const std::vector<Logged>* records : {&leader.records, &extra}) {
+        for (const Logged& record : *records) {
+            if (records == &extra || record.lsn <= last) {
+                replayer.apply(
+                    wal::RecordView{record.lsn, record.type, record.payload, nullptr, 0});
+            }
+        }
+    }
+    engine::RecoveryResult result = replayer.result();
+    return result;
+}
+
+}  // namespace
+
+TEST_CASE("a stopped standby hands over books equal to a recovery of the log at its LSN",
+          "[repl][standby][handover]") {
+    // The follower holds the whole log durably, the leader reported 1..committed committed: the
+    // standby's books stop there, and the leader it becomes continues them through the rest.
+    LeaderLog leader;
+    const Lsn last = leader.records.back().lsn;
+    const Lsn committed = last / 2;
+    REQUIRE(committed > 300);
+    exchanged::test::TempDir dir;
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        follower.append(record, true, record.lsn <= committed);
+    }
+    REQUIRE(follower.wait_applied(committed));
+    follower.stop();  // the applier, then the WAL: as FollowerNode's stop before a promotion
+    std::string why;
+    std::optional<engine::ReplayStart> books = follower.applier().take_books(why);
+    INFO(why);
+    REQUIRE(books.has_value());
+    CHECK(books->after_lsn == committed);
+    CHECK(follower.store().store_lsn() == committed);
+
+    engine::RecoveryOptions up_to;
+    up_to.stop_after_lsn = committed;
+    const engine::RecoveryResult at_lsn = engine::recover(leader.sim, leader.layout, up_to);
+    REQUIRE(at_lsn.ok());
+    REQUIRE(at_lsn.last_lsn == committed);
+    require_same_matchers(books->matchers, at_lsn.matchers);
+    for (engine::ShardId shard = 0; shard < kShards; ++shard) {
+        CHECK(books->matchers[shard].state_hash() == at_lsn.matchers[shard].state_hash());
+        CHECK(books->next_seq[shard] == at_lsn.shards[shard].next_seq);
+    }
+    // One owner at a time: the standby has no books left to hand.
+    CHECK_FALSE(follower.applier().take_books(why).has_value());
+    CHECK_THAT(why, Contains("handed over after LSN " + std::to_string(committed)));
+
+    // The leader's start: the records above the books, up to where the WAL closed, through the
+    // same replay code; their events wait in one batch for the store.
+    engine::RecoveryOptions to_log_end;
+    to_log_end.map_segments = true;
+    to_log_end.skip_replayed_segments = true;
+    to_log_end.stop_after_lsn = last;
+    engine::HandedBooksResult continued =
+        engine::continue_handed_books(follower.store().store_lsn(), follower.wal_dir(),
+                                      leader.layout, to_log_end, std::move(*books));
+    INFO(continued.replay.error);
+    REQUIRE(continued.replay.ok());
+    CHECK(continued.replay.records == last - committed);
+    CHECK(continued.replay.next_lsn == last + 1);
+    const engine::RecoveryResult full = engine::recover(leader.sim, leader.layout, {});
+    REQUIRE(full.ok());
+    require_same_matchers(continued.replay.matchers, full.matchers);
+    REQUIRE(continued.tail.has_value());
+    CHECK(continued.tail->first_lsn == committed + 1);
+    CHECK(continued.tail->last_lsn == last);
+    follower.store().apply(*continued.tail);
+    CHECK(rows_of(follower.store()) == leader.reference_rows());
+
+    // The new term's checkpoints of those books pass on a follower of the log.
+    const engine::RecoveryResult checked =
+        follow(leader, last, term_checkpoints(continued.replay, last + 1));
+    INFO(checked.error);
+    CHECK(checked.ok());
+    CHECK(checked.checkpoints_verified == full.checkpoints_verified + kShards);
+}
+
+TEST_CASE("books a standby got wrong fail the new term's checkpoints on its followers",
+          "[repl][standby][handover][mutation]") {
+    // The planted standby_apply_skip: the standby drops its first command and hands the books
+    // over before any checkpoint could show it (its log ends before the leader's first one).
+    LeaderLog leader;
+    const Lsn last = leader.first_checkpoint_after(0) - 1;
+    const Lsn committed = last - 10;
+    REQUIRE(committed > 10);
+    exchanged::test::TempDir dir;
+    std::optional<engine::ReplayStart> books;
+    {
+        test_fault::ScopedFault fault(test_fault::Fault::StandbyApplySkip);
+        Follower follower(dir.path(), leader.layout);
+        for (const Logged& record : leader.records) {
+            if (record.lsn <= last) {
+                follower.append(record, true, record.lsn <= committed);
+            }
+        }
+        REQUIRE(follower.wait_applied(committed));
+        follower.stop();
+        std::string why;
+        books = follower.applier().take_books(why);
+        REQUIRE(books.has_value());  // nothing at the standby saw it
+    }
+    engine::HandedBooksResult continued = engine::continue_handed_books(
+        committed, dir.path() / "wal", leader.layout, {}, std::move(*books));
+    INFO(continued.replay.error);
+    REQUIRE(continued.replay.ok());
+    REQUIRE(continued.replay.last_lsn == last);
+    const engine::RecoveryResult checked =
+        follow(leader, last, term_checkpoints(continued.replay, last + 1));
+    CHECK(checked.status == engine::RecoveryStatus::CheckpointMismatch);
+    // At the term checkpoint of the shard the dropped command belonged to.
+    CHECK(checked.last_lsn >= last);
+    CHECK_THAT(checked.error, Contains("checkpoint mismatch at WAL record LSN " +
+                                       std::to_string(checked.last_lsn + 1)));
+
+    // The same hand-over without the fault passes.
+    exchanged::test::TempDir clean_dir;
+    Follower clean(clean_dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        if (record.lsn <= last) {
+            clean.append(record, true, record.lsn <= committed);
+        }
+    }
+    REQUIRE(clean.wait_applied(committed));
+    clean.stop();
+    std::string why;
+    std::optional<engine::ReplayStart> right = clean.applier().take_books(why);
+    REQUIRE(right.has_value());
+    engine::HandedBooksResult right_continued = engine::continue_handed_books(
+        committed, clean_dir.path() / "wal", leader.layout, {}, std::move(*right));
+    REQUIRE(right_continued.replay.ok());
+    const engine::RecoveryResult right_checked =
+        follow(leader, last, term_checkpoints(right_continued.replay, last + 1));
+    INFO(right_checked.error);
+    CHECK(right_checked.ok());
+}
+
+TEST_CASE("a standby that stopped applying hands over no books, saying why",
+          "[repl][standby][handover]") {
+    LeaderLog leader;
+    exchanged::test::TempDir dir;
+    test_fault::ScopedFault fault(test_fault::Fault::StandbyApplySkip);
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        follower.append(record);
+    }
+    CHECK_FALSE(follower.wait_applied(leader.records.back().lsn));
+    REQUIRE(follower.applier().failed());
+    std::string why;
+    CHECK_FALSE(follower.applier().take_books(why).has_value());
+    CHECK_THAT(why, Contains("not stopped"));
+    follower.stop_applier();
+    CHECK_FALSE(follower.applier().take_books(why).has_value());
+    CHECK_THAT(why, Contains("checkpoint mismatch"));
+}
+
+TEST_CASE("handed books with nothing above them in the WAL continue without a read",
+          "[repl][standby][handover]") {
+    LeaderLog leader;
+    const Lsn last = leader.records.back().lsn;
+    exchanged::test::TempDir dir;
+    Follower follower(dir.path(), leader.layout);
+    for (const Logged& record : leader.records) {
+        follower.append(record);
+    }
+    REQUIRE(follower.wait_applied(last));
+    follower.stop();
+    std::string why;
+    std::optional<engine::ReplayStart> books = follower.applier().take_books(why);
+    REQUIRE(books.has_value());
+    REQUIRE(books->after_lsn == last);
+    engine::RecoveryOptions to_log_end;
+    to_log_end.stop_after_lsn = last;  // where the WAL closed
+    // A directory that does not exist: nothing may be read from it.
+    engine::HandedBooksResult continued =
+        engine::continue_handed_books(follower.store().store_lsn(), dir.path() / "no-such-wal",
+                                      leader.layout, to_log_end, std::move(*books));
+    INFO(continued.replay.error);
+    REQUIRE(continued.replay.ok());
+    CHECK(continued.replay.records == 0);
+    CHECK(continued.replay.next_lsn == last + 1);
+    CHECK_FALSE(continued.tail.has_value());
+    const engine::RecoveryResult full = engine::recover(leader.sim, leader.layout, {});
+    require_same_matchers(continued.replay.matchers, full.matchers);
 }

@@ -30,7 +30,7 @@ CycleExchange::CycleExchange(const PowerLossSetup& setup, wal::Storage& disk, st
                              std::vector<book::Matcher> matchers,
                              const std::vector<SequenceNumber>& next_seq, wal::Lsn next_lsn)
     : setup_(setup), store_(store), disk_(disk), sink_(setup.layout) {
-    service::RecoveredBooks books{std::move(matchers), next_seq, next_lsn, store.store_lsn()};
+    service::RecoveredBooks books{std::move(matchers), next_seq, next_lsn, store.store_lsn(), {}};
     // As the daemon starts: recovery already wrote the WAL tail into the store, the writer opens
     // the log (zeroing a torn tail) and what lies wholly in the store is released.
     path_ = std::make_unique<service::OrderPath>(cycle_settings(setup), setup.layout,
