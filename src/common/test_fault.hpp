@@ -31,7 +31,7 @@ enum class Fault : std::uint8_t {
     PromoteAnyLog,            // `cluster promote` lets a candidate lead without the longest log
     StandbyApplyUncommitted,  // a follower's standby applies past the leader's commit LSN
     LeaseIgnoreExpiry,        // an etcd-elected leader keeps leading after its lease lapsed
-    EtcdTokenNotRenewed,      // the etcd client does not renew a token etcd rejected
+    EtcdTokenNotRenewed,      // the etcd client keeps a token etcd rejected
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,

@@ -137,7 +137,8 @@ auto EtcdClient::call(const char* target, const std::string& body, Parse parse)
                 note(what);
                 continue;
             }
-            if (token_rejected(*error)) {
+            if (token_rejected(*error) &&
+                !test_fault::armed(test_fault::Fault::EtcdTokenNotRenewed)) {
                 tokens_[index].clear();  // the next call starts with a new one
             }
             std::string hint;

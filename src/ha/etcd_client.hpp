@@ -9,9 +9,11 @@
 // member rejects (expired, lost in a restart or an `auth disable`) is renewed once and the request
 // sent once more, within the same attempt. A refused user or password is final.
 //
-// One thread at a time: the tokens and the preferred endpoint are not guarded.
+// One thread at a time: the tokens and the preferred endpoint are not guarded (only
+// authentications() may be read from any thread).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -50,7 +52,8 @@ class EtcdClient final : public EtcdApi {
     const std::vector<EtcdEndpoint>& endpoints() const { return endpoints_; }
 
     // How many tokens this client obtained (a first one per member, then each renewal).
-    std::uint64_t authentications() const { return authentications_; }
+    // Any thread may read it (the daemon's /metrics).
+    std::uint64_t authentications() const { return authentications_.load(); }
 
   private:
     // Authenticates at endpoints_[index] into tokens_[index]. An answer that is not a token
@@ -76,7 +79,7 @@ class EtcdClient final : public EtcdApi {
     EtcdClientOptions options_;
     std::size_t preferred_ = 0;
     std::vector<std::string> tokens_;  // by endpoint; empty: none yet
-    std::uint64_t authentications_ = 0;
+    std::atomic<std::uint64_t> authentications_{0};
 };
 
 }  // namespace exchanged::ha
