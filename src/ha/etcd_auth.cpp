@@ -34,6 +34,10 @@ bool token_rejected(const EtcdServerError& error) {
            error.message.find("revision of auth store is old") != std::string::npos;
 }
 
+bool auth_not_enabled(const EtcdServerError& error) {
+    return error.message.find("authentication is not enabled") != std::string::npos;
+}
+
 bool user_missing(const EtcdServerError& error) {
     return error.message.find("user name is empty") != std::string::npos;
 }

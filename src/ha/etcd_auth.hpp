@@ -25,6 +25,10 @@ std::string parse_authenticate(std::string_view body);
 // "invalid auth token") and a token older than the last change of users or roles.
 bool token_rejected(const EtcdServerError& error);
 
+// True when etcd answers an authenticate with "authentication is not enabled": it wants no token
+// (switched off, or in the moment of an `auth disable` + `auth enable`).
+bool auth_not_enabled(const EtcdServerError& error);
+
 // True when etcd asks for a user and none was sent: its authentication is on.
 bool user_missing(const EtcdServerError& error);
 

@@ -54,6 +54,9 @@ bool EtcdClient::authenticate_at(std::size_t index, std::chrono::steady_clock::t
             note(as + what);
             return false;
         }
+        if (auth_not_enabled(*error)) {
+            return true;  // no token wanted: the request goes without one
+        }
         throw EtcdError("etcd at " + endpoint.url + " refused user '" + user + "' (" + what + ")",
                         false, error->grpc_code);
     }

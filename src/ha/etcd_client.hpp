@@ -57,8 +57,10 @@ class EtcdClient final : public EtcdApi {
 
   private:
     // Authenticates at endpoints_[index] into tokens_[index]. An answer that is not a token
-    // (unreachable, no leader, bad JSON) is noted and false; a refusal (wrong user or password,
-    // authentication not enabled) throws a final EtcdError naming the user.
+    // (unreachable, no leader, bad JSON) is noted and false; "authentication is not enabled" is
+    // true with no token (etcd ignores tokens then, and switching it off and on again passes
+    // through that state); a refusal (wrong user or password) throws a final EtcdError naming
+    // the user.
     template <typename Note>
     bool authenticate_at(std::size_t index, std::chrono::steady_clock::time_point deadline,
                          Note note);

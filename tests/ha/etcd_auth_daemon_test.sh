@@ -89,8 +89,8 @@ start_daemon() {  # NAME CONFIG [flags...]
     pid=$!
 }
 
-stop_daemon() {
-    kill -TERM "$pid" 2>/dev/null
+stop_daemon() {  # [SIGNAL]: TERM by default (a clean stop resigns the key)
+    kill -"${1:-TERM}" "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     pid=
 }
@@ -140,9 +140,9 @@ else
 fi
 
 # 4 and 5: leads, survives a revocation of every token (or, with the fault, must not).
-lease_survives_revocation() {  # NAME [flags...]
-    local name=$1
-    shift
+lease_survives_revocation() {  # NAME STOP_SIGNAL [flags...]
+    local name=$1 stop_signal=$2
+    shift 2
     start_daemon "$name" right "$@"
     if ! wait_metric exchanged_failover_lease_held 1 20; then
         echo "  never held the lease: $(tail -n 3 "$work/$name.log")"
@@ -165,25 +165,27 @@ lease_survives_revocation() {  # NAME [flags...]
     sleep 1  # a renewal (every 750 ms) with the new token
     held=$(metric exchanged_failover_lease_held)
     lost=$(metric exchanged_failover_leases_lost_total)
-    stop_daemon
+    stop_daemon "$stop_signal"
     if [ "$renewed" -eq 0 ]; then
         echo "  no new token within 5 s of the revocation (authentications: $before):" \
             "$(grep -m 1 "steps down\|invalid auth token" "$work/$name.log")"
         return 1
     fi
     if [ "$held" != 1 ] || [ "$lost" != 0 ]; then
-        echo "  after the revocation: lease held '$held', leases lost '$lost':" \
-            "$(grep -m 1 "steps down" "$work/$name.log")"
+        echo "  after the revocation: lease held '$held', leases lost '$lost'; its warnings:"
+        grep warning "$work/$name.log" | tail -n 4 | cut -c 1-300
         return 1
     fi
 }
 
-if lease_survives_revocation right; then
+if lease_survives_revocation right TERM; then
     echo "$(date +%s.%N | cut -c1-14) ok: leads as etcd user exch, and renews its token when etcd revoked every token"
 else
     fail "the lease did not survive the revocation of the tokens"
 fi
-if lease_survives_revocation fault --test-fault etcd_token_not_renewed; then
+# kill -9: a node that lost its lease and follows an etcd refusing it took 15 s to stop on SIGTERM
+# here (its clean stop is not what this part is about).
+if lease_survives_revocation fault KILL --test-fault etcd_token_not_renewed; then
     fail "planted fault etcd_token_not_renewed: the revocation check passed; it cannot catch a client that does not renew its token"
 else
     echo "$(date +%s.%N | cut -c1-14) ok: with the planted fault etcd_token_not_renewed the revocation check fails, as it must"

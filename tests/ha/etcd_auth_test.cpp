@@ -78,6 +78,9 @@ TEST_CASE("etcd auth: which refusals ask for a new token", "[etcd_auth]") {
     CHECK_FALSE(token_rejected({3, "etcdserver: user name is empty"}));
     CHECK(user_missing({3, "etcdserver: user name is empty"}));
     CHECK_FALSE(user_missing({16, "etcdserver: invalid auth token"}));
+    CHECK(auth_not_enabled({9, "etcdserver: authentication is not enabled"}));
+    CHECK_FALSE(
+        auth_not_enabled({3, "etcdserver: authentication failed, invalid user ID or password"}));
 }
 
 TEST_CASE(
@@ -143,6 +146,21 @@ TEST_CASE("etcd auth: a wrong password is a final error naming the user, sent on
         CHECK_THAT(error.what(), !Catch::Contains("wrong"));
     }
     CHECK(etcd.heads().size() == 1);  // not tried on the next endpoint
+}
+
+TEST_CASE("etcd auth: an etcd without authentication is used without a token", "[etcd_auth]") {
+    CannedHttpServer etcd(
+        {answer(
+             412,
+             R"({"error":"etcdserver: authentication is not enabled","message":"etcdserver: authentication is not enabled","code":9})"),
+         kRange});
+    EtcdClient client = client_as(etcd.url(), "exch", "pw");
+    CHECK(client.range("/k").revision == 7);
+    const std::vector<std::string> heads = etcd.heads();
+    REQUIRE(heads.size() == 2);
+    CHECK(starts_with(heads[1], "POST /v3/kv/range "));
+    CHECK(heads[1].find("uthorization") == std::string::npos);
+    CHECK(client.authentications() == 0);
 }
 
 TEST_CASE("etcd auth: an etcd asking for a user when none is configured says so", "[etcd_auth]") {
