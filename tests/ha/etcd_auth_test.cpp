@@ -84,7 +84,7 @@ TEST_CASE("etcd auth: which refusals ask for a new token", "[etcd_auth]") {
 }
 
 TEST_CASE(
-    "etcd auth: the token goes in the Authorization header; a rejected one is renewed once "
+    "etcd auth: the token goes in the Authorization header, a rejected one is renewed once "
     "and the request sent once more",
     "[etcd_auth]") {
     CannedHttpServer etcd({kToken1, kRange, kInvalidToken, kToken2, kRange});
