@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 
 #include "config/values.hpp"
 
@@ -38,14 +38,13 @@ std::string read_password_file(const std::filesystem::path& path) {
                          "for a group that may read it)");
     }
     std::ifstream file(path, std::ios::binary);
-    std::ostringstream text;
-    if (!file || !(text << file.rdbuf())) {
-        // An empty file fails the copy too; it is reported as empty below.
-        if (!file.is_open()) {
-            throw ValueError(name + ": cannot be read: " + std::strerror(errno));
-        }
+    if (!file.is_open()) {
+        throw ValueError(name + ": cannot be read: " + std::strerror(errno));
     }
-    std::string password = text.str();
+    std::string password{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    if (file.bad()) {
+        throw ValueError(name + ": reading it failed");
+    }
     if (!password.empty() && password.back() == '\n') {
         password.pop_back();
         if (!password.empty() && password.back() == '\r') {
