@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon against a throw-away etcd with authentication on (scripts/etcd-test-cluster.sh auth):
 # a root user and the user `exch` with read-write under /exchanged/ only. One node (factor 1, its
-# own promise is the majority) on ports 9620..9622, lease 3 s (a renewal that must authenticate
+# own promise is the majority) on ports 9620..9622, lease 5 s (a renewal that must authenticate
 # again waits for etcd's bcrypt, slow on a loaded test machine).
 #
 #   1. --check-config reads the key as the user: "etcd access  ok".
@@ -60,7 +60,7 @@ write_config() {  # NAME PASSWORD_FILE
         -e 's/^wal_segment_bytes = .*/wal_segment_bytes = 4194304/' \
         -e 's/^max_lag_bytes = .*/max_lag_bytes = 4194304/' \
         -e 's/^factor = .*/factor = 1/' -e '/^peers = /d' -e '/^clients = /d' \
-        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 3000\nadmins = 1@127.0.0.1:9621\netcd_user = exch\netcd_password_file = $2" \
+        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 5000\nadmins = 1@127.0.0.1:9621\netcd_user = exch\netcd_password_file = $2" \
         config/cluster/node1.ini >"$work/$1.ini"
 }
 write_config right "$work/right-password"
@@ -162,7 +162,7 @@ lease_survives_revocation() {  # NAME STOP_SIGNAL [flags...]
         fi
         sleep 0.1
     done
-    sleep 1  # a renewal (every 750 ms) with the new token
+    sleep 1.5  # a renewal (every 1.25 s) with the new token
     held=$(metric exchanged_failover_lease_held)
     lost=$(metric exchanged_failover_leases_lost_total)
     stop_daemon "$stop_signal"
