@@ -6,13 +6,20 @@
 #                                                          client endpoints (comma-separated)
 #   scripts/etcd-test-cluster.sh endpoints DIR               print the endpoints again
 #   scripts/etcd-test-cluster.sh stop DIR                    stop every member and remove DIR
+#   scripts/etcd-test-cluster.sh auth DIR USER PASSWORD PREFIX
+#                                     turn etcd's authentication on: a root user (its password in
+#                                     DIR/root-password) and USER with read-write on keys under
+#                                     PREFIX only (role USER-role), as docs/failover.md sets them up
+#   scripts/etcd-test-cluster.sh revoke-tokens DIR           auth disable + enable as root: every
+#                                                          token issued so far is unknown to etcd
 # Each member's pid is in DIR/mN/pid and its log in DIR/mN/etcd.log: tests pause members with
 # SIGSTOP (two of three paused leave the third without a leader, the partition-free way to test the
 # hasleader header; a member that never had a leader serves no client request at all).
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 start DIR [--members 1|3] | endpoints DIR | stop DIR" >&2
+    echo "usage: $0 start DIR [--members 1|3] | endpoints DIR | stop DIR" \
+        "| auth DIR USER PASSWORD PREFIX | revoke-tokens DIR" >&2
     exit 2
 }
 
@@ -23,6 +30,13 @@ shift 2
 [ -n "$dir" ] || usage
 
 members=1
+if [ "$command" = auth ]; then
+    [ $# -eq 3 ] || usage
+    auth_user=$1
+    auth_password=$2
+    auth_prefix=$3
+    shift 3
+fi
 while [ $# -gt 0 ]; do
     case "$1" in
         --members)
@@ -181,8 +195,46 @@ stop() {
     rm -rf "$dir"
 }
 
+as_root() {
+    etcdctl --endpoints "$(endpoints)" --command-timeout=5s \
+        --user root --password "$(cat "$dir/root-password")" "$@"
+}
+
+auth() {
+    endpoints >/dev/null
+    local e
+    e=$(endpoints)
+    echo "root-$$-$RANDOM" >"$dir/root-password"
+    local root_password
+    root_password=$(cat "$dir/root-password")
+    {
+        etcdctl --endpoints "$e" user add "root:$root_password"
+        etcdctl --endpoints "$e" user grant-role root root
+        etcdctl --endpoints "$e" role add "$auth_user-role"
+        etcdctl --endpoints "$e" role grant-permission "$auth_user-role" --prefix=true readwrite \
+            "$auth_prefix"
+        etcdctl --endpoints "$e" user add "$auth_user:$auth_password"
+        etcdctl --endpoints "$e" user grant-role "$auth_user" "$auth_user-role"
+        etcdctl --endpoints "$e" auth enable
+    } >"$dir/auth.log" 2>&1 || {
+        cat "$dir/auth.log" >&2
+        echo "etcd-test-cluster: turning authentication on failed" >&2
+        exit 1
+    }
+}
+
+revoke_tokens() {
+    { as_root auth disable && as_root auth enable; } >"$dir/auth.log" 2>&1 || {
+        cat "$dir/auth.log" >&2
+        echo "etcd-test-cluster: auth disable/enable failed" >&2
+        exit 1
+    }
+}
+
 case "$command" in
     start) start ;;
+    auth) auth ;;
+    revoke-tokens) revoke_tokens ;;
     endpoints) endpoints ;;
     stop) stop ;;
     *) usage ;;

@@ -124,6 +124,16 @@ int check_config(const exchanged::Config& config) {
     if (config.persistence.mirror()) {
         std::printf("  redis loss   %s\n", mirror_loss_line(config).c_str());
     }
+    if (config.replication.automatic_failover()) {
+        // A wrong etcd password or role shows here, before a start would stop on it.
+        exchanged::app::FailoverLoop failover(config, false);
+        const exchanged::app::FailoverLoop::EtcdAccess access = failover.probe_etcd_access();
+        std::printf("  etcd access  %s\n", access.line.c_str());
+        if (access.refused) {
+            std::fprintf(stderr, "exchanged: error: %s\n", access.line.c_str());
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -932,6 +942,7 @@ int serve_with_failover(const Config& profile, bool salvage) {
     const Config first = exchanged::app::apply_replication_state(profile);
     exchanged::app::FailoverLoop failover(
         first, first.replication.role == exchanged::ReplicationRole::Leader);
+    failover.check_etcd_access();
     failover.start();
     while (true) {
         Config config = exchanged::app::apply_replication_state(profile);

@@ -18,6 +18,8 @@ namespace {
 constexpr std::chrono::milliseconds kPollInterval{50};
 // A promise round's HTTP calls: a node that accepts but does not answer (paused) costs this.
 constexpr std::chrono::milliseconds kPromiseTimeout{500};
+// The access check before the start: one call, with time for a loaded etcd's bcrypt.
+constexpr std::chrono::milliseconds kAccessCheckDeadline{5000};
 // How often the watchdog compares the clock with the lease's validity.
 constexpr std::chrono::milliseconds kWatchInterval{10};
 
@@ -37,12 +39,19 @@ std::string endpoint_list(const std::vector<std::string>& urls) {
     return list;
 }
 
-ha::EtcdClientOptions client_options(std::chrono::milliseconds ttl) {
+ha::EtcdClientOptions client_options(const ReplicationConfig& r, std::chrono::milliseconds ttl) {
     ha::EtcdClientOptions options;
     // A renewal is a keepalive plus a txn. The watchdog ends a term on time whatever a call
     // waits for, so a call may take a loaded machine's while: half the TTL, at most 1 s.
     options.call_deadline = std::min(std::chrono::milliseconds(1000), ttl / 2);
+    if (!r.etcd_user.empty()) {
+        options.credentials = ha::EtcdCredentials{r.etcd_user, r.etcd_password};
+    }
     return options;
+}
+
+std::string as_user(const ReplicationConfig& r) {
+    return r.etcd_user.empty() ? "without an etcd user" : "as etcd user " + r.etcd_user;
 }
 
 }  // namespace
@@ -55,7 +64,7 @@ FailoverLoop::FailoverLoop(const Config& config, bool configured_leader)
       self_{std::to_string(config.replication.node_id), to_string(config.server.listen)},
       etcd_(std::make_unique<ha::EtcdClient>(
           ha::parse_etcd_endpoints(endpoint_list(config.replication.etcd_endpoints)),
-          client_options(ttl_))),
+          client_options(config.replication, ttl_))),
       eligible_(configured_leader),
       started_(std::chrono::steady_clock::now()) {
     ha::LeaderLeaseOptions options;
@@ -88,6 +97,36 @@ FailoverLoop::~FailoverLoop() {
                 "after the lease's TTL",
                 node_, error.what());
         }
+    }
+}
+
+FailoverLoop::EtcdAccess FailoverLoop::probe_etcd_access() {
+    const ReplicationConfig& r = config_.replication;
+    // A client of its own with a longer deadline than the loop's: an etcd slow to check a
+    // password (bcrypt) still gets its refusal through, which is the answer this is for.
+    ha::EtcdClientOptions options = client_options(r, ttl_);
+    options.call_deadline = kAccessCheckDeadline;
+    ha::EtcdClient etcd(etcd_->endpoints(), options);
+    try {
+        etcd.range(r.etcd_key);
+        return {false, "ok: key " + r.etcd_key + " read " + as_user(r)};
+    } catch (const ha::EtcdError& error) {
+        if (error.unavailable()) {
+            return {false,
+                    std::string("not answering now (the node waits for it): ") + error.what()};
+        }
+        return {true, "etcd refused reading the key " + r.etcd_key + " " + as_user(r) + ": " +
+                          error.what()};
+    }
+}
+
+void FailoverLoop::check_etcd_access() {
+    const EtcdAccess access = probe_etcd_access();
+    if (access.refused) {
+        throw std::runtime_error("failover: node " + std::to_string(node_) + ": " + access.line);
+    }
+    if (access.line.rfind("ok", 0) != 0) {
+        spdlog::warn("failover: node {}: etcd {}", node_, access.line);
     }
 }
 
@@ -152,6 +191,10 @@ void FailoverLoop::register_metrics(ops::Metrics& metrics) const {
     metrics.counter("exchanged_failover_leases_lost_total",
                     "Terms this node stepped down from because its etcd lease was no longer held",
                     [this] { return static_cast<double>(losses_.load()); });
+    metrics.counter("exchanged_failover_etcd_authentications_total",
+                    "Tokens this node obtained from etcd as its etcd_user (one per member, then "
+                    "one per token etcd rejected)",
+                    [this] { return static_cast<double>(etcd_->authentications()); });
 }
 
 bool FailoverLoop::sleep_for(std::chrono::milliseconds pause) {
@@ -298,8 +341,8 @@ void FailoverLoop::follow_step() {
         }
     } catch (const ha::EtcdError& error) {
         if (!etcd_down_logged_) {
-            spdlog::warn("failover: node {}: etcd unreachable, following on ({})", node_,
-                         error.what());
+            spdlog::warn("failover: node {}: etcd {}, following on ({})", node_,
+                         error.unavailable() ? "unreachable" : "refuses", error.what());
             etcd_down_logged_ = true;
         }
         return;

@@ -59,6 +59,18 @@ class FailoverLoop {
     FailoverLoop(const FailoverLoop&) = delete;
     FailoverLoop& operator=(const FailoverLoop&) = delete;
 
+    // Reads the leader key once, as the loop will, to find what no retry would change before
+    // anything starts: a refusal (a wrong etcd password, a user whose role does not cover the
+    // key, or no user where etcd wants one) throws std::runtime_error naming it. etcd not
+    // answering is logged and not an error: the loop waits for it.
+    void check_etcd_access();
+    // What check_etcd_access finds, for --check-config: `refused` with etcd's answer, or a line.
+    struct EtcdAccess {
+        bool refused = false;
+        std::string line;
+    };
+    EtcdAccess probe_etcd_access();
+
     void start();
 
     void attach_follower(FailoverFollowerHooks hooks);

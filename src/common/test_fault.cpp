@@ -34,6 +34,8 @@ const char* name(Fault fault) {
             return "promote_any_log";
         case Fault::LeaseIgnoreExpiry:
             return "lease_ignore_expiry";
+        case Fault::EtcdTokenNotRenewed:
+            return "etcd_token_not_renewed";
         case Fault::StandbyApplyUncommitted:
             return "standby_apply_uncommitted";
     }

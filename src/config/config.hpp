@@ -181,6 +181,12 @@ struct ReplicationConfig {
     std::vector<std::string> etcd_endpoints;
     std::string etcd_key = "/exchanged/leader";
     std::uint32_t lease_ttl_ms = 2000;  // whole seconds: etcd counts a lease's TTL in seconds
+    // etcd's user/password authentication (both or neither): the user, and the file holding its
+    // password. The password is read from that file at load, never from the INI, and is never
+    // printed.
+    std::string etcd_user;
+    std::filesystem::path etcd_password_file;
+    std::string etcd_password;
     // Every node's admin address (its [server] admin_listen), this node's included: where a
     // candidate sends its promise round. Needed with etcd_endpoints.
     std::vector<ReplicationPeer> admins;

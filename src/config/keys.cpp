@@ -76,6 +76,19 @@ std::string parse_etcd_key(std::string_view text) {
     return std::string(text);
 }
 
+// etcd accepts any name; blanks and control characters would only be typing mistakes here.
+std::string parse_etcd_user(std::string_view text) {
+    if (text.empty() || text.size() > 128) {
+        throw ValueError("must be 1 to 128 characters");
+    }
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+            throw ValueError("'" + std::string(text) + "' has a blank or control character");
+        }
+    }
+    return std::string(text);
+}
+
 PersistenceMode parse_mode(std::string_view text) {
     return parse_choice<PersistenceMode>(text, {{"async", PersistenceMode::Async},
                                                 {"hybrid_sync", PersistenceMode::HybridSync},
@@ -180,6 +193,8 @@ constexpr KeySpec kKeys[] = {
     {"replication", "quorum_timeout_ms", [](Config& c, std::string_view v) { c.replication.quorum_timeout_ms = parse_whole_as<u32>(v, 0, 600000); }},
     {"replication", "etcd_endpoints", [](Config& c, std::string_view v) { c.replication.etcd_endpoints = parse_etcd_endpoints(v); }},
     {"replication", "etcd_key", [](Config& c, std::string_view v) { c.replication.etcd_key = parse_etcd_key(v); }},
+    {"replication", "etcd_user", [](Config& c, std::string_view v) { c.replication.etcd_user = parse_etcd_user(v); }},
+    {"replication", "etcd_password_file", [](Config& c, std::string_view v) { if (v.empty()) { throw ValueError("must name a file"); } c.replication.etcd_password_file = std::string(v); }},
     {"replication", "lease_ttl_ms", [](Config& c, std::string_view v) { c.replication.lease_ttl_ms = parse_lease_ttl_ms(v); }},
     {"replication", "admins", [](Config& c, std::string_view v) { c.replication.admins = parse_peers(v); }},
     {"replication", "epoch", [](Config& c, std::string_view v) { c.replication.epoch = parse_whole(v, 1, u64{1} << 62); }},

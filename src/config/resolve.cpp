@@ -6,6 +6,7 @@
 
 #include "config/keys.hpp"
 #include "config/parsed.hpp"
+#include "config/password_file.hpp"
 #include "config/values.hpp"
 
 namespace exchanged::config_detail {
@@ -51,6 +52,7 @@ class Resolver {
         check_instruments();
         check_accounts();
         resolve_paths();
+        read_etcd_password();
         return std::move(config_);
     }
 
@@ -388,6 +390,28 @@ class Resolver {
             inside(config_.persistence.store_path);
         }
         inside(config_.logging.file);
+        inside(config_.replication.etcd_password_file);
+    }
+
+    // After resolve_paths: the file is read where the messages say it is.
+    void read_etcd_password() {
+        ReplicationConfig& r = config_.replication;
+        if (r.etcd_user.empty() != r.etcd_password_file.empty()) {
+            fail_either("replication", "etcd_user", "etcd_password_file",
+                        "etcd_user and etcd_password_file go together: etcd's authentication "
+                        "needs both");
+        }
+        if (r.etcd_user.empty()) {
+            return;
+        }
+        if (r.etcd_endpoints.empty()) {
+            fail("replication", "etcd_user", "etcd_user without etcd_endpoints");
+        }
+        try {
+            r.etcd_password = read_password_file(r.etcd_password_file);
+        } catch (const ValueError& error) {
+            fail("replication", "etcd_password_file", error.what());
+        }
     }
 
     ParsedFile parsed_;

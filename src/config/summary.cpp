@@ -96,8 +96,12 @@ std::string failover_text(const ReplicationConfig& r) {
     for (const std::string& endpoint : r.etcd_endpoints) {
         endpoints += (endpoints.empty() ? "" : ", ") + endpoint;
     }
+    const std::string user = r.etcd_user.empty()
+                                 ? ""
+                                 : ", as etcd user " + r.etcd_user + " (password from " +
+                                       r.etcd_password_file.string() + ")";
     return "; failover automatic through etcd " + endpoints + " (key " + r.etcd_key + ", lease " +
-           std::to_string(r.lease_ttl_ms) + " ms)";
+           std::to_string(r.lease_ttl_ms) + " ms" + user + ")";
 }
 
 std::string replication_line(const ReplicationConfig& r) {

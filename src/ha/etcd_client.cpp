@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "common/test_fault.hpp"
 #include "ha/etcd_http.hpp"
 #include "ha/etcd_json.hpp"
 
@@ -21,10 +22,88 @@ bool member_unavailable(const EtcdServerError& error, unsigned status) {
 }  // namespace
 
 EtcdClient::EtcdClient(std::vector<EtcdEndpoint> endpoints, EtcdClientOptions options)
-    : endpoints_(std::move(endpoints)), options_(options) {
+    : endpoints_(std::move(endpoints)), options_(std::move(options)) {
     if (endpoints_.empty()) {
         throw std::invalid_argument("etcd client: no endpoints");
     }
+    if (options_.credentials && options_.credentials->user.empty()) {
+        throw std::invalid_argument("etcd client: credentials without a user name");
+    }
+    tokens_.resize(endpoints_.size());
+}
+
+template <typename Note>
+bool EtcdClient::authenticate_at(std::size_t index, std::chrono::steady_clock::time_point deadline,
+                                 Note note) {
+    const EtcdEndpoint& endpoint = endpoints_[index];
+    const std::string& user = options_.credentials->user;
+    tokens_[index].clear();
+    const HttpAnswer answer =
+        etcd_post(endpoint, "/v3/auth/authenticate", authenticate_request(*options_.credentials),
+                  deadline, options_.require_leader);
+    const std::string as = "authenticating as etcd user '" + user + "': ";
+    if (!answer.answered) {
+        note(as + answer.failure);
+        return false;
+    }
+    if (const std::optional<EtcdServerError> error = parse_server_error(answer.body)) {
+        const std::string what = "etcd refused (HTTP " + std::to_string(answer.status) +
+                                 ", gRPC code " + std::to_string(error->grpc_code) +
+                                 "): " + error->message;
+        if (member_unavailable(*error, answer.status)) {
+            note(as + what);
+            return false;
+        }
+        if (auth_not_enabled(*error)) {
+            return true;  // no token wanted: the request goes without one
+        }
+        throw EtcdError("etcd at " + endpoint.url + " refused user '" + user + "' (" + what + ")",
+                        false, error->grpc_code);
+    }
+    if (answer.status != 200) {
+        note(as + "HTTP " + std::to_string(answer.status));
+        return false;
+    }
+    try {
+        tokens_[index] = parse_authenticate(answer.body);
+    } catch (const EtcdJsonError& error) {
+        note(as + error.what());
+        return false;
+    }
+    ++authentications_;
+    return true;
+}
+
+template <typename Note>
+HttpAnswer EtcdClient::post(std::size_t index, const char* target, const std::string& body,
+                            std::chrono::steady_clock::time_point deadline, Note note) {
+    const EtcdEndpoint& endpoint = endpoints_[index];
+    if (!options_.credentials) {
+        return etcd_post(endpoint, target, body, deadline, options_.require_leader);
+    }
+    HttpAnswer failed;
+    bool fresh = false;
+    if (tokens_[index].empty()) {
+        if (!authenticate_at(index, deadline, note)) {
+            return failed;
+        }
+        fresh = true;
+    }
+    HttpAnswer answer =
+        etcd_post(endpoint, target, body, deadline, options_.require_leader, tokens_[index]);
+    if (fresh || !answer.answered) {
+        return answer;
+    }
+    const std::optional<EtcdServerError> error = parse_server_error(answer.body);
+    if (!error || !token_rejected(*error) ||
+        test_fault::armed(test_fault::Fault::EtcdTokenNotRenewed)) {
+        return answer;
+    }
+    // Refused, so not applied: sending it again cannot apply it twice.
+    if (!authenticate_at(index, deadline, note)) {
+        return failed;
+    }
+    return etcd_post(endpoint, target, body, deadline, options_.require_leader, tokens_[index]);
 }
 
 template <typename Parse>
@@ -46,10 +125,11 @@ auto EtcdClient::call(const char* target, const std::string& body, Parse parse)
             continue;
         }
         const Clock::time_point attempt_deadline = now + (deadline - now) / (n - attempt);
-        HttpAnswer answer =
-            etcd_post(endpoint, target, body, attempt_deadline, options_.require_leader);
+        HttpAnswer answer = post(index, target, body, attempt_deadline, note);
         if (!answer.answered) {
-            note(answer.failure);
+            if (!answer.failure.empty()) {
+                note(answer.failure);
+            }
             continue;
         }
         if (const std::optional<EtcdServerError> error = parse_server_error(answer.body)) {
@@ -60,8 +140,19 @@ auto EtcdClient::call(const char* target, const std::string& body, Parse parse)
                 note(what);
                 continue;
             }
-            throw EtcdError(std::string("etcd ") + target + " at " + endpoint.url + ": " + what,
-                            false, error->grpc_code);
+            if (token_rejected(*error) &&
+                !test_fault::armed(test_fault::Fault::EtcdTokenNotRenewed)) {
+                tokens_[index].clear();  // the next call starts with a new one
+            }
+            std::string hint;
+            if (options_.credentials) {
+                hint = " (as etcd user '" + options_.credentials->user + "')";
+            } else if (user_missing(*error)) {
+                hint = " (etcd has authentication enabled and no etcd user is configured)";
+            }
+            throw EtcdError(
+                std::string("etcd ") + target + " at " + endpoint.url + ": " + what + hint, false,
+                error->grpc_code);
         }
         if (answer.status != 200) {
             note("HTTP " + std::to_string(answer.status) + ": " + answer.body.substr(0, 200));

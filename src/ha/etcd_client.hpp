@@ -3,15 +3,28 @@
 // answers: a member that is down, slow, without a leader or answering garbage costs one share of
 // the deadline, not the call. An answer etcd gives with an error code that is not about
 // availability (lease not found, invalid argument) is final and thrown at once.
+//
+// With credentials, each member gets its own token (etcd's simple tokens are known only to the
+// member that issued them): the first call to a member authenticates there, and a token the
+// member rejects (expired, lost in a restart or an `auth disable`) is renewed once and the request
+// sent once more, within the same attempt. A refused user or password is final.
+//
+// One thread at a time: the tokens and the preferred endpoint are not guarded (only
+// authentications() may be read from any thread).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ha/etcd_api.hpp"
+#include "ha/etcd_auth.hpp"
 #include "ha/etcd_endpoint.hpp"
+#include "ha/etcd_http.hpp"
 
 namespace exchanged::ha {
 
@@ -20,6 +33,8 @@ struct EtcdClientOptions {
     std::chrono::milliseconds call_deadline{1000};
     // Send `Grpc-Metadata-hasleader: true` (see etcd_http.hpp). Only tests turn it off.
     bool require_leader = true;
+    // etcd's user/password authentication; none: requests carry no token.
+    std::optional<EtcdCredentials> credentials;
 };
 
 class EtcdClient final : public EtcdApi {
@@ -36,7 +51,26 @@ class EtcdClient final : public EtcdApi {
 
     const std::vector<EtcdEndpoint>& endpoints() const { return endpoints_; }
 
+    // How many tokens this client obtained (a first one per member, then each renewal).
+    // Any thread may read it (the daemon's /metrics).
+    std::uint64_t authentications() const { return authentications_.load(); }
+
   private:
+    // Authenticates at endpoints_[index] into tokens_[index]. An answer that is not a token
+    // (unreachable, no leader, bad JSON) is noted and false; "authentication is not enabled" is
+    // true with no token (etcd ignores tokens then, and switching it off and on again passes
+    // through that state); a refusal (wrong user or password) throws a final EtcdError naming
+    // the user.
+    template <typename Note>
+    bool authenticate_at(std::size_t index, std::chrono::steady_clock::time_point deadline,
+                         Note note);
+    // One POST to endpoints_[index], authenticated when credentials are set: a token first if
+    // the member has none yet, and on a rejected token a new one and the request once more.
+    // `answer.answered` false: the failure was noted.
+    template <typename Note>
+    HttpAnswer post(std::size_t index, const char* target, const std::string& body,
+                    std::chrono::steady_clock::time_point deadline, Note note);
+
     // POSTs `body` to `target` until an endpoint answers 200 with a body `parse` accepts, and
     // returns what `parse` made of it.
     template <typename Parse>
@@ -46,6 +80,8 @@ class EtcdClient final : public EtcdApi {
     std::vector<EtcdEndpoint> endpoints_;
     EtcdClientOptions options_;
     std::size_t preferred_ = 0;
+    std::vector<std::string> tokens_;  // by endpoint; empty: none yet
+    std::atomic<std::uint64_t> authentications_{0};
 };
 
 }  // namespace exchanged::ha

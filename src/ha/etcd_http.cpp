@@ -17,7 +17,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 HttpAnswer etcd_post(const EtcdEndpoint& endpoint, std::string_view target, std::string body,
-                     std::chrono::steady_clock::time_point deadline, bool require_leader) {
+                     std::chrono::steady_clock::time_point deadline, bool require_leader,
+                     std::string_view token) {
     asio::io_context io;
     tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
@@ -26,6 +27,9 @@ HttpAnswer etcd_post(const EtcdEndpoint& endpoint, std::string_view target, std:
     request.set(http::field::content_type, "application/json");
     if (require_leader) {
         request.set("Grpc-Metadata-hasleader", "true");
+    }
+    if (!token.empty()) {
+        request.set(http::field::authorization, beast::string_view(token.data(), token.size()));
     }
     request.body() = std::move(body);
     request.prepare_payload();

@@ -23,8 +23,10 @@ inline constexpr std::size_t kMaxEtcdAnswerBytes = 4 * 1024 * 1024;
 
 // `require_leader` sends `Grpc-Metadata-hasleader: true`, which the gateway passes on as gRPC
 // metadata: a member without a leader then refuses at once (503, "no leader") instead of waiting
-// for its request timeout or answering from its own state.
+// for its request timeout or answering from its own state. A non-empty `token` (etcd_auth.hpp)
+// goes in the `Authorization` header, which the gateway passes on as etcd's auth metadata.
 HttpAnswer etcd_post(const EtcdEndpoint& endpoint, std::string_view target, std::string body,
-                     std::chrono::steady_clock::time_point deadline, bool require_leader);
+                     std::chrono::steady_clock::time_point deadline, bool require_leader,
+                     std::string_view token = {});
 
 }  // namespace exchanged::ha

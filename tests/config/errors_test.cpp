@@ -1,9 +1,11 @@
 // Every class of configuration mistake refuses with a message naming file, line and key.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 
 #include "config/config.hpp"
+#include "config/summary.hpp"
 #include "minimal_config.hpp"
 #include "temp_file.hpp"
 
@@ -346,4 +348,55 @@ TEST_CASE("the automatic failover keys refuse what cannot elect a leader, naming
     CHECK(config.replication.etcd_key == "/exchanged/leader");
     CHECK(config.replication.lease_ttl_ms == 2000);
     CHECK(config.replication.admins.size() == 3);
+}
+
+TEST_CASE(
+    "etcd_user and etcd_password_file: the password comes from a file only its owner may "
+    "read, without its newline, and is never printed",
+    "[config][errors]") {
+    const std::string three =
+        "[server]\nadmin_listen = 127.0.0.1:9101\n[replication]\nenabled = true\nnode_id = 1\n"
+        "factor = 3\npeers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n"
+        "etcd_endpoints = http://127.0.0.1:2379\n"
+        "admins = 1@127.0.0.1:9101, 2@127.0.0.1:9201, 3@127.0.0.1:9301\n";
+    TempDir dir;
+    const std::string file = dir.write("etcd-password", "s3cret\n");
+    namespace fs = std::filesystem;
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+
+    const Config config = load_config(dir.write(
+        "good.ini", three + "etcd_user = exch\netcd_password_file = " + file + "\n" + kTail));
+    CHECK(config.replication.etcd_user == "exch");
+    CHECK(config.replication.etcd_password == "s3cret");
+    const std::string summary = describe_config(config);
+    CHECK_THAT(summary, Catch::Contains("as etcd user exch (password from " + file + ")"));
+    CHECK_THAT(summary, !Catch::Contains("s3cret"));
+
+    // A group may read it (a service group); "\r\n" is stripped too.
+    const std::string crlf = dir.write("crlf-password", "pw\r\n");
+    fs::permissions(crlf, fs::perms::owner_read | fs::perms::group_read);
+    CHECK(load_config(dir.write("crlf.ini", three + "etcd_user = exch\netcd_password_file = " +
+                                                crlf + "\n" + kTail))
+              .replication.etcd_password == "pw");
+
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+    check_failure(three + "etcd_user = exch\netcd_password_file = " + file + "\n" + kTail, 11,
+                  "[replication] etcd_password_file",
+                  "'" + file + "' has mode 0604: a password file must not be readable by others");
+    fs::permissions(file, fs::perms::owner_read | fs::perms::group_write);
+    check_failure(three + "etcd_user = exch\netcd_password_file = " + file + "\n" + kTail, 11,
+                  "[replication] etcd_password_file", "has mode 0420");
+
+    const std::string empty = dir.write("empty-password", "\n");
+    fs::permissions(empty, fs::perms::owner_read);
+    check_failure(three + "etcd_user = exch\netcd_password_file = " + empty + "\n" + kTail, 11,
+                  "[replication] etcd_password_file", "holds no password");
+    check_failure(three + "etcd_user = exch\netcd_password_file = " + file + ".missing\n" + kTail,
+                  11, "[replication] etcd_password_file", "No such file or directory");
+    check_failure(three + "etcd_user = exch\n" + kTail, 10, "[replication] etcd_user",
+                  "etcd_user and etcd_password_file go together");
+    check_failure(three + "etcd_password_file = " + file + "\n" + kTail, 10,
+                  "[replication] etcd_password_file", "go together");
+    check_failure(three + "etcd_user = has blank\n" + kTail, 10, "[replication] etcd_user",
+                  "blank");
 }

@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace exchanged::ha::test {
 
@@ -14,12 +16,16 @@ class CannedHttpServer {
   public:
     // `answer` is the raw response (status line, headers, body); empty = read and never answer.
     explicit CannedHttpServer(std::string answer);
+    // One answer per request, in order; the last one answers every request after it.
+    explicit CannedHttpServer(std::vector<std::string> answers);
     ~CannedHttpServer();
     CannedHttpServer(const CannedHttpServer&) = delete;
     CannedHttpServer& operator=(const CannedHttpServer&) = delete;
 
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
     int requests() const { return requests_.load(); }
+    // Each request's line and headers, in the order they came.
+    std::vector<std::string> heads() const;
 
     // An HTTP/1.1 200 answer carrying `body` as JSON.
     static std::string ok(const std::string& body);
@@ -29,6 +35,8 @@ class CannedHttpServer {
     std::unique_ptr<State> state_;
     std::uint16_t port_ = 0;
     std::atomic<int> requests_{0};
+    mutable std::mutex heads_mutex_;
+    std::vector<std::string> heads_;
     std::thread thread_;
 };
 

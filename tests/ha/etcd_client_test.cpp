@@ -18,7 +18,8 @@ namespace {
 
 EtcdClient client_for(const std::string& endpoints, std::chrono::milliseconds deadline = 2000ms,
                       bool require_leader = true) {
-    return EtcdClient(parse_etcd_endpoints(endpoints), EtcdClientOptions{deadline, require_leader});
+    return EtcdClient(parse_etcd_endpoints(endpoints),
+                      EtcdClientOptions{deadline, require_leader, std::nullopt});
 }
 
 Txn put_if_absent(const std::string& key, const std::string& value, std::int64_t lease = 0) {

@@ -104,6 +104,22 @@ int EtcdTestCluster::leader() const {
     return -1;
 }
 
+void EtcdTestCluster::script(const std::string& arguments) const {
+    const std::string command = "bash " + kScript + " " + arguments;
+    if (std::system(command.c_str()) != 0) {
+        throw std::runtime_error("etcd test cluster: '" + command + "' failed (its stderr above)");
+    }
+}
+
+void EtcdTestCluster::enable_auth(const std::string& user, const std::string& password,
+                                  const std::string& prefix) const {
+    script("auth " + dir_ + " " + user + " " + password + " " + prefix);
+}
+
+void EtcdTestCluster::revoke_tokens() const {
+    script("revoke-tokens " + dir_);
+}
+
 int EtcdTestCluster::pid_of(int member) const {
     std::ifstream file(dir_ + "/m" + std::to_string(member) + "/pid");
     int pid = 0;

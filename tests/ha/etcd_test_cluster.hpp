@@ -21,6 +21,12 @@ class EtcdTestCluster {
     // The member etcd reports as its raft leader (etcdctl endpoint status); -1 if none.
     int leader() const;
 
+    // etcd's authentication on: a root user and `user` with read-write under `prefix` only.
+    void enable_auth(const std::string& user, const std::string& password,
+                     const std::string& prefix) const;
+    // auth disable + enable: every token etcd issued so far is rejected from now on.
+    void revoke_tokens() const;
+
     // SIGSTOP / SIGCONT / SIGKILL to one member (0-based).
     void pause(int member) const;
     void resume(int member) const;
@@ -29,6 +35,7 @@ class EtcdTestCluster {
   private:
     int pid_of(int member) const;
     void signal(int member, int sig) const;
+    void script(const std::string& arguments) const;  // throws when the script fails
 
     std::string dir_;
     std::string endpoints_;

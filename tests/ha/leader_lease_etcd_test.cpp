@@ -20,7 +20,8 @@ LeaderLease::Clock steady() {
 }
 
 EtcdClient client_for(const EtcdTestCluster& cluster, std::chrono::milliseconds deadline = 1000ms) {
-    return EtcdClient(parse_etcd_endpoints(cluster.endpoints()), EtcdClientOptions{deadline, true});
+    return EtcdClient(parse_etcd_endpoints(cluster.endpoints()),
+                      EtcdClientOptions{deadline, true, std::nullopt});
 }
 
 const LeaderRecord kA{"a", "127.0.0.1:9001"};
@@ -152,7 +153,7 @@ TEST_CASE(
     const std::string endpoints = cluster.endpoint(paused) + "," +
                                   cluster.endpoint((paused + 1) % 3) + "," +
                                   cluster.endpoint((paused + 2) % 3);
-    EtcdClient etcd(parse_etcd_endpoints(endpoints), EtcdClientOptions{1500ms, true});
+    EtcdClient etcd(parse_etcd_endpoints(endpoints), EtcdClientOptions{1500ms, true, std::nullopt});
     LeaderLease a(etcd, {"/exchanged/leader", 5s, std::nullopt}, steady());
     const CampaignResult won = a.campaign(kA);
     REQUIRE(won.won);
@@ -184,7 +185,7 @@ TEST_CASE(
     // leads until its check-quorum timeout, and answers lease renewals from its own state (and
     // a txn without a read, as the confirming txn once was: this test failed then).
     EtcdClient etcd(parse_etcd_endpoints(cluster.endpoint(etcd_leader)),
-                    EtcdClientOptions{800ms, true});
+                    EtcdClientOptions{800ms, true, std::nullopt});
     LeaderLease a(etcd, {"/exchanged/leader", 5s, std::nullopt}, steady());
     REQUIRE(a.campaign(kA).won);
     const LeaseClock::time_point until = *a.valid_until();

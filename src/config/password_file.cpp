@@ -1,0 +1,60 @@
+#include "config/password_file.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "config/values.hpp"
+
+namespace exchanged::config_detail {
+
+namespace {
+
+std::string octal_mode(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
+
+}  // namespace
+
+std::string read_password_file(const std::filesystem::path& path) {
+    const std::string name = "'" + path.string() + "'";
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw ValueError(name + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw ValueError(name + " is not a regular file");
+    }
+    // Others must have no access at all; a group may read (a service group), never write.
+    if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
+        throw ValueError(name + " has mode " + octal_mode(st.st_mode) +
+                         ": a password file must not be readable by others (chmod 600, or 640 "
+                         "for a group that may read it)");
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file.is_open()) {
+        throw ValueError(name + ": cannot be read: " + std::strerror(errno));
+    }
+    std::string password{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    if (file.bad()) {
+        throw ValueError(name + ": reading it failed");
+    }
+    if (!password.empty() && password.back() == '\n') {
+        password.pop_back();
+        if (!password.empty() && password.back() == '\r') {
+            password.pop_back();
+        }
+    }
+    if (password.empty()) {
+        throw ValueError(name + " holds no password");
+    }
+    return password;
+}
+
+}  // namespace exchanged::config_detail
