@@ -68,6 +68,11 @@ void LoginRefusal::promised(repl::NodeId candidate) {
     }
 }
 
+void LoginRefusal::set(std::string text) {
+    std::lock_guard lock(mutex_);
+    text_ = std::move(text);
+}
+
 Config apply_replication_state(const Config& ini) {
     if (!ini.replication.enabled) {
         return ini;

@@ -36,6 +36,8 @@ const char* name(Fault fault) {
             return "lease_ignore_expiry";
         case Fault::StandbyApplyUncommitted:
             return "standby_apply_uncommitted";
+        case Fault::RestartResumeTerm:
+            return "restart_resume_term";
     }
     return "?";
 }

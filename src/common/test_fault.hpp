@@ -31,13 +31,14 @@ enum class Fault : std::uint8_t {
     PromoteAnyLog,            // `cluster promote` lets a candidate lead without the longest log
     StandbyApplyUncommitted,  // a follower's standby applies past the leader's commit LSN
     LeaseIgnoreExpiry,        // an etcd-elected leader keeps leading after its lease lapsed
+    RestartResumeTerm,        // a leader restarted over a replicated log resumes its old term
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
     Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
-    Fault::LeaseIgnoreExpiry};
+    Fault::LeaseIgnoreExpiry,    Fault::RestartResumeTerm};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.
