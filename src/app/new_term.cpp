@@ -21,6 +21,11 @@ constexpr std::chrono::milliseconds kCallTimeout{500};
 // coming back is noticed within a few seconds and a dead cluster costs little.
 constexpr std::chrono::milliseconds kFirstBackOff{200};
 constexpr std::chrono::milliseconds kMaxBackOff{5000};
+// A follower follows only the epoch it promised: one that misses the round (still starting) would
+// refuse the new term until an operator sets its epoch. A whole cluster restarted together comes
+// up within a few seconds, so for this long after its start the round waits for every member,
+// and only then settles for a majority.
+constexpr std::chrono::seconds kAllMembersGrace{15};
 
 std::vector<tools::AdminMember> admin_members(const ReplicationConfig& r) {
     std::vector<tools::AdminMember> members;
@@ -67,7 +72,8 @@ NewTermRound::NewTermRound(const Config& config, FailoverFollowerHooks hooks,
     : node_(config.replication.node_id),
       admins_(admin_members(config.replication)),
       hooks_(std::move(hooks)),
-      waiting_(std::move(waiting)) {}
+      waiting_(std::move(waiting)),
+      started_(std::chrono::steady_clock::now()) {}
 
 NewTermRound::~NewTermRound() {
     {
@@ -169,7 +175,14 @@ bool NewTermRound::round() {
         tools::collect_promises(admins_, epoch, node_, kCallTimeout);
     answered_ = static_cast<std::uint64_t>(std::count_if(
         answers.begin(), answers.end(), [](const tools::PromiseAnswer& a) { return a.promised; }));
-    const tools::PromoteDecision decision = tools::decide_promotion(node_, epoch, answers, false);
+    tools::PromoteDecision decision = tools::decide_promotion(node_, epoch, answers, false);
+    if (decision.go && answered_.load() < admins_.size() &&
+        std::chrono::steady_clock::now() - started_ < kAllMembersGrace) {
+        decision.go = false;
+        decision.text += "; waiting up to " + std::to_string(kAllMembersGrace.count()) +
+                         " s after the start for every member, so that none is left behind "
+                         "in the old epoch";
+    }
     if (!decision.go) {
         const std::string text = waiting_text(epoch, answered_.load());
         if (waiting_) {
