@@ -7,8 +7,9 @@
 #   follower  node 2 or 3 (drawn from the seed);
 #   all       all three at once;
 # (--kill rotate, the default, takes them in turn). The killed nodes are restarted in the same
-# roles (no promotion: a restarted leader recovers from its own store and WAL and leads its epoch
-# again) on the same data directories. Each cycle then requires:
+# roles (no `cluster promote`: a restarted leader recovers from its own store and WAL and begins a
+# new epoch through its own promise round, docs/replication.md "A leader's restart") on the same
+# data directories. Each cycle then requires:
 #   0. the load to have ended as the kill ends it (exit 3) or finished (exit 0), with something
 #      acknowledged, and the killed nodes to have restarted;
 #   1. the quorum at the kill: copies of the three data directories taken right after it
