@@ -810,9 +810,13 @@ int serve(const Config& profile, bool salvage) {
         // Its log may lack acknowledged records of its term that the followers hold: it
         // follows until a majority promised a new epoch and it fetched them (app/new_term.hpp).
         exchanged::ops::log_milestone(
-            "replication: node {} restarts as leader of epoch {} over a replicated log: it "
-            "refuses logins until a majority promises a new term",
-            config.replication.node_id, config.replication.epoch);
+            "replication: node {} restarts as {} of epoch {} over a replicated log: it refuses "
+            "logins until a majority promises a new term",
+            config.replication.node_id,
+            config.replication.role == exchanged::ReplicationRole::Leader
+                ? "leader"
+                : "the candidate it promised itself",
+            config.replication.epoch);
         config.replication.role = exchanged::ReplicationRole::Follower;
     }
     if (config.replication.enabled &&

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -9,6 +10,7 @@
 
 #include "ops/logging.hpp"
 #include "repl/log_epochs.hpp"
+#include "repl/replication_state.hpp"
 #include "wal/uring_storage.hpp"
 
 namespace exchanged::app {
@@ -39,8 +41,18 @@ std::vector<tools::AdminMember> admin_members(const ReplicationConfig& r) {
 
 bool must_begin_new_term(const Config& config) {
     const ReplicationConfig& r = config.replication;
-    if (!r.enabled || r.role != ReplicationRole::Leader || !config.persistence.enable_wal) {
+    if (!r.enabled || !config.persistence.enable_wal) {
         return false;
+    }
+    if (r.role != ReplicationRole::Leader) {
+        // A node that promised itself a term and stopped before it led it (a restart round or a
+        // `cluster promote` cut short) runs the round again rather than wait for a leader that
+        // is not coming.
+        const std::optional<repl::ReplicationState> state =
+            repl::read_replication_state(repl::replication_state_path(config.server.data_dir));
+        if (!state || state->role != repl::StateRole::Follower || state->leader != r.node_id) {
+            return false;
+        }
     }
     std::error_code error;
     if (!std::filesystem::is_directory(config.persistence.wal_path, error)) {

@@ -60,6 +60,9 @@ std::string LoginRefusal::text() const {
 }
 
 void LoginRefusal::promised(repl::NodeId candidate) {
+    if (candidate == config_.replication.node_id) {
+        return;  // its own candidacy: naming itself would send a client back to where it was
+    }
     for (const ReplicationPeer& client : config_.replication.clients) {
         if (client.node_id == candidate) {
             std::lock_guard lock(mutex_);
