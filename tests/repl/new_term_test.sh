@@ -7,7 +7,7 @@
 # batch, as a real store trails the synced WAL), and all three restart:
 #   fixed    the leader refuses logins until a majority promised a new epoch, fetches the records
 #            it lacks and leads: every acknowledged order is in its books (`exchanged --recover`,
-#            `exchangectl store verify`), new orders are accepted, the three logs hold identical
+#            `exchangectl store verify`), new orders are accepted and on a follower too, the three logs hold identical
 #            records (`wal compare`) and the state hashes are equal (`wal state`).
 #   planted  the same with --test-fault restart_resume_term on the leader (it resumes its old
 #            term blind, the old behaviour): the check of the acknowledged orders must fail.
@@ -91,6 +91,10 @@ scripts/run-cluster.sh stop --data-dir "$run" >/dev/null 2>&1
 echo "== $mode: every acknowledged order on the leader; logs and state hashes equal"
 holds_journals crash 1 "$run/acks-1.journal" "$run/acks-2.journal" ||
     fail "the restarted leader lacks acknowledged orders"
+# The new term's orders are on a majority: a follower holds them too (resuming the old term, the
+# leader acknowledged orders at the LSNs where the followers kept their own records).
+holds_journals crash 2 "$run/acks-2.journal" ||
+    fail "follower 2 lacks orders the restarted leader acknowledged"
 for node in 2 3; do
     if "$bin/exchangectl" wal compare "$run/node1" "$run/node$node" >"$run/compare.out" 2>&1; then
         echo "  node 1 and node $node: $(tail -n 1 "$run/compare.out")"
