@@ -19,6 +19,9 @@ namespace {
 
 // Each HTTP call of a round; a member that accepts but does not answer (paused) costs this.
 constexpr std::chrono::milliseconds kCallTimeout{500};
+// A fetch reads up to 1 MiB of another node's WAL per call: on a loaded machine that took over 2 s,
+// and each failed fetch costs a round and an epoch.
+constexpr std::chrono::milliseconds kFetchTimeout{10000};
 // The back-off between rounds without a majority doubles up to this bound, so that a member
 // coming back is noticed within a few seconds and a dead cluster costs little.
 constexpr std::chrono::milliseconds kFirstBackOff{200};
@@ -207,8 +210,8 @@ bool NewTermRound::round() {
         }
         return false;
     }
-    ops::log_milestone("replication: node {} begins epoch {} after its restart: {}", node_, epoch,
-                       decision.text);
+    ops::log_milestone("replication: node {} has a majority for epoch {} after its restart: {}",
+                       node_, epoch, decision.text);
     if (decision.fetch_from != 0) {
         const auto own =
             std::find_if(answers.begin(), answers.end(),
@@ -220,16 +223,16 @@ bool NewTermRound::round() {
         try {
             const std::uint64_t durable =
                 tools::fetch_missing_records(admin_of(decision.fetch_from), admin_of(node_),
-                                             own->durable_lsn, decision.fetch_to, kCallTimeout * 4);
+                                             own->durable_lsn, decision.fetch_to, kFetchTimeout);
             ops::log_milestone(
                 "replication: node {} fetched LSN {}..{} from node {} (records of its old term "
                 "that its own log lost)",
                 node_, own->durable_lsn + 1, durable, decision.fetch_from);
         } catch (const std::exception& error) {
             spdlog::warn(
-                "replication: node {}: fetching the records it lacks failed: {}; trying "
-                "again with a back-off",
-                node_, error.what());
+                "replication: node {}: fetching the records it lacks for epoch {} failed: {}; "
+                "trying again with a back-off",
+                node_, epoch, error.what());
             return false;
         }
     }

@@ -69,7 +69,7 @@ if ! scripts/run-cluster.sh restart 2 3 --data-dir "$run" --config-dir "$work/co
     fail "the cluster did not restart"
 fi
 echo "  restarted in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-grep -h 'restarts as leader\|begins epoch\|fetched LSN\|TEST FAULT\|ready:' "$run/node1.log" |
+grep -h 'restarts as leader\|majority for epoch\|fetch\|TEST FAULT\|ready:' "$run/node1.log" |
     sed -e 's/^[^]]*] //' -e 's/^/  node 1: /' | cut -c1-200
 
 echo "== $mode: new orders on the restarted leader"
