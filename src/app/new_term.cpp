@@ -186,6 +186,31 @@ bool NewTermRound::round() {
     }
     const repl::Epoch epoch = highest + 1;
     waiting_epoch_ = epoch;
+    // Ask first, promise after (as `cluster promote`): with too few members up, a round would only
+    // raise the epochs of those that answered.
+    const std::size_t reachable = static_cast<std::size_t>(std::count_if(
+        looks.begin(), looks.end(), [](const tools::MemberLook& look) { return look.answered; }));
+    if (reachable < admins_.size() / 2 + 1) {
+        answered_ = reachable;
+        const std::string text = waiting_text(epoch, reachable);
+        if (waiting_) {
+            waiting_(text);
+        }
+        std::string why = "no majority reachable";
+        for (const tools::MemberLook& look : looks) {
+            if (!look.answered) {
+                why += "; node " + std::to_string(look.node) + " unreachable (" + look.error + ")";
+            }
+        }
+        if (why != last_logged_) {
+            spdlog::warn(
+                "replication: node {}: {} ({}); nothing promised, trying again with a "
+                "back-off",
+                node_, text, why);
+            last_logged_ = why;
+        }
+        return false;
+    }
     const std::vector<tools::PromiseAnswer> answers =
         tools::collect_promises(admins_, epoch, node_, kCallTimeout);
     answered_ = static_cast<std::uint64_t>(std::count_if(
