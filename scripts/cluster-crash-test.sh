@@ -7,8 +7,9 @@
 #   follower  node 2 or 3 (drawn from the seed);
 #   all       all three at once;
 # (--kill rotate, the default, takes them in turn). The killed nodes are restarted in the same
-# roles (no promotion: a restarted leader recovers from its own store and WAL and leads its epoch
-# again) on the same data directories. Each cycle then requires:
+# roles (no `cluster promote`: a restarted leader recovers from its own store and WAL and begins a
+# new epoch through its own promise round, docs/replication.md "A leader's restart") on the same
+# data directories. Each cycle then requires:
 #   0. the load to have ended as the kill ends it (exit 3) or finished (exit 0), with something
 #      acknowledged, and the killed nodes to have restarted;
 #   1. the quorum at the kill: copies of the three data directories taken right after it
@@ -27,7 +28,8 @@
 #
 #   scripts/cluster-crash-test.sh [--config-dir DIR | --profile FILE] [--cycles N] [--seed S]
 #                                 [--orders N] [--rate R] [--mix SPEC]
-#                                 [--kill rotate|leader|follower|all] [--planted-fault] [--no-build]
+#                                 [--kill rotate|leader|follower|all] [--planted-fault] [--keep]
+#                                 [--no-build]
 # The nodes' profiles: DIR/node{1,2,3}.ini (default config/cluster), or --profile FILE (e.g.
 # config/regulatory.ini) as all three nodes, each with the [server] listen and admin_listen and the
 # [replication] section of its config/cluster profile, the followers without ack_after = quorum.
@@ -38,20 +40,24 @@
 # --planted-fault runs the leader with --test-fault quorum_leader_only (its own durable LSN counts
 # as a quorum) and stops both followers (SIGSTOP) for 0.5 s before each kill: the leader then
 # acknowledges orders only it holds, and check 1 must fail (tests/repl/cluster_crash_test.sh).
+# --keep: a failed cycle's files (the copies taken at the kill and after the restart, the live data
+# directories, the nodes' logs, the journals and each check's output) are kept in
+# /tmp/exchanged-cluster-crash-kept-SEED-cN, and the cycle's line says where.
 # Exit: 0 all passed, 1 a check failed, 2 usage.
 set -uo pipefail
 
 configs=config/cluster profile= cycles=3 seed=$((RANDOM * 32768 + RANDOM)) orders=200000
-rate=50000 mix=new=80,cancel=10,replace=8,mass_cancel=1 kill_kind=rotate planted=0 build=1
+rate=50000 mix=new=80,cancel=10,replace=8,mass_cancel=1 kill_kind=rotate planted=0 build=1 keep=0
 usage() {
     echo "usage: scripts/cluster-crash-test.sh [--config-dir DIR | --profile FILE] [--cycles N]" \
         "[--seed S] [--orders N] [--rate R] [--mix SPEC] [--kill rotate|leader|follower|all]" \
-        "[--planted-fault] [--no-build]" >&2
+        "[--planted-fault] [--keep] [--no-build]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
     case $1 in
         --planted-fault) planted=1; shift; continue ;;
+        --keep) keep=1; shift; continue ;;
         --no-build) build=0; shift; continue ;;
         --config-dir) configs=${2:-} ;;
         --profile) profile=${2:-} ;;
@@ -323,6 +329,24 @@ run_cycle() {
     return 0
 }
 
+# keep_failed_cycle CYCLE: copies what the failed cycle left into a directory of its own and
+# prints its name (--keep).
+keep_failed_cycle() {
+    local cycle=$1 kept=/tmp/exchanged-cluster-crash-kept-$seed-c$1 node
+    rm -rf "$kept"
+    mkdir -p "$kept/live" || return 1
+    for copy in at-kill after; do
+        [ -d "$dir/$copy-$cycle" ] && cp -a "$dir/$copy-$cycle" "$kept/$copy"
+    done
+    copy_nodes "$kept/live"
+    for node in 1 2 3; do
+        cp "$cluster/node$node.log" "$cluster/node$node.log.old" "$kept/live/" 2>/dev/null
+    done
+    cp -a "$dir/config" "$kept/"
+    cp "$dir"/*"-$cycle".* "$dir"/*"-$cycle"-*.* "$dir/acks.journal" "$kept/" 2>/dev/null
+    echo "$kept"
+}
+
 start=$(date +%s.%N)
 if ! scripts/run-cluster.sh start --no-build --data-dir "$cluster" --config-dir "$dir/config" \
     "${leader_flags[@]}" >"$dir/start.out" 2>&1; then
@@ -347,7 +371,9 @@ for cycle in $(seq "$cycles"); do
             "at LSN $caught_up_lsn; logs equal; ${seconds} s)"
     else
         failed=$((failed + 1))
-        echo "cycle $cycle: FAIL (kill -9 of $victims_text: $why; ${seconds} s)"
+        kept=
+        [ "$keep" = 1 ] && kept=$(keep_failed_cycle "$cycle")
+        echo "cycle $cycle: FAIL (kill -9 of $victims_text: $why; ${seconds} s)${kept:+; kept in $kept}"
         # A failed cycle leaves the cluster in an unknown state: the next one starts it again.
         scripts/run-cluster.sh stop --data-dir "$cluster" >/dev/null 2>&1
         for node in 2 3; do kill -CONT "$(pid_of "$node")" 2>/dev/null; done

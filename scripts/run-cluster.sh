@@ -66,6 +66,9 @@ stop_node() {
 start_node() {
     local flags=()
     [ "$1" = 1 ] && flags=("${leader_flags[@]}")
+    # Emptied here, not by the background job's redirection: wait_ready must not find the ready
+    # line of the node's previous run (a restart raced it and returned before the node started).
+    : >"$dir/node$1.log"
     "$bin/exchanged" --config "$configs/node$1.ini" --data-dir "$dir/node$1" \
         "${flags[@]}" >"$dir/node$1.log" 2>&1 &
     echo $! >"$dir/node$1.pid"

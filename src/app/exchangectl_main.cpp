@@ -30,6 +30,7 @@ constexpr Subcommand kSubcommands[] = {
     {"wal", "compare", exchanged::tools::wal_compare_main, "wal compare PATH_A PATH_B"},
     {"wal", "state", exchanged::tools::wal_state_main, "wal state PATH --config FILE [--to LSN]"},
     {"wal", "orders", exchanged::tools::wal_orders_main, "wal orders PATH"},
+    {"wal", "cut", exchanged::tools::wal_cut_main, "wal cut PATH (--to LSN | --drop N)"},
     {"bench", "wal", exchanged::tools::bench_wal_main,
      "bench wal [--records N] [--record-bytes B] [--producers P] [--rate R] [--dir D] [--json]"},
     {"bench", "store", exchanged::tools::bench_store_main,

@@ -35,6 +35,7 @@
 #include "app/backup_endpoint.hpp"
 #include "app/daemon_metrics.hpp"
 #include "app/failover_loop.hpp"
+#include "app/new_term.hpp"
 #include "app/promotion.hpp"
 #include "app/replication_node.hpp"
 #include "app/shutdown_signal.hpp"
@@ -750,7 +751,10 @@ struct FollowerEnd {
 // the leader's records, acknowledges them and applies them to its matchers and store until
 // SIGINT/SIGTERM, a WAL failure, a checkpoint mismatch, or POST /replication/lead after a promise
 // (then it stops its receiver and closes its WAL, and the caller starts the leader).
-FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* failover = nullptr) {
+// `new_term`: a leader restarted over a replicated log, which runs the new term's promise round
+// meanwhile (app/new_term.hpp) and refuses logins naming it.
+FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* failover = nullptr,
+                         bool new_term = false) {
     exchanged::app::FollowerNode node(config);
     LeadSignal lead_signal;
     exchanged::app::PromotionHooks hooks;
@@ -788,6 +792,11 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::service::gateway_options(config.server, config.accounts);
     gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
+    if (new_term) {
+        refusal.set("leader of epoch " + std::to_string(promotion.promised_epoch() + 1) +
+                    " waiting for a majority: 0 of " +
+                    std::to_string(config.replication.admins.size()) + " answered");
+    }
     gateway_opts.refuse_logins = refusal.text();
     gateway_opts.refuse_logins_text = [&refusal] { return refusal.text(); };
     FollowerSink sink;
@@ -795,6 +804,12 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
     node.start();
     gateway.start();
     IoThreads io_threads(io, 1);
+    std::unique_ptr<exchanged::app::NewTermRound> round;
+    if (new_term) {
+        round = std::make_unique<exchanged::app::NewTermRound>(
+            config, follower_hooks(promotion),
+            [&refusal](const std::string& text) { refusal.set(text); });
+    }
     // /metrics says what `exchangectl cluster status` shows of a follower: role, epoch, durable
     // and applied LSN.
     exchanged::ops::Metrics metrics;
@@ -806,6 +821,9 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
         if (failover != nullptr) {
             failover->register_metrics(metrics);
         }
+        if (round) {
+            round->register_metrics(metrics);
+        }
         exchanged::ops::AdminOptions admin_options;
         promotion.add_to(admin_options);
         admin = std::make_unique<exchanged::ops::AdminServer>(config.server.admin_listen.host,
@@ -816,7 +834,20 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
                                      config.server.admin_listen.host, admin->port()});
     }
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
-    print_ready(config, node.describe() + " listen=" + exchanged::to_string(bound) + admin_text);
+    if (round) {
+        // Not ready: it serves once it leads the new term (that ready line follows).
+        const std::string line =
+            "waiting: node " + std::to_string(config.replication.node_id) +
+            " restarted as leader of epoch " + std::to_string(config.replication.epoch) +
+            " begins a new term once a majority promises it; " + node.describe() +
+            " listen=" + exchanged::to_string(bound) + admin_text;
+        exchanged::ops::log_milestone("{}", line);
+        exchanged::ops::service_notifier().ready(line);
+        round->start();
+    } else {
+        print_ready(config,
+                    node.describe() + " listen=" + exchanged::to_string(bound) + admin_text);
+    }
     if (failover != nullptr) {
         failover->attach_follower(follower_hooks(promotion));
     }
@@ -824,6 +855,7 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
     if (failover != nullptr) {
         failover->detach_follower();  // waits for a hook call under way
     }
+    round.reset();  // its thread calls the promotion's hooks
     const std::optional<exchanged::repl::Epoch> lead = lead_signal.epoch();
     if (signal_number != 0 || !lead || node.failed()) {
         exchanged::ops::service_notifier().stopping(stop_line(signal_number));
@@ -871,9 +903,30 @@ int serve(const Config& profile, bool salvage) {
     // data_dir/replication.state outranks the profile once a promotion raised the epoch.
     Config config = exchanged::app::apply_replication_state(profile);
     std::string promoted;
+    bool new_term = exchanged::app::must_begin_new_term(config);
+    if (new_term && exchanged::test_fault::armed(exchanged::test_fault::Fault::RestartResumeTerm)) {
+        spdlog::warn(
+            "replication: TEST FAULT restart_resume_term: resuming epoch {} without a promise "
+            "round",
+            config.replication.epoch);
+        new_term = false;
+    }
+    if (new_term) {
+        // Its log may lack acknowledged records of its term that the followers hold: it
+        // follows until a majority promised a new epoch and it fetched them (app/new_term.hpp).
+        exchanged::ops::log_milestone(
+            "replication: node {} restarts as {} of epoch {} over a replicated log: it refuses "
+            "logins until a majority promises a new term",
+            config.replication.node_id,
+            config.replication.role == exchanged::ReplicationRole::Leader
+                ? "leader"
+                : "the candidate it promised itself",
+            config.replication.epoch);
+        config.replication.role = exchanged::ReplicationRole::Follower;
+    }
     if (config.replication.enabled &&
         config.replication.role == exchanged::ReplicationRole::Follower) {
-        FollowerEnd end = run_follower(config);
+        FollowerEnd end = run_follower(config, nullptr, new_term);
         if (!end.lead_epoch) {
             return end.exit_code;
         }
@@ -883,7 +936,8 @@ int serve(const Config& profile, bool salvage) {
         config.replication.role = exchanged::ReplicationRole::Leader;
         config.replication.epoch = *end.lead_epoch;
         config.persistence.ack_after = exchanged::AckPoint::Quorum;
-        promoted = "promoted to leader at epoch " + std::to_string(*end.lead_epoch);
+        promoted = (new_term ? "restarted leader began epoch " : "promoted to leader at epoch ") +
+                   std::to_string(*end.lead_epoch);
         exchanged::ops::log_milestone("{}: starting as the leader", promoted);
         promoted += " ";
         if (config.persistence.enable_wal && !config.persistence.mirror()) {

@@ -60,12 +60,20 @@ std::string LoginRefusal::text() const {
 }
 
 void LoginRefusal::promised(repl::NodeId candidate) {
+    if (candidate == config_.replication.node_id) {
+        return;  // its own candidacy: naming itself would send a client back to where it was
+    }
     for (const ReplicationPeer& client : config_.replication.clients) {
         if (client.node_id == candidate) {
             std::lock_guard lock(mutex_);
             text_ = "replication follower; leader at " + to_string(client.endpoint);
         }
     }
+}
+
+void LoginRefusal::set(std::string text) {
+    std::lock_guard lock(mutex_);
+    text_ = std::move(text);
 }
 
 Config apply_replication_state(const Config& ini) {

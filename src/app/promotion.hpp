@@ -33,6 +33,8 @@ class LoginRefusal {
     explicit LoginRefusal(const Config& config);
     std::string text() const;
     void promised(repl::NodeId candidate);
+    // Any other reason (a restarted leader waiting for a majority, app/new_term.hpp).
+    void set(std::string text);
 
   private:
     const Config& config_;

@@ -38,6 +38,8 @@ const char* name(Fault fault) {
             return "etcd_token_not_renewed";
         case Fault::StandbyApplyUncommitted:
             return "standby_apply_uncommitted";
+        case Fault::RestartResumeTerm:
+            return "restart_resume_term";
     }
     return "?";
 }

@@ -32,13 +32,14 @@ enum class Fault : std::uint8_t {
     StandbyApplyUncommitted,  // a follower's standby applies past the leader's commit LSN
     LeaseIgnoreExpiry,        // an etcd-elected leader keeps leading after its lease lapsed
     EtcdTokenNotRenewed,      // the etcd client keeps a token etcd rejected
+    RestartResumeTerm,        // a leader restarted over a replicated log resumes its old term
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
     Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
-    Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed};
+    Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed,    Fault::RestartResumeTerm};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -139,11 +139,17 @@ TEST_CASE("the state file outranks the profile only with a higher epoch", "[repl
 TEST_CASE("a running follower's login refusal names the candidate it promised",
           "[repl][promotion]") {
     test::TempDir dir;
-    const Config config = follower_config(dir.path());
+    Config config = follower_config(dir.path());
+    config.replication.clients.push_back({3, {"127.0.0.1", 9330}});
     app::LoginRefusal refusal(config);
     CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9310");
-    refusal.promised(2);
-    CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9320");
+    refusal.promised(3);
+    CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9330");
     refusal.promised(7);  // not in clients: unchanged
-    CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9320");
+    CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9330");
+    // Its own candidacy (node 2): naming itself would send a client back to it.
+    refusal.promised(2);
+    CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9330");
+    refusal.set("leader of epoch 5 waiting for a majority: 1 of 3 answered");
+    CHECK(refusal.text() == "leader of epoch 5 waiting for a majority: 1 of 3 answered");
 }

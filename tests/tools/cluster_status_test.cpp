@@ -104,3 +104,18 @@ TEST_CASE("no node answering as the leader exits 3, even when followers answer")
     CHECK(report.exit_code == kClusterNoLeader);
     CHECK_THAT(report.text, Catch::Contains("no leader answered"));
 }
+
+TEST_CASE("a leader restarted over its log and waiting for a majority is shown as such") {
+    MetricValues waiting = follower_metrics(1);
+    waiting["exchanged_replication_new_term_epoch"] = 8;
+    waiting["exchanged_replication_new_term_answered"] = 1;
+    const auto report = judge_cluster({answered(waiting, "127.0.0.1:9311"),
+                                       silent(2, "127.0.0.1:9321"), silent(3, "127.0.0.1:9331")});
+    CHECK(report.exit_code == kClusterNoLeader);
+    CHECK(report.text.find("leader-waiting") != std::string::npos);
+    CHECK(report.text.find("waits for a majority to begin epoch 8: 1 answered its last round") !=
+          std::string::npos);
+    CHECK(report.text.find("no leader answered: the cluster acknowledges nothing, or its leader "
+                           "is cut off; node 1 waits for a majority to begin epoch 8") !=
+          std::string::npos);
+}

@@ -95,3 +95,33 @@ TEST_CASE("wal compare: bad arguments are refused", "[tools][cli][wal]") {
     CHECK(missing.exit_code == 2);
     CHECK_THAT(missing.err, Contains("is not a directory"));
 }
+
+TEST_CASE("wal cut: the log ends at a record boundary, the rest still equal", "[tools][cli][wal]") {
+    test::TempDir dir;
+    const std::string log = write_log(dir, "log", 3000);
+    const std::string copy = write_log(dir, "copy", 3000);
+
+    const test::CommandResult dropped = ctl(dir, {"wal", "cut", log, "--drop", "300"});
+    INFO(dropped.out << dropped.err);
+    CHECK(dropped.exit_code == 0);
+    CHECK_THAT(dropped.out, Contains("LSN 2701..3000 cut, the log ends at LSN 2700"));
+    const test::CommandResult verify = ctl(dir, {"wal", "verify", log});
+    CHECK_THAT(verify.out, Contains("lsn range: 1..2700"));
+    const test::CommandResult same = ctl(dir, {"wal", "compare", copy, log});
+    CHECK(same.exit_code == 0);
+    CHECK_THAT(same.out, Contains("identical over LSN 1..2700"));
+
+    const test::CommandResult to = ctl(dir, {"wal", "cut", log, "--to", "2000"});
+    CHECK(to.exit_code == 0);
+    CHECK_THAT(to.out, Contains("the log ends at LSN 2000"));
+    const test::CommandResult beyond = ctl(dir, {"wal", "cut", log, "--to", "2500"});
+    CHECK(beyond.exit_code == 0);
+    CHECK_THAT(beyond.out, Contains("nothing cut"));
+
+    const test::CommandResult both = ctl(dir, {"wal", "cut", log, "--to", "5", "--drop", "1"});
+    CHECK(both.exit_code == 2);
+    CHECK_THAT(both.err, Contains("either --to LSN"));
+    const test::CommandResult too_many = ctl(dir, {"wal", "cut", log, "--drop", "5000"});
+    CHECK(too_many.exit_code == 2);
+    CHECK_THAT(too_many.err, Contains("the log holds only 2000 records"));
+}

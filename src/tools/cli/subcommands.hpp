@@ -16,6 +16,8 @@ int wal_compare_main(int argc, char** argv, int first);
 int wal_state_main(int argc, char** argv, int first);
 // `wal orders PATH`: each command record with its epoch and payload, for the cluster checks.
 int wal_orders_main(int argc, char** argv, int first);
+// `wal cut PATH (--to LSN | --drop N)`: a stopped node's log ends earlier, as after a power cut.
+int wal_cut_main(int argc, char** argv, int first);
 int bench_wal_main(int argc, char** argv, int first);
 // `bench store`: the primary store's batch throughput and commit latency.
 int bench_store_main(int argc, char** argv, int first);

@@ -136,6 +136,7 @@ ClusterReport judge_cluster(const std::vector<NodeScrape>& nodes) {
     }
     std::vector<Row> rows;
     std::set<std::uint32_t> shown;
+    std::string waiting;
     for (const NodeScrape& node : nodes) {
         Row row;
         row.admin = node.admin;
@@ -154,6 +155,17 @@ ClusterReport judge_cluster(const std::vector<NodeScrape>& nodes) {
             if (role == 1.0) {
                 row.shipped = whole(value_of(m, "exchanged_replication_shipped_lsn"));
                 row.note = "quorum_lsn=" + whole(value_of(m, "exchanged_replication_quorum_lsn"));
+            }
+            // A leader restarted over its log, refusing logins until a majority promises it a
+            // new term (docs/replication.md: A leader's restart).
+            if (const auto waits = value_of(m, "exchanged_replication_new_term_epoch");
+                waits && *waits > 0) {
+                row.role = "leader-waiting";
+                row.note = "waits for a majority to begin epoch " + whole(waits) + ": " +
+                           whole(value_of(m, "exchanged_replication_new_term_answered")) +
+                           " answered its last round";
+                waiting += "; node " + (id ? std::to_string(*id) : node.admin) +
+                           " waits for a majority to begin epoch " + whole(waits);
             }
         } else {
             row.role = "unreachable";
@@ -184,7 +196,8 @@ ClusterReport judge_cluster(const std::vector<NodeScrape>& nodes) {
     std::string verdict;
     if (!leader) {
         report.exit_code = kClusterNoLeader;
-        verdict = "no leader answered: the cluster acknowledges nothing, or its leader is cut off";
+        verdict = "no leader answered: the cluster acknowledges nothing, or its leader is cut off" +
+                  waiting;
     } else {
         // Followers the leader knows whose admin endpoint was not asked (or whose id is unknown).
         for (const std::uint32_t id : followers_of(*leader)) {

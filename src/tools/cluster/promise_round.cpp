@@ -1,9 +1,11 @@
 #include "tools/cluster/promise_round.hpp"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
+#include "tools/cluster/cluster_status.hpp"
 #include "tools/store/admin_post.hpp"
 
 namespace exchanged::tools {
@@ -29,6 +31,38 @@ std::uint64_t durable_lsn_of(const std::string& body) {
 }
 
 }  // namespace
+
+std::vector<MemberLook> look_at_members(const std::vector<AdminMember>& members,
+                                        std::chrono::milliseconds timeout) {
+    std::vector<MemberLook> looks;
+    for (const AdminMember& member : members) {
+        MemberLook look;
+        look.node = member.node;
+        try {
+            const AdminAnswer answer =
+                admin_get(member.admin.host, member.admin.port, "/metrics", timeout);
+            if (answer.status != 200) {
+                throw std::runtime_error("GET /metrics answered " + std::to_string(answer.status));
+            }
+            const MetricValues metrics = parse_metrics_text(answer.body);
+            double epoch = 0;
+            for (const char* name :
+                 {"exchanged_replication_epoch", "exchanged_replication_promised_epoch"}) {
+                if (const auto found = metrics.find(name); found != metrics.end()) {
+                    epoch = std::max(epoch, found->second);
+                }
+            }
+            look.epoch = static_cast<std::uint64_t>(epoch);
+            const auto role = metrics.find("exchanged_replication_role");
+            look.leads = role != metrics.end() && role->second == 1.0;
+            look.answered = true;
+        } catch (const std::exception& error) {
+            look.error = error.what();
+        }
+        looks.push_back(look);
+    }
+    return looks;
+}
 
 std::vector<PromiseAnswer> collect_promises(const std::vector<AdminMember>& members,
                                             std::uint64_t epoch, std::uint32_t candidate,

@@ -19,6 +19,21 @@ struct AdminMember {
     Endpoint admin;  // its [server] admin_listen
 };
 
+// What a node's /metrics says about the terms it knows, before a promise round picks its epoch.
+struct MemberLook {
+    std::uint32_t node = 0;
+    bool answered = false;
+    // The highest epoch it serves or promised (exchanged_replication_epoch and
+    // exchanged_replication_promised_epoch).
+    std::uint64_t epoch = 0;
+    bool leads = false;  // exchanged_replication_role is 1: it serves as leader of `epoch`
+    std::string error;   // why it did not answer
+};
+
+// GET /metrics of every member, in order; one look each.
+std::vector<MemberLook> look_at_members(const std::vector<AdminMember>& members,
+                                        std::chrono::milliseconds timeout);
+
 // POST /replication/promise `epoch=E candidate=N` to every member, in order; one answer each
 // (an unreachable node or a refusal is an answer with `promised == false` and why).
 std::vector<PromiseAnswer> collect_promises(const std::vector<AdminMember>& members,

@@ -107,6 +107,10 @@ int power_loss_main(int argc, char** argv, int first) {
             throw CliError("--test-fault: '" + name +
                            "' acts on a daemon's etcd lease (tests/repl/failover_test.sh)");
         }
+        if (*fault == test_fault::Fault::RestartResumeTerm) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on a replicated leader's restart (tests/repl/new_term_test.sh)");
+        }
         test_fault::arm(*fault);
         fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
     }
