@@ -34,7 +34,8 @@ function read_profile_and_journal() {
 }'
 
 # No LSN acknowledged under two epochs: every acknowledged order whose NewOrder record is in one of
-# the COPY directories (WALs of killed nodes, taken before their restart) must be at the same LSN
+# the COPY directories (WALs of killed nodes taken before their restart, and each node's log as
+# it ended) must be at the same LSN
 # with the same epoch and bytes in the final log; an acknowledged order missing from the final
 # log fails too (the loss check says which orders).
 acks_keep_their_lsn() {  # CONFIG FINAL_DIR JOURNAL [COPY...]
@@ -65,7 +66,7 @@ acks_keep_their_lsn() {  # CONFIG FINAL_DIR JOURNAL [COPY...]
         }
         END {
             for (key in acked) if (!(key in final_at)) { missing++; if (missing <= 3) print "    order " key " (account:client_order_id) acknowledged, not in the final log" }
-            printf "    %d acknowledged orders, %d records of them in %d copies of killed nodes'"'"' logs checked: %d under two epochs, %d missing from the final log\n", nacked, copies, ARGC - 4, bad, missing
+            printf "    %d acknowledged orders, %d records of them in %d logs checked: %d under two epochs, %d missing from the final log\n", nacked, copies, ARGC - 4, bad, missing
             exit (bad + missing) > 0
         }' "$config" "$journal" "$final.orders" "${orders[@]}"
 }
