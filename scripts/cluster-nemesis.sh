@@ -54,9 +54,10 @@
 # A failing cycle prints its seed and schedule; `--nemesis --cycles 1 --seed S` replays the
 # schedule (process timing differs from run to run). --keep keeps a failing cycle's files.
 #
-# usage: scripts/cluster-test.sh --nemesis [--cycles N] [--seed S] [--keep] [--no-build]
+# usage: scripts/cluster-test.sh --nemesis [--cycles N] [--seed S] [--keep|--keep-all] [--no-build]
 #            [--schedule 'FAULT SLOT SECONDS; ...'] [--planted-fault lease_ignore_expiry]
 #            [--overlap-margin-ms M]
+#   --keep-all keeps every cycle's files (to study a slow failover in a passing cycle).
 #   --planted-fault lease_ignore_expiry: every node started with --test-fault
 #     lease_ignore_expiry,quorum_leader_only (a leader ignores its lapsed lease and counts its own
 #     durable LSN as a quorum); with an isolate_leader schedule longer than the lease the overlap
@@ -73,6 +74,7 @@ while [ $# -gt 0 ]; do
         --cycles) cycles=${2:?--cycles needs a number}; shift 2 ;;
         --seed) seed=${2:?--seed needs a number}; shift 2 ;;
         --keep) keep=1; shift ;;
+        --keep-all) keep=2; shift ;;
         --no-build) build=0; shift ;;
         --schedule) fixed_schedule=${2:?--schedule needs faults}; shift 2 ;;
         --planted-fault) planted=${2:?--planted-fault needs a name}; shift 2 ;;
@@ -313,21 +315,18 @@ describe() {  # SCHEDULE
     echo "$text"
 }
 
-# One client: load runs one after another until END_MS, each with a journal of its own
-# ($work/client-C-I.journal). Client 1 (impatient: a silent node is given up after 2 s) runs 2 s
-# each, starting each at the next node, so it reaches every side of a partition (a follower's
-# refusal sends it to the leader that follower knows). Client 2 (patient: 10 s) runs up to 10 s
-# at the node it last used, moving on only after a run ended early: it is still connected when
-# a paused leader wakes. Client order ids: each run its own range.
-client_loop() {  # CLIENT END_MS
-    local client=$1 end_ms=$2 node=$1 run=0 left orders code timeout=2 longest=300
-    [ "$client" = 2 ] && timeout=10 longest=1500
-    while :; do
-        left=$((end_ms - $(date +%s%3N)))
-        [ "$left" -gt 300 ] || break
+# One client: load runs one after another until $work/clients-stop exists (the cluster settled
+# after the schedule), each with a journal of its own ($work/client-C-I.journal). Client 1
+# (impatient: a silent node is given up after 2 s) runs 2 s each, starting each at the next node,
+# so it reaches every side of a partition (a follower's refusal sends it to the leader that
+# follower knows). Client 2 (patient: 10 s) runs 4 s each at the node it last used, moving on only
+# after a run ended early: it is still connected when a paused leader wakes. Client order ids:
+# each run its own range.
+client_loop() {  # CLIENT
+    local client=$1 node=$1 run=0 code timeout=2 orders=300
+    [ "$client" = 2 ] && timeout=10 orders=600
+    while [ ! -e "$work/clients-stop" ]; do
         run=$((run + 1))
-        orders=$((left * 150 / 1000))
-        [ "$orders" -gt "$longest" ] && orders=$longest
         nc exec hub "$bin/exchangectl" load --connect "$(client_address "$node")" \
             --orders "$orders" --connections 2 --rate 150 --timeout "$timeout" \
             --id-base "$(((client * 10000 + run) * 1000000))" \
@@ -342,9 +341,11 @@ client_loop() {  # CLIENT END_MS
     done
 }
 
-# Until one node leads (role 1, lease held) and the other two follow (role 0): SECONDS at most.
+# Until one node leads (role 1, lease held) and the other two follow (role 0), the same node
+# seen so twice 1 s apart (a paused leader just woken may still say role 1 for a moment): SECONDS
+# at most.
 settled_leader() {  # SECONDS
-    local node leaders followers deadline=$((SECONDS + $1))
+    local node leaders followers deadline=$((SECONDS + $1)) seen=
     while [ "$SECONDS" -le "$deadline" ]; do
         leaders=() followers=0
         for node in 1 2 3; do
@@ -354,16 +355,22 @@ settled_leader() {  # SECONDS
             esac
         done
         if [ "${#leaders[@]}" = 1 ] && [ "$followers" = 2 ]; then
-            echo "${leaders[0]}"
-            return 0
+            if [ "$seen" = "${leaders[0]}" ]; then
+                echo "${leaders[0]}"
+                return 0
+            fi
+            seen=${leaders[0]}
+            sleep 1
+            continue
         fi
+        seen=
         sleep 0.2
     done
     return 1
 }
 
 run_cycle() {  # CYCLE_SEED
-    local cycle_seed=$1 schedule total=0 status=0 started=$SECONDS
+    local cycle_seed=$1 schedule status=0 started=$SECONDS
     schedule=$(schedule_for "$cycle_seed")
     echo "  schedule: $(describe "$schedule")"
     mkdir -p "$work/copies"
@@ -388,23 +395,22 @@ run_cycle() {  # CYCLE_SEED
     fi
     echo "$leader" >"$work/leader"
     echo "  node $leader leads epoch $(metric "$leader" exchanged_replication_epoch)"
-    local fault slot seconds
-    while read -r fault slot seconds; do
-        total=$((total + ${seconds%.*} + 2))
-    done <<<"$schedule"
-    # The clients run on for 6 s after the schedule: they see the last failover through.
-    local end_ms=$(($(date +%s%3N) + (total + 6) * 1000))
-    client_loop 1 "$end_ms" &
+    local fault slot seconds fault_began
+    : >"$work/faults"
+    rm -f "$work/clients-stop"
+    client_loop 1 &
     client_pids+=($!)
-    client_loop 2 "$end_ms" &
+    client_loop 2 &
     client_pids+=($!)
     sleep 1.5
     while read -r fault slot seconds; do
         echo "    $(date +%T.%2N) $fault $slot ${seconds}s (leader node $(leader_now 3))"
+        fault_began=$(now_us)
         if ! "fault_$fault" "$slot" "$seconds"; then
             echo "  FAIL: the fault '$fault $slot' could not be applied"
             status=1
         fi
+        echo "$fault $slot $seconds $fault_began $(now_us)" >>"$work/faults"
         sleep 1
     done <<<"$schedule"
     nc heal
@@ -418,25 +424,33 @@ run_cycle() {  # CYCLE_SEED
             start_daemon "$node" || status=1
         fi
     done
-    local pid
-    for pid in "${client_pids[@]}"; do wait "$pid"; done
-    client_pids=()
-    echo "  $(date +%T.%2N) healed, the clients done"
-    local final
+    # The clients run on until the cluster settled (they see the last failover through), and 1 s
+    # more.
+    local final settled=1
     if ! final=$(settled_leader "$settle_seconds"); then
         echo "  FAIL: the cluster did not settle on one leader within $settle_seconds s: $(nc status | grep '^node' | paste -sd ' ')"
-        status=1
+        status=1 settled=0
         final=$(leader_now 1)
     else
-        echo "  settled: node $final leads epoch $(metric "$final" exchanged_replication_epoch)"
+        echo "  $(date +%T.%2N) settled: node $final leads epoch $(metric "$final" exchanged_replication_epoch)"
+        sleep 1
     fi
-    # The settled leader serves: a last load through the bridge, from any node.
-    timeout 20 scripts/netns-cluster.sh exec --prefix "$prefix" --dir "$state" hub \
-        "$bin/exchangectl" load --connect "$(client_address "$(follower_of "$final" 1)")" \
+    touch "$work/clients-stop"
+    local pid clients_end_us
+    for pid in "${client_pids[@]}"; do wait "$pid"; done
+    client_pids=()
+    clients_end_us=$(now_us)
+    echo "  $(date +%T.%2N) the clients stopped"
+    # The settled leader serves: a last load through the bridge, from a follower (its refusal
+    # names the leader).
+    if [ "$settled" = 1 ] && ! timeout 20 nsenter --net="$(ns_path hub)" -- "$bin/exchangectl" load \
+        --connect "$(client_address "$(follower_of "$final" 1)")" \
         --orders 300 --connections 2 --rate 300 --timeout 5 --id-base 9000000000 \
         --journal "$work/client-0-1.journal" --config "$state/config/node1.ini" \
-        >"$work/client-0-1.journal.out" 2>&1 ||
-        { echo "  FAIL: the last load was not acknowledged: $(tail -n 1 "$work/client-0-1.journal.out")"; status=1; }
+        >"$work/client-0-1.journal.out" 2>&1; then
+        echo "  FAIL: the last load was not acknowledged: $(tail -n 1 "$work/client-0-1.journal.out")"
+        status=1
+    fi
     echo "  $(date +%T.%2N) the last load done"
     if ! wait_caught_up "$settle_seconds" "$final"; then
         echo "  FAIL: the followers did not catch up"
@@ -471,6 +485,7 @@ run_cycle() {  # CYCLE_SEED
     # Besides the killed nodes' copies, the three logs as they ended: a node never killed (a
     # leader deposed in-process, or one that never stepped down) keeps its tail until here.
     local logs=("$work"/copies/* "$state/node1" "$state/node2" "$state/node3")
+    ack_gaps_per_fault "$work/faults" "$all" "$clients_end_us"
     if ! acks_keep_their_lsn "$state/config/node$final.ini" "$state/node$final" "$all" "${logs[@]}"; then
         echo "  FAIL: an LSN was acknowledged under two epochs"
         status=1
@@ -492,11 +507,16 @@ for cycle in $(seq "$cycles"); do
     if run_cycle "$cycle_seed"; then
         passed=$((passed + 1))
         echo "  cycle $cycle: PASS"
+        if [ "$keep" = 2 ]; then
+            stop_clients
+            cp -a "$work" "$work-cycle$cycle" 2>/dev/null
+            echo "  kept: $work-cycle$cycle"
+        fi
     else
         failed=$((failed + 1))
         echo "  cycle $cycle: FAIL (seed $cycle_seed: $(describe "$(schedule_for "$cycle_seed")"))"
         echo "  rerun: scripts/cluster-test.sh --nemesis --cycles 1 --seed $cycle_seed${planted:+ --planted-fault $planted}${fixed_schedule:+ --schedule '$fixed_schedule'}"
-        if [ "$keep" = 1 ]; then
+        if [ "$keep" != 0 ]; then
             stop_clients
             cp -a "$work" "$work-cycle$cycle" 2>/dev/null
             echo "  kept: $work-cycle$cycle"
