@@ -90,7 +90,7 @@ case "$planted" in
     # lease_ignore_expiry acknowledges nothing late: a paused leader is deposed on waking by the
     # new leader's queued promise request, and its followers left it for the new term.
     lease_ignore_expiry)
-        daemon_flags=(--flag --test-fault --flag lease_ignore_expiry,quorum_leader_only)
+        daemon_flags=(--flag --test-fault --flag "lease_ignore_expiry,quorum_leader_only")
         settle_seconds=5 ;;
     *) echo "cluster-test.sh --nemesis: unknown planted fault '$planted' (lease_ignore_expiry)" >&2; exit 2 ;;
 esac
