@@ -139,6 +139,13 @@ trap 'exit 130' INT TERM
 
 ns_path() { echo "/run/netns/xnem-$prefix-$1"; }
 addr() { echo "$subnet.$1"; }
+# Node NODE's /metrics value NAME, scraped in its namespace (admin port 93N1 of the profiles):
+# the same as cluster-checks.sh's, without a netns-cluster.sh process per call, which the waits
+# below make many of.
+metric() {  # NODE NAME
+    nsenter --net="$(ns_path "$1")" -- curl -s --max-time 1 "http://$(addr "$1"):93${1}1/metrics" \
+        2>/dev/null | awk -v name="$2" '$1 == name {print $2; exit}'
+}
 etcd_endpoints() { echo "http://$(addr 1):$etcd_client_port,http://$(addr 2):$etcd_client_port,http://$(addr 3):$etcd_client_port"; }
 
 # One etcd member inside node NODE's namespace, its data in the work directory (not the node's
@@ -341,6 +348,31 @@ client_loop() {  # CLIENT
     done
 }
 
+# Until both followers' durable LSN equals the leader's (above 0): SECONDS at most (a deadline,
+# not a count of tries: a scrape of a stuck node takes up to 1 s). Prints the LSNs either way.
+caught_up_within() {  # SECONDS LEADER
+    local leader=$2 lsn node lsns ok deadline=$((SECONDS + $1))
+    while :; do
+        lsn=$(metric "$leader" exchanged_wal_durable_lsn) ok=1 lsns=
+        [ -n "$lsn" ] && [ "$lsn" != 0 ] || ok=0
+        for node in 1 2 3; do
+            [ "$node" = "$leader" ] && continue
+            local theirs
+            theirs=$(metric "$node" exchanged_wal_durable_lsn)
+            lsns+="${lsns:+, }node $node ${theirs:-?}"
+            [ "$theirs" = "$lsn" ] || ok=0
+        done
+        if [ "$ok" = 1 ]; then
+            echo "  caught up: durable LSN $lsn on all three nodes (leader node $leader)"
+            return 0
+        fi
+        [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.2
+    done
+    echo "  not caught up after $1 s: durable LSN leader (node $leader) ${lsn:-?}, $lsns"
+    return 1
+}
+
 # Until one node leads (role 1, lease held) and the other two follow (role 0), the same node
 # seen so twice 1 s apart (a paused leader just woken may still say role 1 for a moment): SECONDS
 # at most.
@@ -452,7 +484,7 @@ run_cycle() {  # CYCLE_SEED
         status=1
     fi
     echo "  $(date +%T.%2N) the last load done"
-    if ! wait_caught_up "$settle_seconds" "$final"; then
+    if ! caught_up_within "$settle_seconds" "$final"; then
         echo "  FAIL: the followers did not catch up"
         status=1
     fi

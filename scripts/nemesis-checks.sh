@@ -120,7 +120,7 @@ terms_do_not_overlap() {  # CONFIG FINAL_DIR JOURNAL MARGIN_MS [COPY...]
 
 # What each fault did to the clients: for each line "FAULT SLOT SECONDS START_US END_US" of FAULTS,
 # the longest time without any acknowledgement (all clients together) that began between the
-# fault's start and 10 s after its end, among the acks read before CLIENTS_END_US (when the
+# fault's start and 10 s after its end (a gap that began before belongs to an earlier fault), among the acks read before CLIENTS_END_US (when the
 # clients stopped). Printed, never failed on.
 ack_gaps_per_fault() {  # FAULTS JOURNAL CLIENTS_END_US
     awk '/^accepted / { for (i = 2; i <= NF; i++) if ($i ~ /^at_us=/) print substr($i, 7) }' "$2" |
@@ -129,7 +129,7 @@ ack_gaps_per_fault() {  # FAULTS JOURNAL CLIENTS_END_US
         {
             from = $4 + 0; to = $5 + 10000000; longest = 0; at = 0
             for (i = 2; i <= n; i++) {
-                if (t[i - 1] < from - 0 && t[i] < from) continue
+                if (t[i - 1] < from) continue
                 if (t[i - 1] > to) break
                 if (t[i] - t[i - 1] > longest) { longest = t[i] - t[i - 1]; at = t[i - 1] }
             }
