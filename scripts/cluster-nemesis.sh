@@ -149,7 +149,10 @@ metric() {  # NODE NAME
 etcd_endpoints() { echo "http://$(addr 1):$etcd_client_port,http://$(addr 2):$etcd_client_port,http://$(addr 3):$etcd_client_port"; }
 
 # One etcd member inside node NODE's namespace, its data in the work directory (not the node's
-# tmpfs: filling a node's disk must not fill its etcd member's).
+# tmpfs: filling a node's disk must not fill its etcd member's). --pre-vote (off by default in
+# etcd 3.4): without it a member back from a cut, its raft term raised by the elections it held
+# alone, forces an election on the others; renewals then fail for over a second and the leader
+# steps down although only a follower's machine was cut off (seen in the nemesis).
 start_etcd() {  # NODE
     local node=$1 dir=$work/etcd$1 cluster=
     for n in 1 2 3; do cluster+="${cluster:+,}m$n=http://$(addr "$n"):$etcd_peer_port"; done
@@ -160,7 +163,8 @@ start_etcd() {  # NODE
         --listen-peer-urls "http://$(addr "$node"):$etcd_peer_port" \
         --initial-advertise-peer-urls "http://$(addr "$node"):$etcd_peer_port" \
         --initial-cluster "$cluster" --initial-cluster-state new \
-        --initial-cluster-token "nemesis-$prefix" --logger zap --log-outputs stderr \
+        --initial-cluster-token "nemesis-$prefix" --pre-vote \
+        --logger zap --log-outputs stderr \
         >"$dir/etcd.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"
 }
@@ -381,6 +385,12 @@ settled_leader() {  # SECONDS
     while [ "$SECONDS" -le "$deadline" ]; do
         leaders=() followers=0
         for node in 1 2 3; do
+            # A node may exit after the schedule (a full disk's late error): restarted here.
+            if ! nsenter --net="$(ns_path "$node")" -- true 2>/dev/null ||
+                ! kill -0 "$(cat "$state/node$node.pid" 2>/dev/null)" 2>/dev/null; then
+                echo "    node $node is down while settling: restarted ($(tail -n 1 "$state/node$node.log" | cut -c 1-200))" >&2
+                start_daemon "$node" >&2
+            fi
             case "$(metric "$node" exchanged_replication_role)" in
                 1) [ "$(metric "$node" exchanged_failover_lease_held)" = 1 ] && leaders+=("$node") ;;
                 0) followers=$((followers + 1)) ;;
