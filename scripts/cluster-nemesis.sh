@@ -6,11 +6,11 @@
 # node's data directory is a tmpfs of its own (the full-disk fault fills it).
 #
 # Two clients run `exchangectl load` in the bridge's namespace (they reach every node, as clients
-# on the internet would), one run after another, each run with its own ack journal: client 1 gives
-# up on a silent node after 2 s, client 2 after 10 s (it is still connected when a paused leader
-# wakes up). A run starts at the node the client last used; one that ended early (the node died,
-# stepped down, or went silent) makes the client try the next node, and a follower's login
-# refusal names the leader, which exchangectl follows.
+# on the internet would), one run after another until the cluster settled after the schedule, each
+# run with its own ack journal: client 1 gives up on a silent node after 2 s and starts each 2 s
+# run at the next node (it reaches both sides of a partition); client 2 gives up after 10 s and
+# stays on its node until a run ends early (it is still connected when a paused leader wakes up).
+# A follower's login refusal names the leader it knows, which exchangectl follows.
 #
 # Meanwhile a schedule of 2 to 3 faults drawn from the cycle's seed plays, one after the other:
 #
@@ -30,8 +30,9 @@
 #                     error or keep running (refusing), and is restarted if it exited
 #
 # Then everything heals (rules flushed, every node resumed, every dead node restarted), the
-# cluster must settle on one leader (role 1, lease held) with both followers caught up, and a
-# last load through the bridge must be acknowledged. The nodes are killed and the checks run:
+# cluster must settle on one leader (role 1, lease held, seen twice 1 s apart; a node that exits
+# meanwhile is restarted) with both followers caught up, and a last load through the bridge must
+# be acknowledged. Each fault's longest time without any ack is printed. The nodes are killed and the checks run:
 #   - nothing acknowledged lost: the final leader's WAL, recovered into a store of its own, holds
 #     every order, fill and cancel of all journals (exchangectl store verify);
 #   - identical logs: each follower's log equals the leader's (exchangectl wal compare);
@@ -163,7 +164,7 @@ start_etcd() {  # NODE
         --listen-peer-urls "http://$(addr "$node"):$etcd_peer_port" \
         --initial-advertise-peer-urls "http://$(addr "$node"):$etcd_peer_port" \
         --initial-cluster "$cluster" --initial-cluster-state new \
-        --initial-cluster-token "nemesis-$prefix" --pre-vote \
+        --initial-cluster-token "nemesis-$prefix" --pre-vote=true \
         --logger zap --log-outputs stderr \
         >"$dir/etcd.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"

@@ -285,7 +285,7 @@ case "$action" in
         if [ -n "$tmpfs_mb" ]; then
             for node in 1 2 3; do
                 mkdir -p "$dir/node$node" &&
-                    mount -t tmpfs -o "size=${tmpfs_mb}m" "exn-$prefix-$node" "$dir/node$node" ||
+                    mount -t tmpfs -o "size=${tmpfs_mb}m" "$(ns_of "$node")-data" "$dir/node$node" ||
                     die "could not mount a tmpfs on $dir/node$node"
             done
         fi
