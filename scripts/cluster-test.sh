@@ -54,8 +54,14 @@
 #     skip_divergence_truncate on a rejoining old leader: it keeps its departed tail ("state
 #       hashes differ at an equal LSN"; catch-up is given 5 s instead of 30).
 # Exit: 0 all passed, 1 a cycle failed, 2 usage, 77 skipped (not root, no network namespaces).
+#
+# scripts/cluster-test.sh --nemesis [...]: the randomised nemesis with automatic failover through
+# etcd instead (scripts/cluster-nemesis.sh, its options and checks in its header).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+for arg in "$@"; do
+    [ "$arg" = --nemesis ] && exec scripts/cluster-nemesis.sh "$@"
+done
 
 cycles=1 seed=$(((RANDOM << 15) | RANDOM)) keep=0 build=1 leader_flags=() rejoin_flags=()
 promote_flags=() fixed_schedule= planted= catch_up_seconds=30

@@ -3,11 +3,18 @@
 # tests can cut links between nodes (docs/replication.md, "Testing in network namespaces").
 #
 #   scripts/netns-cluster.sh up [--prefix P] [--max-orders N] [--segment-bytes B]
-#                               [--leader-flag FLAG]... [--no-build]
-#       four namespaces exn-P-hub (a bridge) and exn-P-1..3 (one node each, veth into the bridge,
-#       address 10.231.0.N), the profiles rewritten to those addresses in the state directory,
-#       the three daemons started at once; prints prefix=P and leader=ADDR. P defaults to this shell's pid.
+#                               [--leader-flag FLAG]... [--edit SED]... [--ns-stem S]
+#                               [--subnet A.B.C] [--tmpfs-mb M] [--no-start] [--no-build]
+#       four namespaces exn-P-hub (a bridge, address 10.231.0.254: clients there reach every
+#       node) and exn-P-1..3 (one node each, veth into the bridge, address 10.231.0.N), the
+#       profiles rewritten to those addresses in the state directory, the three daemons started
+#       at once; prints prefix=P and leader=ADDR. P defaults to this shell's pid.
 #       --max-orders and --segment-bytes shrink the books and the WAL segments (quicker start-up).
+#       --edit applies a sed expression to the three generated profiles (after the rewrite).
+#       --ns-stem (default exn) and --subnet (default 10.231.0) name the namespaces and pick the
+#       addresses, so that two test suites never share either; later actions read them from the
+#       state directory. --tmpfs-mb mounts a tmpfs of M MiB on each node's data directory (a disk
+#       a test can fill; `down` unmounts it). --no-start builds everything but starts no daemon.
 #   scripts/netns-cluster.sh down --prefix P
 #       stops every process in the namespaces (SIGKILL), deletes them and the state directory.
 #   partition A,B/C   DROP (iptables, inside the namespaces) every packet between the two groups
@@ -17,7 +24,8 @@
 #   pause N, resume N SIGSTOP / SIGCONT of node N's daemon
 #   start N [--flag F]...  (re)starts node N's daemon and waits until it is ready; each --flag
 #                     is one more argument for the daemon, this start only (a --test-fault)
-#   exec N CMD...     runs CMD inside node N's namespace (the load client: exec 1 exchangectl ...)
+#   exec N CMD...     runs CMD inside node N's namespace (the load client: exec 1 exchangectl ...);
+#                     N = hub runs it in the bridge's namespace, which reaches every node
 #   metric N NAME     prints node N's /metrics value NAME (scraped inside its namespace), or nothing
 #   status            namespaces, each daemon's state and durable LSN, the DROP rules
 #
@@ -41,7 +49,7 @@ die() {
 action=$1
 shift
 prefix=${EXN_PREFIX:-} dir= max_orders= segment_bytes= build=1 leader_flags=() start_flags=() rest=()
-subnet=10.231.0
+subnet= ns_stem= edits=() tmpfs_mb= start_daemons=1
 bin=${EXCHANGED_BIN_DIR:-./build/bin}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -51,6 +59,11 @@ while [ $# -gt 0 ]; do
         --segment-bytes) segment_bytes=${2:?--segment-bytes needs a number}; shift 2 ;;
         --leader-flag) leader_flags+=("${2:?--leader-flag needs a flag}"); shift 2 ;;
         --flag) start_flags+=("${2:?--flag needs a flag}"); shift 2 ;;
+        --edit) edits+=(-e "${2:?--edit needs a sed expression}"); shift 2 ;;
+        --ns-stem) ns_stem=${2:?--ns-stem needs a name}; shift 2 ;;
+        --subnet) subnet=${2:?--subnet needs A.B.C}; shift 2 ;;
+        --tmpfs-mb) tmpfs_mb=${2:?--tmpfs-mb needs a size}; shift 2 ;;
+        --no-start) start_daemons=0; shift ;;
         --no-build) build=0; shift ;;
         --) shift; rest+=("$@"); break ;;
         *) rest+=("$1"); shift ;;
@@ -64,7 +77,16 @@ case "$prefix" in
     *[!a-zA-Z0-9]* | ?????????????*) die "--prefix '$prefix': letters and digits only, at most 12" ;;
 esac
 dir=${dir:-/tmp/exchanged-netns-$prefix}
-ns_of() { echo "exn-$prefix-$1"; }
+# The stem and subnet `up` was given, unless this action names them again.
+if [ -f "$dir/network" ]; then
+    [ -n "$ns_stem" ] || ns_stem=$(sed -n 's/^ns_stem=//p' "$dir/network")
+    [ -n "$subnet" ] || subnet=$(sed -n 's/^subnet=//p' "$dir/network")
+fi
+ns_stem=${ns_stem:-exn} subnet=${subnet:-10.231.0}
+[[ "$ns_stem" =~ ^[a-z]{1,6}$ ]] || die "--ns-stem '$ns_stem': 1 to 6 lower-case letters"
+[[ "$subnet" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "--subnet '$subnet': expected A.B.C"
+[ -z "$tmpfs_mb" ] || [[ "$tmpfs_mb" =~ ^[1-9][0-9]*$ ]] || die "--tmpfs-mb '$tmpfs_mb': not a size in MiB"
+ns_of() { echo "$ns_stem-$prefix-$1"; }
 addr_of() { echo "$subnet.$1"; }
 node_arg() {
     case "${1:-}" in
@@ -108,6 +130,12 @@ teardown() {
         done
         ip netns del "$ns" 2>/dev/null
     done
+    # The data directories' tmpfs mounts (--tmpfs-mb), once nothing runs on them.
+    local mount
+    for node in 1 2 3; do
+        mount=$dir/node$node
+        mountpoint -q "$mount" 2>/dev/null && umount "$mount"
+    done
     rm -rf "$dir"
 }
 
@@ -119,6 +147,7 @@ write_profiles() {
     [ -n "$max_orders" ] && sed_args+=(-e "s/^max_orders = .*/max_orders = $max_orders/")
     [ -n "$segment_bytes" ] &&
         sed_args+=(-e "s/^wal_segment_bytes = .*/wal_segment_bytes = $segment_bytes/")
+    sed_args+=("${edits[@]}")
     for node in 1 2 3; do
         sed "${sed_args[@]}" "config/cluster/node$node.ini" >"$dir/config/node$node.ini" || return 1
         if grep -q '127\.0\.0\.1' "$dir/config/node$node.ini"; then
@@ -134,6 +163,7 @@ make_network() {
     ip netns add "$hub" || return 1
     ip -n "$hub" link set lo up &&
         ip -n "$hub" link add br0 type bridge &&
+        ip -n "$hub" addr add "$(addr_of 254)/24" dev br0 &&
         ip -n "$hub" link set br0 up || return 1
     for node in 1 2 3; do
         local ns
@@ -244,16 +274,30 @@ case "$action" in
     up)
         require_root
         [ -e "$dir" ] && die "$dir exists: is cluster '$prefix' up already? ('down --prefix $prefix')"
-        ip netns list | grep -q "^exn-$prefix-" && die "namespaces exn-$prefix-* exist already"
+        ip netns list | grep -q "^$ns_stem-$prefix-" && die "namespaces $ns_stem-$prefix-* exist already"
         if [ "$build" = 1 ]; then
             ./scripts/build.sh release exchanged exchangectl >&2 || die "the build failed"
         fi
         trap 'teardown' EXIT
         trap 'exit 130' INT TERM
         mkdir -p "$dir" || die "cannot create $dir"
+        printf 'ns_stem=%s\nsubnet=%s\n' "$ns_stem" "$subnet" >"$dir/network"
+        if [ -n "$tmpfs_mb" ]; then
+            for node in 1 2 3; do
+                mkdir -p "$dir/node$node" &&
+                    mount -t tmpfs -o "size=${tmpfs_mb}m" "$(ns_of "$node")-data" "$dir/node$node" ||
+                    die "could not mount a tmpfs on $dir/node$node"
+            done
+        fi
         write_profiles || die "could not write the profiles into $dir/config"
         printf '%s\n' "${leader_flags[@]}" | grep -v '^$' >"$dir/leader.flags"
         make_network || die "could not build the namespaces and the bridge"
+        if [ "$start_daemons" = 0 ]; then
+            trap - EXIT INT TERM
+            echo "namespaces $ns_stem-$prefix-{hub,1,2,3} ready, no daemon started"
+            echo "prefix=$prefix"
+            exit 0
+        fi
         # All three start at once (the leader redials a follower not listening yet).
         for node in 3 2 1; do
             launch_node "$node" || die "node $node did not start"
@@ -263,7 +307,7 @@ case "$action" in
         done
         trap - EXIT INT TERM
         client=$(grep -m 1 '^listen' "$dir/config/node1.ini" | sed 's/^listen = //')
-        echo "cluster ready in namespaces exn-$prefix-{1,2,3}: leader (node 1) at $client"
+        echo "cluster ready in namespaces $ns_stem-$prefix-{1,2,3}: leader (node 1) at $client"
         echo "state in $dir; stop with: scripts/netns-cluster.sh down --prefix $prefix"
         echo "prefix=$prefix"
         echo "leader=$client"
@@ -295,7 +339,7 @@ case "$action" in
         node_arg "${rest[0]:-}"
         start_node "${rest[0]}" || exit 1 ;;
     exec)
-        node_arg "${rest[0]:-}"
+        [ "${rest[0]:-}" = hub ] || node_arg "${rest[0]:-}"
         [ ${#rest[@]} -ge 2 ] || die "exec: expected a command after the node"
         in_ns "${rest[@]}" ;;
     metric)

@@ -232,6 +232,19 @@ run_cluster_test 1 "an LSN was acknowledged under two epochs" -- --cycles 1 \
 # The old leader rejoining keeps its departed tail: its state differs at an equal LSN.
 run_cluster_test 1 "state hashes differ at an equal LSN" -- --cycles 1 \
     --seed 1 --planted-fault skip_divergence_truncate --schedule "partition_leader_promote 1 0.5"
+# The etcd nemesis (scripts/cluster-test.sh --nemesis): automatic failover through three etcd
+# members inside the namespaces, two clients following the leader, seeded schedules of kill -9,
+# partitions (etcd's too), pauses past the lease and a full disk; checked as above plus no two
+# leaders acknowledging in overlapping terms. A leader that ignores its lapsed lease and
+# acknowledges alone (planted), cut off for longer than the failover, must fail that check.
+# About 2 minutes together; --long runs 200 cycles.
+if [ "$long" = 1 ]; then
+    run_cluster_test 0 -- --nemesis --cycles 200 --seed "$(( (RANDOM << 15) | RANDOM ))"
+else
+    run_cluster_test 0 -- --nemesis --cycles 1 --seed 7
+fi
+run_cluster_test 1 "two leaders acknowledged in overlapping terms" -- --nemesis --cycles 1 \
+    --seed 1 --planted-fault lease_ignore_expiry --schedule "isolate_leader 1 9.0"
 # double_write: kill -9 of the daemon, of Redis, of both (each run starts its own Redis); then the
 # planted fault (Redis without its AOF) must make the checks fail.
 run_scenario mirror-crash ./scripts/mirror-crash-test.sh --cycles "$([ "$long" = 1 ] && echo 10 || echo 1)" --seed 1

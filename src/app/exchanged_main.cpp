@@ -1040,23 +1040,32 @@ int run(int argc, char** argv) {
     }
     if (args.has("test-fault")) {
         // Breaks a durability step on purpose so a test can show its check catches that; never
-        // in production (the flag is not in the usage text, and arming warns on stderr).
-        const std::string name = args.text_or("test-fault", "");
-        const std::optional<exchanged::test_fault::Fault> fault =
-            exchanged::test_fault::parse(name);
-        if (!fault) {
-            throw CliError("--test-fault: '" + name + "' is not one of " +
-                           exchanged::test_fault::names());
+        // in production (the flag is not in the usage text, and arming warns on stderr). A
+        // comma-separated list arms several: some faults only show together (a leader that
+        // ignores its lapsed lease and also acknowledges alone, cut off from its followers).
+        const std::string list = args.text_or("test-fault", "");
+        std::size_t start = 0;
+        while (start <= list.size()) {
+            const std::size_t comma = std::min(list.find(',', start), list.size());
+            const std::string name = list.substr(start, comma - start);
+            start = comma + 1;
+            const std::optional<exchanged::test_fault::Fault> fault =
+                exchanged::test_fault::parse(name);
+            if (!fault) {
+                throw CliError("--test-fault: '" + name + "' is not one of " +
+                               exchanged::test_fault::names());
+            }
+            if (*fault == exchanged::test_fault::Fault::SkipWalFdatasync ||
+                *fault == exchanged::test_fault::Fault::SkipDirectorySync) {
+                throw CliError(
+                    "--test-fault: '" + name +
+                    "' acts on the simulated storage only (exchangectl crash power-loss)");
+            }
+            if (*fault == exchanged::test_fault::Fault::PromoteAnyLog) {
+                throw CliError("--test-fault: '" + name + "' acts on exchangectl cluster promote");
+            }
+            exchanged::test_fault::arm(*fault);
         }
-        if (*fault == exchanged::test_fault::Fault::SkipWalFdatasync ||
-            *fault == exchanged::test_fault::Fault::SkipDirectorySync) {
-            throw CliError("--test-fault: '" + name +
-                           "' acts on the simulated storage only (exchangectl crash power-loss)");
-        }
-        if (*fault == exchanged::test_fault::Fault::PromoteAnyLog) {
-            throw CliError("--test-fault: '" + name + "' acts on exchangectl cluster promote");
-        }
-        exchanged::test_fault::arm(*fault);
     }
     const exchanged::Config config = load_from_args(args);
     if (args.has("check-config")) {
