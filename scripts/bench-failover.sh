@@ -44,7 +44,7 @@ trap cleanup EXIT
 endpoints=$(scripts/etcd-test-cluster.sh start "$etcd_dir" --members 1) || { echo "etcd did not start" >&2; exit 1; }
 for node in 1 2 3; do
     sed -e "s/127\.0\.0\.1:93/127.0.0.1:$pp/g" -e "s/^max_orders = .*/max_orders = 262144/" \
-        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = $lease_ms\nadmins = 1@127.0.0.1:${pp}11, 2@127.0.0.1:${pp}21, 3@127.0.0.1:${pp}31" \
+        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = $lease_ms" \
         "config/cluster/node$node.ini" >"$work/node$node.ini"
 done
 

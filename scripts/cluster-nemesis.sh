@@ -417,10 +417,9 @@ run_cycle() {  # CYCLE_SEED
     schedule=$(schedule_for "$cycle_seed")
     echo "  schedule: $(describe "$schedule")"
     mkdir -p "$work/copies"
-    local admins="1@$(addr 1):9311, 2@$(addr 2):9321, 3@$(addr 3):9331"
     if ! nc up --no-build --no-start --ns-stem xnem --subnet "$subnet" --tmpfs-mb 96 \
         --max-orders 65536 --segment-bytes 8388608 \
-        --edit "/^\[replication\]/a etcd_endpoints = $(etcd_endpoints)\nlease_ttl_ms = 2000\nadmins = $admins" \
+        --edit "/^\[replication\]/a etcd_endpoints = $(etcd_endpoints)\nlease_ttl_ms = 2000" \
         >"$work/up.out" 2>&1; then
         echo "  the namespaces were not built: $(tail -n 3 "$work/up.out")"
         return 1

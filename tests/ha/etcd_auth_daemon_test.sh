@@ -59,7 +59,7 @@ write_config() {  # NAME PASSWORD_FILE
         -e 's/^client_order_id_window = .*/client_order_id_window = 16384/' \
         -e 's/^wal_segment_bytes = .*/wal_segment_bytes = 4194304/' \
         -e 's/^max_lag_bytes = .*/max_lag_bytes = 4194304/' \
-        -e 's/^factor = .*/factor = 1/' -e '/^peers = /d' -e '/^clients = /d' \
+        -e 's/^factor = .*/factor = 1/' -e '/^peers = /d' -e '/^clients = /d' -e '/^admins = /d' \
         -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 5000\nadmins = 1@127.0.0.1:9621\netcd_user = exch\netcd_password_file = $2" \
         config/cluster/node1.ini >"$work/$1.ini"
 }

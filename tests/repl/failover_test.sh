@@ -32,9 +32,8 @@ if ! endpoints=$(scripts/etcd-test-cluster.sh start "$etcd_dir" --members 1); th
     echo "failover test: FAILED (etcd did not start)"
     exit 1
 fi
-admins="1@127.0.0.1:9811, 2@127.0.0.1:9821, 3@127.0.0.1:9831"
 cluster_test_init failover-test 98 16384 \
-    "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 2000\nadmins = $admins"
+    "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 2000"
 cleanup() {
     if [ -n "${FAILOVER_TEST_KEEP:-}" ]; then  # for debugging: the logs stay
         for run in "$work"/run-*; do stop_all "$(basename "${run#*run-}")"; done
