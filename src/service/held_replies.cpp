@@ -1,7 +1,11 @@
 #include "service/held_replies.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <new>
 #include <stdexcept>
+#include <type_traits>
 
 #include "common/invariant.hpp"
 
@@ -43,29 +47,46 @@ void HeldReplies::PointQueue::pop() {
     heap_.pop_back();
 }
 
+namespace {
+
+constexpr std::align_val_t kSlotAlignment{alignof(std::max_align_t)};
+
+}  // namespace
+
+void HeldReplies::SlotsDeleter::operator()(Slot* slots) const {
+    ::operator delete[](slots, kSlotAlignment);
+}
+
 HeldReplies::HeldReplies(std::size_t capacity)
-    : slots_(capacity),
+    : slots_(static_cast<Slot*>(::operator new[](capacity * sizeof(Slot), kSlotAlignment))),
+      capacity_(capacity),
       chains_(capacity),
       waiting_{PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity)} {
+    // The storage is freed without running destructors, in the default new's alignment.
+    static_assert(std::is_trivially_destructible_v<Slot>);
+    static_assert(alignof(Slot) <= alignof(std::max_align_t));
     if (capacity == 0 || capacity >= kNoSlot) {
         throw std::invalid_argument("release gate capacity must be between 1 and 2^32 - 2");
     }
     free_.reserve(capacity);
-    // Slot 0 on top: the first replies use the first slots.
-    for (std::size_t i = capacity; i-- > 0;) {
-        free_.push_back(static_cast<SlotIndex>(i));
-    }
 }
 
 void HeldReplies::hold(const HeldReply& reply) {
     EXCHANGED_INVARIANT(!full(), "a release gate holds a reply only when it has room", count_,
-                        slots_.size());
-    const SlotIndex slot = free_.back();
-    free_.pop_back();
+                        capacity_);
+    SlotIndex slot = 0;
+    if (free_.empty()) {
+        // The first replies use the first slots.
+        slot = static_cast<SlotIndex>(fresh_++);
+        std::construct_at(&slots_[slot]);
+    } else {
+        slot = free_.back();
+        free_.pop_back();
+    }
     ++count_;
     Slot& s = slots_[slot];
     s.reply = reply;
