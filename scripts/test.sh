@@ -93,8 +93,13 @@ build_or_fail asan
 # three-node cluster scenarios (label "cluster": several daemons, a minute each, one at a time)
 # run in Release only; the replication code they drive runs under the sanitizers in the
 # in-process tests (test_repl_link, test_repl_standby: a leader and followers over loopback).
+# Also Release only: the tests of the throw-away server scripts (etcd, PostgreSQL), the alert
+# firing in a real Prometheus, and the two backups under a load of 60,000 orders (a minute of the
+# ASan run together); the daemon and backup code they drive runs under the sanitizers in the
+# smaller daemon and backup tests.
+asan_release_only='^(etcd_test_cluster_script|pg_test_cluster_script|ops_prometheus_alert_fires|backup under load: .*|backup of a PostgreSQL store under load: .*)$'
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite asan build-asan -LE cluster
+    run_suite asan build-asan -LE cluster -E "$asan_release_only"
 
 # Only the targets holding tests labelled "concurrency" need a ThreadSanitizer build.
 build_or_fail tsan wal_concurrency_tests test_net_gateway exchanged test_engine_daemon test_store_flush \
@@ -223,7 +228,7 @@ if [ "$long" = 1 ]; then
     run_cluster_test 1 "an order acknowledged while the leader was cut off" -- --cycles 1 \
         --seed 1 --planted-fault quorum_leader_only --schedule "isolate_leader 1 1.5"
 else
-    run_cluster_test 0 -- --cycles 2 --seed 1
+    run_cluster_test 0 -- --cycles 1 --seed 1
 fi
 # The leader acknowledging on its own durable LSN, cut off while a follower is promoted: its acks
 # are at LSNs the new leader's log holds other records at.

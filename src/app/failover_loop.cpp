@@ -23,14 +23,6 @@ constexpr std::chrono::milliseconds kAccessCheckDeadline{5000};
 // How often the watchdog compares the clock with the lease's validity.
 constexpr std::chrono::milliseconds kWatchInterval{10};
 
-std::vector<tools::AdminMember> admin_members(const ReplicationConfig& r) {
-    std::vector<tools::AdminMember> members;
-    for (const ReplicationPeer& admin : r.admins) {
-        members.push_back({admin.node_id, admin.endpoint});
-    }
-    return members;
-}
-
 std::string endpoint_list(const std::vector<std::string>& urls) {
     std::string list;
     for (const std::string& url : urls) {
@@ -60,7 +52,7 @@ FailoverLoop::FailoverLoop(const Config& config, bool configured_leader)
     : config_(config),
       node_(config.replication.node_id),
       ttl_(config.replication.lease_ttl_ms),
-      admins_(admin_members(config.replication)),
+      admins_(tools::admin_members(config.replication)),
       self_{std::to_string(config.replication.node_id), to_string(config.server.listen)},
       etcd_(std::make_unique<ha::EtcdClient>(
           ha::parse_etcd_endpoints(endpoint_list(config.replication.etcd_endpoints)),

@@ -32,14 +32,6 @@ constexpr std::chrono::milliseconds kMaxBackOff{5000};
 // and only then settles for a majority.
 constexpr std::chrono::seconds kAllMembersGrace{15};
 
-std::vector<tools::AdminMember> admin_members(const ReplicationConfig& r) {
-    std::vector<tools::AdminMember> members;
-    for (const ReplicationPeer& admin : r.admins) {
-        members.push_back({admin.node_id, admin.endpoint});
-    }
-    return members;
-}
-
 }  // namespace
 
 bool must_begin_new_term(const Config& config) {
@@ -85,7 +77,7 @@ bool must_begin_new_term(const Config& config) {
 NewTermRound::NewTermRound(const Config& config, FailoverFollowerHooks hooks,
                            std::function<void(const std::string&)> waiting)
     : node_(config.replication.node_id),
-      admins_(admin_members(config.replication)),
+      admins_(tools::admin_members(config.replication)),
       hooks_(std::move(hooks)),
       waiting_(std::move(waiting)),
       started_(std::chrono::steady_clock::now()) {}

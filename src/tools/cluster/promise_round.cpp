@@ -32,6 +32,14 @@ std::uint64_t durable_lsn_of(const std::string& body) {
 
 }  // namespace
 
+std::vector<AdminMember> admin_members(const ReplicationConfig& replication) {
+    std::vector<AdminMember> members;
+    for (const ReplicationPeer& admin : replication.admins) {
+        members.push_back({admin.node_id, admin.endpoint});
+    }
+    return members;
+}
+
 std::vector<MemberLook> look_at_members(const std::vector<AdminMember>& members,
                                         std::chrono::milliseconds timeout) {
     std::vector<MemberLook> looks;

@@ -19,6 +19,9 @@ struct AdminMember {
     Endpoint admin;  // its [server] admin_listen
 };
 
+// Every node's admin address from [replication] admins, in the order given.
+std::vector<AdminMember> admin_members(const ReplicationConfig& replication);
+
 // What a node's /metrics says about the terms it knows, before a promise round picks its epoch.
 struct MemberLook {
     std::uint32_t node = 0;
