@@ -1,11 +1,8 @@
 #include "service/held_replies.hpp"
 
 #include <algorithm>
-#include <cstddef>
 #include <memory>
-#include <new>
 #include <stdexcept>
-#include <type_traits>
 
 #include "common/invariant.hpp"
 
@@ -47,28 +44,14 @@ void HeldReplies::PointQueue::pop() {
     heap_.pop_back();
 }
 
-namespace {
-
-constexpr std::align_val_t kSlotAlignment{alignof(std::max_align_t)};
-
-}  // namespace
-
-void HeldReplies::SlotsDeleter::operator()(Slot* slots) const {
-    ::operator delete[](slots, kSlotAlignment);
-}
-
 HeldReplies::HeldReplies(std::size_t capacity)
-    : slots_(static_cast<Slot*>(::operator new[](capacity * sizeof(Slot), kSlotAlignment))),
-      capacity_(capacity),
+    : slots_(capacity),
       chains_(capacity),
       waiting_{PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity),
                PointQueue(std::min(capacity, kFifoCapacity), capacity)} {
-    // The storage is freed without running destructors, in the default new's alignment.
-    static_assert(std::is_trivially_destructible_v<Slot>);
-    static_assert(alignof(Slot) <= alignof(std::max_align_t));
     if (capacity == 0 || capacity >= kNoSlot) {
         throw std::invalid_argument("release gate capacity must be between 1 and 2^32 - 2");
     }
@@ -77,7 +60,7 @@ HeldReplies::HeldReplies(std::size_t capacity)
 
 void HeldReplies::hold(const HeldReply& reply) {
     EXCHANGED_INVARIANT(!full(), "a release gate holds a reply only when it has room", count_,
-                        capacity_);
+                        slots_.size());
     SlotIndex slot = 0;
     if (free_.empty()) {
         // The first replies use the first slots.

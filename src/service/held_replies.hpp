@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/fixed_hash_map.hpp"
+#include "common/raw_array.hpp"
 #include "common/types.hpp"
 #include "config/config.hpp"
 #include "net/protocol.hpp"
@@ -46,7 +47,7 @@ class HeldReplies {
 
     std::size_t size() const { return count_; }
     bool empty() const { return count_ == 0; }
-    bool full() const { return count_ == capacity_; }
+    bool full() const { return count_ == slots_.size(); }
     // Whether `account` has a reply waiting: a new reply of it must queue behind.
     bool holds(AccountId account) const { return count_ != 0 && chains_.find(account) != nullptr; }
 
@@ -120,14 +121,9 @@ class HeldReplies {
     // Frees the head `slot` of `chain` (whose account is `account`); returns the next slot.
     SlotIndex free_head(AccountId account, Chain& chain, SlotIndex slot);
 
-    // Raw storage: a slot is constructed when first handed out (slots [0, fresh_) have been), so
-    // that a gate of 2^18 replies costs no 44 MB of page faults at start (a promoted leader's
-    // pipeline is on the failover's clock).
-    struct SlotsDeleter {
-        void operator()(Slot* slots) const;
-    };
-    std::unique_ptr<Slot[], SlotsDeleter> slots_;
-    std::size_t capacity_ = 0;
+    // Slots are constructed when first handed out ([0, fresh_) have been): a gate of 2^18
+    // replies costs no 44 MB of page faults at start.
+    RawArray<Slot> slots_;
     std::size_t fresh_ = 0;
     std::vector<SlotIndex> free_;  // a stack of slots used and freed again
     FixedHashMap<AccountId, Chain> chains_;

@@ -12,13 +12,12 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <new>
 #include <span>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
 
+#include "common/raw_array.hpp"
 #include "store/store.hpp"
 
 namespace exchanged::store {
@@ -26,15 +25,12 @@ namespace exchanged::store {
 class EventFeed {
   public:
     explicit EventFeed(std::size_t capacity)
-        : size_(std::bit_ceil(std::max<std::size_t>(capacity, 1))),
-          slots_(static_cast<StoreEvent*>(::operator new[](size_ * sizeof(StoreEvent)))),
-          mask_(size_ - 1) {
+        : slots_(std::bit_ceil(std::max<std::size_t>(capacity, 1))), mask_(slots_.size() - 1) {
         // Slots are written before they are read and freed without destructors: no slot is
         // constructed up front, so a feed of 2^18 events costs no 32 MiB of page faults at start
         // (a promoted leader's pipeline is on the failover's clock); each page is touched once,
         // by the first lap of the ring.
-        static_assert(std::is_trivially_copyable_v<StoreEvent> &&
-                      std::is_trivially_destructible_v<StoreEvent>);
+        static_assert(std::is_trivially_copyable_v<StoreEvent>);
         if (capacity == 0) {
             throw std::invalid_argument("event feed capacity must be above 0");
         }
@@ -42,17 +38,17 @@ class EventFeed {
     EventFeed(const EventFeed&) = delete;
     EventFeed& operator=(const EventFeed&) = delete;
 
-    std::size_t capacity() const { return size_; }
+    std::size_t capacity() const { return slots_.size(); }
 
     // Producer. How many events fit now (the consumer may free more at any time).
     std::size_t free_space() const {
-        return size_ -
+        return slots_.size() -
                (head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_acquire));
     }
     // Producer. All or nothing: false (and nothing pushed) when they do not fit.
     bool try_push(std::span<const StoreEvent> events) {
         const std::uint64_t head = head_.load(std::memory_order_relaxed);
-        if (size_ - (head - tail_.load(std::memory_order_acquire)) < events.size()) {
+        if (slots_.size() - (head - tail_.load(std::memory_order_acquire)) < events.size()) {
             return false;
         }
         for (std::size_t i = 0; i < events.size(); ++i) {
@@ -110,11 +106,7 @@ class EventFeed {
     void set_dropping(bool on) { dropping_.store(on, std::memory_order_seq_cst); }
 
   private:
-    struct SlotsDeleter {
-        void operator()(StoreEvent* slots) const { ::operator delete[](slots); }
-    };
-    const std::size_t size_;
-    std::unique_ptr<StoreEvent[], SlotsDeleter> slots_;
+    RawArray<StoreEvent> slots_;
     const std::size_t mask_;
     alignas(64) std::atomic<std::uint64_t> head_{0};  // written by the producer
     alignas(64) std::atomic<std::uint64_t> tail_{0};  // written by the consumer
