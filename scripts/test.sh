@@ -45,6 +45,9 @@ failed=0
 skipped=0
 status=0
 failed_names=()
+# The last lines each failed ctest test printed, repeated at the end of the output (CI keeps only
+# its tail).
+failure_tails=$(mktemp /tmp/exchanged-test-tails.XXXXXX) || exit 1
 
 # run_suite NAME BUILD_DIR [ctest args...]
 run_suite() {
@@ -73,6 +76,21 @@ run_suite() {
     while IFS= read -r line; do
         failed_names+=("$name: ${line#"${line%%[![:space:]]*}"}")
     done < <(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ')
+    # A failed test's output follows its result line, up to the next test's Start or result.
+    awk -v suite="$name" '
+        /^ *Start +[0-9]+: / || /^[0-9]+\/[0-9]+ Test +#[0-9]+: / { if (n) flush(); in_fail = 0 }
+        /^[0-9]+\/[0-9]+ Test +#[0-9]+: .*(\*\*\*Failed|\*\*\*Timeout|Exception|Not Run)/ {
+            in_fail = 1; header = $0; n = 0; next }
+        in_fail && !/^[0-9]+% tests passed/ && !/^The following tests FAILED:/ {
+            lines[n++ % 15] = $0 }
+        /^[0-9]+% tests passed/ || /^The following tests FAILED:/ { if (n) flush(); in_fail = 0 }
+        function flush(   i, start) {
+            print "--- " suite ": " header
+            start = n > 15 ? n - 15 : 0
+            for (i = start; i < n; i++) print "    " lines[i % 15]
+            n = 0
+        }
+        END { if (n) flush() }' "$log" >>"$failure_tails"
     phase_done "ctest-$name"
 }
 
@@ -256,6 +274,11 @@ run_scenario mirror-crash ./scripts/mirror-crash-test.sh --cycles "$([ "$long" =
 run_scenario mirror-crash-planted ./scripts/mirror-crash-test.sh --planted-fault --cycles 2 --seed 1
 
 echo
+if [ -s "$failure_tails" ]; then
+    echo "Last lines of each failed test:"
+    cat "$failure_tails"
+fi
+rm -f "$failure_tails"
 echo "Seconds per phase:"
 printf '  %s\n' "${phase_times[@]}"
 if [ "${#failed_names[@]}" -gt 0 ]; then
