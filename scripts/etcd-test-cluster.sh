@@ -181,6 +181,11 @@ stop_members() {
                 sleep 0.05
             done
             kill -KILL "$pid" 2>/dev/null || true
+            # SIGKILL is delivered, not awaited: a loaded machine can take a moment to reap it.
+            for _ in $(seq 1 100); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.05
+            done
         fi
     done
 }

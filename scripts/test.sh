@@ -94,13 +94,34 @@ run_suite() {
     phase_done "ctest-$name"
 }
 
+# Hits and misses of the compiler cache (empty without ccache): a build phase that takes minutes
+# on CI says here whether its cache was cold.
+ccache_counts() {
+    command -v ccache >/dev/null 2>&1 || return 0
+    ccache --print-stats 2>/dev/null | awk '
+        $1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { hits += $2 }
+        $1 == "cache_miss" { misses = $2 }
+        $1 == "cache_size_kibibyte" { kib = $2 }
+        END { print hits + 0, misses + 0, kib + 0 }'
+}
+
 build_or_fail() {
+    local before after
+    before=$(ccache_counts)
     if ! ./scripts/build.sh "$@"; then
         echo "test.sh: the $1 build failed" >&2
         echo "0 passed, 1 failed"
         exit 1
     fi
+    after=$(ccache_counts)
+    local note=
+    if [ -n "$before" ] && [ -n "$after" ]; then
+        read -r h0 m0 _ <<<"$before"
+        read -r h1 m1 kib <<<"$after"
+        note=" (ccache: $((h1 - h0)) hits, $((m1 - m0)) misses, cache $((kib / 1024)) MiB)"
+    fi
     phase_done "build-$1"
+    phase_times[-1]+=$note
 }
 
 build_or_fail release
