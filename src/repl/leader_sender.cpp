@@ -36,6 +36,9 @@ struct LeaderSender::Link {
     std::atomic<std::uint64_t> connects{0};
     std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> ack_round_trip_ns{0};
+    // The sender thread's: when this follower may have its next snapshot, and the pause after it.
+    std::chrono::steady_clock::time_point next_snapshot_at{};
+    std::chrono::milliseconds snapshot_retry{0};
     // The sender thread's: the last commit LSN this connection was told, and when.
     wal::Lsn commit_sent = 0;
     std::chrono::steady_clock::time_point commit_sent_at;
@@ -281,6 +284,8 @@ void LeaderSender::serve(Link& link, Socket socket) {
                  std::to_string(hello->durable_lsn) + "; streaming from LSN " +
                  std::to_string(start.stream_from));
             count_hello(link, *hello);
+            link.snapshot_retry = std::chrono::milliseconds(0);
+            link.next_snapshot_at = {};
             link.acked = hello->durable_lsn;
             link.connected = true;
             link.reader_done = false;
@@ -548,6 +553,21 @@ bool LeaderSender::send_from_disk(Link& link, const Socket& socket, wal::Lsn& ne
 
 void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
     const std::string who = follower_name(link.address);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < link.next_snapshot_at) {
+        // The connection waits rather than being refused: a refusal would be redialled at once.
+        info("replication: " + who + " did not install the last snapshot; the next in " +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(link.next_snapshot_at - now)
+                     .count()) +
+             " ms");
+        while (!stopping_.load() && std::chrono::steady_clock::now() < link.next_snapshot_at) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (stopping_.load()) {
+            return;
+        }
+    }
     std::unique_lock lock(snapshot_mutex_, std::try_to_lock);
     if (!lock.owns_lock()) {
         const std::string text = "another follower's snapshot is being sent; retrying after it";
@@ -576,6 +596,10 @@ void LeaderSender::send_snapshot(Link& link, const Socket& socket) {
     if (hooks_.drop_snapshot) {
         hooks_.drop_snapshot(snapshot);
     }
+    link.snapshot_retry = link.snapshot_retry.count() == 0
+                              ? options_.snapshot_retry_min
+                              : std::min(link.snapshot_retry * 2, options_.snapshot_retry_max);
+    link.next_snapshot_at = std::chrono::steady_clock::now() + link.snapshot_retry;
     if (!sent) {
         warn("replication: " + who + ": the snapshot transfer broke off; it starts over on the " +
              "next connection");

@@ -52,6 +52,12 @@ struct LeaderSenderOptions {
     std::chrono::milliseconds hello_timeout{2000};  // for the follower's Hello
     // After SnapshotEnd: how long the follower may take to check the files and close.
     std::chrono::milliseconds snapshot_close_timeout{60000};
+    // A follower that still needs a snapshot after one was sent (it refused or never installed
+    // it) gets the next one only after this pause, doubling up to snapshot_retry_max: making a
+    // snapshot copies the store and reads the WAL, which a follower failing in a loop must not
+    // turn into the leader's main work. Reset once the follower streams.
+    std::chrono::milliseconds snapshot_retry_min{1000};
+    std::chrono::milliseconds snapshot_retry_max{60000};
     // Tests only (a planted fault): this many snapshot transfers have one byte of their first
     // chunk flipped after its file was read, as a damaged disk or buffer would.
     int damage_snapshot_chunks = 0;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -136,7 +137,7 @@ struct Follower {
 
 }  // namespace
 
-TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, once refused",
+TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, twice refused",
           "[repl][link][snapshot]") {
     test::TempDir dir;
     test::TrackedQuorum quorum(kEpoch);
@@ -160,14 +161,19 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, on
     options.followers = {{3, "127.0.0.1", three.receiver->port()}};
     options.wal_dir = leader_dir;
     options.copy_bytes = 16 * 1024;
-    options.damage_snapshot_chunks = 1;
+    // Two damaged transfers: the second and third snapshots wait 200 and 400 ms after the one
+    // before (a follower failing in a loop must not make the leader snapshot in a loop).
+    options.damage_snapshot_chunks = 2;
+    options.snapshot_retry_min = std::chrono::milliseconds(200);
     std::atomic<int> made{0};
+    std::array<std::chrono::steady_clock::time_point, 8> made_at{};
     std::atomic<NodeId> asked_for{0};
     std::atomic<int> dropped{0};
     LeaderSenderHooks hooks = quorum.sender_hooks(leader);
     hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
     hooks.make_snapshot = [&](NodeId node) {
         asked_for = node;
+        made_at.at(static_cast<std::size_t>(made.load())) = std::chrono::steady_clock::now();
         const fs::path snapshot = dir.path() / ("snapshot-" + std::to_string(made++));
         SnapshotSource source;
         source.dir = snapshot;
@@ -193,9 +199,11 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, on
     sender.start();
 
     REQUIRE(eventually([&] { return three.installs.load() == 1; }));
-    CHECK(made.load() == 2);  // the damaged one, then the good one
+    REQUIRE(made.load() == 3);  // the damaged ones, then the good one
+    CHECK(made_at[1] - made_at[0] >= std::chrono::milliseconds(200));
+    CHECK(made_at[2] - made_at[1] >= std::chrono::milliseconds(400));
     CHECK(asked_for.load() == 3);
-    CHECK(eventually([&] { return dropped.load() == 2; }));
+    CHECK(eventually([&] { return dropped.load() == 3; }));
     {
         std::lock_guard lock(three.mutex);
         REQUIRE_FALSE(three.warnings.empty());
