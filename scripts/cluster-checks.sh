@@ -139,7 +139,7 @@ verify_copy() {  # NODE DATA_DIR JOURNAL
         echo "  $2 ($from) holds every acknowledged order: $(tail -n 2 "$2.verify" | head -n 1)"
         return 0
     fi
-    echo "  $2 lacks acknowledged orders: $(grep -m 1 -i 'fail\|missing' "$2.verify")"
+    echo "  $2 ($from) lacks acknowledged orders: $(grep -m 1 -i 'fail\|missing' "$2.verify")"
     return 1
 }
 

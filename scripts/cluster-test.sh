@@ -18,7 +18,7 @@
 #                     the leader cut off; SLOT promoted on the majority side and loaded; healed;
 #                     the old leader (still running, holding what its clients sent) killed and
 #                     restarted as a follower: divergence repair cuts its tail
-#   resync_follower   kill -9 of the follower; a burst of orders (a load of its own at 5000/s)
+#   resync_follower   kill -9 of the follower; a burst of orders (15000, a load of its own at 6000/s)
 #                     until the leader marks it out of date and releases the segments it needs
 #                     (at least the pause, at most 20 s); restarted, it must re-sync by snapshot:
 #                     the leader's log says it was out of date and sent a snapshot, the
@@ -320,10 +320,10 @@ fault_resync_follower() {
     leader_lines=$(wc -l <"$state/node$leader.log")
     nc kill "$node" || return 1
     killed_ms=$(date +%s%3N)
-    # 6 s of orders: a 1 MiB segment holds about 12000 records, so the store passes the follower's
-    # segment within 1 to 3 s; the rest arrives while it restarts and installs, and is streamed
-    # to it after the snapshot.
-    load_for "$leader" 30000 5000
+    # A 1 MiB segment holds about 12000 records: with the cycle's load, 2.5 s of these pass the
+    # follower's segment (the cycle's load alone would within 12 s). The cycle's load goes on
+    # while the follower restarts and installs, and is streamed to it after the snapshot.
+    load_for "$leader" 15000 6000
     if ! wait_metric_at_least "$leader" "exchanged_replication_follower_out_of_date{node=\"$node\"}" 1 20; then
         echo "  FAIL: a follower did not re-sync by snapshot: node $leader never marked node $node out of date (20 s of orders)"
         nc start "$node" >/dev/null
@@ -406,8 +406,12 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     echo 1 >"$work/epoch"
     : >"$work/loads"
     : >"$work/retired"
-    while read -r _ _ seconds; do
+    local fault slot seconds
+    while read -r fault _ seconds; do
         total=$((total + ${seconds%.*} + 1))
+        # A re-sync takes longer than its pause (the burst, the restart, the snapshot): the load
+        # goes on meanwhile, so the follower also streams records after its install.
+        [ "$fault" = resync_follower ] && total=$((total + 4))
     done <<<"$schedule"
     # Orders for the schedule and 2 s either side; held orders wait at most a partition plus TCP's
     # retransmission back-off, well inside the timeout. A promotion starts a load on the new
@@ -415,7 +419,6 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     echo $(($(date +%s%3N) + (total + 4) * 1000)) >"$work/load_end_ms"
     load_for 1 $(((total + 4) * 1000))
     sleep 2
-    local fault slot seconds
     while read -r fault slot seconds; do
         echo "    $fault: leader node $(leader), follower $slot is node $(follower_at "$slot"), ${seconds}s"
         if ! "fault_$fault" "$slot" "$seconds"; then
