@@ -411,7 +411,7 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
         total=$((total + ${seconds%.*} + 1))
         # A re-sync takes longer than its pause (the burst, the restart, the snapshot): the load
         # goes on meanwhile, so the follower also streams records after its install.
-        [ "$fault" = resync_follower ] && total=$((total + 4))
+        [ "$fault" = resync_follower ] && total=$((total + 6))
     done <<<"$schedule"
     # Orders for the schedule and 2 s either side; held orders wait at most a partition plus TCP's
     # retransmission back-off, well inside the timeout. A promotion starts a load on the new

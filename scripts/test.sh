@@ -231,9 +231,11 @@ if [ "$long" = 1 ]; then
 else
     # One manual cycle: a follower past the retention re-syncing by snapshot (1 MiB segments, no
     # retention for followers), then the leader cut off and a follower promoted on the majority
-    # side (divergence repair on the old leader). About as long as the seeded cycle it replaced.
+    # side (divergence repair on the old leader). About as long as the seeded cycle it replaced;
+    # the re-sync first, so that the epoch check finds the old leader's last acks in the final
+    # log (the segments below are released in a re-sync cycle).
     run_cluster_test 0 -- --cycles 1 --seed 1 \
-        --schedule "resync_follower 1 0.5; partition_leader_promote 1 0.5"
+        --schedule "resync_follower 2 0.5; partition_leader_promote 1 0.5"
 fi
 # The leader acknowledging on its own durable LSN, cut off while a follower is promoted: its acks
 # are at LSNs the new leader's log holds other records at.
