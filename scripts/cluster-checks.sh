@@ -84,11 +84,28 @@ wait_caught_up() {  # SECONDS [LEADER]
     return 1
 }
 
-# A copy of follower NODE's WAL taken while it is paused (it writes nothing while copied).
+# The first LSN a log holds (empty when it holds none): above 1 once segments were released (the
+# store passed them) or the log was installed from a snapshot.
+first_lsn() {  # WAL_OR_DATA_DIR
+    "$bin/exchangectl" wal verify "$1" 2>/dev/null | sed -n 's/^lsn range: \([0-9]*\)\.\..*/\1/p'
+}
+
+# The SQLite store files of data directory DIR (the profiles keep store_path = exchanged.sqlite).
+store_files() { ls -d "$1"/exchanged.sqlite* 2>/dev/null; }
+
+# A copy of node NODE's data directory for verify_copy: its WAL and its store files. The store is
+# only used when the WAL no longer reaches back to LSN 1.
+copy_data_dir() {  # SRC_DATA_DIR DEST
+    mkdir -p "$2" && cp -a "$1/wal" "$2/wal" || return 1
+    local file
+    for file in $(store_files "$1"); do cp -a "$file" "$2/" || return 1; done
+}
+
+# A copy of follower NODE's WAL (and store) taken while it is paused (it writes nothing while
+# copied; the store files are then as a crash would leave them, which SQLite recovers).
 copy_follower_wal() {  # NODE DEST
-    mkdir -p "$2" || return 1
     nc pause "$1" || return 1
-    cp -a "$state/node$1/wal" "$2/wal"
+    copy_data_dir "$state/node$1" "$2"
     local copied=$?
     nc resume "$1"
     return $copied
@@ -96,28 +113,45 @@ copy_follower_wal() {  # NODE DEST
 
 # Recovers a copy of a node's data directory into a store of its own (exchanged --recover) and
 # checks the journal against it with `exchangectl store verify`; true when every acknowledged
-# order, fill and cancel in the journal is there.
+# order, fill and cancel in the journal is there. A WAL from LSN 1 is recovered alone (a store
+# copied with it is set aside): everything acknowledged must be in the log itself. A WAL whose
+# first segments were released (the resync_follower profile) is recovered over the node's store
+# copied with it, which holds the records below; the output says which.
 verify_copy() {  # NODE DATA_DIR JOURNAL
-    local config=$state/config/node$1.ini
+    local config=$state/config/node$1.ini first from file
+    first=$(first_lsn "$2/wal")
+    if [ "${first:-1}" = 1 ]; then
+        for file in $(store_files "$2"); do rm -f "$file"; done
+        from="its WAL from LSN 1"
+    else
+        [ -n "$(store_files "$2")" ] || {
+            echo "  $2: its WAL starts at LSN $first and no store was copied with it"
+            return 1
+        }
+        from="its store and its WAL from LSN $first (the segments below released)"
+    fi
     if ! "$bin/exchanged" --config "$config" --data-dir "$2" --recover >"$2.recover" 2>&1; then
-        echo "  recovering $2 failed: $(tail -n 1 "$2.recover")"
+        echo "  recovering $2 ($from) failed: $(tail -n 1 "$2.recover")"
         return 1
     fi
     if "$bin/exchangectl" store verify --journal "$3" --config "$config" --data-dir "$2" \
         >"$2.verify" 2>&1; then
-        echo "  $2 holds every acknowledged order: $(tail -n 2 "$2.verify" | head -n 1)"
+        echo "  $2 ($from) holds every acknowledged order: $(tail -n 2 "$2.verify" | head -n 1)"
         return 0
     fi
-    echo "  $2 lacks acknowledged orders: $(grep -m 1 -i 'fail\|missing' "$2.verify")"
+    echo "  $2 ($from) lacks acknowledged orders: $(grep -m 1 -i 'fail\|missing' "$2.verify")"
     return 1
 }
 
-# Each follower's WAL against the leader's, record by record over their common LSNs.
+# Each follower's WAL against the leader's, record by record over their common LSNs. Logs with no
+# LSN in common (a follower that never installed the snapshot it needed) compared nothing: that
+# fails too, since a caught-up follower always holds the leader's last records.
 compare_logs() {  # LEADER_DATA_DIR FOLLOWER_DATA_DIR...
     local leader=$1 dir status=0
     shift
     for dir in "$@"; do
-        if "$bin/exchangectl" wal compare "$leader" "$dir" >"$dir.compare" 2>&1; then
+        if "$bin/exchangectl" wal compare "$leader" "$dir" >"$dir.compare" 2>&1 &&
+            ! grep -q 'no LSN in common' "$dir.compare"; then
             echo "  $(basename "$dir"): $(tail -n 1 "$dir.compare")"
         else
             echo "  $(basename "$dir")'s log differs from the leader's: $(tail -n 1 "$dir.compare")"
@@ -127,13 +161,16 @@ compare_logs() {  # LEADER_DATA_DIR FOLLOWER_DATA_DIR...
     return $status
 }
 
-# State hashes equal at equal LSNs: every log given is replayed from LSN 1 (`exchangectl wal
-# state`, the recovery code) only up to the lowest last LSN among them, and each shard's state
-# hash (and next seq) there must be the same in all. Logs of equal length are so compared at
-# their ends; a longer log is compared at the shorter's end. Needs each log from LSN 1 (the
-# cluster test's segments are never released).
+# State hashes equal at equal LSNs: every log given is replayed (`exchangectl wal state`, the
+# recovery code) only up to the lowest last LSN among them, and each shard's state hash (and next
+# seq) there must be the same in all. Logs of equal length are so compared at their ends; a longer
+# log is compared at the shorter's end. A log from LSN 1 is replayed from LSN 1; one whose first
+# segments were released, or that was installed from a snapshot (it starts above the snapshot's
+# store_lsn), is replayed from its own store's books (--from-store), which must not be past the
+# LSN compared at: the output names each log's starting point. Exit 1 when hashes differ (or a
+# replay fails), 2 when some log has no state at that LSN (nothing comparable).
 state_hashes_equal() {  # CONFIG DATA_DIR...
-    local config=$1 dir last lowest= reference= status=0
+    local config=$1 dir last first lowest= reference= status=0 from starts=
     shift
     for dir in "$@"; do
         last=$("$bin/exchangectl" wal verify "$dir" | sed -n 's/^lsn range: [0-9]*\.\.//p')
@@ -141,21 +178,30 @@ state_hashes_equal() {  # CONFIG DATA_DIR...
         [ -z "$lowest" ] || [ "$last" -lt "$lowest" ] && lowest=$last
     done
     for dir in "$@"; do
-        if ! "$bin/exchangectl" wal state "$dir" --config "$config" --to "$lowest" \
+        first=$(first_lsn "$dir")
+        from=()
+        [ "$first" = 1 ] || from=(--from-store)
+        if ! "$bin/exchangectl" wal state "$dir" --config "$config" --to "$lowest" "${from[@]}" \
             >"$dir.state" 2>&1; then
-            echo "  $dir: no state at LSN $lowest: $(tail -n 1 "$dir.state")"
-            status=1
+            echo "  $dir (its log from LSN $first): no state at LSN $lowest: $(tail -n 1 "$dir.state")"
+            if grep -q 'past --to' "$dir.state"; then status=2; else status=1; fi
             continue
+        fi
+        if [ "$first" = 1 ]; then
+            starts+="${starts:+, }$(basename "$dir") from LSN 1"
+        else
+            starts+="${starts:+, }$(basename "$dir") from its store at LSN $(($(grep -o 'from LSN [0-9]*' \
+                "$dir.state" | head -n 1 | grep -o '[0-9]*$') - 1))"
         fi
         if [ -z "$reference" ]; then
             reference=$dir
         elif ! cmp -s <(grep '^shard ' "$reference.state") <(grep '^shard ' "$dir.state"); then
             echo "  $(basename "$dir") at LSN $lowest: $(grep '^shard ' "$dir.state" | paste -sd ' ')," \
                 "$(basename "$reference"): $(grep '^shard ' "$reference.state" | paste -sd ' ')"
-            status=1
+            [ "$status" = 2 ] || status=1
         fi
     done
-    [ "$status" = 0 ] && echo "  state hashes equal at LSN $lowest on $# logs:" \
+    [ "$status" = 0 ] && echo "  state hashes equal at LSN $lowest on $# logs ($starts):" \
         "$(grep '^shard ' "$reference.state" | paste -sd ' ')"
     return $status
 }
@@ -167,14 +213,18 @@ state_hashes_equal() {  # CONFIG DATA_DIR...
 # epoch that wrote it (`exchangectl wal orders`). The final leader's log (FINAL_DIR) must hold
 # the same record at n: same epoch, same bytes. A different record there (another epoch's, or a
 # term start) means LSN n was acknowledged under one epoch and holds another's record now. An
-# acknowledged order missing from its own leader's copy fails too.
+# acknowledged order missing from its own leader's copy fails too. Where segments were released
+# (the resync_follower profile), an order below the first LSN the final log holds, or missing from
+# a copy that no longer starts at LSN 1, cannot be compared here: it is counted as such (the loss
+# check recovers it from that leader's store).
 no_lsn_under_two_epochs() {  # CONFIG FINAL_DIR LEADER_COPY JOURNAL
-    local config=$1 final=$2 copy=$3 journal=$4
+    local config=$1 final=$2 copy=$3 journal=$4 final_first copy_first
+    final_first=$(first_lsn "$final") copy_first=$(first_lsn "$copy")
     "$bin/exchangectl" wal orders "$final" >"$copy.final-orders" 2>&1 || {
         echo "  wal orders $final failed: $(tail -n 1 "$copy.final-orders")"; return 1; }
     "$bin/exchangectl" wal orders "$copy" >"$copy.orders" 2>&1 || {
         echo "  wal orders $copy failed: $(tail -n 1 "$copy.orders")"; return 1; }
-    awk '
+    awk -v final_first="${final_first:-1}" -v copy_first="${copy_first:-1}" '
         function field(name,   i) {
             for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2)
             return ""
@@ -200,6 +250,8 @@ no_lsn_under_two_epochs() {  # CONFIG FINAL_DIR LEADER_COPY JOURNAL
         }
         END {
             for (key in acked) {
+                if (!(key in at) && copy_first + 0 > 1) { released++; continue }
+                if ((key in at) && at[key] + 0 < final_first + 0) { released++; continue }
                 checked++
                 if (!(key in at)) { bad++; if (bad <= 3) print "    order " key " (account:client_order_id) acknowledged, not in its leader'"'"'s log"; continue }
                 n = at[key]
@@ -209,7 +261,9 @@ no_lsn_under_two_epochs() {  # CONFIG FINAL_DIR LEADER_COPY JOURNAL
                     if (bad <= 3) print "    LSN " n " acknowledged under epoch " epoch[key] " holds epoch " final_epoch[n] "'"'"'s record" (final_bytes[n] == bytes[key] ? "" : " (other bytes)") " in the final log"
                 }
             }
-            printf "    %d acknowledged orders checked, %d under two epochs\n", checked, bad
+            printf "    %d acknowledged orders checked, %d under two epochs", checked, bad
+            if (released) printf "; %d not comparable (below LSN %d of the final log or LSN %d of the leader'"'"'s copy: released)", released, final_first, copy_first
+            printf "\n"
             exit bad > 0
         }' "$config" "$journal" "$copy.orders" "$copy.final-orders"
 }

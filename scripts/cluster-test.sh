@@ -18,6 +18,19 @@
 #                     the leader cut off; SLOT promoted on the majority side and loaded; healed;
 #                     the old leader (still running, holding what its clients sent) killed and
 #                     restarted as a follower: divergence repair cuts its tail
+#   resync_follower   kill -9 of the follower; a burst of orders (15000, a load of its own at 6000/s)
+#                     until the leader marks it out of date and releases the segments it needs
+#                     (at least the pause, at most 20 s); restarted, it must re-sync by snapshot:
+#                     the leader's log says it was out of date and sent a snapshot, the
+#                     follower's that it installed one ("a follower did not re-sync by snapshot"
+#                     otherwise), and it catches up like the others
+#
+# A cycle whose schedule holds resync_follower runs with 1 MiB WAL segments and [replication]
+# follower_retention_bytes = 0 on every node (8 MiB segments, the default retention otherwise,
+# so that no other fault's cycle ever releases a segment): a follower killed for a moment may then
+# need a snapshot too, and the nodes release the segments their stores passed, so in such a cycle
+# the logs no longer reach back to LSN 1 and the checks below compare what is comparable (each
+# says so in its output).
 #
 # The current leader and its epoch are kept in $work/leader and $work/epoch; every later fault and
 # the final checks take them from there. A retired leader's WAL is copied once it is dead (for
@@ -30,15 +43,20 @@
 # the leader's, stops the nodes (kill -9) and checks (scripts/cluster-checks.sh):
 #   - nothing acknowledged is lost: the final leader's WAL, copied and recovered into a store of
 #     its own (exchanged --recover), holds every order, fill and cancel of all journals (store
-#     verify); the followers' logs equal it (below);
+#     verify); the followers' logs equal it (below). A WAL whose first segments were released is
+#     recovered over the node's store, copied with it;
 #   - for each cut of the leader, one of the followers' copies taken before the heal holds every
 #     order acknowledged before it;
-#   - the followers' logs hold the leader's records byte for byte (exchangectl wal compare);
+#   - the followers' logs hold the leader's records byte for byte over the LSNs both hold
+#     (exchangectl wal compare);
 #   - state hashes equal at equal LSNs: the three logs replayed (exchangectl wal state) only up to
-#     the lowest last LSN among them give the same state hash per shard;
+#     the lowest last LSN among them give the same state hash per shard; a log that does not
+#     reach back to LSN 1 (released, or installed from a snapshot) is replayed from its store's
+#     books (--from-store);
 #   - no LSN acknowledged under two epochs: for every order accepted in the journal of a leader's
 #     term, its NewOrder record (epoch, LSN, bytes) in that leader's copy must be the record at
-#     that LSN in the final leader's log (exchangectl wal orders), same epoch and bytes.
+#     that LSN in the final leader's log (exchangectl wal orders), same epoch and bytes (orders
+#     below the first LSN a released log holds are counted as not comparable).
 # A failing cycle prints its seed and schedule; `--cycles 1 --seed THAT` plays the same schedule
 # again (the timing of the processes differs from run to run).
 #
@@ -52,7 +70,10 @@
 #       ("an LSN was acknowledged under two epochs"), and with isolate_leader the followers'
 #       copies lack them;
 #     skip_divergence_truncate on a rejoining old leader: it keeps its departed tail ("state
-#       hashes differ at an equal LSN"; catch-up is given 5 s instead of 30).
+#       hashes differ at an equal LSN"; catch-up is given 5 s instead of 30);
+#     skip_snapshot_install on the follower resync_follower restarts: it checks the snapshot but
+#       never swaps it in ("a follower did not re-sync by snapshot"; the wait for the install is
+#       8 s instead of 20, catch-up 5 s).
 # Exit: 0 all passed, 1 a cycle failed, 2 usage, 77 skipped (not root, no network namespaces).
 #
 # scripts/cluster-test.sh --nemesis [...]: the randomised nemesis with automatic failover through
@@ -64,7 +85,7 @@ for arg in "$@"; do
 done
 
 cycles=1 seed=$(((RANDOM << 15) | RANDOM)) keep=0 build=1 leader_flags=() rejoin_flags=()
-promote_flags=() fixed_schedule= planted= catch_up_seconds=30
+promote_flags=() fixed_schedule= planted= catch_up_seconds=30 resync_flags=() resync_seconds=20
 while [ $# -gt 0 ]; do
     case "$1" in
         --cycles) cycles=${2:?--cycles needs a number}; shift 2 ;;
@@ -88,6 +109,9 @@ case "$planted" in
     skip_divergence_truncate)
         rejoin_flags=(--flag --test-fault --flag skip_divergence_truncate)
         catch_up_seconds=5 ;;
+    skip_snapshot_install)
+        resync_flags=(--flag --test-fault --flag skip_snapshot_install)
+        catch_up_seconds=5 resync_seconds=8 ;;
     *) echo "cluster-test.sh: unknown planted fault '$planted'" >&2; exit 2 ;;
 esac
 for value in "$cycles" "$seed"; do
@@ -129,15 +153,18 @@ epoch() { cat "$work/epoch"; }
 followers() { for node in 1 2 3; do [ "$node" = "$(leader)" ] || echo "$node"; done; }
 follower_at() { followers | sed -n "${1}p"; }  # SLOT (1 or 2): the first or second follower
 configs() { echo "$state/config/node1.ini,$state/config/node2.ini,$state/config/node3.ini"; }
+# Not grep -q: it stops reading at the first match, and under pipefail the writer's SIGPIPE then
+# makes the whole pipeline false (a down node read as up).
+is_down() { nc status | grep "^node $1: .*: down" >/dev/null; }
 
 # Loads, one per leader term: "PID JOURNAL NODE EPOCH" in $work/loads. A load whose leader was
 # killed or deposed ends with "connection lost" (exit 3); the final leader's must end cleanly.
-load_for() {  # NODE ORDERS
+load_for() {  # NODE ORDERS [RATE]
     local journal
     journal=$work/acks-$(($(wc -l <"$work/loads") + 1)).journal
     # Client order ids of each load in a range of their own: the journals are checked together.
     start_load_on "$1" "$journal" "$2" "$state/config/node$1.ini" --connections 2 \
-        --rate 1000 --timeout 30 --id-base "$((($(wc -l <"$work/loads") + 1) * 10000000))"
+        --rate "${3:-1000}" --timeout 30 --id-base "$((($(wc -l <"$work/loads") + 1) * 10000000))"
     echo "$! $journal $1 $(epoch)" >>"$work/loads"
 }
 # Orders for the rest of the cycle's load time (at 1000/s), at least 500.
@@ -204,15 +231,15 @@ rejoin() {  # NODE
     }
     # The cut comes with the new leader's first connection, within a second of the start.
     for _ in $(seq 20); do
-        if tail -n +"$((lines + 1))" "$state/node$node.log" | grep -q 'below the applied LSN'; then
+        if tail -n +"$((lines + 1))" "$state/node$node.log" | grep 'below the applied LSN' >/dev/null; then
             echo "  FAIL: node $node's store was ahead of the divergence cut ($(tail -n +"$((lines + 1))" \
                 "$state/node$node.log" | grep -o 'cutting LSN [0-9.]*' | tail -n 1))" >&2
             return 1
         fi
-        nc status | grep -q "^node $node: .*: down" && break
+        is_down "$node" && break
         sleep 0.1
     done
-    nc status | grep -q "^node $node: .*: down" || return 0
+    is_down "$node" || return 0
     echo "  node $node stopped after its restart as a follower: $(tail -n 1 "$state/node$node.log")" >&2
     return 1
 }
@@ -220,7 +247,7 @@ rejoin() {  # NODE
 # Faults the schedules draw from, one function each: SLOT (the first or second follower of the
 # current leader, in node order) and SECONDS come from the seed.
 faults=(kill_follower isolate_follower pause_follower isolate_leader kill_leader
-    partition_leader_promote)
+    partition_leader_promote resync_follower)
 fault_kill_follower() {
     local node
     node=$(follower_at "$1")
@@ -282,6 +309,59 @@ fault_partition_leader_promote() {
     nc kill "$old" && retire "$old" "$old_epoch" && rejoin "$old"
 }
 
+# kill -9 of the follower in SLOT, then a burst of orders until the leader has released segments
+# it needs (the cycle's profile keeps nothing for followers): the leader marks it out of date.
+# Restarted after SECONDS at least, it must re-sync by snapshot, which is checked in the logs: the
+# leader's warn line and "sending a snapshot", the follower's "snapshot: store at LSN S installed".
+# Catching up alone would not show it: a follower fed from the leader's WAL files catches up too.
+fault_resync_follower() {
+    local node leader leader_lines node_lines out_of_date installed killed_ms marked_ms marked_lsn
+    node=$(follower_at "$1") leader=$(leader)
+    leader_lines=$(wc -l <"$state/node$leader.log")
+    nc kill "$node" || return 1
+    killed_ms=$(date +%s%3N)
+    # A 1 MiB segment holds about 12000 records: with the cycle's load, 2.5 s of these pass the
+    # follower's segment (the cycle's load alone would within 12 s). The cycle's load goes on
+    # while the follower restarts and installs, and is streamed to it after the snapshot.
+    load_for "$leader" 15000 6000
+    if ! wait_metric_at_least "$leader" "exchanged_replication_follower_out_of_date{node=\"$node\"}" 1 20; then
+        echo "  FAIL: a follower did not re-sync by snapshot: node $leader never marked node $node out of date (20 s of orders)"
+        nc start "$node" >/dev/null
+        return 1
+    fi
+    marked_ms=$(date +%s%3N) marked_lsn=$(durable "$leader")
+    out_of_date=$(tail -n +"$((leader_lines + 1))" "$state/node$leader.log" |
+        grep -o "follower $node (acked LSN [0-9]*) is out of date" | head -n 1)
+    local whole=${2%%.*} tenths
+    tenths=${2#"$whole"} && tenths=${tenths#.} && tenths=${tenths:0:1}
+    while [ "$(date +%s%3N)" -lt "$((killed_ms + whole * 1000 + ${tenths:-0} * 100))" ]; do
+        sleep 0.1
+    done
+    node_lines=$(wc -l <"$state/node$node.log")
+    nc start "$node" "${resync_flags[@]}" >/dev/null || return 1
+    # A deadline, not a count of polls: a starved machine stretches each poll.
+    local deadline=$((SECONDS + resync_seconds))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        installed=$(tail -n +"$((node_lines + 1))" "$state/node$node.log" |
+            grep -o 'snapshot: store at LSN [0-9]* installed, WAL reopened at LSN [0-9]*' | head -n 1)
+        [ -n "$installed" ] && break
+        sleep 0.1
+    done
+    local sent
+    sent=$(tail -n +"$((leader_lines + 1))" "$state/node$leader.log" |
+        grep -c "follower $node ([^)]*): sending a snapshot")
+    if [ -z "$out_of_date" ] || [ "$sent" = 0 ] || [ -z "$installed" ]; then
+        echo "  FAIL: a follower did not re-sync by snapshot: node $node: ${out_of_date:-no out-of-date line on node $leader}; $sent snapshot(s) sent; ${installed:-none installed in ${resync_seconds} s}"
+        # Stopped: the leader would make it a snapshot several times a second, starving both
+        # cores. The end of the cycle restarts it as a follower.
+        nc kill "$node" >/dev/null 2>&1
+        return 1
+    fi
+    echo "    node $node re-synced by snapshot: $out_of_date on node $leader" \
+        "$(((marked_ms - killed_ms) / 100 / 10)).$(((marked_ms - killed_ms) / 100 % 10)) s after the kill" \
+        "(the leader at LSN $marked_lsn then), $sent sent, $installed"
+}
+
 # The cycle's schedule from its seed: lines "FAULT SLOT SECONDS".
 schedule_for() {  # SEED
     if [ -n "$fixed_schedule" ]; then
@@ -311,7 +391,13 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     schedule=$(schedule_for "$cycle_seed")
     echo "  schedule: $(describe "$schedule")"
     started=$SECONDS
-    if ! nc up --no-build --max-orders 131072 --segment-bytes 8388608 "${leader_flags[@]}" \
+    local profile=(--segment-bytes 8388608)
+    if grep -q '^resync_follower ' <<<"$schedule"; then
+        profile=(--segment-bytes 1048576
+            --edit 's/^\[replication\]$/[replication]\nfollower_retention_bytes = 0/')
+        echo "  profile: 1 MiB WAL segments, follower_retention_bytes = 0 (resync_follower)"
+    fi
+    if ! nc up --no-build --max-orders 131072 "${profile[@]}" "${leader_flags[@]}" \
         >"$work/up.out" 2>&1; then
         echo "  the cluster did not start: $(tail -n 3 "$work/up.out")"
         return 1
@@ -320,8 +406,12 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     echo 1 >"$work/epoch"
     : >"$work/loads"
     : >"$work/retired"
-    while read -r _ _ seconds; do
+    local fault slot seconds
+    while read -r fault _ seconds; do
         total=$((total + ${seconds%.*} + 1))
+        # A re-sync takes longer than its pause (the burst, the restart, the snapshot): the load
+        # goes on meanwhile, so the follower also streams records after its install.
+        [ "$fault" = resync_follower ] && total=$((total + 6))
     done <<<"$schedule"
     # Orders for the schedule and 2 s either side; held orders wait at most a partition plus TCP's
     # retransmission back-off, well inside the timeout. A promotion starts a load on the new
@@ -329,7 +419,6 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     echo $(($(date +%s%3N) + (total + 4) * 1000)) >"$work/load_end_ms"
     load_for 1 $(((total + 4) * 1000))
     sleep 2
-    local fault slot seconds
     while read -r fault slot seconds; do
         echo "    $fault: leader node $(leader), follower $slot is node $(follower_at "$slot"), ${seconds}s"
         if ! "fault_$fault" "$slot" "$seconds"; then
@@ -343,7 +432,7 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     final=$(leader)
     for node in $(followers); do
         nc resume "$node" 2>/dev/null
-        nc status | grep -q "^node $node: .*: down" && rejoin "$node"
+        is_down "$node" && rejoin "$node"
     done
     while read -r pid journal load_node load_epoch; do
         wait "$pid"
@@ -367,7 +456,7 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
     cut -d ' ' -f 2 "$work/loads" | xargs cat >"$all"
     # The final leader's log holds every journal; the followers' logs are checked equal to it
     # below (wal compare, after they caught up), so they hold them too.
-    mkdir -p "$work/copy$final" && cp -a "$state/node$final/wal" "$work/copy$final/wal"
+    copy_data_dir "$state/node$final" "$work/copy$final"
     if ! verify_copy "$final" "$work/copy$final" "$all"; then
         echo "  FAIL: the leader (node $final) lost acknowledged orders"
         status=1
@@ -391,10 +480,16 @@ run_cycle() {  # CYCLE_SEED: returns 0 when every check passed; prints why not
         echo "  FAIL: a follower's log differs from the leader's"
         status=1
     fi
-    if ! state_hashes_equal "$state/config/node$final.ini" "$state/node1" "$state/node2" "$state/node3"; then
-        echo "  FAIL: state hashes differ at an equal LSN"
-        status=1
-    fi
+    state_hashes_equal "$state/config/node$final.ini" "$state/node1" "$state/node2" "$state/node3"
+    case $? in
+        0) ;;
+        2)
+            echo "  FAIL: no LSN at which every log's state can be compared"
+            status=1 ;;
+        *)
+            echo "  FAIL: state hashes differ at an equal LSN"
+            status=1 ;;
+    esac
     # Each leader's loads against its own log (the retired leaders' copies, the final leader's
     # data directory) and the final leader's log.
     echo "$final $(epoch) $state/node$final" >>"$work/retired"

@@ -12,7 +12,8 @@ int bench_jitter_main(int argc, char** argv, int first);
 int wal_main(int argc, char** argv, int first);
 // `wal compare A B`: two replicas' logs hold the same records over their common LSNs.
 int wal_compare_main(int argc, char** argv, int first);
-// `wal state PATH --config FILE [--to LSN]`: the state hash per shard after replaying to LSN.
+// `wal state PATH --config FILE [--to LSN] [--from-store]`: the state hash per shard after
+// replaying to LSN (from LSN 1, or from the books in the data directory's store).
 int wal_state_main(int argc, char** argv, int first);
 // `wal orders PATH`: each command record with its epoch and payload, for the cluster checks.
 int wal_orders_main(int argc, char** argv, int first);
