@@ -134,10 +134,13 @@ PromotionEndpoints::PromotionEndpoints(const Config& config, PromotionHooks hook
                                                                      : repl::StateRole::Follower;
     state_.leader = config.replication.role == ReplicationRole::Leader ? node_ : 0;
     // A promise given earlier without the lead that should follow it is still binding.
-    if (const auto on_disk = repl::read_replication_state(path_);
-        on_disk && on_disk->epoch > state_.epoch) {
+    const auto on_disk = repl::read_replication_state(path_);
+    if (on_disk && on_disk->epoch > state_.epoch) {
         state_ = *on_disk;
     }
+    // An adoption whose term start record had not arrived before a restart.
+    leader_unknown_ = on_disk && on_disk->epoch == state_.epoch &&
+                      on_disk->role == repl::StateRole::Follower && on_disk->leader == 0;
 }
 
 void PromotionEndpoints::add_to(ops::AdminOptions& options) {
@@ -229,6 +232,7 @@ bool PromotionEndpoints::adopt(repl::Epoch epoch) {
     const repl::ReplicationState adopted{epoch, repl::StateRole::Follower, 0};
     persist(adopted);  // before the receiver takes the frame or acks under the epoch
     state_ = adopted;
+    leader_unknown_ = true;
     if (hooks_.adopted) {
         hooks_.adopted(epoch, 0);
     }
@@ -237,13 +241,15 @@ bool PromotionEndpoints::adopt(repl::Epoch epoch) {
 
 void PromotionEndpoints::leader_named(repl::Epoch epoch, repl::NodeId leader) {
     std::lock_guard lock(mutex_);
-    if (leading_ || leader == 0 || epoch != state_.epoch || state_.leader != 0 ||
+    // Only an adoption's file lacks the leader; a follower's first start has no file to complete.
+    if (!leader_unknown_ || leading_ || leader == 0 || epoch != state_.epoch ||
         state_.role != repl::StateRole::Follower) {
         return;
     }
     const repl::ReplicationState named{epoch, repl::StateRole::Follower, leader};
     persist(named);
     state_ = named;
+    leader_unknown_ = false;
     spdlog::info("replication: node {} leads epoch {} (its term start record); recorded in {}",
                  leader, epoch, path_.string());
     if (hooks_.adopted) {

@@ -108,6 +108,9 @@ class PromotionEndpoints {
     mutable std::mutex mutex_;
     repl::ReplicationState state_;
     bool leading_ = false;
+    // The state file holds an epoch adopted from the frames (leader=0) whose leader is not named
+    // yet: leader_named() completes it.
+    bool leader_unknown_ = false;
 };
 
 }  // namespace exchanged::app
