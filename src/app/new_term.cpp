@@ -156,6 +156,17 @@ bool NewTermRound::round() {
     }
     for (const tools::MemberLook& look : looks) {
         if (look.answered && look.leads && look.node != node_ &&
+            look.epoch == hooks_.promised_epoch() && look.epoch == highest) {
+            // Its frames reached this node's receiver first, which adopted the epoch (or this
+            // node promised it to that leader meanwhile): a round above it would depose a leader
+            // this node follows already.
+            ops::log_milestone(
+                "replication: node {} restarted as leader, but node {} leads epoch {}, which this "
+                "node follows already: following it",
+                node_, look.node, look.epoch);
+            return true;
+        }
+        if (look.answered && look.leads && look.node != node_ &&
             look.epoch > hooks_.promised_epoch() && look.epoch == highest) {
             std::string why;
             if (hooks_.promise(look.epoch, look.node, why)) {
