@@ -6,7 +6,8 @@
 #   1. kill -9 of the leader under `exchangectl load` (journal 1); `cluster promote 2` (which
 #      fetches first when node 3's log is longer); node 3's login refusal names node 2 and
 #      `exchangectl` follows it; load against the new leader (journal 2); node 1 back as a
-#      follower of epoch 2 from its own data directory (divergence repair cuts a departed tail);
+#      follower from its own data directory, its profile's role edited but not its epoch: it
+#      adopts epoch 2 from node 2's frames (divergence repair cuts a departed tail);
 #      every acknowledged order of both journals is in the new leader's store after
 #      `exchanged --recover` (`exchangectl store verify`).
 #   2. two nodes killed: `cluster promote` fails with "no majority" and changes nothing.
@@ -91,10 +92,10 @@ elif echo "== 1. kill -9 of the leader under load, promotion, load on the new le
         acked2=$(grep -c '^accepted ' "$run/acks-2.journal")
         echo "  $acked2 orders acknowledged by the new leader"
         [ "$acked2" -gt 0 ] || fail "the new leader acknowledged nothing: $(tail -n 1 "$run/load.out")"
-        # Node 1 rejoins as a follower of the new epoch: its profile says so (as an operator
-        # sets it); its log, which may end with records the new leader never had, is cut back by
-        # divergence repair.
-        sed -e 's/^role = leader/role = follower/' -e "s/^epoch = .*/epoch = $epoch/" \
+        # Node 1 rejoins as a follower: its profile says role follower (as an operator sets it),
+        # its epoch is left at 1 and it adopts the new one from node 2's frames; its log, which
+        # may end with records the new leader never had, is cut back by divergence repair.
+        sed -e 's/^role = leader/role = follower/' \
             -e '/^ack_after = quorum/d' "$work/config/node1.ini" >"$work/config/node1-follower.ini"
         if start_node failover 1 "$work/config/node1-follower.ini"; then
             shipped= one=
@@ -105,6 +106,8 @@ elif echo "== 1. kill -9 of the leader under load, promotion, load on the new le
                 sleep 0.1
             done
             echo "  node 1 follows epoch $epoch: acknowledged LSN ${one:-?} of ${shipped:-?}"
+            grep -q "adopted epoch $epoch from the leader's frames" "$run/node1.log" ||
+                fail "node 1 did not adopt epoch $epoch from node $candidate's frames"
             cut=$(grep -m 1 -o 'cutting LSN [0-9.]*' "$run/node1.log")
             echo "  node 1, its log cut back: ${cut:-nothing to cut}"
             [ -n "$one" ] && [ "$one" = "$shipped" ] || fail "node 1 did not catch up as a follower"
