@@ -3,7 +3,8 @@
 // frames to its own WAL with WalWriter::append_replicated (the same group commit and fdatasync
 // as a leader's) and sends an Ack with its durable LSN after each group commit. A frame error, a
 // Refuse or a record that does not continue its log closes the connection with a log line naming
-// why; the leader redials (docs/replication.md).
+// why; the leader redials (docs/replication.md). A leader of a newer epoch than the one followed
+// is followed once the app persisted that epoch (hooks.adopt_epoch); an older one is refused.
 #pragma once
 
 #include <atomic>
@@ -151,9 +152,9 @@ class FollowerReceiver {
     std::mutex durable_mutex_;
     std::condition_variable durable_moved_;
     std::atomic<bool> connected_{false};
-    // The epoch this follower follows; raised by promise(). The frame check and its append (and
-    // history_ outside the receiver's thread) run under promise_mutex_, so that promise() returns
-    // only after any older-epoch append ended.
+    // The epoch this follower follows; raised by promise() and adopt(). The frame check and its
+    // append (and history_ outside the receiver's thread) run under promise_mutex_, so that
+    // promise() returns only after any older-epoch append ended.
     std::atomic<Epoch> epoch_;
     mutable std::mutex promise_mutex_;
     std::atomic<wal::Lsn> received_{0};
