@@ -159,7 +159,7 @@ missed_round_rejoins() {  # NAME [FLAG...]
     local name=$1 run=$work/run-$1
     shift
     start_node "$name" 3 "$work/config/node3.ini" "$@" || { echo "  node 3 did not restart"; return 1; }
-    local shipped= three=
+    local shipped='' three=''
     for _ in $(seq 200); do
         shipped=$(metric 9721 exchanged_replication_shipped_lsn)
         three=$(metric 9721 'exchanged_replication_follower_acked_lsn{node="3"}')
