@@ -250,11 +250,12 @@ void PromotionEndpoints::leader_named(repl::Epoch epoch, repl::NodeId leader) {
     persist(named);
     state_ = named;
     leader_unknown_ = false;
-    spdlog::info("replication: node {} leads epoch {} (its term start record); recorded in {}",
-                 leader, epoch, path_.string());
     if (hooks_.adopted) {
         hooks_.adopted(epoch, leader);
     }
+    // After the hook: once this line is logged, the login refusal names the leader.
+    spdlog::info("replication: node {} leads epoch {} (its term start record); recorded in {}",
+                 leader, epoch, path_.string());
 }
 
 void PromotionEndpoints::register_metrics(ops::Metrics& metrics) const {
