@@ -144,6 +144,12 @@ fi
 # (the leader cannot reach it): its log stays short while the leader runs.
 short_candidate() {  # NAME
     local run=$work/run-$1
+    # Killed before it holds the leader's term start record (LSN 1), its log would be of no
+    # epoch, which `cluster promote` refuses to extend from node 1's epoch-1 log.
+    for _ in $(seq 100); do
+        [ "$(metric 9711 'exchanged_replication_follower_acked_lsn{node="2"}')" -ge 1 ] 2>/dev/null && break
+        sleep 0.1
+    done
     kill_node "$1" 2
     load "$1" "$run/acks.journal" 9710 2000 0
     echo "  $(grep -c '^accepted ' "$run/acks.journal") orders acknowledged with node 2 dead"
