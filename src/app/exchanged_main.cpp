@@ -787,7 +787,16 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
         }
         return node.durable_lsn();
     };
+    hooks.adopted = [&refusal](exchanged::repl::Epoch /*epoch*/, exchanged::repl::NodeId leader) {
+        refusal.promised(leader);
+    };
     exchanged::app::PromotionEndpoints promotion(config, std::move(hooks));
+    // A leader of an epoch this node missed the promise round of: adopted once it is on disk.
+    node.set_epoch_hooks(
+        [&promotion](exchanged::repl::Epoch epoch) { return promotion.adopt(epoch); },
+        [&promotion](exchanged::repl::Epoch epoch, exchanged::repl::NodeId leader) {
+            promotion.leader_named(epoch, leader);
+        });
     boost::asio::io_context io;
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::service::gateway_options(config.server, config.accounts);

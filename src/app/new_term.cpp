@@ -26,11 +26,6 @@ constexpr std::chrono::milliseconds kFetchTimeout{10000};
 // coming back is noticed within a few seconds and a dead cluster costs little.
 constexpr std::chrono::milliseconds kFirstBackOff{200};
 constexpr std::chrono::milliseconds kMaxBackOff{5000};
-// A follower follows only the epoch it promised: one that misses the round (still starting) would
-// refuse the new term until an operator sets its epoch. A whole cluster restarted together comes
-// up within a few seconds, so for this long after its start the round waits for every member,
-// and only then settles for a majority.
-constexpr std::chrono::seconds kAllMembersGrace{15};
 
 }  // namespace
 
@@ -79,8 +74,7 @@ NewTermRound::NewTermRound(const Config& config, FailoverFollowerHooks hooks,
     : node_(config.replication.node_id),
       admins_(tools::admin_members(config.replication)),
       hooks_(std::move(hooks)),
-      waiting_(std::move(waiting)),
-      started_(std::chrono::steady_clock::now()) {}
+      waiting_(std::move(waiting)) {}
 
 NewTermRound::~NewTermRound() {
     {
@@ -162,6 +156,17 @@ bool NewTermRound::round() {
     }
     for (const tools::MemberLook& look : looks) {
         if (look.answered && look.leads && look.node != node_ &&
+            look.epoch == hooks_.promised_epoch() && look.epoch == highest) {
+            // Its frames reached this node's receiver first, which adopted the epoch (or this
+            // node promised it to that leader meanwhile): a round above it would depose a leader
+            // this node follows already.
+            ops::log_milestone(
+                "replication: node {} restarted as leader, but node {} leads epoch {}, which this "
+                "node follows already: following it",
+                node_, look.node, look.epoch);
+            return true;
+        }
+        if (look.answered && look.leads && look.node != node_ &&
             look.epoch > hooks_.promised_epoch() && look.epoch == highest) {
             std::string why;
             if (hooks_.promise(look.epoch, look.node, why)) {
@@ -207,14 +212,9 @@ bool NewTermRound::round() {
         tools::collect_promises(admins_, epoch, node_, kCallTimeout);
     answered_ = static_cast<std::uint64_t>(std::count_if(
         answers.begin(), answers.end(), [](const tools::PromiseAnswer& a) { return a.promised; }));
-    tools::PromoteDecision decision = tools::decide_promotion(node_, epoch, answers, false);
-    if (decision.go && answered_.load() < admins_.size() &&
-        std::chrono::steady_clock::now() - started_ < kAllMembersGrace) {
-        decision.go = false;
-        decision.text += "; waiting up to " + std::to_string(kAllMembersGrace.count()) +
-                         " s after the start for every member, so that none is left behind "
-                         "in the old epoch";
-    }
+    // A majority suffices: a member that missed the round adopts the new epoch from this node's
+    // frames once it is up (docs/replication.md: Adopting a newer epoch).
+    const tools::PromoteDecision decision = tools::decide_promotion(node_, epoch, answers, false);
     if (!decision.go) {
         const std::string text = waiting_text(epoch, answered_.load());
         if (waiting_) {

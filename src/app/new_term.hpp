@@ -61,7 +61,6 @@ class NewTermRound {
     const std::vector<tools::AdminMember> admins_;
     const FailoverFollowerHooks hooks_;
     const std::function<void(const std::string&)> waiting_;
-    const std::chrono::steady_clock::time_point started_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

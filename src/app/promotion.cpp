@@ -63,6 +63,12 @@ void LoginRefusal::promised(repl::NodeId candidate) {
     if (candidate == config_.replication.node_id) {
         return;  // its own candidacy: naming itself would send a client back to where it was
     }
+    if (candidate == 0) {
+        // Naming the profile's leader would send a client to a node that was deposed.
+        std::lock_guard lock(mutex_);
+        text_ = "replication follower; its leader's address is not known yet";
+        return;
+    }
     for (const ReplicationPeer& client : config_.replication.clients) {
         if (client.node_id == candidate) {
             std::lock_guard lock(mutex_);
@@ -128,10 +134,13 @@ PromotionEndpoints::PromotionEndpoints(const Config& config, PromotionHooks hook
                                                                      : repl::StateRole::Follower;
     state_.leader = config.replication.role == ReplicationRole::Leader ? node_ : 0;
     // A promise given earlier without the lead that should follow it is still binding.
-    if (const auto on_disk = repl::read_replication_state(path_);
-        on_disk && on_disk->epoch > state_.epoch) {
+    const auto on_disk = repl::read_replication_state(path_);
+    if (on_disk && on_disk->epoch > state_.epoch) {
         state_ = *on_disk;
     }
+    // An adoption whose term start record had not arrived before a restart.
+    leader_unknown_ = on_disk && on_disk->epoch == state_.epoch &&
+                      on_disk->role == repl::StateRole::Follower && on_disk->leader == 0;
 }
 
 void PromotionEndpoints::add_to(ops::AdminOptions& options) {
@@ -209,6 +218,44 @@ void PromotionEndpoints::deposed(repl::Epoch epoch) {
         "replication: a follower has promised epoch {}: this leader is deposed (it acknowledges "
         "nothing more and refuses new orders); recorded in {}, a restart follows epoch {}",
         epoch, path_.string(), epoch);
+}
+
+bool PromotionEndpoints::adopt(repl::Epoch epoch) {
+    std::lock_guard lock(mutex_);
+    if (leading_ || epoch < state_.epoch ||
+        (epoch == state_.epoch && state_.role != repl::StateRole::Follower)) {
+        return false;
+    }
+    if (epoch == state_.epoch) {
+        return true;  // promised already (this process's receiver started below it)
+    }
+    const repl::ReplicationState adopted{epoch, repl::StateRole::Follower, 0};
+    persist(adopted);  // before the receiver takes the frame or acks under the epoch
+    state_ = adopted;
+    leader_unknown_ = true;
+    if (hooks_.adopted) {
+        hooks_.adopted(epoch, 0);
+    }
+    return true;
+}
+
+void PromotionEndpoints::leader_named(repl::Epoch epoch, repl::NodeId leader) {
+    std::lock_guard lock(mutex_);
+    // Only an adoption's file lacks the leader; a follower's first start has no file to complete.
+    if (!leader_unknown_ || leading_ || leader == 0 || epoch != state_.epoch ||
+        state_.role != repl::StateRole::Follower) {
+        return;
+    }
+    const repl::ReplicationState named{epoch, repl::StateRole::Follower, leader};
+    persist(named);
+    state_ = named;
+    leader_unknown_ = false;
+    if (hooks_.adopted) {
+        hooks_.adopted(epoch, leader);
+    }
+    // After the hook: once this line is logged, the login refusal names the leader.
+    spdlog::info("replication: node {} leads epoch {} (its term start record); recorded in {}",
+                 leader, epoch, path_.string());
 }
 
 void PromotionEndpoints::register_metrics(ops::Metrics& metrics) const {

@@ -32,6 +32,7 @@ class LoginRefusal {
   public:
     explicit LoginRefusal(const Config& config);
     std::string text() const;
+    // `candidate` 0: the leader of the epoch it adopted is not known yet.
     void promised(repl::NodeId candidate);
     // Any other reason (a restarted leader waiting for a majority, app/new_term.hpp).
     void set(std::string text);
@@ -53,6 +54,10 @@ struct PromotionHooks {
     std::function<repl::Epoch()> last_epoch;
     // After the promise is on disk: a follower stops taking older records, a leader is deposed.
     std::function<void(repl::Epoch epoch, repl::NodeId candidate)> promised;
+    // After an epoch adopted from the leader's frames is on disk (leader 0: not known yet), and
+    // again once its term start record named the leader. The follower's receiver raised its
+    // epoch itself; this is for the login refusal.
+    std::function<void(repl::Epoch epoch, repl::NodeId leader)> adopted;
     // After role=leader is on disk: switch to leading `epoch`. Empty on a leader (it answers 409).
     std::function<void(repl::Epoch epoch)> lead;
     // GET /replication/records?from=LSN: this node's records from `from` (repl::read_records).
@@ -78,6 +83,15 @@ class PromotionEndpoints {
     std::pair<unsigned, std::string> records(const std::string& query);
     std::pair<unsigned, std::string> append(const std::string& records);
     repl::Epoch promised_epoch() const;
+    // A follower's receiver got a frame of `epoch`, above what it follows, from its leader
+    // (docs/replication.md: Adopting a newer epoch): persisted as a promise to a leader not known
+    // yet, as promise() persists, before the receiver takes the frame. False when this node
+    // promised `epoch` or a higher one, or leads (the frame is then refused as stale); true
+    // without a write when it promised `epoch` as a follower already. A failed write is fatal.
+    bool adopt(repl::Epoch epoch);
+    // The term start record of `epoch` names `leader`: recorded when the state file does not
+    // know that epoch's leader yet (an adoption), so that the login refusal and a restart name it.
+    void leader_named(repl::Epoch epoch, repl::NodeId leader);
     // A leader learnt from a follower that a newer epoch exists (it promised a candidate this
     // leader never heard from): recorded as role=follower, so that a restart follows.
     void deposed(repl::Epoch epoch);
@@ -94,6 +108,9 @@ class PromotionEndpoints {
     mutable std::mutex mutex_;
     repl::ReplicationState state_;
     bool leading_ = false;
+    // The state file holds an epoch adopted from the frames (leader=0) whose leader is not named
+    // yet: leader_named() completes it.
+    bool leader_unknown_ = false;
 };
 
 }  // namespace exchanged::app

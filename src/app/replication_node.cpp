@@ -317,6 +317,12 @@ void FollowerNode::open() {
         }
     };
     hooks.installed_history = [this] { return opened_history_; };
+    hooks.adopt_epoch = [this](repl::Epoch epoch) { return adopt_epoch_ && adopt_epoch_(epoch); };
+    hooks.leader_named = [this](repl::Epoch epoch, repl::NodeId leader) {
+        if (leader_named_) {
+            leader_named_(epoch, leader);
+        }
+    };
     receiver_ = std::make_unique<repl::FollowerReceiver>(receiver_options, *writer_.load(), hooks);
 }
 

@@ -111,6 +111,14 @@ class FollowerNode {
     wal::Lsn durable_lsn() const;
     // Promised a candidate `epoch`: from the return on, nothing of an older epoch is appended.
     void promise(repl::Epoch epoch) { receiver_->promise(epoch); }
+    // What the receiver asks of the promotion endpoints (app/promotion.hpp) when the leader's
+    // frames carry a newer epoch (repl::FollowerReceiverHooks::adopt_epoch, leader_named). Unset:
+    // a newer epoch is refused. Before start().
+    void set_epoch_hooks(std::function<bool(repl::Epoch epoch)> adopt_epoch,
+                         std::function<void(repl::Epoch epoch, repl::NodeId leader)> leader_named) {
+        adopt_epoch_ = std::move(adopt_epoch);
+        leader_named_ = std::move(leader_named);
+    }
     // A candidate's records fetched from a longer log (docs/replication.md: Promotion).
     bool append_fetched(std::span<const std::byte> records, std::string& why) {
         return receiver_->append_fetched(records, why);
@@ -163,6 +171,8 @@ class FollowerNode {
     std::unique_ptr<repl::StandbyApplier> applier_;
     std::unique_ptr<repl::FollowerReceiver> receiver_;
     std::atomic<bool> closing_{false};  // a stop is under way: an install gives way
+    std::function<bool(repl::Epoch)> adopt_epoch_;
+    std::function<void(repl::Epoch, repl::NodeId)> leader_named_;
 };
 
 // /metrics of a follower: its identity, durable LSN, applied LSN and store LSN.

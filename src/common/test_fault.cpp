@@ -40,6 +40,10 @@ const char* name(Fault fault) {
             return "standby_apply_uncommitted";
         case Fault::RestartResumeTerm:
             return "restart_resume_term";
+        case Fault::RefuseNewerEpoch:
+            return "refuse_newer_epoch";
+        case Fault::AdoptWithoutPersist:
+            return "adopt_without_persist";
     }
     return "?";
 }

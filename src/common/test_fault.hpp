@@ -33,13 +33,16 @@ enum class Fault : std::uint8_t {
     LeaseIgnoreExpiry,        // an etcd-elected leader keeps leading after its lease lapsed
     EtcdTokenNotRenewed,      // the etcd client keeps a token etcd rejected
     RestartResumeTerm,        // a leader restarted over a replicated log resumes its old term
+    RefuseNewerEpoch,         // a follower refuses a newer leader's frames instead of adopting
+    AdoptWithoutPersist,      // a follower adopts a newer epoch without persisting it first
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
     Fault::StoreAckBeforeCommit, Fault::QuorumLeaderOnly,       Fault::MirrorAckBeforeReply,
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
     Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
-    Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed,    Fault::RestartResumeTerm};
+    Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed,    Fault::RestartResumeTerm,
+    Fault::RefuseNewerEpoch,     Fault::AdoptWithoutPersist};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -7,9 +7,11 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "common/test_fault.hpp"
+#include "engine/command_record.hpp"
 #include "repl/frame_decoder.hpp"
 #include "repl/log_epochs.hpp"
 #include "wal/record_format.hpp"
@@ -147,9 +149,23 @@ void FollowerReceiver::serve(Socket socket) {
                     const Refuse refuse = refuse_of(frame);
                     why = std::string("the leader refused: ") + to_string(refuse.reason) + ": " +
                           refuse.text;
-                } else if (frame.header.kind == FrameKind::SnapshotBegin ||
-                           frame.header.kind == FrameKind::SnapshotChunk ||
-                           frame.header.kind == FrameKind::SnapshotEnd) {
+                    return;
+                }
+                const FrameKind kind = frame.header.kind;
+                const bool snapshot = kind == FrameKind::SnapshotBegin ||
+                                      kind == FrameKind::SnapshotChunk ||
+                                      kind == FrameKind::SnapshotEnd;
+                if (!snapshot && kind != FrameKind::Records && kind != FrameKind::Truncate &&
+                    kind != FrameKind::Commit) {
+                    why = std::string("the leader sent ") + to_string(kind);
+                    return;
+                }
+                std::unique_lock<std::mutex> promised(promise_mutex_, std::defer_lock);
+                if (!follows(frame, socket, promised, why)) {
+                    return;
+                }
+                if (snapshot) {
+                    promised.unlock();
                     snapshot_frame(frame, staging, snapshot_complete, why);
                     if (!snapshot_complete && !why.empty()) {
                         // The leader logs why and starts over on its next connection.
@@ -157,30 +173,19 @@ void FollowerReceiver::serve(Socket socket) {
                         encode_refuse({epoch_.load(), RefuseReason::OutOfDate, why}, out);
                         write_all(socket, out);
                     }
-                } else if (frame.header.kind != FrameKind::Records &&
-                           frame.header.kind != FrameKind::Truncate &&
-                           frame.header.kind != FrameKind::Commit) {
-                    why = std::string("the leader sent ") + to_string(frame.header.kind);
+                } else if (kind == FrameKind::Truncate) {
+                    cut = truncate_of(frame);
+                    why = "the leader asked to cut this log after LSN " +
+                          std::to_string(cut->keep_lsn);
+                } else if (kind == FrameKind::Commit) {
+                    promised.unlock();
+                    heard_commit(commit_of(frame).commit_lsn);
                 } else {
-                    std::unique_lock promised(promise_mutex_);
-                    const Epoch following = epoch_.load();
-                    if (frame.header.epoch != following) {
-                        promised.unlock();
-                        why = std::string(to_string(frame.header.kind)) + " of epoch " +
-                              std::to_string(frame.header.epoch) +
-                              ", this follower follows epoch " + std::to_string(following);
-                        std::vector<std::byte> out;
-                        encode_refuse({following, RefuseReason::StaleEpoch, why}, out);
-                        write_all(socket, out);
-                    } else if (frame.header.kind == FrameKind::Truncate) {
-                        cut = truncate_of(frame);
-                        why = "the leader asked to cut this log after LSN " +
-                              std::to_string(cut->keep_lsn);
-                    } else if (frame.header.kind == FrameKind::Commit) {
-                        promised.unlock();
-                        heard_commit(commit_of(frame).commit_lsn);
-                    } else {
-                        append(frame.payload, why);
+                    append(frame.payload, why);
+                    const std::optional<NodeId> named = std::exchange(named_leader_, std::nullopt);
+                    promised.unlock();
+                    if (named && hooks_.leader_named) {
+                        hooks_.leader_named(frame.header.epoch, *named);
                     }
                 }
             });
@@ -239,6 +244,50 @@ void FollowerReceiver::promise(Epoch epoch) {
     }
 }
 
+void FollowerReceiver::adopt(Epoch epoch) {
+    // Mutation check: the behaviour before adoption, a follower that missed a promise round
+    // refuses the new leader until an operator edits its profile.
+    if (!hooks_.adopt_epoch || test_fault::armed(test_fault::Fault::RefuseNewerEpoch)) {
+        return;
+    }
+    // Mutation check: taken in memory only, so a crash forgets a promise this node's acks made.
+    if (!test_fault::armed(test_fault::Fault::AdoptWithoutPersist) && !hooks_.adopt_epoch(epoch)) {
+        return;
+    }
+    Epoch had = 0;
+    {
+        std::lock_guard lock(promise_mutex_);
+        had = epoch_.load();
+        if (epoch <= had) {
+            return;  // a promise raised it meanwhile
+        }
+        epoch_ = epoch;
+    }
+    warn("replication: adopted epoch " + std::to_string(epoch) +
+         " from the leader's frames (this node had promised " + std::to_string(had) +
+         "; it missed that term's promise round)");
+}
+
+bool FollowerReceiver::follows(const Frame& frame, const Socket& socket,
+                               std::unique_lock<std::mutex>& promised, std::string& why) {
+    if (frame.header.epoch > epoch_.load()) {
+        adopt(frame.header.epoch);
+    }
+    promised.lock();
+    const Epoch following = epoch_.load();
+    if (frame.header.epoch == following) {
+        return true;
+    }
+    promised.unlock();
+    why = std::string(to_string(frame.header.kind)) + " of epoch " +
+          std::to_string(frame.header.epoch) + ", this follower follows epoch " +
+          std::to_string(following);
+    std::vector<std::byte> out;
+    encode_refuse({following, RefuseReason::StaleEpoch, why}, out);
+    write_all(socket, out);
+    return false;
+}
+
 Epoch FollowerReceiver::last_durable_epoch() const {
     std::lock_guard lock(promise_mutex_);
     return history_.epoch_of(writer_->durable_lsn());
@@ -246,7 +295,9 @@ Epoch FollowerReceiver::last_durable_epoch() const {
 
 bool FollowerReceiver::append_fetched(std::span<const std::byte> records, std::string& why) {
     std::lock_guard lock(promise_mutex_);
-    return append(records, why);
+    const bool appended = append(records, why);
+    named_leader_.reset();  // a candidate's fetch holds older terms only
+    return appended;
 }
 
 Hello FollowerReceiver::hello() const {
@@ -422,6 +473,9 @@ bool FollowerReceiver::append(std::span<const std::byte> records, std::string& w
                     why = std::string("saving the epoch history: ") + e.what();
                     return false;
                 }
+            }
+            if (term->epoch == epoch_.load()) {
+                named_leader_ = engine::decode_term_start(record.lsn, record.payload).leader_node;
             }
         }
         if (hooks_.appended) {

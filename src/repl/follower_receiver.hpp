@@ -3,7 +3,8 @@
 // frames to its own WAL with WalWriter::append_replicated (the same group commit and fdatasync
 // as a leader's) and sends an Ack with its durable LSN after each group commit. A frame error, a
 // Refuse or a record that does not continue its log closes the connection with a log line naming
-// why; the leader redials (docs/replication.md).
+// why; the leader redials (docs/replication.md). A leader of a newer epoch than the one followed
+// is followed once the app persisted that epoch (hooks.adopt_epoch); an older one is refused.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -63,6 +65,19 @@ struct FollowerReceiverHooks {
     // After install_snapshot: the installed log's history (read_log_epochs: the snapshot's epochs
     // file and its segments). Unset: an empty history.
     std::function<EpochHistory()> installed_history;
+    // A frame of `epoch`, above the epoch this follower follows, came on the leader connection: a
+    // leader of `epoch` exists only once a majority promised it, so this node missed that round
+    // and takes the epoch as if it had promised it (docs/replication.md: Adopting a newer epoch).
+    // Persist that promise before returning true; nothing of the frame is taken before. False:
+    // the epoch is not to be taken (this node promised it or a higher one otherwise), and the
+    // frame is refused as stale. A failed write must not return (fatal, as for a promise). Called
+    // on the receiver's thread with no lock of the receiver held. Unset: every newer epoch is
+    // refused.
+    std::function<bool(Epoch epoch)> adopt_epoch;
+    // The term start record of the epoch this follower follows was appended: `leader` wrote it,
+    // so it leads that epoch (an adoption from the frames does not know the leader's node id).
+    // The receiver's thread, no lock of the receiver held.
+    std::function<void(Epoch epoch, NodeId leader)> leader_named;
 };
 
 class FollowerReceiver {
@@ -90,6 +105,7 @@ class FollowerReceiver {
     // This node promised `epoch` to a candidate (docs/replication.md: Promotion): from the return
     // on, no record of an older epoch is appended, acks carry `epoch` (so the old leader, if it
     // still runs, learns it is deposed), and the old leader's connection is closed. Only raises.
+    // (A newer epoch in the leader's frames raises it too, through hooks.adopt_epoch.)
     void promise(Epoch epoch);
     Epoch epoch() const { return epoch_.load(); }
     // The epoch of the last durable record (its term in this log), for a promise's answer.
@@ -104,6 +120,14 @@ class FollowerReceiver {
     void serve(Socket socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
     bool append(std::span<const std::byte> records, std::string& why);
+    // A leader frame of `epoch` above the one followed: persisted through hooks_.adopt_epoch,
+    // then followed. Called without promise_mutex_ (the hook writes a file, and a promise holds
+    // the app's lock while it takes promise_mutex_).
+    void adopt(Epoch epoch);
+    // Whether a leader frame of `epoch` is followed (after adopting a newer one); otherwise sends
+    // the Refuse and sets `why`. Returns with `promised` locked when it is followed.
+    bool follows(const Frame& frame, const Socket& socket, std::unique_lock<std::mutex>& promised,
+                 std::string& why);
     void heard_commit(wal::Lsn lsn);
     Hello hello() const;
     void cut_log(const Truncate& truncate);
@@ -128,14 +152,17 @@ class FollowerReceiver {
     std::mutex durable_mutex_;
     std::condition_variable durable_moved_;
     std::atomic<bool> connected_{false};
-    // The epoch this follower follows; raised by promise(). The frame check and its append (and
-    // history_ outside the receiver's thread) run under promise_mutex_, so that promise() returns
-    // only after any older-epoch append ended.
+    // The epoch this follower follows; raised by promise() and adopt(). The frame check and its
+    // append (and history_ outside the receiver's thread) run under promise_mutex_, so that
+    // promise() returns only after any older-epoch append ended.
     std::atomic<Epoch> epoch_;
     mutable std::mutex promise_mutex_;
     std::atomic<wal::Lsn> received_{0};
     std::atomic<wal::Lsn> acked_{0};
     std::atomic<wal::Lsn> commit_{0};
+    // The leader a term start record of the followed epoch named, for hooks_.leader_named once
+    // promise_mutex_ is released. Under promise_mutex_.
+    std::optional<NodeId> named_leader_;
 };
 
 }  // namespace exchanged::repl

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,7 @@
 #include "logged_records.hpp"
 #include "repl/epoch_file.hpp"
 #include "repl/follower_receiver.hpp"
+#include "repl/frame_decoder.hpp"
 #include "repl/leader_sender.hpp"
 #include "repl/log_epochs.hpp"
 #include "repl/quorum_tracker.hpp"
@@ -88,7 +90,9 @@ struct Warnings {
 // the log when the leader finds it departed (the old writer is kept until the end: the test
 // thread may still read it).
 struct Follower {
-    Follower(NodeId node, const std::filesystem::path& log_dir, Epoch epoch = kEpoch)
+    // `more`: further receiver hooks (an adoption's).
+    Follower(NodeId node, const std::filesystem::path& log_dir, Epoch epoch = kEpoch,
+             const std::function<void(FollowerReceiverHooks&)>& more = {})
         : dir(log_dir) {
         options = small_options();
         options.on_durable = [this](wal::Lsn lsn) {
@@ -116,6 +120,9 @@ struct Follower {
             writer = std::make_unique<wal::WalWriter>(*storage, options);
             return *writer;
         };
+        if (more) {
+            more(hooks);
+        }
         receiver = std::make_unique<FollowerReceiver>(receiver_options, *writer, hooks);
     }
     ~Follower() {
@@ -577,6 +584,171 @@ TEST_CASE("with the cut skipped (a planted fault) the logs never converge",
     const DivergedRun run = run_diverged(dir.path(), 3);
     CHECK_FALSE(run.identical);
     REQUIRE(run.follower_log.size() == 120);  // its departed tail is still there
+}
+
+namespace {
+
+// What a follower that missed a promise round did with a newer leader's stream, in order.
+struct AdoptionRun {
+    std::vector<std::string> events;  // "persist E", "append LSN", "ack E LSN", "leader E N"
+    bool caught_up = false;           // it acknowledged the leader's last record under epoch 3
+    bool persisted_first = false;     // "persist 3" came before its first append and epoch-3 ack
+    Epoch hello_epoch = 0;            // the epoch its next Hello says it follows
+    bool stale_refused = false;       // a Records frame of epoch 2 afterwards was refused
+    wal::Lsn next_lsn = 0;            // its log's next LSN at the end
+    std::vector<std::string> warnings;
+};
+
+// The follower promised epoch 1 and holds epoch 1's records 1..50. The leader of epoch 3 (the
+// round of epochs 2 and 3 ran without it) holds the same, then its term start at 51 and records
+// up to 100. Then a leader of epoch 2 (deposed) connects and sends a record.
+AdoptionRun run_adoption(const std::filesystem::path& root) {
+    {
+        wal::UringStorage old_term((root / "f2").string());
+        wal::WalWriter writer(old_term, small_options());
+        append_term_start(writer, 1, 1, 1);
+        append_own(writer, 2, 50, 0);
+    }
+    std::mutex mutex;
+    AdoptionRun run;
+    const auto event = [&](std::string what) {
+        std::lock_guard lock(mutex);
+        run.events.push_back(std::move(what));
+    };
+    Follower two(2, root / "f2", 1, [&](FollowerReceiverHooks& hooks) {
+        hooks.adopt_epoch = [&](Epoch epoch) {
+            event("persist " + std::to_string(epoch));
+            return true;
+        };
+        hooks.leader_named = [&](Epoch epoch, NodeId leader) {
+            event("leader " + std::to_string(epoch) + " " + std::to_string(leader));
+        };
+        hooks.appended = [&](wal::Lsn lsn, std::uint16_t, std::span<const std::byte>) {
+            event("append " + std::to_string(lsn));
+        };
+    });
+    two.receiver->start();
+
+    ShipBuffer buffer(1u << 20);
+    wal::UringStorage leader_storage((root / "leader").string());
+    wal::WalOptions leader_options = small_options();
+    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
+                                      std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    wal::WalWriter leader(leader_storage, leader_options);
+    EpochHistory history;
+    REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
+    append_own(leader, 2, 50, 0);
+    REQUIRE(begin_term(leader, leader_storage, history, 3, 3) == 51);
+    append_own(leader, 52, 100, 0);
+    LeaderSenderOptions options;
+    options.epoch = 3;
+    options.history = history;
+    options.followers = {{2, "127.0.0.1", two.receiver->port()}};
+    options.wal_dir = root / "leader";
+    options.redial_min = 10ms;
+    LeaderSenderHooks hooks;
+    hooks.durable_lsn = [&] { return leader.durable_lsn(); };
+    hooks.shipped = [](wal::Lsn) {};
+    hooks.ack = [&](NodeId, Epoch epoch, wal::Lsn lsn) {
+        event("ack " + std::to_string(epoch) + " " + std::to_string(lsn));
+        return AckResult{};
+    };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    const auto acked_all = [&] {
+        std::lock_guard lock(mutex);
+        return std::find(run.events.begin(), run.events.end(), "ack 3 100") != run.events.end();
+    };
+    eventually([&] {
+        return acked_all() || two.warnings.any("of epoch 3, this follower follows epoch 1");
+    });
+    run.caught_up = acked_all();
+    sender.stop();
+    leader.close();
+
+    // The deposed leader of epoch 2 dials in: the Hello says epoch 3, its record is refused.
+    Socket old_leader = connect_to("127.0.0.1", two.receiver->port());
+    REQUIRE(old_leader.valid());
+    FrameDecoder decoder;
+    std::array<std::byte, 4096> chunk{};
+    while (run.hello_epoch == 0) {
+        const std::size_t n = read_some(old_leader, chunk);
+        REQUIRE(n > 0);
+        REQUIRE(decoder.feed(std::span(chunk).first(n), [&](const Frame& frame) {
+            if (frame.header.kind == FrameKind::Hello) {
+                run.hello_epoch = frame.header.epoch;
+            }
+        }));
+    }
+    std::vector<std::byte> frame;
+    RecordsFrameBuilder records(frame, 2, 101);
+    records.add(101, 1, payload_for(101));
+    records.finish();
+    REQUIRE(write_all(old_leader, frame));
+    eventually([&] { return two.warnings.any("Records of epoch 2, this follower follows"); });
+    run.stale_refused = two.warnings.any("Records of epoch 2, this follower follows epoch 3");
+    two.receiver->stop();
+    run.next_lsn = two.writer->next_lsn();
+    {
+        std::lock_guard lock(two.warnings.mutex);
+        run.warnings = two.warnings.lines;
+    }
+    const auto at = [&](const std::string& what) {
+        return std::find(run.events.begin(), run.events.end(), what) - run.events.begin();
+    };
+    const auto first_ack_3 =
+        std::find_if(run.events.begin(), run.events.end(),
+                     [](const std::string& e) { return e.rfind("ack 3 ", 0) == 0; }) -
+        run.events.begin();
+    run.persisted_first = at("persist 3") < at("append 51") && at("persist 3") < first_ack_3;
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("a follower that missed a promise round adopts the newer leader's epoch, persisted first",
+          "[repl][link][epoch][adopt]") {
+    test::TempDir dir;
+    const AdoptionRun run = run_adoption(dir.path());
+    CHECK(run.persisted_first);
+    CHECK(run.caught_up);
+    // Adopted once, persisted once; its term start record names the leader.
+    CHECK(std::count(run.events.begin(), run.events.end(), "persist 3") == 1);
+    CHECK(std::find(run.events.begin(), run.events.end(), "leader 3 3") != run.events.end());
+    CHECK(std::count_if(run.warnings.begin(), run.warnings.end(), [](const std::string& line) {
+              return line ==
+                     "replication: adopted epoch 3 from the leader's frames (this node had "
+                     "promised 1; it missed that term's promise round)";
+          }) == 1);
+    CHECK(run.hello_epoch == 3);
+    CHECK(run.stale_refused);
+    CHECK(run.next_lsn == 101);  // nothing of epoch 2 was appended
+    wal::UringStorage follower((dir.path() / "f2").string());
+    CHECK(read_log_epochs(follower).history.terms() == std::vector<TermStart>{{1, 1}, {3, 51}});
+    CHECK(read_log(dir.path() / "f2") == read_log(dir.path() / "leader"));
+}
+
+TEST_CASE("with the adoption refused (a planted fault) the follower never follows the new leader",
+          "[repl][link][epoch][adopt][mutation]") {
+    test::TempDir dir;
+    test_fault::ScopedFault refuse(test_fault::Fault::RefuseNewerEpoch);
+    const AdoptionRun run = run_adoption(dir.path());
+    CHECK_FALSE(run.caught_up);
+    CHECK(run.hello_epoch == 1);
+    CHECK(std::any_of(run.warnings.begin(), run.warnings.end(), [](const std::string& line) {
+        return line.find("of epoch 3, this follower follows epoch 1") != std::string::npos;
+    }));
+}
+
+TEST_CASE("with the adoption not persisted (a planted fault) the order check fails",
+          "[repl][link][epoch][adopt][mutation]") {
+    test::TempDir dir;
+    test_fault::ScopedFault unpersisted(test_fault::Fault::AdoptWithoutPersist);
+    const AdoptionRun run = run_adoption(dir.path());
+    CHECK(run.caught_up);  // it follows all the same, with a promise a crash would forget
+    CHECK_FALSE(run.persisted_first);
 }
 
 namespace {

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "../engine/temp_file.hpp"
 #include "app/promotion.hpp"
@@ -152,4 +155,70 @@ TEST_CASE("a running follower's login refusal names the candidate it promised",
     CHECK(refusal.text() == "replication follower; leader at 127.0.0.1:9330");
     refusal.set("leader of epoch 5 waiting for a majority: 1 of 3 answered");
     CHECK(refusal.text() == "leader of epoch 5 waiting for a majority: 1 of 3 answered");
+    // An epoch adopted from the frames, its leader not named yet: not the deposed one either.
+    refusal.promised(0);
+    CHECK(refusal.text() == "replication follower; its leader's address is not known yet");
+}
+
+TEST_CASE("an epoch adopted from the leader's frames is on disk before the receiver takes it",
+          "[repl][promotion][adopt]") {
+    test::TempDir dir;
+    const Config config = follower_config(dir.path());
+    const auto path = repl::replication_state_path(dir.path());
+    std::vector<std::pair<repl::Epoch, repl::NodeId>> told;
+    std::vector<std::optional<repl::ReplicationState>> on_disk_when_told;
+    app::PromotionHooks hooks;
+    hooks.adopted = [&](repl::Epoch epoch, repl::NodeId leader) {
+        told.emplace_back(epoch, leader);
+        on_disk_when_told.push_back(repl::read_replication_state(path));
+    };
+    hooks.lead = [](repl::Epoch) {};
+    app::PromotionEndpoints endpoints(config, hooks);
+
+    // A follower's first start has no file: its leader's term record writes none.
+    endpoints.leader_named(1, 1);
+    CHECK_FALSE(repl::read_replication_state(path).has_value());
+
+    REQUIRE(endpoints.adopt(3));
+    CHECK(repl::read_replication_state(path) ==
+          repl::ReplicationState{3, repl::StateRole::Follower, 0});
+    CHECK(endpoints.promised_epoch() == 3);
+    CHECK(endpoints.adopt(3));        // taken already: nothing to write
+    CHECK_FALSE(endpoints.adopt(2));  // below what it adopted
+    // Another leader's term record of an older epoch names nobody.
+    endpoints.leader_named(2, 1);
+    CHECK(repl::read_replication_state(path)->leader == 0);
+    endpoints.leader_named(3, 1);
+    CHECK(repl::read_replication_state(path) ==
+          repl::ReplicationState{3, repl::StateRole::Follower, 1});
+    endpoints.leader_named(3, 2);  // named once
+    CHECK(repl::read_replication_state(path)->leader == 1);
+    REQUIRE(told.size() == 2);
+    CHECK(told[0] == std::pair<repl::Epoch, repl::NodeId>{3, 0});
+    CHECK(on_disk_when_told[0] == repl::ReplicationState{3, repl::StateRole::Follower, 0});
+    CHECK(told[1] == std::pair<repl::Epoch, repl::NodeId>{3, 1});
+    // The leader named, a promise of the same epoch to it is the same promise again.
+    CHECK(endpoints.promise("epoch=3 candidate=1").first == 200);
+    // A promise above it wins; an adoption below that is refused.
+    CHECK(endpoints.promise("epoch=5 candidate=1").first == 200);
+    CHECK_FALSE(endpoints.adopt(4));
+    CHECK(repl::read_replication_state(path)->epoch == 5);
+    // Once it leads, no frame's epoch is adopted.
+    REQUIRE(endpoints.promise("epoch=6 candidate=2").first == 200);
+    REQUIRE(endpoints.lead("epoch=6").first == 200);
+    CHECK_FALSE(endpoints.adopt(7));
+    CHECK(repl::read_replication_state(path)->epoch == 6);
+}
+
+TEST_CASE("an adoption whose leader was not named before a restart is named after it",
+          "[repl][promotion][adopt]") {
+    test::TempDir dir;
+    Config config = follower_config(dir.path());
+    const auto path = repl::replication_state_path(dir.path());
+    repl::write_replication_state(path, {4, repl::StateRole::Follower, 0});
+    config = app::apply_replication_state(config);
+    app::PromotionEndpoints endpoints(config, {});
+    endpoints.leader_named(4, 3);
+    CHECK(repl::read_replication_state(path) ==
+          repl::ReplicationState{4, repl::StateRole::Follower, 3});
 }

@@ -111,6 +111,12 @@ int power_loss_main(int argc, char** argv, int first) {
             throw CliError("--test-fault: '" + name +
                            "' acts on a replicated leader's restart (tests/repl/new_term_test.sh)");
         }
+        if (*fault == test_fault::Fault::RefuseNewerEpoch ||
+            *fault == test_fault::Fault::AdoptWithoutPersist) {
+            throw CliError("--test-fault: '" + name +
+                           "' acts on a replication follower's adoption of a newer epoch "
+                           "(tests/repl/link_test.cpp, tests/repl/promote_test.sh)");
+        }
         test_fault::arm(*fault);
         fault_note = std::string(", TEST FAULT ") + test_fault::name(*fault);
     }
