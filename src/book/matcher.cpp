@@ -23,6 +23,38 @@ void reject(const Command& command, RejectReason reason, std::vector<Event>& out
     out.push_back(rejected_event(command, reason));
 }
 
+// The limits and instruments checked, the instruments sorted by id. Done before any pool is
+// allocated: a bad profile is refused at once, not after touching max_orders slots.
+std::vector<InstrumentSpec> checked_specs(std::span<const InstrumentSpec> instruments,
+                                          const MatcherLimits& limits) {
+    if (limits.max_orders == 0 || limits.max_orders >= kNoSlot) {
+        throw std::invalid_argument("max_orders must be between 1 and " +
+                                    std::to_string(kNoSlot - 1));
+    }
+    if (limits.max_accounts == 0) {
+        throw std::invalid_argument("max_accounts must be at least 1");
+    }
+    std::vector<InstrumentSpec> specs(instruments.begin(), instruments.end());
+    std::sort(specs.begin(), specs.end(),
+              [](const InstrumentSpec& a, const InstrumentSpec& b) { return a.id < b.id; });
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        const InstrumentSpec& spec = specs[i];
+        if (std::string problem = validate(spec); !problem.empty()) {
+            throw std::invalid_argument("instrument " + std::to_string(spec.id) + " (" +
+                                        spec.symbol + "): " + problem);
+        }
+        if (spec.id > kMaxInstrumentId) {
+            throw std::invalid_argument("instrument id " + std::to_string(spec.id) + " is above " +
+                                        std::to_string(kMaxInstrumentId));
+        }
+        if (i > 0 && specs[i - 1].id == spec.id) {
+            throw std::invalid_argument("instrument id " + std::to_string(spec.id) +
+                                        " is configured twice");
+        }
+    }
+    return specs;
+}
+
 }  // namespace
 
 Event rejected_event(const Command& command, RejectReason reason) {
@@ -40,7 +72,7 @@ Event rejected_event(const Command& command, RejectReason reason) {
 
 Matcher::Matcher(std::span<const InstrumentSpec> instruments, const MatcherLimits& limits)
     : limits_(limits),
-      specs_(instruments.begin(), instruments.end()),
+      specs_(checked_specs(instruments, limits)),
       pool_(limits.max_orders),
       order_index_(limits.max_orders),
       client_index_(std::size_t{limits.max_orders} + limits.client_order_id_window + 1,
@@ -48,34 +80,9 @@ Matcher::Matcher(std::span<const InstrumentSpec> instruments, const MatcherLimit
       finished_ring_(limits.client_order_id_window),
       account_head_(limits.max_accounts, kNoSlot),
       account_tail_(limits.max_accounts, kNoSlot) {
-    if (limits.max_orders == 0 || limits.max_orders >= kNoSlot) {
-        throw std::invalid_argument("max_orders must be between 1 and " +
-                                    std::to_string(kNoSlot - 1));
-    }
-    if (limits.max_accounts == 0) {
-        throw std::invalid_argument("max_accounts must be at least 1");
-    }
-    std::sort(specs_.begin(), specs_.end(),
-              [](const InstrumentSpec& a, const InstrumentSpec& b) { return a.id < b.id; });
-    InstrumentId highest = 0;
-    for (const InstrumentSpec& spec : specs_) {
-        if (std::string problem = validate(spec); !problem.empty()) {
-            throw std::invalid_argument("instrument " + std::to_string(spec.id) + " (" +
-                                        spec.symbol + "): " + problem);
-        }
-        if (spec.id > kMaxInstrumentId) {
-            throw std::invalid_argument("instrument id " + std::to_string(spec.id) + " is above " +
-                                        std::to_string(kMaxInstrumentId));
-        }
-        highest = std::max(highest, spec.id);
-    }
-    book_by_instrument_.assign(specs_.empty() ? 0 : highest + 1, -1);
+    book_by_instrument_.assign(specs_.empty() ? 0 : specs_.back().id + 1, -1);
     books_.reserve(specs_.size());
     for (const InstrumentSpec& spec : specs_) {
-        if (book_by_instrument_[spec.id] != -1) {
-            throw std::invalid_argument("instrument id " + std::to_string(spec.id) +
-                                        " is configured twice");
-        }
         book_by_instrument_[spec.id] = static_cast<std::int32_t>(books_.size());
         const auto level_count =
             static_cast<std::size_t>((spec.max_price - spec.min_price) / spec.tick_size + 1);

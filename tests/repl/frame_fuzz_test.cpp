@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "../sanitizer_scale.hpp"
 #include "common/random.hpp"
 #include "frame_test_util.hpp"
 #include "repl/frame_decoder.hpp"
@@ -84,7 +85,7 @@ std::vector<std::size_t> random_splits(SplitMix64& rng, std::size_t size) {
 
 TEST_CASE("random frame streams decode the same in random chunks", "[repl][frame][fuzz]") {
     SplitMix64 rng(0x5eed'0016);
-    for (int round = 0; round < 2000; ++round) {
+    for (int round = 0; round < exchanged::sanitizer::scaled(2000); ++round) {
         const Stream stream = random_stream(rng);
         FrameDecoder whole_decoder;
         std::vector<OwnedFrame> whole;
@@ -102,7 +103,7 @@ TEST_CASE("random frame streams decode the same in random chunks", "[repl][frame
 
 TEST_CASE("random damage is refused after exactly the frames before it", "[repl][frame][fuzz]") {
     SplitMix64 rng(0xbad'f00d);
-    for (int round = 0; round < 3000; ++round) {
+    for (int round = 0; round < exchanged::sanitizer::scaled(3000); ++round) {
         const Stream stream = random_stream(rng);
         FrameDecoder clean_decoder;
         std::vector<OwnedFrame> clean;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../sanitizer_scale.hpp"
 #include "service_fakes.hpp"
 
 using namespace exchanged;
@@ -336,7 +337,7 @@ RunCounts run_random(std::uint64_t seed, int steps) {
 TEST_CASE("ReleaseGate keeps the ordering rule of the reference model under random load",
           "[service][gate][order]") {
     RunCounts total;
-    for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+    for (std::uint64_t seed = 1; seed <= exchanged::sanitizer::scaled<std::uint64_t>(300); ++seed) {
         const RunCounts run = run_random(seed, 2000);
         total.full_waits += run.full_waits;
         total.dropped += run.dropped;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "../sanitizer_scale.hpp"
 #include "tools/crash/power_loss_cycles.hpp"
 
 using namespace exchanged;
@@ -44,7 +45,7 @@ TEST_CASE("power loss cycles recover every acknowledged order and trade",
           "[tools][crash][power-loss]") {
     // 30 seeds of 10 cycles: each scenario crashes, recovers and is checked 10 times running.
     PowerLossStats total;
-    for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    for (std::uint64_t seed = 1; seed <= exchanged::sanitizer::scaled<std::uint64_t>(30); ++seed) {
         PowerLossOptions options;
         options.cycles = 10;
         const PowerLossOutcome outcome = run_power_loss(seed, options);

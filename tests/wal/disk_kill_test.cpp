@@ -14,6 +14,7 @@
 #include <random>
 #include <string>
 
+#include "../sanitizer_scale.hpp"
 #include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 #include "wal_test_util.hpp"
@@ -89,7 +90,7 @@ TEST_CASE("SIGKILL at random moments never loses a reported durable record", "[w
     test::ScratchDir dir;
     std::mt19937 rng(12345);
     Lsn reported_before = 0;
-    for (int cycle = 0; cycle < 6; ++cycle) {
+    for (int cycle = 0; cycle < exchanged::sanitizer::scaled(6, 3); ++cycle) {
         INFO("cycle " << cycle);
         const Lsn reported = run_and_kill(dir.path(), 150 + static_cast<int>(rng() % 300));
         REQUIRE(reported > reported_before);  // the child made progress after recovering

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "../sanitizer_scale.hpp"
 #include "wal/record_format.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/sim_storage.hpp"
@@ -259,7 +260,7 @@ TEST_CASE("a recycled segment renamed into place before its first write was dura
 
 TEST_CASE("seeded crashes in the middle of recycled segments lose no durable record",
           "[wal][recycle][crash]") {
-    constexpr int kCrashPoints = 300;
+    constexpr int kCrashPoints = exchanged::sanitizer::scaled(300);
     std::uint64_t recycled_rotations = 0;
     int torn_endings = 0;
     for (int seed = 1; seed <= kCrashPoints; ++seed) {

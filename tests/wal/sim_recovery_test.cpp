@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "../sanitizer_scale.hpp"
 #include "wal/record_format.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/sim_storage.hpp"
@@ -57,7 +58,7 @@ Place place_of(Storage& storage, Lsn lsn) {
 }  // namespace
 
 TEST_CASE("thousands of seeded crash points lose no durable record", "[wal][crash]") {
-    constexpr int kCrashPoints = 2000;
+    constexpr int kCrashPoints = exchanged::sanitizer::scaled(2000);
     int torn_endings = 0;
     for (int seed = 1; seed <= kCrashPoints; ++seed) {
         INFO("seed " << seed);
