@@ -143,7 +143,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # Only the targets holding tests labelled "concurrency" need a ThreadSanitizer build.
 build_or_fail tsan wal_concurrency_tests test_net_gateway exchanged test_engine_daemon test_store_flush \
     test_service_runner \
-    test_ops_admin
+    test_ops_admin test_repl_link
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_suite tsan build-tsan -L concurrency
 
 # The protocol decoder under libFuzzer for a bounded time (30 s); clang builds only that target.
