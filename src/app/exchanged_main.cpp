@@ -989,6 +989,20 @@ int serve(const Config& profile, bool salvage) {
     return run_service(config, layout, *primary, std::move(*books), salvage, ready);
 }
 
+// A SIGINT or SIGTERM that came while a run stopped to hand over to the next one (a leader
+// stepping down, a follower told to lead): the next run would start in full (store check, books,
+// listeners) before its wait saw the signal, and only then stop again, which a loaded machine
+// made a stop of seconds. `closed` says what the run that ended left on disk.
+bool stopped_between_runs(const char* closed) {
+    const int signal_number = exchanged::app::take_pending_shutdown();
+    if (signal_number == 0) {
+        return false;
+    }
+    exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    exchanged::ops::log_milestone("stopped cleanly ({}; not starting the next run)", closed);
+    return true;
+}
+
 // Automatic failover (docs/failover.md): every start is a follower's, whatever the profile or
 // the state file says; the failover thread makes it lead once it won etcd's leader key and a
 // majority promised its epoch (the configured leader campaigns at once). A leader whose lease is
@@ -1014,6 +1028,9 @@ int serve_with_failover(const Config& profile, bool salvage) {
         if (!end.lead_epoch) {
             return end.exit_code;
         }
+        if (stopped_between_runs("the follower's WAL closed before it would lead")) {
+            return 0;
+        }
         config.replication.role = exchanged::ReplicationRole::Leader;
         config.replication.epoch = *end.lead_epoch;
         config.persistence.ack_after = exchanged::AckPoint::Quorum;
@@ -1031,6 +1048,9 @@ int serve_with_failover(const Config& profile, bool salvage) {
                                      salvage, ready, &failover, &stepped_down);
         if (!stepped_down) {
             return code;
+        }
+        if (stopped_between_runs("the leader's WAL closed as it stepped down")) {
+            return 0;
         }
     }
 }

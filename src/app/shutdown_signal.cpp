@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 
@@ -32,6 +33,23 @@ void block_shutdown_signals() {
     const sigset_t set = shutdown_set();
     if (const int error = pthread_sigmask(SIG_BLOCK, &set, nullptr); error != 0) {
         throw system_error("pthread_sigmask", error);
+    }
+}
+
+int take_pending_shutdown() {
+    const sigset_t set = shutdown_set();
+    const timespec now{0, 0};
+    for (;;) {
+        const int signal_number = ::sigtimedwait(&set, nullptr, &now);
+        if (signal_number > 0) {
+            return signal_number;
+        }
+        if (errno == EAGAIN) {
+            return 0;
+        }
+        if (errno != EINTR) {
+            throw system_error("sigtimedwait", errno);
+        }
     }
 }
 

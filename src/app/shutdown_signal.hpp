@@ -14,5 +14,9 @@ void block_shutdown_signals();
 int wait_for_shutdown(int wake_fd);
 // The same with a second eventfd (-1: none), e.g. a follower told to lead: 0 once either fires.
 int wait_for_shutdown(int wake_fd, int other_fd);
+// SIGINT or SIGTERM if one arrived and nobody waited for it yet (it is taken), else 0. For the
+// points between two runs in one process (a leader stepping down to follow): a signal that came
+// while one run stopped ends the process there instead of after the next run started.
+int take_pending_shutdown();
 
 }  // namespace exchanged::app
