@@ -394,11 +394,7 @@ TEST_CASE("a follower refuses Records of another epoch; the leader logs why and 
     test::TempDir dir;
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
+    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     Follower two(2, dir.path() / "f2");  // follows epoch 1
     two.receiver->start();
@@ -466,11 +462,7 @@ DivergedRun run_diverged(const std::filesystem::path& root, int max_cuts) {
     }
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((root / "leader").string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
+    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
     REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
@@ -631,11 +623,7 @@ AdoptionRun run_adoption(const std::filesystem::path& root) {
 
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((root / "leader").string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
+    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
     REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
@@ -767,11 +755,7 @@ LeaderRun run_leader(const std::filesystem::path& root, Follower& follower, Epoc
                      wal::Lsn to, wal::Lsn release_below) {
     ShipBuffer buffer(1u << 20);
     wal::UringStorage storage((root / "leader").string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
+    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
     wal::WalWriter leader(storage, leader_options);
     LeaderRun run;
     run.history = read_log_epochs(storage).history;

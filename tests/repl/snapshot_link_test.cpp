@@ -311,11 +311,7 @@ TEST_CASE("a snapshot gives the follower the leader's epoch history",
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalOptions leader_options = small_options();
-    leader_options.on_submitted = [&](wal::Lsn first, wal::Lsn last,
-                                      std::span<const std::byte> records) {
-        buffer.publish(first, last, records);
-    };
+    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
     REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);

@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <span>
+#include <utility>
 
 #include "repl/leader_sender.hpp"
 #include "repl/quorum_tracker.hpp"
@@ -12,6 +13,15 @@
 #include "wal/wal_writer.hpp"
 
 namespace exchanged::test {
+
+// `options` with each batch published to `buffer` as the leader submits it (what the sender ships).
+inline wal::WalOptions shipping_options(wal::WalOptions options, repl::ShipBuffer& buffer) {
+    options.on_submitted = [&buffer](wal::Lsn first, wal::Lsn last,
+                                     std::span<const std::byte> records) {
+        buffer.publish(first, last, records);
+    };
+    return options;
+}
 
 struct TrackedQuorum {
     explicit TrackedQuorum(repl::Epoch epoch) : tracker(3, {2, 3}, epoch) {}
@@ -24,10 +34,7 @@ struct TrackedQuorum {
     // `options` with each batch published to `buffer` before its fdatasync and its durable LSN
     // counted for the leader.
     wal::WalOptions leader_options(wal::WalOptions options, repl::ShipBuffer& buffer) {
-        options.on_submitted = [&buffer](wal::Lsn first, wal::Lsn last,
-                                         std::span<const std::byte> records) {
-            buffer.publish(first, last, records);
-        };
+        options = shipping_options(std::move(options), buffer);
         options.on_durable = [this](wal::Lsn lsn) {
             std::lock_guard lock(mutex);
             tracker.leader_durable(lsn);
