@@ -76,21 +76,25 @@ run_suite() {
     while IFS= read -r line; do
         failed_names+=("$name: ${line#"${line%%[![:space:]]*}"}")
     done < <(sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ')
-    # A failed test's output follows its result line, up to the next test's Start or result.
+    # A failed test's output follows its result line, up to the next test's Start or result: its
+    # FAIL and error lines first (a script test prints its verdicts, then the logs), then its last
+    # 15 lines.
     awk -v suite="$name" '
-        /^ *Start +[0-9]+: / || /^[0-9]+\/[0-9]+ Test +#[0-9]+: / { if (n) flush(); in_fail = 0 }
+        /^ *Start +[0-9]+: / || /^[0-9]+\/[0-9]+ Test +#[0-9]+: / { if (n || f) flush(); in_fail = 0 }
         /^[0-9]+\/[0-9]+ Test +#[0-9]+: .*(\*\*\*Failed|\*\*\*Timeout|Exception|Not Run)/ {
-            in_fail = 1; header = $0; n = 0; next }
+            in_fail = 1; header = $0; n = 0; f = 0; next }
+        /^[0-9]+% tests passed/ || /^The following tests FAILED:/ { if (n || f) flush(); in_fail = 0 }
+        in_fail && /FAIL|FAILED|failed|[Ee]rror/ && f < 10 { verdicts[f++] = substr($0, 1, 300) }
         in_fail && !/^[0-9]+% tests passed/ && !/^The following tests FAILED:/ {
-            lines[n++ % 15] = $0 }
-        /^[0-9]+% tests passed/ || /^The following tests FAILED:/ { if (n) flush(); in_fail = 0 }
+            lines[n++ % 15] = substr($0, 1, 300) }
         function flush(   i, start) {
             print "--- " suite ": " header
+            for (i = 0; i < f; i++) print "  ! " verdicts[i]
             start = n > 15 ? n - 15 : 0
             for (i = start; i < n; i++) print "    " lines[i % 15]
-            n = 0
+            n = 0; f = 0
         }
-        END { if (n) flush() }' "$log" >>"$failure_tails"
+        END { if (n || f) flush() }' "$log" >>"$failure_tails"
     phase_done "ctest-$name"
 }
 
