@@ -32,6 +32,12 @@ if command -v ccache >/dev/null 2>&1; then
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
     export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
     export CCACHE_NOHASHDIR=1
+    # The Debug trees' tests reuse a precompiled catch.hpp (tests/CMakeLists.txt). Without these two
+    # sloppiness flags ccache refuses to cache any compile that uses a PCH: 128 test sources were
+    # compiled afresh on every clean build, 4 min of the ASan tree's 4.5 min with every other object
+    # cached (1.3 min with them cached). Nothing here uses __DATE__ or __TIME__, and the PCH's
+    # defines are the tree's own, so the two things these flags stop ccache checking cannot differ.
+    export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
 fi
 
 generator=()

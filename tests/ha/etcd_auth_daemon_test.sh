@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon against a throw-away etcd with authentication on (scripts/etcd-test-cluster.sh auth):
 # a root user and the user `exch` with read-write under /exchanged/ only. One node (factor 1, its
-# own promise is the majority) on ports 9620..9622, lease 5 s (a renewal that must authenticate
+# own promise is the majority) on ports 9660..9662, lease 5 s (a renewal that must authenticate
 # again waits for etcd's bcrypt, slow on a loaded test machine).
 #
 #   1. --check-config reads the key as the user: "etcd access  ok".
@@ -56,13 +56,13 @@ chmod 644 "$work/open-password"
 
 # config/cluster/node1.ini as a cluster of one on this test's ports, with etcd as user exch.
 write_config() {  # NAME PASSWORD_FILE
-    sed -e 's/127\.0\.0\.1:931/127.0.0.1:962/g' \
+    sed -e 's/127\.0\.0\.1:931/127.0.0.1:966/g' \
         -e 's/^max_orders = .*/max_orders = 16384/' \
         -e 's/^client_order_id_window = .*/client_order_id_window = 16384/' \
         -e 's/^wal_segment_bytes = .*/wal_segment_bytes = 4194304/' \
         -e 's/^max_lag_bytes = .*/max_lag_bytes = 4194304/' \
         -e 's/^factor = .*/factor = 1/' -e '/^peers = /d' -e '/^clients = /d' -e '/^admins = /d' \
-        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 5000\nadmins = 1@127.0.0.1:9621\netcd_user = exch\netcd_password_file = $2" \
+        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 5000\nadmins = 1@127.0.0.1:9661\netcd_user = exch\netcd_password_file = $2" \
         config/cluster/node1.ini >"$work/$1.ini"
 }
 write_config right "$work/right-password"
@@ -73,7 +73,7 @@ write_config open "$work/open-password"
 metric() {  # SERIES
     local value _
     for _ in 1 2 3; do
-        value=$(curl -s -m 2 "http://127.0.0.1:9621/metrics" | awk -v s="$1" '$1 == s {print $2}')
+        value=$(curl -s -m 2 "http://127.0.0.1:9661/metrics" | awk -v s="$1" '$1 == s {print $2}')
         [ -n "$value" ] && break
     done
     echo "$value"
