@@ -138,6 +138,13 @@ PromotionEndpoints::PromotionEndpoints(const Config& config, PromotionHooks hook
     if (on_disk && on_disk->epoch > state_.epoch) {
         state_ = *on_disk;
     }
+    // A follower restarted on its own promise runs with that epoch from its profile (made
+    // effective from this file), which cannot name the candidate: without it the candidate's
+    // repeated promise would be refused as if it asked for an old epoch.
+    if (on_disk && on_disk->epoch == state_.epoch && on_disk->role == repl::StateRole::Follower &&
+        state_.role == repl::StateRole::Follower && state_.leader == 0) {
+        state_.leader = on_disk->leader;
+    }
     // An adoption whose term start record had not arrived before a restart.
     leader_unknown_ = on_disk && on_disk->epoch == state_.epoch &&
                       on_disk->role == repl::StateRole::Follower && on_disk->leader == 0;

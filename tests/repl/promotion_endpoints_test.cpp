@@ -100,6 +100,22 @@ TEST_CASE("a promise given before a restart still binds", "[repl][promotion]") {
     CHECK(endpoints.promise("epoch=4 candidate=2").first == 409);
 }
 
+TEST_CASE("a promise repeated after a restart is the same promise again", "[repl][promotion]") {
+    test::TempDir dir;
+    Config config = follower_config(dir.path());
+    config.replication.epoch = 5;  // the profile made effective from the state file below
+    repl::write_replication_state(repl::replication_state_path(dir.path()),
+                                  {5, repl::StateRole::Follower, 3});
+    app::PromotionHooks hooks;
+    hooks.durable_lsn = [] { return wal::Lsn{7}; };
+    app::PromotionEndpoints endpoints(config, hooks);
+    const auto repeated = endpoints.promise("epoch=5 candidate=3");
+    CHECK(repeated.first == 200);
+    CHECK(repeated.second == "durable_lsn=7 last_epoch=5 node=2\n");
+    // The same epoch to another candidate is still a second promise.
+    CHECK(endpoints.promise("epoch=5 candidate=1").first == 409);
+}
+
 TEST_CASE("the state file outranks the profile only with a higher epoch", "[repl][promotion]") {
     test::TempDir dir;
     Config config = follower_config(dir.path());
