@@ -287,26 +287,39 @@ fault_kill_leader() {
 }
 # The leader cut off from both followers; the follower in SLOT promoted on the majority side
 # and loaded for SECONDS while the old leader still runs (it holds what its clients send: no
-# majority); healed, the old leader learns of the new epoch and is deposed; then it is killed
-# (its WAL kept for the epoch check: it must have acknowledged nothing of its cut-off tail) and
-# restarted as a follower, and divergence repair cuts that tail.
+# majority); healed, the old leader learns of the new epoch from the follower that serves the new
+# leader (it turns the old one's redials away naming its epoch), is deposed, and steps down to
+# follow in the same process; then it is killed (its WAL kept for the epoch check: it must have
+# acknowledged nothing of its cut-off tail) and restarted as a follower, and divergence repair
+# cuts that tail (if its in-process follower run had not already).
 fault_partition_leader_promote() {
-    local old old_epoch candidate
+    local old old_epoch candidate lines deadline
     old=$(leader) old_epoch=$(epoch) candidate=$(follower_at "$1")
     nc isolate "$old" && sleep 1 && promote "$candidate" || { nc heal; return 1; }
     load_for "$(leader)" "$(orders_left)"
     sleep "$2"
+    lines=$(wc -l <"$state/node$old.log")
     nc heal
-    # A follower serves one leader connection at a time, so the old leader's redials find it
-    # busy with the new one and it may not hear of the new epoch: it stays held, acknowledging
-    # nothing (its clients wait), until it is stopped.
-    for _ in $(seq 20); do
-        grep -q '^role=follower' "$state/node$old/replication.state" 2>/dev/null && break
+    # A deadline, not a count of polls: the old leader redials with a backoff of up to 1 s.
+    deadline=$((SECONDS + 10))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        tail -n +"$((lines + 1))" "$state/node$old.log" |
+            grep "stepped down from epoch $old_epoch" >/dev/null && break
         sleep 0.1
     done
-    grep -q '^role=follower' "$state/node$old/replication.state" 2>/dev/null ||
-        echo "    node $old has not heard of epoch $(epoch) 2 s after the heal (it acknowledges nothing)"
-    nc kill "$old" && retire "$old" "$old_epoch" && rejoin "$old"
+    if ! tail -n +"$((lines + 1))" "$state/node$old.log" |
+        grep "stepped down from epoch $old_epoch" >/dev/null; then
+        echo "  FAIL: node $old did not step down within 10 s of the heal (it would stay held, refusing its clients, until restarted): $(tail -n +"$((lines + 1))" "$state/node$old.log" | grep -E 'deposed|serves another' | tail -n 1)"
+        nc kill "$old" >/dev/null 2>&1
+        retire "$old" "$old_epoch"
+        rejoin "$old"
+        return 1
+    fi
+    echo "    node $old stepped down at the heal and follows epoch $(epoch)"
+    if ! is_down "$old"; then
+        nc kill "$old" || return 1
+    fi
+    retire "$old" "$old_epoch" && rejoin "$old"
 }
 
 # kill -9 of the follower in SLOT, then a burst of orders until the leader has released segments

@@ -493,6 +493,14 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         history = exchanged::app::begin_leader_term(config, pipeline, term_checkpoints);
     }
     pipeline.start();
+    // The word that this leader is deposed, then this run ends and the caller follows: from the
+    // failover thread when the lease is lost, and under manual promotion from a follower's word
+    // of an epoch this node never promised (a leader cut off while another was promoted learns
+    // it at the heal, and follows without an operator's restart). Not on a promise: the
+    // candidate may still fetch the records it lacks from this node's admin endpoint. Before
+    // the endpoints and the sender, which fire it.
+    LeadSignal step_down;
+    const bool manual_step_down = failover == nullptr && stepped_down != nullptr;
     // Before the sender, which calls it, so that it is destroyed after the sender.
     std::unique_ptr<exchanged::app::PromotionEndpoints> promotion;
     std::unique_ptr<exchanged::repl::LeaderSender> sender;
@@ -512,8 +520,11 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
         promotion = std::make_unique<exchanged::app::PromotionEndpoints>(config, std::move(hooks));
         sender = exchanged::app::start_leader_sender(
             config, *ship, *retention, pipeline, std::move(history),
-            [endpoints = promotion.get()](exchanged::repl::Epoch epoch) {
-                endpoints->deposed(epoch);
+            [endpoints = promotion.get(), &step_down,
+             manual_step_down](exchanged::repl::Epoch epoch) {
+                if (endpoints->deposed(epoch) && manual_step_down) {
+                    step_down.fire(epoch);
+                }
             });
         ready_text += " role=leader node=" + std::to_string(config.replication.node_id) +
                       " epoch=" + std::to_string(config.replication.epoch);
@@ -536,9 +547,6 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     const exchanged::Endpoint bound{config.server.listen.host, gateway.port()};
     print_ready(config, ready_text + " listen=" + exchanged::to_string(bound));
 
-    // The failover thread's word that the lease is lost: deposed at once (no more acks, new
-    // orders refused), then this run ends and the caller follows.
-    LeadSignal step_down;
     if (failover != nullptr && sender) {
         failover->attach_leader(config.replication.epoch,
                                 [quorum = pipeline.quorum_point(), &step_down,
@@ -572,9 +580,10 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     io_threads.join();
     if (stepping_down && stepped_down != nullptr) {
         exchanged::ops::log_milestone(
-            "failover: node {} stepped down from epoch {} (WAL closed at durable LSN {}): "
+            "{}: node {} stepped down from epoch {} (WAL closed at durable LSN {}): "
             "continuing as a follower",
-            config.replication.node_id, config.replication.epoch, report.durable_lsn);
+            failover != nullptr ? "failover" : "replication", config.replication.node_id,
+            config.replication.epoch, report.durable_lsn);
         *stepped_down = true;
         return 0;
     }
@@ -902,13 +911,12 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
 }
 
 int serve_with_failover(const Config& profile, bool salvage);
+bool stopped_between_runs(const char* closed);
 
-int serve(const Config& profile, bool salvage) {
-    create_data_dir(profile.server.data_dir);
-    exchanged::ops::configure_logging(profile.logging);  // a relative file is in data_dir
-    if (profile.replication.automatic_failover()) {
-        return serve_with_failover(profile, salvage);
-    }
+// One run under manual promotion: a follower (and the leader it may be promoted to), or a
+// leader. `*stepped_down` set: a replicated leader learnt that a newer epoch exists and stopped;
+// the caller runs again, as the follower the state file now says it is.
+int serve_once(const Config& profile, bool salvage, bool* stepped_down) {
     // data_dir/replication.state outranks the profile once a promotion raised the epoch.
     Config config = exchanged::app::apply_replication_state(profile);
     std::string promoted;
@@ -958,7 +966,7 @@ int serve(const Config& profile, bool salvage) {
             const std::string ready =
                 promoted + "next_lsn=" + std::to_string(start.books->next_lsn);
             return run_service(config, layout, *start.primary, std::move(*start.books), salvage,
-                               ready);
+                               ready, nullptr, stepped_down);
         }
     }
     const engine::ShardLayout layout = engine::make_shard_layout(config);
@@ -986,7 +994,26 @@ int serve(const Config& profile, bool salvage) {
         return 1;
     }
     const std::string ready = promoted + "next_lsn=" + std::to_string(books->next_lsn);
-    return run_service(config, layout, *primary, std::move(*books), salvage, ready);
+    return run_service(config, layout, *primary, std::move(*books), salvage, ready, nullptr,
+                       config.replication.enabled ? stepped_down : nullptr);
+}
+
+int serve(const Config& profile, bool salvage) {
+    create_data_dir(profile.server.data_dir);
+    exchanged::ops::configure_logging(profile.logging);  // a relative file is in data_dir
+    if (profile.replication.automatic_failover()) {
+        return serve_with_failover(profile, salvage);
+    }
+    while (true) {
+        bool stepped_down = false;
+        const int code = serve_once(profile, salvage, &stepped_down);
+        if (!stepped_down) {
+            return code;
+        }
+        if (stopped_between_runs("the deposed leader's WAL closed as it stepped down")) {
+            return 0;
+        }
+    }
 }
 
 // A SIGINT or SIGTERM that came while a run stopped to hand over to the next one (a leader

@@ -213,18 +213,20 @@ std::pair<unsigned, std::string> PromotionEndpoints::append(const std::string& r
             "durable_lsn=" + std::to_string(*durable) + " node=" + std::to_string(node_) + "\n"};
 }
 
-void PromotionEndpoints::deposed(repl::Epoch epoch) {
+bool PromotionEndpoints::deposed(repl::Epoch epoch) {
     std::lock_guard lock(mutex_);
     if (epoch <= state_.epoch) {
-        return;
+        return false;
     }
     const repl::ReplicationState learnt{epoch, repl::StateRole::Follower, 0};
     persist(learnt);
     state_ = learnt;
     spdlog::warn(
         "replication: a follower has promised epoch {}: this leader is deposed (it acknowledges "
-        "nothing more and refuses new orders); recorded in {}, a restart follows epoch {}",
+        "nothing more and refuses new orders); recorded in {}: it steps down and follows epoch "
+        "{}",
         epoch, path_.string(), epoch);
+    return true;
 }
 
 bool PromotionEndpoints::adopt(repl::Epoch epoch) {

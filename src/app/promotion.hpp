@@ -93,8 +93,9 @@ class PromotionEndpoints {
     // know that epoch's leader yet (an adoption), so that the login refusal and a restart name it.
     void leader_named(repl::Epoch epoch, repl::NodeId leader);
     // A leader learnt from a follower that a newer epoch exists (it promised a candidate this
-    // leader never heard from): recorded as role=follower, so that a restart follows.
-    void deposed(repl::Epoch epoch);
+    // leader never heard from): recorded as role=follower, so that the next run follows. False
+    // when this node had promised that epoch (or a higher one) itself: nothing new.
+    bool deposed(repl::Epoch epoch);
     // exchanged_replication_promised_epoch, which `cluster promote` reads. Before the admin starts.
     void register_metrics(ops::Metrics& metrics) const;
 

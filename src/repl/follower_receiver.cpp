@@ -99,6 +99,13 @@ void FollowerReceiver::durable(wal::Lsn /*lsn*/) {
 }
 
 void FollowerReceiver::run() {
+    // One leader connection is served at a time, on its own thread, while this one goes on
+    // accepting: a second dialler is told at once which epoch this node follows. Left in the
+    // listen backlog instead, a deposed leader cut off by a partition never heard of the new
+    // epoch after the heal (its redials waited behind the new leader's connection) and stayed
+    // held, refusing its clients, until an operator restarted it.
+    std::thread serving;
+    std::atomic<bool> busy{false};
     while (!stopping_.load()) {
         Socket socket = accept_one(listener_);
         if (!socket.valid()) {
@@ -106,10 +113,36 @@ void FollowerReceiver::run() {
                 warn("replication: accepting on port " + std::to_string(port_) +
                      " failed; no more leader connections");
             }
-            return;
+            break;
         }
-        serve(std::move(socket));
+        if (busy.load()) {
+            turn_away(socket);
+            continue;
+        }
+        if (serving.joinable()) {
+            serving.join();
+        }
+        busy = true;
+        serving = std::thread([this, &busy, connection = std::move(socket)]() mutable {
+            serve(std::move(connection));
+            busy = false;
+        });
     }
+    if (serving.joinable()) {
+        serving.join();
+    }
+}
+
+void FollowerReceiver::turn_away(const Socket& socket) {
+    const Epoch following = epoch_.load();
+    std::vector<std::byte> out;
+    encode_refuse(
+        {following, RefuseReason::Busy,
+         "node " + std::to_string(options_.node) +
+             " serves another leader connection; it follows epoch " + std::to_string(following)},
+        out);
+    // A short write is the dialler's loss: it redials, and this thread must not wait on it.
+    write_all(socket, out);
 }
 
 void FollowerReceiver::serve(Socket socket) {

@@ -118,6 +118,8 @@ class FollowerReceiver {
   private:
     void run();
     void serve(Socket socket);
+    // A dialler while another leader connection is served: Refuse(busy) with the epoch followed.
+    void turn_away(const Socket& socket);
     void send_acks(const Socket& socket, const std::atomic<bool>& done);
     bool append(std::span<const std::byte> records, std::string& why);
     // A leader frame of `epoch` above the one followed: persisted through hooks_.adopt_epoch,

@@ -226,7 +226,7 @@ bool FrameDecoder::check_payload() {
     if (header_.kind == FrameKind::Refuse) {
         const auto reason = load_le<std::uint16_t>(payload.data());
         if (reason < static_cast<std::uint16_t>(RefuseReason::StaleEpoch) ||
-            reason > static_cast<std::uint16_t>(RefuseReason::OutOfDate)) {
+            reason > static_cast<std::uint16_t>(RefuseReason::Busy)) {
             return refuse(FrameError::BadPayload,
                           name + "reason " + std::to_string(reason) + " is not a refusal reason");
         }

@@ -77,6 +77,8 @@ const char* to_string(RefuseReason reason) {
             return "diverged log";
         case RefuseReason::OutOfDate:
             return "out of date";
+        case RefuseReason::Busy:
+            return "busy";
     }
     return "unknown";
 }

@@ -77,6 +77,9 @@ enum class RefuseReason : std::uint16_t {
     StaleEpoch = 1,   // the frame's epoch is below one this node has promised
     DivergedLog = 2,  // the logs disagree below the sender's position: truncate or re-sync
     OutOfDate = 3,    // the leader no longer holds the records the follower needs: snapshot
+    // The follower serves another leader connection; the frame's epoch is the one it follows
+    // (a leader below it learns it is deposed, one at it redials later).
+    Busy = 4,
 };
 const char* to_string(RefuseReason reason);
 

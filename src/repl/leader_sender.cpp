@@ -36,6 +36,10 @@ struct LeaderSender::Link {
     std::atomic<std::uint64_t> connects{0};
     std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> ack_round_trip_ns{0};
+    // The sender thread's: the follower said it serves another leader connection (redial
+    // slowly, say it once).
+    bool busy = false;
+    bool busy_reported = false;
     // The sender thread's: when this follower may have its next snapshot, and the pause after it.
     std::chrono::steady_clock::time_point next_snapshot_at{};
     std::chrono::milliseconds snapshot_retry{0};
@@ -183,9 +187,16 @@ void LeaderSender::run(Link& link) {
         }
         if (socket.valid()) {
             reported = false;
+            const auto before = backoff;
             backoff = options_.redial_min;
             ++link.connects;
+            link.busy = false;
             serve(link, std::move(socket));
+            if (link.busy) {
+                backoff = before;  // the backoff goes on growing while the follower is busy
+            } else {
+                link.busy_reported = false;
+            }
         }
         // Sleep in short steps so that stop() is not held up by a long backoff.
         const auto until = std::chrono::steady_clock::now() + backoff;
@@ -214,6 +225,7 @@ void LeaderSender::serve(Link& link, Socket socket) {
     // The follower speaks first: its Hello says where its log ends.
     FrameDecoder decoder;
     std::optional<Hello> hello;
+    std::optional<Refuse> refused;
     std::string bad;
     set_receive_timeout(socket, options_.hello_timeout);
     std::array<std::byte, 4096> chunk{};
@@ -230,8 +242,9 @@ void LeaderSender::serve(Link& link, Socket socket) {
                 if (frame.header.kind == FrameKind::Hello) {
                     hello = hello_of(frame);
                 } else if (frame.header.kind == FrameKind::Refuse) {
-                    const Refuse refuse = refuse_of(frame);
-                    bad = std::string("refused: ") + to_string(refuse.reason) + ": " + refuse.text;
+                    refused = refuse_of(frame);
+                    bad = std::string("refused: ") + to_string(refused->reason) + ": " +
+                          refused->text;
                 } else {
                     bad = std::string("sent ") + to_string(frame.header.kind) + " before Hello";
                 }
@@ -240,7 +253,20 @@ void LeaderSender::serve(Link& link, Socket socket) {
         }
     }
     set_receive_timeout(socket, std::chrono::milliseconds(0));
-    if (!hello) {
+    if (refused && refused->reason == RefuseReason::Busy) {
+        link.busy = true;
+        if (refused->epoch > options_.epoch) {
+            // Its epoch is a promise on its disk, as a Hello's is: the quorum learns this leader
+            // is deposed.
+            warn("replication: " + who + ": " + refused->text + ", above this leader's " +
+                 std::to_string(options_.epoch));
+            hooks_.ack(link.address.node, refused->epoch, 0);
+        } else if (!link.busy_reported) {
+            info("replication: " + who + ": " + refused->text +
+                 "; redialling with backoff until it is free");
+            link.busy_reported = true;
+        }
+    } else if (!hello) {
         warn("replication: " + who + ": " + bad + "; closing");
     } else if (hello->node != link.address.node) {
         warn("replication: " + who + " says it is node " + std::to_string(hello->node) +

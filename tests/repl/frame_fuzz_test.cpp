@@ -60,7 +60,7 @@ Stream random_stream(SplitMix64& rng) {
                                 stream.bytes);
                 break;
             default:
-                encode_refuse({epoch, static_cast<RefuseReason>(1 + rng.below(3)),
+                encode_refuse({epoch, static_cast<RefuseReason>(1 + rng.below(4)),
                                std::string(rng.below(250), 'r')},
                               stream.bytes);
         }

@@ -423,6 +423,96 @@ TEST_CASE("a follower refuses Records of another epoch; the leader logs why and 
     leader.close();
 }
 
+// A leader cut off by a partition while another was promoted: after the heal its redials find the
+// follower serving the new leader. The follower turns it away at once with the epoch it follows,
+// and the old leader learns it is deposed; left waiting in the listen backlog, it never did.
+TEST_CASE("a follower serving one leader tells a second dialler the epoch it follows",
+          "[repl][link][epoch]") {
+    test::TempDir dir;
+    Follower two(2, dir.path() / "f2", 2);  // promised epoch 2
+    two.receiver->start();
+
+    const auto leader_of = [&](Epoch epoch, const std::string& name) {
+        LeaderSenderOptions options;
+        options.epoch = epoch;
+        options.followers = {{2, "127.0.0.1", two.receiver->port()}};
+        options.wal_dir = dir.path() / name;
+        options.redial_min = 10ms;
+        options.redial_max = 100ms;
+        return options;
+    };
+    ShipBuffer new_buffer(1u << 16);
+    wal::UringStorage new_storage((dir.path() / "new").string());
+    wal::WalWriter new_log(new_storage, test::shipping_options(small_options(), new_buffer));
+    Warnings new_lines;
+    LeaderSenderHooks new_hooks;
+    new_hooks.durable_lsn = [&] { return new_log.durable_lsn(); };
+    new_hooks.shipped = [](wal::Lsn) {};
+    new_hooks.ack = [](NodeId, Epoch, wal::Lsn) { return AckResult{}; };
+    new_hooks.warn = [&](const std::string& line) { new_lines.add(line); };
+    LeaderSender new_leader(leader_of(2, "new"), new_buffer, new_hooks);
+    new_leader.start();
+    REQUIRE(eventually([&] { return new_leader.status()[0].connected; }));
+
+    // The old leader of epoch 1, and a second connection of epoch 2 (a leader's own redial).
+    const auto dial = [&](Epoch epoch, const std::string& name) {
+        struct Dialler {
+            ShipBuffer buffer{1u << 16};
+            std::unique_ptr<wal::UringStorage> storage;
+            std::unique_ptr<wal::WalWriter> log;
+            Warnings lines;
+            std::mutex mutex;
+            std::vector<std::pair<NodeId, Epoch>> acks;
+            std::unique_ptr<LeaderSender> sender;
+        };
+        auto d = std::make_unique<Dialler>();
+        d->storage = std::make_unique<wal::UringStorage>((dir.path() / name).string());
+        d->log = std::make_unique<wal::WalWriter>(*d->storage, small_options());
+        LeaderSenderHooks hooks;
+        hooks.durable_lsn = [log = d->log.get()] { return log->durable_lsn(); };
+        hooks.shipped = [](wal::Lsn) {};
+        hooks.ack = [raw = d.get()](NodeId node, Epoch acked, wal::Lsn) {
+            std::lock_guard lock(raw->mutex);
+            raw->acks.emplace_back(node, acked);
+            return AckResult{AckOutcome::NewerEpoch, false, "deposed"};
+        };
+        hooks.info = [raw = d.get()](const std::string& line) { raw->lines.add(line); };
+        hooks.warn = [raw = d.get()](const std::string& line) { raw->lines.add(line); };
+        d->sender = std::make_unique<LeaderSender>(leader_of(epoch, name), d->buffer, hooks);
+        d->sender->start();
+        return d;
+    };
+    const auto acks_of = [](auto& d) {
+        std::lock_guard lock(d->mutex);
+        return d->acks;
+    };
+
+    SECTION("a leader of an older epoch learns it is deposed") {
+        auto old_leader = dial(1, "old");
+        REQUIRE(eventually([&] { return !acks_of(old_leader).empty(); }));
+        CHECK(acks_of(old_leader).front() == std::pair<NodeId, Epoch>{2, 2});
+        CHECK(
+            old_leader->lines.any("node 2 serves another leader connection; it follows epoch "
+                                  "2, above this leader's 1"));
+        old_leader->sender->stop();
+        old_leader->log->close();
+    }
+    SECTION("a leader of the same epoch waits, said once, and gets in when the follower is free") {
+        auto again = dial(2, "again");
+        REQUIRE(eventually([&] { return again->sender->status()[0].connects >= 3; }));
+        CHECK(acks_of(again).empty());
+        CHECK(again->lines.count("serves another leader connection") == 1);
+        CHECK(new_leader.status()[0].connected);  // the served connection was not disturbed
+        new_leader.stop();
+        REQUIRE(eventually([&] { return again->sender->status()[0].connected; }));
+        again->sender->stop();
+        again->log->close();
+    }
+    new_leader.stop();
+    new_log.close();
+    CHECK(two.writer->durable_lsn() == 0);
+}
+
 namespace {
 
 void append_term_start(wal::WalWriter& writer, Epoch epoch, NodeId leader, wal::Lsn expected) {

@@ -116,6 +116,24 @@ TEST_CASE("a promise repeated after a restart is the same promise again", "[repl
     CHECK(endpoints.promise("epoch=5 candidate=1").first == 409);
 }
 
+// The daemon steps down to follow only on news: an epoch this node promised itself is a promotion
+// it answered, whose candidate may still fetch records from it.
+TEST_CASE("a leader deposed by a follower's newer epoch records it once", "[repl][promotion]") {
+    test::TempDir dir;
+    Config config = follower_config(dir.path());
+    config.replication.node_id = 1;
+    config.replication.role = ReplicationRole::Leader;
+    app::PromotionEndpoints endpoints(config, {});
+    CHECK(endpoints.deposed(3));
+    CHECK(*repl::read_replication_state(repl::replication_state_path(dir.path())) ==
+          repl::ReplicationState{3, repl::StateRole::Follower, 0});
+    CHECK_FALSE(endpoints.deposed(3));
+    CHECK_FALSE(endpoints.deposed(2));
+    REQUIRE(endpoints.promise("epoch=5 candidate=2").first == 200);
+    CHECK_FALSE(endpoints.deposed(5));
+    CHECK(endpoints.deposed(6));
+}
+
 TEST_CASE("the state file outranks the profile only with a higher epoch", "[repl][promotion]") {
     test::TempDir dir;
     Config config = follower_config(dir.path());
