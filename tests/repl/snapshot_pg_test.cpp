@@ -371,8 +371,9 @@ TEST_CASE("a PostgreSQL follower re-syncs by snapshot into its own database and 
     CHECK_FALSE(fs::exists(app::follower_snapshot_dir(three.config)));
 }
 
-TEST_CASE("a PostgreSQL store install run again ends in the same store; its failures name why",
-          "[repl][snapshot][postgresql]") {
+TEST_CASE(
+    "a snapshot's PostgreSQL store install run again ends in the same store; failures name why",
+    "[repl][snapshot][postgresql]") {
     const std::optional<std::string> server = server_dsn();
     if (!server) {
         say_skipped();

@@ -319,7 +319,7 @@ TEST_CASE("a snapshot's store of another kind than the follower's is refused, na
     CHECK(fs::exists(staging / kSnapshotReadyName));
 }
 
-TEST_CASE("a store install hook a crash interrupted runs again and ends in the same store",
+TEST_CASE("a snapshot's store install a crash interrupted runs again, ending in the same store",
           "[repl][snapshot]") {
     TempDir temp;
     const fs::path staging = temp.path / "staging";
