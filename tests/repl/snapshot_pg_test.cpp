@@ -417,6 +417,35 @@ TEST_CASE(
         CHECK_THROWS_WITH(tools::replace_postgres_store(dump, gone),
                           Catch::Contains("port=1") || Catch::Contains("connect"));
     }
+    SECTION("the daemon's install with its server unreachable stops, and the next start ends it") {
+        const fs::path wal_dir = dir.path() / "f" / "wal";
+        const Config down =
+            profile(dir, "down", store::dsn_with_option(follower_db.dsn(), "port", "1"), wal_dir);
+        const Config up = profile(dir, "up", follower_db.dsn(), wal_dir);
+        {
+            store::PgConnection c(follower_db.dsn(), "test");
+            c.exec("UPDATE meta SET store_lsn = 499 WHERE id = 0", "mark the store");
+        }
+        const fs::path staging = app::follower_snapshot_dir(up);
+        fs::create_directories(staging / "wal");
+        fs::copy_file(dump, staging / kSnapshotPostgresStore);
+        std::ofstream(staging / "wal" / "wal-0000000000000001.log") << "the snapshot's log";
+        std::ofstream(staging / kSnapshotReadyName).flush();
+        CHECK_THROWS_WITH(install_snapshot(staging, app::follower_snapshot_targets(down), {}),
+                          Catch::Contains("port=1") && Catch::Contains("connect"));
+        // The WAL went in first; the store is behind it, READY still marks the swap.
+        CHECK(fs::exists(wal_dir / "wal-0000000000000001.log"));
+        CHECK(rows_of(follower_db.dsn()).store_lsn == 499);
+        CHECK(fs::exists(staging / kSnapshotReadyName));
+        std::vector<std::string> said;
+        CHECK(finish_interrupted_snapshot(staging, app::follower_snapshot_targets(up),
+                                          [&](const std::string& line) { said.push_back(line); }));
+        CHECK(differences(leader_db.dsn(), follower_db.dsn()).empty());
+        CHECK_FALSE(fs::exists(staging));
+        CHECK(std::any_of(said.begin(), said.end(), [](const std::string& line) {
+            return line.find("PostgreSQL store at LSN 500 restored into") != std::string::npos;
+        }));
+    }
     SECTION("a damaged dump fails pg_restore as a whole: the store stays as it was") {
         std::string bytes;
         {
