@@ -66,7 +66,7 @@ std::optional<std::string> server_dsn() {
 }
 
 void say_skipped() {
-    SUCCEED(
+    WARN(
         "test skipped: EXCHANGED_TEST_POSTGRES_DSN is not set (scripts/pg-test-cluster.sh starts "
         "a throw-away server)");
 }
@@ -377,9 +377,8 @@ TEST_CASE("a PostgreSQL follower re-syncs by snapshot into its own database and 
     CHECK_FALSE(fs::exists(app::follower_snapshot_dir(three.config)));
 }
 
-TEST_CASE(
-    "a snapshot's PostgreSQL store install run again ends in the same store; failures name why",
-    "[repl][snapshot][postgresql]") {
+TEST_CASE("a snapshot's PostgreSQL store install ends in the same store when run again",
+          "[repl][snapshot][postgresql]") {
     const std::optional<std::string> server = server_dsn();
     if (!server) {
         say_skipped();
