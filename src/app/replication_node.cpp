@@ -296,6 +296,7 @@ void FollowerNode::open() {
     receiver_options.port = r.listen.port;
     receiver_options.history = opened_history_;
     receiver_options.snapshot_dir = follower_snapshot_dir(config_);
+    receiver_options.snapshot_store = follower_snapshot_targets(config_).store_name;
     repl::FollowerReceiverHooks hooks;
     hooks.info = [](const std::string& line) { spdlog::info("{}", line); };
     hooks.warn = [](const std::string& line) { spdlog::warn("{}", line); };

@@ -44,6 +44,8 @@ const char* name(Fault fault) {
             return "refuse_newer_epoch";
         case Fault::AdoptWithoutPersist:
             return "adopt_without_persist";
+        case Fault::SkipPgSnapshotRestore:
+            return "skip_pg_snapshot_restore";
     }
     return "?";
 }

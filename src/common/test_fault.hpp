@@ -35,6 +35,7 @@ enum class Fault : std::uint8_t {
     RestartResumeTerm,        // a leader restarted over a replicated log resumes its old term
     RefuseNewerEpoch,         // a follower refuses a newer leader's frames instead of adopting
     AdoptWithoutPersist,      // a follower adopts a newer epoch without persisting it first
+    SkipPgSnapshotRestore,    // a PostgreSQL follower installs a snapshot's WAL, not its store
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
@@ -42,7 +43,7 @@ inline constexpr std::array kAllFaults{
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
     Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
     Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed,    Fault::RestartResumeTerm,
-    Fault::RefuseNewerEpoch,     Fault::AdoptWithoutPersist};
+    Fault::RefuseNewerEpoch,     Fault::AdoptWithoutPersist,    Fault::SkipPgSnapshotRestore};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -406,7 +406,10 @@ void FollowerReceiver::snapshot_frame(const Frame& frame, SnapshotStaging& stagi
              std::to_string(manifest.store_lsn) + " and its WAL up to LSN " +
              std::to_string(manifest.last_lsn) + ": " + std::to_string(manifest.files.size()) +
              " files, " + std::to_string(bytes) + " bytes, into " + options_.snapshot_dir.string());
-        bad = staging.begin(manifest);
+        bad = snapshot_store_mismatch(manifest, options_.snapshot_store);
+        if (bad.empty()) {
+            bad = staging.begin(manifest);
+        }
     } else if (frame.header.kind == FrameKind::SnapshotChunk) {
         bad = staging.chunk(snapshot_chunk_of(frame));
     } else {

@@ -38,6 +38,9 @@ struct FollowerReceiverOptions {
     // Where a snapshot from the leader is staged (snapshot_staging.hpp); empty: a snapshot is
     // refused.
     std::filesystem::path snapshot_dir = {};
+    // The store file a snapshot must hold for this follower (SnapshotTargets::store_name): one
+    // holding the other kind is refused at its SnapshotBegin, before any of it is written.
+    std::string snapshot_store = kSnapshotSqliteStore;
 };
 
 struct FollowerReceiverHooks {

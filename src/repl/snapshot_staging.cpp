@@ -62,7 +62,43 @@ bool read_back(const fs::path& path, std::uint64_t& bytes, std::uint32_t& crc, s
     return true;
 }
 
+std::string store_kind(const std::string& name) {
+    if (name == kSnapshotSqliteStore) {
+        return "SQLite";
+    }
+    if (name == kSnapshotPostgresStore) {
+        return "PostgreSQL";
+    }
+    return name;
+}
+
 }  // namespace
+
+std::string snapshot_store_mismatch(const std::function<bool(const std::string&)>& has,
+                                    const std::string& store_name) {
+    for (const char* other : {kSnapshotSqliteStore, kSnapshotPostgresStore}) {
+        if (other != store_name && has(other)) {
+            return "the snapshot holds a " + store_kind(other) + " store (" + other +
+                   ") and this follower's store is " + store_kind(store_name) +
+                   ": give every node of the cluster the same [persistence] store";
+        }
+    }
+    return "";
+}
+
+std::string snapshot_store_mismatch(const SnapshotManifest& manifest,
+                                    const std::string& store_name) {
+    return snapshot_store_mismatch(
+        [&](const std::string& name) {
+            for (const SnapshotFile& file : manifest.files) {
+                if (file.name == name) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        store_name);
+}
 
 SnapshotStaging::SnapshotStaging(fs::path dir) : dir_(std::move(dir)) {}
 
@@ -212,6 +248,13 @@ void install_snapshot(const fs::path& staging, const SnapshotTargets& targets,
         throw std::runtime_error("snapshot install: " + staging.string() + " has no " +
                                  kSnapshotReadyName + " (the transfer never completed)");
     }
+    // Before anything moves: a follower reconfigured since the transfer keeps its files.
+    if (const std::string bad = snapshot_store_mismatch(
+            [&](const std::string& name) { return fs::exists(staging / name); },
+            targets.store_name);
+        !bad.empty()) {
+        throw std::runtime_error("snapshot install: " + bad);
+    }
     const fs::path staged_wal = staging / "wal";
     if (fs::exists(staged_wal)) {
         const fs::path old = targets.wal_dir.string() + ".pre-snapshot";
@@ -227,9 +270,16 @@ void install_snapshot(const fs::path& staging, const SnapshotTargets& targets,
             say("replication: snapshot: WAL segments moved into " + targets.wal_dir.string());
         }
     }
-    const fs::path staged_store = staging / "store.sqlite";
+    const fs::path staged_store = staging / targets.store_name;
     if (fs::exists(staged_store)) {
-        if (targets.store_file.empty()) {
+        if (targets.install_store) {
+            // Run again after a crash until READY goes: the hook ends in the same store.
+            const std::string done = targets.install_store(staged_store);
+            fs::remove(staged_store);
+            if (say) {
+                say("replication: snapshot: " + done);
+            }
+        } else if (targets.store_file.empty()) {
             fs::remove(staged_store);
         } else {
             // A stale -wal beside the new file would be replayed into it.

@@ -86,11 +86,14 @@ SnapshotFile copy_with_sum(const fs::path& from, const fs::path& dir, const std:
 
 // A follower whose WAL a snapshot can replace.
 struct Follower {
-    Follower(NodeId node, const fs::path& root, Epoch epoch = kEpoch) : wal_dir(root / "wal") {
+    Follower(NodeId node, const fs::path& root, Epoch epoch = kEpoch,
+             const std::string& store = kSnapshotSqliteStore)
+        : wal_dir(root / "wal") {
         fs::create_directories(root);
         open();
         FollowerReceiverOptions options{node, epoch};
         options.snapshot_dir = root / "staging";
+        options.snapshot_store = store;
         options.history = read_log_epochs(*storage).history;
         FollowerReceiverHooks hooks;
         hooks.save_history = [this](const EpochHistory& history) {
@@ -399,4 +402,58 @@ TEST_CASE("a snapshot gives the follower the leader's epoch history",
         CHECK(read_log_epochs(follower_read).history.terms() ==
               std::vector<TermStart>{{1, 1}, {2, 2001}});
     }
+}
+
+TEST_CASE("a follower refuses a snapshot of the other store kind at its SnapshotBegin",
+          "[repl][link][snapshot]") {
+    test::TempDir dir;
+    test::TrackedQuorum quorum(kEpoch);
+    ShipBuffer buffer(16 * 1024);
+    const fs::path leader_dir = dir.path() / "leader";
+    wal::UringStorage leader_storage(leader_dir.string());
+    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
+    append_all(leader, 1, 6000);
+    REQUIRE(leader.wait_durable(6000));
+    leader.release_below(3001);
+    leader.wait_background_idle();
+
+    // An SQLite leader, a follower configured for PostgreSQL by mistake.
+    Follower three(3, dir.path() / "f3", kEpoch, kSnapshotPostgresStore);
+    three.receiver->start();
+    LeaderSenderOptions options;
+    options.epoch = kEpoch;
+    options.followers = {{3, "127.0.0.1", three.receiver->port()}};
+    options.wal_dir = leader_dir;
+    options.snapshot_retry_min = std::chrono::milliseconds(10);
+    std::atomic<int> made{0};
+    LeaderSenderHooks hooks = quorum.sender_hooks(leader);
+    hooks.oldest_lsn = [&] { return leader.held_segments().front().first_lsn; };
+    hooks.make_snapshot = [&](NodeId) {
+        const fs::path snapshot = dir.path() / ("snapshot-" + std::to_string(made++));
+        SnapshotSource source;
+        source.dir = snapshot;
+        source.manifest.store_lsn = 3000;
+        source.manifest.last_lsn = leader.durable_lsn();
+        std::ofstream(dir.path() / "store-file") << "an SQLite store";
+        source.manifest.files.push_back(
+            copy_with_sum(dir.path() / "store-file", snapshot, "store.sqlite"));
+        return source;
+    };
+    hooks.drop_snapshot = [](const SnapshotSource& snapshot) { fs::remove_all(snapshot.dir); };
+    LeaderSender sender(options, buffer, hooks);
+    sender.start();
+    const auto refused = [&] {
+        std::lock_guard lock(three.mutex);
+        return std::any_of(three.warnings.begin(), three.warnings.end(), [](const auto& line) {
+            return line.find("snapshot refused") != std::string::npos &&
+                   line.find("holds a SQLite store (store.sqlite)") != std::string::npos &&
+                   line.find("this follower's store is PostgreSQL") != std::string::npos;
+        });
+    };
+    CHECK(eventually(refused));
+    CHECK(eventually([&] { return made.load() >= 2; }));  // retried, refused again
+    sender.stop();
+    CHECK(three.installs.load() == 0);
+    CHECK_FALSE(fs::exists(dir.path() / "f3" / "staging" / "store.sqlite"));
+    leader.close();
 }

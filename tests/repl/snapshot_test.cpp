@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -280,4 +282,89 @@ TEST_CASE("a staged snapshot is checked against its manifest, then swapped in",
         CHECK_FALSE(fs::exists(targets.wal_dir.string() + ".pre-snapshot"));
         CHECK_FALSE(fs::exists(staging_dir));
     }
+}
+
+TEST_CASE("a snapshot's store of another kind than the follower's is refused, naming both",
+          "[repl][snapshot]") {
+    const SnapshotManifest sqlite{10, 20, {{"store.sqlite", 5, 1}, {"wal/wal-1.log", 9, 2}}};
+    const SnapshotManifest pg{10, 20, {{"store.pgdump", 5, 1}, {"wal/wal-1.log", 9, 2}}};
+    CHECK(snapshot_store_mismatch(sqlite, kSnapshotSqliteStore).empty());
+    CHECK(snapshot_store_mismatch(pg, kSnapshotPostgresStore).empty());
+    CHECK_THAT(snapshot_store_mismatch(sqlite, kSnapshotPostgresStore),
+               Catch::Contains("holds a SQLite store (store.sqlite)") &&
+                   Catch::Contains("this follower's store is PostgreSQL"));
+    CHECK_THAT(snapshot_store_mismatch(pg, kSnapshotSqliteStore),
+               Catch::Contains("holds a PostgreSQL store (store.pgdump)") &&
+                   Catch::Contains("this follower's store is SQLite"));
+
+    // At install (a follower reconfigured between the transfer and a restart): nothing moves.
+    TempDir temp;
+    const fs::path staging = temp.path / "staging";
+    write_text(staging / "store.sqlite", "an SQLite store");
+    write_text(staging / "wal" / "wal-0000000000000001.log", "new log");
+    write_text(staging / kSnapshotReadyName, "");
+    write_text(temp.path / "wal" / "wal-old.log", "old log");
+    SnapshotTargets targets{temp.path / "wal", {}};
+    targets.store_name = kSnapshotPostgresStore;
+    int installs = 0;
+    targets.install_store = [&](const fs::path&) {
+        ++installs;
+        return std::string("installed");
+    };
+    CHECK_THROWS_WITH(install_snapshot(staging, targets, {}),
+                      Catch::Contains("snapshot install: the snapshot holds a SQLite store") &&
+                          Catch::Contains("PostgreSQL"));
+    CHECK(installs == 0);
+    CHECK(read_text(temp.path / "wal" / "wal-old.log") == "old log");
+    CHECK(fs::exists(staging / kSnapshotReadyName));
+}
+
+TEST_CASE("a snapshot's store install a crash interrupted runs again, ending in the same store",
+          "[repl][snapshot]") {
+    TempDir temp;
+    const fs::path staging = temp.path / "staging";
+    const std::string dump = "the leader's dump at LSN 3000";
+    write_text(staging / "store.pgdump", dump);
+    write_text(staging / "wal" / "wal-0000000000000001.log", "new log");
+    write_text(staging / kSnapshotReadyName, "");
+    write_text(temp.path / "wal" / "wal-old.log", "old log");
+    // The "database": the hook replaces its contents whole, as one pg_restore transaction does.
+    const fs::path database = temp.path / "database";
+    write_text(database, "the follower's old store");
+    SnapshotTargets targets{temp.path / "wal", {}};
+    targets.store_name = kSnapshotPostgresStore;
+    int runs = 0;
+    bool crash = true;
+    targets.install_store = [&](const fs::path& staged) {
+        ++runs;
+        if (crash) {
+            // The server went away: nothing of this run committed.
+            throw std::runtime_error("pg_restore failed (exit status 1): connection refused");
+        }
+        write_text(database, read_text(staged));
+        return "restored " + staged.filename().string();
+    };
+    std::vector<std::string> said;
+    const auto say = [&](const std::string& line) { said.push_back(line); };
+    // The WAL is in before the store fails: the store is behind the WAL, never ahead.
+    CHECK_THROWS_WITH(install_snapshot(staging, targets, say),
+                      Catch::Contains("connection refused"));
+    CHECK(read_text(targets.wal_dir / "wal-0000000000000001.log") == "new log");
+    CHECK(read_text(database) == "the follower's old store");
+    CHECK(fs::exists(staging / kSnapshotReadyName));
+    CHECK(fs::exists(staging / "store.pgdump"));
+
+    // The next start finishes it; a second install after that (a crash before READY went) too.
+    crash = false;
+    CHECK(finish_interrupted_snapshot(staging, targets, say));
+    CHECK(read_text(database) == dump);
+    CHECK_FALSE(fs::exists(staging));
+    CHECK(read_text(targets.wal_dir / "wal-0000000000000001.log") == "new log");
+    write_text(staging / "store.pgdump", dump);
+    write_text(staging / kSnapshotReadyName, "");
+    CHECK(finish_interrupted_snapshot(staging, targets, say));
+    CHECK(read_text(database) == dump);
+    CHECK(runs == 3);
+    CHECK(std::count(said.begin(), said.end(), "replication: snapshot: restored store.pgdump") ==
+          2);
 }

@@ -203,8 +203,8 @@ fs::path find_pg_tool(const std::string& tool, int server_major,
                              std::to_string(server_major) + " (" + found + "): " + install);
 }
 
-void run_pg_tool(const fs::path& tool, const std::vector<std::string>& args,
-                 const std::string& dsn) {
+std::string run_pg_tool(const fs::path& tool, const std::vector<std::string>& args,
+                        const std::string& dsn) {
     const ScratchDir scratch("exchangectl-pg-tool");
     std::vector<std::string> environment;
     if (const std::optional<std::string> password = dsn_password(dsn)) {
@@ -221,6 +221,7 @@ void run_pg_tool(const fs::path& tool, const std::vector<std::string>& args,
                                  std::to_string(outcome.status) +
                                  "): " + store::without_secrets(last_lines(outcome.output, 4)));
     }
+    return outcome.output;
 }
 
 }  // namespace exchanged::tools

@@ -25,7 +25,8 @@ std::filesystem::path find_pg_tool(const std::string& tool, int server_major,
 // Runs `tool args... --dbname=<dsn without its password>`; a password in `dsn` reaches the tool
 // through a password file (PGPASSFILE) only it can read, removed afterwards. Throws
 // std::runtime_error with the tool's exit status and the last lines it printed.
-void run_pg_tool(const std::filesystem::path& tool, const std::vector<std::string>& args,
-                 const std::string& dsn);
+// Returns what the tool printed (pg_restore --list's table of contents).
+std::string run_pg_tool(const std::filesystem::path& tool, const std::vector<std::string>& args,
+                        const std::string& dsn);
 
 }  // namespace exchanged::tools
