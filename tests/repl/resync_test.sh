@@ -13,10 +13,26 @@
 #   2. mutation: follower 3 with --test-fault skip_snapshot_install (it checks the snapshot but
 #      never swaps it in): the catch-up check of 1 must fail.
 #
-# usage: resync_test.sh BIN_DIR
+# With `postgres` every node's store is a database of its own on the throw-away server of
+# EXCHANGED_TEST_POSTGRES_DSN (exit 77 without it): the snapshot carries the leader's pg_dump and
+# follower 3 restores it into its database (its log names the restore), and the mutation of 2 is
+# --test-fault skip_pg_snapshot_restore (the snapshot's WAL swapped in, its store not restored).
+#
+# usage: resync_test.sh BIN_DIR [sqlite|postgres]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build/bin}
+store=${2:-sqlite}
+case "$store" in
+    sqlite) skip_fault=skip_snapshot_install ;;
+    postgres)
+        skip_fault=skip_pg_snapshot_restore
+        if [ -z "${EXCHANGED_TEST_POSTGRES_DSN:-}" ]; then
+            echo "test skipped: EXCHANGED_TEST_POSTGRES_DSN is not set (scripts/test.sh starts a throw-away server with scripts/pg-test-cluster.sh and sets it)"
+            exit 77
+        fi ;;
+    *) echo "resync_test.sh: unknown store '$store' (sqlite or postgres)" >&2; exit 2 ;;
+esac
 # shellcheck source=tests/repl/cluster_test_lib.sh
 . tests/repl/cluster_test_lib.sh
 # Ports 96x0..96x2, 1 MiB segments, and no WAL kept for followers beyond what the store needs.
@@ -25,6 +41,31 @@ cluster_test_init resync-test 96 131072 's/^wal_segment_bytes = .*/wal_segment_b
     's/^\[replication\]$/[replication]\nfollower_retention_bytes = 0/'
 leader=127.0.0.1:9610
 admin=127.0.0.1:9611
+
+# One database per node (a snapshot's pg_dump restores into the same schema name on every node).
+pg_sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$EXCHANGED_TEST_POSTGRES_DSN" -c "$1"; }
+pg_db() { echo "exchanged_resync_$$_n$1"; }
+fresh_databases() {
+    local node
+    for node in 1 2 3; do
+        pg_sql "DROP DATABASE IF EXISTS $(pg_db "$node") WITH (FORCE)" >/dev/null &&
+            pg_sql "CREATE DATABASE $(pg_db "$node")" >/dev/null || return 1
+    done
+}
+if [ "$store" = postgres ]; then
+    drop_databases() {
+        local node
+        for node in 1 2 3; do
+            pg_sql "DROP DATABASE IF EXISTS $(pg_db "$node") WITH (FORCE)" >/dev/null 2>&1
+        done
+    }
+    trap 'cluster_test_cleanup; drop_databases' EXIT
+    for node in 1 2 3; do
+        sed -i -e 's|^store = sqlite|store = postgresql|' \
+            -e "s|^store_path = .*|store_dsn = $EXCHANGED_TEST_POSTGRES_DSN dbname=$(pg_db "$node")|" \
+            "$work/config/node$node.ini"
+    done
+fi
 
 start_node() {  # NAME NODE [flags...]
     local run=$work/run-$1 node=$2
@@ -38,19 +79,24 @@ metric() {  # NAME-PATTERN: the leader's value
     curl -s "http://$admin/metrics" | awk -v m="$1" '$1 == m {print $2}'
 }
 
-# True once follower 3 acknowledged the last LSN the leader shipped (within ~SECONDS).
+# True once follower 3 acknowledged the last LSN the leader shipped and its standby applied it
+# (within ~SECONDS). Acknowledged alone is not enough: a follower whose snapshot's store was not
+# installed acknowledges the snapshot's WAL, then its standby finds the gap below and it stops.
 caught_up() {  # SECONDS
-    local shipped three
+    local shipped three applied
     for _ in $(seq $(($1 * 10))); do
         shipped=$(metric exchanged_replication_shipped_lsn)
         three=$(metric 'exchanged_replication_follower_acked_lsn{node="3"}')
-        if [ -n "$shipped" ] && [ "$shipped" != 0 ] && [ "$shipped" = "$three" ]; then
-            echo "  follower 3 acknowledged LSN $three of $shipped shipped"
+        applied=$(curl -s "http://127.0.0.1:9631/metrics" |
+            awk '$1 == "exchanged_replication_applied_lsn" {print $2}')
+        if [ -n "$shipped" ] && [ "$shipped" != 0 ] && [ "$shipped" = "$three" ] &&
+            [ "$applied" = "$shipped" ]; then
+            echo "  follower 3 acknowledged and applied LSN $three of $shipped shipped"
             return 0
         fi
         sleep 0.1
     done
-    echo "  follower 3 acknowledged LSN ${three:-?} of ${shipped:-?} shipped"
+    echo "  follower 3 acknowledged LSN ${three:-?} and applied LSN ${applied:-?} of ${shipped:-?} shipped"
     return 1
 }
 
@@ -81,8 +127,8 @@ records() {  # WAL-DIR FROM: one line per record, without where it sits in the s
     "$bin/exchangectl" wal dump --from "$2" "$1" | grep '^lsn=' | sed 's/ segment=.* payload=/ payload=/'
 }
 
-echo "== 1. follower 3 past the retention re-syncs by snapshot (the first one damaged)"
-if start_cluster resync --test-fault damage_snapshot_chunk; then
+echo "== 1. follower 3 past the retention re-syncs by snapshot (the first one damaged; $store stores)"
+if { [ "$store" = sqlite ] || fresh_databases; } && start_cluster resync --test-fault damage_snapshot_chunk; then
     run=$work/run-resync
     fall_behind resync
     # Orders keep coming while it re-syncs: the snapshot's WAL holds records above its store.
@@ -101,6 +147,12 @@ if start_cluster resync --test-fault damage_snapshot_chunk; then
     [ -n "$store_lsn" ] || fail "follower 3 logged no installed snapshot"
     wal_last=$(grep -o "the leader's copy reached LSN [0-9]*" "$run/node3.log" | tail -n 1 | grep -o '[0-9]*$')
     echo "  follower 3 installed a snapshot: store at LSN ${store_lsn:-?}, WAL to LSN ${wal_last:-?}"
+    if [ "$store" = postgres ]; then
+        restored=$(grep -o 'PostgreSQL store at LSN [0-9]* restored into [^(]*(pg_restore of [0-9]* bytes, [0-9]* ms)' \
+            "$run/node3.log" | tail -n 1)
+        [ -n "$restored" ] || fail "follower 3 logged no pg_restore of the snapshot's store"
+        echo "  follower 3: ${restored:-no restore}"
+    fi
     [ "$(metric 'exchanged_replication_follower_out_of_date{node="3"}')" = 0 ] ||
         fail "follower 3 is still marked out of date after its re-sync"
     # The quorum works with follower 3: follower 2 gone, orders are still acknowledged.
@@ -145,17 +197,17 @@ else
     fail "the cluster did not start"
 fi
 
-echo "== 2. mutation: a follower that never installs the snapshot does not catch up"
-if start_cluster mutation; then
+echo "== 2. mutation: a follower that never installs the snapshot ($skip_fault) does not catch up"
+if { [ "$store" = sqlite ] || fresh_databases; } && start_cluster mutation; then
     run=$work/run-mutation
     fall_behind mutation
-    start_node mutation 3 --test-fault skip_snapshot_install
+    start_node mutation 3 --test-fault "$skip_fault"
     if caught_up 4; then
-        fail "the re-sync check passed with the snapshot install skipped"
+        fail "the re-sync check passed with $skip_fault"
     else
-        echo "  caught: follower 3 never caught up without the install"
+        echo "  caught: follower 3 never caught up with $skip_fault"
     fi
-    grep -q 'TEST FAULT skip_snapshot_install' "$run/node3.log" ||
+    grep -q "TEST FAULT $skip_fault" "$run/node3.log" ||
         fail "follower 3 never received a snapshot to skip"
     scripts/run-cluster.sh stop --data-dir "$run" >/dev/null
 else
