@@ -26,6 +26,7 @@
 #include "repl/ship_buffer.hpp"
 #include "repl/snapshot_epochs.hpp"
 #include "repl/snapshot_staging.hpp"
+#include "snapshot_log.hpp"
 #include "tracked_quorum.hpp"
 #include "wal/segment_format.hpp"
 #include "wal/uring_storage.hpp"
@@ -40,41 +41,7 @@ namespace {
 
 constexpr Epoch kEpoch = 1;
 
-wal::WalOptions small_options() {
-    wal::WalOptions o;
-    o.segment_bytes = wal::kMinSegmentBytes;
-    o.max_payload_bytes = 64;
-    o.queue_capacity = 1024;
-    o.batch_size = 32;
-    o.batch_timeout_ms = 1;
-    o.batch_bytes_max = 16384;
-    o.max_recycled_segments = 0;
-    return o;
-}
-
-void append_all(wal::WalWriter& leader, wal::Lsn from, wal::Lsn to) {
-    for (wal::Lsn lsn = from; lsn <= to; ++lsn) {
-        std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
-        wal::AppendResult result;
-        // Types the engine does not know (3 is a term start, which the follower decodes).
-        const auto type = static_cast<std::uint16_t>(10 + lsn % 7);
-        while ((result = leader.try_append(type, payload)).status == wal::AppendStatus::Busy) {
-            std::this_thread::yield();
-        }
-        REQUIRE(result.status == wal::AppendStatus::Ok);
-    }
-}
-
-template <typename Condition>
-bool eventually(Condition condition) {
-    for (int i = 0; i < 2000; ++i) {  // 20 s: a loaded machine, never a timing claim
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return condition();
-}
+using test::eventually;
 
 SnapshotFile copy_with_sum(const fs::path& from, const fs::path& dir, const std::string& name) {
     fs::create_directories((dir / name).parent_path());
@@ -117,7 +84,7 @@ struct Follower {
     }
     void open() {
         storage = std::make_unique<wal::UringStorage>(wal_dir.string());
-        wal::WalOptions options = small_options();
+        wal::WalOptions options = test::snapshot_log_options();
         options.on_durable = [this](wal::Lsn lsn) {
             if (receiver) {
                 receiver->durable(lsn);
@@ -147,9 +114,10 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, tw
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
+    wal::WalWriter leader(leader_storage,
+                          quorum.leader_options(test::snapshot_log_options(), buffer));
     constexpr wal::Lsn kStored = 3000;
-    append_all(leader, 1, 6000);
+    test::append_filler(leader, 1, 6000);
     REQUIRE(leader.wait_durable(6000));
     // The store holds up to 3000: the segments below it go.
     leader.release_below(kStored + 1);
@@ -214,7 +182,7 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, tw
                    Catch::Contains("snapshot refused") && Catch::Contains("CRC32C"));
     }
     // It streams on from the snapshot's end, live records included.
-    append_all(leader, 6001, 7000);
+    test::append_filler(leader, 6001, 7000);
     REQUIRE(leader.wait_durable(7000));
     REQUIRE(eventually([&] {
         for (const FollowerStatus& status : sender.status()) {
@@ -250,8 +218,9 @@ TEST_CASE("a follower within the retention bound is caught up from the WAL, not 
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
-    append_all(leader, 1, 6000);
+    wal::WalWriter leader(leader_storage,
+                          quorum.leader_options(test::snapshot_log_options(), buffer));
+    test::append_filler(leader, 1, 6000);
     REQUIRE(leader.wait_durable(6000));
 
     // Follower 3 acknowledged LSN 1000 before it went away; the store holds up to 5000.
@@ -275,7 +244,7 @@ TEST_CASE("a follower within the retention bound is caught up from the WAL, not 
     {
         fs::create_directories(root);
         wal::UringStorage storage((root / "wal").string());
-        wal::WalWriter writer(storage, small_options());
+        wal::WalWriter writer(storage, test::snapshot_log_options());
         for (wal::Lsn lsn = 1; lsn <= 1000; ++lsn) {
             std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
             REQUIRE(writer.append_replicated(lsn, static_cast<std::uint16_t>(10 + lsn % 7), payload)
@@ -314,13 +283,14 @@ TEST_CASE("a snapshot gives the follower the leader's epoch history",
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
+    const wal::WalOptions leader_options =
+        test::shipping_options(test::snapshot_log_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
     REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
-    append_all(leader, 2, 2000);
+    test::append_filler(leader, 2, 2000);
     REQUIRE(begin_term(leader, leader_storage, history, 2, 1) == 2001);
-    append_all(leader, 2002, 6000);
+    test::append_filler(leader, 2002, 6000);
     REQUIRE(leader.wait_durable(6000));
     leader.release_below(3001);  // both term records go
     leader.wait_background_idle();
@@ -383,7 +353,7 @@ TEST_CASE("a snapshot gives the follower the leader's epoch history",
     LeaderSender sender(options, buffer, hooks);
     sender.start();
     REQUIRE(eventually([&] { return three.installs.load() == 1; }));
-    append_all(leader, 6001, 6500);
+    test::append_filler(leader, 6001, 6500);
     REQUIRE(leader.wait_durable(6500));
     if (ship_history) {
         CHECK(eventually([&] { return three.receiver->acked_lsn() == 6500; }));
@@ -411,8 +381,9 @@ TEST_CASE("a follower refuses a snapshot of the other store kind at its Snapshot
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
-    append_all(leader, 1, 6000);
+    wal::WalWriter leader(leader_storage,
+                          quorum.leader_options(test::snapshot_log_options(), buffer));
+    test::append_filler(leader, 1, 6000);
     REQUIRE(leader.wait_durable(6000));
     leader.release_below(3001);
     leader.wait_background_idle();

@@ -36,6 +36,7 @@
 #include "repl/log_epochs.hpp"
 #include "repl/ship_buffer.hpp"
 #include "repl/snapshot_staging.hpp"
+#include "snapshot_log.hpp"
 #include "store/postgres_connection.hpp"
 #include "store/postgres_dsn.hpp"
 #include "store/postgres_store.hpp"
@@ -151,41 +152,7 @@ std::string differences(const std::string& leader_dsn, const std::string& follow
     return out;
 }
 
-wal::WalOptions small_options() {
-    wal::WalOptions o;
-    o.segment_bytes = wal::kMinSegmentBytes;
-    o.max_payload_bytes = 64;
-    o.queue_capacity = 1024;
-    o.batch_size = 32;
-    o.batch_timeout_ms = 1;
-    o.batch_bytes_max = 16384;
-    o.max_recycled_segments = 0;
-    return o;
-}
-
-void append_all(wal::WalWriter& leader, wal::Lsn from, wal::Lsn to) {
-    for (wal::Lsn lsn = from; lsn <= to; ++lsn) {
-        std::vector<std::byte> payload(lsn % 40, static_cast<std::byte>(lsn));
-        wal::AppendResult result;
-        // Types the engine does not know: the follower takes them as they are.
-        const auto type = static_cast<std::uint16_t>(10 + lsn % 7);
-        while ((result = leader.try_append(type, payload)).status == wal::AppendStatus::Busy) {
-            std::this_thread::yield();
-        }
-        REQUIRE(result.status == wal::AppendStatus::Ok);
-    }
-}
-
-template <typename Condition>
-bool eventually(Condition condition) {
-    for (int i = 0; i < 3000; ++i) {  // 30 s: a loaded machine, never a timing claim
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return condition();
-}
+using test::eventually;
 
 Config profile(const test::TempDir& dir, const std::string& name, const std::string& dsn,
                const fs::path& wal_dir) {
@@ -239,7 +206,7 @@ struct Follower {
     void open() {
         fs::create_directories(config.persistence.wal_path.parent_path());
         storage = std::make_unique<wal::UringStorage>(config.persistence.wal_path.string());
-        wal::WalOptions options = small_options();
+        wal::WalOptions options = test::snapshot_log_options();
         options.on_durable = [this](wal::Lsn lsn) {
             if (receiver) {
                 receiver->durable(lsn);
@@ -298,8 +265,9 @@ TEST_CASE("a PostgreSQL follower re-syncs by snapshot into its own database and 
     ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader-wal";
     wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
-    append_all(leader, 1, 6000);
+    wal::WalWriter leader(leader_storage,
+                          quorum.leader_options(test::snapshot_log_options(), buffer));
+    test::append_filler(leader, 1, 6000);
     REQUIRE(leader.wait_durable(6000));
     leader.release_below(kStored + 1);
     leader.wait_background_idle();
@@ -359,7 +327,7 @@ TEST_CASE("a PostgreSQL follower re-syncs by snapshot into its own database and 
     }
 
     // It streams on from the snapshot's end and counts for the quorum.
-    append_all(leader, 6001, 7000);
+    test::append_filler(leader, 6001, 7000);
     REQUIRE(leader.wait_durable(7000));
     REQUIRE(eventually([&] { return sender.status().front().acked_lsn == 7000; }));
     {

@@ -58,6 +58,21 @@ std::string tables_of(const std::string& schema) {
 
 }  // namespace
 
+void create_schema_first_in_path(PgConnection& c, const std::string& schema,
+                                 const std::string& what) {
+    store::PgTransaction transaction(
+        c,
+        "BEGIN; CREATE SCHEMA IF NOT EXISTS " + identifier(c, schema) + "; SELECT current_schema()",
+        "create schema " + schema);
+    const PgResult& first = transaction.begin_result();
+    if (first.is_null(0, 0) || first.text(0, 0) != schema) {
+        throw std::runtime_error(
+            what + " is in the schema " + schema + ", which the search_path of " + c.name() +
+            " does not put first: add options=-csearch_path=" + schema + " to its DSN");
+    }
+    transaction.commit();
+}
+
 std::optional<std::string> store_schema(PgConnection& c) {
     const PgResult found = c.query(
         "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -131,22 +146,7 @@ void restore_postgres_dump(const fs::path& dump, const std::string& dsn, const s
     }
     const fs::path pg_restore =
         find_pg_tool("pg_restore", server_major(c), pg_tool_dirs(server_major(c)));
-    {
-        // The schema is kept only when the DSN's search_path puts it first, where the daemon's
-        // store will look for (and the migrations create) its tables.
-        store::PgTransaction transaction(c,
-                                         "BEGIN; CREATE SCHEMA IF NOT EXISTS " +
-                                             identifier(c, schema) + "; SELECT current_schema()",
-                                         "create schema " + schema);
-        const PgResult& first = transaction.begin_result();
-        if (first.is_null(0, 0) || first.text(0, 0) != schema) {
-            throw std::runtime_error("the backup's store is in the schema " + schema +
-                                     ", which the search_path of " + c.name() +
-                                     " does not put first: add options=-csearch_path=" + schema +
-                                     " to the DSN");
-        }
-        transaction.commit();
-    }
+    create_schema_first_in_path(c, schema, "the backup's store");
     run_pg_tool(
         pg_restore,
         {"--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges", dump.string()},

@@ -45,6 +45,12 @@ std::optional<std::string> existing_store_table(store::PgConnection& connection,
 void restore_postgres_dump(const std::filesystem::path& dump, const std::string& dsn,
                            const std::string& schema, std::uint64_t store_lsn);
 
+// Creates `schema` when missing (committed) and checks that the connection's search_path puts it
+// first, where the daemon's store looks for (and its migrations create) its tables; else throws
+// std::runtime_error naming `what` ("the backup's store"), the schema and the DSN option to add.
+void create_schema_first_in_path(store::PgConnection& connection, const std::string& schema,
+                                 const std::string& what);
+
 // Drops every table of `schema` in `dsn` (after a verify into a scratch database the operator
 // named). Throws store::StoreError.
 void drop_store_tables(const std::string& dsn, const std::string& schema);

@@ -78,20 +78,7 @@ std::uint64_t replace_postgres_store(const fs::path& dump, const std::string& ds
                                  c.name() + "'s in " + *own +
                                  ": give the nodes' store_dsn the same schema (search_path)");
     }
-    {
-        store::PgTransaction transaction(c,
-                                         "BEGIN; CREATE SCHEMA IF NOT EXISTS " +
-                                             identifier(c, schema) + "; SELECT current_schema()",
-                                         "create schema " + schema);
-        const PgResult& first = transaction.begin_result();
-        if (first.is_null(0, 0) || first.text(0, 0) != schema) {
-            throw std::runtime_error("the snapshot's store is in the schema " + schema +
-                                     ", which the search_path of " + c.name() +
-                                     " does not put first: add options=-csearch_path=" + schema +
-                                     " to its store_dsn");
-        }
-        transaction.commit();
-    }
+    create_schema_first_in_path(c, schema, "the snapshot's store");
     run_pg_tool(pg_restore,
                 {"--clean", "--if-exists", "--exit-on-error", "--single-transaction", "--no-owner",
                  "--no-privileges", dump.string()},
