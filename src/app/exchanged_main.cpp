@@ -911,7 +911,20 @@ FollowerEnd run_follower(const Config& config, exchanged::app::FailoverLoop* fai
 }
 
 int serve_with_failover(const Config& profile, bool salvage);
-bool stopped_between_runs(const char* closed);
+
+// A SIGINT or SIGTERM that came while a run stopped to hand over to the next one (a leader
+// stepping down, a follower told to lead): the next run would start in full (store check, books,
+// listeners) before its wait saw the signal, and only then stop again, which a loaded machine
+// made a stop of seconds. `closed` says what the run that ended left on disk.
+bool stopped_between_runs(const char* closed) {
+    const int signal_number = exchanged::app::take_pending_shutdown();
+    if (signal_number == 0) {
+        return false;
+    }
+    exchanged::ops::service_notifier().stopping(stop_line(signal_number));
+    exchanged::ops::log_milestone("stopped cleanly ({}; not starting the next run)", closed);
+    return true;
+}
 
 // One run under manual promotion: a follower (and the leader it may be promoted to), or a
 // leader. `*stepped_down` set: a replicated leader learnt that a newer epoch exists and stopped;
@@ -995,7 +1008,7 @@ int serve_once(const Config& profile, bool salvage, bool* stepped_down) {
     }
     const std::string ready = promoted + "next_lsn=" + std::to_string(books->next_lsn);
     return run_service(config, layout, *primary, std::move(*books), salvage, ready, nullptr,
-                       config.replication.enabled ? stepped_down : nullptr);
+                       stepped_down);
 }
 
 int serve(const Config& profile, bool salvage) {
@@ -1014,20 +1027,6 @@ int serve(const Config& profile, bool salvage) {
             return 0;
         }
     }
-}
-
-// A SIGINT or SIGTERM that came while a run stopped to hand over to the next one (a leader
-// stepping down, a follower told to lead): the next run would start in full (store check, books,
-// listeners) before its wait saw the signal, and only then stop again, which a loaded machine
-// made a stop of seconds. `closed` says what the run that ended left on disk.
-bool stopped_between_runs(const char* closed) {
-    const int signal_number = exchanged::app::take_pending_shutdown();
-    if (signal_number == 0) {
-        return false;
-    }
-    exchanged::ops::service_notifier().stopping(stop_line(signal_number));
-    exchanged::ops::log_milestone("stopped cleanly ({}; not starting the next run)", closed);
-    return true;
 }
 
 // Automatic failover (docs/failover.md): every start is a follower's, whatever the profile or

@@ -36,10 +36,6 @@ struct LeaderSender::Link {
     std::atomic<std::uint64_t> connects{0};
     std::atomic<std::uint64_t> snapshots{0};
     std::atomic<std::uint64_t> ack_round_trip_ns{0};
-    // The sender thread's: the follower said it serves another leader connection (redial
-    // slowly, say it once).
-    bool busy = false;
-    bool busy_reported = false;
     // The sender thread's: when this follower may have its next snapshot, and the pause after it.
     std::chrono::steady_clock::time_point next_snapshot_at{};
     std::chrono::milliseconds snapshot_retry{0};
@@ -174,6 +170,7 @@ std::vector<FollowerStatus> LeaderSender::status() const {
 void LeaderSender::run(Link& link) {
     auto backoff = options_.redial_min;
     bool reported = false;
+    bool busy_reported = false;  // said once while the follower stays busy
     while (!stopping_.load()) {
         Socket socket;
         try {
@@ -190,13 +187,15 @@ void LeaderSender::run(Link& link) {
             const auto before = backoff;
             backoff = options_.redial_min;
             ++link.connects;
-            link.busy = false;
-            serve(link, std::move(socket));
-            if (link.busy) {
+            const std::optional<Refuse> busy = serve(link, std::move(socket));
+            if (busy) {
                 backoff = before;  // the backoff goes on growing while the follower is busy
-            } else {
-                link.busy_reported = false;
+                if (!busy_reported && busy->epoch <= options_.epoch) {
+                    info("replication: " + follower_name(link.address) + ": " + busy->text +
+                         "; redialling with backoff until it is free");
+                }
             }
+            busy_reported = busy.has_value();
         }
         // Sleep in short steps so that stop() is not held up by a long backoff.
         const auto until = std::chrono::steady_clock::now() + backoff;
@@ -213,11 +212,11 @@ bool LeaderSender::send_refuse(const Socket& socket, RefuseReason reason, const 
     return write_all(socket, out);
 }
 
-void LeaderSender::serve(Link& link, Socket socket) {
+std::optional<Refuse> LeaderSender::serve(Link& link, Socket socket) {
     {
         std::lock_guard lock(link.socket_mutex);
         if (stopping_.load()) {
-            return;
+            return std::nullopt;
         }
         link.live_fd = socket.fd();
     }
@@ -254,17 +253,12 @@ void LeaderSender::serve(Link& link, Socket socket) {
     }
     set_receive_timeout(socket, std::chrono::milliseconds(0));
     if (refused && refused->reason == RefuseReason::Busy) {
-        link.busy = true;
         if (refused->epoch > options_.epoch) {
             // Its epoch is a promise on its disk, as a Hello's is: the quorum learns this leader
             // is deposed.
             warn("replication: " + who + ": " + refused->text + ", above this leader's " +
                  std::to_string(options_.epoch));
             hooks_.ack(link.address.node, refused->epoch, 0);
-        } else if (!link.busy_reported) {
-            info("replication: " + who + ": " + refused->text +
-                 "; redialling with backoff until it is free");
-            link.busy_reported = true;
         }
     } else if (!hello) {
         warn("replication: " + who + ": " + bad + "; closing");
@@ -325,6 +319,10 @@ void LeaderSender::serve(Link& link, Socket socket) {
     }
     std::lock_guard lock(link.socket_mutex);
     link.live_fd = -1;
+    if (refused && refused->reason == RefuseReason::Busy) {
+        return refused;
+    }
+    return std::nullopt;
 }
 
 void LeaderSender::count_hello(Link& link, const Hello& hello) {

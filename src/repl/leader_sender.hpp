@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,7 +125,8 @@ class LeaderSender {
   private:
     struct Link;
     void run(Link& link);
-    void serve(Link& link, Socket socket);
+    // The follower's Refuse(busy) when it serves another leader connection, else nothing.
+    std::optional<Refuse> serve(Link& link, Socket socket);
     bool stream(Link& link, const Socket& socket, wal::Lsn from);
     bool send_from_disk(Link& link, const Socket& socket, wal::Lsn& next);
     // Appends a Commit frame to link.frame when the frontier moved since the last one sent.

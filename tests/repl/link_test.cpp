@@ -29,6 +29,7 @@
 #include "repl/quorum_tracker.hpp"
 #include "repl/ship_buffer.hpp"
 #include "repl/socket_io.hpp"
+#include "small_log.hpp"
 #include "tracked_quorum.hpp"
 #include "wal/log_truncate.hpp"
 #include "wal/uring_storage.hpp"
@@ -42,17 +43,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr Epoch kEpoch = 1;
-
-wal::WalOptions small_options() {
-    wal::WalOptions o;
-    o.segment_bytes = wal::kMinSegmentBytes;
-    o.max_payload_bytes = 64;
-    o.queue_capacity = 1024;
-    o.batch_size = 32;
-    o.batch_timeout_ms = 1;
-    o.batch_bytes_max = 16384;
-    return o;
-}
 
 std::vector<std::byte> payload_for(wal::Lsn lsn) {
     std::vector<std::byte> payload(lsn % 40);
@@ -94,7 +84,7 @@ struct Follower {
     Follower(NodeId node, const std::filesystem::path& log_dir, Epoch epoch = kEpoch,
              const std::function<void(FollowerReceiverHooks&)>& more = {})
         : dir(log_dir) {
-        options = small_options();
+        options = test::small_log_options();
         options.on_durable = [this](wal::Lsn lsn) {
             if (receiver) {
                 receiver->durable(lsn);
@@ -173,7 +163,7 @@ TEST_CASE("a leader's records reach two followers over TCP and their acks make t
     test::TrackedQuorum quorum(kEpoch);
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
+    wal::WalWriter leader(leader_storage, quorum.leader_options(test::small_log_options(), buffer));
 
     Follower two(2, dir.path() / "f2");
     Follower three(3, dir.path() / "f3");
@@ -235,7 +225,7 @@ TEST_CASE("a follower behind the ship buffer is caught up from the leader's WAL 
     test::TrackedQuorum quorum(kEpoch);
     ShipBuffer buffer(32 * 1024);  // a few batches: the late follower is far behind it
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    wal::WalWriter leader(leader_storage, quorum.leader_options(small_options(), buffer));
+    wal::WalWriter leader(leader_storage, quorum.leader_options(test::small_log_options(), buffer));
     constexpr wal::Lsn kBefore = 4000;
     append_all(leader, 1, kBefore);
     REQUIRE(leader.wait_durable(kBefore));
@@ -284,7 +274,7 @@ TEST_CASE("a follower behind a restarted leader's recovered log is caught up wit
     test::TempDir dir;
     ShipBuffer buffer(32 * 1024);  // empty: nothing was published since the "restart"
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    wal::WalWriter leader(leader_storage, small_options());
+    wal::WalWriter leader(leader_storage, test::small_log_options());
     constexpr wal::Lsn kLogged = 500;
     append_all(leader, 1, kLogged);
     REQUIRE(leader.wait_durable(kLogged));
@@ -394,7 +384,8 @@ TEST_CASE("a follower refuses Records of another epoch; the leader logs why and 
     test::TempDir dir;
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((dir.path() / "leader").string());
-    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
+    const wal::WalOptions leader_options =
+        test::shipping_options(test::small_log_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     Follower two(2, dir.path() / "f2");  // follows epoch 1
     two.receiver->start();
@@ -443,7 +434,8 @@ TEST_CASE("a follower serving one leader tells a second dialler the epoch it fol
     };
     ShipBuffer new_buffer(1u << 16);
     wal::UringStorage new_storage((dir.path() / "new").string());
-    wal::WalWriter new_log(new_storage, test::shipping_options(small_options(), new_buffer));
+    wal::WalWriter new_log(new_storage,
+                           test::shipping_options(test::small_log_options(), new_buffer));
     Warnings new_lines;
     LeaderSenderHooks new_hooks;
     new_hooks.durable_lsn = [&] { return new_log.durable_lsn(); };
@@ -467,7 +459,7 @@ TEST_CASE("a follower serving one leader tells a second dialler the epoch it fol
         };
         auto d = std::make_unique<Dialler>();
         d->storage = std::make_unique<wal::UringStorage>((dir.path() / name).string());
-        d->log = std::make_unique<wal::WalWriter>(*d->storage, small_options());
+        d->log = std::make_unique<wal::WalWriter>(*d->storage, test::small_log_options());
         LeaderSenderHooks hooks;
         hooks.durable_lsn = [log = d->log.get()] { return log->durable_lsn(); };
         hooks.shipped = [](wal::Lsn) {};
@@ -546,13 +538,14 @@ struct DivergedRun {
 DivergedRun run_diverged(const std::filesystem::path& root, int max_cuts) {
     {
         wal::UringStorage old_term((root / "f2").string());
-        wal::WalWriter writer(old_term, small_options());
+        wal::WalWriter writer(old_term, test::small_log_options());
         append_term_start(writer, 1, 1, 1);
         append_own(writer, 2, 120, 0);
     }
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((root / "leader").string());
-    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
+    const wal::WalOptions leader_options =
+        test::shipping_options(test::small_log_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
     REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
@@ -612,7 +605,7 @@ TEST_CASE("a follower whose log holds a term above the epoch it follows does not
           "[repl][link][epoch]") {
     test::TempDir dir;
     wal::UringStorage storage((dir.path() / "f2").string());
-    wal::WalWriter writer(storage, small_options());
+    wal::WalWriter writer(storage, test::small_log_options());
     FollowerReceiverOptions options;
     options.node = 2;
     options.epoch = 2;
@@ -687,7 +680,7 @@ struct AdoptionRun {
 AdoptionRun run_adoption(const std::filesystem::path& root) {
     {
         wal::UringStorage old_term((root / "f2").string());
-        wal::WalWriter writer(old_term, small_options());
+        wal::WalWriter writer(old_term, test::small_log_options());
         append_term_start(writer, 1, 1, 1);
         append_own(writer, 2, 50, 0);
     }
@@ -713,7 +706,8 @@ AdoptionRun run_adoption(const std::filesystem::path& root) {
 
     ShipBuffer buffer(1u << 20);
     wal::UringStorage leader_storage((root / "leader").string());
-    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
+    const wal::WalOptions leader_options =
+        test::shipping_options(test::small_log_options(), buffer);
     wal::WalWriter leader(leader_storage, leader_options);
     EpochHistory history;
     REQUIRE(begin_term(leader, leader_storage, history, 1, 1) == 1);
@@ -845,7 +839,8 @@ LeaderRun run_leader(const std::filesystem::path& root, Follower& follower, Epoc
                      wal::Lsn to, wal::Lsn release_below) {
     ShipBuffer buffer(1u << 20);
     wal::UringStorage storage((root / "leader").string());
-    const wal::WalOptions leader_options = test::shipping_options(small_options(), buffer);
+    const wal::WalOptions leader_options =
+        test::shipping_options(test::small_log_options(), buffer);
     wal::WalWriter leader(storage, leader_options);
     LeaderRun run;
     run.history = read_log_epochs(storage).history;

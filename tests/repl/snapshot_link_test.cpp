@@ -110,18 +110,14 @@ struct Follower {
 TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, twice refused",
           "[repl][link][snapshot]") {
     test::TempDir dir;
-    test::TrackedQuorum quorum(kEpoch);
-    ShipBuffer buffer(16 * 1024);
-    const fs::path leader_dir = dir.path() / "leader";
-    wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage,
-                          quorum.leader_options(test::snapshot_log_options(), buffer));
     constexpr wal::Lsn kStored = 3000;
-    test::append_filler(leader, 1, 6000);
-    REQUIRE(leader.wait_durable(6000));
+    const fs::path leader_dir = dir.path() / "leader";
+    test::FillerLeader filler(leader_dir, 6000);
+    wal::WalWriter& leader = filler.log;
+    test::TrackedQuorum& quorum = filler.quorum;
+    ShipBuffer& buffer = filler.buffer;
     // The store holds up to 3000: the segments below it go.
-    leader.release_below(kStored + 1);
-    leader.wait_background_idle();
+    filler.release_below(kStored + 1);
     const wal::Lsn oldest = leader.held_segments().front().first_lsn;
     REQUIRE(oldest > 1);
 
@@ -214,14 +210,11 @@ TEST_CASE("a follower the leader's WAL no longer covers re-syncs by snapshot, tw
 TEST_CASE("a follower within the retention bound is caught up from the WAL, not a snapshot",
           "[repl][link][retention]") {
     test::TempDir dir;
-    test::TrackedQuorum quorum(kEpoch);
-    ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
-    wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage,
-                          quorum.leader_options(test::snapshot_log_options(), buffer));
-    test::append_filler(leader, 1, 6000);
-    REQUIRE(leader.wait_durable(6000));
+    test::FillerLeader filler(leader_dir, 6000);
+    wal::WalWriter& leader = filler.log;
+    test::TrackedQuorum& quorum = filler.quorum;
+    ShipBuffer& buffer = filler.buffer;
 
     // Follower 3 acknowledged LSN 1000 before it went away; the store holds up to 5000.
     FollowerRetention generous({3}, 1u << 30);
@@ -230,8 +223,7 @@ TEST_CASE("a follower within the retention bound is caught up from the WAL, not 
     CHECK(floor == 1001);
     CHECK_FALSE(generous.out_of_date(3));
     CHECK(generous.held_bytes() > 0);
-    leader.release_below(floor);
-    leader.wait_background_idle();
+    filler.release_below(floor);
     REQUIRE(leader.held_segments().front().first_lsn <= 1001);
     // With a bound of one segment the same follower would have been given up on.
     FollowerRetention tight({3}, wal::kMinSegmentBytes);
@@ -377,16 +369,12 @@ TEST_CASE("a snapshot gives the follower the leader's epoch history",
 TEST_CASE("a follower refuses a snapshot of the other store kind at its SnapshotBegin",
           "[repl][link][snapshot]") {
     test::TempDir dir;
-    test::TrackedQuorum quorum(kEpoch);
-    ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader";
-    wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage,
-                          quorum.leader_options(test::snapshot_log_options(), buffer));
-    test::append_filler(leader, 1, 6000);
-    REQUIRE(leader.wait_durable(6000));
-    leader.release_below(3001);
-    leader.wait_background_idle();
+    test::FillerLeader filler(leader_dir, 6000);
+    wal::WalWriter& leader = filler.log;
+    test::TrackedQuorum& quorum = filler.quorum;
+    ShipBuffer& buffer = filler.buffer;
+    filler.release_below(3001);
 
     // An SQLite leader, a follower configured for PostgreSQL by mistake.
     Follower three(3, dir.path() / "f3", kEpoch, kSnapshotPostgresStore);

@@ -6,21 +6,20 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
+#include "repl/ship_buffer.hpp"
+#include "small_log.hpp"
+#include "tracked_quorum.hpp"
+#include "wal/uring_storage.hpp"
 #include "wal/wal_writer.hpp"
 
 namespace exchanged::test {
 
 inline wal::WalOptions snapshot_log_options() {
-    wal::WalOptions o;
-    o.segment_bytes = wal::kMinSegmentBytes;
-    o.max_payload_bytes = 64;
-    o.queue_capacity = 1024;
-    o.batch_size = 32;
-    o.batch_timeout_ms = 1;
-    o.batch_bytes_max = 16384;
+    wal::WalOptions o = small_log_options();
     o.max_recycled_segments = 0;
     return o;
 }
@@ -50,5 +49,26 @@ bool eventually(Condition condition) {
     }
     return condition();
 }
+
+// A leader of epoch 1 in `dir` whose log holds filler records 1..`records`, durable, each batch
+// published to `buffer` and counted by `quorum` (the sender's hooks come from it).
+struct FillerLeader {
+    FillerLeader(const std::filesystem::path& dir, wal::Lsn records)
+        : storage(dir.string()),
+          log(storage, quorum.leader_options(snapshot_log_options(), buffer)) {
+        append_filler(log, 1, records);
+        REQUIRE(log.wait_durable(records));
+    }
+    // Drops the segments below `lsn`, as a store that holds them lets the leader do.
+    void release_below(wal::Lsn lsn) {
+        log.release_below(lsn);
+        log.wait_background_idle();
+    }
+
+    TrackedQuorum quorum{1};
+    repl::ShipBuffer buffer{16 * 1024};
+    wal::UringStorage storage;
+    wal::WalWriter log;
+};
 
 }  // namespace exchanged::test

@@ -261,16 +261,12 @@ TEST_CASE("a PostgreSQL follower re-syncs by snapshot into its own database and 
     // The follower's old store: rows the snapshot must replace.
     fill_store(follower_db.dsn(), 5, 1500000);
 
-    test::TrackedQuorum quorum(kEpoch);
-    ShipBuffer buffer(16 * 1024);
     const fs::path leader_dir = dir.path() / "leader-wal";
-    wal::UringStorage leader_storage(leader_dir.string());
-    wal::WalWriter leader(leader_storage,
-                          quorum.leader_options(test::snapshot_log_options(), buffer));
-    test::append_filler(leader, 1, 6000);
-    REQUIRE(leader.wait_durable(6000));
-    leader.release_below(kStored + 1);
-    leader.wait_background_idle();
+    test::FillerLeader filler(leader_dir, 6000);
+    wal::WalWriter& leader = filler.log;
+    test::TrackedQuorum& quorum = filler.quorum;
+    ShipBuffer& buffer = filler.buffer;
+    filler.release_below(kStored + 1);
     REQUIRE(leader.held_segments().front().first_lsn > 1);
     const Config leader_config = profile(dir, "leader", leader_db.dsn(), leader_dir);
 

@@ -20,10 +20,6 @@ namespace fs = std::filesystem;
 using store::PgConnection;
 using store::PgResult;
 
-std::string connection_name(const std::string& dsn) {
-    return "postgresql:" + store::redact_dsn(dsn);
-}
-
 std::string escaped(PgConnection& c, const std::string& text, bool identifier) {
     std::unique_ptr<char, decltype(&PQfreemem)> out(
         identifier ? PQescapeIdentifier(c.handle(), text.c_str(), text.size())
@@ -35,16 +31,8 @@ std::string escaped(PgConnection& c, const std::string& text, bool identifier) {
     return out.get();
 }
 
-std::string identifier(PgConnection& c, const std::string& name) {
-    return escaped(c, name, true);
-}
-
 std::string literal(PgConnection& c, const std::string& text) {
     return escaped(c, text, false);
-}
-
-int server_major(PgConnection& c) {
-    return PQserverVersion(c.handle()) / 10000;
 }
 
 // pg_dump's pattern for every table of one schema: the name quoted, so it matches only itself.
@@ -58,12 +46,25 @@ std::string tables_of(const std::string& schema) {
 
 }  // namespace
 
+std::string pg_connection_name(const std::string& dsn) {
+    return "postgresql:" + store::redact_dsn(dsn);
+}
+
+std::string quoted_identifier(PgConnection& c, const std::string& name) {
+    return escaped(c, name, true);
+}
+
+fs::path pg_tool_for(PgConnection& c, const std::string& tool) {
+    const int major = PQserverVersion(c.handle()) / 10000;
+    return find_pg_tool(tool, major, pg_tool_dirs(major));
+}
+
 void create_schema_first_in_path(PgConnection& c, const std::string& schema,
                                  const std::string& what) {
-    store::PgTransaction transaction(
-        c,
-        "BEGIN; CREATE SCHEMA IF NOT EXISTS " + identifier(c, schema) + "; SELECT current_schema()",
-        "create schema " + schema);
+    store::PgTransaction transaction(c,
+                                     "BEGIN; CREATE SCHEMA IF NOT EXISTS " +
+                                         quoted_identifier(c, schema) + "; SELECT current_schema()",
+                                     "create schema " + schema);
     const PgResult& first = transaction.begin_result();
     if (first.is_null(0, 0) || first.text(0, 0) != schema) {
         throw std::runtime_error(
@@ -103,9 +104,8 @@ std::optional<std::string> existing_store_table(PgConnection& c, const std::stri
 
 PgDump dump_postgres_store(const std::string& dsn, const fs::path& file,
                            const std::function<void(std::uint64_t)>& while_held) {
-    PgConnection c(dsn, connection_name(dsn));
-    const fs::path pg_dump =
-        find_pg_tool("pg_dump", server_major(c), pg_tool_dirs(server_major(c)));
+    PgConnection c(dsn, pg_connection_name(dsn));
+    const fs::path pg_dump = pg_tool_for(c, "pg_dump");
     PgDump out;
     const std::optional<std::string> schema = store_schema(c);
     if (!schema) {
@@ -118,7 +118,7 @@ PgDump dump_postgres_store(const std::string& dsn, const fs::path& file,
     store::PgTransaction transaction(c,
                                      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                                      "SELECT store_lsn, pg_export_snapshot() FROM " +
-                                         identifier(c, out.schema) + ".meta WHERE id = 0",
+                                         quoted_identifier(c, out.schema) + ".meta WHERE id = 0",
                                      "snapshot for the backup");
     const PgResult& snapshot = transaction.begin_result();
     if (snapshot.rows() != 1) {
@@ -139,13 +139,12 @@ PgDump dump_postgres_store(const std::string& dsn, const fs::path& file,
 
 void restore_postgres_dump(const fs::path& dump, const std::string& dsn, const std::string& schema,
                            std::uint64_t store_lsn) {
-    PgConnection c(dsn, connection_name(dsn));
+    PgConnection c(dsn, pg_connection_name(dsn));
     if (const std::optional<std::string> table = existing_store_table(c, schema)) {
         throw std::runtime_error(c.name() + " is not empty: it holds the table " + *table +
                                  "; restore into a database without a store");
     }
-    const fs::path pg_restore =
-        find_pg_tool("pg_restore", server_major(c), pg_tool_dirs(server_major(c)));
+    const fs::path pg_restore = pg_tool_for(c, "pg_restore");
     create_schema_first_in_path(c, schema, "the backup's store");
     run_pg_tool(
         pg_restore,
@@ -154,7 +153,7 @@ void restore_postgres_dump(const fs::path& dump, const std::string& dsn, const s
     if (store_schema(c) != schema) {
         throw std::runtime_error(c.name() + ": no store found after pg_restore");
     }
-    const PgResult lsn = c.query("SELECT store_lsn FROM " + identifier(c, schema) + ".meta",
+    const PgResult lsn = c.query("SELECT store_lsn FROM " + quoted_identifier(c, schema) + ".meta",
                                  "read the restored store_lsn");
     if (lsn.rows() != 1 || lsn.u64(0, 0) != store_lsn) {
         throw std::runtime_error(c.name() + ": the restored store is at LSN " +
@@ -164,13 +163,13 @@ void restore_postgres_dump(const fs::path& dump, const std::string& dsn, const s
 }
 
 void drop_store_tables(const std::string& dsn, const std::string& schema) {
-    PgConnection c(dsn, connection_name(dsn));
+    PgConnection c(dsn, pg_connection_name(dsn));
     const PgResult tables =
         c.query("SELECT tablename FROM pg_tables WHERE schemaname = " + literal(c, schema),
                 "list the restored tables");
     for (int row = 0; row < tables.rows(); ++row) {
-        c.exec("DROP TABLE IF EXISTS " + identifier(c, schema) + "." +
-                   identifier(c, tables.text(row, 0)) + " CASCADE",
+        c.exec("DROP TABLE IF EXISTS " + quoted_identifier(c, schema) + "." +
+                   quoted_identifier(c, tables.text(row, 0)) + " CASCADE",
                "drop the restored table " + tables.text(row, 0));
     }
 }
@@ -180,16 +179,16 @@ ScratchDatabase::ScratchDatabase(const std::string& server_dsn)
       // The time too: a verify on another host may have this pid, and its database is not ours.
       name_("exchanged_verify_" + std::to_string(::getpid()) + "_" +
             std::to_string(std::time(nullptr))) {
-    PgConnection c(server_dsn_, connection_name(server_dsn_));
-    c.exec("CREATE DATABASE " + identifier(c, name_),
+    PgConnection c(server_dsn_, pg_connection_name(server_dsn_));
+    c.exec("CREATE DATABASE " + quoted_identifier(c, name_),
            "create the scratch database " + name_ + " (the role needs CREATEDB)");
     dsn_ = store::dsn_with_option(server_dsn_, "dbname", name_);
 }
 
 ScratchDatabase::~ScratchDatabase() {
     try {
-        PgConnection c(server_dsn_, connection_name(server_dsn_));
-        c.exec("DROP DATABASE IF EXISTS " + identifier(c, name_) + " WITH (FORCE)",
+        PgConnection c(server_dsn_, pg_connection_name(server_dsn_));
+        c.exec("DROP DATABASE IF EXISTS " + quoted_identifier(c, name_) + " WITH (FORCE)",
                "drop the scratch database " + name_);
     } catch (const std::exception&) {
         // The verify's own outcome stands; docs/operations.md says to drop a database left so.

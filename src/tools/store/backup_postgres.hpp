@@ -45,6 +45,13 @@ std::optional<std::string> existing_store_table(store::PgConnection& connection,
 void restore_postgres_dump(const std::filesystem::path& dump, const std::string& dsn,
                            const std::string& schema, std::uint64_t store_lsn);
 
+// The connection's name in errors: the DSN without its password.
+std::string pg_connection_name(const std::string& dsn);
+// `name` quoted as an SQL identifier. Throws store::StoreError.
+std::string quoted_identifier(store::PgConnection& connection, const std::string& name);
+// `tool` (pg_dump, pg_restore) of the connected server's major version (find_pg_tool).
+std::filesystem::path pg_tool_for(store::PgConnection& connection, const std::string& tool);
+
 // Creates `schema` when missing (committed) and checks that the connection's search_path puts it
 // first, where the daemon's store looks for (and its migrations create) its tables; else throws
 // std::runtime_error naming `what` ("the backup's store"), the schema and the DSN option to add.

@@ -1,15 +1,11 @@
 #include "tools/store/pg_snapshot_install.hpp"
 
-#include <libpq-fe.h>
-
-#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include "store/postgres_connection.hpp"
-#include "store/postgres_dsn.hpp"
 #include "tools/store/backup_postgres.hpp"
 #include "tools/store/pg_client_tools.hpp"
 
@@ -20,24 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using store::PgConnection;
 using store::PgResult;
-
-std::string connection_name(const std::string& dsn) {
-    return "postgresql:" + store::redact_dsn(dsn);
-}
-
-std::string identifier(PgConnection& c, const std::string& name) {
-    std::unique_ptr<char, decltype(&PQfreemem)> out(
-        PQescapeIdentifier(c.handle(), name.c_str(), name.size()), &PQfreemem);
-    if (!out) {
-        c.fail("quote '" + name + "'");
-    }
-    return out.get();
-}
-
-fs::path pg_restore_for(PgConnection& c) {
-    const int major = PQserverVersion(c.handle()) / 10000;
-    return find_pg_tool("pg_restore", major, pg_tool_dirs(major));
-}
 
 std::string schema_in_listing(const std::string& listing) {
     // Entries read "<id>; <catalog> <oid> TABLE <schema> <name> <owner>"; comments start with ';'.
@@ -62,8 +40,8 @@ std::string schema_in_listing(const std::string& listing) {
 }  // namespace
 
 std::uint64_t replace_postgres_store(const fs::path& dump, const std::string& dsn) {
-    PgConnection c(dsn, connection_name(dsn));
-    const fs::path pg_restore = pg_restore_for(c);
+    PgConnection c(dsn, pg_connection_name(dsn));
+    const fs::path pg_restore = pg_tool_for(c, "pg_restore");
     // The dump's own schema (pg_restore cannot load it into another).
     const std::string schema =
         schema_in_listing(run_pg_tool(pg_restore, {"--list", dump.string()}, dsn));
@@ -84,7 +62,7 @@ std::uint64_t replace_postgres_store(const fs::path& dump, const std::string& ds
                  "--no-privileges", dump.string()},
                 dsn);
     const PgResult lsn =
-        c.query("SELECT store_lsn FROM " + identifier(c, schema) + ".meta WHERE id = 0",
+        c.query("SELECT store_lsn FROM " + quoted_identifier(c, schema) + ".meta WHERE id = 0",
                 "read the restored store_lsn");
     if (lsn.rows() != 1) {
         throw std::runtime_error(c.name() + ": no store meta row after pg_restore");
