@@ -312,6 +312,11 @@ BatchOutcome SimStorage::complete_locked(const Pending& pending) {
         return BatchOutcome{false, errno_message("write " + where, EIO)};
     }
     File& file = inodes_.at(it->second);
+    if (directory_sync_pending_) {
+        // Before the write, as UringStorage links them: the renamed segment's name.
+        sync_directory_locked();
+        directory_sync_pending_ = false;
+    }
     std::copy(pending.data.begin(), pending.data.end(),
               file.current.begin() + static_cast<std::ptrdiff_t>(pending.offset));
     file.unsynced.push_back(Extent{pending.offset, pending.data.size()});
@@ -326,11 +331,6 @@ BatchOutcome SimStorage::complete_locked(const Pending& pending) {
         return BatchOutcome{false, errno_message("fdatasync " + where, error)};
     }
     sync_data_locked(file);
-    if (directory_sync_pending_) {
-        // Linked after the fdatasync, as UringStorage does: the renamed segment's name.
-        sync_directory_locked();
-        directory_sync_pending_ = false;
-    }
     return BatchOutcome{};
 }
 

@@ -58,8 +58,8 @@ class Storage {
     // --- group commit: called only by the writer thread ---
     // `wake_fd` is an eventfd that producers signal; wait() returns when it fires.
     virtual void start_async(int wake_fd) = 0;
-    // Makes `name` the target of submit(); `sync_directory_next` makes the next submit also fsync
-    // the directory (the segment was just renamed into place).
+    // Makes `name` the target of submit(); `sync_directory_next` makes the next submit fsync the
+    // directory first, before its write (the segment was just renamed into place).
     virtual void set_active(const std::string& name, bool sync_directory_next) = 0;
     // Starts write(data at offset) then fdatasync; `data` must stay valid until the outcome
     // arrives.

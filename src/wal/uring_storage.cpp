@@ -293,6 +293,19 @@ void UringStorage::submit(std::uint64_t offset, std::span<const std::byte> data)
     expected_write_bytes_ = data.size();
     batch_offset_ = offset;
 
+    pending_cqes_ = 2;
+    if (sync_directory_next_) {
+        // The segment was renamed into place just before. Its name is made durable before the
+        // first byte of its new life is written: the other way round, a power cut could keep
+        // this batch in the file under its old (recycled) name, and the file's next life would
+        // meet records of this log's future behind its own end marker.
+        io_uring_sqe* dir_sync = io_uring_get_sqe(&ring_);
+        io_uring_prep_fsync(dir_sync, directory_fd_, 0);
+        io_uring_sqe_set_data64(dir_sync, kTagDirectorySync);
+        dir_sync->flags |= IOSQE_IO_LINK;
+        pending_cqes_ = 3;
+        sync_directory_next_ = false;
+    }
     io_uring_sqe* write = io_uring_get_sqe(&ring_);
     io_uring_prep_write(write, active_fd_, data.data(), static_cast<unsigned>(data.size()), offset);
     io_uring_sqe_set_data64(write, kTagWrite);
@@ -300,17 +313,6 @@ void UringStorage::submit(std::uint64_t offset, std::span<const std::byte> data)
     io_uring_sqe* sync = io_uring_get_sqe(&ring_);
     io_uring_prep_fsync(sync, active_fd_, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_data64(sync, kTagSync);
-    pending_cqes_ = 2;
-    if (sync_directory_next_) {
-        // The segment was renamed into place just before; its name must be durable before any of
-        // its records count as durable.
-        sync->flags |= IOSQE_IO_LINK;
-        io_uring_sqe* dir_sync = io_uring_get_sqe(&ring_);
-        io_uring_prep_fsync(dir_sync, directory_fd_, 0);
-        io_uring_sqe_set_data64(dir_sync, kTagDirectorySync);
-        pending_cqes_ = 3;
-        sync_directory_next_ = false;
-    }
     arm_wake_read();
     const int rc = io_uring_submit(&ring_);
     if (rc < 0) {
@@ -343,7 +345,10 @@ std::optional<BatchOutcome> UringStorage::reap() {
                 woke_ = true;
                 break;
             case kTagWrite:
-                if (res < 0) {
+                if (res == -ECANCELED) {
+                    note_failure("write" + where +
+                                 " cancelled: the directory's fsync before it failed");
+                } else if (res < 0) {
                     note_failure(errno_message("write" + where, -res));
                 } else if (static_cast<std::size_t>(res) != expected_write_bytes_) {
                     note_failure("short write" + where + ": " + std::to_string(res) + " of " +

@@ -78,7 +78,9 @@ TEST_CASE("a group commit after set_active(name, true) makes the renamed name du
         CHECK(sorted_names(sim) == std::vector<std::string>{"wal-1"});
         CHECK(sim.contents("wal-1")[0] == std::byte{7});
     }
-    SECTION("the power goes during the commit: the old name is back, the write is lost") {
+    SECTION(
+        "the power goes during the commit: the new name stays (it was synced before the "
+        "write), the write is lost") {
         sim.set_active("wal-1", true);
         sim.crash_at_submit(1);
         sim.submit(0, record);
@@ -86,8 +88,16 @@ TEST_CASE("a group commit after set_active(name, true) makes the renamed name du
         REQUIRE(outcome.has_value());
         CHECK_FALSE(outcome->ok);
         sim.lose_power(SimStorage::PowerLoss::DropUnsynced);
-        CHECK(sorted_names(sim) == std::vector<std::string>{"spare"});
-        CHECK(sim.contents("spare")[0] == std::byte{0});
+        CHECK(sorted_names(sim) == std::vector<std::string>{"wal-1"});
+        CHECK(sim.contents("wal-1")[0] == std::byte{0});
+    }
+    SECTION("a torn write during the commit is never found under the old name") {
+        sim.set_active("wal-1", true);
+        sim.crash_at_submit(1);
+        sim.submit(0, record);
+        REQUIRE(sim.wait(-1).has_value());
+        sim.lose_power(SimStorage::PowerLoss::TornPrefix);
+        CHECK(sorted_names(sim) == std::vector<std::string>{"wal-1"});
     }
     SECTION("with skip_dir_fsync armed the renamed name is lost although the commit completed") {
         test_fault::ScopedFault fault(test_fault::Fault::SkipDirectorySync);
