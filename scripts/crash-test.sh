@@ -153,15 +153,36 @@ start_daemon() {
     return 1
 }
 
+# redis_down_shown LOG: with Redis killed, the daemon's admin port (from its ready line) reports
+# it: exchanged_mirror_unavailable 1 on /metrics and 503 on /health, within about 5 s. Sets
+# redis_down_why when it does not.
+redis_down_shown() {
+    local admin gauge= health= started=$SECONDS
+    admin=$(sed -n 's/.*ready:.* admin=\([^ ]*\).*/\1/p' "$1" | tail -n 1)
+    for _ in $(seq 30); do
+        gauge=$(curl -s --max-time 1 "http://$admin/metrics" |
+            awk '$1 == "exchanged_mirror_unavailable" { print $2 }')
+        health=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$admin/health")
+        [ "$gauge" = 1 ] && [ "$health" = 503 ] && return 0
+        [ $((SECONDS - started)) -ge 5 ] && break
+        sleep 0.1
+    done
+    redis_down_why="with Redis down the admin port $admin showed exchanged_mirror_unavailable"
+    redis_down_why+=" '${gauge}' and /health '${health}' (wanted 1 and 503)"
+}
+
 # Kills what --kill names. Redis is always restarted on its AOF before recovery reads it.
 kill_targets() {
     case $kill_target in
         daemon) kill -9 "$daemon" ;;
         redis)
-            # The daemon holds the acks that wait for Redis and refuses new orders meanwhile; it
-            # resends once Redis is back, then dies too so that recovery reads Redis.
+            # The daemon holds the acks that wait for Redis and refuses new orders meanwhile (and
+            # says so on its admin port); it resends once Redis is back, then dies too so that
+            # recovery reads Redis.
             scripts/redis-test-server.sh kill "$redis_dir"
-            sleep 0.5
+            local down_at=$SECONDS
+            redis_down_shown "$1"
+            [ $((SECONDS - down_at)) -lt 1 ] && sleep 0.5
             scripts/redis-test-server.sh restart "$redis_dir" >/dev/null
             sleep 0.5
             kill -9 "$daemon" ;;
@@ -184,7 +205,8 @@ for cycle in $(seq "$cycles"); do
     else
         start_cycle_load "127.0.0.1:$port" "$config" "$cycle"
         wait_kill_moment "$cycle"
-        kill_targets
+        redis_down_why=
+        kill_targets "$dir/daemon-$cycle.log"
         wait "$daemon" 2>/dev/null
         daemon=
         wait "$load" 2>/dev/null
@@ -192,6 +214,8 @@ for cycle in $(seq "$cycles"); do
         judge_load "$load_status" "$cycle"
         if [ -n "$why" ]; then
             :
+        elif [ -n "$redis_down_why" ]; then
+            why=$redis_down_why
         elif [ "$kill_target" = redis ] && ! grep -q "mirror: Redis .* answers again" \
             "$dir/daemon-$cycle.log"; then
             # Otherwise the cycle never had acks wait for a dead Redis, and tests nothing more
