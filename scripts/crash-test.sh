@@ -139,11 +139,14 @@ config=$dir/profile.ini
 # shellcheck source=crash-cycle-lib.sh
 . scripts/crash-cycle-lib.sh
 
-# start_daemon LOG: starts exchanged on a fresh port, waits for its ready line.
+# start_daemon LOG: starts exchanged on a fresh port, waits for its ready line. --kill redis also
+# opens the admin port (the next one) to watch Redis's absence on it.
 start_daemon() {
     port=$((20000 + RANDOM % 20000))
+    local admin=127.0.0.1:0
+    [ "$kill_target" = redis ] && admin=127.0.0.1:$((port + 1))
     build/bin/exchanged --config "$config" --data-dir "$data" --listen "127.0.0.1:$port" \
-        --admin-listen 127.0.0.1:0 >"$1" 2>&1 &
+        --admin-listen "$admin" >"$1" 2>&1 &
     daemon=$!
     for _ in $(seq 600); do
         grep -q "ready:" "$1" && return 0
