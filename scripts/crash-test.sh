@@ -26,12 +26,16 @@
 # With a double_write profile (the Redis mirror), --kill redis kills -9 the profile's Redis (a
 # scripts/redis-test-server.sh server in --redis-dir DIR) under load, restarts it on its AOF while
 # the daemon waits for it, then kills the daemon; --kill both kills Redis and the daemon together
-# and restarts Redis. --kill daemon (the default) kills the daemon only.
+# and restarts Redis. --kill redis-silent stops Redis answering writes (CLIENT PAUSE WRITE: its
+# connections stay open, its replies never come, so acks are held at that moment) and leaves it so;
+# the profile runs with redis_hold_limit_ms = 2000, and the daemon must exit 1 by itself within
+# 10 s, logging that Redis did not answer, before Redis answers again for the checks. --kill daemon
+# (the default) kills the daemon only.
 # Prints one line per cycle, the acknowledged orders lost (count, and ms of acknowledged flow), and
 # `N passed, M failed`; exits non-zero on any failure.
 #   scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE] [--cycles N]
 #                         [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]
-#                         [--tolerance-ms MS] [--kill daemon|redis|both --redis-dir DIR]
+#                         [--tolerance-ms MS] [--kill daemon|redis|both|redis-silent --redis-dir DIR]
 # --stated-ms checks the loss against a window other than the profile's max_unflushed_ms (a test
 # claims a smaller one to see the check fail); --tolerance-ms is store lost's (default 5).
 # The seed fixes the kill moments and the order flow's seed; the seed of a run is printed first.
@@ -45,7 +49,7 @@ mix=new=80,cancel=10,replace=8,mass_cancel=1
 usage() {
     echo "usage: scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE]" \
         "[--cycles N] [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]" \
-        "[--tolerance-ms MS] [--kill daemon|redis|both --redis-dir DIR]" >&2
+        "[--tolerance-ms MS] [--kill daemon|redis|both|redis-silent --redis-dir DIR]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -71,14 +75,15 @@ for number in "$cycles" "$seed" "$orders" "$rate" ${stated_ms:+"$stated_ms"} \
 done
 case $kill_target in
     daemon) ;;
-    redis | both)
+    redis | both | redis-silent)
         [ -f "$redis_dir/address" ] || {
             echo "crash-test: --kill $kill_target needs --redis-dir DIR of a running" \
                 "scripts/redis-test-server.sh server" >&2
             exit 2
         }
-        redis_dir=$(realpath "$redis_dir") ;;
-    *) echo "crash-test: --kill takes daemon, redis or both" >&2; usage ;;
+        redis_dir=$(realpath "$redis_dir")
+        redis_address=$(cat "$redis_dir/address") ;;
+    *) echo "crash-test: --kill takes daemon, redis, both or redis-silent" >&2; usage ;;
 esac
 # What store lost checks each cycle's loss against (the profile's window unless --stated-ms).
 # The load runs 2 connections with its default window of 1024 unacknowledged orders each: behind
@@ -135,6 +140,12 @@ echo "crash-test: loss window: $window${stated_ms:+ (checked against a stated $s
 # The profile as given, with a checkpoint (the live state hash, in the WAL) every 1000 commands.
 awk '/^checkpoint_interval *=/ { next } { print } /^\[safety\]/ { print "checkpoint_interval = 1000" }' \
     "$config" >"$dir/profile.ini"
+# --kill redis-silent: a short bound on the acks held for the silent Redis.
+if [ "$kill_target" = redis-silent ]; then
+    awk '/^redis_hold_limit_ms *=/ { next } { print }
+        /^\[persistence\]/ { print "redis_hold_limit_ms = 2000" }' "$dir/profile.ini" >"$dir/held.ini" &&
+        mv "$dir/held.ini" "$dir/profile.ini"
+fi
 config=$dir/profile.ini
 # shellcheck source=crash-cycle-lib.sh
 . scripts/crash-cycle-lib.sh
@@ -189,6 +200,30 @@ kill_targets() {
             scripts/redis-test-server.sh restart "$redis_dir" >/dev/null
             sleep 0.5
             kill -9 "$daemon" ;;
+        redis-silent)
+            # Acks wait for the silent Redis until redis_hold_limit_ms; then the daemon must fail
+            # by itself, dropping them, and exit 1. Redis answers again only for the checks.
+            local redis_cli=(redis-cli -h "${redis_address%:*}" -p "${redis_address##*:}")
+            "${redis_cli[@]}" CLIENT PAUSE 600000 WRITE >/dev/null
+            local code=
+            for _ in $(seq 100); do
+                kill -0 "$daemon" 2>/dev/null || break
+                sleep 0.1
+            done
+            if kill -0 "$daemon" 2>/dev/null; then
+                kill -9 "$daemon"
+                redis_down_why="with Redis silent the daemon did not exit within 10 s"
+            else
+                wait "$daemon"
+                code=$?
+                if [ "$code" -ne 1 ]; then
+                    redis_down_why="with Redis silent the daemon exited $code, not 1"
+                elif ! grep -q "mirror failed: Redis .* has not answered for" "$1"; then
+                    redis_down_why="with Redis silent the daemon exited without the hold-limit line"
+                fi
+            fi
+            [ -n "$redis_down_why" ] && cp "$1" "/tmp/crash-test-$seed-daemon-silent.log" 2>/dev/null
+            "${redis_cli[@]}" CLIENT UNPAUSE >/dev/null ;;
         both)
             # The daemon first: Redis then holds the only copy of what the store lacked.
             kill -9 "$daemon"
