@@ -24,7 +24,8 @@
 # (--mix, as `exchangectl load --mix`; --mix new=1 sends new orders only), so every kind of reply
 # is journaled and each is checked by store verify and verify after the kill.
 # With a double_write profile (the Redis mirror), --kill redis kills -9 the profile's Redis (a
-# scripts/redis-test-server.sh server in --redis-dir DIR) under load, restarts it on its AOF while
+# scripts/redis-test-server.sh server in --redis-dir DIR) under load, requires the daemon's admin
+# port to show it (exchanged_mirror_unavailable 1, /health 503), restarts Redis on its AOF while
 # the daemon waits for it, then kills the daemon; --kill both kills Redis and the daemon together
 # and restarts Redis. --kill redis-silent stops Redis answering writes (CLIENT PAUSE WRITE: its
 # connections stay open, its replies never come, so acks are held at that moment) and leaves it so;
