@@ -172,7 +172,7 @@ start_daemon() {
 # it: exchanged_mirror_unavailable 1 on /metrics and 503 on /health, within about 5 s. Sets
 # redis_down_why when it does not.
 redis_down_shown() {
-    local admin gauge= health= started=$SECONDS
+    local admin gauge='' health='' started=$SECONDS
     admin=$(sed -n 's/.*ready:.* admin=\([^ ]*\).*/\1/p' "$1" | tail -n 1)
     for _ in $(seq 30); do
         gauge=$(curl -s --max-time 1 "http://$admin/metrics" |
