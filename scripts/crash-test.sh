@@ -24,14 +24,19 @@
 # (--mix, as `exchangectl load --mix`; --mix new=1 sends new orders only), so every kind of reply
 # is journaled and each is checked by store verify and verify after the kill.
 # With a double_write profile (the Redis mirror), --kill redis kills -9 the profile's Redis (a
-# scripts/redis-test-server.sh server in --redis-dir DIR) under load, restarts it on its AOF while
+# scripts/redis-test-server.sh server in --redis-dir DIR) under load, requires the daemon's admin
+# port to show it (exchanged_mirror_unavailable 1, /health 503), restarts Redis on its AOF while
 # the daemon waits for it, then kills the daemon; --kill both kills Redis and the daemon together
-# and restarts Redis. --kill daemon (the default) kills the daemon only.
+# and restarts Redis. --kill redis-silent stops Redis answering writes (CLIENT PAUSE WRITE: its
+# connections stay open, its replies never come, so acks are held at that moment) and leaves it so;
+# the profile runs with redis_hold_limit_ms = 2000, and the daemon must exit 1 by itself within
+# 10 s, logging that Redis did not answer, before Redis answers again for the checks. --kill daemon
+# (the default) kills the daemon only.
 # Prints one line per cycle, the acknowledged orders lost (count, and ms of acknowledged flow), and
 # `N passed, M failed`; exits non-zero on any failure.
 #   scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE] [--cycles N]
 #                         [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]
-#                         [--tolerance-ms MS] [--kill daemon|redis|both --redis-dir DIR]
+#                         [--tolerance-ms MS] [--kill daemon|redis|both|redis-silent --redis-dir DIR]
 # --stated-ms checks the loss against a window other than the profile's max_unflushed_ms (a test
 # claims a smaller one to see the check fail); --tolerance-ms is store lost's (default 5).
 # The seed fixes the kill moments and the order flow's seed; the seed of a run is printed first.
@@ -45,7 +50,7 @@ mix=new=80,cancel=10,replace=8,mass_cancel=1
 usage() {
     echo "usage: scripts/crash-test.sh [--profile hft|standard|regulatory | --config FILE]" \
         "[--cycles N] [--seed S] [--orders N] [--rate R] [--mix SPEC] [--stated-ms MS]" \
-        "[--tolerance-ms MS] [--kill daemon|redis|both --redis-dir DIR]" >&2
+        "[--tolerance-ms MS] [--kill daemon|redis|both|redis-silent --redis-dir DIR]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -71,14 +76,15 @@ for number in "$cycles" "$seed" "$orders" "$rate" ${stated_ms:+"$stated_ms"} \
 done
 case $kill_target in
     daemon) ;;
-    redis | both)
+    redis | both | redis-silent)
         [ -f "$redis_dir/address" ] || {
             echo "crash-test: --kill $kill_target needs --redis-dir DIR of a running" \
                 "scripts/redis-test-server.sh server" >&2
             exit 2
         }
-        redis_dir=$(realpath "$redis_dir") ;;
-    *) echo "crash-test: --kill takes daemon, redis or both" >&2; usage ;;
+        redis_dir=$(realpath "$redis_dir")
+        redis_address=$(cat "$redis_dir/address") ;;
+    *) echo "crash-test: --kill takes daemon, redis, both or redis-silent" >&2; usage ;;
 esac
 # What store lost checks each cycle's loss against (the profile's window unless --stated-ms).
 # The load runs 2 connections with its default window of 1024 unacknowledged orders each: behind
@@ -135,15 +141,24 @@ echo "crash-test: loss window: $window${stated_ms:+ (checked against a stated $s
 # The profile as given, with a checkpoint (the live state hash, in the WAL) every 1000 commands.
 awk '/^checkpoint_interval *=/ { next } { print } /^\[safety\]/ { print "checkpoint_interval = 1000" }' \
     "$config" >"$dir/profile.ini"
+# --kill redis-silent: a short bound on the acks held for the silent Redis.
+if [ "$kill_target" = redis-silent ]; then
+    awk '/^redis_hold_limit_ms *=/ { next } { print }
+        /^\[persistence\]/ { print "redis_hold_limit_ms = 2000" }' "$dir/profile.ini" >"$dir/held.ini" &&
+        mv "$dir/held.ini" "$dir/profile.ini"
+fi
 config=$dir/profile.ini
 # shellcheck source=crash-cycle-lib.sh
 . scripts/crash-cycle-lib.sh
 
-# start_daemon LOG: starts exchanged on a fresh port, waits for its ready line.
+# start_daemon LOG: starts exchanged on a fresh port, waits for its ready line. --kill redis also
+# opens the admin port (the next one) to watch Redis's absence on it.
 start_daemon() {
     port=$((20000 + RANDOM % 20000))
+    local admin=127.0.0.1:0
+    [ "$kill_target" = redis ] && admin=127.0.0.1:$((port + 1))
     build/bin/exchanged --config "$config" --data-dir "$data" --listen "127.0.0.1:$port" \
-        --admin-listen 127.0.0.1:0 >"$1" 2>&1 &
+        --admin-listen "$admin" >"$1" 2>&1 &
     daemon=$!
     for _ in $(seq 600); do
         grep -q "ready:" "$1" && return 0
@@ -153,18 +168,63 @@ start_daemon() {
     return 1
 }
 
+# redis_down_shown LOG: with Redis killed, the daemon's admin port (from its ready line) reports
+# it: exchanged_mirror_unavailable 1 on /metrics and 503 on /health, within about 5 s. Sets
+# redis_down_why when it does not.
+redis_down_shown() {
+    local admin gauge='' health='' started=$SECONDS
+    admin=$(sed -n 's/.*ready:.* admin=\([^ ]*\).*/\1/p' "$1" | tail -n 1)
+    for _ in $(seq 30); do
+        gauge=$(curl -s --max-time 1 "http://$admin/metrics" |
+            awk '$1 == "exchanged_mirror_unavailable" { print $2 }')
+        health=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$admin/health")
+        [ "$gauge" = 1 ] && [ "$health" = 503 ] && return 0
+        [ $((SECONDS - started)) -ge 5 ] && break
+        sleep 0.1
+    done
+    redis_down_why="with Redis down the admin port $admin showed exchanged_mirror_unavailable"
+    redis_down_why+=" '${gauge}' and /health '${health}' (wanted 1 and 503)"
+}
+
 # Kills what --kill names. Redis is always restarted on its AOF before recovery reads it.
 kill_targets() {
     case $kill_target in
         daemon) kill -9 "$daemon" ;;
         redis)
-            # The daemon holds the acks that wait for Redis and refuses new orders meanwhile; it
-            # resends once Redis is back, then dies too so that recovery reads Redis.
+            # The daemon holds the acks that wait for Redis and refuses new orders meanwhile (and
+            # says so on its admin port); it resends once Redis is back, then dies too so that
+            # recovery reads Redis.
             scripts/redis-test-server.sh kill "$redis_dir"
-            sleep 0.5
+            local down_at=$SECONDS
+            redis_down_shown "$1"
+            [ $((SECONDS - down_at)) -lt 1 ] && sleep 0.5
             scripts/redis-test-server.sh restart "$redis_dir" >/dev/null
             sleep 0.5
             kill -9 "$daemon" ;;
+        redis-silent)
+            # Acks wait for the silent Redis until redis_hold_limit_ms; then the daemon must fail
+            # by itself, dropping them, and exit 1. Redis answers again only for the checks.
+            local redis_cli=(redis-cli -h "${redis_address%:*}" -p "${redis_address##*:}")
+            "${redis_cli[@]}" CLIENT PAUSE 600000 WRITE >/dev/null
+            local code=
+            for _ in $(seq 100); do
+                kill -0 "$daemon" 2>/dev/null || break
+                sleep 0.1
+            done
+            if kill -0 "$daemon" 2>/dev/null; then
+                kill -9 "$daemon"
+                redis_down_why="with Redis silent the daemon did not exit within 10 s"
+            else
+                wait "$daemon"
+                code=$?
+                if [ "$code" -ne 1 ]; then
+                    redis_down_why="with Redis silent the daemon exited $code, not 1"
+                elif ! grep -q "mirror failed: Redis .* has not answered for" "$1"; then
+                    redis_down_why="with Redis silent the daemon exited without the hold-limit line"
+                fi
+            fi
+            [ -n "$redis_down_why" ] && cp "$1" "/tmp/crash-test-$seed-daemon-silent.log" 2>/dev/null
+            "${redis_cli[@]}" CLIENT UNPAUSE >/dev/null ;;
         both)
             # The daemon first: Redis then holds the only copy of what the store lacked.
             kill -9 "$daemon"
@@ -184,7 +244,8 @@ for cycle in $(seq "$cycles"); do
     else
         start_cycle_load "127.0.0.1:$port" "$config" "$cycle"
         wait_kill_moment "$cycle"
-        kill_targets
+        redis_down_why=
+        kill_targets "$dir/daemon-$cycle.log"
         wait "$daemon" 2>/dev/null
         daemon=
         wait "$load" 2>/dev/null
@@ -192,6 +253,8 @@ for cycle in $(seq "$cycles"); do
         judge_load "$load_status" "$cycle"
         if [ -n "$why" ]; then
             :
+        elif [ -n "$redis_down_why" ]; then
+            why=$redis_down_why
         elif [ "$kill_target" = redis ] && ! grep -q "mirror: Redis .* answers again" \
             "$dir/daemon-$cycle.log"; then
             # Otherwise the cycle never had acks wait for a dead Redis, and tests nothing more

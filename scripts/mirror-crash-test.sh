@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Crash cycles of mode double_write (the Redis mirror, docs/durability.md: Double write) with real
 # processes: a throw-away Redis (scripts/redis-test-server.sh, AOF with appendfsync always) and
-# scripts/crash-test.sh on config/standard.ini turned into a double_write profile, three times:
+# scripts/crash-test.sh on config/standard.ini turned into a double_write profile, four ways:
 # kill -9 of the daemon, of Redis (restarted on its AOF while the daemon waits, then the daemon),
-# and of both. Every run must lose no acknowledged order; crash-test.sh checks each cycle with
-# exchanged --recover, exchangectl store lost / store verify, and exchangectl verify after the
-# restart.
+# of both, and Redis silent past the profile's redis_hold_limit_ms (the daemon must exit 1 by
+# itself, dropping the replies it held). Every run must lose no acknowledged order; crash-test.sh
+# checks each cycle with exchanged --recover, exchangectl store lost / store verify, and
+# exchangectl verify after the restart.
 #   scripts/mirror-crash-test.sh [--cycles N] [--orders N] [--rate R] [--seed S] [--planted-fault]
 # --planted-fault runs Redis without its AOF (appendonly no: a restart empties it) under --kill
 # both only, while the profile still states no loss: the checks must fail (exit 0 when they do).
@@ -52,7 +53,7 @@ write_profile() {
     ' config/standard.ini >"$2"
 }
 
-kills="daemon redis both"
+kills="daemon redis both redis-silent"
 if [ "$planted" -eq 1 ]; then
     kills=both
     export REDIS_APPENDONLY=no

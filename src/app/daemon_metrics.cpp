@@ -14,7 +14,8 @@ void register_mirror_metrics(ops::Metrics& metrics, const mirror::MirrorLog& log
                   "1 while Redis does not answer (new orders are refused as unavailable)",
                   [m] { return m->unavailable() ? 1.0 : 0.0; });
     metrics.gauge("exchanged_mirror_failed",
-                  "1 once the Redis stream was found not to continue this daemon's log (fatal)",
+                  "1 once the mirror failed (fatal): the Redis stream does not continue this "
+                  "daemon's log, or Redis stayed silent past redis_hold_limit_ms",
                   [m] { return m->failed() ? 1.0 : 0.0; });
     metrics.gauge("exchanged_mirror_trimmed_below_lsn",
                   "The confirmation trimmed the Redis stream below this LSN (the store has them)",

@@ -403,6 +403,14 @@ int stop_verdict(const service::Shutdown& shutdown, const service::PipelineStopR
         spdlog::error("exiting after a WAL failure: {}", shutdown.reason());
         return 1;
     }
+    if (shutdown.failed(service::StopCause::MirrorFailed)) {
+        // Replies still held were dropped: whether those orders stand is what recovery finds.
+        spdlog::error(
+            "exiting after a Redis mirror failure: {}; the next start recovers from the store "
+            "and Redis's stream (docs/operations.md: When Redis is down)",
+            shutdown.reason());
+        return 1;
+    }
     const store::FlushStats& flushed = report.flushed;
     if (shutdown.failed(service::StopCause::StoreFailed)) {
         spdlog::error(
@@ -562,7 +570,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     }
     const bool stepping_down = signal_number == 0 && step_down.epoch().has_value() &&
                                !pipeline.shutdown().failed(service::StopCause::WalFailed) &&
-                               !pipeline.shutdown().failed(service::StopCause::StoreFailed);
+                               !pipeline.shutdown().failed(service::StopCause::StoreFailed) &&
+                               !pipeline.shutdown().failed(service::StopCause::MirrorFailed);
     if (!stepping_down) {
         exchanged::ops::service_notifier().stopping(stop_line(signal_number));
     }

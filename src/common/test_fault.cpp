@@ -46,6 +46,8 @@ const char* name(Fault fault) {
             return "adopt_without_persist";
         case Fault::SkipPgSnapshotRestore:
             return "skip_pg_snapshot_restore";
+        case Fault::MirrorNoHoldLimit:
+            return "mirror_no_hold_limit";
     }
     return "?";
 }

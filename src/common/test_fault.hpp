@@ -36,6 +36,7 @@ enum class Fault : std::uint8_t {
     RefuseNewerEpoch,         // a follower refuses a newer leader's frames instead of adopting
     AdoptWithoutPersist,      // a follower adopts a newer epoch without persisting it first
     SkipPgSnapshotRestore,    // a PostgreSQL follower installs a snapshot's WAL, not its store
+    MirrorNoHoldLimit,        // the Redis mirror holds acks for a dead Redis without a bound
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
@@ -43,7 +44,8 @@ inline constexpr std::array kAllFaults{
     Fault::StandbyApplySkip,     Fault::SkipDivergenceTruncate, Fault::DamageSnapshotChunk,
     Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
     Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed,    Fault::RestartResumeTerm,
-    Fault::RefuseNewerEpoch,     Fault::AdoptWithoutPersist,    Fault::SkipPgSnapshotRestore};
+    Fault::RefuseNewerEpoch,     Fault::AdoptWithoutPersist,    Fault::SkipPgSnapshotRestore,
+    Fault::MirrorNoHoldLimit};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

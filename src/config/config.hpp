@@ -122,6 +122,9 @@ struct PersistenceConfig {
     std::uint32_t redis_queue_records = 1u << 16;
     // How often the mirror is trimmed to what the store lacks and checked for gaps.
     std::uint32_t redis_confirm_interval_ms = 200;
+    // How long acks may wait for a Redis that stopped answering before the daemon fails (as on
+    // a failed fdatasync) instead of holding matched orders' replies without end.
+    std::uint32_t redis_hold_limit_ms = 10000;
     bool mirror() const { return redis_address.port != 0; }
 };
 

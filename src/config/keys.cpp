@@ -170,6 +170,7 @@ constexpr KeySpec kKeys[] = {
     {"persistence", "redis_batch_size", [](Config& c, std::string_view v) { c.persistence.redis_batch_size = parse_whole_as<u32>(v, 1, 100000); }},
     {"persistence", "redis_queue_records", [](Config& c, std::string_view v) { c.persistence.redis_queue_records = parse_power_of_two(v); }},
     {"persistence", "redis_confirm_interval_ms", [](Config& c, std::string_view v) { c.persistence.redis_confirm_interval_ms = parse_whole_as<u32>(v, 1, 600000); }},
+    {"persistence", "redis_hold_limit_ms", [](Config& c, std::string_view v) { c.persistence.redis_hold_limit_ms = parse_whole_as<u32>(v, 100, 3600000); }},
     {"persistence", "store_batch_timeout_ms", [](Config& c, std::string_view v) { c.persistence.store_batch_timeout_ms = parse_whole_as<u32>(v, 0, 60000); }},
 
     {"safety", "critical_order_threshold", [](Config& c, std::string_view v) { c.safety.critical_order_threshold = parse_whole_as<Q>(v, 0, u64{1} << 62); }},

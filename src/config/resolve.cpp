@@ -305,9 +305,19 @@ class Resolver {
                         "= mirror (mode double_write) or store" +
                             mode);
         }
+        // A limit within one timeout would fail the daemon on the first slow reply, before
+        // a single reconnect.
+        if (p.mirror() && p.redis_hold_limit_ms <= p.redis_timeout_ms) {
+            fail_either("persistence", "redis_hold_limit_ms", "redis_timeout_ms",
+                        "redis_hold_limit_ms (" + std::to_string(p.redis_hold_limit_ms) +
+                            ") must be above redis_timeout_ms (" +
+                            std::to_string(p.redis_timeout_ms) +
+                            "): held acks must outlast a reconnect");
+        }
         if (!p.mirror()) {
-            for (const char* key : {"redis_key_prefix", "redis_timeout_ms", "redis_batch_size",
-                                    "redis_queue_records", "redis_confirm_interval_ms"}) {
+            for (const char* key :
+                 {"redis_key_prefix", "redis_timeout_ms", "redis_batch_size", "redis_queue_records",
+                  "redis_confirm_interval_ms", "redis_hold_limit_ms"}) {
                 if (parsed_.has("persistence", key)) {
                     fail("persistence", key, "applies only with redis_address (mode double_write)");
                 }

@@ -24,7 +24,8 @@ std::string mirror_line(const PersistenceConfig& p) {
     return "redis " + to_string(p.redis_address) + " stream " + p.redis_key_prefix +
            "log, batches of up to " + std::to_string(p.redis_batch_size) + ", timeout " +
            ms(p.redis_timeout_ms) + ", queue " + std::to_string(p.redis_queue_records) +
-           " records, trimmed to the store every " + ms(p.redis_confirm_interval_ms);
+           " records, trimmed to the store every " + ms(p.redis_confirm_interval_ms) +
+           ", acks held at most " + ms(p.redis_hold_limit_ms) + " for a silent Redis";
 }
 
 std::string store_line(const PersistenceConfig& p) {

@@ -171,6 +171,9 @@ MirrorStats MirrorLog::stats() const {
 void MirrorLog::run() {
     pthread_setname_np(pthread_self(), "mirror");
     while (!failed()) {
+        if (hold_expired()) {
+            break;
+        }
         const bool closing = stopping_.load(std::memory_order_acquire);
         const wal::Lsn end = ring_.claimed_end();
         if (closing && durable_lsn() + 1 >= end) {
@@ -308,6 +311,7 @@ void MirrorLog::resync() {
 bool MirrorLog::send_batch() {
     const wal::Lsn first = durable_lsn() + 1;
     wal::Lsn lsn = first;
+    const Clock::time_point sent_at = Clock::now();
     std::vector<std::string> ids;
     ids.reserve(options_.batch_records);
     try {
@@ -359,14 +363,17 @@ bool MirrorLog::send_batch() {
         last_error_ = error.what();
     }
     // Reconnect and resync: the reply says what Redis took of the batch.
-    lost_connection(last_error_);
+    lost_connection(last_error_, sent_at);
     return true;
 }
 
-void MirrorLog::lost_connection(const std::string& why) {
+void MirrorLog::lost_connection(const std::string& why, Clock::time_point since) {
     client_.reset();
     unavailable_.store(true, std::memory_order_release);
     next_connect_ = Clock::now();
+    if (silent_since_ == Clock::time_point{}) {
+        silent_since_ = since;
+    }
     if (options_.on_error) {
         options_.on_error("mirror: " + why +
                           "; acks wait and new orders are refused as unavailable until Redis "
@@ -417,11 +424,45 @@ void MirrorLog::confirm() {
             }
         }
     } catch (const RedisError& error) {
-        lost_connection(error.what());
+        lost_connection(error.what(), Clock::now());
         return;
     }
     std::lock_guard lock(mutex_);
     stats_.trimmed_below = trimmed_below_;
+}
+
+bool MirrorLog::hold_expired() {
+    const wal::Lsn durable = durable_lsn();
+    const wal::Lsn end = ring_.claimed_end();
+    if (durable + 1 >= end) {
+        // No ack waits: a silent Redis only refuses new orders. The time it went silent is kept
+        // while it stays so, for a record appended as it went.
+        if (client_ != nullptr) {
+            silent_since_ = {};
+        }
+        return false;
+    }
+    if (silent_since_ == Clock::time_point{}) {
+        if (client_ != nullptr) {
+            return false;  // Redis answers; the round trip under way tells
+        }
+        silent_since_ = Clock::now();
+    }
+    if (test_fault::armed(test_fault::Fault::MirrorNoHoldLimit)) {
+        return false;
+    }
+    const auto silent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - silent_since_);
+    if (silent < options_.hold_limit) {
+        return false;
+    }
+    fail("Redis " + options_.host + ":" + std::to_string(options_.port) + " has not answered for " +
+         std::to_string(silent.count()) + " ms (redis_hold_limit_ms " +
+         std::to_string(options_.hold_limit.count()) + "): the mirror's durable LSN is " +
+         std::to_string(durable) + ", acks wait for LSN " + std::to_string(durable + 1) + " to " +
+         std::to_string(end - 1) + "; their replies are dropped (the outcome of those orders is " +
+         "known after recovery: start again once Redis answers)");
+    return true;
 }
 
 void MirrorLog::sleep_until_work(std::chrono::milliseconds at_most) {
@@ -460,6 +501,7 @@ void MirrorLog::set_durable(wal::Lsn lsn) {
         return;
     }
     ring_.release_below(lsn + 1);
+    silent_since_ = {};  // Redis answered: what still waits waits on the next round trip
     {
         std::lock_guard lock(mutex_);
         durable_.store(lsn, std::memory_order_release);

@@ -8,7 +8,11 @@
 //
 // Redis down or slow (a reply later than the timeout): the batch stays in the ring, new appends
 // are refused (Closed: the shard refuses the order as unavailable) and the writer reconnects; the
-// held acks wait. After a reconnect the writer first reads the stream's last ID: entries of the
+// held acks wait, but not longer than hold_limit after the first round trip Redis left
+// unanswered: those orders are matched, so refusing them would be false and acknowledging them
+// would be false too. Past the limit the log fails as a WAL does on a failed fdatasync (the
+// daemon drops the held replies and exits; recovery reads the store and the stream). After a
+// reconnect the writer first reads the stream's last ID: entries of the
 // failed batch that Redis did take are compared byte for byte with the ring and count as sent;
 // anything else there (another writer, a stream from another store) fails the log for good.
 //
@@ -41,6 +45,9 @@ struct MirrorOptions {
     std::uint16_t port = 6379;
     std::string stream_key = "exchanged:log";
     std::chrono::milliseconds timeout{1000};
+    // How long appended records may wait for a Redis that does not answer before the log fails.
+    // Checked on the writer thread between round trips, so it fires up to one timeout late.
+    std::chrono::milliseconds hold_limit{10000};
     std::uint32_t batch_records = 1000;
     std::uint32_t queue_records = 1u << 16;  // a power of two
     std::chrono::milliseconds confirm_interval{200};
@@ -51,9 +58,10 @@ struct MirrorOptions {
     wal::Lsn store_lsn = 0;
     // On the writer thread: the durable LSN moved, or the log failed.
     std::function<void(wal::Lsn)> on_durable;
-    std::function<void(const std::string&)> on_error;   // Redis lost, a gap, a failure
-    std::function<void(const std::string&)> on_info;    // Redis back
-    std::function<void(const std::string&)> on_failed;  // fatal: the stream is not this log's
+    std::function<void(const std::string&)> on_error;  // Redis lost, a gap, a failure
+    std::function<void(const std::string&)> on_info;   // Redis back
+    // Fatal: the stream is not this log's, or Redis stayed silent past hold_limit.
+    std::function<void(const std::string&)> on_failed;
 };
 
 struct MirrorStats {
@@ -111,7 +119,9 @@ class MirrorLog final : public engine::CommandLog {
     bool send_batch();
     void confirm();
     void sleep_until_work(std::chrono::milliseconds at_most);
-    void lost_connection(const std::string& why);
+    void lost_connection(const std::string& why, std::chrono::steady_clock::time_point since);
+    // True (after failing the log) once records waited past hold_limit for a silent Redis.
+    bool hold_expired();
     void fail(const std::string& why);
     void set_durable(wal::Lsn lsn);
 
@@ -132,6 +142,9 @@ class MirrorLog final : public engine::CommandLog {
     std::chrono::steady_clock::time_point next_confirm_{};
     std::chrono::steady_clock::time_point next_connect_{};
     std::string last_error_;
+    // When Redis stopped answering the round trip the oldest unacknowledged record waits on;
+    // the epoch while Redis answers (or nothing waits).
+    std::chrono::steady_clock::time_point silent_since_{};
     std::string failure_;  // why the log failed
 
     mutable std::mutex mutex_;  // wait_durable's sleep; the counters below

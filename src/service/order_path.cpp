@@ -49,6 +49,7 @@ OrderPathSettings order_path_settings(const Config& config, bool salvage) {
         mirror.batch_records = p.redis_batch_size;
         mirror.queue_records = p.redis_queue_records;
         mirror.confirm_interval = std::chrono::milliseconds(p.redis_confirm_interval_ms);
+        mirror.hold_limit = std::chrono::milliseconds(p.redis_hold_limit_ms);
         settings.mirror = std::move(mirror);
     }
     return settings;
@@ -65,13 +66,13 @@ std::unique_ptr<engine::CommandLog> OrderPath::make_log(const RecoveredBooks& bo
         options.store_lsn = books.store_lsn;
         // The writer starts in start_log(), after the owner registered the point's wake-ups.
         options.on_durable = [this](wal::Lsn) { mirror_point_.advanced(); };
+        // on_info stays as the settings give it: Redis answering again is no error.
         if (on_error) {
             options.on_error = on_error;
-            options.on_info = on_error;
         }
         // As a WAL failure: fatal, the owner stops with a non-zero exit.
         options.on_failed = [&shutdown](const std::string& error) {
-            shutdown.fail(StopCause::WalFailed, "the Redis mirror failed: " + error);
+            shutdown.fail(StopCause::MirrorFailed, error);
         };
         auto log = std::make_unique<mirror::MirrorLog>(std::move(options));
         mirror_ = log.get();

@@ -64,7 +64,7 @@ struct OrderPathSettings {
     std::vector<std::uint32_t> quorum_followers;
     std::uint64_t quorum_epoch = 1;
     // Set (mode double_write): the command log is the Redis mirror instead of the WAL; its
-    // first_lsn, store_lsn and callbacks are filled in by the path.
+    // first_lsn, store_lsn and callbacks but on_info are filled in by the path.
     std::optional<mirror::MirrorOptions> mirror;
     // A replication leader's retention for its followers: given the LSN the store lets the WAL
     // release below, the LSN it may (never above it). Unset: the store decides alone.

@@ -17,6 +17,9 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
     OrderPathSettings settings = order_path_settings(config, environment_.salvage);
     settings.wal.on_submitted = environment_.wal_submitted;
     settings.release_floor = environment_.wal_release_floor;
+    if (settings.mirror) {
+        settings.mirror->on_info = environment_.info;
+    }
     path_ =
         std::make_unique<OrderPath>(settings, layout, std::move(books), environment_.wal_storage,
                                     service_, shutdown_, environment_.error);

@@ -1,6 +1,7 @@
 // Why the order path must stop, told by whichever thread found out (the WAL writer on a failed
-// write or fdatasync, the flush worker on a damaged store file) to the thread that owns the
-// pipeline. No signal is sent to the process: the owner waits on wake_fd() beside its signal
+// write or fdatasync, the flush worker on a damaged store file, the Redis mirror's writer on a
+// stream that is not this log's or a Redis silent past redis_hold_limit_ms) to the thread that owns
+// the pipeline. No signal is sent to the process: the owner waits on wake_fd() beside its signal
 // source (app/shutdown_signal.hpp) and reads the cause here.
 #pragma once
 
@@ -10,7 +11,7 @@
 
 namespace exchanged::service {
 
-enum class StopCause : unsigned { None = 0, WalFailed = 1, StoreFailed = 2 };
+enum class StopCause : unsigned { None = 0, WalFailed = 1, StoreFailed = 2, MirrorFailed = 4 };
 
 class Shutdown {
   public:

@@ -307,6 +307,24 @@ TEST_CASE("the Redis mirror's misconfigurations are refused, naming the key",
         "redis_key_prefix = has blank\n" +
             kTail,
         4, "redis_key_prefix", "blank");
+    check_failure("[persistence]\nredis_hold_limit_ms = 5000\n" + kTail, 2, "redis_hold_limit_ms",
+                  "applies only with redis_address");
+    check_failure(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6379\n"
+        "redis_hold_limit_ms = 0\n" +
+            kTail,
+        4, "redis_hold_limit_ms", "100");
+    check_failure(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6379\n"
+        "redis_timeout_ms = 2000\nredis_hold_limit_ms = 2000\n" +
+            kTail,
+        5, "redis_hold_limit_ms", "must be above redis_timeout_ms (2000)");
+    // Only the timeout set: the rule is reported on its line.
+    check_failure(
+        "[persistence]\nmode = double_write\nredis_address = 127.0.0.1:6379\n"
+        "redis_timeout_ms = 10000\n" +
+            kTail,
+        4, "redis_timeout_ms", "redis_hold_limit_ms (10000) must be above");
 }
 
 TEST_CASE("the automatic failover keys refuse what cannot elect a leader, naming the key",
