@@ -19,13 +19,16 @@
 # not a failure; with --failure store a single lost acknowledgement fails the drill.
 #   scripts/dr-drill.sh --config FILE [--data-dir D] [--work DIR] [--report-dir DIR]
 #                       [--failure store|data-dir] [--orders N] [--rate R] [--keep]
-#                       [--bin-dir DIR] [--plant-fault corrupt-backup] [--drill-dsn DSN]
+#                       [--bin-dir DIR] [--plant-fault corrupt-backup|lose-wal] [--drill-dsn DSN]
 # --config/--data-dir: the production daemon's profile and data directory (as `backup create` takes
 # them); --work: where the copy lives (a fresh temporary directory by default, removed after unless
 # --keep); --report-dir: where the reports go (default ./dr-reports); --bin-dir: where exchanged and
 # exchangectl are (default build/bin of this checkout; the systemd unit passes /usr/local/bin).
 # Relative paths are taken from the current directory. --plant-fault corrupt-backup flips a byte in
-# the latest backup before the restore, to show the drill failing.
+# the latest backup before the restore; --plant-fault lose-wal (with --failure store) deletes the WAL
+# that should survive, so acknowledged orders are lost: each shows the drill failing (recover,
+# verify). The kill is "under load" only if the load was still running then (checked, and reported:
+# killed_under_load); a load that ended first makes it "after the load".
 # A production profile with [persistence] store = postgresql needs --drill-dsn: a database for the
 # copy's store that holds no store (never production's), whose search_path puts the production
 # store's schema first; the production backup is verified in it too. Losing the store then drops
@@ -40,7 +43,7 @@ fault= drill_dsn=
 usage() {
     echo "usage: scripts/dr-drill.sh --config FILE [--data-dir D] [--work DIR] [--report-dir DIR]" \
         "[--failure store|data-dir] [--orders N] [--rate R] [--keep] [--bin-dir DIR]" \
-        "[--plant-fault corrupt-backup] [--drill-dsn DSN]" >&2
+        "[--plant-fault corrupt-backup|lose-wal] [--drill-dsn DSN]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -56,7 +59,7 @@ while [ $# -gt 0 ]; do
         --bin-dir) bin_dir=${2:-}; shift ;;
         --drill-dsn) drill_dsn=${2:-}; shift ;;
         --keep) keep=1 ;;
-        -h | --help) sed -n 2,37p "$0"; exit 0 ;;
+        -h | --help) sed -n 2,40p "$0"; exit 0 ;;
         *) usage ;;
     esac
     shift || usage
@@ -64,7 +67,11 @@ done
 [ -n "$config" ] && [ -r "$config" ] || { echo "dr-drill: --config FILE (readable) is required" >&2; usage; }
 [[ $orders =~ ^[0-9]+$ && $rate =~ ^[0-9]+$ ]] || usage
 case $failure in store | data-dir) ;; *) echo "dr-drill: --failure store or data-dir" >&2; usage ;; esac
-case $fault in '' | corrupt-backup) ;; *) echo "dr-drill: --plant-fault corrupt-backup" >&2; usage ;; esac
+case $fault in '' | corrupt-backup | lose-wal) ;; *) echo "dr-drill: --plant-fault corrupt-backup or lose-wal" >&2; usage ;; esac
+if [ "$fault" = lose-wal ] && [ "$failure" != store ]; then
+    echo "dr-drill: --plant-fault lose-wal is for --failure store (data-dir loses the WAL anyway)" >&2
+    usage
+fi
 config=$(realpath "$config")
 # [persistence] store of the production profile: sqlite unless it says postgresql.
 store_kind=$(awk '/^[[:space:]]*\[.*\][[:space:]]*$/ { section = $0; gsub(/[[:space:]\[\]]/, "", section); next }
@@ -133,7 +140,7 @@ json_text() {
     s=${s//$'\t'/ }
     printf '"%s"' "$s"
 }
-rto_ms=null lost=null acked=0 backup_used= prod_backup=
+rto_ms=null lost=null acked=0 backup_used= prod_backup= under_load=null kill_when=
 write_report() {
     local verdict=$1 md=$report_dir/dr-drill-$stamp.md json=$report_dir/dr-drill-$stamp.json i
     {
@@ -142,7 +149,7 @@ write_report() {
         echo "- verdict: **$verdict**"
         echo "- production profile: \`$config\`${prod_data:+, data directory \`$prod_data\`}"
         echo "- production backup: \`${prod_backup:-none}\`"
-        echo "- failure simulated: kill -9, then $([ "$failure" = store ] && echo "the store $([ "$store_kind" = postgresql ] && echo "tables dropped" || echo "file lost") (WAL kept)" || echo "the whole data directory lost")"
+        echo "- failure simulated: kill -9${kill_when:+ $kill_when}, then $([ "$failure" = store ] && echo "the store $([ "$store_kind" = postgresql ] && echo "tables dropped" || echo "file lost") $([ "$fault" = lose-wal ] && echo "(and, planted, the WAL)" || echo "(WAL kept)")" || echo "the whole data directory lost")"
         echo "- restored from: \`${backup_used:-none}\`"
         echo "- RTO (restore start to ready): $([ "$rto_ms" = null ] && echo "not reached" || echo "$rto_ms ms")"
         echo "- acknowledged orders: $acked; lost (RPO): $([ "$lost" = null ] && echo "not measured" || echo "$lost")"
@@ -160,8 +167,9 @@ write_report() {
             "$(json_text "$failure")"
         printf '"production_backup": %s, "restored_from": %s, "rto_ms": %s, ' \
             "$(json_text "$prod_backup")" "$(json_text "$backup_used")" "$rto_ms"
-        printf '"acknowledged_orders": %s, "acknowledged_orders_lost": %s, "planted_fault": %s, ' \
-            "$acked" "$lost" "$(json_text "$fault")"
+        printf '"acknowledged_orders": %s, "acknowledged_orders_lost": %s, "killed_under_load": %s, ' \
+            "$acked" "$lost" "$under_load"
+        printf '"planted_fault": %s, ' "$(json_text "$fault")"
         printf '"steps": ['
         for i in "${!step_names[@]}"; do
             [ "$i" -gt 0 ] && printf ', '
@@ -260,10 +268,21 @@ if ! "$ctl" backup create --to "$work/backups" --config "$drill_ini" >"$logs/bac
     fail backup "$(last_line "$logs/backup.log")"
 fi
 backup_used=$(ls -d "$work"/backups/2* | tail -n 1)
-record backup PASS "production backup $(basename "$prod_backup") verified and restored as the copy; latest backup of the copy under load: $(last_line "$logs/backup.log")"
+# Say what happened: a short load (--orders / --rate) may be over before the backup is.
+if kill -0 "$load_pid" 2>/dev/null; then
+    backup_when="under load"
+else
+    backup_when="after the load finished"
+fi
+record backup PASS "production backup $(basename "$prod_backup") verified and restored as the copy; latest backup of the copy $backup_when: $(last_line "$logs/backup.log")"
 
 # --- 2. simulate a failure ----------------------------------------------------------------------
 sleep 0.5  # more acknowledged orders after the backup: the surviving WAL must bring them back
+if kill -0 "$load_pid" 2>/dev/null; then
+    under_load=true kill_when="under load"
+else
+    under_load=false kill_when="after the load finished"
+fi
 kill -9 "$daemon_pid"
 wait "$daemon_pid" 2>/dev/null
 daemon_pid=
@@ -279,11 +298,14 @@ else
     rm -f "$store_file" "$store_file-wal" "$store_file-shm"
     lost_store="the store file deleted ($(basename "$store_file"))"
 fi
-if [ "$failure" = store ]; then
-    what="kill -9 under load, then $lost_store; the WAL survives"
+if [ "$failure" = store ] && [ "$fault" = lose-wal ]; then
+    rm -rf "$copy_data/wal"  # drill_profile put the WAL there
+    what="kill -9 $kill_when, then $lost_store; planted fault lose-wal: the WAL deleted too"
+elif [ "$failure" = store ]; then
+    what="kill -9 $kill_when, then $lost_store; the WAL survives"
 else
     rm -rf "$copy_data"
-    what="kill -9 under load, then $lost_store and the whole data directory deleted"
+    what="kill -9 $kill_when, then $lost_store and the whole data directory deleted"
 fi
 record failure PASS "$what; $acked orders acknowledged before the kill"
 

@@ -66,7 +66,7 @@ constexpr Subcommand kSubcommands[] = {
      "backup create --to DIR [--config FILE] [--data-dir D] [--timeout S]"},
     {"backup", "list", exchanged::tools::backup_list_main, "backup list --in DIR"},
     {"backup", "verify", exchanged::tools::backup_verify_main,
-     "backup verify PATH [--scratch-dsn DSN]"},
+     "backup verify PATH | --latest DIR [--scratch-dsn DSN]"},
     {"backup", "restore", exchanged::tools::backup_restore_main,
      "backup restore PATH --data-dir D [--config FILE] [--dsn DSN] [--force]"},
     {"backup", "prune", exchanged::tools::backup_prune_main,

@@ -60,7 +60,7 @@ TEST_CASE("the minimal file loads with defaults", "[config][errors]") {
     CHECK(config.accounts.size() == 1);
 }
 
-TEST_CASE("admin_listen port 0 turns the endpoint off; the gateway needs a real port",
+TEST_CASE("admin_listen port 0 turns the endpoint off, the gateway needs a real port",
           "[config][errors]") {
     TempDir dir;
     const Config off =

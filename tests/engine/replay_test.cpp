@@ -210,7 +210,7 @@ TEST_CASE("power loss recovers exactly the logged prefix, never less than was du
     CHECK(beyond_durable > 0);  // torn prefixes do keep complete but unacknowledged records
 }
 
-TEST_CASE("a flipped bit in the middle stops recovery at its place; salvage continues",
+TEST_CASE("a flipped bit in the middle stops recovery at its place, salvage continues",
           "[engine][replay][corruption]") {
     SimStorage sim(21);
     const auto stream_config = book::testing::make_stream_config(21);
@@ -386,7 +386,7 @@ TEST_CASE("records recovery cannot apply stop it naming the LSN", "[engine][repl
     }
 }
 
-TEST_CASE("a full WAL queue refuses as busy, a closed WAL as unavailable; the book is untouched",
+TEST_CASE("a full WAL queue refuses as busy, a closed WAL as unavailable, the book is untouched",
           "[engine][shard]") {
     SimStorage sim(51);
     sim.set_sync_latency(std::chrono::milliseconds(2));

@@ -30,7 +30,7 @@ const LeaderRecord kB{"b", "127.0.0.1:9002"};
 }  // namespace
 
 TEST_CASE(
-    "leader lease on etcd: one of two candidates wins, the other sees it; after the winner "
+    "leader lease on etcd: one of two candidates wins, the other sees it, after the winner "
     "stops renewing the key lapses and the other wins a higher epoch",
     "[leader_lease_etcd]") {
     EtcdTestCluster cluster;
@@ -76,7 +76,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "leader lease on etcd: take-over compares the previous holder; a stale one fails and "
+    "leader lease on etcd: take-over compares the previous holder, a stale one fails and "
     "the deposed leader's renewal sees the key is no longer its own",
     "[leader_lease_etcd]") {
     EtcdTestCluster cluster;

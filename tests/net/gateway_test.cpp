@@ -716,7 +716,7 @@ TEST_CASE("gateway: deliver() to a closed or stale session returns false and cou
     CHECK(second.receive_as<Fill>().trade_id == 99);
 }
 
-TEST_CASE("gateway: a session whose delivery queue fills is disconnected; deliver never waits",
+TEST_CASE("gateway: a session whose delivery queue fills is disconnected, deliver never waits",
           "[net][gateway]") {
     GatewayOptions options = test_options();
     options.delivery_queue_messages = 16;

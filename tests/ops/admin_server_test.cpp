@@ -162,7 +162,7 @@ TEST_CASE("other paths are 404, other methods 405") {
     CHECK(response->status == 405);
 }
 
-TEST_CASE("keep-alive: one connection serves several requests; HTTP/1.0 and close end it") {
+TEST_CASE("keep-alive: one connection serves several requests, HTTP/1.0 and close end it") {
     Metrics metrics;
     AdminServer server("127.0.0.1", 0, metrics);
     server.start();

@@ -53,6 +53,11 @@ planted() {  # planted DESCRIPTION SED_EXPRESSION
     echo "ok: the unit tests catch: $1"
 }
 planted "WAL threshold raised to 2 GB" 's/exchanged_wal_segment_bytes > 1e9/exchanged_wal_segment_bytes > 2e9/'
+planted "persistence lag at or above 1 s" 's/exchanged_store_flush_lag_seconds > 1$/exchanged_store_flush_lag_seconds >= 1/'
+planted "flush-errors alert without its for:" '/alert: ExchangedFlushErrors/,/severity/{/for:/d}'
+planted "catching-up alert after 5 minutes" '/alert: ExchangedStoreCatchingUpLong/,/severity/{s/for: 10m/for: 5m/}'
+planted "WAL-failed alert waits a minute" '/expr: exchanged_wal_failed == 1/a\        for: 1m'
+planted "down alert on every job's targets" 's/up\{job="exchanged"\} == 0/up == 0/'
 planted "uncommitted threshold at or above 10,000" 's/uncommitted_records > 10000/uncommitted_records >= 10000/'
 planted "store-down alert without its for:" '/alert: ExchangedStoreDown/,/severity/{/for:/d}'
 planted "refusal rate ignores the gateway" 's/\+ sum by \(instance\) \(rate\(exchanged_requests_refused_total\[5m\]\)\)//'

@@ -379,7 +379,7 @@ TEST_CASE("a peer that sends garbage is closed with the decoder's reason, and re
     CHECK(sender.status()[0].connects >= 2);
 }
 
-TEST_CASE("a follower refuses Records of another epoch; the leader logs why and redials",
+TEST_CASE("a follower refuses Records of another epoch, the leader logs why and redials",
           "[repl][link]") {
     test::TempDir dir;
     ShipBuffer buffer(1u << 20);

@@ -82,7 +82,7 @@ TEST_CASE("factor 1 is the leader's own durable LSN", "[repl][quorum]") {
     CHECK(alone.frontier() == 3);
 }
 
-TEST_CASE("acks of another epoch move nothing; a newer one deposes the leader", "[repl][quorum]") {
+TEST_CASE("acks of another epoch move nothing, a newer one deposes the leader", "[repl][quorum]") {
     QuorumTracker tracker(3, {2, 3}, 4, 20);
     CHECK(tracker.frontier() == 20);  // the adopted log's committed prefix
     tracker.leader_durable(30);

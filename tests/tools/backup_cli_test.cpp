@@ -64,6 +64,7 @@ TEST_CASE("backup under load: verified, it recovers to the state a WAL replay gi
     const int load_exit = load->wait(120);
     INFO(load->out() << load->err());
     REQUIRE(load_exit == 0);
+    test::check_load_rate(load->out());
     REQUIRE(daemon.process->stop() == 0);
 
     const std::vector<tools::BackupEntry> listed = tools::list_backups(backups);

@@ -2,7 +2,7 @@
 // write with MiniExchange: an offline backup restores and recovers to the state a replay of the
 // whole WAL gives at its LSN; a flipped byte in any of its files is refused with the file named;
 // a WAL that no longer reaches back to the snapshot is refused by create; prune's rules; restore
-// refusing a data directory in use.
+// refusing a data directory in use; `backup verify --latest`.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -17,6 +17,7 @@
 #include "engine/recovery.hpp"
 #include "mini_exchange.hpp"
 #include "temp_file.hpp"
+#include "tools/cli/subcommands.hpp"
 #include "tools/store/backup_catalog.hpp"
 #include "tools/store/backup_create.hpp"
 #include "tools/store/backup_files.hpp"
@@ -169,7 +170,7 @@ TEST_CASE("backup verify: a flipped byte in any file of the backup is refused, n
 }
 
 TEST_CASE(
-    "backup manifest: a PostgreSQL backup's schema round-trips; an unknown store kind is "
+    "backup manifest: a PostgreSQL backup's schema round-trips, an unknown store kind is "
     "refused",
     "[tools][backup]") {
     test::TempDir dir;
@@ -329,6 +330,33 @@ TEST_CASE("backup prune: older than the retention goes, never the newest, never 
                                     entry("y", now, false)};
     broken[1].dir = "broken";
     CHECK(names(plan_prune(broken, now, 7 * day)) == std::vector<std::string>{"x"});
+}
+
+TEST_CASE("backup verify --latest: verifies the newest backup only, and fails on none",
+          "[tools][backup]") {
+    Traded t;
+    const fs::path to = t.dir.path() / "backups";
+    const CreatedBackup older = t.backup(to);
+    const CreatedBackup newer = t.backup(to);
+    REQUIRE(older.dir != newer.dir);
+    const auto verify_latest = [](const fs::path& in) {
+        std::string a0 = "exchangectl", a1 = "backup", a2 = "verify", a3 = "--latest",
+                    a4 = in.string();
+        char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), a4.data()};
+        return backup_verify_main(5, argv, 3);
+    };
+    CHECK(verify_latest(to) == 0);
+    CHECK(fs::exists(newer.dir / kVerifiedName));
+    CHECK_FALSE(fs::exists(older.dir / kVerifiedName));
+    // The newest is then also the newest verified one: prune keeps it whatever its age.
+    const std::vector<BackupEntry> listed = list_backups(to);
+    REQUIRE(newest_backup(listed) != nullptr);
+    CHECK(newest_backup(listed)->dir == newer.dir);
+    CHECK(newest_backup(listed)->verified);
+
+    const fs::path empty = t.dir.path() / "no-backups";
+    fs::create_directories(empty);
+    CHECK(verify_latest(empty) == 1);
 }
 
 TEST_CASE("backup prune: unfinished directories a crashed create left go after a day",

@@ -385,7 +385,7 @@ JournalCheck journal_of(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-TEST_CASE("replaced and mass_cancelled lines read back; newer trailing fields are skipped",
+TEST_CASE("replaced and mass_cancelled lines read back, newer trailing fields are skipped",
           "[tools][journal]") {
     std::string error;
     const auto r = parse_journal_line(

@@ -52,7 +52,7 @@ NodeScrape silent(unsigned id, const std::string& admin) {
 
 }  // namespace
 
-TEST_CASE("the metrics text parses into series and values; a broken line is named") {
+TEST_CASE("the metrics text parses into series and values, a broken line is named") {
     const MetricValues values =
         parse_metrics_text("# TYPE x gauge\nx 1\ny{node=\"2\",why=\"a b\"} 2.5\n\nz_total 1e3\n");
     CHECK(values.at("x") == 1);
@@ -75,7 +75,7 @@ TEST_CASE("all three nodes: one row each with the leader's view of the followers
         Catch::Matches("(.|\n)*\n2 +follower +7 +480 +470 +480 +20 +2.500 +yes +h:2\n(.|\n)*"));
 }
 
-TEST_CASE("a follower down is shown unreachable with the leader's view; two down lose the quorum") {
+TEST_CASE("a follower down is shown unreachable with the leader's view, two down lose the quorum") {
     const auto one = judge_cluster({answered(leader_metrics(3, {{2, true}, {3, false}}), "h:1"),
                                     answered(follower_metrics(2), "h:2"), silent(3, "h:3")});
     CHECK(one.exit_code == kClusterOk);

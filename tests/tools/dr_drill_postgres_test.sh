@@ -6,12 +6,12 @@
 # database empty. Then a planted fault (a byte flipped in the dump it restores) must fail the
 # drill, naming store.pgdump in its report.
 # Needs EXCHANGED_TEST_POSTGRES_DSN (scripts/test.sh starts a throw-away server); without it the
-# test says why and passes without running.
+# test says why and exits 77, which ctest reports as skipped.
 set -uo pipefail
 
 if [ -z "${EXCHANGED_TEST_POSTGRES_DSN:-}" ]; then
     echo "test skipped: EXCHANGED_TEST_POSTGRES_DSN is not set (scripts/test.sh starts a throw-away server with scripts/pg-test-cluster.sh and sets it)"
-    exit 0
+    exit 77
 fi
 base=$EXCHANGED_TEST_POSTGRES_DSN
 root=$(cd "$(dirname "$0")/../.." && pwd)

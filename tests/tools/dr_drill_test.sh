@@ -2,8 +2,11 @@
 # scripts/dr-drill.sh end to end, short: a "production" daemon (the built one on a scratch data
 # directory) serves while the drill backs it up, runs its copy, kills it, loses its store, restores
 # and verifies. The drill must pass with no acknowledged order lost, and leave production alone
-# (still serving, nothing new in its data directory). Then the same drill with a planted fault (a
-# byte flipped in the backup it restores) must fail, naming the damaged file in its report.
+# (still serving, nothing new in its data directory). With --failure data-dir (no WAL survives) it
+# passes and records the acknowledged orders lost. Two planted faults must fail it: a byte flipped
+# in the backup it restores (at recover, the damaged file named), and the WAL deleted with the
+# store (at verify: the RPO check sees acknowledged orders lost). The loads run longer than the
+# backup takes, so the kill is under load (reported as such).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +20,7 @@ cd "$root" || exit 1
 start_production
 before=$(ls -A "$tmp/prod")
 
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 30000 \
+out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 45000 \
     --rate 15000 2>&1)
 rc=$?
 echo "$out"
@@ -27,11 +30,36 @@ check '[ -n "$json" ] && [ -f "${json%.json}.md" ]' "a Markdown and a JSON repor
 check 'grep -q "\"verdict\": \"PASS\"" "$json"' "the JSON report says PASS"
 check 'grep -q "\"acknowledged_orders_lost\": 0," "$json"' "no acknowledged order lost (the WAL survived)"
 check 'grep -Eq "\"rto_ms\": [0-9]+," "$json"' "the recovery time is recorded"
+check 'grep -q "\"killed_under_load\": true," "$json" && grep -q "kill -9 under load" "${json%.json}.md"' \
+    "the kill happened under load, and the report says so"
 check 'kill -0 "$prod_pid"' "production still runs"
 # The online backup's staging directory is the one thing it may add, and it must be left empty.
 check '[ "$(ls -A "$tmp/prod" | grep -vx backup-staging)" = "$before" ] &&
        [ -z "$(ls -A "$tmp/prod/backup-staging")" ]' \
     "nothing new in production's data directory (backup-staging left empty)"
+
+rm -rf "$tmp/reports"
+out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 45000 \
+    --rate 15000 --failure data-dir 2>&1)
+rc=$?
+echo "$out"
+json=$(drill_json)
+check '[ "$rc" -eq 0 ]' "the drill losing the whole data directory passes (exit $rc)"
+check '[ -n "$json" ] && grep -q "\"verdict\": \"PASS\"" "$json"' "its JSON report says PASS"
+check 'grep -Eq "\"acknowledged_orders_lost\": [0-9]+," "$json"' \
+    "the acknowledged orders lost (RPO) are measured: $(grep -Eo '"acknowledged_orders_lost": [^,]*' "$json")"
+check 'grep -q "whole data directory deleted" "$json"' "the report says the data directory was lost"
+
+rm -rf "$tmp/reports"
+out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 45000 \
+    --rate 15000 --plant-fault lose-wal 2>&1)
+rc=$?
+echo "$out"
+json=$(drill_json)
+check '[ "$rc" -eq 1 ]' "the drill whose surviving WAL is deleted fails (exit $rc)"
+check '[ -n "$json" ] && grep -q "\"verdict\": \"FAIL\"" "$json"' "its JSON report says FAIL"
+check 'grep -q "dr-drill: FAIL (verify: [1-9][0-9]* acknowledged order(s) lost" <<<"$out"' \
+    "it fails at verify, with acknowledged orders lost"
 
 rm -rf "$tmp/reports"
 out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 20000 \

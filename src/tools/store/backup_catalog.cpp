@@ -60,16 +60,23 @@ std::vector<fs::path> stale_partials(const fs::path& in, std::int64_t older_than
     return out;
 }
 
+const BackupEntry* newest_backup(const std::vector<BackupEntry>& backups) {
+    const BackupEntry* newest = nullptr;
+    for (const BackupEntry& entry : backups) {
+        if (entry.manifest && (newest == nullptr || entry.created_at >= newest->created_at)) {
+            newest = &entry;
+        }
+    }
+    return newest;
+}
+
 std::vector<const BackupEntry*> plan_prune(const std::vector<BackupEntry>& backups,
                                            std::int64_t now, std::int64_t keep_seconds) {
-    const BackupEntry* newest = nullptr;
+    const BackupEntry* newest = newest_backup(backups);
     const BackupEntry* newest_verified = nullptr;
     for (const BackupEntry& entry : backups) {
         if (!entry.manifest) {
             continue;
-        }
-        if (newest == nullptr || entry.created_at >= newest->created_at) {
-            newest = &entry;
         }
         if (entry.verified &&
             (newest_verified == nullptr || entry.created_at >= newest_verified->created_at)) {

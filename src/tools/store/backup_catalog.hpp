@@ -32,6 +32,9 @@ std::vector<BackupEntry> list_backups(const std::filesystem::path& in);
 std::vector<std::filesystem::path> stale_partials(const std::filesystem::path& in,
                                                   std::int64_t older_than_seconds);
 
+// The newest readable backup of `backups` (the one prune always keeps); nullptr when none is.
+const BackupEntry* newest_backup(const std::vector<BackupEntry>& backups);
+
 // The entries prune deletes: readable backups created before now - keep_seconds, except the
 // newest backup and the newest verified one. Unreadable ones are never deleted (an operator
 // looks at them).

@@ -6,7 +6,9 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/cli_args.hpp"
 #include "tools/cli/exit_codes.hpp"
@@ -116,12 +118,25 @@ int backup_list_main(int argc, char** argv, int first) {
 }
 
 int backup_verify_main(int argc, char** argv, int first) {
-    static constexpr CliOption kOptions[] = {{"scratch-dsn", true}};
+    static constexpr CliOption kOptions[] = {{"scratch-dsn", true}, {"latest", false}};
     const CliArgs args = CliArgs::parse(argc, argv, first, kOptions);
-    const fs::path dir = one_positional(args, "backup directory");
+    const bool latest = args.has("latest");
+    const fs::path named = one_positional(args, latest ? "backups directory" : "backup directory");
     VerifyOptions options;
     options.scratch_dsn = args.text_or("scratch-dsn", "");
     return guarded("verify", [&] {
+        // --latest: the hourly unit verifies the backup it just made, which is then the newest
+        // verified one that prune keeps.
+        fs::path dir = named;
+        if (latest) {
+            const std::vector<BackupEntry> backups = list_backups(named);
+            const BackupEntry* newest = newest_backup(backups);
+            if (newest == nullptr) {
+                throw std::runtime_error("no readable backup in " + named.string());
+            }
+            dir = newest->dir;
+            say("newest backup: " + dir.string());
+        }
         const VerifyOutcome outcome = verify_backup(dir, options, say);
         if (!outcome.ok) {
             std::printf("backup verify: FAIL (%s)\n", outcome.failure.c_str());
