@@ -296,7 +296,13 @@ class IoThreads {
             });
         }
     }
-    ~IoThreads() { join(); }
+    // Still running here only when the start failed after the threads (an exception unwinding,
+    // e.g. the admin address taken): the gateway still listens, so the context would never run
+    // out of work and the join would hang the daemon instead of letting it exit 1.
+    ~IoThreads() {
+        io_.stop();
+        join();
+    }
     // Lets the context run out of work (the gateway must be stopped), then joins.
     void join() {
         guard_.reset();

@@ -103,6 +103,23 @@ int DaemonProcess::wait() {
     return exit_code_;
 }
 
+std::optional<int> DaemonProcess::wait_for(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (pid_ > 0) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            exit_code_ = exit_code_of(status);
+            break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return exit_code_;
+}
+
 int DaemonProcess::stop() {
     signal(SIGTERM);
     return wait();

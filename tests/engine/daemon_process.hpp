@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,8 @@ class DaemonProcess {
     void signal(int number);
     // Waits for the exit and returns the exit code (128 + signal when killed).
     int wait();
+    // The exit code once the daemon exits within `limit`; nullopt while it still runs.
+    std::optional<int> wait_for(std::chrono::milliseconds limit);
     // SIGTERM, then wait().
     int stop();
     std::string output() const;
