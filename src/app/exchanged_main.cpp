@@ -562,6 +562,7 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     print_ready(config, ready_text + " listen=" + exchanged::to_string(bound));
 
     if (failover != nullptr && sender) {
+        pipeline.quorum_point()->limit_by_lease(&failover->lease_valid_until());
         failover->attach_leader(config.replication.epoch,
                                 [quorum = pipeline.quorum_point(), &step_down,
                                  epoch = config.replication.epoch](const std::string&) {

@@ -78,6 +78,9 @@ class FailoverLoop {
     // The leader's run of `epoch`: `lost` is called once, on the loop thread, when the lease is
     // no longer held (at once, if it was lost before this call).
     void attach_leader(repl::Epoch epoch, std::function<void(const std::string& why)> lost);
+    // The lease's validity end as the loop publishes it (LeaseClock ticks since its epoch; 0:
+    // none): what a leader's quorum point is limited by (QuorumPoint::limit_by_lease).
+    const std::atomic<ha::LeaseClock::rep>& lease_valid_until() const { return valid_until_; }
     void detach_leader();
 
     // exchanged_failover_*: lease held, its epoch, leases lost. Before the admin starts.

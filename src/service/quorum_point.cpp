@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/invariant.hpp"
+#include "common/test_fault.hpp"
 
 namespace exchanged::service {
 
@@ -18,12 +19,29 @@ bool QuorumPoint::wait(wal::Lsn lsn) const {
 
 bool QuorumPoint::publish() {
     const wal::Lsn before = frontier_.load(std::memory_order_relaxed);
-    const wal::Lsn now = tracker_.frontier();
+    wal::Lsn now = tracker_.frontier();
     EXCHANGED_INVARIANT(now >= before, "quorum frontier never decreases", now, before);
+    if (now != before && lease_lapsed()) {
+        now = before;  // acknowledges nothing more; the watchdog deposes the point
+    }
     frontier_.store(now, std::memory_order_release);
     const bool deposed = tracker_.deposed();
     const bool was_deposed = deposed_.exchange(deposed, std::memory_order_acq_rel);
     return now != before || deposed != was_deposed;
+}
+
+bool QuorumPoint::lease_lapsed() const {
+    if (lease_valid_until_ == nullptr || test_fault::armed(test_fault::Fault::LeaseIgnoreExpiry)) {
+        return false;
+    }
+    const std::chrono::steady_clock::rep until =
+        lease_valid_until_->load(std::memory_order_acquire);
+    return until == 0 || std::chrono::steady_clock::now().time_since_epoch().count() >= until;
+}
+
+void QuorumPoint::limit_by_lease(const std::atomic<std::chrono::steady_clock::rep>* valid_until) {
+    std::lock_guard lock(mutex_);
+    lease_valid_until_ = valid_until;
 }
 
 void QuorumPoint::notify(bool changed) {

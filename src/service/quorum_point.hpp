@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -38,12 +39,21 @@ class QuorumPoint final : public DurabilityPoint {
     void readmit(repl::NodeId node, wal::Lsn durable_lsn);
     // This leader promised a newer epoch: it fails at once (see QuorumTracker::depose).
     void depose(repl::Epoch epoch);
+    // Under automatic failover: the frontier moves only while the steady clock is below
+    // `*valid_until` (steady_clock ticks since its epoch; 0: no lease), the leader lease's
+    // validity end, which the failover loop publishes after each renewal. Its watchdog deposes
+    // the point once the lease has lapsed, but a leader resumed after a pause runs its
+    // replication threads as soon as its watchdog: follower acks read from the socket then must
+    // not release anything. The pointee must outlive the point.
+    void limit_by_lease(const std::atomic<std::chrono::steady_clock::rep>* valid_until);
     // The tracker's state, copied under its lock (for status and metrics).
     repl::QuorumTracker snapshot() const;
 
   private:
     // With mutex_ held: publishes the tracker's frontier and state; true when either changed.
     bool publish();
+    // With mutex_ held: a lease limits the point and its validity has ended (or is unknown).
+    bool lease_lapsed() const;
     void notify(bool changed);
 
     const engine::CommandLog& log_;
@@ -52,6 +62,7 @@ class QuorumPoint final : public DurabilityPoint {
     repl::QuorumTracker tracker_;
     std::atomic<wal::Lsn> frontier_;
     std::atomic<bool> deposed_{false};
+    const std::atomic<std::chrono::steady_clock::rep>* lease_valid_until_ = nullptr;  // mutex_
 };
 
 }  // namespace exchanged::service

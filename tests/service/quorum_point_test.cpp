@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
+#include "common/test_fault.hpp"
 #include "repl/quorum_tracker.hpp"
 #include "service/quorum_point.hpp"
 #include "service_fakes.hpp"
@@ -97,4 +99,51 @@ TEST_CASE("the quorum point bounds followers' acks by what the sender shipped",
     CHECK(point.frontier() == 4);
     point.leader_durable(9);
     CHECK(point.frontier() == 9);
+}
+
+TEST_CASE("a quorum point limited by a lease moves its frontier only while the lease is valid",
+          "[service][quorum]") {
+    // A leader resumed after a pause longer than its lease reads follower acks sent before it:
+    // they must release nothing, whichever of its threads runs first.
+    test::FakeCommandLog log;
+    QuorumPoint point(log, repl::QuorumTracker(3, {2, 3}, 4));
+    std::atomic<std::chrono::steady_clock::rep> valid_until{0};
+    const auto in = [](std::chrono::steady_clock::duration from_now) {
+        return (std::chrono::steady_clock::now() + from_now).time_since_epoch().count();
+    };
+    valid_until = in(std::chrono::hours(1));
+    point.limit_by_lease(&valid_until);
+    int wakes = 0;
+    point.on_advance([&] { ++wakes; });
+    point.leader_durable(20);
+    point.ack(2, 4, 5);
+    REQUIRE(point.frontier() == 5);
+
+    valid_until = in(-std::chrono::milliseconds(1));  // the lease lapsed during the pause
+    CHECK(point.ack(2, 4, 9).outcome == repl::AckOutcome::Counted);
+    CHECK(point.frontier() == 5);
+    point.ack(3, 4, 12);
+    CHECK(point.frontier() == 5);
+    CHECK(wakes == 1);
+    point.depose(5);  // then the watchdog's step-down
+    CHECK(point.failed());
+    CHECK(point.frontier() == 5);
+    CHECK_FALSE(point.wait(6));
+
+    SECTION("no lease published (0) counts as lapsed") {
+        QuorumPoint other(log, repl::QuorumTracker(3, {2, 3}, 4));
+        std::atomic<std::chrono::steady_clock::rep> none{0};
+        other.limit_by_lease(&none);
+        other.leader_durable(3);
+        other.ack(2, 4, 3);
+        CHECK(other.frontier() == 0);
+    }
+    SECTION("the planted lease_ignore_expiry lifts the limit (the nemesis's planted run)") {
+        QuorumPoint other(log, repl::QuorumTracker(3, {2, 3}, 4));
+        other.limit_by_lease(&valid_until);
+        test_fault::ScopedFault fault(test_fault::Fault::LeaseIgnoreExpiry);
+        other.leader_durable(3);
+        other.ack(2, 4, 3);
+        CHECK(other.frontier() == 3);
+    }
 }
