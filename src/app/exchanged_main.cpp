@@ -575,10 +575,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     if (failover != nullptr) {
         failover->detach_leader();
     }
-    const bool stepping_down = signal_number == 0 && step_down.epoch().has_value() &&
-                               !pipeline.shutdown().failed(service::StopCause::WalFailed) &&
-                               !pipeline.shutdown().failed(service::StopCause::StoreFailed) &&
-                               !pipeline.shutdown().failed(service::StopCause::MirrorFailed);
+    const bool stepping_down =
+        signal_number == 0 && step_down.epoch().has_value() && !pipeline.shutdown().failed();
     if (!stepping_down) {
         exchanged::ops::service_notifier().stopping(stop_line(signal_number));
     }

@@ -25,6 +25,8 @@ class Shutdown {
     bool failed(StopCause cause) const {
         return (causes_.load(std::memory_order_acquire) & static_cast<unsigned>(cause)) != 0;
     }
+    // Any cause: a run that failed never hands over to a next one in the same process.
+    bool failed() const { return causes_.load(std::memory_order_acquire) != 0; }
     std::string reason() const;
     // Readable once fail() was called (an eventfd).
     int wake_fd() const { return wake_fd_; }

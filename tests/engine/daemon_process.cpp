@@ -103,19 +103,27 @@ int DaemonProcess::wait() {
     return exit_code_;
 }
 
-std::optional<int> DaemonProcess::wait_for(std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (pid_ > 0) {
+std::optional<int> reap_by(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+    while (true) {
         int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            exit_code_ = exit_code_of(status);
-            break;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+            return exit_code_of(status);
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             return std::nullopt;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+std::optional<int> DaemonProcess::wait_for(std::chrono::milliseconds limit) {
+    if (pid_ > 0) {
+        const std::optional<int> code = reap_by(pid_, std::chrono::steady_clock::now() + limit);
+        if (!code) {
+            return std::nullopt;
+        }
+        pid_ = -1;
+        exit_code_ = *code;
     }
     return exit_code_;
 }

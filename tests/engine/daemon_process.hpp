@@ -38,6 +38,10 @@ class DaemonProcess {
     int exit_code_ = -1;
 };
 
+// Waits until `pid` exits or `deadline` passes: its exit code (128 + signal when killed), or
+// nullopt while it still runs.
+std::optional<int> reap_by(pid_t pid, std::chrono::steady_clock::time_point deadline);
+
 // Starts `binary args...` with stdout to `out` and stderr to `err` (the same file when equal).
 pid_t spawn_child(const std::string& binary, const std::vector<std::string>& args,
                   const std::filesystem::path& out, const std::filesystem::path& err);

@@ -45,11 +45,7 @@ out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" 2
 rc=$?
 check '[ "$rc" -eq 2 ] && grep -q "drill-dsn DSN" <<<"$out"' "without --drill-dsn the drill refuses to start (exit $rc)"
 
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --drill-dsn "$drill_dsn" \
-    --report-dir "$tmp/reports" --orders 20000 --rate 10000 2>&1)
-rc=$?
-echo "$out"
-json=$(drill_json)
+run_drill --drill-dsn "$drill_dsn" --orders 20000 --rate 10000
 check '[ "$rc" -eq 0 ]' "the drill passes (exit $rc)"
 check '[ -n "$json" ] && grep -q "\"verdict\": \"PASS\"" "$json"' "the JSON report says PASS"
 check 'grep -q "\"acknowledged_orders_lost\": 0," "$json"' "no acknowledged order lost (the WAL survived)"
@@ -58,12 +54,7 @@ check 'kill -0 "$prod_pid"' "production still runs"
 check '[ "$(prod_orders)" -gt 0 ]' "production's store is still there"
 check '[ "$(drill_tables)" -eq 0 ]' "the drill's database is left without a store"
 
-rm -rf "$tmp/reports"
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --drill-dsn "$drill_dsn" \
-    --report-dir "$tmp/reports" --orders 10000 --rate 10000 --plant-fault corrupt-backup 2>&1)
-rc=$?
-echo "$out"
-json=$(drill_json)
+run_drill --drill-dsn "$drill_dsn" --orders 10000 --rate 10000 --plant-fault corrupt-backup
 check '[ "$rc" -eq 1 ]' "the drill with a corrupted dump fails (exit $rc)"
 check 'grep -q "store.pgdump: damaged" "$json" "${json%.json}.md"' "the report names the damaged dump"
 check '[ "$(drill_tables)" -eq 0 ]' "the failed drill leaves its database without a store too"

@@ -22,11 +22,7 @@ before=$(ls -A "$tmp/prod")
 
 # 10 s of load (the kill ends it): on a busy machine the backup before the kill outlasted 3 s,
 # so the load is still running when the check below asks.
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 150000 \
-    --rate 15000 2>&1)
-rc=$?
-echo "$out"
-json=$(drill_json)
+run_drill --orders 150000 --rate 15000
 check '[ "$rc" -eq 0 ]' "the drill passes (exit $rc)"
 check '[ -n "$json" ] && [ -f "${json%.json}.md" ]' "a Markdown and a JSON report are written"
 check 'grep -q "\"verdict\": \"PASS\"" "$json"' "the JSON report says PASS"
@@ -40,35 +36,20 @@ check '[ "$(ls -A "$tmp/prod" | grep -vx backup-staging)" = "$before" ] &&
        [ -z "$(ls -A "$tmp/prod/backup-staging")" ]' \
     "nothing new in production's data directory (backup-staging left empty)"
 
-rm -rf "$tmp/reports"
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 45000 \
-    --rate 15000 --failure data-dir 2>&1)
-rc=$?
-echo "$out"
-json=$(drill_json)
+run_drill --orders 45000 --rate 15000 --failure data-dir
 check '[ "$rc" -eq 0 ]' "the drill losing the whole data directory passes (exit $rc)"
 check '[ -n "$json" ] && grep -q "\"verdict\": \"PASS\"" "$json"' "its JSON report says PASS"
 check 'grep -Eq "\"acknowledged_orders_lost\": [0-9]+," "$json"' \
     "the acknowledged orders lost (RPO) are measured: $(grep -Eo '"acknowledged_orders_lost": [^,]*' "$json")"
 check 'grep -q "whole data directory deleted" "$json"' "the report says the data directory was lost"
 
-rm -rf "$tmp/reports"
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 45000 \
-    --rate 15000 --plant-fault lose-wal 2>&1)
-rc=$?
-echo "$out"
-json=$(drill_json)
+run_drill --orders 45000 --rate 15000 --plant-fault lose-wal
 check '[ "$rc" -eq 1 ]' "the drill whose surviving WAL is deleted fails (exit $rc)"
 check '[ -n "$json" ] && grep -q "\"verdict\": \"FAIL\"" "$json"' "its JSON report says FAIL"
 check 'grep -q "dr-drill: FAIL (verify: [1-9][0-9]* acknowledged order(s) lost" <<<"$out"' \
     "it fails at verify, with acknowledged orders lost"
 
-rm -rf "$tmp/reports"
-out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" --orders 20000 \
-    --rate 15000 --plant-fault corrupt-backup 2>&1)
-rc=$?
-echo "$out"
-json=$(drill_json)
+run_drill --orders 20000 --rate 15000 --plant-fault corrupt-backup
 check '[ "$rc" -eq 1 ]' "the drill with a corrupted backup fails (exit $rc)"
 check '[ -n "$json" ] && grep -q "\"verdict\": \"FAIL\"" "$json"' "its JSON report says FAIL"
 check 'grep -q "store.sqlite: damaged" "$json" "${json%.json}.md"' "the report names the damaged file"

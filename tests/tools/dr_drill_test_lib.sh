@@ -49,6 +49,16 @@ drill_json() {
     ls "$tmp"/reports/dr-drill-*.json 2>/dev/null | head -n 1
 }
 
+# scripts/dr-drill.sh ARGS... on the production profile, into an emptied $tmp/reports: sets `out`
+# (its output, printed too), `rc` and `json` (its report, drill_json).
+run_drill() {
+    rm -rf "$tmp/reports"
+    out=$(scripts/dr-drill.sh --config "$tmp/prod.ini" --report-dir "$tmp/reports" "$@" 2>&1)
+    rc=$?
+    echo "$out"
+    json=$(drill_json)
+}
+
 # Stops production with SIGTERM, checks it exits 0, prints the count and exits with the verdict.
 stop_production_and_finish() {
     kill -TERM "$prod_pid"

@@ -15,10 +15,6 @@ namespace {
 
 const std::string kExchangectl = std::string(EXCHANGED_BIN_DIR) + "/exchangectl";
 
-int exit_code_of(int status) {
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 }  // namespace
 
 ExchangectlProcess::ExchangectlProcess(const std::vector<std::string>& args,
@@ -36,18 +32,15 @@ ExchangectlProcess::~ExchangectlProcess() {
 }
 
 int ExchangectlProcess::wait(int timeout_s) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (pid_ > 0) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            exit_code_ = exit_code_of(status);
-            break;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
+    if (pid_ > 0) {
+        std::optional<int> code =
+            reap_by(pid_, std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s));
+        if (!code) {
             ::kill(pid_, SIGKILL);
+            code = reap_by(pid_, std::chrono::steady_clock::time_point::max());
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        pid_ = -1;
+        exit_code_ = *code;
     }
     return exit_code_;
 }

@@ -2,6 +2,7 @@
 // the records its earlier life left behind (valid CRCs, other LSNs) are never read as the log's.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -117,6 +118,20 @@ RecycledLog make_recycled_log(SimStorage& sim, const WalOptions& options) {
     return log;
 }
 
+// Every LSN a valid record anywhere in `bytes` from `from` on decodes to, at any offset (what a
+// reader that lost its place could find).
+std::vector<Lsn> decodable_lsns(const std::vector<std::byte>& bytes, std::uint64_t from) {
+    std::vector<Lsn> lsns;
+    for (std::uint64_t at = from; at + 18 < bytes.size(); ++at) {
+        DecodedRecord record;
+        if (decode_record(std::span<const std::byte>(bytes).subspan(at), 82, &record) ==
+            DecodeStatus::Ok) {
+            lsns.push_back(record.lsn);
+        }
+    }
+    return lsns;
+}
+
 bool any_nonzero(const std::vector<std::byte>& bytes, std::uint64_t from) {
     return std::any_of(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.end(),
                        [](std::byte b) { return b != std::byte{0}; });
@@ -133,15 +148,8 @@ TEST_CASE("an obsolete segment is renamed, kept and reused instead of zero-filli
     // The same file: behind the live records lie its earlier life's, still with valid CRCs.
     const std::vector<std::byte> bytes = sim.contents(log.active);
     CHECK(any_nonzero(bytes, log.live_end + kEndMarkerBytes));
-    DecodedRecord stale;
-    bool found_stale = false;
-    for (std::uint64_t at = log.live_end + kEndMarkerBytes; at + 18 < bytes.size() && !found_stale;
-         ++at) {
-        found_stale = decode_record(std::span<const std::byte>(bytes).subspan(at), 82, &stale) ==
-                          DecodeStatus::Ok &&
-                      stale.lsn < log.first_kept;
-    }
-    CHECK(found_stale);
+    const std::vector<Lsn> behind = decodable_lsns(bytes, log.live_end + kEndMarkerBytes);
+    CHECK(std::any_of(behind.begin(), behind.end(), [&](Lsn lsn) { return lsn < log.first_kept; }));
 
     const auto scanned = collect(sim);
     CHECK(scanned.result.end == LogEnd::Clean);
@@ -315,14 +323,8 @@ TEST_CASE(
         INFO(sim.lose_power(SimStorage::PowerLoss::TornPrefix));
         Lsn future_lsn_in_spare = 0;
         for (const std::string& name : recycled_files(sim)) {
-            const std::vector<std::byte> bytes = sim.contents(name);
-            for (std::uint64_t at = 0; at + 18 < bytes.size(); ++at) {
-                DecodedRecord record;
-                if (decode_record(std::span<const std::byte>(bytes).subspan(at), 82, &record) ==
-                        DecodeStatus::Ok &&
-                    record.lsn >= rotation_lsn) {
-                    future_lsn_in_spare = record.lsn;
-                }
+            for (const Lsn lsn : decodable_lsns(sim.contents(name), 0)) {
+                future_lsn_in_spare = lsn >= rotation_lsn ? lsn : future_lsn_in_spare;
             }
         }
         CHECK(future_lsn_in_spare == 0);
