@@ -741,18 +741,29 @@ AdoptionRun run_adoption(const std::filesystem::path& root) {
     leader.close();
 
     // The deposed leader of epoch 2 dials in: the Hello says epoch 3, its record is refused.
-    Socket old_leader = connect_to("127.0.0.1", two.receiver->port());
-    REQUIRE(old_leader.valid());
-    FrameDecoder decoder;
+    // Until the receiver has seen the stopped sender's connection close it answers a second
+    // dialler Refuse(busy) and hangs up: dial again then.
+    Socket old_leader;
     std::array<std::byte, 4096> chunk{};
-    while (run.hello_epoch == 0) {
-        const std::size_t n = read_some(old_leader, chunk);
-        REQUIRE(n > 0);
-        REQUIRE(decoder.feed(std::span(chunk).first(n), [&](const Frame& frame) {
-            if (frame.header.kind == FrameKind::Hello) {
-                run.hello_epoch = frame.header.epoch;
-            }
-        }));
+    for (int attempt = 0; run.hello_epoch == 0; ++attempt) {
+        REQUIRE(attempt < 500);
+        old_leader = connect_to("127.0.0.1", two.receiver->port());
+        REQUIRE(old_leader.valid());
+        FrameDecoder decoder;
+        bool busy = false;
+        while (run.hello_epoch == 0 && !busy) {
+            const std::size_t n = read_some(old_leader, chunk);
+            REQUIRE(n > 0);
+            REQUIRE(decoder.feed(std::span(chunk).first(n), [&](const Frame& frame) {
+                if (frame.header.kind == FrameKind::Hello) {
+                    run.hello_epoch = frame.header.epoch;
+                }
+                busy = busy || frame.header.kind == FrameKind::Refuse;
+            }));
+        }
+        if (busy) {
+            std::this_thread::sleep_for(10ms);
+        }
     }
     std::vector<std::byte> frame;
     RecordsFrameBuilder records(frame, 2, 101);
