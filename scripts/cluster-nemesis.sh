@@ -43,11 +43,12 @@
 #   - no two leaders acknowledging in overlapping terms: each ack's term is the epoch of its order's
 #     record (the client protocol carries no epoch; only the leader of epoch E writes command
 #     records of epoch E, and a record is acknowledged by the term that wrote it), its time the
-#     journal's at_us (when the client read it). For epochs E1 < E2, no ack of E1 may be read more
-#     than --overlap-margin-ms (default 250) after the first ack of E2. All processes read one
-#     clock (CLOCK_REALTIME of this machine), so the margin covers only the delivery of a reply
-#     sent at the end of E1's term: the time from the daemon's send to the client's read under a
-#     loaded 2-core machine. A correct leader stops acknowledging before its validity ends
+#     journal's rx_us (when the client's kernel received the reply: a client descheduled on a
+#     loaded machine reads late, but its kernel stamps the arrival). For epochs E1 < E2, no ack of
+#     E1 may arrive more than --overlap-margin-ms (default 250) after the first ack of E2. All
+#     processes share one clock (CLOCK_REALTIME of this machine), so the margin covers only the
+#     delivery of a reply sent at the end of E1's term: from the daemon's send to the client's
+#     kernel, across the namespaces' veth links. A correct leader stops acknowledging before its validity ends
 #     (TTL minus a margin, counted from its last renewal's send) and etcd expires the key at TTL
 #     after that renewal, after which the next term still needs a campaign, a promise round and a
 #     start (about a second here), so honest terms are separated by far more than the margin.

@@ -14,11 +14,17 @@ wal_orders_into() {  # DATA_DIR OUT
 }
 
 # The awk preamble both checks share: field() and the journal's acknowledged orders as keys
-# "account_id:client_order_id" (the profile maps names to ids).
+# "account_id:client_order_id" (the profile maps names to ids), each with the time its reply
+# arrived.
 nemesis_awk_lib='
 function field(name,   i) {
     for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2)
     return ""
+}
+# When the reply reached the client: the kernel arrival stamp (rx_us), else the read (at_us).
+function arrival(   t) {
+    t = field("rx_us")
+    return t != "" ? t : field("at_us")
 }
 function read_profile_and_journal() {
     if (FILENAME == ARGV[1]) {
@@ -27,7 +33,7 @@ function read_profile_and_journal() {
         return 1
     }
     if (FILENAME == ARGV[2]) {
-        if ($1 == "accepted") { key = id[field("account")] ":" field("client_order_id"); if (!(key in acked)) nacked++; acked[key] = field("at_us") }
+        if ($1 == "accepted") { key = id[field("account")] ":" field("client_order_id"); if (!(key in acked)) nacked++; acked[key] = arrival() }
         return 1
     }
     return 0
@@ -73,8 +79,10 @@ acks_keep_their_lsn() {  # CONFIG FINAL_DIR JOURNAL [COPY...]
 
 # No two leaders acknowledging in overlapping terms. Each acknowledged order's term is the epoch of
 # its NewOrder record (in the final log, else in a copy of a killed node's log), its time the
-# journal's at_us. For epochs E1 < E2 that both acknowledged, no ack of E1 may be read more than
-# MARGIN_MS after the first ack of E2. Prints each term's first and last ack.
+# time its reply reached the client (the journal's rx_us: the kernel's arrival stamp, which a
+# client descheduled on a loaded machine cannot delay; at_us, the read, for a journal without it).
+# For epochs E1 < E2 that both acknowledged, no ack of E1 may arrive more than MARGIN_MS after the
+# first ack of E2. Prints each term's first and last ack.
 terms_do_not_overlap() {  # CONFIG FINAL_DIR JOURNAL MARGIN_MS [COPY...]
     local config=$1 final=$2 journal=$3 margin_ms=$4 copy orders=()
     shift 4
@@ -94,7 +102,7 @@ terms_do_not_overlap() {  # CONFIG FINAL_DIR JOURNAL MARGIN_MS [COPY...]
             for (key in acked) {
                 if (!(key in term)) { unknown++; continue }
                 e = term[key] + 0; t = acked[key] + 0
-                if (t == 0) continue  # a journal line without at_us (an older writer)
+                if (t == 0) continue  # a journal line without either stamp (an older writer)
                 if (!(e in first) || t < first[e]) { first[e] = t; first_key[e] = key }
                 if (!(e in last) || t > last[e]) { last[e] = t; last_key[e] = key }
                 count[e]++
@@ -104,7 +112,7 @@ terms_do_not_overlap() {  # CONFIG FINAL_DIR JOURNAL MARGIN_MS [COPY...]
             for (i = 2; i <= n; i++) { v = epochs[i]; for (j = i - 1; j >= 1 && epochs[j] > v; j--) epochs[j + 1] = epochs[j]; epochs[j + 1] = v }
             for (i = 1; i <= n; i++) {
                 e = epochs[i]
-                printf "    epoch %d: %d acks read from %.3f to %.3f\n", e, count[e], first[e] / 1e6, last[e] / 1e6
+                printf "    epoch %d: %d acks arrived from %.3f to %.3f\n", e, count[e], first[e] / 1e6, last[e] / 1e6
             }
             for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) {
                 e1 = epochs[i]; e2 = epochs[j]
@@ -120,10 +128,12 @@ terms_do_not_overlap() {  # CONFIG FINAL_DIR JOURNAL MARGIN_MS [COPY...]
 
 # What each fault did to the clients: for each line "FAULT SLOT SECONDS START_US END_US" of FAULTS,
 # the longest time without any acknowledgement (all clients together) that began between the
-# fault's start and 10 s after its end (a gap that began before belongs to an earlier fault), among the acks read before CLIENTS_END_US (when the
-# clients stopped). Printed, never failed on.
+# fault's start and 10 s after its end (a gap that began before belongs to an earlier fault), among
+# the acks that arrived (rx_us, else at_us) before CLIENTS_END_US (when the clients stopped).
+# Printed, never failed on.
 ack_gaps_per_fault() {  # FAULTS JOURNAL CLIENTS_END_US
-    awk '/^accepted / { for (i = 2; i <= NF; i++) if ($i ~ /^at_us=/) print substr($i, 7) }' "$2" |
+    awk '/^accepted / { at = rx = ""; for (i = 2; i <= NF; i++) { if ($i ~ /^at_us=/) at = substr($i, 7); if ($i ~ /^rx_us=/) rx = substr($i, 7) }
+        if (rx != "" || at != "") print (rx != "" ? rx : at) }' "$2" |
         sort -n >"$2.times"
     awk -v end="$3" 'FILENAME == ARGV[1] { if ($1 + 0 <= end + 0) t[++n] = $1 + 0; next }
         {

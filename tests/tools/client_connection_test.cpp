@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -198,4 +199,38 @@ TEST_CASE("client: heartbeats are skipped and frames split across reads are join
     CHECK(accepted.account_id == 7);
     CHECK(connection.heartbeat_interval_ms() == 1000);
     connection.logout(std::chrono::milliseconds(1000));
+}
+
+// The load's journal judges two leaders' terms by when replies arrived. A reply the client reads
+// late (descheduled on a loaded machine) must keep the kernel's arrival time, not the read's.
+TEST_CASE("client: a reply read late keeps the time the kernel received it", "[tools][client]") {
+    const auto realtime_ns = [] {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    std::atomic<std::int64_t> sent_ns{0};
+    FakeServer server([&](int fd) {
+        read_some(fd);
+        net::LoginAccepted accepted;
+        accepted.heartbeat_interval_ms = 5000;
+        send_message(fd, accepted);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        sent_ns = realtime_ns();
+        send_message(fd, net::Goodbye{});
+    });
+    ClientConnection connection(server.address(), std::chrono::milliseconds(1000));
+    CHECK(connection.received_at_ns() == 0);
+    connection.login("alice", "secret", std::chrono::milliseconds(2000));
+    const std::int64_t login_read_ns = connection.received_at_ns();
+    CHECK(login_read_ns > 0);
+    // The Goodbye arrives while this thread sleeps; it is read 400 ms after it was sent.
+    std::this_thread::sleep_for(std::chrono::milliseconds(450));
+    const std::int64_t read_ns = realtime_ns();
+    CHECK_THROWS_AS(connection.receive(Clock::now() + std::chrono::seconds(2)), ClientError);
+    const std::int64_t arrived_ns = connection.received_at_ns();
+    INFO("sent " << sent_ns.load() << " arrived " << arrived_ns << " read " << read_ns);
+    CHECK(arrived_ns >= sent_ns.load());
+    CHECK(arrived_ns > login_read_ns);
+    CHECK(read_ns - arrived_ns > 250'000'000);
 }

@@ -135,14 +135,16 @@ TEST_CASE("journal lines may end with the time they were received", "[tools][jou
     std::string error;
     const auto line = tools::parse_journal_line(
         "cancelled account=alice instrument=1 order_id=7 client_order_id=3 qty=5 reason=user "
-        "ack_us=1700000000120000 at_us=1700000000123456",
+        "ack_us=1700000000120000 at_us=1700000000123456 rx_us=1700000000123400",
         error);
     INFO(error);
     REQUIRE(line);
     CHECK(line->ack_us == 1'700'000'000'120'000);
     CHECK(line->at_us == 1'700'000'000'123'456);
+    CHECK(line->rx_us == 1'700'000'000'123'400);
     CHECK(line->reason == "user");
-    for (const char* bad : {" at_us=0", " at_us=x", " at_us=1 at_us=2", " ack_us=-1"}) {
+    for (const char* bad :
+         {" at_us=0", " at_us=x", " at_us=1 at_us=2", " ack_us=-1", " rx_us=1 rx_us=2"}) {
         INFO(bad);
         CHECK_FALSE(tools::parse_journal_line(
             std::string("cancelled account=alice instrument=1 order_id=7 client_order_id=3 qty=5 "

@@ -13,7 +13,9 @@
 using namespace exchanged::wal;
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
+    // It writes until killed: an option taken for a directory (a test runner listing tests with
+    // `--list-test-names-only`) once filled 15 GB under that name.
+    if (argc != 2 || argv[1][0] == '-') {
         std::fprintf(stderr, "usage: wal_crash_child DIR\n");
         return 2;
     }

@@ -155,6 +155,7 @@ std::optional<JournalRecord> parse_journal_line(std::string_view line, std::stri
         const std::string_view key = token.substr(0, eq);
         if (std::int64_t* stamp = key == "at_us"    ? &record.at_us
                                   : key == "ack_us" ? &record.ack_us
+                                  : key == "rx_us"  ? &record.rx_us
                                                     : nullptr;
             stamp != nullptr) {
             if (*stamp != 0) {

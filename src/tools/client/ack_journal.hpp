@@ -42,10 +42,12 @@ struct JournalRecord {
     std::string request;  // Rejected: the rejected message's type, e.g. new_order
     // Optional trailing fields, any kind, in microseconds since the epoch (0 when absent):
     // `ack_us=`, the daemon's stamp on the reply (when the shard acknowledged it, the clock the
-    // loss window is kept by), and `at_us=`, when the load received it. `store lost` measures a
-    // loss in time by them.
+    // loss window is kept by), `at_us=`, when the load read it, and `rx_us=`, when the kernel
+    // received it (a read can come seconds later on a loaded machine). `store lost` measures a
+    // loss in time by the first two; the nemesis's overlap check judges by the third.
     std::int64_t ack_us = 0;
     std::int64_t at_us = 0;
+    std::int64_t rx_us = 0;
     // Cancelled, Replaced, MassCancelled: the client's Cancel/Replace/MassCancel id (0: none, or
     // a journal written before the field existed).
     std::uint64_t request_id = 0;

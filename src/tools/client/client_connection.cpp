@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,6 +64,36 @@ int connect_address(const addrinfo& address, std::chrono::milliseconds timeout) 
     return -1;
 }
 
+// recv() that also returns the kernel's arrival stamp of the newest segment read (SO_TIMESTAMPNS),
+// or the time of the read when the kernel attached none.
+ssize_t receive_stamped(int fd, std::byte* buffer, std::size_t length, std::int64_t& stamp_ns) {
+    iovec data{buffer, length};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
+    const ssize_t got = ::recvmsg(fd, &message, 0);
+    if (got <= 0) {
+        return got;
+    }
+    timespec at{};
+    bool stamped = false;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+            std::memcpy(&at, CMSG_DATA(c), sizeof(at));
+            stamped = at.tv_sec > 0;
+        }
+    }
+    if (!stamped) {
+        ::clock_gettime(CLOCK_REALTIME, &at);
+    }
+    stamp_ns = static_cast<std::int64_t>(at.tv_sec) * 1'000'000'000 + at.tv_nsec;
+    return got;
+}
+
 }  // namespace
 
 std::string refusal_leader(const ClientError& error) {
@@ -112,6 +143,9 @@ ClientConnection::ClientConnection(const std::string& host_port, std::chrono::mi
     // Orders are small and latency matters: never wait to coalesce them.
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    // Arrival stamps for the journal: a reply read late (this process descheduled on a loaded
+    // machine) keeps the time it really arrived. Without them the read time stands in.
+    ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     in_.reserve(kReadChunkBytes * 2);
 }
 
@@ -252,7 +286,7 @@ bool ClientConnection::pump(Clock::time_point deadline) {
     }
     const std::size_t at = in_.size();
     in_.resize(at + kReadChunkBytes);
-    const ssize_t got = ::recv(fd_, in_.data() + at, kReadChunkBytes, 0);
+    const ssize_t got = receive_stamped(fd_, in_.data() + at, kReadChunkBytes, received_at_ns_);
     if (got <= 0) {
         in_.resize(at);
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {

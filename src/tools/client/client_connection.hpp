@@ -86,6 +86,13 @@ class ClientConnection {
 
     std::uint32_t heartbeat_interval_ms() const { return heartbeat_interval_ms_; }
 
+    // When the kernel received the bytes that completed the message receive() returned last: the
+    // arrival (SO_TIMESTAMPNS, nanoseconds since the epoch) of the newest TCP segment of the read
+    // that brought them in, so never before any byte of it arrived and never delayed by this
+    // process being descheduled before it read. The read's own time when the kernel gave no stamp;
+    // 0 before any read.
+    std::int64_t received_at_ns() const { return received_at_ns_; }
+
   private:
     // Decodes one frame from the incoming buffer if a whole one is there.
     std::optional<net::Message> decode_buffered();
@@ -101,6 +108,7 @@ class ClientConnection {
     std::size_t in_read_ = 0;
     std::uint32_t heartbeat_interval_ms_ = 1000;
     Clock::time_point last_send_ = Clock::now();
+    std::int64_t received_at_ns_ = 0;
     bool logging_out_ = false;
 };
 

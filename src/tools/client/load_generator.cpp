@@ -432,6 +432,9 @@ class Worker {
             stamps += " ack_us=" + std::to_string(ack_ns / 1000);
         }
         stamps += " at_us=" + std::to_string(at_us);
+        if (const std::int64_t rx_ns = connection_->received_at_ns(); rx_ns > 0) {
+            stamps += " rx_us=" + std::to_string(rx_ns / 1000);
+        }
         line.insert(line.size() - 1, stamps);
         journal_block_ += line;
     }
