@@ -2,8 +2,12 @@
 # Throw-away etcd members for the high-availability tests, from Debian's etcd-server package. Each
 # member has its own data directory inside DIR and listens on loopback ports nobody else uses, so
 # it cannot clash with another etcd, and everything it writes stays in DIR.
-#   scripts/etcd-test-cluster.sh start DIR [--members 1|3]   start, wait until healthy, print the
-#                                                          client endpoints (comma-separated)
+#   scripts/etcd-test-cluster.sh start DIR [--members 1|3] [--tls]
+#                                     start, wait until healthy, print the client endpoints
+#                                     (comma-separated). --tls: https:// client ports with a
+#                                     throw-away CA (openssl) and client certificates required
+#                                     (etcd's --client-cert-auth); in DIR/tls: ca.pem, client.pem,
+#                                     client-key.pem, and other-ca.pem (a CA the members do not use)
 #   scripts/etcd-test-cluster.sh endpoints DIR               print the endpoints again
 #   scripts/etcd-test-cluster.sh stop DIR                    stop every member and remove DIR
 #   scripts/etcd-test-cluster.sh auth DIR USER PASSWORD PREFIX
@@ -29,7 +33,7 @@ dir=$2
 shift 2
 [ -n "$dir" ] || usage
 
-members=1
+members=1 tls=0
 if [ "$command" = auth ]; then
     [ $# -eq 3 ] || usage
     auth_user=$1
@@ -43,6 +47,10 @@ while [ $# -gt 0 ]; do
             [ $# -ge 2 ] || usage
             members=$2
             shift 2
+            ;;
+        --tls)
+            tls=1
+            shift
             ;;
         *)
             echo "etcd-test-cluster: unknown argument: $1" >&2
@@ -94,7 +102,35 @@ wait_listening() {
     return 1
 }
 
+# A CA, a certificate for the members naming 127.0.0.1 (an IP address SAN only, so that a client
+# dialling "localhost" must refuse it), a client certificate, and a second CA nobody uses. EC keys:
+# quick to make. The members' certificate is for clients too: etcd 3.4's JSON gateway dials the
+# member's own gRPC port presenting it, and --client-cert-auth checks it there.
+make_certificates() {  # TLS_DIR
+    local t=$1 name
+    mkdir -p "$t"
+    for name in ca other-ca; do
+        openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -keyout "$t/$name-key.pem" -out "$t/$name.pem" -days 2 -subj "/CN=exchanged test $name"
+    done
+    openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -keyout "$t/server-key.pem" -out "$t/server.csr" -subj "/CN=etcd test member"
+    printf 'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth, clientAuth\n' >"$t/server.ext"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" \
+        -CAcreateserial -days 2 -extfile "$t/server.ext" -out "$t/server.pem"
+    openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -keyout "$t/client-key.pem" -out "$t/client.csr" -subj "/CN=exchanged node"
+    printf 'extendedKeyUsage = clientAuth\n' >"$t/client.ext"
+    openssl x509 -req -in "$t/client.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" \
+        -CAcreateserial -days 2 -extfile "$t/client.ext" -out "$t/client.pem"
+    chmod 600 "$t"/*-key.pem
+}
+
 start() {
+    if [ "$tls" = 1 ] && ! command -v openssl >/dev/null 2>&1; then
+        echo "etcd-test-cluster: --tls needs openssl (scripts/setup-deps.sh installs it)" >&2
+        exit 1
+    fi
     if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
         echo "etcd-test-cluster: etcd or etcdctl not found; install etcd-server and etcd-client" \
             "(scripts/setup-deps.sh does)" >&2
@@ -105,6 +141,19 @@ start() {
     if [ -e "$dir/endpoints" ] || [ -e "$dir/m0" ]; then
         echo "etcd-test-cluster: $dir already holds a cluster; stop it first" >&2
         exit 1
+    fi
+    local scheme=http tls_flags=() etcdctl_tls=()
+    if [ "$tls" = 1 ]; then
+        make_certificates "$dir/tls" >"$dir/tls.log" 2>&1 || {
+            cat "$dir/tls.log" >&2
+            echo "etcd-test-cluster: making the certificates failed" >&2
+            exit 1
+        }
+        scheme=https
+        tls_flags=(--cert-file "$dir/tls/server.pem" --key-file "$dir/tls/server-key.pem"
+            --client-cert-auth --trusted-ca-file "$dir/tls/ca.pem")
+        etcdctl_tls=(--cacert "$dir/tls/ca.pem" --cert "$dir/tls/client.pem"
+            --key "$dir/tls/client-key.pem")
     fi
     local ports
     exec 9>/tmp/etcd-test-cluster.lock
@@ -120,15 +169,15 @@ start() {
         local client=${ports[$((2 * i))]} peer=${ports[$((2 * i + 1))]} mdir="$dir/m$i"
         mkdir -p "$mdir"
         etcd --name "m$i" --data-dir "$mdir/data" \
-            --listen-client-urls "http://127.0.0.1:$client" \
-            --advertise-client-urls "http://127.0.0.1:$client" \
+            --listen-client-urls "$scheme://127.0.0.1:$client" \
+            --advertise-client-urls "$scheme://127.0.0.1:$client" "${tls_flags[@]}" \
             --listen-peer-urls "http://127.0.0.1:$peer" \
             --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
             --initial-cluster "$initial" --initial-cluster-state new \
             --initial-cluster-token "$token" \
             --logger zap --log-outputs stderr >"$mdir/etcd.log" 2>&1 </dev/null 9>&- &
         echo $! >"$mdir/pid"
-        endpoints+="${endpoints:+,}http://127.0.0.1:$client"
+        endpoints+="${endpoints:+,}$scheme://127.0.0.1:$client"
     done
     echo "$endpoints" >"$dir/endpoints"
     for ((i = 0; i < members; i++)); do
@@ -141,7 +190,7 @@ start() {
     flock -u 9
     local healthy=0
     for _ in $(seq 1 100); do
-        if etcdctl --endpoints "$endpoints" --command-timeout=1s endpoint health \
+        if etcdctl --endpoints "$endpoints" "${etcdctl_tls[@]}" --command-timeout=1s endpoint health \
             >"$dir/health.log" 2>&1; then
             healthy=1
             break

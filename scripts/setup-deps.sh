@@ -7,6 +7,9 @@ packages=(
     g++ cmake ninja-build pkg-config
     libboost-dev libspdlog-dev libinih-dev libconcurrentqueue-dev liburing-dev
     catch2 libsqlite3-dev libpq-dev
+    # OpenSSL's headers, for TLS to etcd (Boost.Asio's SSL layer). libpq-dev depends on it already
+    # and libpq links it into the daemon; named here because src/ha includes it directly.
+    libssl-dev
     # The sqlite3 shell: the store salvage in docs/recovery.md and scripts/corruption-test.sh.
     sqlite3
     # initdb and the server, for the store tests' throw-away cluster (scripts/pg-test-cluster.sh).
@@ -22,6 +25,9 @@ packages=(
     # etcd and etcdctl for the failover tests' throw-away members (scripts/etcd-test-cluster.sh), and
     # the JSON parser for etcd's v3 JSON gateway (src/ha; Debian has no C++ etcd client).
     etcd-server etcd-client nlohmann-json3-dev
+    # The openssl command: the throw-away CA and certificates of the TLS etcd test
+    # (scripts/etcd-test-cluster.sh start --tls; the test skips without it).
+    openssl
     # The Redis mirror of mode double_write: its client library, and the server for its tests'
     # throw-away instance (scripts/redis-test-server.sh; the tests skip without it).
     libhiredis-dev redis-server

@@ -6,6 +6,7 @@
 
 #include "common/test_fault.hpp"
 #include "ha/etcd_endpoint.hpp"
+#include "ha/etcd_tls.hpp"
 #include "ops/logging.hpp"
 
 namespace exchanged::app {
@@ -38,6 +39,10 @@ ha::EtcdClientOptions client_options(const ReplicationConfig& r, std::chrono::mi
     options.call_deadline = std::min(std::chrono::milliseconds(1000), ttl / 2);
     if (!r.etcd_user.empty()) {
         options.credentials = ha::EtcdCredentials{r.etcd_user, r.etcd_password};
+    }
+    if (r.etcd_tls()) {
+        options.tls =
+            ha::make_etcd_tls_context({r.etcd_ca_file, r.etcd_cert_file, r.etcd_key_file});
     }
     return options;
 }

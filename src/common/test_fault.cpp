@@ -48,6 +48,8 @@ const char* name(Fault fault) {
             return "skip_pg_snapshot_restore";
         case Fault::MirrorNoHoldLimit:
             return "mirror_no_hold_limit";
+        case Fault::EtcdTlsNoVerify:
+            return "etcd_tls_no_verify";
     }
     return "?";
 }

@@ -37,6 +37,7 @@ enum class Fault : std::uint8_t {
     AdoptWithoutPersist,      // a follower adopts a newer epoch without persisting it first
     SkipPgSnapshotRestore,    // a PostgreSQL follower installs a snapshot's WAL, not its store
     MirrorNoHoldLimit,        // the Redis mirror holds acks for a dead Redis without a bound
+    EtcdTlsNoVerify,          // the etcd client trusts any certificate a member shows
 };
 inline constexpr std::array kAllFaults{
     Fault::SkipWalFdatasync,     Fault::SkipDirectorySync,      Fault::EarlyAcks,
@@ -45,7 +46,7 @@ inline constexpr std::array kAllFaults{
     Fault::SkipSnapshotInstall,  Fault::PromoteAnyLog,          Fault::StandbyApplyUncommitted,
     Fault::LeaseIgnoreExpiry,    Fault::EtcdTokenNotRenewed,    Fault::RestartResumeTerm,
     Fault::RefuseNewerEpoch,     Fault::AdoptWithoutPersist,    Fault::SkipPgSnapshotRestore,
-    Fault::MirrorNoHoldLimit};
+    Fault::MirrorNoHoldLimit,    Fault::EtcdTlsNoVerify};
 
 const char* name(Fault fault);
 // The fault called `text`, or nullopt.

@@ -190,6 +190,15 @@ struct ReplicationConfig {
     std::string etcd_user;
     std::filesystem::path etcd_password_file;
     std::string etcd_password;
+    // TLS to etcd (https:// endpoints): the CA bundle to trust (empty: the system's), and the
+    // client certificate and its key for etcd's --client-cert-auth (both or neither). PEM files;
+    // the key file, like the password file, only for its owner (and at most its group, to read).
+    std::filesystem::path etcd_ca_file;
+    std::filesystem::path etcd_cert_file;
+    std::filesystem::path etcd_key_file;
+    bool etcd_tls() const {
+        return !etcd_endpoints.empty() && etcd_endpoints.front().rfind("https://", 0) == 0;
+    }
     // Every node's admin address (its [server] admin_listen), this node's included: where a
     // candidate sends its promise round. Needed with etcd_endpoints.
     std::vector<ReplicationPeer> admins;

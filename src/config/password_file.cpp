@@ -22,7 +22,7 @@ std::string octal_mode(mode_t mode) {
 
 }  // namespace
 
-std::string read_password_file(const std::filesystem::path& path) {
+void check_readable_file(const std::filesystem::path& path) {
     const std::string name = "'" + path.string() + "'";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -31,12 +31,27 @@ std::string read_password_file(const std::filesystem::path& path) {
     if (!S_ISREG(st.st_mode)) {
         throw ValueError(name + " is not a regular file");
     }
+    if (!std::ifstream(path, std::ios::binary).is_open()) {
+        throw ValueError(name + ": cannot be read: " + std::strerror(errno));
+    }
+}
+
+void check_private_file(const std::filesystem::path& path, std::string_view what) {
+    check_readable_file(path);
+    struct stat st {};
+    ::stat(path.c_str(), &st);
     // Others must have no access at all; a group may read (a service group), never write.
     if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-        throw ValueError(name + " has mode " + octal_mode(st.st_mode) +
-                         ": a password file must not be readable by others (chmod 600, or 640 "
-                         "for a group that may read it)");
+        throw ValueError("'" + path.string() + "' has mode " + octal_mode(st.st_mode) + ": " +
+                         std::string(what) +
+                         " must not be readable by others (chmod 600, or 640 for a group that "
+                         "may read it)");
     }
+}
+
+std::string read_password_file(const std::filesystem::path& path) {
+    const std::string name = "'" + path.string() + "'";
+    check_private_file(path, "a password file");
     std::ifstream file(path, std::ios::binary);
     if (!file.is_open()) {
         throw ValueError(name + ": cannot be read: " + std::strerror(errno));

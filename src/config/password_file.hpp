@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace exchanged::config_detail {
 
@@ -13,5 +14,11 @@ namespace exchanged::config_detail {
 // grants others any access or its group write access (naming its mode: chmod 600 or 640), or
 // holds an empty password.
 std::string read_password_file(const std::filesystem::path& path);
+
+// Throws ValueError naming the file when it is missing, not a regular file or cannot be read.
+void check_readable_file(const std::filesystem::path& path);
+// check_readable_file, and refused (naming its mode) when others have any access or its group
+// may write: `what` names the file's kind in the message ("a password file").
+void check_private_file(const std::filesystem::path& path, std::string_view what);
 
 }  // namespace exchanged::config_detail

@@ -53,6 +53,7 @@ class Resolver {
         check_accounts();
         resolve_paths();
         read_etcd_password();
+        check_etcd_tls_files();
         return std::move(config_);
     }
 
@@ -401,6 +402,45 @@ class Resolver {
         }
         inside(config_.logging.file);
         inside(config_.replication.etcd_password_file);
+        inside(config_.replication.etcd_ca_file);
+        inside(config_.replication.etcd_cert_file);
+        inside(config_.replication.etcd_key_file);
+    }
+
+    // After resolve_paths. The files are parsed when the etcd client is made (the daemon's start,
+    // --check-config); here they must exist and be readable, and the key be private.
+    void check_etcd_tls_files() {
+        ReplicationConfig& r = config_.replication;
+        const std::pair<const char*, const std::filesystem::path*> files[] = {
+            {"etcd_ca_file", &r.etcd_ca_file},
+            {"etcd_cert_file", &r.etcd_cert_file},
+            {"etcd_key_file", &r.etcd_key_file}};
+        for (const auto& [key, path] : files) {
+            if (!path->empty() && !r.etcd_tls()) {
+                fail("replication", key,
+                     std::string(key) +
+                         " without https:// etcd_endpoints (TLS is spoken only to "
+                         "https:// endpoints)");
+            }
+        }
+        if (r.etcd_cert_file.empty() != r.etcd_key_file.empty()) {
+            fail_either("replication", "etcd_cert_file", "etcd_key_file",
+                        "etcd_cert_file and etcd_key_file go together: a client certificate "
+                        "needs its key");
+        }
+        const auto check = [&](const char* key, const std::filesystem::path& path, auto&& how) {
+            try {
+                if (!path.empty()) {
+                    how(path);
+                }
+            } catch (const ValueError& error) {
+                fail("replication", key, error.what());
+            }
+        };
+        check("etcd_ca_file", r.etcd_ca_file, check_readable_file);
+        check("etcd_cert_file", r.etcd_cert_file, check_readable_file);
+        check("etcd_key_file", r.etcd_key_file,
+              [](const std::filesystem::path& path) { check_private_file(path, "a key file"); });
     }
 
     // After resolve_paths: the file is read where the messages say it is.

@@ -101,8 +101,15 @@ std::string failover_text(const ReplicationConfig& r) {
                                  ? ""
                                  : ", as etcd user " + r.etcd_user + " (password from " +
                                        r.etcd_password_file.string() + ")";
+    std::string tls;
+    if (r.etcd_tls()) {
+        tls = ", TLS trusting " +
+              (r.etcd_ca_file.empty() ? std::string("the system's CAs") : r.etcd_ca_file.string()) +
+              (r.etcd_cert_file.empty() ? std::string(", no client certificate")
+                                        : ", client certificate " + r.etcd_cert_file.string());
+    }
     return "; failover automatic through etcd " + endpoints + " (key " + r.etcd_key + ", lease " +
-           std::to_string(r.lease_ttl_ms) + " ms" + user + ")";
+           std::to_string(r.lease_ttl_ms) + " ms" + user + tls + ")";
 }
 
 std::string replication_line(const ReplicationConfig& r) {

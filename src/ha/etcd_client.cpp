@@ -5,6 +5,7 @@
 #include "common/test_fault.hpp"
 #include "ha/etcd_http.hpp"
 #include "ha/etcd_json.hpp"
+#include "ha/etcd_tls.hpp"
 
 namespace exchanged::ha {
 
@@ -29,7 +30,19 @@ EtcdClient::EtcdClient(std::vector<EtcdEndpoint> endpoints, EtcdClientOptions op
     if (options_.credentials && options_.credentials->user.empty()) {
         throw std::invalid_argument("etcd client: credentials without a user name");
     }
+    if (endpoints_.front().tls && !options_.tls) {
+        options_.tls = make_etcd_tls_context({});
+    }
     tokens_.resize(endpoints_.size());
+}
+
+HttpAnswer EtcdClient::send(std::size_t index, std::string_view target, std::string body,
+                            std::chrono::steady_clock::time_point deadline,
+                            std::string_view token) {
+    HttpAnswer answer = etcd_post(endpoints_[index], target, std::move(body), deadline,
+                                  options_.require_leader, token, options_.tls.get());
+    tls_refused_ = tls_refused_ || answer.tls_refused;
+    return answer;
 }
 
 template <typename Note>
@@ -39,8 +52,7 @@ bool EtcdClient::authenticate_at(std::size_t index, std::chrono::steady_clock::t
     const std::string& user = options_.credentials->user;
     tokens_[index].clear();
     const HttpAnswer answer =
-        etcd_post(endpoint, "/v3/auth/authenticate", authenticate_request(*options_.credentials),
-                  deadline, options_.require_leader);
+        send(index, "/v3/auth/authenticate", authenticate_request(*options_.credentials), deadline);
     const std::string as = "authenticating as etcd user '" + user + "': ";
     if (!answer.answered) {
         note(as + answer.failure);
@@ -77,9 +89,8 @@ bool EtcdClient::authenticate_at(std::size_t index, std::chrono::steady_clock::t
 template <typename Note>
 HttpAnswer EtcdClient::post(std::size_t index, const char* target, const std::string& body,
                             std::chrono::steady_clock::time_point deadline, Note note) {
-    const EtcdEndpoint& endpoint = endpoints_[index];
     if (!options_.credentials) {
-        return etcd_post(endpoint, target, body, deadline, options_.require_leader);
+        return send(index, target, body, deadline);
     }
     HttpAnswer failed;
     bool fresh = false;
@@ -89,8 +100,7 @@ HttpAnswer EtcdClient::post(std::size_t index, const char* target, const std::st
         }
         fresh = true;
     }
-    HttpAnswer answer =
-        etcd_post(endpoint, target, body, deadline, options_.require_leader, tokens_[index]);
+    HttpAnswer answer = send(index, target, body, deadline, tokens_[index]);
     if (fresh || !answer.answered) {
         return answer;
     }
@@ -103,7 +113,7 @@ HttpAnswer EtcdClient::post(std::size_t index, const char* target, const std::st
     if (!authenticate_at(index, deadline, note)) {
         return failed;
     }
-    return etcd_post(endpoint, target, body, deadline, options_.require_leader, tokens_[index]);
+    return send(index, target, body, deadline, tokens_[index]);
 }
 
 template <typename Parse>
@@ -113,6 +123,7 @@ auto EtcdClient::call(const char* target, const std::string& body, Parse parse)
     const Clock::time_point deadline = Clock::now() + options_.call_deadline;
     std::string failures;
     const std::size_t n = endpoints_.size();
+    std::size_t tls_refusals = 0;
     for (std::size_t attempt = 0; attempt < n; ++attempt) {
         const std::size_t index = (preferred_ + attempt) % n;
         const EtcdEndpoint& endpoint = endpoints_[index];
@@ -125,7 +136,9 @@ auto EtcdClient::call(const char* target, const std::string& body, Parse parse)
             continue;
         }
         const Clock::time_point attempt_deadline = now + (deadline - now) / (n - attempt);
+        tls_refused_ = false;
         HttpAnswer answer = post(index, target, body, attempt_deadline, note);
+        tls_refusals += tls_refused_ ? 1 : 0;
         if (!answer.answered) {
             if (!answer.failure.empty()) {
                 note(answer.failure);
@@ -166,9 +179,14 @@ auto EtcdClient::call(const char* target, const std::string& body, Parse parse)
             note(std::string("bad answer: ") + error.what());
         }
     }
+    // Every member refusing the handshake is a setting to fix (a CA, a certificate, a scheme),
+    // not an outage to wait out: final, so a start and --check-config stop on it.
+    const bool tls_refused_everywhere = tls_refusals == n;
     throw EtcdError(std::string("etcd ") + target + " failed on every endpoint within " +
-                        std::to_string(options_.call_deadline.count()) + " ms: " + failures,
-                    true);
+                        std::to_string(options_.call_deadline.count()) + " ms" +
+                        (tls_refused_everywhere ? " (each refused the TLS handshake)" : "") + ": " +
+                        failures,
+                    !tls_refused_everywhere);
 }
 
 RangeResult EtcdClient::range(std::string_view key) {

@@ -9,6 +9,9 @@
 // member rejects (expired, lost in a restart or an `auth disable`) is renewed once and the request
 // sent once more, within the same attempt. A refused user or password is final.
 //
+// Over TLS for https:// endpoints. When every member refuses the TLS handshake the call fails
+// finally (not as unavailable): a certificate or CA to fix, not an outage to wait out.
+//
 // One thread at a time: the tokens and the preferred endpoint are not guarded (only
 // authentications() may be read from any thread).
 #pragma once
@@ -17,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +39,8 @@ struct EtcdClientOptions {
     bool require_leader = true;
     // etcd's user/password authentication; none: requests carry no token.
     std::optional<EtcdCredentials> credentials;
+    // For https:// endpoints (etcd_tls.hpp); none: the system's CAs, no client certificate.
+    std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class EtcdClient final : public EtcdApi {
@@ -64,6 +70,10 @@ class EtcdClient final : public EtcdApi {
     template <typename Note>
     bool authenticate_at(std::size_t index, std::chrono::steady_clock::time_point deadline,
                          Note note);
+    // etcd_post to endpoints_[index] with this client's TLS context; notes a refused handshake
+    // in tls_refused_.
+    HttpAnswer send(std::size_t index, std::string_view target, std::string body,
+                    std::chrono::steady_clock::time_point deadline, std::string_view token = {});
     // One POST to endpoints_[index], authenticated when credentials are set: a token first if
     // the member has none yet, and on a rejected token a new one and the request once more.
     // `answer.answered` false: the failure was noted.
@@ -81,6 +91,7 @@ class EtcdClient final : public EtcdApi {
     EtcdClientOptions options_;
     std::size_t preferred_ = 0;
     std::vector<std::string> tokens_;  // by endpoint; empty: none yet
+    bool tls_refused_ = false;         // in the current attempt
     std::atomic<std::uint64_t> authentications_{0};
 };
 

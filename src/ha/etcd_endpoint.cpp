@@ -25,18 +25,18 @@ EtcdEndpoint parse_etcd_endpoint(std::string_view text) {
         return std::invalid_argument("etcd endpoint '" + std::string(url) + "': " + why);
     };
     std::string_view rest = url;
+    EtcdEndpoint out;
     if (rest.starts_with("https://")) {
-        throw bad("TLS is not supported yet; use http:// on a trusted network");
-    }
-    if (rest.starts_with("http://")) {
+        rest.remove_prefix(8);
+        out.tls = true;
+    } else if (rest.starts_with("http://")) {
         rest.remove_prefix(7);
     } else if (rest.find("://") != std::string_view::npos) {
-        throw bad("only http:// is supported");
+        throw bad("only http:// and https:// are supported");
     }
     if (!rest.empty() && rest.back() == '/') {
         rest.remove_suffix(1);
     }
-    EtcdEndpoint out;
     out.url = std::string(url);
     std::string_view port_text;
     if (rest.starts_with("[")) {
@@ -85,6 +85,12 @@ std::vector<EtcdEndpoint> parse_etcd_endpoints(std::string_view list) {
     }
     if (out.empty()) {
         throw std::invalid_argument("etcd endpoints: the list is empty");
+    }
+    for (const EtcdEndpoint& endpoint : out) {
+        if (endpoint.tls != out.front().tls) {
+            throw std::invalid_argument("etcd endpoints: '" + out.front().url + "' and '" +
+                                        endpoint.url + "' mix http:// and https://");
+        }
     }
     return out;
 }

@@ -333,8 +333,8 @@ TEST_CASE("the automatic failover keys refuse what cannot elect a leader, naming
         "[server]\nadmin_listen = 127.0.0.1:9101\n[replication]\nenabled = true\nnode_id = 1\n"
         "factor = 3\npeers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n";
     const std::string admins = "admins = 1@127.0.0.1:9101, 2@127.0.0.1:9201, 3@127.0.0.1:9301\n";
-    check_failure(three + "etcd_endpoints = https://10.0.0.5:2379\n" + kTail, 8,
-                  "[replication] etcd_endpoints", "https is not supported yet");
+    check_failure(three + "etcd_endpoints = https://10.0.0.5:2379, http://10.0.0.6:2379\n" + kTail,
+                  8, "[replication] etcd_endpoints", "mix http:// and https://");
     check_failure(three + "etcd_endpoints = 10.0.0.5:2379\n" + kTail, 8,
                   "[replication] etcd_endpoints", "'10.0.0.5:2379' is not http://host:port");
     check_failure(three + "etcd_endpoints = http://10.0.0.5\n" + kTail, 8,
@@ -417,4 +417,45 @@ TEST_CASE(
                   "[replication] etcd_password_file", "go together");
     check_failure(three + "etcd_user = has blank\n" + kTail, 10, "[replication] etcd_user",
                   "blank");
+}
+
+TEST_CASE(
+    "etcd TLS files: only with https:// endpoints, a certificate with its key, the key private",
+    "[config][errors]") {
+    const std::string head =
+        "[server]\nadmin_listen = 127.0.0.1:9101\n[replication]\nenabled = true\nnode_id = 1\n"
+        "factor = 3\npeers = 2@127.0.0.1:9301, 3@127.0.0.1:9302\n"
+        "admins = 1@127.0.0.1:9101, 2@127.0.0.1:9201, 3@127.0.0.1:9301\n";
+    const std::string https = head + "etcd_endpoints = https://etcd1:2379, https://etcd2:2379\n";
+    TempDir dir;
+    namespace fs = std::filesystem;
+    const std::string ca = dir.write("ca.pem", "ca\n");
+    const std::string cert = dir.write("node.pem", "cert\n");
+    const std::string key = dir.write("node-key.pem", "key\n");
+    fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+
+    const Config config = load_config(
+        dir.write("good.ini", https + "etcd_ca_file = " + ca + "\netcd_cert_file = " + cert +
+                                  "\netcd_key_file = " + key + "\n" + kTail));
+    CHECK(config.replication.etcd_tls());
+    CHECK(config.replication.etcd_key_file == key);
+    CHECK_THAT(describe_config(config),
+               Catch::Contains("TLS trusting " + ca + ", client certificate " + cert));
+    // No files: the system's CAs, no client certificate.
+    const Config plain_tls = load_config(dir.write("system.ini", https + kTail));
+    CHECK(plain_tls.replication.etcd_tls());
+    CHECK_THAT(describe_config(plain_tls), Catch::Contains("TLS trusting the system's CAs"));
+
+    check_failure(head + "etcd_endpoints = http://etcd1:2379\netcd_ca_file = " + ca + "\n" + kTail,
+                  10, "[replication] etcd_ca_file", "without https:// etcd_endpoints");
+    check_failure(https + "etcd_cert_file = " + cert + "\n" + kTail, 10,
+                  "[replication] etcd_cert_file", "go together");
+    check_failure(https + "etcd_ca_file = " + ca + ".missing\n" + kTail, 10,
+                  "[replication] etcd_ca_file", "No such file or directory");
+    check_failure(https + "etcd_ca_file = " + dir.path().string() + "\n" + kTail, 10,
+                  "[replication] etcd_ca_file", "is not a regular file");
+    fs::permissions(key, fs::perms::owner_read | fs::perms::others_read);
+    check_failure(https + "etcd_cert_file = " + cert + "\netcd_key_file = " + key + "\n" + kTail,
+                  11, "[replication] etcd_key_file",
+                  "has mode 0404: a key file must not be readable by others");
 }

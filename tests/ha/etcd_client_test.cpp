@@ -19,7 +19,7 @@ namespace {
 EtcdClient client_for(const std::string& endpoints, std::chrono::milliseconds deadline = 2000ms,
                       bool require_leader = true) {
     return EtcdClient(parse_etcd_endpoints(endpoints),
-                      EtcdClientOptions{deadline, require_leader, std::nullopt});
+                      EtcdClientOptions{deadline, require_leader, std::nullopt, nullptr});
 }
 
 Txn put_if_absent(const std::string& key, const std::string& value, std::int64_t lease = 0) {

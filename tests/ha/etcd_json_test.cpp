@@ -114,7 +114,8 @@ TEST_CASE("requests carry keys and values as base64 and int64s as strings", "[et
     CHECK(lease_keepalive_request(7) == R"({"ID":"7"})");
 }
 
-TEST_CASE("etcd endpoints: http URLs and host:port, refused by name otherwise", "[etcd_endpoint]") {
+TEST_CASE("etcd endpoints: http and https URLs and host:port, refused by name otherwise",
+          "[etcd_endpoint]") {
     const EtcdEndpoint a = parse_etcd_endpoint("http://127.0.0.1:2379");
     CHECK(a.host == "127.0.0.1");
     CHECK(a.port == 2379);
@@ -122,7 +123,13 @@ TEST_CASE("etcd endpoints: http URLs and host:port, refused by name otherwise", 
     CHECK(b.host == "::1");
     CHECK(b.port == 23790);
     CHECK(parse_etcd_endpoints("http://a:1, b:2").size() == 2);
-    CHECK_THROWS_WITH(parse_etcd_endpoint("https://a:1"), Catch::Contains("TLS"));
+    CHECK_FALSE(a.tls);
+    const EtcdEndpoint c = parse_etcd_endpoint("https://etcd1.example:2379");
+    CHECK(c.tls);
+    CHECK(c.host == "etcd1.example");
+    CHECK(c.port == 2379);
+    CHECK_THROWS_WITH(parse_etcd_endpoints("https://a:1, http://b:2"),
+                      Catch::Contains("mix http:// and https://"));
     CHECK_THROWS_WITH(parse_etcd_endpoint("unix://a:1"), Catch::Contains("only http://"));
     CHECK_THROWS_WITH(parse_etcd_endpoint("http://a"), Catch::Contains("no port"));
     CHECK_THROWS_WITH(parse_etcd_endpoint("http://a:0"), Catch::Contains("'0'"));

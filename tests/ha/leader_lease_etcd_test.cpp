@@ -21,7 +21,7 @@ LeaderLease::Clock steady() {
 
 EtcdClient client_for(const EtcdTestCluster& cluster, std::chrono::milliseconds deadline = 1000ms) {
     return EtcdClient(parse_etcd_endpoints(cluster.endpoints()),
-                      EtcdClientOptions{deadline, true, std::nullopt});
+                      EtcdClientOptions{deadline, true, std::nullopt, nullptr});
 }
 
 const LeaderRecord kA{"a", "127.0.0.1:9001"};
@@ -153,7 +153,8 @@ TEST_CASE(
     const std::string endpoints = cluster.endpoint(paused) + "," +
                                   cluster.endpoint((paused + 1) % 3) + "," +
                                   cluster.endpoint((paused + 2) % 3);
-    EtcdClient etcd(parse_etcd_endpoints(endpoints), EtcdClientOptions{1500ms, true, std::nullopt});
+    EtcdClient etcd(parse_etcd_endpoints(endpoints),
+                    EtcdClientOptions{1500ms, true, std::nullopt, nullptr});
     LeaderLease a(etcd, {"/exchanged/leader", 5s, std::nullopt}, steady());
     const CampaignResult won = a.campaign(kA);
     REQUIRE(won.won);
@@ -185,7 +186,7 @@ TEST_CASE(
     // leads until its check-quorum timeout, and answers lease renewals from its own state (and
     // a txn without a read, as the confirming txn once was: this test failed then).
     EtcdClient etcd(parse_etcd_endpoints(cluster.endpoint(etcd_leader)),
-                    EtcdClientOptions{800ms, true, std::nullopt});
+                    EtcdClientOptions{800ms, true, std::nullopt, nullptr});
     LeaderLease a(etcd, {"/exchanged/leader", 5s, std::nullopt}, steady());
     REQUIRE(a.campaign(kA).won);
     const LeaseClock::time_point until = *a.valid_until();
