@@ -23,24 +23,10 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
     echo "etcd auth daemon test: SKIPPED (etcd and etcdctl are not installed: scripts/setup-deps.sh)"
     exit 77
 fi
-work=$(mktemp -d /tmp/exchanged-etcdauth.XXXXXX)
-etcd_dir=$work/etcd
-pid=
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    scripts/etcd-test-cluster.sh stop "$etcd_dir" >/dev/null 2>&1
-    [ -n "${ETCD_AUTH_TEST_KEEP:-}" ] && { echo "kept $work"; return; }
-    rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+# shellcheck source=tests/ha/etcd_daemon_test_lib.sh
+source tests/ha/etcd_daemon_test_lib.sh
+etcd_daemon_test_init etcdauth ETCD_AUTH_TEST_KEEP
+admin_address=127.0.0.1:9661
 
 if ! endpoints=$(scripts/etcd-test-cluster.sh start "$etcd_dir" --members 1); then
     echo "etcd auth daemon test: FAILED (etcd did not start)"
@@ -54,75 +40,14 @@ chmod 600 "$work/right-password" "$work/wrong-password"
 cp "$work/right-password" "$work/open-password"
 chmod 644 "$work/open-password"
 
-# config/cluster/node1.ini as a cluster of one on this test's ports, with etcd as user exch.
+# A cluster of one on ports 9660..9662, with etcd as user exch.
 write_config() {  # NAME PASSWORD_FILE
-    sed -e 's/127\.0\.0\.1:931/127.0.0.1:966/g' \
-        -e 's/^max_orders = .*/max_orders = 16384/' \
-        -e 's/^client_order_id_window = .*/client_order_id_window = 16384/' \
-        -e 's/^wal_segment_bytes = .*/wal_segment_bytes = 4194304/' \
-        -e 's/^max_lag_bytes = .*/max_lag_bytes = 4194304/' \
-        -e 's/^factor = .*/factor = 1/' -e '/^peers = /d' -e '/^clients = /d' -e '/^admins = /d' \
-        -e "/^\[replication\]/a etcd_endpoints = $endpoints\nlease_ttl_ms = 5000\nadmins = 1@127.0.0.1:9661\netcd_user = exch\netcd_password_file = $2" \
-        config/cluster/node1.ini >"$work/$1.ini"
+    write_single_node_config "$work/$1.ini" 966 "$endpoints" \
+        "etcd_user = exch\netcd_password_file = $2"
 }
 write_config right "$work/right-password"
 write_config wrong "$work/wrong-password"
 write_config open "$work/open-password"
-
-# Empty only when three scrapes in a row fail (a loaded test machine can let one take seconds).
-metric() {  # SERIES
-    local value _
-    for _ in 1 2 3; do
-        value=$(curl -s -m 2 "http://127.0.0.1:9661/metrics" | awk -v s="$1" '$1 == s {print $2}')
-        [ -n "$value" ] && break
-    done
-    echo "$value"
-}
-
-wait_metric() {  # SERIES VALUE SECONDS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(metric "$1")" = "$2" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-start_daemon() {  # NAME CONFIG [flags...]
-    local name=$1 config=$2
-    shift 2
-    rm -rf "$work/data-$name"
-    "$bin/exchanged" --config "$work/$config.ini" --data-dir "$work/data-$name" "$@" \
-        >"$work/$name.log" 2>&1 &
-    pid=$!
-}
-
-stop_daemon() {  # [SIGNAL]: TERM by default (a clean stop resigns the key)
-    kill -"${1:-TERM}" "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    pid=
-}
-
-# SIGTERM, and a failure unless the daemon exited within SECONDS (systemd's stop timeout, an
-# operator's restart); then kill -9, so that the test never hangs.
-stop_within() {  # NAME SECONDS
-    local began i
-    began=$(date +%s.%N)
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < $2 * 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        fail "$1: still running $2 s after SIGTERM (killed); its last lines:"
-        tail -n 3 "$work/$1.log" | cut -c 1-300
-        stop_daemon KILL
-        return 1
-    fi
-    wait "$pid" 2>/dev/null
-    pid=
-    echo "  $1 stopped $(awk -v b="$began" -v e="$(date +%s.%N)" 'BEGIN {printf "%.2f", e - b}') s after SIGTERM"
-}
 
 # 1
 if out=$("$bin/exchanged" --config "$work/right.ini" --check-config 2>&1) &&
@@ -141,17 +66,11 @@ else
     fail "--check-config with a wrong password (exit $code): $out"
 fi
 start_daemon wrong wrong
-for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
+if ! wait_exit 20; then
     fail "the daemon with a wrong password still runs after 20 s"
     stop_daemon
 else
-    wait "$pid"
-    code=$?
-    pid=
+    code=$exit_code
     if [ "$code" -ne 0 ] && grep -q "refused user 'exch'.*invalid user ID or password" "$work/wrong.log"; then
         echo "$(date +%s.%N | cut -c1-14) ok: the start with a wrong password stops (exit $code): $(grep -o "etcd refused reading.*" "$work/wrong.log" | head -c 160)..."
     else
@@ -194,7 +113,7 @@ lease_survives_revocation() {  # NAME [flags...]
         sleep 0.1
     done
     if [ "$renewed" -eq 0 ]; then
-        stop_within "$name" 5
+        stop_within "$name" "$work/$name.log" 5
         echo "  no new token within 10 s of the revocation, or the lease lapsed first (authentications: $before):" \
             "$(grep -m 1 "steps down\|invalid auth token" "$work/$name.log")"
         return 1
@@ -203,7 +122,7 @@ lease_survives_revocation() {  # NAME [flags...]
     sleep 6
     held=$(metric exchanged_failover_lease_held)
     lost=$(metric exchanged_failover_leases_lost_total)
-    stop_within "$name" 5
+    stop_within "$name" "$work/$name.log" 5
     if [ "$held" != 1 ] || [ "$lost" != 0 ]; then
         echo "  after the revocation: lease held '$held', leases lost '$lost'; its warnings:"
         grep warning "$work/$name.log" | tail -n 4 | cut -c 1-300

@@ -23,24 +23,10 @@ for tool in etcd etcdctl openssl; do
         exit 77
     fi
 done
-work=$(mktemp -d /tmp/exchanged-etcdtls.XXXXXX)
-etcd_dir=$work/etcd
-pid=
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    scripts/etcd-test-cluster.sh stop "$etcd_dir" >/dev/null 2>&1
-    [ -n "${ETCD_TLS_TEST_KEEP:-}" ] && { echo "kept $work"; return; }
-    rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+# shellcheck source=tests/ha/etcd_daemon_test_lib.sh
+source tests/ha/etcd_daemon_test_lib.sh
+etcd_daemon_test_init etcdtls ETCD_TLS_TEST_KEEP
+admin_address=127.0.0.1:9671
 ok() {
     echo "$(date +%s.%N | cut -c1-14) ok: $*"
 }
@@ -51,18 +37,11 @@ if ! endpoints=$(scripts/etcd-test-cluster.sh start "$etcd_dir" --members 1 --tl
 fi
 tls=$etcd_dir/tls
 
-# config/cluster/node1.ini as a cluster of one on this test's ports, etcd over TLS.
+# A cluster of one on ports 9670..9672, etcd over TLS.
 write_config() {  # NAME ENDPOINTS CA [CERT KEY]
     local files="etcd_ca_file = $3"
     [ $# -ge 5 ] && files+="\netcd_cert_file = $4\netcd_key_file = $5"
-    sed -e 's/127\.0\.0\.1:931/127.0.0.1:967/g' \
-        -e 's/^max_orders = .*/max_orders = 16384/' \
-        -e 's/^client_order_id_window = .*/client_order_id_window = 16384/' \
-        -e 's/^wal_segment_bytes = .*/wal_segment_bytes = 4194304/' \
-        -e 's/^max_lag_bytes = .*/max_lag_bytes = 4194304/' \
-        -e 's/^factor = .*/factor = 1/' -e '/^peers = /d' -e '/^clients = /d' -e '/^admins = /d' \
-        -e "/^\[replication\]/a etcd_endpoints = $2\nlease_ttl_ms = 5000\nadmins = 1@127.0.0.1:9671\n$files" \
-        config/cluster/node1.ini >"$work/$1.ini"
+    write_single_node_config "$work/$1.ini" 967 "$2" "$files"
 }
 client=("$tls/client.pem" "$tls/client-key.pem")
 write_config right "$endpoints" "$tls/ca.pem" "${client[@]}"
@@ -112,64 +91,28 @@ else
 fi
 
 # A start with another CA stops by itself, naming the handshake.
-"$bin/exchanged" --config "$work/other-ca.ini" --data-dir "$work/data-other-ca" \
-    >"$work/other-ca.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
+start_daemon other-ca other-ca
+if ! wait_exit 20; then
     fail "the start with another CA still runs after 20 s"
-    kill -9 "$pid"
-    wait "$pid" 2>/dev/null
+    stop_daemon KILL
+elif [ "$exit_code" -ne 0 ] && grep -q "certificate verify failed" "$work/other-ca.log"; then
+    ok "the start with another CA stops (exit $exit_code)"
 else
-    wait "$pid"
-    code=$?
-    if [ "$code" -ne 0 ] && grep -q "certificate verify failed" "$work/other-ca.log"; then
-        ok "the start with another CA stops (exit $code)"
-    else
-        fail "the start with another CA (exit $code): $(tail -n 3 "$work/other-ca.log")"
-    fi
+    fail "the start with another CA (exit $exit_code): $(tail -n 3 "$work/other-ca.log")"
 fi
-pid=
 
 # 6
-metric() {  # SERIES
-    curl -s -m 2 "http://127.0.0.1:9671/metrics" | awk -v s="$1" '$1 == s {print $2}'
-}
-"$bin/exchanged" --config "$work/right.ini" --data-dir "$work/data-right" >"$work/right.log" 2>&1 &
-pid=$!
-held=
-for _ in $(seq 1 200); do
-    held=$(metric exchanged_failover_lease_held)
-    [ "$held" = 1 ] && break
-    sleep 0.1
-done
-if [ "$held" != 1 ]; then
+start_daemon right right
+if ! wait_metric exchanged_failover_lease_held 1 20; then
     fail "the node never held the lease over TLS: $(tail -n 3 "$work/right.log")"
+elif out=$("$bin/exchangectl" order --connect 127.0.0.1:9670 --config "$work/right.ini" \
+    --account alice --instrument 1 --side buy --price 1750000 --qty 1 --timeout 5 2>&1) &&
+    grep -q "^accepted" <<<"$out"; then
+    ok "leads through etcd over TLS and takes an order: $(head -n 1 <<<"$out" | cut -c 1-120)"
 else
-    if out=$("$bin/exchangectl" order --connect 127.0.0.1:9670 --config "$work/right.ini" \
-        --account alice --instrument 1 --side buy --price 1750000 --qty 1 --timeout 5 2>&1) &&
-        grep -qi "accepted" <<<"$out"; then
-        ok "leads through etcd over TLS and takes an order: $(head -n 1 <<<"$out" | cut -c 1-120)"
-    else
-        fail "the leader over TLS did not accept an order: $out"
-    fi
+    fail "the leader over TLS did not accept an order: $out"
 fi
-began=$(date +%s.%N)
-kill -TERM "$pid" 2>/dev/null
-for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-if kill -0 "$pid" 2>/dev/null; then
-    fail "still running 5 s after SIGTERM"
-else
-    wait "$pid" 2>/dev/null
-    pid=
-    ok "stopped $(awk -v b="$began" -v e="$(date +%s.%N)" 'BEGIN {printf "%.2f", e - b}') s after SIGTERM"
-fi
+stop_within "the leader over TLS" "$work/right.log" 5
 
 if [ "$failures" -ne 0 ]; then
     echo "etcd TLS daemon test: FAILED ($failures)"
