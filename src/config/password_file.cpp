@@ -22,7 +22,7 @@ std::string octal_mode(mode_t mode) {
 
 }  // namespace
 
-void check_readable_file(const std::filesystem::path& path) {
+mode_t check_readable_file(const std::filesystem::path& path) {
     const std::string name = "'" + path.string() + "'";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -34,15 +34,14 @@ void check_readable_file(const std::filesystem::path& path) {
     if (!std::ifstream(path, std::ios::binary).is_open()) {
         throw ValueError(name + ": cannot be read: " + std::strerror(errno));
     }
+    return st.st_mode;
 }
 
 void check_private_file(const std::filesystem::path& path, std::string_view what) {
-    check_readable_file(path);
-    struct stat st {};
-    ::stat(path.c_str(), &st);
+    const mode_t mode = check_readable_file(path);
     // Others must have no access at all; a group may read (a service group), never write.
-    if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-        throw ValueError("'" + path.string() + "' has mode " + octal_mode(st.st_mode) + ": " +
+    if ((mode & (S_IRWXO | S_IWGRP)) != 0) {
+        throw ValueError("'" + path.string() + "' has mode " + octal_mode(mode) + ": " +
                          std::string(what) +
                          " must not be readable by others (chmod 600, or 640 for a group that "
                          "may read it)");

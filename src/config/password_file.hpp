@@ -3,6 +3,8 @@
 // profile, the --check-config summary or a log line.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -15,8 +17,9 @@ namespace exchanged::config_detail {
 // holds an empty password.
 std::string read_password_file(const std::filesystem::path& path);
 
-// Throws ValueError naming the file when it is missing, not a regular file or cannot be read.
-void check_readable_file(const std::filesystem::path& path);
+// Throws ValueError naming the file when it is missing, not a regular file or cannot be read;
+// returns its mode (from the one stat the check made).
+mode_t check_readable_file(const std::filesystem::path& path);
 // check_readable_file, and refused (naming its mode) when others have any access or its group
 // may write: `what` names the file's kind in the message ("a password file").
 void check_private_file(const std::filesystem::path& path, std::string_view what);
