@@ -41,8 +41,10 @@ class Storage {
     // Reads exactly out.size() bytes at `offset`; the range must lie inside the file.
     virtual void read(const std::string& name, std::uint64_t offset, std::span<std::byte> out) = 0;
     // The whole file mapped, or nullptr where the storage cannot map (the caller then read()s).
-    // Only for files nothing writes, truncates or recycles while the mapping lives (a log no
-    // writer has open).
+    // Never for a file that may shrink while mapped (touching the lost pages kills the process):
+    // a segment keeps its size from creation to removal (only the spare, which no reader maps,
+    // is ever recreated). What a writer changes while it is mapped shows through, so a live log
+    // is mapped only by scans that stop at its durable LSN (ScanOptions::to_lsn).
     virtual std::unique_ptr<MappedFile> map_whole(const std::string& /*name*/) { return nullptr; }
     // Creates (or replaces) `name` with `bytes` zero bytes actually written (not a sparse hole, so
     // a later fdatasync has no allocation to journal), then makes file and directory entry durable.

@@ -35,12 +35,35 @@ struct ValidRecordAt {
     Lsn lsn;
 };
 
-std::uint64_t dirty_end(std::span<const std::byte> bytes, std::uint64_t from) {
-    std::uint64_t end = bytes.size();
+bool all_zero(const std::byte* block, std::size_t words) {
+    std::uint64_t any = 0;
+    for (std::size_t i = 0; i < words; ++i) {
+        any |= load_le<std::uint64_t>(block + i * sizeof(std::uint64_t));
+    }
+    return any == 0;
+}
+
+// End of the bytes in [from, end) without the zeros that close them. A clean segment's end is
+// tens of MiB of zeros: they are checked a 64-byte block at a time (a byte loop over 64 MiB took
+// most of a 75 ms scan, twice per promotion).
+std::uint64_t dirty_end(std::span<const std::byte> bytes, std::uint64_t from,
+                        std::uint64_t end) {
+    constexpr std::uint64_t kBlock = 64;
+    while (end > from && end % kBlock != 0 && bytes[end - 1] == std::byte{0}) {
+        --end;
+    }
+    while (end > from && end - from >= kBlock &&
+           all_zero(bytes.data() + end - kBlock, kBlock / sizeof(std::uint64_t))) {
+        end -= kBlock;
+    }
     while (end > from && bytes[end - 1] == std::byte{0}) {
         --end;
     }
     return end;
+}
+
+std::uint64_t dirty_end(std::span<const std::byte> bytes, std::uint64_t from) {
+    return dirty_end(bytes, from, bytes.size());
 }
 
 // End of the bytes a torn write may have left from `from` on: up to the next valid record of any
@@ -60,10 +83,7 @@ std::uint64_t torn_end(std::span<const std::byte> bytes, std::uint64_t from,
             break;
         }
     }
-    while (stale_at > from && bytes[stale_at - 1] == std::byte{0}) {
-        --stale_at;
-    }
-    return stale_at;
+    return dirty_end(bytes, from, stale_at);
 }
 
 // Where the scan stands; carried from one step to the next and across segments.
@@ -202,7 +222,11 @@ LoadedSegment Scanner::load(std::size_t index) {
         segment.problem = "file is " + std::to_string(bytes) + " bytes, larger than any segment";
         return segment;
     }
-    if (options_.map_files) {
+    // A bounded scan maps the live log too: what it reads (up to to_lsn, durable) no longer
+    // changes, and a segment file never shrinks, so the mapping cannot fault. Reading a 64 MiB
+    // segment into a fresh buffer instead took 0.3 s per call, and a promotion's fetch of the
+    // records it lacked made such a call.
+    if (options_.map_files || options_.to_lsn != 0) {
         segment.mapped = storage_.map_whole(segment.name);
     }
     if (segment.mapped != nullptr && segment.mapped->bytes().size() == bytes) {

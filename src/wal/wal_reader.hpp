@@ -29,7 +29,8 @@ struct ScanOptions {
     Lsn from_lsn = 0;  // records below it are checked but not handed to the callback
     // The scan stops after handing this LSN (0: reads to the end). What lies beyond is neither
     // read nor classified: `end` describes only the part read. For reading a live log up to
-    // what is durable.
+    // what is durable; such a scan maps the segments (as map_files), since nothing rewrites
+    // what it reads.
     Lsn to_lsn = 0;
     bool salvage = false;  // skip corrupt regions instead of stopping at the first
     // Map each segment instead of reading it into a buffer (Storage::map_whole): no copy, no

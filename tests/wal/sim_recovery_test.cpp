@@ -1,6 +1,7 @@
 // The WAL on simulated storage: crash points, torn tails, bit flips, refused logs, fatal fsync.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 #include <thread>
@@ -152,6 +153,31 @@ TEST_CASE("a torn tail is truncated, reported, and appends continue", "[wal][rec
     CHECK(after.mismatches == 0);
     CHECK(after.lsns.size() == 150);
     CHECK(contiguous_from_one(after.lsns));
+}
+
+// The zeros after a tail are skipped a block at a time: the torn bytes must end exactly at the last
+// non-zero byte whatever its place in a block.
+TEST_CASE("a torn tail's end is found at every alignment", "[wal][recovery]") {
+    for (std::size_t torn = 5; torn <= 200; ++torn) {
+        SimStorage sim(1);
+        {
+            WalWriter writer(sim, small_segment_options());
+            append_range(writer, 1, 20);
+        }
+        const Place last = place_of(sim, 20);
+        // A length field that no record can have, zeros, and one stray byte: the torn bytes end
+        // after it, at every offset within a 64-byte block in turn.
+        std::vector<std::byte> garbage(torn, std::byte{0});
+        std::fill_n(garbage.begin(), 4, std::byte{0x5A});
+        garbage.back() = std::byte{0x5A};
+        sim.write_durable(last.segment, last.offset + last.bytes, garbage);
+        const auto scanned = collect(sim);
+        INFO("torn bytes " << torn << ": " << scanned.result.describe());
+        REQUIRE(scanned.result.end == LogEnd::TornTail);
+        REQUIRE(scanned.result.tail_offset == last.offset + last.bytes);
+        REQUIRE(scanned.result.tail_dirty_end == last.offset + last.bytes + torn);
+        REQUIRE(scanned.lsns.size() == 20);
+    }
 }
 
 TEST_CASE("a bit flip in the middle is refused with its exact place", "[wal][recovery]") {
