@@ -491,8 +491,13 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     }
     // Taken before the pipeline owns the books: the new term's first records check them.
     std::vector<engine::CheckpointRecord> term_checkpoints;
+    // The log's terms, read by the WAL writer's own opening scan.
+    exchanged::repl::LogEpochCollector opened_terms;
     if (ship) {
         term_checkpoints = exchanged::app::term_checkpoints(books);
+        environment.wal_recovered = [&opened_terms](const wal::RecordView& record) {
+            opened_terms.observe(record);
+        };
     }
     service::Pipeline pipeline(config, layout, primary, std::move(books), std::move(environment));
     boost::asio::io_context io;
@@ -504,7 +509,8 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     // The term start record goes first, before any order of the term.
     exchanged::repl::EpochHistory history;
     if (ship) {
-        history = exchanged::app::begin_leader_term(config, pipeline, term_checkpoints);
+        history =
+            exchanged::app::begin_leader_term(config, pipeline, term_checkpoints, opened_terms);
     }
     pipeline.start();
     // The word that this leader is deposed, then this run ends and the caller follows: from the

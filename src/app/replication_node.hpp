@@ -20,6 +20,7 @@
 #include "repl/follower_receiver.hpp"
 #include "repl/follower_retention.hpp"
 #include "repl/leader_sender.hpp"
+#include "repl/log_epochs.hpp"
 #include "repl/ship_buffer.hpp"
 #include "repl/standby_applier.hpp"
 #include "service/pipeline.hpp"
@@ -44,9 +45,11 @@ std::function<wal::Lsn(wal::Lsn, const wal::WalWriter&)> wal_release_floor(
 // `checkpoints` (term_checkpoints of the books the pipeline was built on) follow the term start
 // record: every follower checks them against its own standby's books, so books that differ from
 // the log (a hand-over gone wrong, docs/failover.md) stop the followers at the term's start
-// instead of at the next periodic checkpoint.
+// instead of at the next periodic checkpoint. `opened`: the terms the pipeline's WAL writer read
+// as it opened the log (PipelineEnvironment::wal_recovered).
 repl::EpochHistory begin_leader_term(const Config& config, service::Pipeline& pipeline,
-                                     const std::vector<engine::CheckpointRecord>& checkpoints);
+                                     const std::vector<engine::CheckpointRecord>& checkpoints,
+                                     const repl::LogEpochCollector& opened);
 // One checkpoint record per shard of `books`: its last seq and its state hash.
 std::vector<engine::CheckpointRecord> term_checkpoints(const service::RecoveredBooks& books);
 // Dials the followers and feeds their acks to the pipeline's quorum point and the retention.

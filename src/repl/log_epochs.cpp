@@ -18,38 +18,31 @@ std::optional<TermStart> term_start_of(wal::Lsn lsn, std::uint16_t type,
     return TermStart{term.epoch, lsn};
 }
 
-LogEpochs read_log_epochs(wal::Storage& storage, bool map_files) {
-    const std::optional<EpochHistory> saved = read_epoch_file(storage);
-    std::vector<TermStart> logged;
-    wal::ScanOptions options;
-    options.map_files = map_files;
-    const wal::ScanResult scan =
-        wal::scan_log(storage, options, [&logged](const wal::RecordView& record) {
-            try {
-                if (const auto term = term_start_of(record.lsn, record.type, record.payload)) {
-                    logged.push_back(*term);
-                }
-            } catch (const std::exception& e) {
-                throw std::runtime_error("reading the log's epoch history: " +
-                                         std::string(e.what()));
-            }
-        });
-    if (scan.end == wal::LogEnd::Corrupt) {
-        throw std::runtime_error("reading the log's epoch history: " + scan.error);
+void LogEpochCollector::observe(const wal::RecordView& record) {
+    try {
+        if (const auto term = term_start_of(record.lsn, record.type, record.payload)) {
+            logged_.push_back(*term);
+        }
+    } catch (const std::exception& e) {
+        throw std::runtime_error("reading the log's epoch history: " + std::string(e.what()));
     }
+}
+
+LogEpochs LogEpochCollector::finish(wal::Storage& storage, wal::Lsn first_lsn,
+                                    wal::Lsn last_lsn) const {
+    const std::optional<EpochHistory> saved = read_epoch_file(storage);
     // The file keeps the terms whose records were released with their segments; where the log
     // still holds records it is the authority, and a term above its end is not this log's.
-    const wal::Lsn log_first = scan.records != 0 ? scan.first_lsn : scan.next_lsn;
     LogEpochs epochs;
     try {
         if (saved) {
             for (const TermStart& term : saved->terms()) {
-                if (term.first_lsn < log_first) {
+                if (term.first_lsn < first_lsn) {
                     epochs.history.begin(term.epoch, term.first_lsn);
                 }
             }
         }
-        for (const TermStart& term : logged) {
+        for (const TermStart& term : logged_) {
             epochs.history.begin(term.epoch, term.first_lsn);
         }
     } catch (const std::exception& e) {
@@ -58,9 +51,22 @@ LogEpochs read_log_epochs(wal::Storage& storage, bool map_files) {
             "disagree): " +
             std::string(e.what()));
     }
-    epochs.last_lsn = scan.last_lsn;
-    epochs.last_epoch = epochs.history.epoch_of(scan.last_lsn);
+    epochs.last_lsn = last_lsn;
+    epochs.last_epoch = epochs.history.epoch_of(last_lsn);
     return epochs;
+}
+
+LogEpochs read_log_epochs(wal::Storage& storage, bool map_files) {
+    LogEpochCollector collector;
+    wal::ScanOptions options;
+    options.map_files = map_files;
+    const wal::ScanResult scan = wal::scan_log(
+        storage, options, [&collector](const wal::RecordView& record) { collector.observe(record); });
+    if (scan.end == wal::LogEnd::Corrupt) {
+        throw std::runtime_error("reading the log's epoch history: " + scan.error);
+    }
+    return collector.finish(storage, scan.records != 0 ? scan.first_lsn : scan.next_lsn,
+                            scan.last_lsn);
 }
 
 wal::Lsn begin_term(wal::WalWriter& writer, wal::Storage& dir, EpochHistory& history, Epoch epoch,

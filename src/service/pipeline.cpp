@@ -16,6 +16,7 @@ Pipeline::Pipeline(const Config& config, const engine::ShardLayout& layout, stor
     books.store_tail.reset();
     OrderPathSettings settings = order_path_settings(config, environment_.salvage);
     settings.wal.on_submitted = environment_.wal_submitted;
+    settings.wal.on_recovered = environment_.wal_recovered;
     settings.release_floor = environment_.wal_release_floor;
     if (settings.mirror) {
         settings.mirror->on_info = environment_.info;

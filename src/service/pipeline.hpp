@@ -40,6 +40,8 @@ struct PipelineEnvironment {
     // A replication leader's hook for each WAL batch submitted (WalOptions::on_submitted).
     std::function<void(wal::Lsn first, wal::Lsn last, std::span<const std::byte> records)>
         wal_submitted;
+    // Each record the WAL writer's opening scan reads (WalOptions::on_recovered).
+    wal::RecordCallback wal_recovered;
     // A replication leader's retention for its followers (OrderPathSettings::release_floor).
     std::function<wal::Lsn(wal::Lsn store_floor, const wal::WalWriter& writer)> wal_release_floor;
 };

@@ -164,7 +164,7 @@ Lsn WalWriter::recover() {
     // Nothing writes the log before this scan ends (the writer is its only writer), so the
     // segments can be mapped rather than copied: a start scans a long log twice (replay, here).
     scan_options.map_files = true;
-    const ScanResult scan = scan_log(storage_, scan_options, nullptr);
+    const ScanResult scan = scan_log(storage_, scan_options, options_.on_recovered);
     if (scan.end == LogEnd::Corrupt && (!options_.salvage || scan.stopped_at_damage)) {
         throw WalError("WAL recovery refused: " + scan.error);
     }

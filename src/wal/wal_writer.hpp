@@ -54,6 +54,10 @@ struct WalOptions {
     // records exactly as encoded, LSNs first..last: a replication leader ships them from here so
     // that its followers' fsyncs run alongside its own. Must be quick, never block, not allocate.
     std::function<void(Lsn first, Lsn last, std::span<const std::byte> records)> on_submitted;
+    // Called for each record the opening scan reads, in LSN order, before the constructor
+    // returns: for an owner that needs something from the whole log (a leader's terms) and so
+    // need not scan it a second time. May throw; the constructor then throws it.
+    RecordCallback on_recovered;
 };
 
 // Checks options against the limits; throws WalError naming the setting.
