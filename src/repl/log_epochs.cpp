@@ -60,8 +60,9 @@ LogEpochs read_log_epochs(wal::Storage& storage, bool map_files) {
     LogEpochCollector collector;
     wal::ScanOptions options;
     options.map_files = map_files;
-    const wal::ScanResult scan = wal::scan_log(
-        storage, options, [&collector](const wal::RecordView& record) { collector.observe(record); });
+    const wal::ScanResult scan =
+        wal::scan_log(storage, options,
+                      [&collector](const wal::RecordView& record) { collector.observe(record); });
     if (scan.end == wal::LogEnd::Corrupt) {
         throw std::runtime_error("reading the log's epoch history: " + scan.error);
     }

@@ -36,7 +36,7 @@ class RecordRing {
           slots_(std::make_unique<Slot[]>(capacity)),
           // Not zeroed: a slot's bytes are read only after a producer wrote and published them.
           // Zeroing 16 MiB (65536 slots) cost a promoted leader's start 50-150 ms of page faults
-          // on this project's test machines; the pages now fault in as the first pass writes them.
+          // on this project's test machines; the WAL writer faults the pages in behind it.
           data_(std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(capacity) *
                                                             slot_bytes)),
           next_(first_lsn),
@@ -113,6 +113,10 @@ class RecordRing {
         return (next_.load(std::memory_order_acquire) & kClosedBit) != 0;
     }
     std::uint32_t capacity() const noexcept { return capacity_; }
+    // The slots' bytes (to fault their pages in ahead of the producers).
+    std::span<std::byte> memory() noexcept {
+        return {data_.get(), static_cast<std::size_t>(capacity_) * slot_bytes_};
+    }
 
   private:
     static constexpr Lsn kClosedBit = 1ull << 63;

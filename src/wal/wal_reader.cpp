@@ -46,8 +46,7 @@ bool all_zero(const std::byte* block, std::size_t words) {
 // End of the bytes in [from, end) without the zeros that close them. A clean segment's end is
 // tens of MiB of zeros: they are checked a 64-byte block at a time (a byte loop over 64 MiB took
 // most of a 75 ms scan, twice per promotion).
-std::uint64_t dirty_end(std::span<const std::byte> bytes, std::uint64_t from,
-                        std::uint64_t end) {
+std::uint64_t dirty_end(std::span<const std::byte> bytes, std::uint64_t from, std::uint64_t end) {
     constexpr std::uint64_t kBlock = 64;
     while (end > from && end % kBlock != 0 && bytes[end - 1] == std::byte{0}) {
         --end;

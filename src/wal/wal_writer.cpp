@@ -17,7 +17,8 @@ namespace exchanged::wal {
 
 struct WalWriter::Batch {
     // The buffer holds `bytes` of header and records plus the end marker. Not zeroed (as the
-    // record ring): every byte submitted was written first, the end marker included.
+    // record ring, and faulted in behind the constructor likewise): every byte submitted was
+    // written first, the end marker included.
     explicit Batch(std::size_t bytes)
         : buffer(std::make_unique_for_overwrite<std::byte[]>(bytes + kEndMarkerBytes)),
           capacity(bytes) {}
@@ -140,6 +141,11 @@ WalWriter::WalWriter(Storage& storage, WalOptions options)
         filling_ = batches_[0].get();
         preparer_.start();
         storage_.start_async(wake_fd_);
+        // The ring and the batches are not zeroed: their pages are faulted in on a thread of
+        // their own rather than by the producers' first pass or by this constructor.
+        prefault_.start({ring_->memory(),
+                         {batches_[0]->buffer.get(), batches_[0]->capacity + kEndMarkerBytes},
+                         {batches_[1]->buffer.get(), batches_[1]->capacity + kEndMarkerBytes}});
     } catch (...) {
         preparer_.stop();
         ::close(wake_fd_);
@@ -371,6 +377,7 @@ void WalWriter::release_below(Lsn lsn) {
 
 void WalWriter::close() {
     std::call_once(close_once_, [this] {
+        prefault_.stop();
         closing_.store(true, std::memory_order_seq_cst);
         ring_->close();
         wake_writer();

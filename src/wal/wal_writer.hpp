@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/histogram.hpp"
+#include "common/page_prefault.hpp"
 #include "wal/record_ring.hpp"
 #include "wal/segment_preparer.hpp"
 #include "wal/storage.hpp"
@@ -138,6 +139,10 @@ class WalWriter {
     int durable_event_fd() const { return durable_fd_; }
     WalState state() const noexcept { return state_.load(std::memory_order_acquire); }
     std::string failure() const;
+    // Returns once the ring's and the batches' pages are faulted in (they are not zeroed at
+    // construction; a thread of the writer's faults them in): for a benchmark that must not
+    // count a start's one-time page faults. Not concurrently with close().
+    void wait_prefaulted() { prefault_.wait(); }
     // First LSN the next append gets (a hint: producers race for it).
     Lsn next_lsn() const noexcept { return ring_->claimed_end(); }
 
@@ -220,6 +225,8 @@ class WalWriter {
     Histogram sync_seconds_{latency_bounds_seconds()};
     Histogram batch_records_{count_bounds()};
     std::thread thread_;
+    // After the ring and the batches, so that it stops before they go.
+    PagePrefault prefault_;
     std::once_flag close_once_;
 };
 

@@ -260,6 +260,9 @@ PhaseResult run_phase(const std::string& dir, std::uint64_t records, std::uint32
     wal::WalOptions options = bench_options(payload_bytes, segments);
     options.on_durable = [&durable](wal::Lsn lsn) { durable.record(lsn); };
     wal::WalWriter writer(storage, options);
+    // The writer's memory is faulted in behind its constructor: a start's one-time cost, not
+    // the appends' (the constructor zeroed it before 2026-12-05, outside the phase too).
+    writer.wait_prefaulted();
     if (segments.warm_up) {
         durable.recording = false;
         warm_up(writer, payload_bytes, segments.max_recycled);
