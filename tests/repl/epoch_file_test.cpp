@@ -18,6 +18,7 @@ using namespace exchanged::repl;
 namespace {
 
 using test::append_commands;
+using test::write_three_terms;
 
 wal::WalOptions small_options() {
     return test::small_log_options();
@@ -42,22 +43,6 @@ void put_file(wal::SimStorage& sim, const std::vector<std::byte>& bytes) {
     if (!bytes.empty()) {
         sim.write_durable("epochs", 0, bytes);
     }
-}
-
-// Terms 1 at LSN 1, 2 at LSN 42, 5 at LSN 343 (segments of a few dozen records each), then the
-// segments below `release_below` released as a store would.
-void write_three_terms(wal::SimStorage& sim, wal::Lsn release_below) {
-    wal::WalWriter writer(sim, small_options());
-    EpochHistory history;
-    REQUIRE(begin_term(writer, sim, history, 1, 1) == 1);
-    append_commands(writer, 40);
-    REQUIRE(begin_term(writer, sim, history, 2, 2) == 42);
-    append_commands(writer, 300);
-    REQUIRE(begin_term(writer, sim, history, 5, 3) == 343);
-    append_commands(writer, 7);
-    writer.release_below(release_below);
-    writer.wait_background_idle();
-    writer.close();
 }
 
 }  // namespace

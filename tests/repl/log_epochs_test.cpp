@@ -94,18 +94,8 @@ TEST_CASE("the epoch history forgets the terms a cut log no longer holds", "[rep
 TEST_CASE("the WAL writer's opening scan gives the history a scan of the log gives",
           "[repl][epoch]") {
     wal::SimStorage sim(6);
-    {
-        wal::WalWriter writer(sim, small_options());
-        EpochHistory history;
-        REQUIRE(begin_term(writer, sim, history, 1, 1) == 1);
-        append_commands(writer, 300);
-        REQUIRE(begin_term(writer, sim, history, 2, 2) == 302);
-        append_commands(writer, 300);
-        REQUIRE(begin_term(writer, sim, history, 4, 3) == 603);
-        append_commands(writer, 5);
-        // The first terms' start records go with their segments; the epochs file keeps them.
-        writer.release_below(500);
-    }
+    // The first terms' start records go with their segments; the epochs file keeps them.
+    test::write_three_terms(sim, 300);
     const LogEpochs scanned = read_log_epochs(sim);
     LogEpochCollector collector;
     wal::WalOptions options = small_options();
@@ -114,11 +104,11 @@ TEST_CASE("the WAL writer's opening scan gives the history a scan of the log giv
     };
     wal::WalWriter writer(sim, options);
     const wal::RecoveryReport& opened = writer.recovery();
-    REQUIRE(opened.first_lsn > 302);
+    REQUIRE(opened.first_lsn > 42);
     const LogEpochs collected = collector.finish(sim, opened.first_lsn, opened.last_lsn);
-    CHECK(collected.history.terms() == std::vector<TermStart>{{1, 1}, {2, 302}, {4, 603}});
+    CHECK(collected.history.terms() == std::vector<TermStart>{{1, 1}, {2, 42}, {5, 343}});
     CHECK(collected.history.terms() == scanned.history.terms());
-    CHECK(collected.last_lsn == 608);
+    CHECK(collected.last_lsn == 350);
     CHECK(collected.last_lsn == scanned.last_lsn);
-    CHECK(collected.last_epoch == 4);
+    CHECK(collected.last_epoch == 5);
 }

@@ -1,5 +1,5 @@
 // What the epoch tests (log_epochs_test.cpp, epoch_file_test.cpp) write their logs with: small
-// segments, and command records appended until durable.
+// segments, command records appended until durable, and a log of three terms.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "engine/command_record.hpp"
+#include "repl/log_epochs.hpp"
+#include "wal/sim_storage.hpp"
 #include "wal/wal_writer.hpp"
 
 namespace exchanged::test {
@@ -33,6 +35,22 @@ inline void append_commands(wal::WalWriter& writer, int count) {
         REQUIRE(result.status == wal::AppendStatus::Ok);
     }
     REQUIRE(writer.wait_durable(writer.next_lsn() - 1));
+}
+
+// Terms 1 at LSN 1, 2 at LSN 42, 5 at LSN 343 (segments of a few dozen records each), then the
+// segments below `release_below` released as a store would.
+inline void write_three_terms(wal::SimStorage& sim, wal::Lsn release_below) {
+    wal::WalWriter writer(sim, small_log_options());
+    repl::EpochHistory history;
+    REQUIRE(repl::begin_term(writer, sim, history, 1, 1) == 1);
+    append_commands(writer, 40);
+    REQUIRE(repl::begin_term(writer, sim, history, 2, 2) == 42);
+    append_commands(writer, 300);
+    REQUIRE(repl::begin_term(writer, sim, history, 5, 3) == 343);
+    append_commands(writer, 7);
+    writer.release_below(release_below);
+    writer.wait_background_idle();
+    writer.close();
 }
 
 }  // namespace exchanged::test
