@@ -20,10 +20,6 @@ namespace {
 using test::append_commands;
 using test::write_three_terms;
 
-wal::WalOptions small_options() {
-    return test::small_log_options();
-}
-
 EpochHistory history_of(std::vector<TermStart> terms) {
     EpochHistory history;
     for (const TermStart& term : terms) {
