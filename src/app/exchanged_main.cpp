@@ -504,6 +504,14 @@ int run_service(const Config& config, const engine::ShardLayout& layout, store::
     exchanged::net::GatewayOptions gateway_opts =
         exchanged::service::gateway_options(config.server, config.accounts);
     gateway_opts.log = [](std::string_view line) { spdlog::info("gateway: {}", line); };
+    if (ship) {
+        // Under a lease (limit_by_lease below), a reply the quorum point released before a pause
+        // of this process is written only while the lease still holds: the last check before the
+        // socket, on the io thread.
+        gateway_opts.may_write = [quorum = pipeline.quorum_point()] {
+            return !quorum->lease_lapsed();
+        };
+    }
     exchanged::net::Gateway gateway(io, std::move(gateway_opts), pipeline.orders());
     pipeline.orders().set_gateway(&gateway);
     // The term start record goes first, before any order of the term.

@@ -94,6 +94,11 @@ struct GatewayOptions {
     // With refuse_logins: called at each refused Login (io threads, concurrently) for the text
     // instead, e.g. after a promotion named a new leader. Empty: refuse_logins as it is.
     std::function<std::string()> refuse_logins_text;
+    // Checked on the io thread right before each write to a client (io threads, concurrently):
+    // false closes the session with nothing more written. A leader whose lease lapsed while its
+    // replies waited for a write (a process paused between their release and the write) must not
+    // send them after another leader took over. Empty: always true.
+    std::function<bool()> may_write;
     // Where the gateway writes why a session ended and other events worth an operator's eye. It is
     // called from io threads, concurrently. Empty: stderr.
     GatewayLog log;

@@ -365,6 +365,10 @@ void Session::flush() {
         }
         return;
     }
+    if (core_->options().may_write && !core_->options().may_write()) {
+        close_now("not written: this leader's lease has lapsed (another leader may be serving)");
+        return;
+    }
     std::swap(pending_, writing_);
     const std::size_t size = pending_size_;
     pending_size_ = 0;

@@ -31,17 +31,17 @@ bool QuorumPoint::publish() {
 }
 
 bool QuorumPoint::lease_lapsed() const {
-    if (lease_valid_until_ == nullptr || test_fault::armed(test_fault::Fault::LeaseIgnoreExpiry)) {
+    const std::atomic<std::chrono::steady_clock::rep>* valid_until =
+        lease_valid_until_.load(std::memory_order_acquire);
+    if (valid_until == nullptr || test_fault::armed(test_fault::Fault::LeaseIgnoreExpiry)) {
         return false;
     }
-    const std::chrono::steady_clock::rep until =
-        lease_valid_until_->load(std::memory_order_acquire);
+    const std::chrono::steady_clock::rep until = valid_until->load(std::memory_order_acquire);
     return until == 0 || std::chrono::steady_clock::now().time_since_epoch().count() >= until;
 }
 
 void QuorumPoint::limit_by_lease(const std::atomic<std::chrono::steady_clock::rep>* valid_until) {
-    std::lock_guard lock(mutex_);
-    lease_valid_until_ = valid_until;
+    lease_valid_until_.store(valid_until, std::memory_order_release);
 }
 
 void QuorumPoint::notify(bool changed) {

@@ -46,14 +46,16 @@ class QuorumPoint final : public DurabilityPoint {
     // replication threads as soon as its watchdog: follower acks read from the socket then must
     // not release anything. The pointee must outlive the point.
     void limit_by_lease(const std::atomic<std::chrono::steady_clock::rep>* valid_until);
+    // A lease limits the point and its validity has ended (or is unknown). Lock-free, for the
+    // gateway's check right before it writes replies (GatewayOptions::may_write): a reply the
+    // point released before a pause must not leave the process after the lease lapsed.
+    bool lease_lapsed() const;
     // The tracker's state, copied under its lock (for status and metrics).
     repl::QuorumTracker snapshot() const;
 
   private:
     // With mutex_ held: publishes the tracker's frontier and state; true when either changed.
     bool publish();
-    // With mutex_ held: a lease limits the point and its validity has ended (or is unknown).
-    bool lease_lapsed() const;
     void notify(bool changed);
 
     const engine::CommandLog& log_;
@@ -62,7 +64,7 @@ class QuorumPoint final : public DurabilityPoint {
     repl::QuorumTracker tracker_;
     std::atomic<wal::Lsn> frontier_;
     std::atomic<bool> deposed_{false};
-    const std::atomic<std::chrono::steady_clock::rep>* lease_valid_until_ = nullptr;  // mutex_
+    std::atomic<const std::atomic<std::chrono::steady_clock::rep>*> lease_valid_until_{nullptr};
 };
 
 }  // namespace exchanged::service

@@ -681,6 +681,31 @@ TEST_CASE("gateway: a login the engine cannot serve gets LoginRejected(too_many_
     again.log_in();
 }
 
+// A leader paused between a reply's release and its write must not send it once its lease lapsed:
+// the last check before the socket closes the session instead.
+TEST_CASE("gateway: a write that may_write refuses closes the session with nothing written",
+          "[net][gateway]") {
+    auto writable = std::make_shared<std::atomic<bool>>(true);
+    GatewayOptions options = test_options();
+    options.may_write = [writable] { return writable->load(); };
+    Harness harness(options);
+    Client client(harness.port());
+    client.log_in();
+    const SessionId id = harness.sink.logins().at(0);
+    REQUIRE(harness.gateway().deliver(id, Heartbeat{}));
+    client.receive_as<Heartbeat>();
+
+    writable->store(false);
+    REQUIRE(harness.gateway().deliver(id, Heartbeat{}));
+    CHECK(client.closed_by_server());
+    REQUIRE(Harness::wait_for([&] { return harness.gateway().session_count() == 0; }));
+    CHECK(harness.log_contains("not written: this leader's lease has lapsed"));
+
+    writable->store(true);
+    Client again(harness.port());
+    again.log_in();
+}
+
 TEST_CASE("gateway: deliver() to a closed or stale session returns false and counts each",
           "[net][gateway]") {
     GatewayOptions options = test_options();
