@@ -28,9 +28,8 @@ struct LeaderSender::Link {
     // From the ship buffer, allocated once and not zeroed: only the bytes a copy wrote are read.
     // Zeroing it (8 MiB a follower) cost a promoted leader's start about 45 ms of page faults on
     // this project's test machines.
-    std::unique_ptr<std::byte[]> copy_buffer;
-    std::span<std::byte> copy;
-    std::vector<std::byte> frame;  // the frame being sent, reserved once
+    std::unique_ptr<std::byte[]> copy;  // options_.copy_bytes
+    std::vector<std::byte> frame;       // the frame being sent, reserved once
     std::mutex socket_mutex;
     int live_fd = -1;  // the connection to shut down on stop()
     std::atomic<bool> connected{false};
@@ -109,8 +108,7 @@ LeaderSender::LeaderSender(LeaderSenderOptions options, ShipBuffer& buffer, Lead
       damage_left_(options_.damage_snapshot_chunks) {
     for (const FollowerAddress& address : options_.followers) {
         auto link = std::make_unique<Link>(address);
-        link->copy_buffer = std::make_unique_for_overwrite<std::byte[]>(options_.copy_bytes);
-        link->copy = {link->copy_buffer.get(), options_.copy_bytes};
+        link->copy = std::make_unique_for_overwrite<std::byte[]>(options_.copy_bytes);
         link->frame.reserve(kFrameHeaderBytes + options_.frame_records_bytes + kMaxRecordBytes);
         links_.push_back(std::move(link));
     }
@@ -417,7 +415,8 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
     wal::Lsn next = from;
     link.commit_sent = 0;  // a new connection: its follower is told the frontier afresh
     while (!stopping_.load()) {
-        const ShipBuffer::Copy copy = buffer_.copy_from(next, link.copy);
+        const ShipBuffer::Copy copy =
+            buffer_.copy_from(next, {link.copy.get(), options_.copy_bytes});
         switch (copy.status) {
             case ShipBuffer::Status::Closed:
                 return false;
@@ -450,7 +449,7 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
                 break;
         }
         // Walk the copied batches' records; send those from `next` on, cut into frames.
-        std::span<const std::byte> rest(link.copy.data(), copy.bytes);
+        std::span<const std::byte> rest(link.copy.get(), copy.bytes);
         std::size_t frame_start = 0;  // offset in link.copy of the frame's first record
         std::size_t frame_bytes = 0;
         wal::Lsn frame_first = 0;
@@ -464,7 +463,7 @@ bool LeaderSender::stream(Link& link, const Socket& socket, wal::Lsn from) {
             link.frame.clear();
             add_commit(link);
             encode_records(options_.epoch, frame_first, frame_count,
-                           std::span<const std::byte>(link.copy.data() + frame_start, frame_bytes),
+                           std::span<const std::byte>(link.copy.get() + frame_start, frame_bytes),
                            link.frame);
             link.record_sent(last);
             if (!write_all(socket, link.frame)) {
